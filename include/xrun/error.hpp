@@ -1,0 +1,72 @@
+// The one exception hierarchy of xrun. Thrown when a command cannot go on; caught once,
+// at the top of the command line, which prints `xrun: error: <what>` and exits with exit_code().
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace xrun {
+
+enum class ErrorKind {
+  usage,   // bad command line: unknown option, unconvertible value, missing file
+  config,  // a config or experiment file that cannot be used as written
+  archive, // a run folder or archive file that cannot be read or written
+  python,  // the experiment's Python code could not be loaded
+};
+
+/// Exit code for bad input: nothing was created.
+inline constexpr int k_exit_usage = 2;
+
+/// An error a user can act on. The message names the file, line, parameter or run involved;
+/// the hint (may be empty) says what to do about it.
+class Error : public std::runtime_error {
+public:
+  Error(ErrorKind kind, const std::string& message, std::string hint = {})
+      : std::runtime_error(message), m_kind(kind), m_hint(std::move(hint)) {}
+
+  ErrorKind kind() const noexcept { return m_kind; }
+  const std::string& hint() const noexcept { return m_hint; }
+  int exit_code() const noexcept { return k_exit_usage; }
+
+private:
+  ErrorKind m_kind;
+  std::string m_hint;
+};
+
+/// A wrong command line. Thrown by the CLI and by services that validate user input.
+class UsageError : public Error {
+public:
+  explicit UsageError(const std::string& message, std::string hint = {})
+      : Error(ErrorKind::usage, message, std::move(hint)) {}
+};
+
+/// A config or experiment file with a problem; the message starts with `file:line:`.
+class ConfigError : public Error {
+public:
+  explicit ConfigError(const std::string& message, std::string hint = {})
+      : Error(ErrorKind::config, message, std::move(hint)) {}
+};
+
+/// A run folder, meta file or archive that cannot be read or written.
+class ArchiveError : public Error {
+public:
+  explicit ArchiveError(const std::string& message, std::string hint = {})
+      : Error(ErrorKind::archive, message, std::move(hint)) {}
+};
+
+/// Python code that could not be loaded; keeps the Python type and traceback.
+class PythonError : public Error {
+public:
+  PythonError(const std::string& message, std::string type, std::string traceback)
+      : Error(ErrorKind::python, message), m_type(std::move(type)),
+        m_traceback(std::move(traceback)) {}
+
+  const std::string& type() const noexcept { return m_type; }
+  const std::string& traceback() const noexcept { return m_traceback; }
+
+private:
+  std::string m_type;
+  std::string m_traceback;
+};
+
+} // namespace xrun

@@ -1,0 +1,97 @@
+#include "cli/cli.hpp"
+
+#include "cli/commands.hpp"
+#include "util/strings.hpp"
+#include "xrun/error.hpp"
+#include "xrun/version.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace xrun::cli {
+
+namespace {
+
+void print_error(const std::string& message, const std::string& hint = {}) {
+  std::cerr << "xrun: error: " << message << '\n';
+  if (!hint.empty()) {
+    std::cerr << "xrun: hint: " << hint << '\n';
+  }
+}
+
+std::vector<std::string> visible_subcommands(CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](CLI::App* s) { return !s->get_group().empty(); })) {
+    names.push_back(sub->get_name());
+  }
+  return names;
+}
+
+/// `xrun rnu`: CLI11 would only say the argument was not expected; name the likely command.
+std::optional<int> check_subcommand_name(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') {
+    return std::nullopt;
+  }
+  const std::string given = argv[1];
+  const auto all = app.get_subcommands([](CLI::App*) { return true; });
+  for (const auto* sub : all) {
+    if (sub->check_name(given)) {
+      return std::nullopt;
+    }
+  }
+  const auto names = visible_subcommands(app);
+  const auto suggestion = util::closest_match(given, names);
+  print_error(fmt::format("unknown command '{}'", given),
+              suggestion ? fmt::format("did you mean 'xrun {}'?", *suggestion)
+                         : "run 'xrun --help' for the list of commands");
+  return k_exit_usage;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"xrun: run Python experiments and manage their archive of runs", "xrun"};
+  app.set_version_flag("-V,--version", fmt::format("xrun {}", k_version), "Print the version");
+  app.set_help_flag("-h,--help", "Print this help");
+  app.require_subcommand(1);
+  app.footer("Run 'xrun COMMAND --help' for the options of a command.");
+
+  Action action;
+  // Each command file registers itself here; see cli/commands.hpp.
+
+  if (const auto code = check_subcommand_name(app, argc, argv)) {
+    return *code;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {
+    if (argc < 2) {
+      std::cerr << app.help();
+      print_error("no command given", "run 'xrun --help' for the list of commands");
+    } else {
+      print_error(error.what(), "run 'xrun --help' for usage");
+    }
+    return k_exit_usage;
+  }
+
+  try {
+    return action ? action() : k_exit_usage;
+  } catch (const Error& error) {
+    print_error(error.what(), error.hint());
+    return error.exit_code();
+  } catch (const std::exception& error) {
+    print_error(error.what());
+    return 1;
+  }
+}
+
+} // namespace xrun::cli

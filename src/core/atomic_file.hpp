@@ -1,0 +1,41 @@
+// Files that are never half-written: readers see the old content or the whole new content.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace xrun::core {
+
+/// A file written to a temp file beside its target and renamed over it on commit().
+/// The temp file is created in the target's folder (so the rename is atomic), written with
+/// checked writes, fsynced, renamed, and the folder is fsynced. An AtomicFile destroyed
+/// without commit() removes its temp file, so no error path leaves a temp behind.
+/// Every failure throws xrun::ArchiveError naming the target.
+class AtomicFile {
+public:
+  explicit AtomicFile(std::filesystem::path target);
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  /// Appends `data` to the pending content.
+  void write(std::string_view data);
+
+  /// Makes the written content the content of the target.
+  void commit();
+
+  const std::filesystem::path& target() const noexcept { return m_target; }
+
+private:
+  void discard() noexcept;
+
+  std::filesystem::path m_target;
+  std::filesystem::path m_temp;
+  int m_fd = -1;
+  bool m_committed = false;
+};
+
+/// Replaces `target`'s content with `content` atomically. Throws xrun::ArchiveError.
+void write_file_atomic(const std::filesystem::path& target, std::string_view content);
+
+} // namespace xrun::core

@@ -1,0 +1,20 @@
+// String helpers for messages.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace xrun::util {
+
+/// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of two
+/// neighbouring characters each cost one (so `rnu` is one step from `run`).
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+/// The candidate closest to `word` when it is close enough to be a likely typo (distance at
+/// most a third of the word's length, at least 1), else nullopt. Ties go to the first candidate.
+std::optional<std::string> closest_match(std::string_view word,
+                                         std::span<const std::string> candidates);
+
+} // namespace xrun::util

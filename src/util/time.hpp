@@ -1,0 +1,24 @@
+// Wall-clock helpers.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace xrun::util {
+
+using Clock = std::chrono::system_clock;
+
+/// A point in time broken down in UTC.
+struct UtcTime {
+  int year, month, day, hour, minute, second, millisecond;
+};
+
+UtcTime to_utc(Clock::time_point time);
+
+/// Seconds since the Unix epoch, with sub-second precision.
+double to_epoch_seconds(Clock::time_point time);
+
+/// `2026-11-23T13:21:17.482Z`: ISO 8601 in UTC with milliseconds.
+std::string format_iso_utc(Clock::time_point time);
+
+} // namespace xrun::util

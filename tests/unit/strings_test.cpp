@@ -1,0 +1,27 @@
+#include "util/strings.hpp"
+
+#include <doctest/doctest.h>
+#include <string>
+#include <vector>
+
+using xrun::util::closest_match;
+using xrun::util::edit_distance;
+
+TEST_CASE("edit distance counts insertions, deletions, substitutions and swaps") {
+  CHECK(edit_distance("run", "run") == 0);
+  CHECK(edit_distance("rnu", "run") == 1);
+  CHECK(edit_distance("ru", "run") == 1);
+  CHECK(edit_distance("runn", "run") == 1);
+  CHECK(edit_distance("ran", "run") == 1);
+  CHECK(edit_distance("", "abc") == 3);
+  CHECK(edit_distance("archive", "template") > 3);
+}
+
+TEST_CASE("closest match suggests only likely typos") {
+  const std::vector<std::string> names{"run", "archive", "template"};
+  CHECK(closest_match("rnu", names) == "run");
+  CHECK(closest_match("archiv", names) == "archive");
+  CHECK(closest_match("tempalte", names) == "template");
+  CHECK_FALSE(closest_match("deploy", names).has_value());
+  CHECK_FALSE(closest_match("x", std::vector<std::string>{}).has_value());
+}
