@@ -12,4 +12,7 @@ namespace xrun::cli {
 
 using Action = std::function<int()>;
 
+/// `xrun run FILE [--NAME VALUE ...]` and the hidden `xrun __child` it starts.
+void add_run_command(CLI::App& app, Action& action, int argc, char** argv);
+
 } // namespace xrun::cli

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   app.footer("Run 'xrun COMMAND --help' for the options of a command.");
 
   Action action;
-  // Each command file registers itself here; see cli/commands.hpp.
+  add_run_command(app, action, argc, argv);
 
   if (const auto code = check_subcommand_name(app, argc, argv)) {
     return *code;

@@ -1,0 +1,29 @@
+// The experiment side of `xrun run`: the embedded interpreter running the module.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace xrun::python {
+
+enum class ChildMode {
+  run,     // started by the supervisor: run the experiment into a run folder
+  help,    // print the experiment's parameters and exit
+  dry_run, // print the resolved, typed parameters and exit
+};
+
+struct ChildOptions {
+  ChildMode mode = ChildMode::run;
+  std::filesystem::path file;
+  std::vector<std::string> args; // `--NAME value` parameter arguments
+  int control_in = -1;           // supervisor -> child replies (run mode)
+  int control_out = -1;          // child -> supervisor messages (run mode)
+};
+
+/// Runs the experiment module in the embedded interpreter and returns the exit code:
+/// 0 done, 1 the experiment raised, 2 bad input before any run started (message printed),
+/// 130 interrupted, or the code the experiment passed to sys.exit().
+int run_child(const ChildOptions& options);
+
+} // namespace xrun::python

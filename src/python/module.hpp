@@ -1,0 +1,17 @@
+// What the `_xrun` module serves to the Python side for one process. No pybind11 here.
+#pragma once
+
+#include <string>
+
+namespace xrun::python {
+
+struct ModuleContext {
+  std::string invocation; // JSON: {"mode", "file", "args"}
+  int control_in = -1;
+  int control_out = -1;
+};
+
+/// Sets what `_xrun.invocation()`, `_xrun.request()` and `_xrun.notify()` use.
+void set_module_context(ModuleContext context);
+
+} // namespace xrun::python

@@ -1,0 +1,537 @@
+#include "run/supervisor.hpp"
+
+#include "core/atomic_file.hpp"
+#include "run/output_log.hpp"
+#include "util/fs.hpp"
+#include "util/host.hpp"
+#include "util/time.hpp"
+#include "xrun/error.hpp"
+#include "xrun/meta.hpp"
+#include "xrun/run_folder.hpp"
+#include "xrun/version.hpp"
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace xrun::run {
+
+namespace {
+
+using Json = nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr auto k_heartbeat_interval = std::chrono::seconds(5);
+// After the experiment exits, how long output from processes it left behind (which still hold
+// the pipes) is collected before the run is closed.
+constexpr auto k_drain_grace = std::chrono::seconds(2);
+constexpr int k_child_fd_control_out = 3;
+constexpr int k_child_fd_control_in = 4;
+
+int g_signal_pipe[2] = {-1, -1};
+
+/// Signal handler: passes the signal and whether a process sent it (kill) rather than the
+/// terminal, through a pipe to the poll loop.
+void on_signal(int number, siginfo_t* info, void*) {
+  const int saved = errno;
+  const unsigned char message[2] = {static_cast<unsigned char>(number),
+                                    static_cast<unsigned char>(info && info->si_code <= 0)};
+  [[maybe_unused]] const auto ignored = ::write(g_signal_pipe[1], message, sizeof message);
+  errno = saved;
+}
+
+class Pipe {
+public:
+  Pipe() {
+    if (::pipe2(m_fds.data(), O_CLOEXEC) != 0) {
+      throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+    }
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  ~Pipe() {
+    close_read();
+    close_write();
+  }
+  int read_end() const { return m_fds[0]; }
+  int write_end() const { return m_fds[1]; }
+  void close_read() { close_fd(m_fds[0]); }
+  void close_write() { close_fd(m_fds[1]); }
+
+private:
+  static void close_fd(int& fd) {
+    if (fd >= 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  std::array<int, 2> m_fds{-1, -1};
+};
+
+/// Installs the supervisor's signal handlers for its lifetime and restores the old ones after.
+class SignalGuard {
+public:
+  SignalGuard() {
+    if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+    }
+    struct sigaction action {};
+    action.sa_sigaction = on_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < k_signals.size(); ++i) {
+      ::sigaction(k_signals[i], &action, &m_saved[i]);
+    }
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, &m_saved_pipe);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+  ~SignalGuard() {
+    for (std::size_t i = 0; i < k_signals.size(); ++i) {
+      ::sigaction(k_signals[i], &m_saved[i], nullptr);
+    }
+    ::sigaction(SIGPIPE, &m_saved_pipe, nullptr);
+    ::close(g_signal_pipe[0]);
+    ::close(g_signal_pipe[1]);
+    g_signal_pipe[0] = g_signal_pipe[1] = -1;
+  }
+
+private:
+  static constexpr std::array<int, 4> k_signals{SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+  std::array<struct sigaction, 4> m_saved{};
+  struct sigaction m_saved_pipe {};
+};
+
+std::filesystem::path self_executable() {
+  std::error_code error;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) {
+    throw ArchiveError(fmt::format("cannot find the xrun executable: {}", error.message()));
+  }
+  return path;
+}
+
+/// In the forked child: move `fd` to `target` without the close-on-exec flag.
+void place_fd(int fd, int target) {
+  if (::dup2(fd, target) < 0) {
+    ::_exit(127);
+  }
+}
+
+pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
+                  const Pipe& control_out, const Pipe& control_in) {
+  const auto executable = self_executable();
+  std::vector<std::string> args{executable.string(), "__child",
+                                "--control-fds",
+                                fmt::format("{},{}", k_child_fd_control_in, k_child_fd_control_out),
+                                request.file.string(), "--"};
+  args.insert(args.end(), request.args.begin(), request.args.end());
+  std::vector<char*> argv;
+  for (auto& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw ArchiveError(fmt::format("cannot start the experiment process: {}",
+                                   std::strerror(errno)));
+  }
+  if (pid > 0) {
+    return pid;
+  }
+  // The child: only async-signal-safe calls until exec. Duplicate every source above the
+  // targets first, so that no dup2 overwrites a source that has not been placed yet.
+  const int sources[4] = {out.write_end(), err.write_end(), control_out.write_end(),
+                          control_in.read_end()};
+  int high[4];
+  for (int i = 0; i < 4; ++i) {
+    high[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
+    if (high[i] < 0) {
+      ::_exit(127);
+    }
+  }
+  place_fd(high[0], STDOUT_FILENO);
+  place_fd(high[1], STDERR_FILENO);
+  place_fd(high[2], k_child_fd_control_out);
+  place_fd(high[3], k_child_fd_control_in);
+  struct sigaction fallback {};
+  fallback.sa_handler = SIG_DFL;
+  for (int number : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE}) {
+    ::sigaction(number, &fallback, nullptr);
+  }
+  ::setenv("PYTHONUNBUFFERED", "1", 1);
+  ::execv(argv[0], argv.data());
+  const char message[] = "xrun: error: cannot start the experiment process\n";
+  [[maybe_unused]] const auto ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
+  ::_exit(127);
+}
+
+struct Stream {
+  int fd;
+  int echo_fd;
+  LineCollector lines;
+};
+
+std::string signal_name(int number) {
+  const char* name = ::sigabbrev_np(number);
+  return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", number);
+}
+
+/// The run being supervised: what the supervisor knows and writes.
+class Supervision {
+public:
+  explicit Supervision(const RunRequest& request) : m_request(request) {}
+
+  int run();
+
+private:
+  void handle_signal(int number, bool sent_by_process);
+  void handle_output(Stream& stream);
+  void handle_control();
+  void handle_message(const std::string& line);
+  Json prepare(const Json& message);
+  void heartbeat();
+  int finish(int wait_status);
+  void log_line(std::string_view line) { m_log.append(line); }
+
+  const RunRequest& m_request;
+  pid_t m_child = -1;
+  int m_control_in = -1; // supervisor -> child
+  int m_control_out = -1;
+  std::string m_control_buffer;
+  OutputLog m_log;
+  std::optional<RunFolder> m_folder;
+  RunMeta m_meta;
+  Json m_outcome = Json::object();
+  int m_interrupts = 0;
+  bool m_terminated = false;
+  bool m_killed_by_us = false;
+};
+
+int Supervision::run() {
+  SignalGuard signals;
+  Pipe out, err, control_out, control_in;
+  m_child = spawn_child(m_request, out, err, control_out, control_in);
+  out.close_write();
+  err.close_write();
+  control_out.close_write();
+  control_in.close_read();
+  m_control_in = control_in.write_end();
+  m_control_out = control_out.read_end();
+
+  Stream streams[2] = {{out.read_end(), STDOUT_FILENO, {}}, {err.read_end(), STDERR_FILENO, {}}};
+  bool control_open = true;
+  std::optional<int> wait_status;
+  std::optional<SteadyClock::time_point> drain_deadline;
+  auto next_heartbeat = SteadyClock::now() + k_heartbeat_interval;
+
+  while (!wait_status || streams[0].fd >= 0 || streams[1].fd >= 0) {
+    const auto now = SteadyClock::now();
+    if (drain_deadline && now >= *drain_deadline) {
+      break;
+    }
+    if (m_folder && now >= next_heartbeat) {
+      heartbeat();
+      next_heartbeat = now + k_heartbeat_interval;
+    }
+    auto until = next_heartbeat;
+    if (drain_deadline && *drain_deadline < until) {
+      until = *drain_deadline;
+    }
+    const int timeout = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1);
+
+    std::array<pollfd, 4> fds{{{g_signal_pipe[0], POLLIN, 0},
+                               {streams[0].fd, POLLIN, 0},
+                               {streams[1].fd, POLLIN, 0},
+                               {control_open ? m_control_out : -1, POLLIN, 0}}};
+    if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
+      throw ArchiveError(fmt::format("poll failed: {}", std::strerror(errno)));
+    }
+    if (fds[0].revents & POLLIN) {
+      unsigned char message[2];
+      while (::read(g_signal_pipe[0], message, sizeof message) == sizeof message) {
+        handle_signal(message[0], message[1] != 0);
+      }
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) {
+        handle_output(streams[i]);
+      }
+    }
+    if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) {
+      char buffer[4096];
+      const ssize_t got = ::read(m_control_out, buffer, sizeof buffer);
+      if (got > 0) {
+        m_control_buffer.append(buffer, static_cast<size_t>(got));
+        handle_control();
+      } else if (got == 0 || errno != EINTR) {
+        control_open = false;
+      }
+    }
+    if (!wait_status) {
+      int status = 0;
+      if (::waitpid(m_child, &status, WNOHANG) == m_child) {
+        wait_status = status;
+        drain_deadline = SteadyClock::now() + k_drain_grace;
+      }
+    }
+  }
+  for (auto& stream : streams) {
+    stream.lines.finish([this](std::string_view line) { log_line(line); });
+  }
+  if (!wait_status) {
+    int status = 0;
+    ::waitpid(m_child, &status, 0);
+    wait_status = status;
+  }
+  return finish(*wait_status);
+}
+
+void Supervision::handle_signal(int number, bool sent_by_process) {
+  if (number == SIGCHLD) {
+    return; // the loop reaps the child
+  }
+  if (number == SIGINT) {
+    ++m_interrupts;
+    if (m_interrupts == 1) {
+      // Ctrl-C at the terminal reaches the experiment directly (same process group);
+      // a SIGINT sent to xrun alone is passed on.
+      if (sent_by_process) {
+        ::kill(m_child, SIGINT);
+      }
+      std::cerr << "\nxrun: interrupting the experiment (press Ctrl-C again to kill it)\n";
+      return;
+    }
+  } else {
+    m_terminated = true;
+    if (m_interrupts++ == 0) {
+      ::kill(m_child, SIGTERM);
+      return;
+    }
+  }
+  m_killed_by_us = true;
+  ::kill(m_child, SIGKILL);
+}
+
+void Supervision::handle_output(Stream& stream) {
+  char buffer[65536];
+  const ssize_t got = ::read(stream.fd, buffer, sizeof buffer);
+  if (got < 0 && errno == EINTR) {
+    return;
+  }
+  if (got <= 0) {
+    ::close(stream.fd);
+    stream.fd = -1;
+    return;
+  }
+  const std::string_view chunk(buffer, static_cast<size_t>(got));
+  try {
+    util::write_all(stream.echo_fd, chunk, "the terminal");
+  } catch (const std::system_error&) {
+    // The terminal went away (closed ssh session): the log and the run go on.
+  }
+  stream.lines.feed(chunk, [this](std::string_view line) { log_line(line); });
+}
+
+void Supervision::handle_control() {
+  for (auto end = m_control_buffer.find('\n'); end != std::string::npos;
+       end = m_control_buffer.find('\n')) {
+    const auto line = m_control_buffer.substr(0, end);
+    m_control_buffer.erase(0, end + 1);
+    handle_message(line);
+  }
+}
+
+void Supervision::handle_message(const std::string& line) {
+  Json message = Json::parse(line, nullptr, false);
+  if (!message.is_object()) {
+    return;
+  }
+  const auto type = message.value("type", "");
+  if (type == "prepare") {
+    const auto reply = prepare(message).dump() + "\n";
+    try {
+      util::write_all(m_control_in, reply, "the experiment's control pipe");
+    } catch (const std::system_error&) {
+      // The child is gone; its exit status tells the rest.
+    }
+  } else if (type == "finish") {
+    m_outcome = std::move(message);
+  }
+}
+
+ParameterRecord parameter_from(const Json& record) {
+  ParameterRecord parameter;
+  parameter.name = record.value("name", "");
+  parameter.type = record.value("type", "");
+  parameter.description = record.value("description", "");
+  parameter.value = nlohmann::ordered_json::parse(record.value("value", Json()).dump());
+  parameter.usable = record.value("usable", true);
+  parameter.source = parse_value_source(record.value("source", "default"))
+                         .value_or(ValueSource::default_value);
+  return parameter;
+}
+
+std::vector<HookRecord> hooks_from(const Json& list) {
+  std::vector<HookRecord> hooks;
+  if (list.is_array()) {
+    for (const auto& item : list) {
+      hooks.push_back({item.value("name", ""), item.value("description", ""),
+                       item.value("count", 0), nlohmann::ordered_json::object()});
+    }
+  }
+  return hooks;
+}
+
+Json Supervision::prepare(const Json& message) {
+  if (m_folder) {
+    return {{"error", "the run folder was already created"}};
+  }
+  std::optional<RunFolder> folder;
+  try {
+    const std::filesystem::path base = message.value("base_path", "");
+    const auto ns_dir = ensure_namespace(base, message.value("namespace", ""));
+    folder = create_run_folder(
+        ns_dir, {.prefix = message.value("prefix", ""), .debug = message.value("debug", false)});
+
+    m_meta.id = folder->id;
+    m_meta.name = message.value("name", "");
+    m_meta.namespace_name = message.value("namespace", "");
+    m_meta.base_path = std::filesystem::absolute(base).lexically_normal().string();
+    m_meta.experiment_path = std::filesystem::absolute(m_request.file).lexically_normal().string();
+    m_meta.description = message.value("description", "");
+    m_meta.short_description = message.value("short_description", "");
+    m_meta.status = RunStatus::running;
+    m_meta.start_time = util::to_epoch_seconds(folder->created);
+    m_meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
+    m_meta.host = util::host_name();
+    m_meta.pid = ::getpid();
+    m_meta.xrun_version = k_version;
+    m_meta.python_version = message.value("python_version", "");
+    m_meta.python_executable = message.value("python_executable", "");
+    m_meta.command_line = m_request.command_line;
+    m_meta.working_directory = std::filesystem::current_path().string();
+    for (const auto& record : message.value("parameters", Json::array())) {
+      m_meta.parameters.push_back(parameter_from(record));
+    }
+    m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
+
+    write_meta(folder->path, m_meta);
+    const auto code = util::read_file(m_request.file);
+    core::write_file_atomic(folder->path / "experiment_code.py", code.value_or(""));
+    m_log.open(folder->path / "experiment_out.log");
+  } catch (const std::exception& error) {
+    if (folder) {
+      // Never leave a half-made run behind: the run has not started, so nothing is lost.
+      std::error_code ignored;
+      std::filesystem::remove_all(folder->path, ignored);
+    }
+    return {{"error", error.what()}};
+  }
+  m_folder = folder;
+  return {{"path", folder->path.string()}, {"id", folder->id}};
+}
+
+void Supervision::heartbeat() {
+  m_meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
+  try {
+    write_meta(m_folder->path, m_meta);
+  } catch (const Error& error) {
+    std::cerr << "xrun: warning: " << error.what() << '\n';
+  }
+}
+
+int Supervision::finish(int wait_status) {
+  if (!m_folder) {
+    // The experiment never asked for a run folder: bad input (already reported by the child),
+    // --help-like exits, or a crash while loading. Nothing was created.
+    if (WIFSIGNALED(wait_status)) {
+      std::cerr << fmt::format("xrun: error: the experiment process died of {} before the run "
+                               "started; no run was created\n",
+                               signal_name(WTERMSIG(wait_status)));
+      return 128 + WTERMSIG(wait_status);
+    }
+    return WEXITSTATUS(wait_status);
+  }
+
+  const auto now = util::Clock::now();
+  m_meta.end_time = util::to_epoch_seconds(now);
+  m_meta.duration = *m_meta.end_time - m_meta.start_time;
+  m_meta.heartbeat = *m_meta.end_time;
+  m_meta.error_type = m_outcome.value("error_type", "");
+  m_meta.error_message = m_outcome.value("error_message", "");
+  if (m_outcome.contains("tracked")) {
+    m_meta.tracked = m_outcome["tracked"].get<std::vector<std::string>>();
+  }
+  if (m_outcome.contains("hooks")) {
+    m_meta.hooks = hooks_from(m_outcome["hooks"]);
+  }
+
+  const bool interrupt_requested = m_interrupts > 0 || m_terminated;
+  int signal = 0;
+  if (WIFSIGNALED(wait_status)) {
+    signal = WTERMSIG(wait_status);
+    const bool by_interrupt = (signal == SIGINT || signal == SIGTERM) && interrupt_requested;
+    m_meta.status = by_interrupt && !m_killed_by_us ? RunStatus::interrupted : RunStatus::killed;
+    m_meta.signal = signal;
+    if (m_meta.status == RunStatus::killed) {
+      m_meta.error_type = signal_name(signal);
+    }
+    log_line(fmt::format("xrun: the experiment process was killed by {}", signal_name(signal)));
+  } else {
+    const int code = WEXITSTATUS(wait_status);
+    if (code == 0) {
+      m_meta.status = RunStatus::done;
+    } else if (code == 130 || m_outcome.value("interrupted", false)) {
+      m_meta.status = RunStatus::interrupted;
+    } else {
+      m_meta.status = RunStatus::failed;
+      if (m_meta.error_type.empty()) {
+        m_meta.error_type = fmt::format("exit code {}", code);
+      }
+    }
+  }
+  const int exit_code = exit_code_for(m_meta.status, signal);
+  m_meta.exit_code = exit_code;
+  try {
+    write_meta(m_folder->path, m_meta);
+  } catch (const Error& error) {
+    std::cerr << "xrun: error: " << error.what() << '\n';
+  }
+  std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),
+                           m_meta.duration, m_folder->path.string());
+  return exit_code;
+}
+
+} // namespace
+
+int supervise(const RunRequest& request) {
+  std::error_code error;
+  if (!std::filesystem::exists(request.file, error)) {
+    throw UsageError(fmt::format("experiment file {} does not exist", request.file.string()));
+  }
+  if (!std::filesystem::is_regular_file(request.file, error)) {
+    throw UsageError(fmt::format("{} is not a file", request.file.string()));
+  }
+  if (request.file.extension() != ".py") {
+    throw UsageError(fmt::format("{} is not a Python module (.py)", request.file.string()));
+  }
+  Supervision supervision(request);
+  return supervision.run();
+}
+
+} // namespace xrun::run
