@@ -26,6 +26,7 @@ struct ChildArgs {
   std::vector<std::string> args;
 };
 
+
 /// Splits xrun's own flags from the experiment's `--NAME value` parameters. Parameters come
 /// after the file and may carry any value, so this is done by hand rather than by CLI11.
 void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
@@ -94,14 +95,19 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
     }
     action = [options] { return run_command(*options); };
   });
+}
 
-  auto child = std::make_shared<ChildArgs>();
-  auto* child_app = app.add_subcommand("__child", "Run the experiment (internal)");
-  child_app->group(""); // hidden: started by the supervisor only
-  child_app->add_option("--control-fds", child->control_fds)->required();
-  child_app->add_option("file", child->file)->required();
-  child_app->add_option("args", child->args);
-  child_app->callback([child, &action] { action = [child] { return child_command(*child); }; });
+std::optional<int> run_child_command(int argc, char** argv) {
+  // `xrun __child --control-fds IN,OUT FILE -- ARGS...`, written by the supervisor. Parsed by
+  // hand: parameter values such as `[1, 2]` must reach Python exactly as given.
+  if (argc < 2 || std::string_view(argv[1]) != "__child") {
+    return std::nullopt;
+  }
+  if (argc < 6 || std::string_view(argv[2]) != "--control-fds" ||
+      std::string_view(argv[5]) != "--") {
+    throw UsageError("__child is started by `xrun run`, not by hand");
+  }
+  return child_command({argv[3], argv[4], std::vector<std::string>(argv + 6, argv + argc)});
 }
 
 } // namespace xrun::cli

@@ -50,9 +50,7 @@ std::optional<int> check_subcommand_name(CLI::App& app, int argc, char** argv) {
   return k_exit_usage;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+int run_app(int argc, char** argv) {
   CLI::App app{"xrun: run Python experiments and manage their archive of runs", "xrun"};
   app.set_version_flag("-V,--version", fmt::format("xrun {}", k_version), "Print the version");
   app.set_help_flag("-h,--help", "Print this help");
@@ -61,6 +59,7 @@ int main(int argc, char** argv) {
 
   Action action;
   add_run_command(app, action, argc, argv);
+  add_python_path_command(app, action);
 
   if (const auto code = check_subcommand_name(app, argc, argv)) {
     return *code;
@@ -83,8 +82,17 @@ int main(int argc, char** argv) {
     return k_exit_usage;
   }
 
+  return action ? action() : k_exit_usage;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
   try {
-    return action ? action() : k_exit_usage;
+    if (const auto code = run_child_command(argc, argv)) {
+      return *code;
+    }
+    return run_app(argc, argv);
   } catch (const Error& error) {
     print_error(error.what(), error.hint());
     return error.exit_code();

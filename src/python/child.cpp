@@ -2,9 +2,11 @@
 
 #include "python/interpreter.hpp"
 #include "python/module.hpp"
+#include "python/package_export.hpp"
 #include "xrun/error.hpp"
 #include "xrun/python_package.hpp"
 
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <pybind11/embed.h>
@@ -33,7 +35,11 @@ void install_package() {
   auto module = py::module_::import("types").attr("ModuleType")("xrun");
   module.attr("__file__") = "<xrun>";
   py::module_::import("sys").attr("modules")["xrun"] = module;
-  py::exec(py::str(k_python_package.data(), k_python_package.size()), module.attr("__dict__"));
+  // Compiled under the name "<xrun>" so that tracebacks can leave xrun's own frames out.
+  const auto builtins = py::module_::import("builtins");
+  const auto code = builtins.attr("compile")(
+      py::str(k_python_package.data(), k_python_package.size()), "<xrun>", "exec");
+  builtins.attr("exec")(code, module.attr("__dict__"));
 }
 
 } // namespace
@@ -46,6 +52,12 @@ int run_child(const ChildOptions& options) {
 
   std::vector<std::string> argv{options.file.string()};
   argv.insert(argv.end(), options.args.begin(), options.args.end());
+  // Processes the experiment starts (multiprocessing workers re-import its module) need the
+  // same `xrun` package; the embedded interpreter itself uses the compiled-in copy.
+  const auto package_dir = exported_package_dir().string();
+  const char* python_path = std::getenv("PYTHONPATH");
+  const auto joined = python_path && *python_path ? package_dir + ":" + python_path : package_dir;
+  ::setenv("PYTHONPATH", joined.c_str(), 1);
   Interpreter interpreter(argv);
   try {
     install_package();

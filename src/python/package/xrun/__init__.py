@@ -576,13 +576,19 @@ class Experiment:
 def _hand_over(file: str):
     """Under plain python3: run the same command through xrun, so that the run folder is the
     same as with `xrun run` (the supervisor records the run whatever happens to Python)."""
-    binary = os.environ.get("XRUN") or shutil.which("xrun")
+    recorded = Path(__file__).with_name("xrun_binary.txt")
+    binary = os.environ.get("XRUN")
+    if not binary and recorded.is_file() and os.access(recorded.read_text().strip(), os.X_OK):
+        binary = recorded.read_text().strip()  # the xrun that exported this package
+    binary = binary or shutil.which("xrun")
     if not binary:
         sys.stderr.write("xrun: error: the xrun command is not on PATH (set XRUN=/path/to/xrun)\n")
         raise SystemExit(2)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(binary, [binary, "run", file, *sys.argv[1:]])
+    given = sys.argv[0] if sys.argv and os.path.abspath(sys.argv[0]) == os.path.abspath(file) \
+        else file
+    os.execv(binary, [binary, "run", given, *sys.argv[1:]])
 
 
 class _Runner:
@@ -675,6 +681,24 @@ def _print_parameters(experiment: Experiment):
         print(f"{name} ({spec.type_name}) = {spec.value!r}    [{spec.source}]")
 
 
+def _print_traceback(error: BaseException):
+    """The traceback of ``error`` without xrun's own frames: the experiment's code only."""
+    trace = traceback.TracebackException.from_exception(error)
+    for item in [trace, *_chained(trace)]:
+        kept = [frame for frame in item.stack
+                if frame.filename != "<xrun>" and not frame.filename.startswith("<frozen ")]
+        item.stack = traceback.StackSummary.from_list(kept)
+    sys.stderr.write("".join(trace.format()))
+
+
+def _chained(trace):
+    while True:
+        trace = trace.__cause__ or (None if trace.__suppress_context__ else trace.__context__)
+        if trace is None:
+            return
+        yield trace
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -717,7 +741,8 @@ def _main() -> int:
             started = any(e.path is not None for e in _Runner.experiments)
             if started or isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
-            traceback.print_exc()
+            if not isinstance(error, SyntaxError):
+                _print_traceback(error)
             raise UsageError(f"cannot load {_load_error(file, error)}") from None
     except UsageError as error:
         sys.stdout.flush()
@@ -732,8 +757,8 @@ def _main() -> int:
             return error.code
         sys.stderr.write(f"{error.code}\n")
         return 1
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as error:
+        _print_traceback(error)
         return 1
     finally:
         sys.stdout.flush()

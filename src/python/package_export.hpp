@@ -1,0 +1,14 @@
+// The `xrun` Python package on disk, for interpreters other than the embedded one.
+#pragma once
+
+#include <filesystem>
+
+namespace xrun::python {
+
+/// A folder holding exactly the `xrun` package compiled into this binary, for PYTHONPATH:
+/// plain `python3 exp.py`, and the processes an experiment starts (multiprocessing workers
+/// import the experiment module, and so `xrun`). Written once per package version under
+/// $XDG_CACHE_HOME/xrun (or ~/.cache/xrun, else the temp folder). Throws ArchiveError.
+std::filesystem::path exported_package_dir();
+
+} // namespace xrun::python

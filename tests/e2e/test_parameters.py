@@ -1,0 +1,267 @@
+"""Parameters: detection, declared types, command-line conversion, --help and --dry-run."""
+
+import json
+import os
+import subprocess
+import unittest
+
+from support import Workspace, experiment_source
+
+PARAMETERS = '''
+import os
+from typing import Optional
+from os import SEEK_SET
+
+# :param LR:
+#     The learning rate.
+#     Smaller is slower.
+LR: float = 0.01
+# :param EPOCHS:
+#     How many epochs.
+EPOCHS: int = 3
+MODEL: str = "resnet"
+USE_GPU: bool = False
+LAYERS: list[int] = [64, 32]
+SHAPE: tuple = (1, 2)
+OPTIONS: dict = {"momentum": 0.9}
+SEED: Optional[int] = None
+LIMIT: int | None = 5
+ANYTHING = None
+UNTYPED = 2.5
+class MODULE_CLASS: pass
+def HELPER(): pass
+'''
+
+BODY = '''
+e["values"] = {name: repr(getattr(e, name)) for name in
+               ["LR", "EPOCHS", "MODEL", "USE_GPU", "LAYERS", "SHAPE", "OPTIONS", "SEED",
+                "LIMIT", "ANYTHING", "UNTYPED"]}
+e["global_lr"] = LR
+'''
+
+
+class Parameters(Workspace):
+    def setUp(self):
+        super().setUp()
+        self.write("exp.py", experiment_source(PARAMETERS, BODY))
+
+    def values(self, *args):
+        result = self.xrun("run", "exp.py", *args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        runs = self.runs("results/exp")
+        return self.data(runs[-1])["values"], self.meta(runs[-1])
+
+    def test_detection_and_declared_types(self):
+        _, meta = self.values()
+        parameters = meta["parameters"]
+        self.assertEqual(list(parameters)[:11], ["LR", "EPOCHS", "MODEL", "USE_GPU", "LAYERS",
+                                                  "SHAPE", "OPTIONS", "SEED", "LIMIT",
+                                                  "ANYTHING", "UNTYPED"])
+        for absent in ["SEEK_SET", "MODULE_CLASS", "HELPER", "Optional"]:
+            self.assertNotIn(absent, parameters)
+        self.assertIn("__DEBUG__", parameters)
+        self.assertIn("__PREFIX__", parameters)
+        self.assertEqual(parameters["LR"]["type"], "float")
+        self.assertEqual(parameters["LAYERS"]["type"], "list[int]")
+        self.assertEqual(parameters["SEED"]["type"], "Optional[int]")
+        self.assertEqual(parameters["LIMIT"]["type"], "int | None")
+        self.assertEqual(parameters["UNTYPED"]["type"], "float")
+        self.assertEqual(parameters["LR"]["description"], "The learning rate. Smaller is slower.")
+        self.assertEqual(parameters["EPOCHS"]["description"], "How many epochs.")
+
+    def test_values_are_converted_by_declared_type(self):
+        values, meta = self.values(
+            "--LR", "1e-3", "--EPOCHS=7", "--MODEL", "vit", "--USE_GPU", "yes",
+            "--LAYERS", "[1, 2, 3]", "--SHAPE", "[3, 4]", "--OPTIONS", "{'momentum': 0.5}",
+            "--SEED", "42", "--LIMIT", "none", "--ANYTHING", "[1, 'a']", "--UNTYPED", "3")
+        self.assertEqual(values, {
+            "LR": "0.001", "EPOCHS": "7", "MODEL": "'vit'", "USE_GPU": "True",
+            "LAYERS": "[1, 2, 3]", "SHAPE": "(3, 4)", "OPTIONS": "{'momentum': 0.5}",
+            "SEED": "42", "LIMIT": "None", "ANYTHING": "[1, 'a']", "UNTYPED": "3.0"})
+        self.assertEqual(meta["parameters"]["SHAPE"]["value"], [3, 4])
+        self.assertEqual(meta["parameters"]["LIMIT"]["value"], None)
+        self.assertEqual(meta["parameters"]["MODEL"]["source"], "cli")
+
+    def test_the_module_global_sees_the_cli_value(self):
+        result = self.xrun("run", "exp.py", "--LR", "0.5")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.data(self.only_run("results/exp"))["global_lr"], 0.5)
+
+    def test_strings_need_no_quotes_and_are_never_evaluated(self):
+        values, _ = self.values("--MODEL", "__import__('os').getcwd()")
+        self.assertEqual(values["MODEL"], repr("__import__('os').getcwd()"))
+        values, _ = self.values("--ANYTHING", "__import__('os').getcwd()")
+        self.assertEqual(values["ANYTHING"], repr("__import__('os').getcwd()"))
+
+    def test_bool_spellings(self):
+        for text, expected in [("true", "True"), ("0", "False"), ("off", "False"), ("YES", "True")]:
+            values, _ = self.values("--USE_GPU", text)
+            self.assertEqual(values["USE_GPU"], expected, text)
+        values, _ = self.values("--USE_GPU")
+        self.assertEqual(values["USE_GPU"], "True")
+
+    def test_bad_values_are_usage_errors_naming_parameter_type_and_text(self):
+        cases = [
+            (["--EPOCHS", "3.5"], "parameter EPOCHS (int) cannot be '3.5'"),
+            (["--LR", "fast"], "parameter LR (float) cannot be 'fast'"),
+            (["--LR", "1e999"], "out of the range"),
+            (["--USE_GPU", "maybe"], "parameter USE_GPU (bool) cannot be 'maybe'"),
+            (["--LAYERS", "[1, 'x']"], "parameter LAYERS (list[int]) cannot be"),
+            (["--LAYERS", "1, 2"], "parameter LAYERS (list[int]) cannot be '1, 2'"),
+            (["--OPTIONS", "[1]"], "parameter OPTIONS (dict)"),
+            (["--SEED", "abc"], "parameter SEED (Optional[int]) cannot be 'abc'"),
+            (["--EPOCHS"], "parameter EPOCHS (int) needs a value"),
+            (["stray"], "unexpected argument 'stray'"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                self.assertUsageError(self.xrun("run", "exp.py", *args), message)
+        self.assertNoRunFolder()
+
+    def test_unknown_parameter_gets_did_you_mean(self):
+        result = self.xrun("run", "exp.py", "--EPOCH", "3")
+        self.assertUsageError(result, "exp.py has no parameter EPOCH", "did you mean --EPOCHS?")
+        self.assertNoRunFolder()
+
+    def test_help_lists_parameters_without_creating_a_run(self):
+        result = self.xrun("run", "exp.py", "--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("--LR (float), default: 0.01", result.stdout)
+        self.assertIn("The learning rate. Smaller is slower.", result.stdout)
+        self.assertIn("--LAYERS (list[int]), default: [64, 32]", result.stdout)
+        self.assertIn("--__DEBUG__ (bool)", result.stdout)
+        self.assertNoRunFolder()
+
+    def test_dry_run_prints_resolved_typed_values_and_sources(self):
+        result = self.xrun("run", "exp.py", "--dry-run", "--EPOCHS", "9")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("EPOCHS (int) = 9    [cli]", result.stdout)
+        self.assertIn("LR (float) = 0.01    [default]", result.stdout)
+        self.assertNoRunFolder()
+        self.assertUsageError(self.xrun("run", "exp.py", "--dry-run", "--EPOCHS", "x"),
+                              "cannot be 'x'")
+
+
+class SpecialParameters(Workspace):
+    def test_debug_runs_into_one_replaced_folder(self):
+        self.write("exp.py", experiment_source("import time\n", "e['t'] = time.time()"))
+        self.assertEqual(self.xrun("run", "exp.py", "--__DEBUG__", "true").returncode, 0)
+        first = self.data(self.dir / "results/exp/debug")["t"]
+        (self.dir / "results/exp/debug/extra.txt").write_text("stale")
+        self.assertEqual(self.xrun("run", "exp.py", "--__DEBUG__", "true").returncode, 0)
+        self.assertEqual([p.name for p in self.runs("results/exp")], ["debug"])
+        self.assertNotEqual(self.data(self.dir / "results/exp/debug")["t"], first)
+        self.assertFalse((self.dir / "results/exp/debug/extra.txt").exists())
+        self.assertEqual(self.meta(self.dir / "results/exp/debug")["id"], "debug")
+
+    def test_debug_declared_in_the_module(self):
+        self.write("exp.py", experiment_source("__DEBUG__ = True\n", "pass"))
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        self.assertEqual([p.name for p in self.runs("results/exp")], ["debug"])
+
+    def test_prefix_names_the_folder(self):
+        self.write("exp.py", experiment_source("", "pass"))
+        self.assertEqual(self.xrun("run", "exp.py", "--__PREFIX__", "baseline").returncode, 0)
+        self.assertTrue(self.only_run("results/exp").name.startswith("baseline__"))
+        self.assertUsageError(self.xrun("run", "exp.py", "--__PREFIX__", "a/b"), "__PREFIX__")
+
+
+class BadInput(Workspace):
+    def test_missing_file(self):
+        self.assertUsageError(self.xrun("run", "nope.py"), "nope.py does not exist")
+        self.assertUsageError(self.xrun("run", "nope.py", "--help"), "nope.py does not exist")
+
+    def test_not_a_python_module(self):
+        self.write("notes.txt", "hello")
+        self.assertUsageError(self.xrun("run", "notes.txt"), "notes.txt is not a Python module")
+
+    def test_syntax_error_names_file_line_and_column(self):
+        self.write("exp.py", "from xrun import Experiment\nX = 1\nif True\n    pass\n")
+        self.assertUsageError(self.xrun("run", "exp.py"), "cannot load exp.py:3:",
+                              "SyntaxError")
+        self.assertNoRunFolder()
+
+    def test_error_while_importing_names_the_line(self):
+        self.write("exp.py", "from xrun import Experiment\nimport not_a_module_anywhere\n")
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("xrun: error: cannot load exp.py:2: ModuleNotFoundError", result.stderr)
+        self.assertNoRunFolder()
+
+    def test_module_without_experiment(self):
+        self.write("exp.py", "X = 1\n")
+        self.assertUsageError(self.xrun("run", "exp.py"), "exp.py defines no experiment")
+        self.assertNoRunFolder()
+
+    def test_experiment_without_function(self):
+        self.write("exp.py", "from xrun import Experiment\n"
+                   "e = Experiment(base_path='.', namespace='results/x', glob=globals())\n"
+                   "e.run_if_main()\n")
+        self.assertUsageError(self.xrun("run", "exp.py"), "decorates no function")
+        self.assertNoRunFolder()
+
+    def test_base_path_that_does_not_exist(self):
+        self.write("exp.py", "from xrun import Experiment\n"
+                   "@Experiment(base_path='/no/such/folder', namespace='results/x', "
+                   "glob=globals())\ndef main(e): pass\nmain.run_if_main()\n")
+        self.assertUsageError(self.xrun("run", "exp.py"), "/no/such/folder")
+        self.assertNoRunFolder()
+
+    def test_namespace_escaping_the_base_path(self):
+        self.write("exp.py", "from xrun import Experiment, folder_path\n"
+                   "@Experiment(base_path=folder_path(__file__), namespace='../outside', "
+                   "glob=globals())\ndef main(e): pass\nmain.run_if_main()\n")
+        self.assertUsageError(self.xrun("run", "exp.py"), "namespace '../outside'")
+        self.assertNoRunFolder()
+
+
+class PlainPython(Workspace):
+    def test_python3_exp_py_gives_the_same_run_folder(self):
+        self.write("exp.py", experiment_source("LR: float = 0.01\n", "e['lr'] = e.LR"))
+        package = self.xrun("python-path").stdout.strip()
+        env = self.env(PYTHONPATH=package, PATH="/usr/bin:/bin")
+        result = subprocess.run(["/usr/bin/python3", "exp.py", "--LR", "0.5"], cwd=self.dir,
+                                capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/exp")
+        meta = self.meta(run)
+        self.assertEqual(meta["status"], "done")
+        self.assertEqual(meta["parameters"]["LR"]["value"], 0.5)
+        self.assertEqual(meta["command_line"][1:], ["run", "exp.py", "--LR", "0.5"])
+        self.assertEqual(self.data(run), {"lr": 0.5})
+        self.assertTrue((run / "experiment_code.py").exists())
+
+    def test_python3_bad_value_is_the_same_usage_error(self):
+        self.write("exp.py", experiment_source("LR: float = 0.01\n", "pass"))
+        env = self.env(PYTHONPATH=self.xrun("python-path").stdout.strip())
+        result = subprocess.run(["/usr/bin/python3", "exp.py", "--LR", "x"], cwd=self.dir,
+                                capture_output=True, text=True, env=env, timeout=60)
+        self.assertUsageError(result, "parameter LR (float) cannot be 'x'")
+
+
+class VirtualEnv(Workspace):
+    def test_an_active_venv_is_used(self):
+        venv = self.dir / "venv"
+        created = subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip",
+                                  "--system-site-packages", str(venv)], capture_output=True)
+        if created.returncode != 0:
+            self.skipTest("python3-venv is not installed")
+        self.write("exp.py", experiment_source("", """
+            import sys, subprocess
+            e["executable"] = sys.executable
+            e["prefix"] = sys.prefix
+            e["child_prefix"] = subprocess.run([sys.executable, "-c",
+                "import sys; print(sys.prefix)"], capture_output=True, text=True).stdout.strip()
+            """))
+        result = self.xrun("run", "exp.py", env=self.env(VIRTUAL_ENV=str(venv)))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/exp")
+        data = self.data(run)
+        self.assertEqual(data["executable"], str(venv / "bin" / "python"))
+        self.assertEqual(data["prefix"], str(venv))
+        self.assertEqual(data["child_prefix"], str(venv))
+        self.assertEqual(self.meta(run)["python_executable"], str(venv / "bin" / "python"))
+
+
+if __name__ == "__main__":
+    unittest.main()

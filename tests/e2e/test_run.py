@@ -1,0 +1,188 @@
+"""`xrun run exp.py`: one complete run folder for every way a run can end."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+from support import Workspace, experiment_source, interrupt
+
+
+class Statuses(Workspace):
+    def test_done_run_leaves_a_complete_folder(self):
+        self.write("exp.py", experiment_source(
+            "LR: float = 0.01\nEPOCHS: int = 3\n",
+            """
+            e.log(f"lr={e.LR}")
+            for epoch in range(e.EPOCHS):
+                e.track("train/loss", 1.0 / (epoch + 1))
+            e["metrics/acc"] = 0.9
+            e.commit_raw("notes.txt", "hello")
+            """))
+        result = self.xrun("run", "exp.py", "--LR", "0.1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("lr=0.1", result.stdout)
+        run = self.only_run("results/exp")
+        meta = self.meta(run)
+        self.assertEqual(meta["status"], "done")
+        self.assertEqual(meta["exit_code"], 0)
+        self.assertEqual(meta["id"], run.name)
+        self.assertEqual(meta["namespace"], "results/exp")
+        self.assertEqual(meta["parameters"]["LR"]["value"], 0.1)
+        self.assertEqual(meta["parameters"]["LR"]["source"], "cli")
+        self.assertEqual(meta["parameters"]["EPOCHS"]["source"], "default")
+        self.assertEqual(meta["tracked"], ["train/loss"])
+        self.assertGreaterEqual(meta["end_time"], meta["start_time"])
+        self.assertTrue(meta["python_version"].startswith("3."))
+        self.assertEqual(meta["command_line"][1:], ["run", "exp.py", "--LR", "0.1"])
+        self.assertEqual(self.data(run), {"metrics": {"acc": 0.9}})
+        self.assertIn("lr=0.1", self.log(run))
+        self.assertEqual((run / "experiment_code.py").read_text(),
+                         (self.dir / "exp.py").read_text())
+        self.assertEqual((run / "notes.txt").read_text(), "hello")
+        series = (run / ".track" / "train" / "loss.csv").read_text().splitlines()
+        self.assertEqual(series[0], "step,value,time")
+        self.assertEqual([line.split(",")[1] for line in series[1:]],
+                         ["1.0", "0.5", "0.3333333333333333"])
+        self.assertIn("run done", result.stderr)
+
+    def test_exception_gives_failed_with_traceback_and_kept_data(self):
+        self.write("exp.py", experiment_source("", """
+            e["before"] = 1
+            raise ValueError("boom")
+            """))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 1)
+        run = self.only_run("results/exp")
+        meta = self.meta(run)
+        self.assertEqual(meta["status"], "failed")
+        self.assertEqual(meta["error_type"], "ValueError")
+        self.assertEqual(meta["error_message"], "boom")
+        self.assertEqual(self.data(run), {"before": 1})
+        log = self.log(run)
+        self.assertIn("Traceback (most recent call last)", log)
+        self.assertIn('raise ValueError("boom")', log)
+        self.assertIn("ValueError: boom", log)
+        self.assertNotIn("<xrun>", log)
+
+    def test_sys_exit_nonzero_is_failed_and_zero_is_done(self):
+        self.write("bad.py", experiment_source("", "raise SystemExit(3)"))
+        self.write("good.py", experiment_source("", "raise SystemExit(0)"))
+        self.assertEqual(self.xrun("run", "bad.py").returncode, 1)
+        self.assertEqual(self.meta(self.only_run("results/bad"))["status"], "failed")
+        self.assertEqual(self.xrun("run", "good.py").returncode, 0)
+        self.assertEqual(self.meta(self.only_run("results/good"))["status"], "done")
+
+    def _start_sleeper(self):
+        self.write("exp.py", experiment_source("", """
+            import time
+            e["started"] = True
+            print("ready", flush=True)
+            time.sleep(60)
+            """))
+        process = self.start("run", "exp.py")
+        self.wait_for(lambda: self.runs("results/exp") and
+                      "ready" in (self.runs("results/exp")[0] / "experiment_out.log").read_text()
+                      if (self.runs("results/exp") and
+                          (self.runs("results/exp")[0] / "experiment_out.log").exists())
+                      else False, what="the experiment to start")
+        return process
+
+    def test_ctrl_c_gives_interrupted(self):
+        process = self._start_sleeper()
+        interrupt(process, signal.SIGINT)  # the whole process group, as a terminal does
+        process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 130)
+        run = self.only_run("results/exp")
+        meta = self.meta(run)
+        self.assertEqual(meta["status"], "interrupted")
+        self.assertEqual(meta["exit_code"], 130)
+        self.assertEqual(self.data(run), {"started": True})
+
+    def test_sigterm_to_xrun_gives_interrupted(self):
+        process = self._start_sleeper()
+        process.send_signal(signal.SIGTERM)  # xrun alone: it must pass the signal on
+        process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 130)
+        self.assertEqual(self.meta(self.only_run("results/exp"))["status"], "interrupted")
+
+    def test_sigkill_of_the_experiment_gives_killed(self):
+        process = self._start_sleeper()
+        child = subprocess.run(["pgrep", "-f", "-P", str(process.pid), "__child"],
+                               capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(child), 1)
+        subprocess.run(["kill", "-KILL", child[0]], check=True)
+        process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 128 + 9)
+        run = self.only_run("results/exp")
+        meta = self.meta(run)
+        self.assertEqual(meta["status"], "killed")
+        self.assertEqual(meta["signal"], 9)
+        self.assertEqual(meta["exit_code"], 137)
+        self.assertIn("killed by SIGKILL", self.log(run))
+
+    def test_heartbeat_and_running_status_while_alive(self):
+        process = self._start_sleeper()
+        meta = self.meta(self.only_run("results/exp"))
+        self.assertEqual(meta["status"], "running")
+        self.assertGreater(meta["heartbeat"], 0)
+        self.assertEqual(meta["pid"], process.pid)
+        interrupt(process)
+        process.communicate(timeout=30)
+
+
+class Output(Workspace):
+    def test_output_from_c_level_and_subprocesses_is_captured(self):
+        self.write("exp.py", experiment_source("", """
+            import os, subprocess, sys, ctypes
+            print("from python")
+            os.write(1, b"from the file descriptor\\n")
+            libc = ctypes.CDLL(None)
+            libc.printf(b"from C printf\\n")
+            libc.fflush(None)
+            subprocess.run([sys.executable, "-c", "print('from a subprocess')"], check=True)
+            subprocess.run(["sh", "-c", "echo from a shell >&2"], check=True)
+            print("to stderr", file=sys.stderr)
+            """))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        log = self.log(self.only_run("results/exp"))
+        for line in ["from python", "from the file descriptor", "from C printf",
+                     "from a subprocess", "from a shell", "to stderr"]:
+            self.assertIn(line, log)
+            self.assertIn(line, result.stdout + result.stderr)
+
+    def test_progress_redraws_are_collapsed_in_the_log(self):
+        self.write("exp.py", experiment_source("", """
+            import sys
+            for i in range(101):
+                sys.stdout.write(f"\\rprogress {i}%")
+            sys.stdout.write("\\n")
+            print("windows line\\r")
+            """))
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        log = self.log(self.only_run("results/exp")).splitlines()
+        self.assertIn("progress 100%", log)
+        self.assertNotIn("progress 50%", "\n".join(log))
+        self.assertIn("windows line", log)
+
+    def test_multiprocessing_spawn_and_sys_executable_work(self):
+        self.write("exp.py", experiment_source("", """
+            import multiprocessing, subprocess, sys
+            out = subprocess.run([sys.executable, "-c", "import sys; print(sys.prefix)"],
+                                 capture_output=True, text=True, check=True).stdout
+            e["prefix"] = out.strip()
+            with multiprocessing.get_context("spawn").Pool(2) as pool:
+                e["squares"] = pool.map(abs, [-1, -2, -3])
+            """))
+        result = self.xrun("run", "exp.py", timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        data = self.data(self.only_run("results/exp"))
+        self.assertEqual(data["squares"], [1, 2, 3])
+        self.assertTrue(data["prefix"])
+
+
+if __name__ == "__main__":
+    unittest.main()
