@@ -1,12 +1,14 @@
 #include "run/supervisor.hpp"
 
 #include "core/atomic_file.hpp"
+#include "run/git_info.hpp"
 #include "run/output_log.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
+#include "xrun/run_analysis_template.hpp"
 #include "xrun/run_folder.hpp"
 #include "xrun/version.hpp"
 
@@ -16,6 +18,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <future>
 #include <fmt/format.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -216,6 +219,7 @@ private:
   std::optional<RunFolder> m_folder;
   RunMeta m_meta;
   Json m_outcome = Json::object();
+  std::future<std::optional<GitSnapshot>> m_git;
   int m_interrupts = 0;
   bool m_terminated = false;
   bool m_killed_by_us = false;
@@ -225,6 +229,8 @@ int Supervision::run() {
   SignalGuard signals;
   Pipe out, err, control_out, control_in;
   m_child = spawn_child(m_request, out, err, control_out, control_in);
+  // Asking git takes a few processes; do it while the child starts Python.
+  m_git = std::async(std::launch::async, read_git, m_request.file);
   out.close_write();
   err.close_write();
   control_out.close_write();
@@ -430,9 +436,17 @@ Json Supervision::prepare(const Json& message) {
     }
     m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
 
+    if (auto git = m_git.valid() ? m_git.get() : std::nullopt) {
+      if (!git->diff.empty()) {
+        git->record.diff_file = "git_diff.patch";
+        core::write_file_atomic(folder->path / git->record.diff_file, git->diff);
+      }
+      m_meta.git = git->record;
+    }
     write_meta(folder->path, m_meta);
     const auto code = util::read_file(m_request.file);
     core::write_file_atomic(folder->path / "experiment_code.py", code.value_or(""));
+    core::write_file_atomic(folder->path / "analysis.py", k_run_analysis_template);
     m_log.open(folder->path / "experiment_out.log");
   } catch (const std::exception& error) {
     if (folder) {

@@ -558,8 +558,51 @@ class Experiment:
         return result
 
     def analysis(self, func):
+        """Registers ``func(e)`` to run after a successful run, and again from the run
+        folder's ``analysis.py``."""
         self.analyses.append(func)
         return func
+
+    def run_analyses(self):
+        for func in self.analyses:
+            func(self)
+
+    @classmethod
+    def load(cls, path) -> "Experiment":
+        """The experiment of an archived run folder, with the run's parameter values and data:
+        imports the folder's ``experiment_code.py`` (without running it)."""
+        import importlib.util
+
+        folder = Path(path).resolve()
+        meta = json.loads((folder / "experiment_meta.json").read_text(encoding="utf-8"))
+        origin = meta.get("experiment_path")
+        for extra in [str(folder), os.path.dirname(origin) if origin else None]:
+            if extra and extra not in sys.path:
+                sys.path.append(extra)  # the experiment's own imports (`from models import MLP`)
+        before = len(_Runner.experiments)
+        spec = importlib.util.spec_from_file_location("experiment_code",
+                                                      folder / "experiment_code.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules.setdefault("experiment_code", module)
+        spec.loader.exec_module(module)
+        if len(_Runner.experiments) == before:
+            raise UsageError(f"{folder}/experiment_code.py defines no experiment")
+        experiment = _Runner.experiments[-1]
+        for name, record in meta.get("parameters", {}).items():
+            spec_ = experiment.parameter_specs.get(name)
+            if spec_ is not None and record.get("usable", True) and "value" in record:
+                value = record["value"]
+                if isinstance(spec_.value, tuple) and isinstance(value, list):
+                    value = tuple(value)
+                spec_.value = value
+                experiment.glob[name] = value
+        data_file = folder / _DATA_FILE
+        experiment.data = json.loads(data_file.read_text(encoding="utf-8")) \
+            if data_file.exists() else {}
+        experiment.meta = meta
+        experiment.tracked = list(meta.get("tracked", []))
+        experiment.path = str(folder)
+        return experiment
 
     # -- running -----------------------------------------------------------------------------
     def run_if_main(self):

@@ -1,0 +1,19 @@
+// Running short helper programs.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xrun::util {
+
+/// Runs `argv` (looked up on PATH) with stdin and stderr on /dev/null and returns what it printed
+/// on stdout when it exits with 0; nullopt when it cannot start or fails.
+std::optional<std::string> capture_output(const std::vector<std::string>& argv);
+
+/// The nearest folder at or above `start` that holds `name` (a file or folder), if any.
+std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& start,
+                                                  const std::string& name);
+
+} // namespace xrun::util

@@ -1,0 +1,168 @@
+"""What goes into the run folder besides the status: data, series, figures, git, analysis."""
+
+import json
+import subprocess
+import unittest
+
+from support import Workspace, experiment_source, interrupt
+
+
+class Data(Workspace):
+    def test_numpy_values_become_json_numbers_and_lists(self):
+        self.write("exp.py", experiment_source("import numpy as np\n", """
+            e["int64"] = np.int64(7)
+            e["float32"] = np.float32(0.5)
+            e["array"] = np.arange(3)
+            e["matrix"] = np.ones((2, 2))
+            e["bool"] = np.bool_(True)
+            e["nan"] = float("nan")
+            e["nested/deeper/value"] = 1
+            e["_scratch"] = "not saved"
+            e.track("loss", np.float64(0.25))
+            e.track("loss", np.int32(1))
+            e["read_back"] = e["nested/deeper/value"] + 1
+            """))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/exp")
+        self.assertEqual(self.data(run), {
+            "int64": 7, "float32": 0.5, "array": [0, 1, 2], "matrix": [[1.0, 1.0], [1.0, 1.0]],
+            "bool": True, "nan": None, "nested": {"deeper": {"value": 1}}, "read_back": 2})
+        lines = (run / ".track" / "loss.csv").read_text().splitlines()[1:]
+        self.assertEqual([line.split(",")[:2] for line in lines], [["0", "0.25"], ["1", "1.0"]])
+
+    def test_data_is_on_disk_while_the_run_goes_on(self):
+        self.write("exp.py", experiment_source("import time\n", """
+            e["step"] = 1
+            time.sleep(1.2)
+            e["step"] = 2
+            print("saved", flush=True)
+            time.sleep(60)
+            """))
+        process = self.start("run", "exp.py")
+        self.wait_for(lambda: self.runs("results/exp") and
+                      (self.runs("results/exp")[0] / "experiment_data.json").exists() and
+                      self.data(self.runs("results/exp")[0]).get("step") == 2,
+                      what="data saved during the run")
+        interrupt(process)
+        process.communicate(timeout=30)
+
+    def test_tracking_a_string_is_an_error_in_the_experiment(self):
+        self.write("exp.py", experiment_source("", 'e.track("name", "text")'))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(self.meta(self.only_run("results/exp"))["error_type"], "TypeError")
+
+
+class Figures(Workspace):
+    def test_figures_are_committed_and_tracked_as_images(self):
+        self.write("exp.py", experiment_source("import matplotlib\nmatplotlib.use('Agg')\n"
+                                               "import matplotlib.pyplot as plt\n", """
+            fig, ax = plt.subplots()
+            ax.plot([1, 2, 3])
+            e.commit_fig("plot.png", fig)
+            e.track("frames", fig)
+            e.track("frames", fig)
+            """))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/exp")
+        self.assertEqual((run / "plot.png").read_bytes()[:4], b"\x89PNG")
+        self.assertTrue((run / ".track" / "frames_000.png").exists())
+        self.assertTrue((run / ".track" / "frames_001.png").exists())
+        self.assertEqual(self.meta(run)["tracked"], ["frames"])
+
+
+class Git(Workspace):
+    def git(self, *args):
+        subprocess.run(["git", "-C", str(self.dir), *args], check=True, capture_output=True)
+
+    def test_commit_branch_dirty_flag_and_diff_are_recorded(self):
+        self.write("exp.py", experiment_source("LR = 1\n", "pass"))
+        self.write(".gitignore", "results/\n.cache/\n")
+        self.git("init", "-q", "-b", "trunk")
+        self.git("-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+        self.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        clean = self.meta(self.only_run("results/exp"))["git"]
+        self.assertEqual(clean["branch"], "trunk")
+        self.assertEqual(len(clean["commit"]), 40)
+        self.assertFalse(clean["dirty"])
+
+        self.write("exp.py", experiment_source("LR = 2\n", "pass"))
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        run = self.runs("results/exp")[-1]
+        dirty = self.meta(run)["git"]
+        self.assertTrue(dirty["dirty"])
+        self.assertEqual(dirty["diff_file"], "git_diff.patch")
+        diff = (run / "git_diff.patch").read_text()
+        self.assertIn("-LR = 1", diff)
+        self.assertIn("+LR = 2", diff)
+
+    def test_outside_a_work_tree_git_is_null(self):
+        self.write("exp.py", experiment_source("", "pass"))
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        self.assertIsNone(self.meta(self.only_run("results/exp"))["git"])
+
+
+class Analysis(Workspace):
+    def test_analysis_runs_after_the_run_and_again_from_the_archive(self):
+        self.write("exp.py", experiment_source("SCALE: int = 2\n", """
+            e["values"] = [1, 2, 3]
+            """, extra=""))
+        source = (self.dir / "exp.py").read_text().replace("experiment.run_if_main()", (
+            "@experiment.analysis\n"
+            "def summarize(e):\n"
+            "    total = sum(e['values']) * e.SCALE\n"
+            "    print(f'analysis total={total}')\n"
+            "    e.commit_raw('total.txt', str(total))\n\n"
+            "experiment.run_if_main()"))
+        self.write("exp.py", source)
+        result = self.xrun("run", "exp.py", "--SCALE", "10")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("analysis total=60", result.stdout)
+        run = self.only_run("results/exp")
+        (run / "total.txt").unlink()
+
+        env = self.env(PYTHONPATH=self.xrun("python-path").stdout.strip())
+        again = subprocess.run(["/usr/bin/python3", str(run / "analysis.py")], cwd="/",
+                               capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("analysis total=60", again.stdout)
+        self.assertEqual((run / "total.txt").read_text(), "60")
+        # Re-loading ran nothing and created no second run.
+        self.assertEqual(len(self.runs("results/exp")), 1)
+
+    def test_analyses_do_not_run_after_a_failure(self):
+        self.write("exp.py", experiment_source("", "raise RuntimeError('x')").replace(
+            "experiment.run_if_main()",
+            "@experiment.analysis\ndef a(e):\n    print('ANALYSIS')\n\nexperiment.run_if_main()"))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 1)
+        self.assertNotIn("ANALYSIS", result.stdout)
+
+
+class Hooks(Workspace):
+    def test_before_and_after_run_hooks_and_apply_hook(self):
+        self.write("exp.py", experiment_source("", """
+            e["custom"] = e.apply_hook("compute", default=-1, x=2)
+            e["missing"] = e.apply_hook("nothing", default="fallback")
+            """).replace("experiment.run_if_main()", (
+            "@experiment.hook('before_run')\n"
+            "def before(e):\n    print('BEFORE')\n\n"
+            "@experiment.hook('after_run')\n"
+            "def after(e):\n    print('AFTER')\n\n"
+            "@experiment.hook('compute')\n"
+            "def compute(e, x):\n    return x * 10\n\n"
+            "experiment.run_if_main()")))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertLess(result.stdout.index("BEFORE"), result.stdout.index("AFTER"))
+        run = self.only_run("results/exp")
+        self.assertEqual(self.data(run), {"custom": 20, "missing": "fallback"})
+        hooks = self.meta(run)["hooks"]
+        self.assertEqual(sorted(hooks), ["after_run", "before_run", "compute"])
+
+
+if __name__ == "__main__":
+    unittest.main()
