@@ -20,12 +20,6 @@ struct RunOptions {
   std::vector<std::string> command_line;
 };
 
-struct ChildArgs {
-  std::string control_fds;
-  std::string file;
-  std::vector<std::string> args;
-};
-
 
 /// Splits xrun's own flags from the experiment's `--NAME value` parameters. Parameters come
 /// after the file and may carry any value, so this is done by hand rather than by CLI11.
@@ -52,17 +46,11 @@ int run_command(RunOptions& options) {
     return python::run_child({options.help ? python::ChildMode::help : python::ChildMode::dry_run,
                               options.file, parameters, -1, -1});
   }
-  return run::supervise({options.file, parameters, options.command_line});
-}
-
-int child_command(const ChildArgs& args) {
-  const auto comma = args.control_fds.find(',');
-  if (comma == std::string::npos) {
-    throw UsageError("__child needs --control-fds IN,OUT");
-  }
-  return python::run_child({python::ChildMode::run, args.file, args.args,
-                            std::stoi(args.control_fds.substr(0, comma)),
-                            std::stoi(args.control_fds.substr(comma + 1))});
+  const std::filesystem::path file = options.file;
+  auto child = [file, parameters](int control_in, int control_out) {
+    return python::run_child({python::ChildMode::run, file, parameters, control_in, control_out});
+  };
+  return run::supervise({file, parameters, options.command_line, child});
 }
 
 } // namespace
@@ -95,19 +83,6 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
     }
     action = [options] { return run_command(*options); };
   });
-}
-
-std::optional<int> run_child_command(int argc, char** argv) {
-  // `xrun __child --control-fds IN,OUT FILE -- ARGS...`, written by the supervisor. Parsed by
-  // hand: parameter values such as `[1, 2]` must reach Python exactly as given.
-  if (argc < 2 || std::string_view(argv[1]) != "__child") {
-    return std::nullopt;
-  }
-  if (argc < 6 || std::string_view(argv[2]) != "--control-fds" ||
-      std::string_view(argv[5]) != "--") {
-    throw UsageError("__child is started by `xrun run`, not by hand");
-  }
-  return child_command({argv[3], argv[4], std::vector<std::string>(argv + 6, argv + argc)});
 }
 
 } // namespace xrun::cli

@@ -89,9 +89,6 @@ int run_app(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    if (const auto code = run_child_command(argc, argv)) {
-      return *code;
-    }
     return run_app(argc, argv);
   } catch (const Error& error) {
     print_error(error.what(), error.hint());

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <future>
@@ -117,15 +118,6 @@ private:
   struct sigaction m_saved_pipe {};
 };
 
-std::filesystem::path self_executable() {
-  std::error_code error;
-  auto path = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) {
-    throw ArchiveError(fmt::format("cannot find the xrun executable: {}", error.message()));
-  }
-  return path;
-}
-
 /// In the forked child: move `fd` to `target` without the close-on-exec flag.
 void place_fd(int fd, int target) {
   if (::dup2(fd, target) < 0) {
@@ -133,20 +125,13 @@ void place_fd(int fd, int target) {
   }
 }
 
+/// Forks the experiment process. The child does not exec: it is this program, already loaded,
+/// and goes straight to `request.child` (starting Python), which saves a whole process start.
 pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
                   const Pipe& control_out, const Pipe& control_in) {
-  const auto executable = self_executable();
-  std::vector<std::string> args{executable.string(), "__child",
-                                "--control-fds",
-                                fmt::format("{},{}", k_child_fd_control_in, k_child_fd_control_out),
-                                request.file.string(), "--"};
-  args.insert(args.end(), request.args.begin(), request.args.end());
-  std::vector<char*> argv;
-  for (auto& arg : args) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) {
     throw ArchiveError(fmt::format("cannot start the experiment process: {}",
@@ -155,31 +140,51 @@ pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
   if (pid > 0) {
     return pid;
   }
-  // The child: only async-signal-safe calls until exec. Duplicate every source above the
-  // targets first, so that no dup2 overwrites a source that has not been placed yet.
-  const int sources[4] = {out.write_end(), err.write_end(), control_out.write_end(),
-                          control_in.read_end()};
+  // Move the four descriptors the child keeps out of the way, close every descriptor of the
+  // supervisor (they are close-on-exec, but no exec comes), then put the four in place. Only
+  // then can no dup2 or close hit a descriptor that is still needed. Descriptors the user's
+  // environment passed down stay open, as they would across exec.
+  const int keep[4] = {out.write_end(), err.write_end(), control_out.write_end(),
+                       control_in.read_end()};
+  const int targets[4] = {STDOUT_FILENO, STDERR_FILENO, k_child_fd_control_out,
+                          k_child_fd_control_in};
+  const int supervisor_fds[] = {out.read_end(),        out.write_end(),
+                                err.read_end(),        err.write_end(),
+                                control_out.read_end(), control_out.write_end(),
+                                control_in.read_end(),  control_in.write_end(),
+                                g_signal_pipe[0],       g_signal_pipe[1]};
   int high[4];
   for (int i = 0; i < 4; ++i) {
-    high[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
+    high[i] = ::fcntl(keep[i], F_DUPFD_CLOEXEC, 10);
     if (high[i] < 0) {
       ::_exit(127);
     }
   }
-  place_fd(high[0], STDOUT_FILENO);
-  place_fd(high[1], STDERR_FILENO);
-  place_fd(high[2], k_child_fd_control_out);
-  place_fd(high[3], k_child_fd_control_in);
+  for (int fd : supervisor_fds) {
+    ::close(fd);
+  }
+  for (int i = 0; i < 4; ++i) {
+    place_fd(high[i], targets[i]);
+    ::close(high[i]);
+  }
   struct sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
   for (int number : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE}) {
     ::sigaction(number, &fallback, nullptr);
   }
   ::setenv("PYTHONUNBUFFERED", "1", 1);
-  ::execv(argv[0], argv.data());
-  const char message[] = "xrun: error: cannot start the experiment process\n";
-  [[maybe_unused]] const auto ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
-  ::_exit(127);
+  int code = 127;
+  try {
+    code = request.child(k_child_fd_control_in, k_child_fd_control_out);
+  } catch (const std::exception& error) {
+    std::cerr << "xrun: error: " << error.what() << '\n';
+    code = k_exit_usage;
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  // Not exit(): the supervisor's objects, copied by fork, are not this process's to destroy.
+  ::_exit(code);
 }
 
 struct Stream {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,9 +12,13 @@ struct RunRequest {
   std::filesystem::path file;            // the experiment module
   std::vector<std::string> args;         // `--NAME value` parameter arguments
   std::vector<std::string> command_line; // as typed, recorded in the meta
+  /// Runs the experiment in the forked child process, talking to the supervisor over the two
+  /// descriptors (control_in: replies from the supervisor, control_out: messages to it);
+  /// returns the child's exit code.
+  std::function<int(int control_in, int control_out)> child;
 };
 
-/// Runs the experiment in a child process (this binary's hidden `__child` command) and records
+/// Runs the experiment in a child process (`request.child`, in a fork of this one) and records
 /// it: creates the run folder when the child has resolved its parameters, writes the meta with
 /// a heartbeat while the child lives, copies everything the child prints to the terminal and to
 /// experiment_out.log, forwards Ctrl-C/SIGTERM (a second Ctrl-C kills), and writes the final

@@ -110,7 +110,7 @@ class Statuses(Workspace):
 
     def test_sigkill_of_the_experiment_gives_killed(self):
         process = self._start_sleeper()
-        child = subprocess.run(["pgrep", "-f", "-P", str(process.pid), "__child"],
+        child = subprocess.run(["pgrep", "-P", str(process.pid)],
                                capture_output=True, text=True).stdout.split()
         self.assertEqual(len(child), 1)
         subprocess.run(["kill", "-KILL", child[0]], check=True)
