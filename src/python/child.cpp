@@ -3,10 +3,13 @@
 #include "python/interpreter.hpp"
 #include "python/module.hpp"
 #include "python/package_export.hpp"
+#include "python/tracker.hpp"
 #include "xrun/error.hpp"
-#include "xrun/python_package.hpp"
 
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <pybind11/embed.h>
@@ -29,17 +32,36 @@ std::string_view mode_name(ChildMode mode) {
   return "run";
 }
 
-/// Makes the embedded `xrun` package importable: the copy compiled into this binary always
-/// wins over any other `xrun` on sys.path, so the Python side matches the native side.
-void install_package() {
-  auto module = py::module_::import("types").attr("ModuleType")("xrun");
-  module.attr("__file__") = "<xrun>";
-  py::module_::import("sys").attr("modules")["xrun"] = module;
-  // Compiled under the name "<xrun>" so that tracebacks can leave xrun's own frames out.
-  const auto builtins = py::module_::import("builtins");
-  const auto code = builtins.attr("compile")(
-      py::str(k_python_package.data(), k_python_package.size()), "<xrun>", "exec");
-  builtins.attr("exec")(code, module.attr("__dict__"));
+/// Imports the `xrun` package from `package_dir`, the byte-for-byte export of the copy compiled
+/// into this binary (so Python's bytecode cache spares compiling it on every run). It is put
+/// first on sys.path, so no other `xrun` can shadow it.
+void import_package(const std::string& package_dir) {
+  const auto sys = py::module_::import("sys");
+  sys.attr("path").attr("insert")(0, package_dir);
+  // Write the bytecode cache even under PYTHONDONTWRITEBYTECODE (which only stops writing,
+  // not reading): compiling the package costs more than the rest of its import.
+  const auto source = package_dir + "/xrun/__init__.py";
+  const auto cached = fmt::format("{}/xrun/__pycache__/__init__.{}.pyc", package_dir,
+                                  sys.attr("implementation").attr("cache_tag").cast<std::string>());
+  if (!std::filesystem::exists(cached)) {
+    try {
+      py::module_::import("py_compile").attr("compile")(source, py::arg("cfile") = cached,
+                                                         py::arg("doraise") = true);
+    } catch (py::error_already_set&) {
+      // A read-only cache folder: the import compiles in memory instead.
+    }
+  }
+  py::module_::import("xrun");
+}
+
+/// SIGTERM ends the experiment as Ctrl-C does: a KeyboardInterrupt at the next bytecode, so
+/// that `finally` blocks run and the data is saved. (Set from C: importing Python's `signal`
+/// module would cost every run a few milliseconds.)
+void interrupt_on_sigterm() {
+  struct sigaction action {};
+  action.sa_handler = [](int) { PyErr_SetInterrupt(); };
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGTERM, &action, nullptr);
 }
 
 } // namespace
@@ -48,7 +70,7 @@ int run_child(const ChildOptions& options) {
   const nlohmann::json invocation = {{"mode", mode_name(options.mode)},
                                      {"file", options.file.string()},
                                      {"args", options.args}};
-  set_module_context({invocation.dump(), options.control_in, options.control_out});
+  set_module_context({invocation, options.control_in, options.control_out});
 
   std::vector<std::string> argv{options.file.string()};
   argv.insert(argv.end(), options.args.begin(), options.args.end());
@@ -59,9 +81,14 @@ int run_child(const ChildOptions& options) {
   const auto joined = python_path && *python_path ? package_dir + ":" + python_path : package_dir;
   ::setenv("PYTHONPATH", joined.c_str(), 1);
   Interpreter interpreter(argv);
+  if (options.mode == ChildMode::run) {
+    interrupt_on_sigterm();
+  }
   try {
-    install_package();
-    return py::module_::import("xrun").attr("_main")().cast<int>();
+    import_package(package_dir);
+    const int code = py::module_::import("xrun").attr("_main")().cast<int>();
+    stop_tracker(); // normally stopped by the package already
+    return code;
   } catch (py::error_already_set& error) {
     // Only a defect in xrun's own Python code gets here: the package catches everything else.
     std::cerr << "xrun: error: internal error in the xrun Python package: " << error.what()

@@ -3,11 +3,15 @@
 #include "python/module.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/module_scan.hpp"
+#include "python/json_bridge.hpp"
+#include "python/tracker.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
 #include "xrun/version.hpp"
 
 #include <cerrno>
+#include <nlohmann/json.hpp>
 #include <pybind11/embed.h>
 #include <unistd.h>
 
@@ -59,24 +63,67 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   using namespace xrun::python;
   module.doc() = "The native part of xrun, available inside experiments run by xrun.";
   module.attr("__version__") = xrun::k_version;
+  if (!add_tracker(module.ptr())) {
+    throw py::error_already_set();
+  }
 
-  module.def("invocation", [] { return context().invocation; },
-             "The JSON description of this invocation: mode, file and parameter arguments.");
+  module.def("invocation", [] { return from_json(context().invocation); },
+             "This invocation: {'mode', 'file', 'args'}.");
   module.def(
       "request",
-      [](const std::string& message) {
-        py::gil_scoped_release release;
-        send_line(message);
-        return receive_line();
+      [](py::handle message) {
+        const auto text = to_json(message, py::module_::import("builtins").attr("repr")).dump();
+        std::string reply;
+        {
+          py::gil_scoped_release release;
+          send_line(text);
+          reply = receive_line();
+        }
+        return from_json(nlohmann::json::parse(reply));
       },
-      "Sends one JSON message to the supervisor and returns its JSON reply.");
+      "Sends one message (plain data) to the supervisor and returns its reply.");
   module.def(
       "notify",
-      [](const std::string& message) {
+      [](py::handle message) {
+        const auto text = to_json(message, py::module_::import("builtins").attr("repr")).dump();
         py::gil_scoped_release release;
-        send_line(message);
+        send_line(text);
       },
-      "Sends one JSON message to the supervisor without waiting for a reply.");
+      "Sends one message (plain data) to the supervisor without waiting for a reply.");
+  module.def(
+      "dumps",
+      [](py::handle value, py::handle fallback, int indent) {
+        return to_json(value, fallback).dump(indent, ' ', false,
+                                             nlohmann::json::error_handler_t::replace);
+      },
+      py::arg("value"), py::arg("fallback"), py::arg("indent") = -1,
+      "JSON text of `value`; `fallback(obj)` turns other objects into plain data.");
+  module.def(
+      "loads",
+      [](const std::string& text) {
+        auto parsed = nlohmann::json::parse(text, nullptr, false);
+        if (parsed.is_discarded()) {
+          throw py::value_error("not valid JSON");
+        }
+        return from_json(parsed);
+      },
+      "The value of a JSON text; ValueError when it is not JSON.");
+  module.def(
+      "scan_module",
+      [](const std::string& path) {
+        const auto source = xrun::util::read_file(path);
+        const auto scan = xrun::core::scan_module(source.value_or(""));
+        nlohmann::json assignments = nlohmann::json::array();
+        for (const auto& assignment : scan.assignments) {
+          assignments.push_back({{"name", assignment.name},
+                                 {"annotation", assignment.annotation},
+                                 {"line", assignment.line}});
+        }
+        return from_json({{"assignments", assignments},
+                          {"descriptions", scan.descriptions},
+                          {"hooks", scan.hook_descriptions}});
+      },
+      "The top-level assignments and :param/:hook descriptions of a module's source.");
   module.def(
       "write_atomic",
       [](const std::string& path, const std::string& content) {

@@ -1,12 +1,12 @@
 // What the `_xrun` module serves to the Python side for one process. No pybind11 here.
 #pragma once
 
-#include <string>
+#include <nlohmann/json.hpp>
 
 namespace xrun::python {
 
 struct ModuleContext {
-  std::string invocation; // JSON: {"mode", "file", "args"}
+  nlohmann::json invocation; // {"mode", "file", "args"}
   int control_in = -1;
   int control_out = -1;
 };

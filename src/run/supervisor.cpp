@@ -211,6 +211,7 @@ private:
   void handle_control();
   void handle_message(const std::string& line);
   Json prepare(const Json& message);
+  void record_start(const Json& message);
   void heartbeat();
   int finish(int wait_status);
   void log_line(std::string_view line) { m_log.append(line); }
@@ -228,6 +229,7 @@ private:
   int m_interrupts = 0;
   bool m_terminated = false;
   bool m_killed_by_us = false;
+  std::string m_record_error; // why the run could not be recorded; it was stopped
 };
 
 int Supervision::run() {
@@ -380,6 +382,18 @@ void Supervision::handle_message(const std::string& line) {
     } catch (const std::system_error&) {
       // The child is gone; its exit status tells the rest.
     }
+    if (!m_folder) {
+      return;
+    }
+    // The experiment goes on while its start is recorded: the fsyncs are off its path.
+    try {
+      record_start(message);
+    } catch (const std::exception& error) {
+      // A run that cannot be recorded must not go on unrecorded.
+      m_record_error = error.what();
+      m_killed_by_us = true;
+      ::kill(m_child, SIGKILL);
+    }
   } else if (type == "finish") {
     m_outcome = std::move(message);
   }
@@ -412,57 +426,54 @@ Json Supervision::prepare(const Json& message) {
   if (m_folder) {
     return {{"error", "the run folder was already created"}};
   }
-  std::optional<RunFolder> folder;
   try {
     const std::filesystem::path base = message.value("base_path", "");
     const auto ns_dir = ensure_namespace(base, message.value("namespace", ""));
-    folder = create_run_folder(
+    m_folder = create_run_folder(
         ns_dir, {.prefix = message.value("prefix", ""), .debug = message.value("debug", false)});
-
-    m_meta.id = folder->id;
-    m_meta.name = message.value("name", "");
-    m_meta.namespace_name = message.value("namespace", "");
-    m_meta.base_path = std::filesystem::absolute(base).lexically_normal().string();
-    m_meta.experiment_path = std::filesystem::absolute(m_request.file).lexically_normal().string();
-    m_meta.description = message.value("description", "");
-    m_meta.short_description = message.value("short_description", "");
-    m_meta.status = RunStatus::running;
-    m_meta.start_time = util::to_epoch_seconds(folder->created);
-    m_meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
-    m_meta.host = util::host_name();
-    m_meta.pid = ::getpid();
-    m_meta.xrun_version = k_version;
-    m_meta.python_version = message.value("python_version", "");
-    m_meta.python_executable = message.value("python_executable", "");
-    m_meta.command_line = m_request.command_line;
-    m_meta.working_directory = std::filesystem::current_path().string();
-    for (const auto& record : message.value("parameters", Json::array())) {
-      m_meta.parameters.push_back(parameter_from(record));
-    }
-    m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
-
-    if (auto git = m_git.valid() ? m_git.get() : std::nullopt) {
-      if (!git->diff.empty()) {
-        git->record.diff_file = "git_diff.patch";
-        core::write_file_atomic(folder->path / git->record.diff_file, git->diff);
-      }
-      m_meta.git = git->record;
-    }
-    write_meta(folder->path, m_meta);
-    const auto code = util::read_file(m_request.file);
-    core::write_file_atomic(folder->path / "experiment_code.py", code.value_or(""));
-    core::write_file_atomic(folder->path / "analysis.py", k_run_analysis_template);
-    m_log.open(folder->path / "experiment_out.log");
   } catch (const std::exception& error) {
-    if (folder) {
-      // Never leave a half-made run behind: the run has not started, so nothing is lost.
-      std::error_code ignored;
-      std::filesystem::remove_all(folder->path, ignored);
-    }
     return {{"error", error.what()}};
   }
-  m_folder = folder;
-  return {{"path", folder->path.string()}, {"id", folder->id}};
+  return {{"path", m_folder->path.string()}, {"id", m_folder->id}};
+}
+
+void Supervision::record_start(const Json& message) {
+  const std::filesystem::path base = message.value("base_path", "");
+  m_meta.id = m_folder->id;
+  m_meta.name = message.value("name", "");
+  m_meta.namespace_name = message.value("namespace", "");
+  m_meta.base_path = std::filesystem::absolute(base).lexically_normal().string();
+  m_meta.experiment_path = std::filesystem::absolute(m_request.file).lexically_normal().string();
+  m_meta.description = message.value("description", "");
+  m_meta.short_description = message.value("short_description", "");
+  m_meta.status = RunStatus::running;
+  m_meta.start_time = util::to_epoch_seconds(m_folder->created);
+  m_meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
+  m_meta.host = util::host_name();
+  m_meta.pid = ::getpid();
+  m_meta.xrun_version = k_version;
+  m_meta.python_version = message.value("python_version", "");
+  m_meta.python_executable = message.value("python_executable", "");
+  m_meta.command_line = m_request.command_line;
+  m_meta.working_directory = std::filesystem::current_path().string();
+  for (const auto& record : message.value("parameters", Json::array())) {
+    m_meta.parameters.push_back(parameter_from(record));
+  }
+  m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
+
+  const auto& folder = m_folder->path;
+  if (auto git = m_git.valid() ? m_git.get() : std::nullopt) {
+    if (!git->diff.empty()) {
+      git->record.diff_file = "git_diff.patch";
+      core::write_file_atomic(folder / git->record.diff_file, git->diff);
+    }
+    m_meta.git = git->record;
+  }
+  write_meta(folder, m_meta);
+  const auto code = util::read_file(m_request.file);
+  core::write_file_atomic(folder / "experiment_code.py", code.value_or(""));
+  core::write_file_atomic(folder / "analysis.py", k_run_analysis_template);
+  m_log.open(folder / "experiment_out.log");
 }
 
 void Supervision::heartbeat() {
@@ -485,6 +496,12 @@ int Supervision::finish(int wait_status) {
       return 128 + WTERMSIG(wait_status);
     }
     return WEXITSTATUS(wait_status);
+  }
+
+  if (!m_record_error.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(m_folder->path, ignored);
+    throw ArchiveError(fmt::format("cannot record the run, so it was stopped: {}", m_record_error));
   }
 
   const auto now = util::Clock::now();

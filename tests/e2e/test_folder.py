@@ -29,7 +29,8 @@ class Data(Workspace):
             "int64": 7, "float32": 0.5, "array": [0, 1, 2], "matrix": [[1.0, 1.0], [1.0, 1.0]],
             "bool": True, "nan": None, "nested": {"deeper": {"value": 1}}, "read_back": 2})
         lines = (run / ".track" / "loss.csv").read_text().splitlines()[1:]
-        self.assertEqual([line.split(",")[:2] for line in lines], [["0", "0.25"], ["1", "1.0"]])
+        self.assertEqual([(int(line.split(",")[0]), float(line.split(",")[1])) for line in lines],
+                         [(0, 0.25), (1, 1.0)])
 
     def test_data_is_on_disk_while_the_run_goes_on(self):
         self.write("exp.py", experiment_source("import time\n", """

@@ -23,21 +23,14 @@ to the ``xrun`` command so that both give the same run folder.
 
 from __future__ import annotations
 
-import ast
 import builtins
-import difflib
-import io
-import json
 import math
 import os
-import shutil
 import sys
 import time
-import tokenize
-import traceback
 import types
-import typing
-from pathlib import Path
+
+# Everything else is imported where it is needed: start-up time is part of every run.
 
 try:  # present when the module runs inside xrun's embedded interpreter
     import _xrun
@@ -62,12 +55,12 @@ class UsageError(Exception):
 
 def file_namespace(file: str) -> str:
     """``results/<module stem>``: the usual namespace of an experiment module."""
-    return "results/" + Path(file).stem
+    return "results/" + os.path.splitext(os.path.basename(file))[0]
 
 
 def folder_path(file: str) -> str:
     """The folder that holds ``file``: the usual base path of an experiment module."""
-    return str(Path(file).resolve().parent)
+    return os.path.dirname(os.path.realpath(file))
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,51 +94,39 @@ def _type_name(annotation, value) -> str:
     return type(value).__name__
 
 
+_UNION = types.UnionType  # `int | None`; typing.Union is mapped onto it by _origin()
+
+
+def _origin(tp):
+    """typing.get_origin() without importing typing: a module whose annotations use typing
+    has imported it already."""
+    typing = sys.modules.get("typing")
+    if typing is not None:
+        origin = typing.get_origin(tp)
+        return _UNION if origin is typing.Union else origin
+    if isinstance(tp, types.UnionType):
+        return _UNION
+    return getattr(tp, "__origin__", None)
+
+
+def _args(tp) -> tuple:
+    return getattr(tp, "__args__", ())
+
+
+def _is_any(tp) -> bool:
+    typing = sys.modules.get("typing")
+    return typing is not None and tp is typing.Any
+
+
 def _source_info(path: str):
-    """Top-level UPPER_CASE assignments of the module (name -> annotation text) and the
-    ``# :param NAME:`` descriptions of its comments."""
-    try:
-        source = Path(path).read_text(encoding="utf-8")
-    except OSError:
+    """Top-level assignments of the module (name -> annotation text or None) and its
+    ``# :param NAME:`` descriptions, read from the source by xrun (no import of ast needed).
+    Outside xrun nothing is known: every UPPER_CASE data global counts."""
+    if _xrun is None:
         return {}, {}
-    assigned = {}
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError:
-        return {}, {}
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            assigned[node.target.id] = ast.unparse(node.annotation)
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name):
-                        assigned.setdefault(name.id, None)
-    return assigned, _descriptions(source)
-
-
-def _descriptions(source: str) -> dict:
-    comments = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.COMMENT:
-                comments.append(token.string[1:])
-    except (tokenize.TokenError, SyntaxError):
-        return {}
-    found, current, lines = {}, None, []
-    for comment in comments + [""]:
-        stripped = comment.strip()
-        if stripped.startswith(":param ") and stripped.count(":") >= 2:
-            if current:
-                found[current] = " ".join(lines).strip()
-            head, _, rest = stripped[len(":param "):].partition(":")
-            current, lines = head.strip(), [rest.strip()] if rest.strip() else []
-        elif current and stripped and (comment.startswith("  ") or comment.startswith("\t")):
-            lines.append(stripped)
-        elif current:
-            found[current] = " ".join(lines).strip()
-            current, lines = None, []
-    return found
+    scan = _xrun.scan_module(path)
+    assigned = {item["name"]: item["annotation"] or None for item in scan["assignments"]}
+    return assigned, scan["descriptions"]
 
 
 def _is_data(value) -> bool:
@@ -180,10 +161,11 @@ _FALSE = {"false", "no", "0", "off", "n"}
 
 def _literal(text: str):
     try:
-        return json.loads(text)
+        return _xrun.loads(text) if _xrun is not None else __import__("json").loads(text)
     except ValueError:
         pass
     try:
+        import ast
         return ast.literal_eval(text)  # a literal parser: no names, no calls
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise ValueError("not a JSON or Python literal") from None
@@ -191,11 +173,11 @@ def _literal(text: str):
 
 def _check(value, tp):
     """Whether a parsed literal fits the declared type (recursively for containers)."""
-    if tp in (None, typing.Any, object):
+    if tp is None or tp is object or _is_any(tp):
         return True
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return any(_check(value, arg) for arg in typing.get_args(tp))
+    origin = _origin(tp)
+    if origin is _UNION:
+        return any(_check(value, arg) for arg in _args(tp))
     if tp is type(None):
         return value is None
     if tp is float:
@@ -206,7 +188,7 @@ def _check(value, tp):
         return isinstance(tp, type) and isinstance(value, tp)
     if not isinstance(value, origin):
         return False
-    args = typing.get_args(tp)
+    args = _args(tp)
     if origin in (list, set, frozenset) and args:
         return all(_check(item, args[0]) for item in value)
     if origin is tuple and args:
@@ -222,9 +204,9 @@ def _convert(text: str, tp, default):
     """Converts a command-line text to the declared type ``tp`` (or the default's type)."""
     if tp is None:
         tp = type(default) if default is not None else None
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
+    origin = _origin(tp)
+    if origin is _UNION:
+        args = _args(tp)
         if type(None) in args and text.strip().lower() in ("none", "null"):
             return None
         errors = []
@@ -294,6 +276,7 @@ def _apply_arguments(parameters: dict, args: list, file: str):
             raise UsageError(f"unexpected argument '{arg}' (parameters are given as --NAME value)")
         name, has_value, text = arg[2:].partition("=")
         if name not in parameters:
+            import difflib
             close = difflib.get_close_matches(name, list(parameters), n=1)
             hint = f"; did you mean --{close[0]}?" if close else ""
             raise UsageError(f"{file} has no parameter {name}{hint}")
@@ -336,8 +319,8 @@ def _plain(value):
         return _plain(value.tolist())
     if hasattr(value, "item") and callable(value.item):
         return _plain(value.item())
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     raise TypeError(type(value).__name__)
 
 
@@ -349,18 +332,26 @@ def _jsonable(value):
         return repr(value), False
 
 
-def _dumps(value, indent=None) -> str:
-    def fallback(item):
-        return repr(item)
+def _plain_or_repr(value):
+    """For values JSON has no form for: numpy scalars and arrays as numbers and lists, others
+    as their repr(), so that a data file is always complete and valid."""
     plain, _ = _jsonable(value)
-    return json.dumps(plain, indent=indent, default=fallback, ensure_ascii=False)
+    return plain
 
 
-def _write_atomic(path: Path, text: str):
+def _dumps(value, indent=None) -> str:
+    if _xrun is not None:
+        return _xrun.dumps(value, _plain_or_repr, -1 if indent is None else indent)
+    import json
+    return json.dumps(_plain_or_repr(value), indent=indent, ensure_ascii=False)
+
+
+def _write_atomic(path: str, text: str):
     if _xrun is not None:
         _xrun.write_atomic(str(path), text)
         return
-    temp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, f".{name}.tmp.{os.getpid()}")
     with open(temp, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
@@ -390,15 +381,16 @@ class Experiment:
         self.tracked = []
         self.error = None
         self.file = glob.get("__file__", "")
-        self.name = Path(self.file).stem if self.file else "experiment"
+        self.name = os.path.splitext(os.path.basename(self.file))[0] if self.file \
+            else "experiment"
         doc = glob.get("__doc__") or ""
         self.description = doc.strip()
         self.short_description = self.description.split("\n\n")[0].strip()[:600]
         self.parameter_specs = _discover(glob)
         if debug:
             self.parameter_specs["__DEBUG__"].value = True
-        self._track_files = {}
-        self._track_steps = {}
+        self._series = set()
+        self._figure_steps = {}
         self._last_save = 0.0
         self._ready = True
         glob["__experiment__"] = self
@@ -465,7 +457,7 @@ class Experiment:
             return
         self._last_save = now
         visible = {k: v for k, v in self.data.items() if not str(k).startswith("_")}
-        _write_atomic(Path(self.path) / _DATA_FILE, _dumps(visible))
+        _write_atomic(os.path.join(self.path, _DATA_FILE), _dumps(visible))
 
     # -- logging -----------------------------------------------------------------------------
     def log(self, message, *args):
@@ -481,44 +473,47 @@ class Experiment:
     # -- tracking -----------------------------------------------------------------------------
     def track(self, name: str, value):
         """Appends ``value`` to the series ``name`` (``train/loss`` nests): numbers go to
-        ``.track/<name>.csv``, matplotlib figures to ``.track/<name>_NNN.png``."""
-        if self.path is None:
+        ``.track/<name>.csv`` as ``step,value,time`` lines, matplotlib figures to
+        ``.track/<name>_NNN.png``. While the experiment runs, this is a native function."""
+        return self._track_slow(name, value)
+
+    def _track_slow(self, name, value):
+        """What the native ``track`` hands over: new series, figures, non-float numbers."""
+        if self.path is None or _xrun is None:
             raise RuntimeError("track() is only available while the experiment runs")
-        step = self._track_steps.get(name, 0)
-        self._track_steps[name] = step + 1
-        if name not in self.tracked:
-            self.tracked.append(name)
-        target = Path(self.path) / _TRACK_FOLDER / name
+        if not isinstance(name, str) or not name or name.startswith("/") \
+                or ".." in name.split("/"):
+            raise ValueError(f"a tracked series needs a name like 'train/loss', not {name!r}")
+        target = os.path.join(self.path, _TRACK_FOLDER, name)
         if hasattr(value, "savefig"):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            value.savefig(str(target) + f"_{step:03d}.png")
+            step = self._figure_steps.get(name, 0)
+            self._figure_steps[name] = step + 1
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            value.savefig(f"{target}_{step:03d}.png")
+            if name not in self.tracked:
+                self.tracked.append(name)
             return
         number, _ = _jsonable(value)
         if isinstance(number, bool) or not isinstance(number, (int, float)):
             raise TypeError(f"track('{name}', ...) takes numbers or figures, "
                             f"not {type(value).__name__}")
-        handle = self._track_files.get(name)
-        if handle is None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle = self._track_files[name] = open(str(target) + ".csv", "a", buffering=1)
-            if handle.tell() == 0:
-                handle.write("step,value,time\n")
-        handle.write(f"{step},{float(value)!r},{time.time():.3f}\n")
+        if name not in self._series:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            _xrun.track_register(name, target + ".csv")
+            self._series.add(name)
+            if name not in self.tracked:
+                self.tracked.append(name)
+        _xrun.track(name, float(number))
 
     def track_many(self, values: dict):
         for name, value in values.items():
             self.track(name, value)
 
-    def _close_tracks(self):
-        for handle in self._track_files.values():
-            handle.close()
-        self._track_files.clear()
-
     # -- files -------------------------------------------------------------------------------
     def open(self, name: str, mode: str = "r", *args, **kwargs):
-        path = Path(self.path) / name
+        path = os.path.join(self.path, name)
         if any(flag in mode for flag in "wax"):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
         return builtins.open(path, mode, *args, **kwargs)
 
     def commit_raw(self, name: str, content: str):
@@ -528,14 +523,14 @@ class Experiment:
     def commit_json(self, name: str, data, encoder_cls=None):
         with self.open(name, "w") as handle:
             if encoder_cls is not None:
-                json.dump(data, handle, cls=encoder_cls)
+                handle.write(__import__("json").dumps(data, cls=encoder_cls))
             else:
                 handle.write(_dumps(data))
 
     def commit_fig(self, name: str, figure):
-        path = Path(self.path) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(str(path))
+        path = os.path.join(self.path, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        figure.savefig(path)
 
     # -- hooks and analyses ------------------------------------------------------------------
     def hook(self, name: str, replace: bool = True, default: bool = True):
@@ -573,15 +568,16 @@ class Experiment:
         imports the folder's ``experiment_code.py`` (without running it)."""
         import importlib.util
 
-        folder = Path(path).resolve()
-        meta = json.loads((folder / "experiment_meta.json").read_text(encoding="utf-8"))
+        folder = os.path.realpath(path)
+        with open(os.path.join(folder, "experiment_meta.json"), encoding="utf-8") as handle:
+            meta = __import__("json").load(handle)
         origin = meta.get("experiment_path")
-        for extra in [str(folder), os.path.dirname(origin) if origin else None]:
+        for extra in [folder, os.path.dirname(origin) if origin else None]:
             if extra and extra not in sys.path:
                 sys.path.append(extra)  # the experiment's own imports (`from models import MLP`)
         before = len(_Runner.experiments)
-        spec = importlib.util.spec_from_file_location("experiment_code",
-                                                      folder / "experiment_code.py")
+        spec = importlib.util.spec_from_file_location(
+            "experiment_code", os.path.join(folder, "experiment_code.py"))
         module = importlib.util.module_from_spec(spec)
         sys.modules.setdefault("experiment_code", module)
         spec.loader.exec_module(module)
@@ -596,12 +592,14 @@ class Experiment:
                     value = tuple(value)
                 spec_.value = value
                 experiment.glob[name] = value
-        data_file = folder / _DATA_FILE
-        experiment.data = json.loads(data_file.read_text(encoding="utf-8")) \
-            if data_file.exists() else {}
+        data_file = os.path.join(folder, _DATA_FILE)
+        experiment.data = {}
+        if os.path.exists(data_file):
+            with open(data_file, encoding="utf-8") as handle:
+                experiment.data = __import__("json").load(handle)
         experiment.meta = meta
         experiment.tracked = list(meta.get("tracked", []))
-        experiment.path = str(folder)
+        experiment.path = folder
         return experiment
 
     # -- running -----------------------------------------------------------------------------
@@ -619,10 +617,15 @@ class Experiment:
 def _hand_over(file: str):
     """Under plain python3: run the same command through xrun, so that the run folder is the
     same as with `xrun run` (the supervisor records the run whatever happens to Python)."""
-    recorded = Path(__file__).with_name("xrun_binary.txt")
+    import shutil
+
     binary = os.environ.get("XRUN")
-    if not binary and recorded.is_file() and os.access(recorded.read_text().strip(), os.X_OK):
-        binary = recorded.read_text().strip()  # the xrun that exported this package
+    recorded = os.path.join(os.path.dirname(__file__), "xrun_binary.txt")
+    if not binary and os.path.isfile(recorded):
+        with open(recorded, encoding="utf-8") as handle:
+            candidate = handle.read().strip()
+        if os.access(candidate, os.X_OK):
+            binary = candidate  # the xrun that exported this package
     binary = binary or shutil.which("xrun")
     if not binary:
         sys.stderr.write("xrun: error: the xrun command is not on PATH (set XRUN=/path/to/xrun)\n")
@@ -646,7 +649,7 @@ class _Runner:
         if cls.ran:
             return
         cls.ran = True
-        invocation = json.loads(_xrun.invocation())
+        invocation = _xrun.invocation()
         specs = experiment.parameter_specs
         _apply_arguments(specs, invocation["args"], invocation["file"])
         mode = invocation["mode"]
@@ -658,7 +661,7 @@ class _Runner:
             return
         if experiment.func is None:
             raise UsageError(f"{invocation['file']}: the Experiment decorates no function")
-        reply = json.loads(_xrun.request(json.dumps({
+        reply = _xrun.request({
             "type": "prepare",
             "base_path": experiment.base_path,
             "namespace": experiment.namespace,
@@ -672,10 +675,12 @@ class _Runner:
             "parameters": [spec.record() for spec in specs.values()],
             "hooks": [{"name": name, "count": len(funcs)}
                       for name, funcs in experiment.hooks.items()],
-        })))
+        })
         if "error" in reply:
             raise UsageError(reply["error"])
         experiment.path = reply["path"]
+        _xrun.track_start(experiment._track_slow)
+        object.__setattr__(experiment, "track", _xrun.track)  # the native fast path
         for name, spec in specs.items():
             experiment.glob[name] = spec.value
         outcome = {"type": "finish"}
@@ -696,14 +701,15 @@ class _Runner:
             experiment.error = error
             raise
         finally:
-            experiment._close_tracks()
+            _xrun.track_stop()
+            experiment.__dict__.pop("track", None)
             try:
                 experiment._save_data(force=True)
             finally:
                 outcome["tracked"] = experiment.tracked
                 outcome["hooks"] = [{"name": name, "count": len(funcs)}
                                     for name, funcs in experiment.hooks.items()]
-                _xrun.notify(json.dumps(outcome))
+                _xrun.notify(outcome)
         for analysis in experiment.analyses:
             analysis(experiment)
 
@@ -726,10 +732,12 @@ def _print_parameters(experiment: Experiment):
 
 def _print_traceback(error: BaseException):
     """The traceback of ``error`` without xrun's own frames: the experiment's code only."""
+    import traceback
+
     trace = traceback.TracebackException.from_exception(error)
     for item in [trace, *_chained(trace)]:
         kept = [frame for frame in item.stack
-                if frame.filename != "<xrun>" and not frame.filename.startswith("<frozen ")]
+                if frame.filename != __file__ and not frame.filename.startswith("<frozen ")]
         item.stack = traceback.StackSummary.from_list(kept)
     sys.stderr.write("".join(trace.format()))
 
@@ -742,10 +750,6 @@ def _chained(trace):
         yield trace
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def _load_error(file: str, error: BaseException) -> str:
     """One clear line for an error raised while the module was being loaded."""
     if isinstance(error, SyntaxError):
@@ -753,26 +757,35 @@ def _load_error(file: str, error: BaseException) -> str:
         if error.offset:
             where += f":{error.offset}"
         return f"{where}: {type(error).__name__}: {error.msg}"
+    import traceback
+
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
               if os.path.abspath(frame.filename) == os.path.abspath(file)]
     where = f"{file}:{frames[-1].lineno}" if frames else file
     return f"{where}: {type(error).__name__}: {error}"
 
 
+def _run_as_main(file: str):
+    """Runs ``file`` as the ``__main__`` module, as ``python3 file`` does."""
+    module = types.ModuleType("__main__")
+    module.__file__ = file
+    module.__builtins__ = builtins
+    module.__spec__ = None
+    sys.modules["__main__"] = module
+    with open(file, "rb") as handle:
+        code = compile(handle.read(), file, "exec", dont_inherit=True)
+    exec(code, module.__dict__)
+
+
 def _main() -> int:
     """Entry point of the embedded interpreter: runs the module and returns the exit code."""
-    import runpy
-    import signal
-
-    invocation = json.loads(_xrun.invocation())
+    invocation = _xrun.invocation()
     file = invocation["file"]
     sys.argv = [file, *invocation["args"]]
     sys.path.insert(0, os.path.dirname(os.path.abspath(file)))
-    if invocation["mode"] == "run":
-        signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         try:
-            runpy.run_path(file, run_name="__main__")
+            _run_as_main(file)
             if not _Runner.experiments:
                 raise UsageError(f"{file} defines no experiment: create an xrun.Experiment "
                                  f"and decorate the main function with it")

@@ -1,0 +1,228 @@
+#include "core/module_scan.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace xrun::core {
+
+namespace {
+
+bool is_identifier_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+
+bool is_identifier_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
+
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  const auto last = text.find_last_not_of(" \t\r");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+/// A comment with the line it is on.
+struct Comment {
+  int line;
+  std::string text; // after the '#'
+};
+
+/// Splits source into logical top-level statements (their text, with strings and comments
+/// blanked out of the way) and comments.
+class Scanner {
+public:
+  explicit Scanner(std::string_view source) : m_source(source) {}
+
+  void run(std::vector<std::pair<int, std::string>>& statements, std::vector<Comment>& comments) {
+    std::string statement;
+    int statement_line = 1;
+    int depth = 0;
+    bool at_start = true;
+    for (m_pos = 0; m_pos < m_source.size(); ++m_pos) {
+      const char c = m_source[m_pos];
+      if (at_start) {
+        statement_line = m_line;
+        at_start = false;
+      }
+      if (c == '#') {
+        const auto end = m_source.find('\n', m_pos);
+        const auto stop = end == std::string_view::npos ? m_source.size() : end;
+        comments.push_back({m_line, std::string(m_source.substr(m_pos + 1, stop - m_pos - 1))});
+        m_pos = stop - 1;
+        continue;
+      }
+      if (c == '"' || c == '\'') {
+        skip_string(c);
+        statement += "\"\""; // keeps `=` inside strings from looking like assignments
+        continue;
+      }
+      if (c == '\\' && m_pos + 1 < m_source.size() && m_source[m_pos + 1] == '\n') {
+        ++m_pos;
+        ++m_line;
+        statement += ' ';
+        continue;
+      }
+      if (c == '\n') {
+        ++m_line;
+        if (depth == 0) {
+          statements.emplace_back(statement_line, statement);
+          statement.clear();
+          at_start = true;
+        } else {
+          statement += ' ';
+        }
+        continue;
+      }
+      if (c == '(' || c == '[' || c == '{') {
+        ++depth;
+      } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+        --depth;
+      }
+      statement += c;
+    }
+    if (!statement.empty()) {
+      statements.emplace_back(statement_line, statement);
+    }
+  }
+
+private:
+  void skip_string(char quote) {
+    const bool triple = m_source.substr(m_pos, 3) == std::string(3, quote);
+    m_pos += triple ? 3 : 1;
+    for (; m_pos < m_source.size(); ++m_pos) {
+      const char c = m_source[m_pos];
+      if (c == '\\') {
+        if (m_pos + 1 < m_source.size() && m_source[m_pos + 1] == '\n') {
+          ++m_line;
+        }
+        ++m_pos;
+        continue;
+      }
+      if (c == '\n') {
+        ++m_line;
+        if (!triple) {
+          return; // an unterminated one-line string: give up on it at the line's end
+        }
+        continue;
+      }
+      if (c == quote && (!triple || m_source.substr(m_pos, 3) == std::string(3, quote))) {
+        m_pos += triple ? 2 : 0;
+        return;
+      }
+    }
+  }
+
+  std::string_view m_source;
+  std::size_t m_pos = 0;
+  int m_line = 1;
+};
+
+/// `NAME = ...`, `NAME: annotation = ...` at column 0.
+void parse_assignment(int line, const std::string& statement, std::vector<Assignment>& out,
+                      std::set<std::string>& seen) {
+  if (statement.empty() || !is_identifier_start(statement[0])) {
+    return;
+  }
+  std::size_t end = 1;
+  while (end < statement.size() && is_identifier_char(statement[end])) {
+    ++end;
+  }
+  const std::string name = statement.substr(0, end);
+  std::size_t pos = statement.find_first_not_of(" \t", end);
+  if (pos == std::string::npos) {
+    return;
+  }
+  std::string annotation;
+  if (statement[pos] == ':' && statement.compare(pos, 2, ":=") != 0) {
+    // The annotation runs to the first `=` outside brackets.
+    int depth = 0;
+    std::size_t equals = std::string::npos;
+    for (std::size_t i = pos + 1; i < statement.size(); ++i) {
+      const char c = statement[i];
+      if (c == '(' || c == '[' || c == '{') {
+        ++depth;
+      } else if (c == ')' || c == ']' || c == '}') {
+        --depth;
+      } else if (c == '=' && depth == 0) {
+        equals = i;
+        break;
+      }
+    }
+    if (equals == std::string::npos) {
+      return; // `NAME: int` declares without assigning
+    }
+    annotation = trim(std::string_view(statement).substr(pos + 1, equals - pos - 1));
+    pos = equals;
+  }
+  if (statement[pos] != '=' || statement.compare(pos, 2, "==") == 0) {
+    return;
+  }
+  if (seen.insert(name).second) {
+    out.push_back({name, annotation, line});
+  }
+}
+
+/// `:param NAME:` / `:hook NAME:` blocks: the rest of that comment line and the indented comment
+/// lines directly below it, joined with spaces.
+void parse_descriptions(const std::vector<Comment>& comments, ModuleScan& scan) {
+  for (std::size_t i = 0; i < comments.size(); ++i) {
+    const auto text = trim(comments[i].text);
+    std::map<std::string, std::string>* target = nullptr;
+    std::size_t skip = 0;
+    if (text.rfind(":param ", 0) == 0) {
+      target = &scan.descriptions;
+      skip = 7;
+    } else if (text.rfind(":hook ", 0) == 0) {
+      target = &scan.hook_descriptions;
+      skip = 6;
+    }
+    const auto colon = target ? text.find(':', skip) : std::string::npos;
+    if (colon == std::string::npos) {
+      continue;
+    }
+    const auto name = trim(std::string_view(text).substr(skip, colon - skip));
+    std::string description = trim(std::string_view(text).substr(colon + 1));
+    std::size_t next = i + 1;
+    for (; next < comments.size(); ++next) {
+      const auto& comment = comments[next];
+      const bool adjacent = comment.line == comments[next - 1].line + 1;
+      const bool indented = comment.text.rfind("  ", 0) == 0 || comment.text.rfind("\t", 0) == 0;
+      const auto body = trim(comment.text);
+      if (!adjacent || !indented || body.empty()) {
+        break;
+      }
+      description += description.empty() ? body : " " + body;
+    }
+    (*target)[name] = description;
+    i = next - 1;
+  }
+}
+
+} // namespace
+
+ModuleScan scan_module(std::string_view source) {
+  std::vector<std::pair<int, std::string>> statements;
+  std::vector<Comment> comments;
+  Scanner(source).run(statements, comments);
+  ModuleScan scan;
+  std::set<std::string> seen;
+  for (const auto& [line, statement] : statements) {
+    parse_assignment(line, statement, scan.assignments, seen);
+  }
+  parse_descriptions(comments, scan);
+  return scan;
+}
+
+bool is_upper_name(std::string_view name) {
+  const bool has_letter =
+      std::any_of(name.begin(), name.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+  const bool has_lower =
+      std::any_of(name.begin(), name.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)); });
+  return has_letter && !has_lower;
+}
+
+} // namespace xrun::core

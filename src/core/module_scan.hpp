@@ -1,0 +1,39 @@
+// Reading an experiment module's parameters from its source, without Python.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xrun::core {
+
+/// A name assigned at the top level of a module.
+struct Assignment {
+  std::string name;
+  std::string annotation; // the annotation's source text (`list[int]`), empty when none
+  int line = 0;           // 1-based
+};
+
+struct ModuleScan {
+  std::vector<Assignment> assignments;             // first assignment of each name, in order
+  std::map<std::string, std::string> descriptions; // `# :param NAME:` blocks
+  std::map<std::string, std::string> hook_descriptions; // `# :hook NAME:` blocks
+};
+
+/// Scans Python source for top-level `NAME = ...` and `NAME: annotation = ...` statements and
+/// for description comment blocks:
+///
+///     # :param LR:
+///     #     The learning rate. Indented comment lines directly below
+///     #     continue the description.
+///
+/// Strings (also triple-quoted and f-strings), brackets spanning lines and backslash
+/// continuations are understood, so only real top-level statements count. Never throws: text
+/// it cannot make sense of is skipped.
+ModuleScan scan_module(std::string_view source);
+
+/// Python's str.isupper() for identifiers: at least one letter, and no lower-case letter.
+bool is_upper_name(std::string_view name);
+
+} // namespace xrun::core

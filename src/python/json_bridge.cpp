@@ -1,0 +1,113 @@
+#include "python/json_bridge.hpp"
+
+#include <cmath>
+
+namespace py = pybind11;
+
+namespace xrun::python {
+
+namespace {
+
+constexpr int k_max_depth = 200;
+
+nlohmann::json convert(py::handle object, py::handle fallback, int depth) {
+  if (depth > k_max_depth) {
+    throw py::value_error("data nested more than 200 levels deep (a cycle?)");
+  }
+  PyObject* raw = object.ptr();
+  if (raw == Py_None) {
+    return nullptr;
+  }
+  if (PyBool_Check(raw)) {
+    return raw == Py_True;
+  }
+  if (PyLong_Check(raw)) {
+    int overflow = 0;
+    const long long value = PyLong_AsLongLongAndOverflow(raw, &overflow);
+    if (overflow == 0) {
+      if (value == -1 && PyErr_Occurred()) {
+        throw py::error_already_set();
+      }
+      return value;
+    }
+    return PyLong_AsDouble(raw); // beyond 64 bits: as close as JSON numbers get
+  }
+  if (PyFloat_Check(raw)) {
+    const double value = PyFloat_AS_DOUBLE(raw);
+    return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+  }
+  if (PyUnicode_Check(raw)) {
+    Py_ssize_t size = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(raw, &size);
+    if (text == nullptr) {
+      throw py::error_already_set();
+    }
+    return std::string(text, static_cast<std::size_t>(size));
+  }
+  if (PyDict_Check(raw)) {
+    nlohmann::json result = nlohmann::json::object();
+    PyObject* key = nullptr;
+    PyObject* value = nullptr;
+    Py_ssize_t position = 0;
+    while (PyDict_Next(raw, &position, &key, &value)) {
+      const std::string name = PyUnicode_Check(key) ? py::reinterpret_borrow<py::str>(key).cast<std::string>()
+                                                    : py::str(key).cast<std::string>();
+      result[name] = convert(value, fallback, depth + 1);
+    }
+    return result;
+  }
+  if (PyList_Check(raw) || PyTuple_Check(raw)) {
+    nlohmann::json result = nlohmann::json::array();
+    const py::sequence items = py::reinterpret_borrow<py::sequence>(object);
+    for (const auto item : items) {
+      result.push_back(convert(item, fallback, depth + 1));
+    }
+    return result;
+  }
+  const py::object plain = fallback(object);
+  if (plain.ptr() == raw) {
+    throw py::type_error("the JSON fallback returned its argument unchanged");
+  }
+  return convert(plain, fallback, depth + 1);
+}
+
+} // namespace
+
+nlohmann::json to_json(py::handle object, py::handle fallback) {
+  return convert(object, fallback, 0);
+}
+
+py::object from_json(const nlohmann::json& value) {
+  switch (value.type()) {
+  case nlohmann::json::value_t::null:
+    return py::none();
+  case nlohmann::json::value_t::boolean:
+    return py::bool_(value.get<bool>());
+  case nlohmann::json::value_t::number_integer:
+    return py::int_(value.get<long long>());
+  case nlohmann::json::value_t::number_unsigned:
+    return py::int_(value.get<unsigned long long>());
+  case nlohmann::json::value_t::number_float:
+    return py::float_(value.get<double>());
+  case nlohmann::json::value_t::string:
+    return py::str(value.get_ref<const std::string&>());
+  case nlohmann::json::value_t::array: {
+    py::list list;
+    for (const auto& item : value) {
+      list.append(from_json(item));
+    }
+    return list;
+  }
+  case nlohmann::json::value_t::object: {
+    py::dict dict;
+    for (const auto& [key, item] : value.items()) {
+      dict[py::str(key)] = from_json(item);
+    }
+    return dict;
+  }
+  default:
+    return py::none();
+  }
+}
+
+} // namespace xrun::python
