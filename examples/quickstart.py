@@ -1,42 +1,54 @@
 """Quickstart: the smallest complete xrun experiment.
 
-Run it with ``xrun run examples/quickstart.py`` and change a parameter with
-``xrun run examples/quickstart.py --NUM_VALUES 20 --SCALE 2.5``. Each run leaves one folder in
+Simulates a damped oscillator and records its trajectory. Run it with
+``xrun run examples/quickstart.py`` and change a parameter with
+``xrun run examples/quickstart.py --DAMPING 0.3 --STEPS 200``. Each run leaves one folder in
 ``examples/results/quickstart/``.
 """
 
 import math
-import random
 
 from xrun import Experiment, file_namespace, folder_path
 
-# :param NUM_VALUES:
-#     How many random values to draw.
-NUM_VALUES: int = 10
+# :param STEPS:
+#     How many time steps to simulate.
+STEPS: int = 100
 
-# :param SCALE:
-#     Every value is multiplied by this factor.
-SCALE: float = 1.0
+# :param DAMPING:
+#     Damping ratio of the oscillator (0 = none, 1 = critical).
+DAMPING: float = 0.1
 
-# :param NAME:
-#     A label stored with the results.
-NAME: str = "quickstart"
+# :param FREQUENCY:
+#     Natural frequency in radians per unit time.
+FREQUENCY: float = 2.0
+
+# :param LABEL:
+#     A free-text label stored with the results.
+LABEL: str = "baseline"
 
 
 @Experiment(base_path=folder_path(__file__), namespace=file_namespace(__file__), glob=globals())
 def experiment(e: Experiment):
-    e.log(f"drawing {e.NUM_VALUES} values scaled by {e.SCALE} ({e.NAME})")
-    random.seed(0)
-    values = [random.random() * e.SCALE for _ in range(e.NUM_VALUES)]
-    for step, value in enumerate(values):
-        e.track("value", value)
-        e.track("running/mean", sum(values[: step + 1]) / (step + 1))
+    e.log(f"simulating {e.STEPS} steps, damping {e.DAMPING}, frequency {e.FREQUENCY} ({e.LABEL})")
+    dt = 0.05
+    position, velocity = 1.0, 0.0
+    for _ in range(e.STEPS):
+        acceleration = -2 * e.DAMPING * e.FREQUENCY * velocity - e.FREQUENCY**2 * position
+        velocity += acceleration * dt
+        position += velocity * dt
+        e.track("position", position)
+        e.track("energy/kinetic", 0.5 * velocity**2)
 
-    e["values"] = values
-    e["metrics/mean"] = sum(values) / len(values)
-    e["metrics/std"] = math.sqrt(sum((v - e["metrics/mean"]) ** 2 for v in values) / len(values))
-    e.commit_raw("summary.txt", f"mean={e['metrics/mean']:.4f}\n")
-    e.log(f"mean {e['metrics/mean']:.4f}, std {e['metrics/std']:.4f}")
+    e["final/position"] = position
+    e["final/energy"] = 0.5 * velocity**2 + 0.5 * (e.FREQUENCY * position) ** 2
+    e.commit_raw("summary.txt", f"final energy {e['final/energy']:.6f}\n")
+    e.log(f"final position {position:+.4f}, energy {e['final/energy']:.6f}")
+
+
+@experiment.analysis
+def report(e: Experiment):
+    """Runs after the experiment, and again from the run folder's analysis.py."""
+    e.log(f"energy left: {100 * e['final/energy'] / (0.5 * e.FREQUENCY**2):.1f}% of the start")
 
 
 experiment.run_if_main()

@@ -1,0 +1,55 @@
+"""The examples the README walks through run as documented."""
+
+import shutil
+import subprocess
+import unittest
+
+from support import SOURCE_DIR, Workspace
+
+
+class Examples(Workspace):
+    def run_example(self, name, *args):
+        shutil.copy(SOURCE_DIR / "examples" / f"{name}.py", self.dir / f"{name}.py")
+        return self.xrun("run", f"{name}.py", *args)
+
+    def test_quickstart(self):
+        result = self.run_example("quickstart", "--STEPS", "50")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("energy left:", result.stdout)  # the analysis ran
+        run = self.only_run("results/quickstart")
+        self.assertEqual(self.meta(run)["status"], "done")
+        self.assertEqual(self.meta(run)["tracked"], ["position", "energy/kinetic"])
+        self.assertIn("final", self.data(run))
+        rows = (run / ".track" / "position.csv").read_text().splitlines()
+        self.assertEqual(len(rows), 51)
+        env = self.env(PYTHONPATH=self.xrun("python-path").stdout.strip())
+        again = subprocess.run(["/usr/bin/python3", str(run / "analysis.py")],
+                               capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("energy left:", again.stdout)
+
+    def test_figures(self):
+        result = self.run_example("figures", "--MAX_DEGREE", "3")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/figures")
+        self.assertEqual((run / "rmse.png").read_bytes()[:4], b"\x89PNG")
+        self.assertEqual(sorted(p.name for p in (run / ".track").glob("fit_*.png")),
+                         ["fit_000.png", "fit_001.png", "fit_002.png"])
+        data = self.data(run)
+        self.assertEqual(len(data["coefficients"]["3"]), 4)
+        self.assertIsInstance(data["best"]["rmse"], float)
+
+    def test_failing(self):
+        result = self.run_example("failing")
+        self.assertEqual(result.returncode, 1)
+        run = self.only_run("results/failing")
+        meta = self.meta(run)
+        self.assertEqual((meta["status"], meta["error_type"]), ("failed", "RuntimeError"))
+        self.assertEqual(meta["error_message"], "diverged at step 5")
+        self.assertEqual(self.data(run), {"last_step": 5})
+        self.assertIn("RuntimeError: diverged at step 5", self.log(run))
+        self.assertEqual(self.run_example("failing", "--FAIL_AT", "-1").returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
