@@ -1,6 +1,7 @@
 #include "python/child.hpp"
 
 #include "python/interpreter.hpp"
+#include "python/autosave.hpp"
 #include "python/module.hpp"
 #include "python/package_export.hpp"
 #include "python/tracker.hpp"
@@ -87,7 +88,8 @@ int run_child(const ChildOptions& options) {
   try {
     import_package(package_dir);
     const int code = py::module_::import("xrun").attr("_main")().cast<int>();
-    stop_tracker(); // normally stopped by the package already
+    stop_autosave(); // both normally stopped by the package already
+    stop_tracker();
     return code;
   } catch (py::error_already_set& error) {
     // Only a defect in xrun's own Python code gets here: the package catches everything else.

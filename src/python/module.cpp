@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/module_scan.hpp"
+#include "python/autosave.hpp"
 #include "python/json_bridge.hpp"
 #include "python/tracker.hpp"
 #include "util/fs.hpp"
@@ -63,7 +64,7 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   using namespace xrun::python;
   module.doc() = "The native part of xrun, available inside experiments run by xrun.";
   module.attr("__version__") = xrun::k_version;
-  if (!add_tracker(module.ptr())) {
+  if (!add_tracker(module.ptr()) || !add_autosave(module.ptr())) {
     throw py::error_already_set();
   }
 

@@ -521,10 +521,15 @@ int Supervision::finish(int wait_status) {
   int signal = 0;
   if (WIFSIGNALED(wait_status)) {
     signal = WTERMSIG(wait_status);
-    const bool by_interrupt = (signal == SIGINT || signal == SIGTERM) && interrupt_requested;
-    m_meta.status = by_interrupt && !m_killed_by_us ? RunStatus::interrupted : RunStatus::killed;
+    // Ended by the interrupt the user asked for: a forwarded SIGINT/SIGTERM, or the SIGKILL
+    // xrun sent on a second Ctrl-C. Any other signal is the experiment's death.
+    const bool by_interrupt =
+        interrupt_requested && (signal == SIGINT || signal == SIGTERM || m_killed_by_us);
+    m_meta.status = by_interrupt ? RunStatus::interrupted : RunStatus::killed;
     m_meta.signal = signal;
-    if (m_meta.status == RunStatus::killed) {
+    if (m_killed_by_us) {
+      m_meta.error_message = "killed by xrun after a second interrupt";
+    } else if (m_meta.status == RunStatus::killed) {
       m_meta.error_type = signal_name(signal);
     }
     log_line(fmt::format("xrun: the experiment process was killed by {}", signal_name(signal)));

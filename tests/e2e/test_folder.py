@@ -32,6 +32,23 @@ class Data(Workspace):
         self.assertEqual([(int(line.split(",")[0]), float(line.split(",")[1])) for line in lines],
                          [(0, 0.25), (1, 1.0)])
 
+    def test_a_value_stored_once_is_on_disk_within_a_second_and_survives_sigkill(self):
+        self.write("exp.py", experiment_source("import time\n", """
+            e["result"] = 42
+            time.sleep(60)
+            """))
+        process = self.start("run", "exp.py")
+        self.wait_for(lambda: self.runs("results/exp") and
+                      (self.runs("results/exp")[0] / "experiment_data.json").exists(),
+                      timeout=5, what="the data file")
+        child = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                               text=True).stdout.split()
+        subprocess.run(["kill", "-KILL", *child], check=True)
+        process.communicate(timeout=30)
+        run = self.only_run("results/exp")
+        self.assertEqual(self.meta(run)["status"], "killed")
+        self.assertEqual(self.data(run), {"result": 42})
+
     def test_data_is_on_disk_while_the_run_goes_on(self):
         self.write("exp.py", experiment_source("import time\n", """
             e["step"] = 1
@@ -153,6 +170,7 @@ class Hooks(Workspace):
             "def before(e):\n    print('BEFORE')\n\n"
             "@experiment.hook('after_run')\n"
             "def after(e):\n    print('AFTER')\n\n"
+            "# :hook compute:\n#     Multiplies by ten.\n"
             "@experiment.hook('compute')\n"
             "def compute(e, x):\n    return x * 10\n\n"
             "experiment.run_if_main()")))
@@ -163,6 +181,8 @@ class Hooks(Workspace):
         self.assertEqual(self.data(run), {"custom": 20, "missing": "fallback"})
         hooks = self.meta(run)["hooks"]
         self.assertEqual(sorted(hooks), ["after_run", "before_run", "compute"])
+        self.assertEqual(hooks["compute"]["description"], "Multiplies by ten.")
+        self.assertEqual(hooks["compute"]["count"], 1)
 
 
 if __name__ == "__main__":

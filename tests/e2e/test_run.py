@@ -108,6 +108,32 @@ class Statuses(Workspace):
         self.assertEqual(process.returncode, 130)
         self.assertEqual(self.meta(self.only_run("results/exp"))["status"], "interrupted")
 
+    def test_second_ctrl_c_kills_an_experiment_that_ignores_the_first(self):
+        self.write("exp.py", experiment_source("", """
+            import time
+            e["started"] = True
+            try:
+                print("ready", flush=True)
+                time.sleep(60)
+            except KeyboardInterrupt:
+                print("ignoring the interrupt", flush=True)
+                time.sleep(60)
+            """))
+        process = self.start("run", "exp.py")
+        self.wait_for(lambda: self.runs("results/exp") and
+                      (self.runs("results/exp")[0] / "experiment_out.log").exists() and
+                      "ready" in self.log(self.runs("results/exp")[0]), what="start")
+        interrupt(process)
+        self.wait_for(lambda: "ignoring" in self.log(self.runs("results/exp")[0]),
+                      what="the first interrupt")
+        interrupt(process)
+        process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 130)
+        meta = self.meta(self.only_run("results/exp"))
+        self.assertEqual(meta["status"], "interrupted")
+        self.assertEqual(meta["signal"], 9)
+        self.assertIn("second interrupt", meta["error_message"])
+
     def test_sigkill_of_the_experiment_gives_killed(self):
         process = self._start_sleeper()
         child = subprocess.run(["pgrep", "-P", str(process.pid)],

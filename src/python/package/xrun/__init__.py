@@ -120,13 +120,13 @@ def _is_any(tp) -> bool:
 
 def _source_info(path: str):
     """Top-level assignments of the module (name -> annotation text or None) and its
-    ``# :param NAME:`` descriptions, read from the source by xrun (no import of ast needed).
-    Outside xrun nothing is known: every UPPER_CASE data global counts."""
-    if _xrun is None:
-        return {}, {}
+    ``# :param NAME:`` and ``# :hook NAME:`` descriptions, read from the source by xrun (no
+    import of ast needed). Outside xrun nothing is known: every UPPER_CASE data global counts."""
+    if _xrun is None or not path:
+        return {}, {}, {}
     scan = _xrun.scan_module(path)
     assigned = {item["name"]: item["annotation"] or None for item in scan["assignments"]}
-    return assigned, scan["descriptions"]
+    return assigned, scan["descriptions"], scan["hooks"]
 
 
 def _is_data(value) -> bool:
@@ -134,9 +134,7 @@ def _is_data(value) -> bool:
                                   types.BuiltinFunctionType, types.MethodType, Experiment))
 
 
-def _discover(glob: dict) -> dict:
-    path = glob.get("__file__", "")
-    assigned, descriptions = _source_info(path) if path else ({}, {})
+def _discover(glob: dict, assigned: dict, descriptions: dict) -> dict:
     annotations = glob.get("__annotations__", {})
     parameters = {}
     for name, value in glob.items():
@@ -386,12 +384,12 @@ class Experiment:
         doc = glob.get("__doc__") or ""
         self.description = doc.strip()
         self.short_description = self.description.split("\n\n")[0].strip()[:600]
-        self.parameter_specs = _discover(glob)
+        assigned, descriptions, self.hook_descriptions = _source_info(self.file)
+        self.parameter_specs = _discover(glob, assigned, descriptions)
         if debug:
             self.parameter_specs["__DEBUG__"].value = True
         self._series = set()
         self._figure_steps = {}
-        self._last_save = 0.0
         self._ready = True
         glob["__experiment__"] = self
         _Runner.experiments.append(self)
@@ -432,7 +430,10 @@ class Experiment:
                 child = node[part] = {}
             node = child
         node[last] = value
-        self._save_data(force=False)
+        if _xrun is not None:
+            _xrun.data_changed()  # saved in the background within a second
+        elif self.path is not None:
+            self._save_data()
 
     def __getitem__(self, key: str):
         node = self.data
@@ -449,13 +450,9 @@ class Experiment:
             return False
         return True
 
-    def _save_data(self, force: bool):
+    def _save_data(self):
         if self.path is None:
             return
-        now = time.monotonic()
-        if not force and now - self._last_save < _SAVE_INTERVAL:
-            return
-        self._last_save = now
         visible = {k: v for k, v in self.data.items() if not str(k).startswith("_")}
         _write_atomic(os.path.join(self.path, _DATA_FILE), _dumps(visible))
 
@@ -543,6 +540,11 @@ class Experiment:
                 self.hooks.setdefault(name, []).append(func)
             return func
         return register
+
+    def _hook_records(self):
+        names = list(self.hooks) + [n for n in self.hook_descriptions if n not in self.hooks]
+        return [{"name": name, "count": len(self.hooks.get(name, [])),
+                 "description": self.hook_descriptions.get(name, "")} for name in names]
 
     def apply_hook(self, name: str, default=None, **kwargs):
         """Calls every function registered under ``name`` as ``func(e, **kwargs)`` and returns
@@ -673,13 +675,13 @@ class _Runner:
             "description": experiment.description,
             "short_description": experiment.short_description,
             "parameters": [spec.record() for spec in specs.values()],
-            "hooks": [{"name": name, "count": len(funcs)}
-                      for name, funcs in experiment.hooks.items()],
+            "hooks": experiment._hook_records(),
         })
         if "error" in reply:
             raise UsageError(reply["error"])
         experiment.path = reply["path"]
         _xrun.track_start(experiment._track_slow)
+        _xrun.autosave_start(experiment._save_data, _SAVE_INTERVAL)
         object.__setattr__(experiment, "track", _xrun.track)  # the native fast path
         for name, spec in specs.items():
             experiment.glob[name] = spec.value
@@ -702,13 +704,13 @@ class _Runner:
             raise
         finally:
             _xrun.track_stop()
+            _xrun.autosave_stop()
             experiment.__dict__.pop("track", None)
             try:
-                experiment._save_data(force=True)
+                experiment._save_data()
             finally:
                 outcome["tracked"] = experiment.tracked
-                outcome["hooks"] = [{"name": name, "count": len(funcs)}
-                                    for name, funcs in experiment.hooks.items()]
+                outcome["hooks"] = experiment._hook_records()
                 _xrun.notify(outcome)
         for analysis in experiment.analyses:
             analysis(experiment)

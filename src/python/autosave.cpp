@@ -1,0 +1,122 @@
+#include "python/autosave.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace xrun::python {
+
+namespace {
+
+class Autosave {
+public:
+  void start(PyObject* save, double interval) {
+    stop();
+    Py_XSETREF(m_save, Py_NewRef(save));
+    m_interval = std::chrono::duration<double>(interval);
+    m_stopping = false;
+    m_thread = std::thread([this] { run(); });
+  }
+
+  void changed() { m_changed.store(true, std::memory_order_relaxed); }
+
+  /// With the GIL held: the thread may be waiting for it, so it is released while joining.
+  void stop() {
+    if (m_thread.joinable()) {
+      {
+        std::lock_guard guard(m_mutex);
+        m_stopping = true;
+      }
+      m_wake.notify_all();
+      Py_BEGIN_ALLOW_THREADS;
+      m_thread.join();
+      Py_END_ALLOW_THREADS;
+    }
+    Py_CLEAR(m_save);
+  }
+
+private:
+  void run() {
+    for (;;) {
+      {
+        std::unique_lock guard(m_mutex);
+        if (m_wake.wait_for(guard, m_interval, [this] { return m_stopping; })) {
+          return;
+        }
+      }
+      if (!m_changed.exchange(false, std::memory_order_relaxed)) {
+        continue;
+      }
+      const PyGILState_STATE state = PyGILState_Ensure();
+      if (!m_stopping) {
+        PyObject* result = PyObject_CallNoArgs(m_save);
+        if (result == nullptr) {
+          // A value that cannot be saved now may be fine later; the final save reports it.
+          PyErr_Clear();
+          m_changed.store(true, std::memory_order_relaxed);
+        }
+        Py_XDECREF(result);
+      }
+      PyGILState_Release(state);
+    }
+  }
+
+  PyObject* m_save = nullptr;
+  std::chrono::duration<double> m_interval{1.0};
+  std::atomic<bool> m_changed{false};
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  bool m_stopping = false;
+  std::thread m_thread;
+};
+
+Autosave& autosave() {
+  static Autosave* instance = new Autosave(); // lives until exit: no teardown-order hazards
+  return *instance;
+}
+
+PyObject* autosave_start(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2 || !PyCallable_Check(args[0])) {
+    PyErr_SetString(PyExc_TypeError, "autosave_start(save, interval)");
+    return nullptr;
+  }
+  const double interval = PyFloat_AsDouble(args[1]);
+  if (interval == -1.0 && PyErr_Occurred()) {
+    return nullptr;
+  }
+  autosave().start(args[0], interval);
+  Py_RETURN_NONE;
+}
+
+PyObject* data_changed(PyObject*, PyObject*) {
+  autosave().changed();
+  Py_RETURN_NONE;
+}
+
+PyObject* autosave_stop(PyObject*, PyObject*) {
+  autosave().stop();
+  Py_RETURN_NONE;
+}
+
+PyMethodDef k_methods[] = {
+    {"autosave_start",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(autosave_start)), METH_FASTCALL,
+     "autosave_start(save, interval): call save() in the background after data changes."},
+    {"data_changed", data_changed, METH_NOARGS, "Mark the experiment's data as changed."},
+    {"autosave_stop", autosave_stop, METH_NOARGS, "Stop the background saving."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+} // namespace
+
+bool add_autosave(PyObject* module) {
+  return PyModule_AddFunctions(module, k_methods) == 0;
+}
+
+void stop_autosave() {
+  autosave().stop();
+}
+
+} // namespace xrun::python
