@@ -7,7 +7,9 @@
 #include "python/tracker.hpp"
 #include "xrun/error.hpp"
 
+#include <atomic>
 #include <csignal>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
@@ -55,13 +57,27 @@ void import_package(const std::string& package_dir) {
   py::module_::import("xrun");
 }
 
-/// SIGTERM ends the experiment as Ctrl-C does: a KeyboardInterrupt at the next bytecode, so
-/// that `finally` blocks run and the data is saved. (Set from C: importing Python's `signal`
-/// module would cost every run a few milliseconds.)
-void interrupt_on_sigterm() {
+std::atomic<long long> g_last_interrupt_ns{0};
+
+/// SIGINT and SIGTERM end the experiment with a KeyboardInterrupt at the next bytecode, so that
+/// `finally` blocks run and the data is saved. One interrupt often arrives twice: a terminal's
+/// Ctrl-C (or `kill -INT -PGID`) reaches both the supervisor and this process, and the
+/// supervisor passes on what it gets. Copies within 200 ms are one interrupt; a person's second
+/// Ctrl-C comes later, and the supervisor answers that one with SIGKILL. (Set from C: importing
+/// Python's `signal` module would cost every run a few milliseconds.)
+void install_interrupt_handlers() {
   struct sigaction action {};
-  action.sa_handler = [](int) { PyErr_SetInterrupt(); };
+  action.sa_handler = [](int) {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    const long long ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+    const long long last = g_last_interrupt_ns.exchange(ns);
+    if (last == 0 || ns - last > 200000000LL) {
+      PyErr_SetInterrupt();
+    }
+  };
   sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
 }
 
@@ -83,7 +99,7 @@ int run_child(const ChildOptions& options) {
   ::setenv("PYTHONPATH", joined.c_str(), 1);
   Interpreter interpreter(argv);
   if (options.mode == ChildMode::run) {
-    interrupt_on_sigterm();
+    install_interrupt_handlers();
   }
   try {
     import_package(package_dir);

@@ -16,7 +16,7 @@ class CommandLine(Workspace):
         self.assertEqual(result.returncode, 0)
         self.assertIn("run", result.stdout)
         self.assertIn("Run a Python experiment module", result.stdout)
-        self.assertNotIn("__child", result.stdout)
+        self.assertIn("python-path", result.stdout)
 
     def test_mistyped_command_gets_did_you_mean(self):
         result = self.xrun("rnu", "exp.py")

@@ -87,6 +87,26 @@ class Parameters(Workspace):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self.data(self.only_run("results/exp"))["global_lr"], 0.5)
 
+    def test_parameters_mapping_and_attribute_access_read_and_write(self):
+        self.write("rw.py", experiment_source("LR: float = 0.1\n", """
+            e["via_mapping"] = e.parameters["LR"]
+            e.parameters["LR"] = 0.2
+            e["after_mapping"] = [e.LR, LR_GLOBAL()]
+            e.LR = 0.3
+            e["after_attribute"] = [e.parameters["LR"], LR_GLOBAL()]
+            e.log_parameters()
+            try:
+                e.NOT_A_PARAMETER
+            except AttributeError as error:
+                e["missing"] = str(error)
+            """, extra="def LR_GLOBAL():\n    return LR\n"))
+        result = self.xrun("run", "rw.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.data(self.only_run("results/rw")), {
+            "via_mapping": 0.1, "after_mapping": [0.2, 0.2], "after_attribute": [0.3, 0.3],
+            "missing": "experiment has no attribute or parameter 'NOT_A_PARAMETER'"})
+        self.assertIn("LR (float) = 0.3", result.stdout)
+
     def test_strings_need_no_quotes_and_are_never_evaluated(self):
         values, _ = self.values("--MODEL", "__import__('os').getcwd()")
         self.assertEqual(values["MODEL"], repr("__import__('os').getcwd()"))

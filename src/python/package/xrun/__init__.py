@@ -361,6 +361,20 @@ def _write_atomic(path: str, text: str):
 # The experiment.
 
 
+class _ParameterView(dict):
+    """``e.parameters``: a dict of the current values that writes assignments through."""
+
+    def __init__(self, experiment):
+        super().__init__((name, spec.value) for name, spec in experiment.parameter_specs.items())
+        self._experiment = experiment
+
+    def __setitem__(self, name, value):
+        if name not in self._experiment.parameter_specs:
+            raise KeyError(f"the experiment has no parameter {name}")
+        setattr(self._experiment, name, value)
+        super().__setitem__(name, value)
+
+
 class Experiment:
     """An experiment: parameters from the module's globals, a main function, hooks and
     analyses. Use it as a decorator on the main function."""
@@ -401,8 +415,9 @@ class Experiment:
 
     # -- parameters ------------------------------------------------------------------------
     @property
-    def parameters(self) -> dict:
-        return {name: spec.value for name, spec in self.parameter_specs.items()}
+    def parameters(self) -> "_ParameterView":
+        """The parameter values by name; assigning to one sets the parameter (and its global)."""
+        return _ParameterView(self)
 
     def __getattr__(self, name):
         specs = self.__dict__.get("parameter_specs")
