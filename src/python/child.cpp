@@ -72,7 +72,7 @@ void install_interrupt_handlers() {
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     const long long ns = now.tv_sec * 1000000000LL + now.tv_nsec;
     const long long last = g_last_interrupt_ns.exchange(ns);
-    if (last == 0 || ns - last > 200000000LL) {
+    if (!interrupts_shielded() && (last == 0 || ns - last > 200000000LL)) {
       PyErr_SetInterrupt();
     }
   };

@@ -11,6 +11,7 @@
 #include "xrun/error.hpp"
 #include "xrun/version.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <nlohmann/json.hpp>
 #include <pybind11/embed.h>
@@ -21,6 +22,8 @@ namespace py = pybind11;
 namespace xrun::python {
 
 namespace {
+
+std::atomic<bool> g_shielded{false};
 
 ModuleContext& context() {
   static ModuleContext instance;
@@ -52,10 +55,19 @@ std::string receive_line() {
   }
 }
 
+/// The JSON line of a message from the Python side (plain data; anything else as its repr).
+std::string message_text(py::handle message) {
+  return to_json(message, py::module_::import("builtins").attr("repr")).dump();
+}
+
 } // namespace
 
 void set_module_context(ModuleContext value) {
   context() = std::move(value);
+}
+
+bool interrupts_shielded() noexcept {
+  return g_shielded.load();
 }
 
 } // namespace xrun::python
@@ -68,12 +80,15 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
     throw py::error_already_set();
   }
 
+  module.def(
+      "shield_interrupts", [](bool on) { g_shielded.store(on); },
+      "While on, SIGINT/SIGTERM do not interrupt Python (xrun kills on a second Ctrl-C).");
   module.def("invocation", [] { return from_json(context().invocation); },
              "This invocation: {'mode', 'file', 'args'}.");
   module.def(
       "request",
       [](py::handle message) {
-        const auto text = to_json(message, py::module_::import("builtins").attr("repr")).dump();
+        const auto text = message_text(message);
         std::string reply;
         {
           py::gil_scoped_release release;
@@ -86,7 +101,7 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   module.def(
       "notify",
       [](py::handle message) {
-        const auto text = to_json(message, py::module_::import("builtins").attr("repr")).dump();
+        const auto text = message_text(message);
         py::gil_scoped_release release;
         send_line(text);
       },

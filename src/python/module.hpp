@@ -14,4 +14,8 @@ struct ModuleContext {
 /// Sets what `_xrun.invocation()`, `_xrun.request()` and `_xrun.notify()` use.
 void set_module_context(ModuleContext context);
 
+/// True while the experiment's results are being saved after it ended (set from Python with
+/// `_xrun.shield_interrupts(flag)`): an interrupt then must not cut the saving short.
+bool interrupts_shielded() noexcept;
+
 } // namespace xrun::python

@@ -118,7 +118,7 @@ private:
   struct sigaction m_saved_pipe {};
 };
 
-/// In the forked child: move `fd` to `target` without the close-on-exec flag.
+/// In the forked child: move `fd` to `target`.
 void place_fd(int fd, int target) {
   if (::dup2(fd, target) < 0) {
     ::_exit(127);
@@ -167,6 +167,10 @@ pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
     place_fd(high[i], targets[i]);
     ::close(high[i]);
   }
+  // Programs the experiment starts share its output pipes (their output is captured too) but
+  // not the control pipes: a process left running must not keep the run from being closed.
+  ::fcntl(k_child_fd_control_out, F_SETFD, FD_CLOEXEC);
+  ::fcntl(k_child_fd_control_in, F_SETFD, FD_CLOEXEC);
   struct sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
   for (int number : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE}) {
@@ -251,7 +255,9 @@ int Supervision::run() {
   std::optional<SteadyClock::time_point> drain_deadline;
   auto next_heartbeat = SteadyClock::now() + k_heartbeat_interval;
 
-  while (!wait_status || streams[0].fd >= 0 || streams[1].fd >= 0) {
+  // Until the child is gone and everything it wrote (output and messages) is read; processes
+  // it left behind holding the pipes get k_drain_grace.
+  while (!wait_status || streams[0].fd >= 0 || streams[1].fd >= 0 || control_open) {
     const auto now = SteadyClock::now();
     if (drain_deadline && now >= *drain_deadline) {
       break;

@@ -99,6 +99,7 @@ class Statuses(Workspace):
         meta = self.meta(run)
         self.assertEqual(meta["status"], "interrupted")
         self.assertEqual(meta["exit_code"], 130)
+        self.assertEqual(meta["error_type"], "KeyboardInterrupt")
         self.assertEqual(self.data(run), {"started": True})
 
     def test_sigterm_to_xrun_gives_interrupted(self):
@@ -179,6 +180,18 @@ class Output(Workspace):
                      "from a subprocess", "from a shell", "to stderr"]:
             self.assertIn(line, log)
             self.assertIn(line, result.stdout + result.stderr)
+
+    def test_a_process_left_running_does_not_hold_the_run_open(self):
+        self.write("exp.py", experiment_source("", """
+            import subprocess
+            subprocess.Popen(["sh", "-c", "echo from the orphan; sleep 300"],
+                             start_new_session=True)
+            """))
+        result = self.xrun("run", "exp.py", timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/exp")
+        self.assertEqual(self.meta(run)["status"], "done")
+        subprocess.run(["pkill", "-f", "echo from the orphan; sleep 300"])
 
     def test_progress_redraws_are_collapsed_in_the_log(self):
         self.write("exp.py", experiment_source("", """

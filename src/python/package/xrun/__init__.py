@@ -718,15 +718,19 @@ class _Runner:
             experiment.error = error
             raise
         finally:
-            _xrun.track_stop()
-            _xrun.autosave_stop()
-            experiment.__dict__.pop("track", None)
+            # However the experiment ended, its results are saved whole: a late copy of the
+            # interrupt must not cut this short (a second Ctrl-C still kills, from the supervisor).
+            _xrun.shield_interrupts(True)
             try:
+                _xrun.track_stop()
+                _xrun.autosave_stop()
+                experiment.__dict__.pop("track", None)
                 experiment._save_data()
             finally:
                 outcome["tracked"] = experiment.tracked
                 outcome["hooks"] = experiment._hook_records()
                 _xrun.notify(outcome)
+                _xrun.shield_interrupts(False)
         for analysis in experiment.analyses:
             analysis(experiment)
 
