@@ -1,11 +1,12 @@
 #include "xrun/meta.hpp"
 
 #include "core/atomic_file.hpp"
+#include "util/enum_names.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
-#include <array>
+#include <climits>
 #include <fmt/format.h>
 #include <initializer_list>
 #include <system_error>
@@ -16,12 +17,37 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-constexpr std::array<std::pair<ValueSource, std::string_view>, 4> k_sources{{
+constexpr util::NameTable<ValueSource, 4> k_sources{{
     {ValueSource::default_value, "default"},
     {ValueSource::base, "base"},
     {ValueSource::config, "config"},
     {ValueSource::cli, "cli"},
 }};
+
+template <class T> struct FieldType;
+template <> struct FieldType<std::string> {
+  static bool fits(const Json& value) { return value.is_string(); }
+  static constexpr std::string_view expected = "a string";
+};
+template <> struct FieldType<double> {
+  static bool fits(const Json& value) { return value.is_number(); }
+  static constexpr std::string_view expected = "a number";
+};
+template <> struct FieldType<long> {
+  static bool fits(const Json& value) { return value.is_number_integer(); }
+  static constexpr std::string_view expected = "an integer";
+};
+template <> struct FieldType<int> {
+  static bool fits(const Json& value) {
+    return value.is_number_integer() && value.get<long long>() >= INT_MIN &&
+           value.get<long long>() <= INT_MAX;
+  }
+  static constexpr std::string_view expected = "an integer";
+};
+template <> struct FieldType<bool> {
+  static bool fits(const Json& value) { return value.is_boolean(); }
+  static constexpr std::string_view expected = "true or false";
+};
 
 /// Reads the fields of one JSON object, checking each known field's type, and collects the
 /// fields it was not asked for into `extra`.
@@ -34,47 +60,18 @@ public:
     }
   }
 
-  void read(const char* key, std::string& out) {
+  /// Reads a string, number, integer or bool field; a field of another JSON type is an error.
+  template <class T> void read(const char* key, T& out) {
     if (const Json* value = find(key)) {
-      check(key, value->is_string(), "a string", *value);
-      out = value->get<std::string>();
+      check(key, FieldType<T>::fits(*value), FieldType<T>::expected, *value);
+      out = value->get<T>();
     }
   }
-  void read(const char* key, double& out) {
-    if (const Json* value = find(key)) {
-      check(key, value->is_number(), "a number", *value);
-      out = value->get<double>();
-    }
-  }
-  void read(const char* key, std::optional<double>& out) {
-    double number = 0;
+  template <class T> void read(const char* key, std::optional<T>& out) {
     if (find(key)) {
-      read(key, number);
-      out = number;
-    }
-  }
-  void read(const char* key, long& out) {
-    if (const Json* value = find(key)) {
-      check(key, value->is_number_integer(), "an integer", *value);
-      out = value->get<long>();
-    }
-  }
-  void read(const char* key, int& out) {
-    long number = out;
-    read(key, number);
-    out = static_cast<int>(number);
-  }
-  void read(const char* key, std::optional<int>& out) {
-    int number = 0;
-    if (find(key)) {
-      read(key, number);
-      out = number;
-    }
-  }
-  void read(const char* key, bool& out) {
-    if (const Json* value = find(key)) {
-      check(key, value->is_boolean(), "true or false", *value);
-      out = value->get<bool>();
+      T value{};
+      read(key, value);
+      out = value;
     }
   }
   void read(const char* key, std::vector<std::string>& out) {
@@ -205,21 +202,11 @@ void append_extra(Json& object, const Json& extra) {
 } // namespace
 
 std::string_view to_string(ValueSource source) noexcept {
-  for (const auto& [value, name] : k_sources) {
-    if (value == source) {
-      return name;
-    }
-  }
-  return "default";
+  return util::name_of(k_sources, source, "default");
 }
 
 std::optional<ValueSource> parse_value_source(std::string_view name) noexcept {
-  for (const auto& [value, known] : k_sources) {
-    if (known == name) {
-      return value;
-    }
-  }
-  return std::nullopt;
+  return util::value_of(k_sources, name);
 }
 
 const ParameterRecord* RunMeta::parameter(std::string_view wanted) const {

@@ -1,13 +1,12 @@
 #include "xrun/status.hpp"
 
-#include <array>
-#include <utility>
+#include "util/enum_names.hpp"
 
 namespace xrun {
 
 namespace {
 
-constexpr std::array<std::pair<RunStatus, std::string_view>, 6> k_names{{
+constexpr util::NameTable<RunStatus, 6> k_names{{
     {RunStatus::running, "running"},
     {RunStatus::done, "done"},
     {RunStatus::failed, "failed"},
@@ -19,21 +18,11 @@ constexpr std::array<std::pair<RunStatus, std::string_view>, 6> k_names{{
 } // namespace
 
 std::string_view to_string(RunStatus status) noexcept {
-  for (const auto& [value, name] : k_names) {
-    if (value == status) {
-      return name;
-    }
-  }
-  return "unknown";
+  return util::name_of(k_names, status, "unknown");
 }
 
 std::optional<RunStatus> parse_status(std::string_view name) noexcept {
-  for (const auto& [value, known] : k_names) {
-    if (known == name) {
-      return value;
-    }
-  }
-  return std::nullopt;
+  return util::value_of(k_names, name);
 }
 
 bool is_final(RunStatus status) noexcept {
