@@ -39,6 +39,13 @@ struct HookRecord {
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
 };
 
+/// A file of the experiment's code other than the module itself (a base experiment, a mixin, a
+/// config), copied into the run folder.
+struct FileCopy {
+  std::string source; // where it was, absolute
+  std::string copy;   // its name in the run folder
+};
+
 struct GitRecord {
   std::string commit;
   std::string branch;
@@ -80,6 +87,7 @@ struct RunMeta {
   std::vector<ParameterRecord> parameters; // in declaration order
   std::vector<HookRecord> hooks;
   std::vector<std::string> tracked;
+  std::vector<FileCopy> dependencies;
   std::string run_hash;
   std::optional<GitRecord> git;
 

@@ -281,6 +281,18 @@ RunMeta parse_meta(std::string_view text, const std::filesystem::path& file) {
     }
   }
   reader.read("tracked", meta.tracked);
+  Json dependencies = Json::array();
+  reader.read("dependencies", dependencies);
+  if (!dependencies.is_array()) {
+    reader.fail("dependencies", "a list", dependencies);
+  }
+  for (const auto& item : dependencies) {
+    ObjectReader entry(item, file, "dependencies[]");
+    FileCopy copy;
+    entry.read("source", copy.source);
+    entry.read("copy", copy.copy);
+    meta.dependencies.push_back(std::move(copy));
+  }
   reader.read("run_hash", meta.run_hash);
   if (const Json* git = reader.object("git")) {
     meta.git = parse_git(*git, file);
@@ -340,6 +352,11 @@ std::string serialize_meta(const RunMeta& meta) {
   }
   root["hooks"] = std::move(hooks);
   root["tracked"] = meta.tracked;
+  Json dependencies = Json::array();
+  for (const auto& copy : meta.dependencies) {
+    dependencies.push_back({{"source", copy.source}, {"copy", copy.copy}});
+  }
+  root["dependencies"] = std::move(dependencies);
   root["run_hash"] = meta.run_hash;
   if (meta.git) {
     Json git = {{"commit", meta.git->commit},

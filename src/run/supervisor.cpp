@@ -12,6 +12,7 @@
 #include "xrun/run_folder.hpp"
 #include "xrun/version.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -216,6 +217,8 @@ private:
   void handle_message(const std::string& line);
   Json prepare(const Json& message);
   void record_start(const Json& message);
+  std::string copy_name(const Json& source);
+  void copy_dependencies();
   void heartbeat();
   int finish(int wait_status);
   void log_line(std::string_view line) { m_log.append(line); }
@@ -414,6 +417,7 @@ ParameterRecord parameter_from(const Json& record) {
   parameter.usable = record.value("usable", true);
   parameter.source = parse_value_source(record.value("source", "default"))
                          .value_or(ValueSource::default_value);
+  parameter.source_file = record.value("source_file", "");
   return parameter;
 }
 
@@ -468,6 +472,9 @@ void Supervision::record_start(const Json& message) {
   m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
 
   const auto& folder = m_folder->path;
+  for (const auto& source : message.value("dependencies", Json::array())) {
+    m_meta.dependencies.push_back({source.get<std::string>(), copy_name(source)});
+  }
   if (auto git = m_git.valid() ? m_git.get() : std::nullopt) {
     if (!git->diff.empty()) {
       git->record.diff_file = "git_diff.patch";
@@ -478,8 +485,33 @@ void Supervision::record_start(const Json& message) {
   write_meta(folder, m_meta);
   const auto code = util::read_file(m_request.file);
   core::write_file_atomic(folder / "experiment_code.py", code.value_or(""));
+  copy_dependencies();
   core::write_file_atomic(folder / "analysis.py", k_run_analysis_template);
   m_log.open(folder / "experiment_out.log");
+}
+
+/// The name a base or mixin file gets in the run folder: its own, so that the archived code
+/// finds it as the original did; numbered when two files share a name.
+std::string Supervision::copy_name(const Json& source) {
+  const auto name = std::filesystem::path(source.get<std::string>()).filename().string();
+  std::string candidate = name;
+  for (int n = 2; std::any_of(m_meta.dependencies.begin(), m_meta.dependencies.end(),
+                              [&](const FileCopy& copy) { return copy.copy == candidate; }) ||
+                  candidate == "experiment_code.py" || candidate == "analysis.py";
+       ++n) {
+    candidate = fmt::format("{}_{}", n, name);
+  }
+  return candidate;
+}
+
+void Supervision::copy_dependencies() {
+  for (const auto& copy : m_meta.dependencies) {
+    const auto content = util::read_file(copy.source);
+    if (!content) {
+      throw ArchiveError(fmt::format("{} disappeared before it could be archived", copy.source));
+    }
+    core::write_file_atomic(m_folder->path / copy.copy, *content);
+  }
 }
 
 void Supervision::heartbeat() {

@@ -38,7 +38,8 @@ except ImportError:  # plain python3: run_if_main() hands over to the xrun comma
     _xrun = None
 
 __version__ = getattr(_xrun, "__version__", "0.1.0")
-__all__ = ["Experiment", "file_namespace", "folder_path", "UsageError"]
+__all__ = ["Experiment", "ExperimentMixin", "INHERIT", "file_namespace", "folder_path",
+           "UsageError"]
 
 _DATA_FILE = "experiment_data.json"
 _TRACK_FOLDER = ".track"
@@ -46,7 +47,10 @@ _SAVE_INTERVAL = 1.0  # seconds between background saves of experiment_data.json
 _SPECIAL = {
     "__DEBUG__": (False, "bool", "Run into the folder 'debug', replacing the previous debug run."),
     "__PREFIX__": ("", "str", "Put this text and '__' before the run folder's name."),
+    "__INCLUDE__": (None, "Optional[str | list[str]]",
+                    "Mixin files to include: one path, a list, or comma-separated paths."),
 }
+_SPECIAL_TYPES = {"__INCLUDE__": None}  # by default type; None: a literal, else the text
 
 
 class UsageError(Exception):
@@ -70,18 +74,23 @@ def folder_path(file: str) -> str:
 class Parameter:
     """One parameter: its declared type, description, current value and where it came from."""
 
-    def __init__(self, name, value, annotation=None, type_name=None, description=""):
+    def __init__(self, name, value, annotation=None, type_name=None, description="",
+                 source_file=""):
         self.name = name
         self.value = value
         self.annotation = annotation  # the evaluated annotation, or None
         self.type_name = type_name or _type_name(annotation, value)
         self.description = description
-        self.source = "default"
+        self.source = "default"  # default, base, config or cli
+        self.source_file = source_file  # the module or config file the value comes from
 
     def record(self):
         value, usable = _jsonable(self.value)
-        return {"name": self.name, "type": self.type_name, "description": self.description,
-                "value": value, "usable": usable, "source": self.source}
+        record = {"name": self.name, "type": self.type_name, "description": self.description,
+                  "value": value, "usable": usable, "source": self.source}
+        if self.source_file:
+            record["source_file"] = self.source_file
+        return record
 
 
 def _type_name(annotation, value) -> str:
@@ -122,20 +131,39 @@ def _source_info(path: str):
     """Top-level assignments of the module (name -> annotation text or None) and its
     ``# :param NAME:`` and ``# :hook NAME:`` descriptions, read from the source by xrun (no
     import of ast needed). Outside xrun nothing is known: every UPPER_CASE data global counts."""
-    if _xrun is None or not path:
+    if not path:
         return {}, {}, {}
+    if _xrun is None:
+        return _assigned_names(path), {}, {}
     scan = _xrun.scan_module(path)
     assigned = {item["name"]: item["annotation"] or None for item in scan["assignments"]}
     return assigned, scan["descriptions"], scan["hooks"]
 
 
+def _assigned_names(path: str) -> dict:
+    """Outside xrun (re-loading an archived run in plain Python): the names assigned at the
+    start of a line, which tells the module's own parameters from imported names."""
+    import re
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            source = handle.read()
+    except OSError:
+        return {}
+    found = re.findall(r"^([A-Za-z_]\w*)\s*(?::\s*([^=\n]+?))?\s*=(?!=)", source, re.MULTILINE)
+    return {name: (annotation or None) for name, annotation in reversed(found)}
+
+
 def _is_data(value) -> bool:
     return not isinstance(value, (types.ModuleType, type, types.FunctionType,
-                                  types.BuiltinFunctionType, types.MethodType, Experiment))
+                                  types.BuiltinFunctionType, types.MethodType, Experiment,
+                                  ExperimentMixin))
 
 
-def _discover(glob: dict, assigned: dict, descriptions: dict) -> dict:
+def _discover(glob: dict, assigned: dict, descriptions: dict, file: str = "",
+              specials: bool = True) -> dict:
     annotations = glob.get("__annotations__", {})
+    file = os.path.abspath(file) if file else ""
     parameters = {}
     for name, value in glob.items():
         if not (name.isupper() and not name.startswith("_")) or not _is_data(value):
@@ -145,11 +173,12 @@ def _discover(glob: dict, assigned: dict, descriptions: dict) -> dict:
         annotation = annotations.get(name)
         type_name = assigned.get(name) or None
         parameters[name] = Parameter(name, value, annotation, type_name,
-                                     descriptions.get(name, ""))
-    for name, (default, type_name, description) in _SPECIAL.items():
+                                     descriptions.get(name, ""), file)
+    for name, (default, type_name, description) in _SPECIAL.items() if specials else ():
         value = glob.get(name, default)
-        parameters[name] = Parameter(name, value, type(default), type_name,
-                                     descriptions.get(name, description))
+        parameters[name] = Parameter(name, value, _SPECIAL_TYPES.get(name, type(default)),
+                                     type_name, descriptions.get(name, description),
+                                     file if name in glob else "")
     return parameters
 
 
@@ -384,9 +413,12 @@ class Experiment:
         object.__setattr__(self, "_ready", False)
         self.base_path = str(base_path)
         self.namespace = str(namespace)
-        self.glob = glob
+        self.globs = [glob]  # the module's globals; with extend(), the base's first
         self.func = None
-        self.hooks = {}
+        self._registrations = []  # (level, order, sequence, name, func, replace)
+        self._level = 0  # how many extend() steps above the first base
+        self.dependencies = []  # files of bases and mixins, copied into every run folder
+        self.mixins = []
         self.analyses = []
         self.data = {}
         self.path = None
@@ -399,7 +431,7 @@ class Experiment:
         self.description = doc.strip()
         self.short_description = self.description.split("\n\n")[0].strip()[:600]
         assigned, descriptions, self.hook_descriptions = _source_info(self.file)
-        self.parameter_specs = _discover(glob, assigned, descriptions)
+        self.parameter_specs = _discover(glob, assigned, descriptions, self.file)
         if debug:
             self.parameter_specs["__DEBUG__"].value = True
         self._series = set()
@@ -429,9 +461,19 @@ class Experiment:
         specs = self.__dict__.get("parameter_specs")
         if self.__dict__.get("_ready") and specs is not None and name in specs:
             specs[name].value = value
-            self.glob[name] = value
+            self._publish(name, value)
             return
         object.__setattr__(self, name, value)
+
+    @property
+    def glob(self) -> dict:
+        """The globals of the module being run (the last to extend)."""
+        return self.globs[-1]
+
+    def _publish(self, name, value):
+        """Every module of the chain sees a parameter's value as its global."""
+        for glob in self.globs:
+            glob[name] = value
 
     # -- data ------------------------------------------------------------------------------
     def __setitem__(self, key: str, value):
@@ -546,19 +588,33 @@ class Experiment:
 
     # -- hooks and analyses ------------------------------------------------------------------
     def hook(self, name: str, replace: bool = True, default: bool = True):
-        """Registers the decorated function under ``name``: ``replace=True`` replaces what is
-        registered, ``replace=False`` runs after it."""
+        """Registers the decorated function under ``name``. ``replace=True`` replaces what the
+        bases (and mixins) registered under that name; ``replace=False`` runs after it. Hooks
+        run base first, then mixins, then the extending module. (``default`` is accepted for
+        PyComex compatibility and has no effect: a later registration never goes unheard.)"""
         def register(func):
-            if replace:
-                self.hooks[name] = [func]
-            else:
-                self.hooks.setdefault(name, []).append(func)
+            self._register(self._level, 1, name, func, replace)
             return func
         return register
 
+    def _register(self, level, order, name, func, replace):
+        self._registrations.append((level, order, len(self._registrations), name, func, replace))
+
+    @property
+    def hooks(self) -> dict:
+        """The functions each hook name runs, in order."""
+        effective = {}
+        for _, _, _, name, func, replace in sorted(self._registrations, key=lambda r: r[:3]):
+            if replace:
+                effective[name] = [func]
+            else:
+                effective.setdefault(name, []).append(func)
+        return effective
+
     def _hook_records(self):
-        names = list(self.hooks) + [n for n in self.hook_descriptions if n not in self.hooks]
-        return [{"name": name, "count": len(self.hooks.get(name, [])),
+        hooks = self.hooks
+        names = list(hooks) + [n for n in self.hook_descriptions if n not in hooks]
+        return [{"name": name, "count": len(hooks.get(name, [])),
                  "description": self.hook_descriptions.get(name, "")} for name in names]
 
     def apply_hook(self, name: str, default=None, **kwargs):
@@ -568,6 +624,86 @@ class Experiment:
         for func in self.hooks.get(name, []):
             result = func(self, **kwargs)
         return result
+
+    # -- composition -------------------------------------------------------------------------
+    @classmethod
+    def extend(cls, experiment_path: str, base_path: str, namespace: str,
+               glob: dict) -> "Experiment":
+        """The experiment of the module ``experiment_path`` (relative to this module's folder,
+        else to the working directory), extended by the calling module: its UPPER_CASE globals
+        override the base's parameters (``INHERIT`` / ``INHERIT(fn)`` derive from the base's
+        value), its hooks come after the base's, and its base path and namespace are used."""
+        path = _resolve_file(experiment_path, glob.get("__file__", ""), "base experiment")
+        base = _import_experiment(path)
+        base._adopt(glob, base_path, namespace, path)
+        return base
+
+    def _adopt(self, glob: dict, base_path: str, namespace: str, base_file: str):
+        self._level += 1
+        self.dependencies.append(base_file)
+        self.globs.append(glob)
+        glob["__experiment__"] = self
+        self.base_path = str(base_path)
+        self.namespace = str(namespace)
+        self.file = glob.get("__file__", self.file)
+        self.name = os.path.splitext(os.path.basename(self.file))[0]
+        doc = (glob.get("__doc__") or "").strip()
+        if doc:
+            self.description = doc
+            self.short_description = doc.split("\n\n")[0].strip()[:600]
+        for spec in self.parameter_specs.values():
+            if spec.source_file:
+                spec.source = "base"
+        self._absorb()
+
+    def _absorb(self):
+        """Takes the parameters the extending module declares (again at run time, for those
+        assigned after its extend() call) over the base's."""
+        glob, file = self.glob, self.file
+        assigned, descriptions, hook_descriptions = _source_info(file)
+        self.hook_descriptions.update(hook_descriptions)
+        own = _discover(glob, assigned, descriptions, file, specials=False)
+        for name in [n for n in _SPECIAL if n in glob]:
+            special = self.parameter_specs[name]
+            own[name] = Parameter(name, glob[name], special.annotation, special.type_name,
+                                  special.description, os.path.abspath(file))
+        for name, spec in own.items():
+            base = self.parameter_specs.get(name)
+            if base is not None and base.source_file == spec.source_file and \
+                    base.value is spec.value:
+                continue  # taken already
+            if isinstance(spec.value, _Inherit):
+                if base is None:
+                    raise UsageError(f"{file}: {name} = INHERIT, but the base experiment has no "
+                                     f"parameter {name}")
+                spec.value = spec.value.derive(base.value)
+            if base is not None:
+                spec.annotation = spec.annotation or base.annotation
+                if not assigned.get(name):
+                    spec.type_name = base.type_name
+                spec.description = spec.description or base.description
+            self.parameter_specs[name] = spec
+            glob[name] = spec.value
+
+    def include(self, paths):
+        """Adds the mixin module(s) at ``paths`` (one path, a list, or comma-separated paths;
+        relative to this module's folder, else to the working directory): their parameters
+        fill in what the experiment does not define, their hooks run after the bases' and
+        before the experiment's own."""
+        for path in _path_list(paths):
+            resolved = _resolve_file(path, self.file, "mixin")
+            mixin = _import_mixin(resolved)
+            self.mixins.append(mixin)
+            self.dependencies.append(resolved)
+            for name, spec in mixin.parameter_specs.items():
+                if name not in self.parameter_specs:
+                    spec.source = "base"
+                    self.parameter_specs[name] = spec
+                    self._publish(name, spec.value)
+            for name, func, replace in mixin.registrations:
+                self._register(self._level, 0, name, func, replace)
+            self.hook_descriptions.update(
+                {k: v for k, v in mixin.hook_descriptions.items() if k not in self.hook_descriptions})
 
     def analysis(self, func):
         """Registers ``func(e)`` to run after a successful run, and again from the run
@@ -608,7 +744,7 @@ class Experiment:
                 if isinstance(spec_.value, tuple) and isinstance(value, list):
                     value = tuple(value)
                 spec_.value = value
-                experiment.glob[name] = value
+                experiment._publish(name, value)
         data_file = os.path.join(folder, _DATA_FILE)
         experiment.data = {}
         if os.path.exists(data_file):
@@ -621,7 +757,7 @@ class Experiment:
 
     # -- running -----------------------------------------------------------------------------
     def run_if_main(self):
-        """Runs the experiment when its module is the main program."""
+        """Runs the experiment when its module (the last to extend it) is the main program."""
         if self.glob.get("__name__") == "__main__":
             self.run()
 
@@ -629,6 +765,117 @@ class Experiment:
         if _xrun is None:
             _hand_over(self.file)
         _Runner.run(self)
+
+
+class ExperimentMixin:
+    """Parameters and hooks to share between experiments. In the mixin module::
+
+        from xrun import ExperimentMixin
+        LOG_EVERY: int = 10
+        mixin = ExperimentMixin(glob=globals())
+
+        @mixin.hook("after_run", replace=False)
+        def report(e): ...
+
+    and in an experiment: ``experiment.include("mixin.py")``, a config's ``include:``, or
+    ``--__INCLUDE__ mixin.py``. The mixin's parameters are fallbacks: an experiment that
+    defines the same name keeps its own value."""
+
+    def __init__(self, glob: dict):
+        self.glob = glob
+        self.file = glob.get("__file__", "")
+        assigned, descriptions, self.hook_descriptions = _source_info(self.file)
+        self.parameter_specs = _discover(glob, assigned, descriptions, self.file,
+                                         specials=False)
+        self.registrations = []  # (name, func, replace)
+        glob["__mixin__"] = self
+
+    def hook(self, name: str, replace: bool = False, default: bool = False):
+        """Registers the decorated function under ``name``; by default it runs after the
+        experiment's bases' hooks of that name (``replace=True`` replaces them)."""
+        def register(func):
+            self.registrations.append((name, func, replace))
+            return func
+        return register
+
+
+class _Inherit:
+    """``PARAM = INHERIT`` keeps the base experiment's value; ``PARAM = INHERIT(fn)`` uses
+    ``fn(base value)``."""
+
+    def __init__(self, derive=None):
+        self._derive = derive
+
+    def __call__(self, derive):
+        return _Inherit(derive)
+
+    def derive(self, value):
+        return value if self._derive is None else self._derive(value)
+
+    def __repr__(self):
+        return "INHERIT" if self._derive is None else "INHERIT(...)"
+
+
+INHERIT = _Inherit()
+
+
+def _path_list(paths) -> list:
+    if paths is None:
+        return []
+    if isinstance(paths, str):
+        return [part.strip() for part in paths.split(",") if part.strip()]
+    return [str(path) for path in paths]
+
+
+def _resolve_file(path: str, relative_to: str, what: str) -> str:
+    """``path`` as given (absolute), else relative to the folder of ``relative_to``, else to
+    the working directory; a UsageError naming both places when it is in neither."""
+    path = os.path.expanduser(str(path))
+    candidates = [path] if os.path.isabs(path) else \
+        [os.path.join(os.path.dirname(os.path.abspath(relative_to)), path)] * bool(relative_to) \
+        + [os.path.abspath(path)]
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return os.path.realpath(candidate)
+    where = " or ".join(dict.fromkeys(candidates))
+    raise UsageError(f"{relative_to or 'the experiment'}: the {what} '{path}' does not exist "
+                     f"(looked for {where})")
+
+
+def _import_module(path: str):
+    """Imports the module at ``path`` under its file name (not as __main__, so its
+    run_if_main() does not run), once per file."""
+    import importlib.util
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) and os.path.realpath(module.__file__) == path:
+            return module
+    stem = os.path.splitext(os.path.basename(path))[0]
+    name = stem if stem not in sys.modules else f"{stem}__{len(sys.modules)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.append(folder)  # the module's own imports of its neighbours
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_experiment(path: str) -> Experiment:
+    module = _import_module(path)
+    experiment = vars(module).get("__experiment__")
+    if not isinstance(experiment, Experiment):
+        raise UsageError(f"{path} defines no experiment to extend")
+    return experiment
+
+
+def _import_mixin(path: str) -> ExperimentMixin:
+    module = _import_module(path)
+    mixin = vars(module).get("__mixin__")
+    if not isinstance(mixin, ExperimentMixin):
+        raise UsageError(f"{path} is not a mixin: it creates no xrun.ExperimentMixin")
+    return mixin
 
 
 def _hand_over(file: str):
@@ -667,8 +914,15 @@ class _Runner:
             return
         cls.ran = True
         invocation = _xrun.invocation()
+        if experiment._level > 0:
+            experiment._absorb()
         specs = experiment.parameter_specs
         _apply_arguments(specs, invocation["args"], invocation["file"])
+        experiment.include(specs["__INCLUDE__"].value)
+        for name, spec in specs.items():
+            if isinstance(spec.value, _Inherit):
+                raise UsageError(f"{spec.source_file}: {name} = INHERIT needs a base experiment "
+                                 f"(Experiment.extend)")
         mode = invocation["mode"]
         if mode == "help":
             _print_help(experiment, invocation["file"])
@@ -691,6 +945,7 @@ class _Runner:
             "short_description": experiment.short_description,
             "parameters": [spec.record() for spec in specs.values()],
             "hooks": experiment._hook_records(),
+            "dependencies": list(dict.fromkeys(experiment.dependencies)),
         })
         if "error" in reply:
             raise UsageError(reply["error"])
@@ -699,7 +954,7 @@ class _Runner:
         _xrun.autosave_start(experiment._save_data, _SAVE_INTERVAL)
         object.__setattr__(experiment, "track", _xrun.track)  # the native fast path
         for name, spec in specs.items():
-            experiment.glob[name] = spec.value
+            experiment._publish(name, spec.value)
         outcome = {"type": "finish"}
         try:
             experiment.apply_hook("before_run")
