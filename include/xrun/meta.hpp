@@ -65,6 +65,7 @@ struct RunMeta {
   std::string description;
   std::string short_description;
   std::string experiment_path;
+  std::string config_path; // the YAML config that was run, if any
 
   RunStatus status = RunStatus::running;
   double start_time = 0;                // epoch seconds

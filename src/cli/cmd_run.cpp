@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "config/config.hpp"
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
 #include "xrun/error.hpp"
@@ -17,6 +18,7 @@ struct RunOptions {
   std::vector<std::string> rest; // parameters as given, and xrun's own flags among them
   bool dry_run = false;
   bool help = false;
+  bool strict = false;
   std::vector<std::string> command_line;
 };
 
@@ -27,6 +29,8 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
   for (const auto& arg : options.rest) {
     if (arg == "--dry-run") {
       options.dry_run = true;
+    } else if (arg == "--strict") {
+      options.strict = true;
     } else if (arg == "-h" || arg == "--help") {
       options.help = true;
     } else {
@@ -38,19 +42,43 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
 int run_command(RunOptions& options) {
   std::vector<std::string> parameters;
   split_flags(options, parameters);
-  if (options.help || options.dry_run) {
-    if (!std::filesystem::is_regular_file(options.file)) {
-      throw UsageError(fmt::format("experiment file {} does not exist", options.file));
-    }
-    // Nothing is recorded: no supervisor needed, the module is read in this process.
-    return python::run_child({options.help ? python::ChildMode::help : python::ChildMode::dry_run,
-                              options.file, parameters, -1, -1});
+  const std::filesystem::path given = options.file;
+  std::error_code error;
+  if (!std::filesystem::exists(given, error)) {
+    throw UsageError(fmt::format("experiment file {} does not exist", given.string()));
   }
-  const std::filesystem::path file = options.file;
-  auto child = [file, parameters](int control_in, int control_out) {
-    return python::run_child({python::ChildMode::run, file, parameters, control_in, control_out});
+  if (!std::filesystem::is_regular_file(given, error)) {
+    throw UsageError(fmt::format("{} is not a file", given.string()));
+  }
+
+  python::ChildOptions child{python::ChildMode::run, given, parameters, -1, -1, nullptr};
+  run::RunRequest request{given, parameters, options.command_line, {}, {}, {}};
+  const auto extension = given.extension().string();
+  if (extension == ".yml" || extension == ".yaml") {
+    const auto config = config::load_config(given, options.strict);
+    for (const auto& warning : config.warnings) {
+      std::cerr << "xrun: warning: " << warning << '\n';
+    }
+    child.file = request.file = config.experiment;
+    child.config = config.to_json();
+    request.config = given;
+    request.resolved_config = config.resolved_yaml();
+  } else if (extension != ".py") {
+    throw UsageError(fmt::format("{} is neither a Python module (.py) nor a config (.yml)",
+                                 given.string()));
+  }
+
+  if (options.help || options.dry_run) {
+    // Nothing is recorded: no supervisor needed, the module is read in this process.
+    child.mode = options.help ? python::ChildMode::help : python::ChildMode::dry_run;
+    return python::run_child(child);
+  }
+  request.child = [child](int control_in, int control_out) mutable {
+    child.control_in = control_in;
+    child.control_out = control_out;
+    return python::run_child(child);
   };
-  return run::supervise({file, parameters, options.command_line, child});
+  return run::supervise(request);
 }
 
 } // namespace
@@ -58,14 +86,16 @@ int run_command(RunOptions& options) {
 void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
   auto options = std::make_shared<RunOptions>();
   options->command_line.assign(argv, argv + argc);
-  auto* run = app.add_subcommand("run", "Run a Python experiment module and record it in a run folder");
+  auto* run = app.add_subcommand(
+      "run", "Run a Python experiment module or YAML config and record it in a run folder");
   // `--help` after the file lists the experiment's parameters, so CLI11 must not take it.
   run->set_help_flag();
   // Everything after the file is the experiment's: CLI11 stops at the first unknown argument.
   run->prefix_command();
-  run->add_option("file", options->file, "The experiment module (.py)");
+  run->add_option("file", options->file, "The experiment module (.py) or config (.yml)");
   run->add_flag("--dry-run", options->dry_run,
-                "Print the resolved, typed parameters; create nothing");
+                "Print the resolved, typed parameters and where each comes from; create nothing");
+  run->add_flag("--strict", options->strict, "Unknown keys in a config are errors, not warnings");
   run->add_flag("-h,--help", options->help,
                 "Without FILE: this help. With FILE: the experiment's parameters");
   run->footer("Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE.");

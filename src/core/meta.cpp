@@ -242,6 +242,7 @@ RunMeta parse_meta(std::string_view text, const std::filesystem::path& file) {
   reader.read("namespace", meta.namespace_name);
   reader.read("base_path", meta.base_path);
   reader.read("experiment_path", meta.experiment_path);
+  reader.read("config_path", meta.config_path);
   reader.read("description", meta.description);
   reader.read("short_description", meta.short_description);
 
@@ -309,6 +310,7 @@ std::string serialize_meta(const RunMeta& meta) {
   root["namespace"] = meta.namespace_name;
   root["base_path"] = meta.base_path;
   root["experiment_path"] = meta.experiment_path;
+  root["config_path"] = meta.config_path;
   root["description"] = meta.description;
   root["short_description"] = meta.short_description;
   root["status"] = to_string(meta.status);

@@ -86,7 +86,8 @@ void install_interrupt_handlers() {
 int run_child(const ChildOptions& options) {
   const nlohmann::json invocation = {{"mode", mode_name(options.mode)},
                                      {"file", options.file.string()},
-                                     {"args", options.args}};
+                                     {"args", options.args},
+                                     {"config", options.config}};
   set_module_context({invocation, options.control_in, options.control_out});
 
   std::vector<std::string> argv{options.file.string()};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct ChildOptions {
   std::vector<std::string> args; // `--NAME value` parameter arguments
   int control_in = -1;           // supervisor -> child replies (run mode)
   int control_out = -1;          // child -> supervisor messages (run mode)
+  nlohmann::json config;         // a resolved YAML config (config::Config::to_json), or null
 };
 
 /// Runs the experiment module in the embedded interpreter and returns the exit code:

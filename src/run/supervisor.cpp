@@ -454,6 +454,9 @@ void Supervision::record_start(const Json& message) {
   m_meta.namespace_name = message.value("namespace", "");
   m_meta.base_path = std::filesystem::absolute(base).lexically_normal().string();
   m_meta.experiment_path = std::filesystem::absolute(m_request.file).lexically_normal().string();
+  if (!m_request.config.empty()) {
+    m_meta.config_path = std::filesystem::absolute(m_request.config).lexically_normal().string();
+  }
   m_meta.description = message.value("description", "");
   m_meta.short_description = message.value("short_description", "");
   m_meta.status = RunStatus::running;
@@ -487,6 +490,9 @@ void Supervision::record_start(const Json& message) {
   core::write_file_atomic(folder / "experiment_code.py", code.value_or(""));
   copy_dependencies();
   core::write_file_atomic(folder / "analysis.py", k_run_analysis_template);
+  if (!m_request.resolved_config.empty()) {
+    core::write_file_atomic(folder / "experiment_config.yml", m_request.resolved_config);
+  }
   m_log.open(folder / "experiment_out.log");
 }
 
@@ -497,7 +503,8 @@ std::string Supervision::copy_name(const Json& source) {
   std::string candidate = name;
   for (int n = 2; std::any_of(m_meta.dependencies.begin(), m_meta.dependencies.end(),
                               [&](const FileCopy& copy) { return copy.copy == candidate; }) ||
-                  candidate == "experiment_code.py" || candidate == "analysis.py";
+                  candidate == "experiment_code.py" || candidate == "analysis.py" ||
+                  candidate == "experiment_config.yml";
        ++n) {
     candidate = fmt::format("{}_{}", n, name);
   }
@@ -599,16 +606,6 @@ int Supervision::finish(int wait_status) {
 } // namespace
 
 int supervise(const RunRequest& request) {
-  std::error_code error;
-  if (!std::filesystem::exists(request.file, error)) {
-    throw UsageError(fmt::format("experiment file {} does not exist", request.file.string()));
-  }
-  if (!std::filesystem::is_regular_file(request.file, error)) {
-    throw UsageError(fmt::format("{} is not a file", request.file.string()));
-  }
-  if (request.file.extension() != ".py") {
-    throw UsageError(fmt::format("{} is not a Python module (.py)", request.file.string()));
-  }
   Supervision supervision(request);
   return supervision.run();
 }

@@ -12,6 +12,8 @@ struct RunRequest {
   std::filesystem::path file;            // the experiment module
   std::vector<std::string> args;         // `--NAME value` parameter arguments
   std::vector<std::string> command_line; // as typed, recorded in the meta
+  std::filesystem::path config;           // the YAML config run, if any
+  std::string resolved_config;            // its resolved form, for experiment_config.yml
   /// Runs the experiment in the forked child process, talking to the supervisor over the two
   /// descriptors (control_in: replies from the supervisor, control_out: messages to it);
   /// returns the child's exit code.
@@ -23,7 +25,7 @@ struct RunRequest {
 /// a heartbeat while the child lives, copies everything the child prints to the terminal and to
 /// experiment_out.log, forwards Ctrl-C/SIGTERM (a second Ctrl-C kills), and writes the final
 /// status from the child's exit, also when the child was killed. Returns the exit code of
-/// `xrun run`. Throws UsageError for a missing or unusable file (nothing created).
+/// `xrun run`. The caller has checked that the file exists.
 int supervise(const RunRequest& request);
 
 } // namespace xrun::run

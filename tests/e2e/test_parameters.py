@@ -193,7 +193,8 @@ class BadInput(Workspace):
 
     def test_not_a_python_module(self):
         self.write("notes.txt", "hello")
-        self.assertUsageError(self.xrun("run", "notes.txt"), "notes.txt is not a Python module")
+        self.assertUsageError(self.xrun("run", "notes.txt"),
+                              "notes.txt is neither a Python module (.py) nor a config (.yml)")
 
     def test_syntax_error_names_file_line_and_column(self):
         self.write("exp.py", "from xrun import Experiment\nX = 1\nif True\n    pass\n")

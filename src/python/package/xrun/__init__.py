@@ -693,6 +693,8 @@ class Experiment:
         for path in _path_list(paths):
             resolved = _resolve_file(path, self.file, "mixin")
             mixin = _import_mixin(resolved)
+            if mixin in self.mixins:
+                continue  # included already (by a base, the module or a config)
             self.mixins.append(mixin)
             self.dependencies.append(resolved)
             for name, spec in mixin.parameter_specs.items():
@@ -909,7 +911,7 @@ class _Runner:
     ran = False
 
     @classmethod
-    def run(cls, experiment: Experiment):
+    def run(cls, experiment: Experiment, config: dict = None):
         if cls.ran:
             return
         cls.ran = True
@@ -917,6 +919,8 @@ class _Runner:
         if experiment._level > 0:
             experiment._absorb()
         specs = experiment.parameter_specs
+        if config:
+            _apply_config(experiment, config)
         _apply_arguments(specs, invocation["args"], invocation["file"])
         experiment.include(specs["__INCLUDE__"].value)
         for name, spec in specs.items():
@@ -990,6 +994,56 @@ class _Runner:
             analysis(experiment)
 
 
+def _apply_config(experiment: Experiment, config: dict):
+    """Applies a resolved YAML config: name, namespace, base path, description, mixins and
+    parameter values, each checked against the parameter's declared type."""
+    experiment.name = config["name"]
+    experiment.namespace = config["namespace"]
+    experiment.base_path = config["base_path"]
+    if config["description"]:
+        experiment.description = config["description"]
+        experiment.short_description = config["description"].split("\n\n")[0].strip()[:600]
+    experiment.dependencies.extend(config["files"])
+    experiment.include(config["include"])
+    specs = experiment.parameter_specs
+    for setting in config["parameters"]:
+        name = setting["name"]
+        where = f"{setting['file']}:{setting['line']}:{setting['column']}"
+        spec = specs.get(name)
+        if spec is None:
+            import difflib
+            close = difflib.get_close_matches(name, list(specs), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise UsageError(f"{where}: the experiment has no parameter {name}{hint}")
+        tp = spec.annotation if spec.annotation is not None else (
+            type(spec.value) if spec.value is not None else None)
+        try:
+            if "text" in setting:
+                value = _convert(setting["text"], spec.annotation, spec.value)
+            else:
+                value = _from_config(setting["value"], tp)
+        except ValueError as error:
+            shown = setting.get("text", setting["value"])
+            raise UsageError(f"{where}: parameter {name} ({spec.type_name}) cannot be "
+                             f"{shown!r}: {error}") from None
+        spec.value = value
+        spec.source = "config"
+        spec.source_file = setting["file"]
+
+
+def _from_config(value, tp):
+    """A YAML-typed value checked against the declared type (ints are fine for floats; lists
+    become tuples or sets where those are declared)."""
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    container = _origin(tp) or tp
+    if container in (tuple, set, frozenset) and isinstance(value, list):
+        value = container(value)
+    if not _check(value, tp):
+        raise ValueError(f"not a {_type_name(tp, None)}")
+    return value
+
+
 def _print_help(experiment: Experiment, file: str):
     print(f"usage: xrun run {file} [--NAME VALUE ...]\n")
     if experiment.short_description:
@@ -1003,7 +1057,10 @@ def _print_help(experiment: Experiment, file: str):
 
 def _print_parameters(experiment: Experiment):
     for name, spec in experiment.parameter_specs.items():
-        print(f"{name} ({spec.type_name}) = {spec.value!r}    [{spec.source}]")
+        origin = spec.source
+        if spec.source in ("base", "config") and spec.source_file:
+            origin += f" {os.path.relpath(spec.source_file)}"
+        print(f"{name} ({spec.type_name}) = {spec.value!r}    [{origin}]")
 
 
 def _print_traceback(error: BaseException):
@@ -1061,7 +1118,14 @@ def _main() -> int:
     sys.path.insert(0, os.path.dirname(os.path.abspath(file)))
     try:
         try:
-            _run_as_main(file)
+            config = invocation.get("config")
+            if config:
+                # A config's experiment is imported, not run as __main__: the config says how
+                # it runs.
+                experiment = _import_experiment(os.path.realpath(file))
+                _Runner.run(experiment, config)
+            else:
+                _run_as_main(file)
             if not _Runner.experiments:
                 raise UsageError(f"{file} defines no experiment: create an xrun.Experiment "
                                  f"and decorate the main function with it")

@@ -1,0 +1,405 @@
+#include "config/config.hpp"
+
+#include "util/strings.hpp"
+#include "xrun/error.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <regex>
+#include <set>
+#include <yaml-cpp/yaml.h>
+
+namespace xrun::config {
+
+namespace {
+
+using Json = nlohmann::json;
+
+const std::vector<std::string> k_known_keys{"extend",      "parameters", "include", "name",
+                                            "description", "base_path",  "namespace"};
+
+Location location_of(const std::filesystem::path& file, const YAML::Mark& mark) {
+  return {file.string(), mark.line + 1, mark.column + 1};
+}
+
+[[noreturn]] void fail(const Location& where, const std::string& message,
+                       std::string hint = {}) {
+  throw ConfigError(fmt::format("{}: {}", where.str(), message), std::move(hint));
+}
+
+/// A plain (unquoted) scalar's value under the YAML 1.2 core schema; nullopt for a string.
+std::optional<Json> resolve_plain(const std::string& text) {
+  static const std::regex k_int("[-+]?[0-9]+");
+  static const std::regex k_float("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+    return Json(nullptr);
+  }
+  if (text == "true" || text == "True" || text == "TRUE") {
+    return Json(true);
+  }
+  if (text == "false" || text == "False" || text == "FALSE") {
+    return Json(false);
+  }
+  if (std::regex_match(text, k_int)) {
+    try {
+      return Json(std::stoll(text));
+    } catch (const std::out_of_range&) {
+      return std::nullopt; // too large for a JSON integer: the declared type decides
+    }
+  }
+  if (std::regex_match(text, k_float)) {
+    return Json(std::stod(text));
+  }
+  return std::nullopt;
+}
+
+bool is_plain(const YAML::Node& node) {
+  return node.Tag() == "?";
+}
+
+/// A YAML node as JSON, substituting environment variables in every string scalar.
+Json to_json(const YAML::Node& node, const std::filesystem::path& file, const Environment& env) {
+  switch (node.Type()) {
+  case YAML::NodeType::Null:
+  case YAML::NodeType::Undefined:
+    return nullptr;
+  case YAML::NodeType::Scalar: {
+    const auto where = location_of(file, node.Mark());
+    const auto text = substitute(node.Scalar(), env, where);
+    // Text from the environment is typed as if written plainly: "${WIDTH}" with WIDTH=4 is 4.
+    if (is_plain(node) || node.Scalar().find("${") != std::string::npos) {
+      if (auto resolved = resolve_plain(text)) {
+        return *resolved;
+      }
+    }
+    return text;
+  }
+  case YAML::NodeType::Sequence: {
+    Json list = Json::array();
+    for (const auto& item : node) {
+      list.push_back(to_json(item, file, env));
+    }
+    return list;
+  }
+  case YAML::NodeType::Map: {
+    Json map = Json::object();
+    for (const auto& item : node) {
+      map[item.first.as<std::string>()] = to_json(item.second, file, env);
+    }
+    return map;
+  }
+  }
+  return nullptr;
+}
+
+/// The string value of a scalar key such as `name:`, substituted; ConfigError otherwise.
+std::string string_value(const YAML::Node& node, const char* key,
+                         const std::filesystem::path& file, const Environment& env) {
+  if (!node.IsScalar()) {
+    fail(location_of(file, node.Mark()), fmt::format("'{}' must be a text", key));
+  }
+  return substitute(node.Scalar(), env, location_of(file, node.Mark()));
+}
+
+struct Layer {
+  std::filesystem::path file;
+  YAML::Node root;
+};
+
+YAML::Node parse_file(const std::filesystem::path& file) {
+  try {
+    return YAML::LoadFile(file.string());
+  } catch (const YAML::ParserException& error) {
+    fail(location_of(file, error.mark), fmt::format("malformed YAML: {}", error.msg));
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(fmt::format("cannot read config {}", file.string()));
+  }
+}
+
+void check_keys(const Layer& layer, bool strict, std::vector<std::string>& warnings) {
+  for (const auto& item : layer.root) {
+    const auto key = item.first.as<std::string>();
+    if (std::find(k_known_keys.begin(), k_known_keys.end(), key) != k_known_keys.end()) {
+      continue;
+    }
+    const auto where = location_of(layer.file, item.first.Mark());
+    const auto close = util::closest_match(key, k_known_keys);
+    const auto message = fmt::format("unknown key '{}'{}", key,
+                                     close ? fmt::format(" (did you mean '{}'?)", *close) : "");
+    if (strict) {
+      fail(where, message, "--strict rejects keys xrun does not know");
+    }
+    warnings.push_back(fmt::format("{}:{}: {} (ignored)", where.file, where.line, message));
+  }
+}
+
+} // namespace
+
+std::string Location::str() const {
+  return fmt::format("{}:{}:{}", file, line, column);
+}
+
+Environment process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  };
+}
+
+std::string substitute(std::string_view text, const Environment& environment,
+                       const Location& where) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$' || i + 1 >= text.size()) {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (text[i + 1] == '$') {
+      out.push_back('$');
+      ++i;
+      continue;
+    }
+    if (text[i + 1] != '{') {
+      out.push_back('$');
+      continue;
+    }
+    const auto end = text.find('}', i + 2);
+    if (end == std::string_view::npos) {
+      fail(where, fmt::format("unterminated '${{' in '{}'", text));
+    }
+    const auto inside = std::string(text.substr(i + 2, end - i - 2));
+    const auto separator = inside.find(":-");
+    const auto name = inside.substr(0, separator);
+    static const std::regex k_name("[A-Za-z_][A-Za-z0-9_]*");
+    if (!std::regex_match(name, k_name)) {
+      fail(where, fmt::format("'${{{}}}' does not name an environment variable", inside));
+    }
+    if (const auto value = environment(name)) {
+      out += *value;
+    } else if (separator != std::string::npos) {
+      out += inside.substr(separator + 2);
+    } else {
+      fail(where, fmt::format("environment variable {} is not set", name),
+           fmt::format("set it, or give a default: ${{{}:-value}}", name));
+    }
+    i = end;
+  }
+  return out;
+}
+
+Config load_config(const std::filesystem::path& file, bool strict, const Environment& env) {
+  Config config;
+  std::vector<Layer> layers; // top first
+  std::vector<std::filesystem::path> seen;
+  std::filesystem::path current = std::filesystem::absolute(file).lexically_normal();
+  for (;;) {
+    if (std::find(seen.begin(), seen.end(), current) != seen.end()) {
+      std::string chain;
+      for (const auto& path : seen) {
+        chain += path.filename().string() + " -> ";
+      }
+      throw ConfigError(fmt::format("{}: extend cycle: {}{}", seen.front().string(), chain,
+                                    current.filename().string()));
+    }
+    seen.push_back(current);
+    Layer layer{current, parse_file(current)};
+    if (!layer.root.IsMap()) {
+      fail(location_of(current, layer.root.Mark()),
+           "a config is a mapping with the keys extend, parameters, include, name, "
+           "description, base_path and namespace");
+    }
+    check_keys(layer, strict, config.warnings);
+    const auto extend = layer.root["extend"];
+    if (!extend) {
+      fail({current.string(), 1, 1}, "the config does not say which experiment it extends",
+           "add `extend: experiment.py` (or another config)");
+    }
+    const auto target_text = string_value(extend, "extend", current, env);
+    const auto target = (current.parent_path() / target_text).lexically_normal();
+    if (!std::filesystem::is_regular_file(target)) {
+      fail(location_of(current, extend.Mark()),
+           fmt::format("the extended file '{}' does not exist ({})", target_text,
+                       target.string()));
+    }
+    layers.push_back(std::move(layer));
+    const auto extension = target.extension().string();
+    if (extension == ".py") {
+      config.experiment = target;
+      break;
+    }
+    if (extension != ".yml" && extension != ".yaml") {
+      fail(location_of(current, extend.Mark()),
+           fmt::format("'{}' is neither an experiment module (.py) nor a config (.yml)",
+                       target_text));
+    }
+    current = target;
+  }
+
+  // Apply from the root's child up to the top config, so that later settings win.
+  for (auto layer = layers.rbegin(); layer != layers.rend(); ++layer) {
+    config.files.push_back(layer->file);
+    const auto& root = layer->root;
+    if (const auto parameters = root["parameters"]) {
+      if (!parameters.IsMap() && !parameters.IsNull()) {
+        fail(location_of(layer->file, parameters.Mark()),
+             "'parameters' must be a mapping of NAME: value");
+      }
+      for (const auto& item : parameters) {
+        ParameterSetting setting;
+        setting.name = item.first.as<std::string>();
+        setting.where = location_of(layer->file, item.first.Mark());
+        const auto& node = item.second;
+        setting.value = to_json(node, layer->file, env);
+        if (node.IsScalar()) {
+          // Text from the environment, or a plain word, is converted by the declared type.
+          const bool substituted = node.Scalar().find("${") != std::string::npos;
+          if (substituted || (is_plain(node) && setting.value.is_string())) {
+            setting.text = substitute(node.Scalar(), env, setting.where);
+          }
+        }
+        std::erase_if(config.parameters, [&](const ParameterSetting& other) {
+          return other.name == setting.name;
+        });
+        config.parameters.push_back(std::move(setting));
+      }
+    }
+    if (const auto include = root["include"]) {
+      std::vector<YAML::Node> entries;
+      if (include.IsSequence()) {
+        for (std::size_t i = 0; i < include.size(); ++i) {
+          entries.push_back(include[i]);
+        }
+      } else if (!include.IsNull()) {
+        entries.push_back(include);
+      }
+      for (const auto& entry : entries) {
+        const auto text = string_value(entry, "include", layer->file, env);
+        const auto path = (layer->file.parent_path() / text).lexically_normal();
+        if (!std::filesystem::is_regular_file(path)) {
+          fail(location_of(layer->file, entry.Mark()),
+               fmt::format("the mixin '{}' does not exist ({})", text, path.string()));
+        }
+        config.includes.push_back(path);
+      }
+    }
+  }
+
+  const auto& top = layers.front();
+  const auto text_or = [&](const char* key, std::string fallback) {
+    const auto node = top.root[key];
+    return node && !node.IsNull() ? string_value(node, key, top.file, env) : fallback;
+  };
+  config.name = text_or("name", top.file.stem().string());
+  config.description = text_or("description", "");
+  const auto base = text_or("base_path", "");
+  config.base_path = base.empty() ? top.file.parent_path()
+                                  : (top.file.parent_path() / base).lexically_normal();
+  config.namespace_name = text_or("namespace", "results/" + config.name);
+  return config;
+}
+
+Json Config::to_json() const {
+  Json settings = Json::array();
+  for (const auto& setting : parameters) {
+    Json entry = {{"name", setting.name},
+                  {"value", setting.value},
+                  {"file", setting.where.file},
+                  {"line", setting.where.line},
+                  {"column", setting.where.column}};
+    if (setting.text) {
+      entry["text"] = *setting.text;
+    }
+    settings.push_back(std::move(entry));
+  }
+  Json chain = Json::array();
+  for (const auto& path : files) {
+    chain.push_back(path.string());
+  }
+  Json mixins = Json::array();
+  for (const auto& path : includes) {
+    mixins.push_back(path.string());
+  }
+  return {{"experiment", experiment.string()}, {"files", chain},
+          {"name", name},                      {"description", description},
+          {"base_path", base_path.string()},   {"namespace", namespace_name},
+          {"parameters", settings},            {"include", mixins}};
+}
+
+namespace {
+
+void emit_value(YAML::Emitter& out, const Json& value) {
+  switch (value.type()) {
+  case Json::value_t::object:
+    out << YAML::Flow << YAML::BeginMap;
+    for (const auto& [key, item] : value.items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit_value(out, item);
+    }
+    out << YAML::EndMap;
+    return;
+  case Json::value_t::array:
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& item : value) {
+      emit_value(out, item);
+    }
+    out << YAML::EndSeq;
+    return;
+  case Json::value_t::string: {
+    const auto& text = value.get_ref<const std::string&>();
+    if (resolve_plain(text)) {
+      out << YAML::DoubleQuoted; // would read back as a number, bool or null
+    }
+    out << text;
+    return;
+  }
+  case Json::value_t::boolean:
+    out << value.get<bool>();
+    return;
+  case Json::value_t::number_integer:
+    out << value.get<long long>();
+    return;
+  case Json::value_t::number_unsigned:
+    out << value.get<unsigned long long>();
+    return;
+  case Json::value_t::number_float:
+    out << value.get<double>();
+    return;
+  default:
+    out << YAML::Null;
+    return;
+  }
+}
+
+} // namespace
+
+std::string Config::resolved_yaml() const {
+  YAML::Emitter out;
+  out.SetDoublePrecision(17);
+  out << YAML::Comment(fmt::format("resolved by xrun from {}", files.back().filename().string()))
+      << YAML::Newline;
+  out << YAML::BeginMap;
+  out << YAML::Key << "extend" << YAML::Value << experiment.string();
+  out << YAML::Key << "name" << YAML::Value << name;
+  if (!description.empty()) {
+    out << YAML::Key << "description" << YAML::Value << YAML::Literal << description;
+  }
+  out << YAML::Key << "base_path" << YAML::Value << base_path.string();
+  out << YAML::Key << "namespace" << YAML::Value << namespace_name;
+  if (!includes.empty()) {
+    out << YAML::Key << "include" << YAML::Value << YAML::BeginSeq;
+    for (const auto& path : includes) {
+      out << path.string();
+    }
+    out << YAML::EndSeq;
+  }
+  out << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
+  for (const auto& setting : parameters) {
+    out << YAML::Key << setting.name << YAML::Value;
+    emit_value(out, setting.value);
+  }
+  out << YAML::EndMap << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+} // namespace xrun::config
