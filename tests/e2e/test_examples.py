@@ -39,6 +39,30 @@ class Examples(Workspace):
         self.assertEqual(len(data["coefficients"]["3"]), 4)
         self.assertIsInstance(data["best"]["rmse"], float)
 
+    def test_composition_examples(self):
+        for name in ["regression.py", "regression_l2.py", "summary_mixin.py",
+                     "configs/l2_strong.yml", "configs/l2_strong_quick.yml"]:
+            (self.dir / name).parent.mkdir(exist_ok=True)
+            shutil.copy(SOURCE_DIR / "examples" / name, self.dir / name)
+        child = self.xrun("run", "regression_l2.py")
+        self.assertEqual(child.returncode, 0, child.stderr)
+        meta = self.meta(self.only_run("results/regression_l2"))
+        self.assertEqual(meta["parameters"]["LR"]["value"], 0.25)  # INHERIT: half the base's
+        self.assertIn("L2 0.1:", child.stdout)  # the replaced report hook
+
+        quick = self.xrun("run", "configs/l2_strong_quick.yml")
+        self.assertEqual(quick.returncode, 0, quick.stderr)
+        run = self.only_run("configs/results/l2_strong_quick")
+        meta = self.meta(run)
+        self.assertEqual(meta["parameters"]["EPOCHS"]["value"], 20)
+        self.assertEqual(meta["parameters"]["PENALTY"]["value"], 1.0)
+        self.assertIn("EPOCHS = 20", (run / "summary.txt").read_text())
+
+        strong = self.xrun("run", "configs/l2_strong.yml", env=self.env(EPOCHS="30"))
+        self.assertEqual(strong.returncode, 0, strong.stderr)
+        run = self.only_run("configs/results/l2_strong")
+        self.assertEqual(self.meta(run)["parameters"]["EPOCHS"]["value"], 30)
+
     def test_failing(self):
         result = self.run_example("failing")
         self.assertEqual(result.returncode, 1)
