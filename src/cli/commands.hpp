@@ -18,4 +18,7 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv);
 /// `xrun python-path`: where the xrun package for plain python3 lives.
 void add_python_path_command(CLI::App& app, Action& action);
 
+/// `xrun archive ...`: the commands on recorded runs.
+void add_archive_command(CLI::App& app, Action& action);
+
 } // namespace xrun::cli

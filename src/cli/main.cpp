@@ -30,24 +30,33 @@ std::vector<std::string> visible_subcommands(CLI::App& app) {
   return names;
 }
 
-/// `xrun rnu`: CLI11 would only say the argument was not expected; name the likely command.
+/// `xrun rnu`, `xrun archive lst`: CLI11 would only say the argument was not expected; name
+/// the likely command. Walks down the command words as long as each names a command group.
 std::optional<int> check_subcommand_name(CLI::App& app, int argc, char** argv) {
-  if (argc < 2 || argv[1][0] == '-') {
-    return std::nullopt;
-  }
-  const std::string given = argv[1];
-  const auto all = app.get_subcommands([](CLI::App*) { return true; });
-  for (const auto* sub : all) {
-    if (sub->check_name(given)) {
-      return std::nullopt;
+  CLI::App* group = &app;
+  std::string prefix = "xrun";
+  for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+    if (group->get_subcommands([](CLI::App*) { return true; }).empty()) {
+      return std::nullopt; // positional arguments of a command, not command words
     }
+    const std::string given = argv[i];
+    CLI::App* found = nullptr;
+    for (auto* sub : group->get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->check_name(given)) {
+        found = sub;
+      }
+    }
+    if (found == nullptr) {
+      const auto suggestion = util::closest_match(given, visible_subcommands(*group));
+      print_error(fmt::format("unknown command '{} {}'", prefix, given),
+                  suggestion ? fmt::format("did you mean '{} {}'?", prefix, *suggestion)
+                             : fmt::format("run '{} --help' for the list of commands", prefix));
+      return k_exit_usage;
+    }
+    group = found;
+    prefix += " " + given;
   }
-  const auto names = visible_subcommands(app);
-  const auto suggestion = util::closest_match(given, names);
-  print_error(fmt::format("unknown command '{}'", given),
-              suggestion ? fmt::format("did you mean 'xrun {}'?", *suggestion)
-                         : "run 'xrun --help' for the list of commands");
-  return k_exit_usage;
+  return std::nullopt;
 }
 
 int run_app(int argc, char** argv) {
@@ -59,6 +68,7 @@ int run_app(int argc, char** argv) {
 
   Action action;
   add_run_command(app, action, argc, argv);
+  add_archive_command(app, action);
   add_python_path_command(app, action);
 
   if (const auto code = check_subcommand_name(app, argc, argv)) {

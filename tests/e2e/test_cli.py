@@ -21,14 +21,20 @@ class CommandLine(Workspace):
     def test_mistyped_command_gets_did_you_mean(self):
         result = self.xrun("rnu", "exp.py")
         self.assertEqual(result.returncode, 2)
-        self.assertIn("xrun: error: unknown command 'rnu'", result.stderr)
+        self.assertIn("xrun: error: unknown command 'xrun rnu'", result.stderr)
         self.assertIn("did you mean 'xrun run'?", result.stderr)
 
     def test_unknown_command_without_close_match(self):
         result = self.xrun("deploy")
         self.assertEqual(result.returncode, 2)
-        self.assertIn("unknown command 'deploy'", result.stderr)
+        self.assertIn("unknown command 'xrun deploy'", result.stderr)
         self.assertIn("xrun --help", result.stderr)
+
+    def test_mistyped_subcommand_of_a_group(self):
+        result = self.xrun("archive", "lst")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("unknown command 'xrun archive lst'", result.stderr)
+        self.assertIn("did you mean 'xrun archive list'?", result.stderr)
 
     def test_no_command(self):
         result = self.xrun()

@@ -1,0 +1,225 @@
+#include "archive/list.hpp"
+
+#include "archive/query.hpp"
+#include "archive/runs.hpp"
+#include "util/time.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace xrun::archive {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string render(const Json& value) {
+  if (value.is_null()) {
+    return "-";
+  }
+  if (value.is_string()) {
+    return value.get<std::string>();
+  }
+  if (value.is_number_float()) {
+    return fmt::format("{}", value.get<double>());
+  }
+  return value.dump();
+}
+
+std::string local_time(double epoch) {
+  if (epoch <= 0) {
+    return "-";
+  }
+  const auto seconds = static_cast<std::time_t>(epoch);
+  std::tm local{};
+  ::localtime_r(&seconds, &local);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", local.tm_year + 1900,
+                     local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec);
+}
+
+std::string human_duration(double seconds) {
+  if (seconds < 60) {
+    return fmt::format("{:.1f}s", seconds);
+  }
+  const auto total = static_cast<long>(seconds);
+  if (total < 3600) {
+    return fmt::format("{}m{:02}s", total / 60, total % 60);
+  }
+  return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) {
+    return text;
+  }
+  std::string quoted = "\"";
+  for (const char c : text) {
+    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  }
+  return quoted + "\"";
+}
+
+std::string_view color_of(std::string_view status) {
+  if (status == "done") {
+    return "\033[32m";
+  }
+  if (status == "failed" || status == "lost" || status == "corrupt") {
+    return "\033[31m";
+  }
+  if (status == "interrupted") {
+    return "\033[33m";
+  }
+  if (status == "killed") {
+    return "\033[35m";
+  }
+  return "\033[36m";
+}
+
+/// Sort key order: numbers, then strings, then missing values.
+bool less(const Json& a, const Json& b) {
+  const auto rank = [](const Json& v) { return v.is_number() ? 0 : (v.is_string() ? 1 : 2); };
+  if (rank(a) != rank(b)) {
+    return rank(a) < rank(b);
+  }
+  if (a.is_number()) {
+    return a.get<double>() < b.get<double>();
+  }
+  if (a.is_string()) {
+    return a.get_ref<const std::string&>() < b.get_ref<const std::string&>();
+  }
+  return false;
+}
+
+} // namespace
+
+int list_runs(const ListOptions& options, std::ostream& out) {
+  const std::optional<Query> query =
+      options.where ? std::optional<Query>(Query::parse(*options.where)) : std::nullopt;
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  auto runs = find_runs(options.root);
+
+  std::vector<Run*> selected;
+  for (auto& run : runs) {
+    if (!run.meta) {
+      std::cerr << "xrun: warning: " << run.problem << '\n';
+    }
+    if (!query || query->matches([&run, now](std::string_view name) {
+          return run.value(name, now);
+        })) {
+      selected.push_back(&run);
+    }
+  }
+  const bool descending = options.sort.starts_with('-');
+  const std::string key = descending ? options.sort.substr(1) : options.sort;
+  std::stable_sort(selected.begin(), selected.end(), [&](Run* a, Run* b) {
+    const auto x = a->value(key, now);
+    const auto y = b->value(key, now);
+    return descending ? less(y, x) : less(x, y);
+  });
+  if (options.limit && selected.size() > *options.limit) {
+    selected.resize(*options.limit);
+  }
+
+  if (options.format == OutputFormat::json) {
+    Json rows = Json::array();
+    for (Run* run : selected) {
+      Json row = {{"path", run->folder.string()},
+                  {"status", run->status(now)},
+                  {"id", run->value("id", now)},
+                  {"name", run->value("name", now)},
+                  {"namespace", run->value("namespace", now)},
+                  {"start_time", run->value("start_time", now)},
+                  {"duration", run->value("duration", now)}};
+      Json parameters = Json::object();
+      if (run->meta) {
+        for (const auto& parameter : run->meta->parameters) {
+          parameters[parameter.name] = Json::parse(parameter.value.dump());
+        }
+      } else {
+        row["problem"] = run->problem;
+      }
+      row["parameters"] = std::move(parameters);
+      for (const auto& column : options.columns) {
+        row[column] = run->value(column, now);
+      }
+      rows.push_back(std::move(row));
+    }
+    out << rows.dump(2) << '\n';
+    return 0;
+  }
+
+  std::vector<std::string> header{"STATUS", "RUN", "STARTED", "DURATION"};
+  for (const auto& column : options.columns) {
+    header.push_back(column);
+  }
+  std::vector<std::vector<std::string>> table;
+  for (Run* run : selected) {
+    const auto relative = std::filesystem::relative(run->folder, options.root).string();
+    const auto start = run->value("start_time", now);
+    std::vector<std::string> row{run->status(now), relative,
+                                 local_time(start.is_number() ? start.get<double>() : 0),
+                                 run->meta ? human_duration(run->meta->duration) : "-"};
+    if (run->meta && run->meta->status == RunStatus::running) {
+      row[3] = human_duration(now - run->meta->start_time);
+    }
+    for (const auto& column : options.columns) {
+      row.push_back(render(run->value(column, now)));
+    }
+    table.push_back(std::move(row));
+  }
+
+  if (options.format == OutputFormat::csv) {
+    const std::vector<std::string> names{"status", "run", "start_time", "duration"};
+    std::vector<std::string> fields = names;
+    fields.insert(fields.end(), options.columns.begin(), options.columns.end());
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      out << (i ? "," : "") << csv_field(fields[i]);
+    }
+    out << '\n';
+    for (std::size_t r = 0; r < table.size(); ++r) {
+      auto row = table[r];
+      row[2] = render(selected[r]->value("start_time", now));
+      row[3] = render(selected[r]->value("duration", now));
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        out << (i ? "," : "") << csv_field(row[i]);
+      }
+      out << '\n';
+    }
+    return 0;
+  }
+
+  if (table.empty()) {
+    std::cerr << "xrun: no runs" << (query ? " match" : "") << " in " << options.root.string()
+              << '\n';
+    return 0;
+  }
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    widths[i] = header[i].size();
+    for (const auto& row : table) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  const auto print_row = [&](const std::vector<std::string>& row, bool is_header) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const bool last = i + 1 == row.size();
+      const auto cell = last ? row[i] : fmt::format("{:<{}}", row[i], widths[i]);
+      if (i == 0 && options.color && !is_header) {
+        out << color_of(row[0]) << cell << "\033[0m";
+      } else {
+        out << cell;
+      }
+      out << (last ? "\n" : "  ");
+    }
+  };
+  print_row(header, true);
+  for (const auto& row : table) {
+    print_row(row, false);
+  }
+  return 0;
+}
+
+} // namespace xrun::archive

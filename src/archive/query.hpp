@@ -1,0 +1,41 @@
+// The `--where` language of the archive commands: a small, safe expression language over a
+// run's parameters, data values and meta fields. Never Python eval.
+//
+//   LR >= 0.01 and status == "done" and data.metrics.acc > 0.9
+//   not (MODEL in ["resnet", "vit"]) or name ~ "lr_*"
+//
+// Values: numbers, "strings" or 'strings', true, false, null, [lists], and names (dotted
+// paths). Operators: == != < <= > >= ~ (glob match) !~ in, not in; and, or, not; parentheses.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace xrun::archive {
+
+/// Finds the value of a name in the run being tested; null for a name the run does not have.
+using Lookup = std::function<nlohmann::json(std::string_view name)>;
+
+class Query {
+public:
+  /// Parses `text`. Throws UsageError naming the column of a syntax error, with the
+  /// expression and a caret under that column as the hint.
+  static Query parse(std::string_view text);
+
+  /// Whether a run matches. A comparison with a missing (null) value is false, except
+  /// `== null` and `!= null`; values of different kinds are unequal and unordered.
+  bool matches(const Lookup& lookup) const;
+
+  const std::string& text() const { return m_text; }
+
+  struct Node;
+
+private:
+  std::string m_text;
+  std::shared_ptr<const Node> m_root;
+};
+
+} // namespace xrun::archive

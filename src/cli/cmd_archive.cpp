@@ -1,0 +1,81 @@
+#include "archive/list.hpp"
+#include "cli/commands.hpp"
+#include "xrun/error.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <unistd.h>
+
+namespace xrun::cli {
+
+namespace {
+
+struct ListArgs {
+  std::string path = "results";
+  std::string where;
+  std::string columns;
+  std::string sort = "start_time";
+  std::size_t limit = 0;
+  bool json = false;
+  bool csv = false;
+};
+
+std::vector<std::string> split_columns(const std::string& text) {
+  std::vector<std::string> columns;
+  std::string current;
+  for (const char c : text + ",") {
+    if (c == ',') {
+      if (!current.empty()) {
+        columns.push_back(current);
+      }
+      current.clear();
+    } else if (c != ' ') {
+      current.push_back(c);
+    }
+  }
+  return columns;
+}
+
+} // namespace
+
+void add_archive_command(CLI::App& app, Action& action) {
+  auto* archive = app.add_subcommand(
+      "archive", "Work with the runs already recorded (list them; never starts Python)");
+  archive->require_subcommand(1);
+
+  auto args = std::make_shared<ListArgs>();
+  auto* list = archive->add_subcommand("list", "One row per run: status, run, start, duration");
+  list->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  list->add_option("--where", args->where,
+                   "Only runs matching an expression: LR >= 0.01 and status == \"done\"");
+  list->add_option("--columns", args->columns,
+                   "More columns: parameters, data values, meta fields (LR,data.metrics.acc)");
+  list->add_option("--sort", args->sort, "Sort by a column; -NAME sorts descending")
+      ->capture_default_str();
+  list->add_option("--limit", args->limit, "At most this many rows");
+  auto* json = list->add_flag("--json", args->json, "One JSON array, for scripts");
+  list->add_flag("--csv", args->csv, "CSV with a header line, for spreadsheets")->excludes(json);
+  list->callback([args, &action] {
+    action = [args] {
+      archive::ListOptions options;
+      options.root = args->path;
+      if (!args->where.empty()) {
+        options.where = args->where;
+      }
+      options.columns = split_columns(args->columns);
+      options.sort = args->sort;
+      if (args->limit > 0) {
+        options.limit = args->limit;
+      }
+      options.format = args->json  ? archive::OutputFormat::json
+                       : args->csv ? archive::OutputFormat::csv
+                                   : archive::OutputFormat::table;
+      options.color = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+      return archive::list_runs(options, std::cout);
+    };
+  });
+}
+
+} // namespace xrun::cli

@@ -1,0 +1,104 @@
+"""`xrun archive list` over real and hand-made archives."""
+
+import csv
+import io
+import json
+import time
+import unittest
+
+from support import Workspace, experiment_source
+
+
+class ArchiveList(Workspace):
+    def setUp(self):
+        super().setUp()
+        self.write("exp.py", experiment_source(
+            'LR: float = 0.1\nMODEL: str = "mlp"\n',
+            'e["metrics/acc"] = 1 - e.LR\nif e.MODEL == "bad":\n    raise ValueError("bad")'))
+        for lr, model in [("0.1", "mlp"), ("0.01", "cnn"), ("0.001", "bad")]:
+            self.xrun("run", "exp.py", "--LR", lr, "--MODEL", model)
+        runs = self.runs("results/exp")
+        self.assertEqual(len(runs), 3)
+
+    def make_run(self, name, meta_text):
+        folder = self.dir / "results" / "other" / name
+        folder.mkdir(parents=True)
+        (folder / "experiment_meta.json").write_text(meta_text)
+        return folder
+
+    def test_table_lists_every_run_with_status(self):
+        result = self.xrun("archive", "list", "--columns", "LR,MODEL,data.metrics.acc")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["STATUS", "RUN", "STARTED", "DURATION", "LR",
+                                            "MODEL", "data.metrics.acc"])
+        self.assertEqual([line.split()[0] for line in lines[1:]], ["done", "done", "failed"])
+        self.assertEqual([line.split()[-3] for line in lines[1:]], ["0.1", "0.01", "0.001"])
+        self.assertEqual(lines[1].split()[-1], "0.9")
+        self.assertNotIn("\033[", result.stdout)  # no colors when not on a terminal
+
+    def test_where_sort_limit(self):
+        result = self.xrun("archive", "list", "--where", 'status == "done" and LR < 0.05',
+                           "--columns", "LR")
+        self.assertEqual(len(result.stdout.splitlines()), 2)
+        self.assertIn("0.01", result.stdout)
+        result = self.xrun("archive", "list", "--sort", "-LR", "--limit", "2", "--columns", "LR")
+        self.assertEqual([line.split()[-1] for line in result.stdout.splitlines()[1:]],
+                         ["0.1", "0.01"])
+        result = self.xrun("archive", "list", "--where", "MODEL in ['cnn', 'bad'] and "
+                           "not data.metrics.acc > 0.995", "--columns", "MODEL")
+        self.assertEqual([line.split()[-1] for line in result.stdout.splitlines()[1:]], ["cnn"])
+
+    def test_json_and_csv(self):
+        result = self.xrun("archive", "list", "--json", "--columns", "data.metrics.acc")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        rows = json.loads(result.stdout)
+        self.assertEqual(len(rows), 3)
+        self.assertEqual(rows[0]["parameters"]["LR"], 0.1)
+        self.assertEqual(rows[0]["data.metrics.acc"], 0.9)
+        self.assertEqual(rows[2]["status"], "failed")
+        self.assertTrue(rows[0]["path"].endswith(rows[0]["id"]))
+        result = self.xrun("archive", "list", "--csv", "--columns", "LR,MODEL")
+        table = list(csv.reader(io.StringIO(result.stdout)))
+        self.assertEqual(table[0], ["status", "run", "start_time", "duration", "LR", "MODEL"])
+        self.assertEqual(table[3][0], "failed")
+        self.assertEqual(table[2][4:], ["0.01", "cnn"])
+
+    def test_corrupt_meta_is_listed_not_fatal(self):
+        self.make_run("broken", '{"status": "done", ')
+        result = self.xrun("archive", "list")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("corrupt", result.stdout)
+        self.assertIn("broken/experiment_meta.json:1:", result.stderr)
+        rows = json.loads(self.xrun("archive", "list", "--json").stdout)
+        self.assertEqual(sum(row["status"] == "corrupt" for row in rows), 1)
+
+    def test_stale_heartbeat_is_lost_fresh_one_is_running(self):
+        stale = {"status": "running", "heartbeat": time.time() - 3600, "start_time": 1.0}
+        fresh = {"status": "running", "heartbeat": time.time(), "start_time": 2.0}
+        self.make_run("stale", json.dumps(stale))
+        self.make_run("fresh", json.dumps(fresh))
+        rows = {row["path"].rsplit("/", 1)[1]: row["status"] for row in
+                json.loads(self.xrun("archive", "list", "--json").stdout)}
+        self.assertEqual(rows["stale"], "lost")
+        self.assertEqual(rows["fresh"], "running")
+        result = self.xrun("archive", "list", "--where", 'status == "lost"')
+        self.assertEqual(len(result.stdout.splitlines()), 2)
+
+    def test_errors(self):
+        self.assertUsageError(self.xrun("archive", "list", "--where", "LR >"),
+                              "--where: column 5: expected a value")
+        self.assertUsageError(self.xrun("archive", "list", "--path", "nowhere"),
+                              "nowhere is not an archive folder")
+        result = self.xrun("archive", "lst")
+        self.assertEqual(result.returncode, 2)
+
+    def test_empty_selection(self):
+        result = self.xrun("archive", "list", "--where", "LR > 5")
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(result.stdout, "")
+        self.assertIn("no runs match", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
