@@ -1,3 +1,4 @@
+#include "archive/inspect.hpp"
 #include "archive/list.hpp"
 #include "cli/commands.hpp"
 #include "xrun/error.hpp"
@@ -75,6 +76,42 @@ void add_archive_command(CLI::App& app, Action& action) {
       options.color = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
       return archive::list_runs(options, std::cout);
     };
+  });
+
+  struct RunArgs {
+    std::string path = "results";
+    std::string run;
+    bool follow = false;
+  };
+  auto one = std::make_shared<RunArgs>();
+  auto* show = archive->add_subcommand(
+      "show", "Everything about one run, with a sparkline of each tracked series");
+  show->add_option("--path", one->path, "The archive folder")->capture_default_str();
+  show->add_option("run", one->run, "A run folder, or a run id (or a unique part of one)")
+      ->required();
+  show->callback([one, &action] {
+    action = [one] {
+      return archive::show_run(archive::resolve_run(one->path, one->run), std::cout);
+    };
+  });
+
+  auto* tail = archive->add_subcommand("tail", "The log of a run; -f follows a live one");
+  tail->add_option("--path", one->path, "The archive folder")->capture_default_str();
+  tail->add_option("run", one->run, "A run folder, or a run id (or a unique part of one)")
+      ->required();
+  tail->add_flag("-f,--follow", one->follow, "Keep printing while the run goes on");
+  tail->callback([one, &action] {
+    action = [one] {
+      return archive::tail_run(archive::resolve_run(one->path, one->run), one->follow,
+                               std::cout);
+    };
+  });
+
+  auto* reconcile = archive->add_subcommand(
+      "reconcile", "Mark runs whose supervisor died (stale heartbeat) as lost");
+  reconcile->add_option("--path", one->path, "The archive folder")->capture_default_str();
+  reconcile->callback([one, &action] {
+    action = [one] { return archive::reconcile_runs(one->path, std::cout); };
   });
 }
 

@@ -1,0 +1,280 @@
+#include "archive/inspect.hpp"
+
+#include "archive/runs.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+#include "util/time.hpp"
+#include "xrun/error.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fmt/format.h>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace xrun::archive {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string local_time(double epoch) {
+  const auto seconds = static_cast<std::time_t>(epoch);
+  std::tm local{};
+  ::localtime_r(&seconds, &local);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", local.tm_year + 1900,
+                     local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec);
+}
+
+std::string short_json(const Json& value, std::size_t limit = 80) {
+  auto text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (text.size() > limit) {
+    text = text.substr(0, limit - 3) + "...";
+  }
+  return text;
+}
+
+/// Data values as `a/b/c = value` lines, lists shown whole up to a length.
+void flatten(const Json& node, const std::string& prefix, std::vector<std::string>& lines) {
+  if (node.is_object() && !node.empty()) {
+    for (const auto& [key, value] : node.items()) {
+      flatten(value, prefix.empty() ? key : prefix + "/" + key, lines);
+    }
+    return;
+  }
+  lines.push_back(fmt::format("{} = {}", prefix, short_json(node)));
+}
+
+double now_seconds() {
+  return util::to_epoch_seconds(util::Clock::now());
+}
+
+} // namespace
+
+std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text) {
+  std::error_code error;
+  if (std::filesystem::exists(std::filesystem::path(text) / k_meta_file, error)) {
+    return text;
+  }
+  std::vector<std::filesystem::path> matches;
+  std::vector<std::string> ids;
+  for (const auto& run : find_runs(root)) {
+    const auto id = run.folder.filename().string();
+    ids.push_back(id);
+    const auto relative = std::filesystem::relative(run.folder, root).string();
+    if (id == text || relative == text) {
+      return run.folder;
+    }
+    if (id.find(text) != std::string::npos) {
+      matches.push_back(run.folder);
+    }
+  }
+  if (matches.size() == 1) {
+    return matches.front();
+  }
+  if (matches.size() > 1) {
+    throw UsageError(fmt::format("'{}' names {} runs in {}", text, matches.size(), root.string()),
+                     fmt::format("give more of the id, e.g. {}",
+                                 matches.front().filename().string()));
+  }
+  const auto close = util::closest_match(text, ids);
+  throw UsageError(fmt::format("no run '{}' in {}", text, root.string()),
+                   close ? fmt::format("did you mean {}?", *close)
+                         : "xrun archive list shows the runs");
+}
+
+std::vector<double> read_series(const std::filesystem::path& csv) {
+  std::vector<double> values;
+  const auto text = util::read_file(csv);
+  if (!text) {
+    return values;
+  }
+  std::istringstream lines(*text);
+  std::string line;
+  bool header = true;
+  while (std::getline(lines, line)) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    if (lines.eof() && !text->ends_with('\n')) {
+      break; // a torn last record (the writer was killed mid-line)
+    }
+    const auto first = line.find(',');
+    const auto second = line.find(',', first + 1);
+    if (first == std::string::npos || second == std::string::npos) {
+      continue;
+    }
+    try {
+      values.push_back(std::stod(line.substr(first + 1, second - first - 1)));
+    } catch (const std::exception&) {
+      // not a number: skipped, like any line that is not a record
+    }
+  }
+  return values;
+}
+
+std::string sparkline(const std::vector<double>& values, std::size_t width) {
+  static const char* k_bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  if (values.empty() || width == 0) {
+    return "";
+  }
+  // Thousands of points become `width` buckets, each the mean of its points.
+  const std::size_t buckets = std::min(width, values.size());
+  std::vector<double> means(buckets, 0.0);
+  for (std::size_t b = 0; b < buckets; ++b) {
+    const std::size_t from = b * values.size() / buckets;
+    const std::size_t to = std::max(from + 1, (b + 1) * values.size() / buckets);
+    double sum = 0;
+    for (std::size_t i = from; i < to; ++i) {
+      sum += values[i];
+    }
+    means[b] = sum / static_cast<double>(to - from);
+  }
+  const auto [low, high] = std::minmax_element(means.begin(), means.end());
+  std::string line;
+  for (const double value : means) {
+    const double span = *high - *low;
+    const auto level = span > 0 ? static_cast<std::size_t>((value - *low) / span * 7.0 + 0.5) : 3;
+    line += k_bars[std::min<std::size_t>(level, 7)];
+  }
+  return line;
+}
+
+int show_run(const std::filesystem::path& folder, std::ostream& out) {
+  const auto meta = read_meta(folder);
+  Run run{folder, meta, {}, nullptr, false, nullptr};
+  const double now = now_seconds();
+  out << fmt::format("{}  {}\n", run.status(now), folder.string());
+  out << fmt::format("  name        {}   namespace {}\n", meta.name, meta.namespace_name);
+  if (!meta.short_description.empty()) {
+    out << fmt::format("  about       {}\n", meta.short_description);
+  }
+  out << fmt::format("  started     {}   on {} (pid {})\n", local_time(meta.start_time),
+                     meta.host, meta.pid);
+  if (meta.end_time) {
+    out << fmt::format("  ended       {}   after {:.2f} s\n", local_time(*meta.end_time),
+                       meta.duration);
+  } else {
+    out << fmt::format("  heartbeat   {:.0f} s ago\n", now - meta.heartbeat);
+  }
+  if (meta.exit_code) {
+    out << fmt::format("  exit code   {}{}\n", *meta.exit_code,
+                       meta.signal ? fmt::format(" (signal {})", *meta.signal) : "");
+  }
+  if (!meta.error_type.empty() || !meta.error_message.empty()) {
+    out << fmt::format("  error       {}: {}\n", meta.error_type, meta.error_message);
+  }
+  out << fmt::format("  experiment  {}{}\n", meta.experiment_path,
+                     meta.config_path.empty() ? "" : "   config " + meta.config_path);
+  out << fmt::format("  python      {} ({})   xrun {}\n", meta.python_version,
+                     meta.python_executable, meta.xrun_version);
+  if (meta.git) {
+    out << fmt::format("  git         {} on {}{}\n", meta.git->commit.substr(0, 12),
+                       meta.git->branch, meta.git->dirty ? " (dirty: " + meta.git->diff_file + ")"
+                                                         : "");
+  }
+
+  out << "\nparameters\n";
+  std::size_t width = 0;
+  for (const auto& parameter : meta.parameters) {
+    width = std::max(width, parameter.name.size());
+  }
+  for (const auto& parameter : meta.parameters) {
+    out << fmt::format("  {:<{}}  {} = {}   [{}]\n", parameter.name, width, parameter.type,
+                       short_json(Json::parse(parameter.value.dump())),
+                       to_string(parameter.source));
+  }
+
+  const auto data_text = util::read_file(folder / "experiment_data.json");
+  if (data_text) {
+    const auto data = Json::parse(*data_text, nullptr, false);
+    out << "\ndata\n";
+    if (data.is_discarded()) {
+      out << "  (experiment_data.json is not valid JSON)\n";
+    } else {
+      std::vector<std::string> lines;
+      flatten(data, "", lines);
+      for (const auto& line : lines) {
+        out << "  " << line << '\n';
+      }
+    }
+  }
+
+  if (!meta.tracked.empty()) {
+    out << "\ntracked\n";
+    for (const auto& name : meta.tracked) {
+      const auto values = read_series(folder / ".track" / (name + ".csv"));
+      if (values.empty()) {
+        out << fmt::format("  {}  (images in .track/)\n", name);
+        continue;
+      }
+      const auto [low, high] = std::minmax_element(values.begin(), values.end());
+      out << fmt::format("  {}  {}  last {:.6g}  min {:.6g}  max {:.6g}  ({} points)\n", name,
+                         sparkline(values, 40), values.back(), *low, *high, values.size());
+    }
+  }
+
+  out << "\nfiles\n";
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    files.push_back(entry.path().filename().string() + (entry.is_directory() ? "/" : ""));
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) {
+    out << "  " << file << '\n';
+  }
+  return 0;
+}
+
+int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out) {
+  const auto log = folder / "experiment_out.log";
+  std::size_t offset = 0;
+  for (;;) {
+    const auto text = util::read_file(log).value_or("");
+    if (text.size() > offset) {
+      out << text.substr(offset) << std::flush;
+      offset = text.size();
+    }
+    if (!follow) {
+      return 0;
+    }
+    Run run{folder, read_meta(folder), {}, nullptr, false, nullptr};
+    if (run.status(now_seconds()) != "running") {
+      // One more read: the last lines may have come with the final status.
+      const auto last = util::read_file(log).value_or("");
+      if (last.size() > offset) {
+        out << last.substr(offset) << std::flush;
+      }
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
+  const double now = now_seconds();
+  int marked = 0;
+  for (auto& run : find_runs(root)) {
+    if (!run.meta || run.meta->status != RunStatus::running || run.status(now) != "lost") {
+      continue;
+    }
+    RunMeta meta = *run.meta;
+    meta.status = RunStatus::lost;
+    meta.end_time = meta.heartbeat;
+    meta.duration = meta.heartbeat - meta.start_time;
+    meta.error_message = fmt::format(
+        "the supervisor stopped updating the heartbeat at {} (host {} pid {})",
+        local_time(meta.heartbeat), meta.host, meta.pid);
+    write_meta(run.folder, meta);
+    out << fmt::format("lost  {}\n", run.folder.string());
+    ++marked;
+  }
+  std::cerr << fmt::format("xrun: {} run{} marked lost\n", marked, marked == 1 ? "" : "s");
+  return 0;
+}
+
+} // namespace xrun::archive

@@ -1,0 +1,33 @@
+// Commands on one run or on the runs' statuses: show, tail, reconcile.
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace xrun::archive {
+
+/// The run folder `text` names: a path to a run folder, or a run id (or a unique part of one)
+/// under `root`. Throws UsageError naming the run, with the closest ids as a hint.
+std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text);
+
+/// Everything about one run: status and times, error, parameters with their sources, data
+/// values, tracked series as terminal sparklines (last, min, max), files, git.
+int show_run(const std::filesystem::path& run, std::ostream& out);
+
+/// Prints the run's log; with `follow`, keeps printing what is appended while the run is
+/// `running` (until it ends or its heartbeat goes stale).
+int tail_run(const std::filesystem::path& run, bool follow, std::ostream& out);
+
+/// Marks `running` runs whose heartbeat is stale as `lost` in their meta; prints each.
+/// Returns the exit code.
+int reconcile_runs(const std::filesystem::path& root, std::ostream& out);
+
+/// A one-line chart of `values` scaled between their min and max, `width` characters at most.
+std::string sparkline(const std::vector<double>& values, std::size_t width);
+
+/// The values of a tracked series file (`step,value,time` lines); a torn last line is ignored.
+std::vector<double> read_series(const std::filesystem::path& csv);
+
+} // namespace xrun::archive

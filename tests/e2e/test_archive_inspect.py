@@ -1,0 +1,85 @@
+"""`xrun archive show`, `tail [-f]` and `reconcile`."""
+
+import json
+import subprocess
+import time
+import unittest
+
+from support import XRUN, Workspace, experiment_source
+
+
+class Inspect(Workspace):
+    def setUp(self):
+        super().setUp()
+        self.write("exp.py", experiment_source("LR: float = 0.1\n", """
+            for step in range(50):
+                e.track("loss", 1.0 / (step + 1))
+            e["metrics/acc"] = 0.75
+            print("the end")
+            """))
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        self.run_folder = self.only_run("results/exp")
+
+    def test_show_by_id_part_and_by_path(self):
+        run_id = self.run_folder.name
+        for reference in [run_id, run_id[-4:], f"exp/{run_id}", str(self.run_folder)]:
+            result = self.xrun("archive", "show", reference)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertRegex(result.stdout.splitlines()[0], rf"^done  \S*results/exp/{run_id}$")
+        out = self.xrun("archive", "show", run_id).stdout
+        self.assertRegex(out, r"\n  LR +float = 0.1   \[default\]\n")
+        self.assertIn("metrics/acc = 0.75", out)
+        self.assertRegex(out, r"loss  [▁▂▃▄▅▆▇█]{40}  last 0.02  min 0.02  max 1  \(50 points\)")
+        self.assertIn("experiment_meta.json", out)
+
+    def test_show_unknown_run(self):
+        result = self.xrun("archive", "show", "no-such-run")
+        self.assertUsageError(result, "no run 'no-such-run' in results")
+
+    def test_show_ignores_a_torn_last_series_line(self):
+        series = self.run_folder / ".track" / "loss.csv"
+        series.write_text(series.read_text() + "50,0.0")  # killed mid-line
+        out = self.xrun("archive", "show", self.run_folder.name).stdout
+        self.assertIn("(50 points)", out)
+
+    def test_tail_prints_the_log(self):
+        result = self.xrun("archive", "tail", self.run_folder.name)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, (self.run_folder / "experiment_out.log").read_text())
+
+    def test_tail_follows_a_live_run_until_it_ends(self):
+        self.write("slow.py", experiment_source("", """
+            import time
+            for i in range(8):
+                print(f"line {i}", flush=True)
+                time.sleep(0.2)
+            """))
+        run = self.start("run", "slow.py")
+        self.wait_for(lambda: self.runs("results/slow") and
+                      (self.runs("results/slow")[0] / "experiment_out.log").exists(),
+                      what="the run")
+        follow = subprocess.run([XRUN, "archive", "tail", "-f", self.runs("results/slow")[0].name],
+                                cwd=self.dir, capture_output=True, text=True, timeout=60,
+                                env=self.env())
+        run.communicate(timeout=60)
+        self.assertEqual(follow.returncode, 0, follow.stderr)
+        self.assertIn("line 0", follow.stdout)
+        self.assertIn("line 7", follow.stdout)
+
+    def test_reconcile_marks_stale_runs_lost(self):
+        meta_file = self.run_folder / "experiment_meta.json"
+        meta = json.loads(meta_file.read_text())
+        meta.update(status="running", heartbeat=time.time() - 600, end_time=None)
+        meta_file.write_text(json.dumps(meta))
+        result = self.xrun("archive", "reconcile")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, f"lost  results/exp/{self.run_folder.name}\n")
+        meta = json.loads(meta_file.read_text())
+        self.assertEqual(meta["status"], "lost")
+        self.assertIn("stopped updating the heartbeat", meta["error_message"])
+        again = self.xrun("archive", "reconcile")
+        self.assertIn("0 runs marked lost", again.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
