@@ -1,5 +1,6 @@
 #include "archive/inspect.hpp"
 #include "archive/list.hpp"
+#include "archive/pack.hpp"
 #include "cli/commands.hpp"
 #include "xrun/error.hpp"
 
@@ -104,6 +105,36 @@ void add_archive_command(CLI::App& app, Action& action) {
     action = [one] {
       return archive::tail_run(archive::resolve_run(one->path, one->run), one->follow,
                                std::cout);
+    };
+  });
+
+  auto pack = std::make_shared<archive::CompressOptions>();
+  auto pack_where = std::make_shared<std::string>();
+  auto* compress = archive->add_subcommand(
+      "compress", "Selected runs into one .tar.zst, .tar.gz or .zip (chosen by -o)");
+  compress->add_option("--path", pack->root, "The archive folder")->capture_default_str();
+  auto* where = compress->add_option("--where", *pack_where, "Only runs matching an expression");
+  compress->add_flag("--all", pack->all, "Every run")->excludes(where);
+  compress->add_option("-o,--output", pack->output, "The file to write")->capture_default_str();
+  compress->add_flag("--remove", pack->remove,
+                     "Delete the runs after the written file is read back and verified");
+  compress->callback([pack, pack_where, &action] {
+    action = [pack, pack_where] {
+      if (!pack_where->empty()) {
+        pack->where = *pack_where;
+      }
+      return archive::compress_runs(*pack, std::cout);
+    };
+  });
+
+  auto unpack = std::make_shared<std::pair<std::string, std::string>>("", ".");
+  auto* extract = archive->add_subcommand(
+      "extract", "Restore runs from a compressed file; entries escaping the folder are refused");
+  extract->add_option("file", unpack->first, "The .tar.zst, .tar.gz or .zip file")->required();
+  extract->add_option("--path", unpack->second, "Where to restore")->capture_default_str();
+  extract->callback([unpack, &action] {
+    action = [unpack] {
+      return archive::extract_archive(unpack->first, unpack->second, std::cout);
     };
   });
 

@@ -26,6 +26,10 @@ public:
 
   const std::filesystem::path& target() const noexcept { return m_target; }
 
+  /// The temp file's descriptor, for writers that need one (a library writing an archive);
+  /// they must not close it. commit() still syncs and renames.
+  int fd() const noexcept { return m_fd; }
+
 private:
   void discard() noexcept;
 

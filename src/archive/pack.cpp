@@ -1,0 +1,367 @@
+#include "archive/pack.hpp"
+
+#include "archive/query.hpp"
+#include "archive/runs.hpp"
+#include "core/atomic_file.hpp"
+#include "util/time.hpp"
+#include "xrun/error.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace xrun::archive {
+
+namespace {
+
+constexpr std::size_t k_block = 1 << 20;
+
+struct ReaderDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+struct WriterDeleter {
+  void operator()(struct archive* a) const { archive_write_free(a); }
+};
+using Reader = std::unique_ptr<struct archive, ReaderDeleter>;
+using Writer = std::unique_ptr<struct archive, WriterDeleter>;
+
+enum class Format { tar_zst, tar_gz, zip };
+
+Format format_of(const std::filesystem::path& output) {
+  const auto name = output.filename().string();
+  if (name.ends_with(".tar.zst") || name.ends_with(".tzst")) {
+    return Format::tar_zst;
+  }
+  if (name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
+    return Format::tar_gz;
+  }
+  if (name.ends_with(".zip")) {
+    return Format::zip;
+  }
+  throw UsageError(fmt::format("cannot tell the archive format of {}", output.string()),
+                   "name it .tar.zst, .tar.gz or .zip");
+}
+
+/// FNV-1a over a file's bytes: enough to tell a faithful copy from a damaged one.
+struct Checksum {
+  std::uint64_t value = 14695981039346656037ULL;
+  void add(const char* data, std::size_t size) {
+    for (std::size_t i = 0; i < size; ++i) {
+      value = (value ^ static_cast<unsigned char>(data[i])) * 1099511628211ULL;
+    }
+  }
+};
+
+struct Expected {
+  std::int64_t size;
+  std::uint64_t checksum;
+};
+
+[[noreturn]] void fail_archive(struct archive* a, const std::string& what) {
+  throw ArchiveError(fmt::format("{}: {}", what, archive_error_string(a) ? archive_error_string(a)
+                                                                          : "unknown error"));
+}
+
+void add_file(struct archive* writer, const std::filesystem::path& file,
+              const std::string& name, std::map<std::string, Expected>& written) {
+  struct stat info {};
+  if (::lstat(file.c_str(), &info) != 0) {
+    throw ArchiveError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
+  }
+  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(),
+                                                                      archive_entry_free);
+  archive_entry_copy_stat(entry.get(), &info);
+  archive_entry_set_pathname(entry.get(), name.c_str());
+  if (S_ISLNK(info.st_mode)) {
+    std::error_code error;
+    const auto target = std::filesystem::read_symlink(file, error);
+    archive_entry_set_symlink(entry.get(), target.c_str());
+  }
+  if (archive_write_header(writer, entry.get()) != ARCHIVE_OK) {
+    fail_archive(writer, fmt::format("cannot add {}", file.string()));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return;
+  }
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw ArchiveError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
+  }
+  std::vector<char> buffer(k_block);
+  Checksum checksum;
+  std::int64_t total = 0;
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      break;
+    }
+    checksum.add(buffer.data(), static_cast<std::size_t>(got));
+    total += got;
+    if (archive_write_data(writer, buffer.data(), static_cast<std::size_t>(got)) < 0) {
+      ::close(fd);
+      fail_archive(writer, fmt::format("cannot add {}", file.string()));
+    }
+  }
+  ::close(fd);
+  written[name] = {total, checksum.value};
+}
+
+/// Reads the archive back; every file written must be there with its size and checksum.
+void verify(const std::filesystem::path& file, const std::map<std::string, Expected>& written) {
+  Reader reader(archive_read_new());
+  archive_read_support_filter_all(reader.get());
+  archive_read_support_format_all(reader.get());
+  if (archive_read_open_filename(reader.get(), file.c_str(), k_block) != ARCHIVE_OK) {
+    fail_archive(reader.get(), fmt::format("cannot read back {}", file.string()));
+  }
+  std::map<std::string, Expected> found;
+  archive_entry* entry = nullptr;
+  std::vector<char> buffer(k_block);
+  int status = ARCHIVE_OK;
+  while ((status = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
+    if (archive_entry_filetype(entry) != AE_IFREG) {
+      continue;
+    }
+    Checksum checksum;
+    std::int64_t total = 0;
+    la_ssize_t got = 0;
+    while ((got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0) {
+      checksum.add(buffer.data(), static_cast<std::size_t>(got));
+      total += got;
+    }
+    if (got < 0) {
+      fail_archive(reader.get(), fmt::format("{} is damaged", file.string()));
+    }
+    found[archive_entry_pathname(entry)] = {total, checksum.value};
+  }
+  if (status != ARCHIVE_EOF) {
+    fail_archive(reader.get(), fmt::format("{} is damaged", file.string()));
+  }
+  for (const auto& [name, expected] : written) {
+    const auto it = found.find(name);
+    if (it == found.end() || it->second.size != expected.size ||
+        it->second.checksum != expected.checksum) {
+      throw ArchiveError(fmt::format("{}: {} did not read back intact; nothing was removed",
+                                     file.string(), name));
+    }
+  }
+}
+
+std::string format_size(double bytes) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", bytes, units[unit]);
+}
+
+/// Whether `path` (relative, already without `..`) stays inside the folder when resolved
+/// lexically from `base` (a relative folder inside the target).
+bool stays_inside(const std::filesystem::path& base, const std::filesystem::path& path) {
+  if (path.is_absolute()) {
+    return false;
+  }
+  int depth = 0;
+  for (const auto& part : base / path) {
+    if (part == "..") {
+      if (--depth < 0) {
+        return false;
+      }
+    } else if (part != "." && !part.empty()) {
+      ++depth;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+int compress_runs(const CompressOptions& options, std::ostream& out) {
+  const auto format = format_of(options.output);
+  if (!options.all && !options.where) {
+    throw UsageError("compress needs --where EXPR or --all", "choose the runs to compress");
+  }
+  const std::optional<Query> query =
+      options.where ? std::optional<Query>(Query::parse(*options.where)) : std::nullopt;
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  std::vector<Run*> selected;
+  auto runs = find_runs(options.root);
+  for (auto& run : runs) {
+    if (!query || query->matches([&run, now](std::string_view name) {
+          return run.value(name, now);
+        })) {
+      selected.push_back(&run);
+    }
+  }
+  if (selected.empty()) {
+    throw UsageError(fmt::format("no runs {}in {}", query ? "match " : "",
+                                 options.root.string()));
+  }
+  for (Run* run : selected) {
+    if (options.remove && run->status(now) == "running") {
+      throw UsageError(fmt::format("{} is still running; it cannot be removed",
+                                   run->folder.string()));
+    }
+  }
+
+  core::AtomicFile file(options.output);
+  Writer writer(archive_write_new());
+  switch (format) {
+  case Format::tar_zst:
+    archive_write_set_format_pax_restricted(writer.get());
+    archive_write_add_filter_zstd(writer.get());
+    archive_write_set_filter_option(writer.get(), "zstd", "compression-level", "3");
+    archive_write_set_filter_option(writer.get(), "zstd", "threads",
+                                    std::to_string(options.threads).c_str());
+    break;
+  case Format::tar_gz:
+    archive_write_set_format_pax_restricted(writer.get());
+    archive_write_add_filter_gzip(writer.get());
+    break;
+  case Format::zip:
+    archive_write_set_format_zip(writer.get());
+    break;
+  }
+  archive_write_set_bytes_in_last_block(writer.get(), 1);
+  if (archive_write_open_fd(writer.get(), file.fd()) != ARCHIVE_OK) {
+    fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
+  }
+  std::map<std::string, Expected> written;
+  const auto top = std::filesystem::absolute(options.root).lexically_normal();
+  const auto prefix = top.filename().empty() ? top.parent_path().filename() : top.filename();
+  std::uint64_t bytes = 0;
+  for (Run* run : selected) {
+    const auto relative = std::filesystem::relative(run->folder, options.root);
+    const auto add = [&](const std::filesystem::path& path) {
+      const auto inside = path.lexically_relative(run->folder);
+      add_file(writer.get(), path,
+               (inside == "." ? prefix / relative : prefix / relative / inside).generic_string(),
+               written);
+    };
+    add(run->folder);
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(run->folder)) {
+      add(entry.path());
+      if (entry.is_regular_file()) {
+        bytes += entry.file_size();
+      }
+    }
+  }
+  if (archive_write_close(writer.get()) != ARCHIVE_OK) {
+    fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
+  }
+  file.commit();
+
+  std::error_code error;
+  const auto size = std::filesystem::file_size(options.output, error);
+  out << fmt::format("{}: {} runs, {} in {} files -> {}\n", options.output.string(),
+                     selected.size(), format_size(static_cast<double>(bytes)), written.size(),
+                     format_size(static_cast<double>(size)));
+  if (options.remove) {
+    verify(options.output, written);
+    for (Run* run : selected) {
+      std::filesystem::remove_all(run->folder);
+    }
+    out << fmt::format("verified; removed {} run folders\n", selected.size());
+  }
+  return 0;
+}
+
+int extract_archive(const std::filesystem::path& file, const std::filesystem::path& target,
+                    std::ostream& out) {
+  const auto open = [&file] {
+    Reader reader(archive_read_new());
+    archive_read_support_filter_all(reader.get());
+    archive_read_support_format_all(reader.get());
+    if (archive_read_open_filename(reader.get(), file.c_str(), k_block) != ARCHIVE_OK) {
+      throw UsageError(fmt::format("cannot read archive {}: {}", file.string(),
+                                   archive_error_string(reader.get())));
+    }
+    return reader;
+  };
+
+  // First pass: refuse the whole archive for one entry that would land outside the target.
+  {
+    auto reader = open();
+    archive_entry* entry = nullptr;
+    int status = ARCHIVE_OK;
+    while ((status = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
+      const std::filesystem::path name = archive_entry_pathname(entry);
+      const auto refuse = [&](const std::string& why) {
+        throw UsageError(fmt::format("{}: refusing entry '{}': {}", file.string(),
+                                     name.string(), why),
+                         "nothing was extracted");
+      };
+      if (name.is_absolute()) {
+        refuse("an absolute path");
+      }
+      for (const auto& part : name) {
+        if (part == "..") {
+          refuse("it climbs out with '..'");
+        }
+      }
+      if (const char* link = archive_entry_symlink(entry)) {
+        if (!stays_inside(name.parent_path(), link)) {
+          refuse(fmt::format("a link to '{}' outside the target folder", link));
+        }
+      }
+      if (const char* link = archive_entry_hardlink(entry)) {
+        if (!stays_inside({}, link)) {
+          refuse(fmt::format("a hard link to '{}' outside the target folder", link));
+        }
+      }
+    }
+    if (status != ARCHIVE_EOF) {
+      throw UsageError(fmt::format("{} is damaged: {}", file.string(),
+                                   archive_error_string(reader.get())));
+    }
+  }
+
+  std::filesystem::create_directories(target);
+  auto reader = open();
+  Writer disk(archive_write_disk_new());
+  archive_write_disk_set_options(
+      // Entries were checked above and are placed under `target` by an absolute path, so
+      // libarchive's own refusal of absolute paths cannot be used; its other guards still are.
+      disk.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                      ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_NO_OVERWRITE);
+  archive_entry* entry = nullptr;
+  std::size_t count = 0;
+  std::vector<char> buffer(k_block);
+  while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
+    const auto destination = target / archive_entry_pathname(entry);
+    archive_entry_set_pathname(entry, destination.c_str());
+    if (const char* link = archive_entry_hardlink(entry)) {
+      archive_entry_set_hardlink(entry, (target / link).c_str());
+    }
+    if (archive_write_header(disk.get(), entry) != ARCHIVE_OK) {
+      fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
+    }
+    la_ssize_t got = 0;
+    while ((got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0) {
+      if (archive_write_data(disk.get(), buffer.data(), static_cast<std::size_t>(got)) < 0) {
+        fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
+      }
+    }
+    archive_write_finish_entry(disk.get());
+    ++count;
+  }
+  archive_write_close(disk.get());
+  out << fmt::format("{}: {} entries extracted into {}\n", file.string(), count, target.string());
+  return 0;
+}
+
+} // namespace xrun::archive
