@@ -71,8 +71,10 @@ struct Expected {
                                                                           : "unknown error"));
 }
 
-void add_file(struct archive* writer, const std::filesystem::path& file,
-              const std::string& name, std::map<std::string, Expected>& written) {
+/// Adds one file (or folder, or link) to the archive. With `written`, records the file's size
+/// and checksum for verify(). `buffer` is reused across files.
+void add_file(struct archive* writer, const std::filesystem::path& file, const std::string& name,
+              std::vector<char>& buffer, std::map<std::string, Expected>* written) {
   struct stat info {};
   if (::lstat(file.c_str(), &info) != 0) {
     throw ArchiveError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
@@ -96,7 +98,6 @@ void add_file(struct archive* writer, const std::filesystem::path& file,
   if (fd < 0) {
     throw ArchiveError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
   }
-  std::vector<char> buffer(k_block);
   Checksum checksum;
   std::int64_t total = 0;
   for (;;) {
@@ -107,7 +108,9 @@ void add_file(struct archive* writer, const std::filesystem::path& file,
     if (got <= 0) {
       break;
     }
-    checksum.add(buffer.data(), static_cast<std::size_t>(got));
+    if (written) {
+      checksum.add(buffer.data(), static_cast<std::size_t>(got));
+    }
     total += got;
     if (archive_write_data(writer, buffer.data(), static_cast<std::size_t>(got)) < 0) {
       ::close(fd);
@@ -115,7 +118,9 @@ void add_file(struct archive* writer, const std::filesystem::path& file,
     }
   }
   ::close(fd);
-  written[name] = {total, checksum.value};
+  if (written) {
+    (*written)[name] = {total, checksum.value};
+  }
 }
 
 /// Reads the archive back; every file written must be there with its size and checksum.
@@ -241,6 +246,8 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
     fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
   }
   std::map<std::string, Expected> written;
+  std::vector<char> buffer(k_block);
+  std::size_t files = 0;
   const auto top = std::filesystem::absolute(options.root).lexically_normal();
   const auto prefix = top.filename().empty() ? top.parent_path().filename() : top.filename();
   std::uint64_t bytes = 0;
@@ -250,13 +257,14 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
       const auto inside = path.lexically_relative(run->folder);
       add_file(writer.get(), path,
                (inside == "." ? prefix / relative : prefix / relative / inside).generic_string(),
-               written);
+               buffer, options.remove ? &written : nullptr);
     };
     add(run->folder);
     for (const auto& entry : std::filesystem::recursive_directory_iterator(run->folder)) {
       add(entry.path());
       if (entry.is_regular_file()) {
         bytes += entry.file_size();
+        ++files;
       }
     }
   }
@@ -268,7 +276,7 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   std::error_code error;
   const auto size = std::filesystem::file_size(options.output, error);
   out << fmt::format("{}: {} runs, {} in {} files -> {}\n", options.output.string(),
-                     selected.size(), format_size(static_cast<double>(bytes)), written.size(),
+                     selected.size(), format_size(static_cast<double>(bytes)), files,
                      format_size(static_cast<double>(size)));
   if (options.remove) {
     verify(options.output, written);
