@@ -2,12 +2,14 @@
 
 #include "archive/runs.hpp"
 #include "util/fs.hpp"
+#include "util/host.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <ctime>
 #include <fmt/format.h>
@@ -260,6 +262,11 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
   int marked = 0;
   for (auto& run : find_runs(root)) {
     if (!run.meta || run.meta->status != RunStatus::running || run.status(now) != "lost") {
+      continue;
+    }
+    // On this host a supervisor that is alive (suspended with Ctrl-Z, say) is not lost.
+    if (run.meta->host == util::host_name() && run.meta->pid > 0 &&
+        ::kill(static_cast<pid_t>(run.meta->pid), 0) == 0) {
       continue;
     }
     RunMeta meta = *run.meta;

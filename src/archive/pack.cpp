@@ -217,9 +217,12 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
                                  options.root.string()));
   }
   for (Run* run : selected) {
-    if (options.remove && run->status(now) == "running") {
+    // A stale heartbeat may be a suspended or unreachable supervisor: only a run recorded as
+    // ended (or marked lost by reconcile) is ever removed.
+    if (options.remove && run->meta && run->meta->status == RunStatus::running) {
       throw UsageError(fmt::format("{} is still running; it cannot be removed",
-                                   run->folder.string()));
+                                   run->folder.string()),
+                       "a run whose supervisor died is removable after `xrun archive reconcile`");
     }
   }
 
@@ -301,7 +304,13 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
     return reader;
   };
 
-  // First pass: refuse the whole archive for one entry that would land outside the target.
+  std::filesystem::create_directories(target);
+  // Entries are placed under the target's real path: libarchive refuses to write through a
+  // symbolic link, and a target given as a link is the user's choice, not the archive's.
+  const auto root = std::filesystem::canonical(target);
+
+  // First pass: refuse the whole archive for one entry that would land outside the target, or
+  // on a file that is already there. Nothing is written before every entry is known good.
   {
     auto reader = open();
     archive_entry* entry = nullptr;
@@ -331,6 +340,15 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
           refuse(fmt::format("a hard link to '{}' outside the target folder", link));
         }
       }
+      const auto type = archive_entry_filetype(entry);
+      if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+        refuse("not a file, folder or link");
+      }
+      std::error_code error;
+      if (type != AE_IFDIR && std::filesystem::exists(std::filesystem::symlink_status(
+                                  root / name, error))) {
+        refuse(fmt::format("{} exists already", (root / name).string()));
+      }
     }
     if (status != ARCHIVE_EOF) {
       throw UsageError(fmt::format("{} is damaged: {}", file.string(),
@@ -338,7 +356,6 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
     }
   }
 
-  std::filesystem::create_directories(target);
   auto reader = open();
   Writer disk(archive_write_disk_new());
   archive_write_disk_set_options(
@@ -350,10 +367,10 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
   std::size_t count = 0;
   std::vector<char> buffer(k_block);
   while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
-    const auto destination = target / archive_entry_pathname(entry);
+    const auto destination = root / archive_entry_pathname(entry);
     archive_entry_set_pathname(entry, destination.c_str());
     if (const char* link = archive_entry_hardlink(entry)) {
-      archive_entry_set_hardlink(entry, (target / link).c_str());
+      archive_entry_set_hardlink(entry, (root / link).c_str());
     }
     if (archive_write_header(disk.get(), entry) != ARCHIVE_OK) {
       fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
@@ -364,10 +381,18 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
         fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
       }
     }
-    archive_write_finish_entry(disk.get());
+    if (got < 0) {
+      fail_archive(reader.get(), fmt::format("{} is damaged at {}", file.string(),
+                                             archive_entry_pathname(entry)));
+    }
+    if (archive_write_finish_entry(disk.get()) != ARCHIVE_OK) {
+      fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
+    }
     ++count;
   }
-  archive_write_close(disk.get());
+  if (archive_write_close(disk.get()) != ARCHIVE_OK) {
+    fail_archive(disk.get(), fmt::format("cannot finish extracting into {}", root.string()));
+  }
   out << fmt::format("{}: {} entries extracted into {}\n", file.string(), count, target.string());
   return 0;
 }

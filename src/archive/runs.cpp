@@ -103,7 +103,8 @@ std::vector<Run> find_runs(const std::filesystem::path& root) {
       root, std::filesystem::directory_options::skip_permission_denied, error);
   for (const std::filesystem::recursive_directory_iterator end; it != end; it.increment(error)) {
     if (error) {
-      break;
+      error.clear(); // a folder that vanished during the walk (a run being deleted)
+      continue;
     }
     if (!it->is_directory(error) || it->is_symlink(error)) {
       continue;

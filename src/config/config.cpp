@@ -285,17 +285,32 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
     }
   }
 
+  // name, description, base_path and namespace: the nearest config that sets one wins, as
+  // for parameters; base_path is relative to the file that sets it.
   const auto& top = layers.front();
-  const auto text_or = [&](const char* key, std::string fallback) {
-    const auto node = top.root[key];
-    return node && !node.IsNull() ? string_value(node, key, top.file, env) : fallback;
-  };
-  config.name = text_or("name", top.file.stem().string());
-  config.description = text_or("description", "");
-  const auto base = text_or("base_path", "");
-  config.base_path = base.empty() ? top.file.parent_path()
-                                  : (top.file.parent_path() / base).lexically_normal();
-  config.namespace_name = text_or("namespace", "results/" + config.name);
+  std::optional<std::string> name;
+  std::optional<std::string> ns;
+  std::optional<std::filesystem::path> base;
+  for (auto layer = layers.rbegin(); layer != layers.rend(); ++layer) {
+    const auto text = [&](const char* key) -> std::optional<std::string> {
+      const auto node = layer->root[key];
+      return node && !node.IsNull() ? std::optional(string_value(node, key, layer->file, env))
+                                    : std::nullopt;
+    };
+    if (auto value = text("name")) {
+      name = std::move(value);
+    }
+    if (auto value = text("namespace")) {
+      ns = std::move(value);
+    }
+    config.description = text("description").value_or(config.description);
+    if (const auto path = text("base_path")) {
+      base = (layer->file.parent_path() / *path).lexically_normal();
+    }
+  }
+  config.name = name.value_or(top.file.stem().string());
+  config.base_path = base.value_or(top.file.parent_path());
+  config.namespace_name = ns.value_or("results/" + config.name);
   return config;
 }
 

@@ -4,6 +4,7 @@
 #include "util/random.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
+#include "xrun/meta.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -17,6 +18,8 @@ namespace {
 
 constexpr int k_max_attempts = 1000;
 constexpr std::size_t k_suffix_length = 4;
+// A running debug run whose heartbeat (written every few seconds) is younger than this is alive.
+constexpr double k_debug_alive_seconds = 60.0;
 
 [[noreturn]] void fail_create(const std::filesystem::path& path, int error) {
   throw ArchiveError(
@@ -32,6 +35,22 @@ void check_prefix(std::string_view prefix) {
   }
 }
 
+/// Replacing a debug run that is still going on would have two runs write into one folder.
+void refuse_live_debug_run(const std::filesystem::path& path) {
+  RunMeta meta;
+  try {
+    meta = read_meta(path);
+  } catch (const Error&) {
+    return; // no meta, or a broken one: nothing alive to protect
+  }
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  if (meta.status == RunStatus::running && now - meta.heartbeat < k_debug_alive_seconds) {
+    throw UsageError(fmt::format("a debug run is still running in {} (host {}, pid {})",
+                                 path.string(), meta.host, meta.pid),
+                     "wait for it to end, stop it, or run without __DEBUG__");
+  }
+}
+
 /// The debug folder is replaced on every run: move the old one aside atomically (so this run
 /// never writes into a half-deleted folder), delete it, and claim the name with mkdir.
 RunFolder create_debug_folder(const std::filesystem::path& namespace_dir,
@@ -44,6 +63,7 @@ RunFolder create_debug_folder(const std::filesystem::path& namespace_dir,
     if (errno != EEXIST) {
       fail_create(path, errno);
     }
+    refuse_live_debug_run(path);
     const auto aside = namespace_dir / (".debug.old." + util::random_token(8));
     if (::rename(path.c_str(), aside.c_str()) != 0 && errno != ENOENT) {
       fail_create(path, errno);

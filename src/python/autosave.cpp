@@ -42,7 +42,7 @@ private:
     for (;;) {
       {
         std::unique_lock guard(m_mutex);
-        if (m_wake.wait_for(guard, m_interval, [this] { return m_stopping; })) {
+        if (m_wake.wait_for(guard, m_interval, [this] { return m_stopping.load(); })) {
           return;
         }
       }
@@ -68,7 +68,7 @@ private:
   std::atomic<bool> m_changed{false};
   std::mutex m_mutex;
   std::condition_variable m_wake;
-  bool m_stopping = false;
+  std::atomic<bool> m_stopping{false};
   std::thread m_thread;
 };
 

@@ -8,6 +8,7 @@
 #include "xrun/error.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <cstdlib>
@@ -57,24 +58,28 @@ void import_package(const std::string& package_dir) {
   py::module_::import("xrun");
 }
 
+constexpr long long k_interrupt_copies_ns = 1000000000LL;
 std::atomic<long long> g_last_interrupt_ns{0};
 
 /// SIGINT and SIGTERM end the experiment with a KeyboardInterrupt at the next bytecode, so that
 /// `finally` blocks run and the data is saved. One interrupt often arrives twice: a terminal's
 /// Ctrl-C (or `kill -INT -PGID`) reaches both the supervisor and this process, and the
-/// supervisor passes on what it gets. Copies within 200 ms are one interrupt; a person's second
-/// Ctrl-C comes later, and the supervisor answers that one with SIGKILL. (Set from C: importing
+/// supervisor passes on what it gets (at once, or late on a loaded machine). Copies within a
+/// second are one interrupt; this costs nothing, because a person's second Ctrl-C is answered by
+/// the supervisor, with SIGKILL. (Set from C: importing
 /// Python's `signal` module would cost every run a few milliseconds.)
 void install_interrupt_handlers() {
   struct sigaction action {};
   action.sa_handler = [](int) {
+    const int saved_errno = errno;
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     const long long ns = now.tv_sec * 1000000000LL + now.tv_nsec;
     const long long last = g_last_interrupt_ns.exchange(ns);
-    if (!interrupts_shielded() && (last == 0 || ns - last > 200000000LL)) {
+    if (!interrupts_shielded() && (last == 0 || ns - last > k_interrupt_copies_ns)) {
       PyErr_SetInterrupt();
     }
+    errno = saved_errno;
   };
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, nullptr);
@@ -102,13 +107,17 @@ int run_child(const ChildOptions& options) {
   if (options.mode == ChildMode::run) {
     install_interrupt_handlers();
   }
+  // However _main ends, the native threads stop before the interpreter does.
+  struct StopThreads {
+    ~StopThreads() {
+      stop_autosave();
+      stop_tracker();
+    }
+  } stop_threads;
   try {
     import_package(package_dir);
-    const int code = py::module_::import("xrun").attr("_main")().cast<int>();
-    stop_autosave(); // both normally stopped by the package already
-    stop_tracker();
-    return code;
-  } catch (py::error_already_set& error) {
+    return py::module_::import("xrun").attr("_main")().cast<int>();
+  } catch (const std::exception& error) {
     // Only a defect in xrun's own Python code gets here: the package catches everything else.
     std::cerr << "xrun: error: internal error in the xrun Python package: " << error.what()
               << '\n';

@@ -44,21 +44,29 @@ nlohmann::json convert(py::handle object, py::handle fallback, int depth) {
     }
     return std::string(text, static_cast<std::size_t>(size));
   }
+  // Containers are walked through snapshots that hold references: the fallback runs Python
+  // code, during which another thread may change or free what is being serialised.
   if (PyDict_Check(raw)) {
     nlohmann::json result = nlohmann::json::object();
-    PyObject* key = nullptr;
-    PyObject* value = nullptr;
-    Py_ssize_t position = 0;
-    while (PyDict_Next(raw, &position, &key, &value)) {
-      const std::string name = PyUnicode_Check(key) ? py::reinterpret_borrow<py::str>(key).cast<std::string>()
-                                                    : py::str(key).cast<std::string>();
-      result[name] = convert(value, fallback, depth + 1);
+    const auto items = py::reinterpret_steal<py::list>(PyDict_Items(raw));
+    if (!items) {
+      throw py::error_already_set();
+    }
+    for (const auto item : items) {
+      const auto pair = py::reinterpret_borrow<py::tuple>(item);
+      const py::handle key = pair[0];
+      const std::string name = PyUnicode_Check(key.ptr()) ? key.cast<std::string>()
+                                                          : py::str(key).cast<std::string>();
+      result[name] = convert(pair[1], fallback, depth + 1);
     }
     return result;
   }
   if (PyList_Check(raw) || PyTuple_Check(raw)) {
     nlohmann::json result = nlohmann::json::array();
-    const py::sequence items = py::reinterpret_borrow<py::sequence>(object);
+    const auto items = py::reinterpret_steal<py::list>(PySequence_List(raw));
+    if (!items) {
+      throw py::error_already_set();
+    }
     for (const auto item : items) {
       result.push_back(convert(item, fallback, depth + 1));
     }

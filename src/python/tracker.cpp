@@ -100,8 +100,6 @@ public:
     }
   }
 
-  std::uint64_t next_step(std::uint32_t index) const { return m_series[index].next_step; }
-
 private:
   void lock() {
     while (m_spin.test_and_set(std::memory_order_acquire)) {
@@ -251,10 +249,9 @@ PyObject* track_register(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (path == nullptr) {
     return nullptr;
   }
-  int index = -1;
-  Py_BEGIN_ALLOW_THREADS;
-  index = tracker().add(path);
-  Py_END_ALLOW_THREADS;
+  // The GIL stays held: no other Python thread may push() or add() while the series list
+  // grows (the writer thread is stopped meanwhile).
+  const int index = tracker().add(path);
   if (index < 0) {
     return PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
   }

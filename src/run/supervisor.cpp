@@ -133,12 +133,20 @@ pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
+  // Until the child has dropped the supervisor's handlers, a signal must not run them there
+  // (it would land in the supervisor's signal pipe): block everything across the fork.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
   const pid_t pid = ::fork();
-  if (pid < 0) {
-    throw ArchiveError(fmt::format("cannot start the experiment process: {}",
-                                   std::strerror(errno)));
-  }
-  if (pid > 0) {
+  if (pid != 0) {
+    const int error = errno;
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (pid < 0) {
+      throw ArchiveError(fmt::format("cannot start the experiment process: {}",
+                                     std::strerror(error)));
+    }
     return pid;
   }
   // Move the four descriptors the child keeps out of the way, close every descriptor of the
@@ -177,6 +185,7 @@ pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
   for (int number : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE}) {
     ::sigaction(number, &fallback, nullptr);
   }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   ::setenv("PYTHONUNBUFFERED", "1", 1);
   int code = 127;
   try {
@@ -197,6 +206,28 @@ struct Stream {
   int echo_fd;
   LineCollector lines;
 };
+
+/// The series of a run whose experiment died before reporting them: `.track/<name>.csv`
+/// files and `.track/<name>_NNN.png` image series.
+std::vector<std::string> tracked_on_disk(const std::filesystem::path& track) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(track, error), end; !error && it != end;
+       it.increment(error)) {
+    const auto relative = it->path().lexically_relative(track);
+    auto name = (relative.parent_path() / relative.stem()).generic_string();
+    if (relative.extension() == ".png" && name.size() > 4 && name[name.size() - 4] == '_') {
+      name.resize(name.size() - 4);
+    } else if (relative.extension() != ".csv") {
+      continue;
+    }
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 std::string signal_name(int number) {
   const char* name = ::sigabbrev_np(number);
@@ -237,9 +268,13 @@ private:
   bool m_terminated = false;
   bool m_killed_by_us = false;
   std::string m_record_error; // why the run could not be recorded; it was stopped
+  std::string m_code;         // the experiment module's source when the run started
 };
 
 int Supervision::run() {
+  // The code as it is when the run starts, not when the experiment asks for its folder (its
+  // imports may take long enough for an editor to save a change meanwhile).
+  m_code = util::read_file(m_request.file).value_or("");
   SignalGuard signals;
   Pipe out, err, control_out, control_in;
   m_child = spawn_child(m_request, out, err, control_out, control_in);
@@ -265,7 +300,9 @@ int Supervision::run() {
     if (drain_deadline && now >= *drain_deadline) {
       break;
     }
-    if (m_folder && now >= next_heartbeat) {
+    if (!m_folder) {
+      next_heartbeat = now + k_heartbeat_interval; // nothing to beat for yet
+    } else if (now >= next_heartbeat) {
       heartbeat();
       next_heartbeat = now + k_heartbeat_interval;
     }
@@ -273,8 +310,8 @@ int Supervision::run() {
     if (drain_deadline && *drain_deadline < until) {
       until = *drain_deadline;
     }
-    const int timeout = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1);
+    const int timeout = static_cast<int>(std::max<long long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1));
 
     std::array<pollfd, 4> fds{{{g_signal_pipe[0], POLLIN, 0},
                                {streams[0].fd, POLLIN, 0},
@@ -356,8 +393,7 @@ void Supervision::handle_output(Stream& stream) {
     return;
   }
   if (got <= 0) {
-    ::close(stream.fd);
-    stream.fd = -1;
+    stream.fd = -1; // at its end; the Pipe that owns the descriptor closes it
     return;
   }
   const std::string_view chunk(buffer, static_cast<size_t>(got));
@@ -486,8 +522,7 @@ void Supervision::record_start(const Json& message) {
     m_meta.git = git->record;
   }
   write_meta(folder, m_meta);
-  const auto code = util::read_file(m_request.file);
-  core::write_file_atomic(folder / "experiment_code.py", code.value_or(""));
+  core::write_file_atomic(folder / "experiment_code.py", m_code);
   copy_dependencies();
   core::write_file_atomic(folder / "analysis.py", k_run_analysis_template);
   if (!m_request.resolved_config.empty()) {
@@ -557,6 +592,8 @@ int Supervision::finish(int wait_status) {
   m_meta.error_message = m_outcome.value("error_message", "");
   if (m_outcome.contains("tracked")) {
     m_meta.tracked = m_outcome["tracked"].get<std::vector<std::string>>();
+  } else {
+    m_meta.tracked = tracked_on_disk(m_folder->path / ".track");
   }
   if (m_outcome.contains("hooks")) {
     m_meta.hooks = hooks_from(m_outcome["hooks"]);

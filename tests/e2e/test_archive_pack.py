@@ -63,6 +63,36 @@ class Pack(Workspace):
             names = archive.getnames()
         self.assertTrue(all("/" in name and name.startswith("results/exp/") for name in names))
 
+    def test_extract_reports_damage_and_refuses_to_overwrite(self):
+        self.xrun("archive", "compress", "--all", "-o", "all.zip")
+        data = bytearray((self.dir / "all.zip").read_bytes())
+        blob = data.find(b"blob.bin")  # the local header's name, then its compressed bytes
+        data[blob + 5000] ^= 0xFF
+        (self.dir / "bad.zip").write_bytes(bytes(data))
+        result = self.xrun("archive", "extract", "bad.zip", "--path", "out")
+        self.assertEqual(result.returncode, 2, result.stdout)
+        self.assertIn("xrun: error:", result.stderr)
+        again = self.xrun("archive", "extract", "all.zip", "--path", ".")
+        self.assertUsageError(again, "exists already", "nothing was extracted")
+
+    def test_extract_into_a_target_given_as_a_symbolic_link(self):
+        self.xrun("archive", "compress", "--all", "-o", "all.tar.gz")
+        (self.dir / "real").mkdir()
+        (self.dir / "linked").symlink_to(self.dir / "real")
+        result = self.xrun("archive", "extract", "all.tar.gz", "--path", "linked")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(same_tree(self.dir / "results", self.dir / "real" / "results"))
+
+    def test_remove_never_deletes_a_run_recorded_as_running(self):
+        import json
+        meta_file = self.runs("results/exp")[0] / "experiment_meta.json"
+        meta = json.loads(meta_file.read_text())
+        meta.update(status="running", heartbeat=0)  # stale: shown as lost
+        meta_file.write_text(json.dumps(meta))
+        result = self.xrun("archive", "compress", "--all", "--remove")
+        self.assertUsageError(result, "is still running", "xrun archive reconcile")
+        self.assertEqual(len(self.runs("results/exp")), 2)
+
     def test_errors(self):
         self.assertUsageError(self.xrun("archive", "compress"), "--where EXPR or --all")
         self.assertUsageError(self.xrun("archive", "compress", "--all", "-o", "x.rar"),

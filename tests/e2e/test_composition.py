@@ -139,6 +139,24 @@ class Extend(Workspace):
         self.assertEqual([d["copy"] for d in self.meta(run)["dependencies"]],
                          ["base.py", "child.py"])
 
+    def test_a_middle_module_may_set_parameters_after_its_extend_call(self):
+        self.write("middle.py", textwrap.dedent('''
+            from xrun import Experiment, file_namespace, folder_path
+            experiment = Experiment.extend("base.py", base_path=folder_path(__file__),
+                                           namespace=file_namespace(__file__), glob=globals())
+            EPOCHS: int = 9
+            experiment.run_if_main()
+            '''))
+        self.write("top.py", textwrap.dedent('''
+            from xrun import Experiment, file_namespace, folder_path
+            experiment = Experiment.extend("middle.py", base_path=folder_path(__file__),
+                                           namespace=file_namespace(__file__), glob=globals())
+            experiment.run_if_main()
+            '''))
+        result = self.xrun("run", "top.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.data(self.only_run("results/top"))["values"]["epochs"], 9)
+
     def test_the_base_alone_still_runs_as_itself(self):
         result = self.xrun("run", "base.py")
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -230,6 +248,16 @@ class Mixins(Extend):
         result = self.xrun("run", "child.py")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.check_mixin_run(self.only_run("results/child"))
+
+    def test_a_mixin_parameter_given_with_the_include_on_the_command_line(self):
+        self.write("reader.py", MIXIN + "\n@mixin.hook('after_run', replace=False)\n"
+                   "def seen(e):\n    e['seen'] = LOG_EVERY\n")
+        self.child()
+        result = self.xrun("run", "child.py", "--__INCLUDE__", "reader.py", "--LOG_EVERY", "3")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/child")
+        self.assertEqual(self.meta(run)["parameters"]["LOG_EVERY"]["value"], 3)
+        self.assertEqual(self.data(run)["seen"], 3)  # the mixin's global follows the value
 
     def test_a_file_that_is_not_a_mixin(self):
         self.child()

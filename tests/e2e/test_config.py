@@ -105,6 +105,12 @@ class Configs(Workspace):
         run = self.only_run("out/sweeps/lr")
         self.assertEqual(self.meta(run)["name"], "renamed")
 
+    def test_keys_set_by_an_extended_config_apply_unless_overridden(self):
+        self.config("cfg/base.yml", "extend: ../exp.py\nname: family\nnamespace: runs/family\n")
+        self.config("cfg/child.yml", "extend: base.yml\n")
+        self.assertEqual(self.xrun("run", "cfg/child.yml").returncode, 0)
+        self.assertEqual(self.meta(self.only_run("cfg/runs/family"))["name"], "family")
+
     def test_environment_substitution_is_typed_by_the_declaration(self):
         self.config("env.yml", """
             extend: exp.py

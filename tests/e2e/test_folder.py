@@ -35,6 +35,7 @@ class Data(Workspace):
     def test_a_value_stored_once_is_on_disk_within_a_second_and_survives_sigkill(self):
         self.write("exp.py", experiment_source("import time\n", """
             e["result"] = 42
+            e.track("train/loss", 0.5)
             time.sleep(60)
             """))
         process = self.start("run", "exp.py")
@@ -48,6 +49,7 @@ class Data(Workspace):
         run = self.only_run("results/exp")
         self.assertEqual(self.meta(run)["status"], "killed")
         self.assertEqual(self.data(run), {"result": 42})
+        self.assertEqual(self.meta(run)["tracked"], ["train/loss"])  # found on disk
 
     def test_data_is_on_disk_while_the_run_goes_on(self):
         self.write("exp.py", experiment_source("import time\n", """
@@ -64,6 +66,18 @@ class Data(Workspace):
                       what="data saved during the run")
         interrupt(process)
         process.communicate(timeout=30)
+
+    def test_nan_and_infinity_are_tracked(self):
+        self.write("exp.py", experiment_source("import numpy as np\n", """
+            e.track("loss", float("nan"))
+            e.track("loss", np.float32("nan"))
+            e.track("loss", float("inf"))
+            e.track("loss", 1)
+            """))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = (self.only_run("results/exp") / ".track/loss.csv").read_text().splitlines()
+        self.assertEqual([line.split(",")[1] for line in lines[1:]], ["nan", "nan", "inf", "1"])
 
     def test_tracking_a_string_is_an_error_in_the_experiment(self):
         self.write("exp.py", experiment_source("", 'e.track("name", "text")'))
@@ -150,6 +164,20 @@ class Analysis(Workspace):
         self.assertEqual((run / "total.txt").read_text(), "60")
         # Re-loading ran nothing and created no second run.
         self.assertEqual(len(self.runs("results/exp")), 1)
+
+    def test_what_an_analysis_stores_is_saved_and_its_error_fails_the_run(self):
+        self.write("ok.py", experiment_source("", "e['a'] = 1").replace(
+            "experiment.run_if_main()",
+            "@experiment.analysis\ndef a(e):\n    e['b'] = 2\n\nexperiment.run_if_main()"))
+        self.assertEqual(self.xrun("run", "ok.py").returncode, 0)
+        self.assertEqual(self.data(self.only_run("results/ok")), {"a": 1, "b": 2})
+        self.write("bad.py", experiment_source("", "e['a'] = 1").replace(
+            "experiment.run_if_main()",
+            "@experiment.analysis\ndef a(e):\n    raise LookupError('no plot')\n\n"
+            "experiment.run_if_main()"))
+        self.assertEqual(self.xrun("run", "bad.py").returncode, 1)
+        meta = self.meta(self.only_run("results/bad"))
+        self.assertEqual((meta["status"], meta["error_type"]), ("failed", "LookupError"))
 
     def test_analyses_do_not_run_after_a_failure(self):
         self.write("exp.py", experiment_source("", "raise RuntimeError('x')").replace(

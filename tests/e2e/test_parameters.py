@@ -162,6 +162,17 @@ class Parameters(Workspace):
                               "cannot be 'x'")
 
 
+class PostponedAnnotations(Workspace):
+    def test_from_future_import_annotations(self):
+        self.write("fut.py", "from __future__ import annotations\n" + experiment_source(
+            "LR: float = 0.1\nLAYERS: list[int] = [1]\n", "e['v'] = [e.LR, e.LAYERS]"))
+        result = self.xrun("run", "fut.py", "--LR", "0.5", "--LAYERS", "[2, 3]")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.data(self.only_run("results/fut")), {"v": [0.5, [2, 3]]})
+        self.assertUsageError(self.xrun("run", "fut.py", "--LR", "x"),
+                              "parameter LR (float) cannot be 'x'")
+
+
 class SpecialParameters(Workspace):
     def test_debug_runs_into_one_replaced_folder(self):
         self.write("exp.py", experiment_source("import time\n", "e['t'] = time.time()"))
@@ -173,6 +184,19 @@ class SpecialParameters(Workspace):
         self.assertNotEqual(self.data(self.dir / "results/exp/debug")["t"], first)
         self.assertFalse((self.dir / "results/exp/debug/extra.txt").exists())
         self.assertEqual(self.meta(self.dir / "results/exp/debug")["id"], "debug")
+
+    def test_a_live_debug_run_is_not_replaced(self):
+        self.write("exp.py", experiment_source("", "import time\nprint('up', flush=True)\n"
+                                                   "time.sleep(60)"))
+        first = self.start("run", "exp.py", "--__DEBUG__", "true")
+        self.wait_for(lambda: (self.dir / "results/exp/debug/experiment_out.log").exists() and
+                      "up" in (self.dir / "results/exp/debug/experiment_out.log").read_text(),
+                      what="the first debug run")
+        second = self.xrun("run", "exp.py", "--__DEBUG__", "true")
+        self.assertUsageError(second, "a debug run is still running")
+        self.assertEqual(self.meta(self.dir / "results/exp/debug")["status"], "running")
+        first.send_signal(2)
+        first.communicate(timeout=30)
 
     def test_debug_declared_in_the_module(self):
         self.write("exp.py", experiment_source("__DEBUG__ = True\n", "pass"))

@@ -193,6 +193,16 @@ class Output(Workspace):
         self.assertEqual(self.meta(run)["status"], "done")
         subprocess.run(["pkill", "-f", "echo from the orphan; sleep 300"])
 
+    def test_a_process_left_running_by_a_slow_failing_load_does_not_hang_xrun(self):
+        # Loading takes longer than a heartbeat interval, then fails before any run folder.
+        self.write("exp.py", "import subprocess, time\n"
+                   "subprocess.Popen(['sh', '-c', 'sleep 120 # left by exp'])\n"
+                   "time.sleep(5.5)\nraise ImportError('late')\n")
+        result = self.xrun("run", "exp.py", timeout=40)  # without the fix: 120 s
+        subprocess.run(["pkill", "-f", "sleep 120 # left by exp"])
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("ImportError: late", result.stderr)
+
     def test_progress_redraws_are_collapsed_in_the_log(self):
         self.write("exp.py", experiment_source("", """
             import sys

@@ -154,6 +154,15 @@ def _assigned_names(path: str) -> dict:
     return {name: (annotation or None) for name, annotation in reversed(found)}
 
 
+def _resolve_annotation(text: str, glob: dict):
+    """A postponed annotation ("list[int]") as the type it names, evaluated in its module, as
+    typing.get_type_hints() would; None when it cannot be."""
+    try:
+        return eval(text, dict(glob))  # the module's own annotation, not user input
+    except Exception:  # noqa: BLE001 - an unresolvable annotation just leaves the type open
+        return None
+
+
 def _is_data(value) -> bool:
     return not isinstance(value, (types.ModuleType, type, types.FunctionType,
                                   types.BuiltinFunctionType, types.MethodType, Experiment,
@@ -171,6 +180,8 @@ def _discover(glob: dict, assigned: dict, descriptions: dict, file: str = "",
         if assigned and name not in assigned:
             continue  # imported, not declared by this module (e.g. `from os import SEEK_SET`)
         annotation = annotations.get(name)
+        if isinstance(annotation, str):  # `from __future__ import annotations`
+            annotation = _resolve_annotation(annotation, glob)
         type_name = assigned.get(name) or None
         parameters[name] = Parameter(name, value, annotation, type_name,
                                      descriptions.get(name, ""), file)
@@ -547,8 +558,11 @@ class Experiment:
             if name not in self.tracked:
                 self.tracked.append(name)
             return
-        number, _ = _jsonable(value)
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
+        try:  # numpy scalars, Decimal, ...; NaN and infinities are values too
+            number = float(value) if not isinstance(value, (bool, str, bytes)) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None:
             raise TypeError(f"track('{name}', ...) takes numbers or figures, "
                             f"not {type(value).__name__}")
         if name not in self._series:
@@ -557,7 +571,7 @@ class Experiment:
             self._series.add(name)
             if name not in self.tracked:
                 self.tracked.append(name)
-        _xrun.track(name, float(number))
+        _xrun.track(name, number)
 
     def track_many(self, values: dict):
         for name, value in values.items():
@@ -639,6 +653,8 @@ class Experiment:
         return base
 
     def _adopt(self, glob: dict, base_path: str, namespace: str, base_file: str):
+        if self._level > 0:
+            self._absorb()  # what the module being extended set after its own extend() call
         self._level += 1
         self.dependencies.append(base_file)
         self.globs.append(glob)
@@ -697,6 +713,7 @@ class Experiment:
                 continue  # included already (by a base, the module or a config)
             self.mixins.append(mixin)
             self.dependencies.append(resolved)
+            self.globs.insert(0, mixin.glob)  # the mixin's hooks see the values as globals
             for name, spec in mixin.parameter_specs.items():
                 if name not in self.parameter_specs:
                     spec.source = "base"
@@ -919,10 +936,17 @@ class _Runner:
         if experiment._level > 0:
             experiment._absorb()
         specs = experiment.parameter_specs
+        args = invocation["args"]
+        # Mixins first (from the module, the config and the command line), so that the values
+        # the config and the command line give their parameters find them.
+        include_args = _include_arguments(args)
+        _apply_arguments(specs, include_args, invocation["file"])
+        if config:
+            experiment.include(config["include"])
+        experiment.include(specs["__INCLUDE__"].value)
         if config:
             _apply_config(experiment, config)
-        _apply_arguments(specs, invocation["args"], invocation["file"])
-        experiment.include(specs["__INCLUDE__"].value)
+        _apply_arguments(specs, [a for a in args if a not in include_args], invocation["file"])
         for name, spec in specs.items():
             if isinstance(spec.value, _Inherit):
                 raise UsageError(f"{spec.source_file}: {name} = INHERIT needs a base experiment "
@@ -964,6 +988,7 @@ class _Runner:
             experiment.apply_hook("before_run")
             experiment.func(experiment)
             experiment.apply_hook("after_run")
+            experiment.run_analyses()  # part of the run: what they store is saved with it
         except KeyboardInterrupt:
             outcome.update(error_type="KeyboardInterrupt", interrupted=True)
             sys.stderr.write("xrun: the experiment was interrupted\n")
@@ -990,8 +1015,17 @@ class _Runner:
                 outcome["hooks"] = experiment._hook_records()
                 _xrun.notify(outcome)
                 _xrun.shield_interrupts(False)
-        for analysis in experiment.analyses:
-            analysis(experiment)
+
+
+def _include_arguments(args: list) -> list:
+    """The `--__INCLUDE__ VALUE` / `--__INCLUDE__=VALUE` arguments among ``args``."""
+    found = []
+    for index, arg in enumerate(args):
+        if arg.startswith("--__INCLUDE__="):
+            found.append(arg)
+        elif arg == "--__INCLUDE__":
+            found.extend(args[index:index + 2])
+    return found
 
 
 def _apply_config(experiment: Experiment, config: dict):
@@ -1004,7 +1038,6 @@ def _apply_config(experiment: Experiment, config: dict):
         experiment.description = config["description"]
         experiment.short_description = config["description"].split("\n\n")[0].strip()[:600]
     experiment.dependencies.extend(config["files"])
-    experiment.include(config["include"])
     specs = experiment.parameter_specs
     for setting in config["parameters"]:
         name = setting["name"]
