@@ -97,6 +97,9 @@ struct RunMeta {
   const ParameterRecord* parameter(std::string_view name) const;
 };
 
+/// A value of the meta (kept in insertion order) as plain JSON, for comparing and printing.
+nlohmann::json plain_json(const nlohmann::ordered_json& value);
+
 /// Parses meta JSON. `file` only names the source in errors. Missing fields keep their
 /// defaults (older versions); unknown fields go to `extra`. Throws ArchiveError naming the file
 /// and the line/column of a syntax error or the field of a wrongly typed value.

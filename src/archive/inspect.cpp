@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cmath>
+#include <fstream>
 #include <ctime>
 #include <fmt/format.h>
 #include <iostream>
@@ -23,13 +24,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string local_time(double epoch) {
-  const auto seconds = static_cast<std::time_t>(epoch);
-  std::tm local{};
-  ::localtime_r(&seconds, &local);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", local.tm_year + 1900,
-                     local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec);
-}
 
 std::string short_json(const Json& value, std::size_t limit = 80) {
   auto text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -147,18 +141,18 @@ std::string sparkline(const std::vector<double>& values, std::size_t width) {
 }
 
 int show_run(const std::filesystem::path& folder, std::ostream& out) {
-  const auto meta = read_meta(folder);
-  Run run{folder, meta, {}, nullptr, false, nullptr};
+  const auto meta = read_meta(folder); // a corrupt meta is an error here: nothing to show
+  auto run = Run::load(folder);
   const double now = now_seconds();
   out << fmt::format("{}  {}\n", run.status(now), folder.string());
   out << fmt::format("  name        {}   namespace {}\n", meta.name, meta.namespace_name);
   if (!meta.short_description.empty()) {
     out << fmt::format("  about       {}\n", meta.short_description);
   }
-  out << fmt::format("  started     {}   on {} (pid {})\n", local_time(meta.start_time),
+  out << fmt::format("  started     {}   on {} (pid {})\n", util::format_local(meta.start_time),
                      meta.host, meta.pid);
   if (meta.end_time) {
-    out << fmt::format("  ended       {}   after {:.2f} s\n", local_time(*meta.end_time),
+    out << fmt::format("  ended       {}   after {:.2f} s\n", util::format_local(*meta.end_time),
                        meta.duration);
   } else {
     out << fmt::format("  heartbeat   {:.0f} s ago\n", now - meta.heartbeat);
@@ -187,7 +181,7 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
   }
   for (const auto& parameter : meta.parameters) {
     out << fmt::format("  {:<{}}  {} = {}   [{}]\n", parameter.name, width, parameter.type,
-                       short_json(Json::parse(parameter.value.dump())),
+                       short_json(plain_json(parameter.value)),
                        to_string(parameter.source));
   }
 
@@ -234,27 +228,25 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
 
 int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out) {
   const auto log = folder / "experiment_out.log";
-  std::size_t offset = 0;
-  for (;;) {
-    const auto text = util::read_file(log).value_or("");
-    if (text.size() > offset) {
-      out << text.substr(offset) << std::flush;
-      offset = text.size();
-    }
-    if (!follow) {
-      return 0;
-    }
-    Run run{folder, read_meta(folder), {}, nullptr, false, nullptr};
-    if (run.status(now_seconds()) != "running") {
-      // One more read: the last lines may have come with the final status.
-      const auto last = util::read_file(log).value_or("");
-      if (last.size() > offset) {
-        out << last.substr(offset) << std::flush;
-      }
-      return 0;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::ifstream in(log, std::ios::binary);
+  if (!in) {
+    throw ArchiveError(fmt::format("{} has no log yet", folder.string()));
   }
+  const auto copy_new = [&in, &out] {
+    in.clear(); // past the end last time: read on from there
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      out.write(buffer, in.gcount());
+    }
+    out.flush();
+  };
+  copy_new();
+  while (follow && Run::load(folder).status(now_seconds()) == "running") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    copy_new();
+  }
+  copy_new(); // the last lines may have come with the final status
+  return 0;
 }
 
 int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
@@ -275,7 +267,7 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
     meta.duration = meta.heartbeat - meta.start_time;
     meta.error_message = fmt::format(
         "the supervisor stopped updating the heartbeat at {} (host {} pid {})",
-        local_time(meta.heartbeat), meta.host, meta.pid);
+        util::format_local(meta.heartbeat), meta.host, meta.pid);
     write_meta(run.folder, meta);
     out << fmt::format("lost  {}\n", run.folder.string());
     ++marked;

@@ -29,16 +29,6 @@ std::string render(const Json& value) {
   return value.dump();
 }
 
-std::string local_time(double epoch) {
-  if (epoch <= 0) {
-    return "-";
-  }
-  const auto seconds = static_cast<std::time_t>(epoch);
-  std::tm local{};
-  ::localtime_r(&seconds, &local);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", local.tm_year + 1900,
-                     local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec);
-}
 
 std::string human_duration(double seconds) {
   if (seconds < 60) {
@@ -136,7 +126,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
       Json parameters = Json::object();
       if (run->meta) {
         for (const auto& parameter : run->meta->parameters) {
-          parameters[parameter.name] = Json::parse(parameter.value.dump());
+          parameters[parameter.name] = plain_json(parameter.value);
         }
       } else {
         row["problem"] = run->problem;
@@ -160,7 +150,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
     const auto relative = std::filesystem::relative(run->folder, options.root).string();
     const auto start = run->value("start_time", now);
     std::vector<std::string> row{run->status(now), relative,
-                                 local_time(start.is_number() ? start.get<double>() : 0),
+                                 start.is_number() && start.get<double>() > 0 ? util::format_local(start.get<double>()) : "-",
                                  run->meta ? human_duration(run->meta->duration) : "-"};
     if (run->meta && run->meta->status == RunStatus::running) {
       row[3] = human_duration(now - run->meta->start_time);

@@ -45,6 +45,17 @@ Json walk(const Json& root, const std::vector<std::string>& parts, std::size_t f
 
 } // namespace
 
+Run Run::load(const std::filesystem::path& folder) {
+  Run run;
+  run.folder = folder;
+  try {
+    run.meta = read_meta(folder);
+  } catch (const Error& problem) {
+    run.problem = problem.what();
+  }
+  return run;
+}
+
 std::string Run::status(double now) const {
   if (!meta) {
     return "corrupt";
@@ -81,10 +92,10 @@ Json Run::value(std::string_view name, double now) {
   }
   if (parts[0] == "params" || parts[0] == "p") {
     const auto* parameter = parts.size() > 1 ? meta->parameter(parts[1]) : nullptr;
-    return parameter ? walk(Json::parse(parameter->value.dump()), parts, 2) : Json(nullptr);
+    return parameter ? walk(plain_json(parameter->value), parts, 2) : Json(nullptr);
   }
   if (const auto* parameter = meta->parameter(parts[0])) {
-    return walk(Json::parse(parameter->value.dump()), parts, 1);
+    return walk(plain_json(parameter->value), parts, 1);
   }
   if (meta_json.is_null()) {
     meta_json = Json::parse(serialize_meta(*meta));
@@ -118,14 +129,7 @@ std::vector<Run> find_runs(const std::filesystem::path& root) {
       continue;
     }
     it.disable_recursion_pending();
-    Run run;
-    run.folder = folder;
-    try {
-      run.meta = read_meta(folder);
-    } catch (const Error& problem) {
-      run.problem = problem.what();
-    }
-    runs.push_back(std::move(run));
+    runs.push_back(Run::load(folder));
   }
   std::sort(runs.begin(), runs.end(),
             [](const Run& a, const Run& b) { return a.folder < b.folder; });

@@ -17,6 +17,9 @@ inline constexpr double k_lost_after_seconds = 60.0;
 
 /// One run folder as found in the archive.
 struct Run {
+  /// Reads the run folder's meta; a corrupt one is kept as `problem`, never thrown.
+  static Run load(const std::filesystem::path& folder);
+
   std::filesystem::path folder;
   std::optional<RunMeta> meta; // nullopt when the meta file is corrupt
   std::string problem;         // why the meta could not be read

@@ -209,6 +209,37 @@ std::optional<ValueSource> parse_value_source(std::string_view name) noexcept {
   return util::value_of(k_sources, name);
 }
 
+nlohmann::json plain_json(const nlohmann::ordered_json& value) {
+  switch (value.type()) {
+  case Json::value_t::object: {
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& [key, item] : value.items()) {
+      object[key] = plain_json(item);
+    }
+    return object;
+  }
+  case Json::value_t::array: {
+    nlohmann::json array = nlohmann::json::array();
+    for (const auto& item : value) {
+      array.push_back(plain_json(item));
+    }
+    return array;
+  }
+  case Json::value_t::string:
+    return value.get<std::string>();
+  case Json::value_t::boolean:
+    return value.get<bool>();
+  case Json::value_t::number_integer:
+    return value.get<std::int64_t>();
+  case Json::value_t::number_unsigned:
+    return value.get<std::uint64_t>();
+  case Json::value_t::number_float:
+    return value.get<double>();
+  default:
+    return nullptr;
+  }
+}
+
 const ParameterRecord* RunMeta::parameter(std::string_view wanted) const {
   for (const auto& parameter : parameters) {
     if (parameter.name == wanted) {

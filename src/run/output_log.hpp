@@ -61,9 +61,6 @@ public:
   /// the terminal still shows the output and the meta still records the outcome.
   void append(std::string_view line);
 
-  /// The buffered lines, for a run that never got a folder.
-  const std::string& buffered() const { return m_buffer; }
-
 private:
   int m_fd = -1;
   std::filesystem::path m_file;

@@ -105,10 +105,6 @@ std::optional<std::string> read_file(const std::filesystem::path& file) {
   return content;
 }
 
-void remove_tree(const std::filesystem::path& path) {
-  std::filesystem::remove_all(path);
-}
-
 } // namespace xrun::util
 
 namespace xrun::util {

@@ -23,9 +23,6 @@ void make_directories(const std::filesystem::path& dir);
 /// other errors (permission, I/O, a directory in the way).
 std::optional<std::string> read_file(const std::filesystem::path& file);
 
-/// Removes a file or a folder tree; a missing path is fine. Throws std::filesystem::filesystem_error.
-void remove_tree(const std::filesystem::path& path);
-
 } // namespace xrun::util
 
 namespace xrun::util {

@@ -18,6 +18,9 @@ UtcTime to_utc(Clock::time_point time);
 /// Seconds since the Unix epoch, with sub-second precision.
 double to_epoch_seconds(Clock::time_point time);
 
+/// `2026-11-23 14:21:17` in the local time zone, for people reading a terminal.
+std::string format_local(double epoch_seconds);
+
 /// `2026-11-23T13:21:17.482Z`: ISO 8601 in UTC with milliseconds.
 std::string format_iso_utc(Clock::time_point time);
 

@@ -305,6 +305,13 @@ def _convert(text: str, tp, default):
     raise ValueError(f"parameters of type {_type_name(tp, None)} cannot be set from the command line")
 
 
+def _did_you_mean(name: str, known, prefix: str = "") -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {prefix}{close[0]}?" if close else ""
+
+
 def _apply_arguments(parameters: dict, args: list, file: str):
     """Applies ``--NAME value`` / ``--NAME=value`` arguments; raises UsageError."""
     index = 0
@@ -314,10 +321,7 @@ def _apply_arguments(parameters: dict, args: list, file: str):
             raise UsageError(f"unexpected argument '{arg}' (parameters are given as --NAME value)")
         name, has_value, text = arg[2:].partition("=")
         if name not in parameters:
-            import difflib
-            close = difflib.get_close_matches(name, list(parameters), n=1)
-            hint = f"; did you mean --{close[0]}?" if close else ""
-            raise UsageError(f"{file} has no parameter {name}{hint}")
+            raise UsageError(f"{file} has no parameter {name}{_did_you_mean(name, parameters, '--')}")
         parameter = parameters[name]
         if not has_value:
             following = args[index + 1] if index + 1 < len(args) else None
@@ -438,9 +442,7 @@ class Experiment:
         self.file = glob.get("__file__", "")
         self.name = os.path.splitext(os.path.basename(self.file))[0] if self.file \
             else "experiment"
-        doc = glob.get("__doc__") or ""
-        self.description = doc.strip()
-        self.short_description = self.description.split("\n\n")[0].strip()[:600]
+        self._describe(glob.get("__doc__") or "")
         assigned, descriptions, self.hook_descriptions = _source_info(self.file)
         self.parameter_specs = _discover(glob, assigned, descriptions, self.file)
         if debug:
@@ -450,6 +452,11 @@ class Experiment:
         self._ready = True
         glob["__experiment__"] = self
         _Runner.experiments.append(self)
+
+    def _describe(self, text: str):
+        """The description, and its first paragraph (at most 600 characters) as the short one."""
+        self.description = text.strip()
+        self.short_description = self.description.split("\n\n")[0].strip()[:600]
 
     # decorator use: @Experiment(...) on the main function
     def __call__(self, func):
@@ -663,10 +670,8 @@ class Experiment:
         self.namespace = str(namespace)
         self.file = glob.get("__file__", self.file)
         self.name = os.path.splitext(os.path.basename(self.file))[0]
-        doc = (glob.get("__doc__") or "").strip()
-        if doc:
-            self.description = doc
-            self.short_description = doc.split("\n\n")[0].strip()[:600]
+        if (glob.get("__doc__") or "").strip():
+            self._describe(glob["__doc__"])
         for spec in self.parameter_specs.values():
             if spec.source_file:
                 spec.source = "base"
@@ -1035,8 +1040,7 @@ def _apply_config(experiment: Experiment, config: dict):
     experiment.namespace = config["namespace"]
     experiment.base_path = config["base_path"]
     if config["description"]:
-        experiment.description = config["description"]
-        experiment.short_description = config["description"].split("\n\n")[0].strip()[:600]
+        experiment._describe(config["description"])
     experiment.dependencies.extend(config["files"])
     specs = experiment.parameter_specs
     for setting in config["parameters"]:
@@ -1044,10 +1048,8 @@ def _apply_config(experiment: Experiment, config: dict):
         where = f"{setting['file']}:{setting['line']}:{setting['column']}"
         spec = specs.get(name)
         if spec is None:
-            import difflib
-            close = difflib.get_close_matches(name, list(specs), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise UsageError(f"{where}: the experiment has no parameter {name}{hint}")
+            raise UsageError(f"{where}: the experiment has no parameter {name}"
+                             f"{_did_you_mean(name, specs)}")
         tp = spec.annotation if spec.annotation is not None else (
             type(spec.value) if spec.value is not None else None)
         try:
