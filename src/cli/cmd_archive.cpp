@@ -1,6 +1,7 @@
 #include "archive/inspect.hpp"
 #include "archive/list.hpp"
 #include "archive/pack.hpp"
+#include "archive/summary.hpp"
 #include "cli/commands.hpp"
 #include "xrun/error.hpp"
 
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unistd.h>
 
 namespace xrun::cli {
@@ -135,6 +137,36 @@ void add_archive_command(CLI::App& app, Action& action) {
   extract->callback([unpack, &action] {
     action = [unpack] {
       return archive::extract_archive(unpack->first, unpack->second, std::cout);
+    };
+  });
+
+  struct SummaryArgs {
+    std::string path = "results";
+    std::string where;
+    bool json = false;
+    std::size_t limit = 0;
+    std::optional<std::string> selection() const {
+      return where.empty() ? std::nullopt : std::optional<std::string>(where);
+    }
+  };
+  auto summary = std::make_shared<SummaryArgs>();
+  auto* overview = archive->add_subcommand(
+      "overview", "Runs by status, success rate, durations, disk use, errors, per namespace");
+  overview->add_option("--path", summary->path, "The archive folder")->capture_default_str();
+  overview->add_option("--where", summary->where, "Only runs matching an expression");
+  overview->add_flag("--json", summary->json, "One JSON object, for scripts");
+  overview->callback([summary, &action] {
+    action = [summary] {
+      return archive::overview(summary->path, summary->selection(), summary->json, std::cout);
+    };
+  });
+  auto* du = archive->add_subcommand("du", "Disk use per run (largest first) and per namespace");
+  du->add_option("--path", summary->path, "The archive folder")->capture_default_str();
+  du->add_option("--where", summary->where, "Only runs matching an expression");
+  du->add_option("--limit", summary->limit, "At most this many runs");
+  du->callback([summary, &action] {
+    action = [summary] {
+      return archive::disk_usage(summary->path, summary->selection(), summary->limit, std::cout);
     };
   });
 

@@ -85,6 +85,28 @@ class ArchiveList(Workspace):
         result = self.xrun("archive", "list", "--where", 'status == "lost"')
         self.assertEqual(len(result.stdout.splitlines()), 2)
 
+    def test_overview(self):
+        result = self.xrun("archive", "overview")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("results/exp\n  runs        3 (2 done, 1 failed)", result.stdout)
+        self.assertIn("success     67% of finished runs", result.stdout)
+        self.assertIn("errors      ValueError x1", result.stdout)
+        summary = json.loads(self.xrun("archive", "overview", "--json").stdout)
+        self.assertEqual(summary["total"]["statuses"], {"done": 2, "failed": 1})
+        self.assertEqual(summary["namespaces"]["results/exp"]["error_types"], {"ValueError": 1})
+        self.assertGreater(summary["total"]["bytes"], 0)
+        done = json.loads(self.xrun("archive", "overview", "--json", "--where",
+                                    'status == "done"').stdout)
+        self.assertEqual(done["total"]["runs"], 2)
+
+    def test_du(self):
+        result = self.xrun("archive", "du", "--limit", "2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertEqual(len([line for line in lines[:3] if "exp/" in line]), 2)
+        self.assertTrue(lines[-1].endswith("total (3 runs)"))
+        self.assertTrue(any(line.endswith("results/exp/") for line in lines))
+
     def test_errors(self):
         self.assertUsageError(self.xrun("archive", "list", "--where", "LR >"),
                               "--where: column 5: expected a value")

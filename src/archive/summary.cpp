@@ -1,0 +1,181 @@
+#include "archive/summary.hpp"
+
+#include "archive/query.hpp"
+#include "archive/runs.hpp"
+#include "util/time.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace xrun::archive {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::vector<Run> select(const std::filesystem::path& root, const std::optional<std::string>& where,
+                        double now) {
+  const std::optional<Query> query =
+      where ? std::optional<Query>(Query::parse(*where)) : std::nullopt;
+  std::vector<Run> selected;
+  for (auto& run : find_runs(root)) {
+    if (!query || query->matches([&run, now](std::string_view name) {
+          return run.value(name, now);
+        })) {
+      selected.push_back(std::move(run));
+    }
+  }
+  return selected;
+}
+
+std::uintmax_t folder_size(const std::filesystem::path& folder) {
+  std::uintmax_t total = 0;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(folder, error), end; !error && it != end;
+       it.increment(error)) {
+    if (it->is_regular_file(error)) {
+      total += it->file_size(error);
+    }
+  }
+  return total;
+}
+
+std::string human_size(double bytes) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[unit]);
+}
+
+std::string namespace_of(const Run& run, const std::filesystem::path& root) {
+  if (run.meta && !run.meta->namespace_name.empty()) {
+    return run.meta->namespace_name;
+  }
+  return std::filesystem::relative(run.folder, root).parent_path().string();
+}
+
+struct Group {
+  std::map<std::string, int> statuses;
+  std::map<std::string, int> errors;
+  int runs = 0;
+  double total_duration = 0;
+  double max_duration = 0;
+  std::uintmax_t bytes = 0;
+
+  Json to_json() const {
+    const int finished = runs - (statuses.count("running") ? statuses.at("running") : 0);
+    const int done = statuses.count("done") ? statuses.at("done") : 0;
+    return {{"runs", runs},
+            {"statuses", statuses},
+            {"success_rate", finished > 0 ? Json(static_cast<double>(done) / finished) : Json()},
+            {"mean_duration", runs > 0 ? total_duration / runs : 0.0},
+            {"max_duration", max_duration},
+            {"total_duration", total_duration},
+            {"bytes", bytes},
+            {"error_types", errors}};
+  }
+};
+
+void print_group(const std::string& title, const Group& group, std::ostream& out) {
+  const auto summary = group.to_json();
+  std::string statuses;
+  for (const auto& [status, count] : group.statuses) {
+    statuses += fmt::format("{}{} {}", statuses.empty() ? "" : ", ", count, status);
+  }
+  out << fmt::format("{}\n  runs        {} ({})\n", title, group.runs, statuses);
+  if (!summary["success_rate"].is_null()) {
+    out << fmt::format("  success     {:.0f}% of finished runs\n",
+                       100 * summary["success_rate"].get<double>());
+  }
+  out << fmt::format("  duration    mean {:.1f} s, max {:.1f} s, total {:.1f} s\n",
+                     summary["mean_duration"].get<double>(), group.max_duration,
+                     group.total_duration);
+  out << fmt::format("  disk        {}\n", human_size(static_cast<double>(group.bytes)));
+  if (!group.errors.empty()) {
+    std::vector<std::pair<std::string, int>> errors(group.errors.begin(), group.errors.end());
+    std::sort(errors.begin(), errors.end(),
+              [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::string line;
+    for (const auto& [type, count] : errors) {
+      line += fmt::format("{}{} x{}", line.empty() ? "" : ", ", type, count);
+    }
+    out << fmt::format("  errors      {}\n", line);
+  }
+}
+
+} // namespace
+
+int overview(const std::filesystem::path& root, const std::optional<std::string>& where,
+             bool json, std::ostream& out) {
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  const auto runs = select(root, where, now);
+  std::map<std::string, Group> groups;
+  Group total;
+  for (const auto& run : runs) {
+    for (Group* group : {&groups[namespace_of(run, root)], &total}) {
+      const auto status = run.status(now);
+      ++group->runs;
+      ++group->statuses[status];
+      if (run.meta) {
+        group->total_duration += run.meta->duration;
+        group->max_duration = std::max(group->max_duration, run.meta->duration);
+        if (!run.meta->error_type.empty()) {
+          ++group->errors[run.meta->error_type];
+        }
+      }
+    }
+    const auto bytes = folder_size(run.folder);
+    groups[namespace_of(run, root)].bytes += bytes;
+    total.bytes += bytes;
+  }
+  if (json) {
+    Json namespaces = Json::object();
+    for (const auto& [name, group] : groups) {
+      namespaces[name] = group.to_json();
+    }
+    out << Json{{"total", total.to_json()}, {"namespaces", namespaces}}.dump(2) << '\n';
+    return 0;
+  }
+  for (const auto& [name, group] : groups) {
+    print_group(name, group, out);
+  }
+  print_group(fmt::format("all of {}", root.string()), total, out);
+  return 0;
+}
+
+int disk_usage(const std::filesystem::path& root, const std::optional<std::string>& where,
+               std::size_t limit, std::ostream& out) {
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  const auto runs = select(root, where, now);
+  std::vector<std::pair<std::uintmax_t, std::string>> sizes;
+  std::map<std::string, std::uintmax_t> namespaces;
+  std::uintmax_t total = 0;
+  for (const auto& run : runs) {
+    const auto bytes = folder_size(run.folder);
+    sizes.emplace_back(bytes, std::filesystem::relative(run.folder, root).string());
+    namespaces[namespace_of(run, root)] += bytes;
+    total += bytes;
+  }
+  std::sort(sizes.begin(), sizes.end(), std::greater<>());
+  if (limit > 0 && sizes.size() > limit) {
+    sizes.resize(limit);
+  }
+  for (const auto& [bytes, name] : sizes) {
+    out << fmt::format("{:>10}  {}\n", human_size(static_cast<double>(bytes)), name);
+  }
+  out << '\n';
+  for (const auto& [name, bytes] : namespaces) {
+    out << fmt::format("{:>10}  {}/\n", human_size(static_cast<double>(bytes)), name);
+  }
+  out << fmt::format("{:>10}  total ({} runs)\n", human_size(static_cast<double>(total)),
+                     runs.size());
+  return 0;
+}
+
+} // namespace xrun::archive
