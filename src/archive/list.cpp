@@ -1,6 +1,5 @@
 #include "archive/list.hpp"
 
-#include "archive/query.hpp"
 #include "archive/runs.hpp"
 #include "util/time.hpp"
 
@@ -86,21 +85,14 @@ bool less(const Json& a, const Json& b) {
 } // namespace
 
 int list_runs(const ListOptions& options, std::ostream& out) {
-  const std::optional<Query> query =
-      options.where ? std::optional<Query>(Query::parse(*options.where)) : std::nullopt;
   const double now = util::to_epoch_seconds(util::Clock::now());
-  auto runs = find_runs(options.root);
-
+  auto runs = select_runs(options.root, options.where, now);
   std::vector<Run*> selected;
   for (auto& run : runs) {
     if (!run.meta) {
       std::cerr << "xrun: warning: " << run.problem << '\n';
     }
-    if (!query || query->matches([&run, now](std::string_view name) {
-          return run.value(name, now);
-        })) {
-      selected.push_back(&run);
-    }
+    selected.push_back(&run);
   }
   const bool descending = options.sort.starts_with('-');
   const std::string key = descending ? options.sort.substr(1) : options.sort;
@@ -182,7 +174,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   }
 
   if (table.empty()) {
-    std::cerr << "xrun: no runs" << (query ? " match" : "") << " in " << options.root.string()
+    std::cerr << "xrun: no runs" << (options.where ? " match" : "") << " in " << options.root.string()
               << '\n';
     return 0;
   }

@@ -1,8 +1,8 @@
 #include "archive/pack.hpp"
 
-#include "archive/query.hpp"
 #include "archive/runs.hpp"
 #include "core/atomic_file.hpp"
+#include "util/strings.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
@@ -164,15 +164,6 @@ void verify(const std::filesystem::path& file, const std::map<std::string, Expec
   }
 }
 
-std::string format_size(double bytes) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 4) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return fmt::format("{:.1f} {}", bytes, units[unit]);
-}
 
 /// Whether `path` (relative, already without `..`) stays inside the folder when resolved
 /// lexically from `base` (a relative folder inside the target).
@@ -200,28 +191,18 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   if (!options.all && !options.where) {
     throw UsageError("compress needs --where EXPR or --all", "choose the runs to compress");
   }
-  const std::optional<Query> query =
-      options.where ? std::optional<Query>(Query::parse(*options.where)) : std::nullopt;
   const double now = util::to_epoch_seconds(util::Clock::now());
-  std::vector<Run*> selected;
-  auto runs = find_runs(options.root);
-  for (auto& run : runs) {
-    if (!query || query->matches([&run, now](std::string_view name) {
-          return run.value(name, now);
-        })) {
-      selected.push_back(&run);
-    }
-  }
+  auto selected = select_runs(options.root, options.where, now);
   if (selected.empty()) {
-    throw UsageError(fmt::format("no runs {}in {}", query ? "match " : "",
+    throw UsageError(fmt::format("no runs {}in {}", options.where ? "match " : "",
                                  options.root.string()));
   }
-  for (Run* run : selected) {
+  for (const auto& run : selected) {
     // A stale heartbeat may be a suspended or unreachable supervisor: only a run recorded as
     // ended (or marked lost by reconcile) is ever removed.
-    if (options.remove && run->meta && run->meta->status == RunStatus::running) {
+    if (options.remove && run.meta && run.meta->status == RunStatus::running) {
       throw UsageError(fmt::format("{} is still running; it cannot be removed",
-                                   run->folder.string()),
+                                   run.folder.string()),
                        "a run whose supervisor died is removable after `xrun archive reconcile`");
     }
   }
@@ -254,16 +235,16 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   const auto top = std::filesystem::absolute(options.root).lexically_normal();
   const auto prefix = top.filename().empty() ? top.parent_path().filename() : top.filename();
   std::uint64_t bytes = 0;
-  for (Run* run : selected) {
-    const auto relative = std::filesystem::relative(run->folder, options.root);
+  for (const auto& run : selected) {
+    const auto relative = std::filesystem::relative(run.folder, options.root);
     const auto add = [&](const std::filesystem::path& path) {
-      const auto inside = path.lexically_relative(run->folder);
+      const auto inside = path.lexically_relative(run.folder);
       add_file(writer.get(), path,
                (inside == "." ? prefix / relative : prefix / relative / inside).generic_string(),
                buffer, options.remove ? &written : nullptr);
     };
-    add(run->folder);
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(run->folder)) {
+    add(run.folder);
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(run.folder)) {
       add(entry.path());
       if (entry.is_regular_file()) {
         bytes += entry.file_size();
@@ -279,12 +260,12 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   std::error_code error;
   const auto size = std::filesystem::file_size(options.output, error);
   out << fmt::format("{}: {} runs, {} in {} files -> {}\n", options.output.string(),
-                     selected.size(), format_size(static_cast<double>(bytes)), files,
-                     format_size(static_cast<double>(size)));
+                     selected.size(), util::format_bytes(static_cast<double>(bytes)), files,
+                     util::format_bytes(static_cast<double>(size)));
   if (options.remove) {
     verify(options.output, written);
-    for (Run* run : selected) {
-      std::filesystem::remove_all(run->folder);
+    for (const auto& run : selected) {
+      std::filesystem::remove_all(run.folder);
     }
     out << fmt::format("verified; removed {} run folders\n", selected.size());
   }

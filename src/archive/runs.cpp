@@ -1,5 +1,6 @@
 #include "archive/runs.hpp"
 
+#include "archive/query.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
 
@@ -134,6 +135,21 @@ std::vector<Run> find_runs(const std::filesystem::path& root) {
   std::sort(runs.begin(), runs.end(),
             [](const Run& a, const Run& b) { return a.folder < b.folder; });
   return runs;
+}
+
+std::vector<Run> select_runs(const std::filesystem::path& root,
+                             const std::optional<std::string>& where, double now) {
+  // Parsed before the walk: a bad expression is reported without reading the archive.
+  const std::optional<Query> query =
+      where ? std::optional<Query>(Query::parse(*where)) : std::nullopt;
+  std::vector<Run> selected;
+  for (auto& run : find_runs(root)) {
+    if (!query ||
+        query->matches([&run, now](std::string_view name) { return run.value(name, now); })) {
+      selected.push_back(std::move(run));
+    }
+  }
+  return selected;
 }
 
 } // namespace xrun::archive

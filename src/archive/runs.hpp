@@ -41,4 +41,9 @@ struct Run {
 /// further), sorted by path. Throws ArchiveError when `root` is not a folder.
 std::vector<Run> find_runs(const std::filesystem::path& root);
 
+/// The runs under `root` that match the `--where` expression `where` (all without one), at
+/// time `now`. Throws UsageError for a bad expression, ArchiveError for a bad root.
+std::vector<Run> select_runs(const std::filesystem::path& root,
+                             const std::optional<std::string>& where, double now);
+
 } // namespace xrun::archive

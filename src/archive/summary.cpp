@@ -1,7 +1,7 @@
 #include "archive/summary.hpp"
 
-#include "archive/query.hpp"
 #include "archive/runs.hpp"
+#include "util/strings.hpp"
 #include "util/time.hpp"
 
 #include <algorithm>
@@ -16,21 +16,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::vector<Run> select(const std::filesystem::path& root, const std::optional<std::string>& where,
-                        double now) {
-  const std::optional<Query> query =
-      where ? std::optional<Query>(Query::parse(*where)) : std::nullopt;
-  std::vector<Run> selected;
-  for (auto& run : find_runs(root)) {
-    if (!query || query->matches([&run, now](std::string_view name) {
-          return run.value(name, now);
-        })) {
-      selected.push_back(std::move(run));
-    }
-  }
-  return selected;
-}
-
 std::uintmax_t folder_size(const std::filesystem::path& folder) {
   std::uintmax_t total = 0;
   std::error_code error;
@@ -41,16 +26,6 @@ std::uintmax_t folder_size(const std::filesystem::path& folder) {
     }
   }
   return total;
-}
-
-std::string human_size(double bytes) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 4) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[unit]);
 }
 
 std::string namespace_of(const Run& run, const std::filesystem::path& root) {
@@ -96,7 +71,7 @@ void print_group(const std::string& title, const Group& group, std::ostream& out
   out << fmt::format("  duration    mean {:.1f} s, max {:.1f} s, total {:.1f} s\n",
                      summary["mean_duration"].get<double>(), group.max_duration,
                      group.total_duration);
-  out << fmt::format("  disk        {}\n", human_size(static_cast<double>(group.bytes)));
+  out << fmt::format("  disk        {}\n", util::format_bytes(static_cast<double>(group.bytes)));
   if (!group.errors.empty()) {
     std::vector<std::pair<std::string, int>> errors(group.errors.begin(), group.errors.end());
     std::sort(errors.begin(), errors.end(),
@@ -114,7 +89,7 @@ void print_group(const std::string& title, const Group& group, std::ostream& out
 int overview(const std::filesystem::path& root, const std::optional<std::string>& where,
              bool json, std::ostream& out) {
   const double now = util::to_epoch_seconds(util::Clock::now());
-  const auto runs = select(root, where, now);
+  const auto runs = select_runs(root, where, now);
   std::map<std::string, Group> groups;
   Group total;
   for (const auto& run : runs) {
@@ -152,7 +127,7 @@ int overview(const std::filesystem::path& root, const std::optional<std::string>
 int disk_usage(const std::filesystem::path& root, const std::optional<std::string>& where,
                std::size_t limit, std::ostream& out) {
   const double now = util::to_epoch_seconds(util::Clock::now());
-  const auto runs = select(root, where, now);
+  const auto runs = select_runs(root, where, now);
   std::vector<std::pair<std::uintmax_t, std::string>> sizes;
   std::map<std::string, std::uintmax_t> namespaces;
   std::uintmax_t total = 0;
@@ -167,13 +142,13 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
     sizes.resize(limit);
   }
   for (const auto& [bytes, name] : sizes) {
-    out << fmt::format("{:>10}  {}\n", human_size(static_cast<double>(bytes)), name);
+    out << fmt::format("{:>10}  {}\n", util::format_bytes(static_cast<double>(bytes)), name);
   }
   out << '\n';
   for (const auto& [name, bytes] : namespaces) {
-    out << fmt::format("{:>10}  {}/\n", human_size(static_cast<double>(bytes)), name);
+    out << fmt::format("{:>10}  {}/\n", util::format_bytes(static_cast<double>(bytes)), name);
   }
-  out << fmt::format("{:>10}  total ({} runs)\n", human_size(static_cast<double>(total)),
+  out << fmt::format("{:>10}  total ({} runs)\n", util::format_bytes(static_cast<double>(total)),
                      runs.size());
   return 0;
 }

@@ -17,4 +17,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string> candidates);
 
+/// `1.5 MB`, `340 B`: a size for people (powers of 1024).
+std::string format_bytes(double bytes);
+
 } // namespace xrun::util

@@ -887,19 +887,20 @@ def _import_module(path: str):
 
 
 def _import_experiment(path: str) -> Experiment:
-    module = _import_module(path)
-    experiment = vars(module).get("__experiment__")
-    if not isinstance(experiment, Experiment):
-        raise UsageError(f"{path} defines no experiment to extend")
-    return experiment
+    return _imported(path, "__experiment__", Experiment, "defines no experiment to extend")
 
 
 def _import_mixin(path: str) -> ExperimentMixin:
-    module = _import_module(path)
-    mixin = vars(module).get("__mixin__")
-    if not isinstance(mixin, ExperimentMixin):
-        raise UsageError(f"{path} is not a mixin: it creates no xrun.ExperimentMixin")
-    return mixin
+    return _imported(path, "__mixin__", ExperimentMixin,
+                     "is not a mixin: it creates no xrun.ExperimentMixin")
+
+
+def _imported(path: str, key: str, kind: type, problem: str):
+    """The Experiment or ExperimentMixin the module at ``path`` registers under ``key``."""
+    found = vars(_import_module(path)).get(key)
+    if not isinstance(found, kind):
+        raise UsageError(f"{path} {problem}")
+    return found
 
 
 def _hand_over(file: str):
