@@ -2,10 +2,12 @@
 #include "archive/list.hpp"
 #include "archive/pack.hpp"
 #include "archive/summary.hpp"
+#include "archive/trash.hpp"
 #include "cli/commands.hpp"
 #include "xrun/error.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -167,6 +169,46 @@ void add_archive_command(CLI::App& app, Action& action) {
   du->callback([summary, &action] {
     action = [summary] {
       return archive::disk_usage(summary->path, summary->selection(), summary->limit, std::cout);
+    };
+  });
+
+  struct TrashArgs {
+    std::string path = "results";
+    std::string where;
+    bool all = false;
+    bool purge = false;
+  };
+  auto trash = std::make_shared<TrashArgs>();
+  const auto selection = [](const TrashArgs& chosen, const char* command) {
+    if (chosen.where.empty() && !chosen.all) {
+      throw UsageError(fmt::format("{} needs --where EXPR or --all", command),
+                       "choose the runs first; `xrun archive list --where ...` shows them");
+    }
+    return chosen.where.empty() ? std::nullopt : std::optional<std::string>(chosen.where);
+  };
+  auto* remove = archive->add_subcommand(
+      "delete", "Move runs to the archive's trash (--purge empties the trash for good)");
+  remove->add_option("--path", trash->path, "The archive folder")->capture_default_str();
+  auto* remove_where = remove->add_option("--where", trash->where, "Runs matching an expression");
+  remove->add_flag("--all", trash->all, "Every run")->excludes(remove_where);
+  remove->add_flag("--purge", trash->purge, "Delete everything in the trash for good");
+  remove->callback([trash, selection, &action] {
+    action = [trash, selection] {
+      if (trash->purge && trash->where.empty() && !trash->all) {
+        return archive::purge_trash(trash->path, std::cout);
+      }
+      const int code = archive::delete_runs(trash->path, selection(*trash, "delete"), std::cout);
+      return trash->purge ? archive::purge_trash(trash->path, std::cout) : code;
+    };
+  });
+  auto* restore = archive->add_subcommand("restore", "Bring trashed runs back");
+  restore->add_option("--path", trash->path, "The archive folder")->capture_default_str();
+  auto* restore_where = restore->add_option("--where", trash->where,
+                                            "Trashed runs matching an expression");
+  restore->add_flag("--all", trash->all, "Every trashed run")->excludes(restore_where);
+  restore->callback([trash, selection, &action] {
+    action = [trash, selection] {
+      return archive::restore_runs(trash->path, selection(*trash, "restore"), std::cout);
     };
   });
 

@@ -107,6 +107,33 @@ class ArchiveList(Workspace):
         self.assertTrue(lines[-1].endswith("total (3 runs)"))
         self.assertTrue(any(line.endswith("results/exp/") for line in lines))
 
+    def test_delete_restore_and_purge(self):
+        result = self.xrun("archive", "delete", "--where", 'status == "failed"')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("1 runs moved to results/.trash", result.stdout)
+        listed = json.loads(self.xrun("archive", "list", "--json").stdout)
+        self.assertEqual([row["status"] for row in listed], ["done", "done"])
+        self.assertEqual(len(list((self.dir / "results/.trash/exp").iterdir())), 1)
+
+        result = self.xrun("archive", "restore", "--all")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(len(json.loads(self.xrun("archive", "list", "--json").stdout)), 3)
+
+        self.xrun("archive", "delete", "--where", "LR < 0.05")
+        result = self.xrun("archive", "delete", "--purge")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("freed", result.stdout)
+        self.assertFalse((self.dir / "results/.trash").exists())
+        self.assertEqual(len(json.loads(self.xrun("archive", "list", "--json").stdout)), 1)
+
+    def test_delete_needs_a_selection_and_spares_running_runs(self):
+        self.assertUsageError(self.xrun("archive", "delete"), "delete needs --where EXPR or --all")
+        self.make_run("live", json.dumps({"status": "running", "heartbeat": time.time()}))
+        result = self.xrun("archive", "delete", "--all")
+        self.assertUsageError(result, "is still running; nothing was deleted")
+        self.assertEqual(len(json.loads(self.xrun("archive", "list", "--json").stdout)), 4)
+        self.assertUsageError(self.xrun("archive", "restore", "--all"), "there is no trash")
+
     def test_errors(self):
         self.assertUsageError(self.xrun("archive", "list", "--where", "LR >"),
                               "--where: column 5: expected a value")

@@ -1,0 +1,115 @@
+#include "archive/trash.hpp"
+
+#include "archive/runs.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+#include "util/time.hpp"
+#include "xrun/error.hpp"
+
+#include <fmt/format.h>
+#include <system_error>
+#include <vector>
+
+namespace xrun::archive {
+
+namespace {
+
+/// Moves `from` to `to` (same filesystem: a rename), creating `to`'s parents. Throws
+/// ArchiveError.
+void move_run(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::error_code error;
+  if (std::filesystem::exists(to, error)) {
+    throw ArchiveError(fmt::format("{} exists already; {} was left where it is", to.string(),
+                                   from.string()));
+  }
+  try {
+    util::make_directories(to.parent_path());
+  } catch (const std::system_error& failure) {
+    throw ArchiveError(failure.what());
+  }
+  std::filesystem::rename(from, to, error);
+  if (error) {
+    throw ArchiveError(fmt::format("cannot move {} to {}: {}", from.string(), to.string(),
+                                   error.message()));
+  }
+}
+
+std::uintmax_t tree_size(const std::filesystem::path& folder) {
+  std::uintmax_t total = 0;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(folder, error), end; !error && it != end;
+       it.increment(error)) {
+    if (it->is_regular_file(error)) {
+      total += it->file_size(error);
+    }
+  }
+  return total;
+}
+
+} // namespace
+
+std::filesystem::path trash_of(const std::filesystem::path& root) {
+  return root / ".trash";
+}
+
+int delete_runs(const std::filesystem::path& root, const std::optional<std::string>& where,
+                std::ostream& out) {
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  const auto runs = select_runs(root, where, now);
+  if (runs.empty()) {
+    throw UsageError(fmt::format("no runs {}in {}", where ? "match " : "", root.string()));
+  }
+  for (const auto& run : runs) {
+    if (run.meta && run.meta->status == RunStatus::running) {
+      throw UsageError(fmt::format("{} is still running; nothing was deleted",
+                                   run.folder.string()),
+                       "a run whose supervisor died can go after `xrun archive reconcile`");
+    }
+  }
+  for (const auto& run : runs) {
+    move_run(run.folder, trash_of(root) / std::filesystem::relative(run.folder, root));
+    out << fmt::format("trashed  {}\n", run.folder.string());
+  }
+  out << fmt::format("{} runs moved to {} (`xrun archive restore` brings them back, "
+                     "`xrun archive delete --purge` frees the space)\n",
+                     runs.size(), trash_of(root).string());
+  return 0;
+}
+
+int purge_trash(const std::filesystem::path& root, std::ostream& out) {
+  const auto trash = trash_of(root);
+  std::error_code error;
+  if (!std::filesystem::exists(trash, error)) {
+    out << "the trash is empty\n";
+    return 0;
+  }
+  const auto size = tree_size(trash);
+  std::filesystem::remove_all(trash, error);
+  if (error) {
+    throw ArchiveError(fmt::format("cannot empty {}: {}", trash.string(), error.message()));
+  }
+  out << fmt::format("freed {}\n", util::format_bytes(static_cast<double>(size)));
+  return 0;
+}
+
+int restore_runs(const std::filesystem::path& root, const std::optional<std::string>& where,
+                 std::ostream& out) {
+  const auto trash = trash_of(root);
+  std::error_code error;
+  if (!std::filesystem::is_directory(trash, error)) {
+    throw UsageError(fmt::format("there is no trash in {}", root.string()));
+  }
+  const auto runs = select_runs(trash, where, util::to_epoch_seconds(util::Clock::now()));
+  if (runs.empty()) {
+    throw UsageError(fmt::format("no trashed runs {}in {}", where ? "match " : "",
+                                 trash.string()));
+  }
+  for (const auto& run : runs) {
+    const auto destination = root / std::filesystem::relative(run.folder, trash);
+    move_run(run.folder, destination);
+    out << fmt::format("restored {}\n", destination.string());
+  }
+  return 0;
+}
+
+} // namespace xrun::archive
