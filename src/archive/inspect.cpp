@@ -12,6 +12,9 @@
 #include <csignal>
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <set>
 #include <ctime>
 #include <fmt/format.h>
 #include <iostream>
@@ -222,6 +225,141 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
     out << "  " << file << '\n';
+  }
+  return 0;
+}
+
+namespace {
+
+std::map<std::string, Json> flat_data(const std::filesystem::path& folder) {
+  std::map<std::string, Json> values;
+  const auto text = util::read_file(folder / "experiment_data.json");
+  const auto data = text ? Json::parse(*text, nullptr, false) : Json();
+  const std::function<void(const Json&, const std::string&)> walk = [&](const Json& node,
+                                                                        const std::string& path) {
+    if (node.is_object() && !node.empty()) {
+      for (const auto& [key, value] : node.items()) {
+        walk(value, path.empty() ? key : path + "/" + key);
+      }
+    } else if (!path.empty()) {
+      values[path] = node;
+    }
+  };
+  if (!data.is_discarded()) {
+    walk(data, "");
+  }
+  return values;
+}
+
+std::vector<std::string> lines_of(const std::filesystem::path& file) {
+  std::vector<std::string> lines;
+  std::istringstream in(util::read_file(file).value_or(""));
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+/// The changed lines of two texts (a longest-common-subsequence diff), as `-` and `+` lines
+/// with their line numbers.
+std::vector<std::string> line_diff(const std::vector<std::string>& a,
+                                   const std::vector<std::string>& b) {
+  constexpr std::size_t k_max_cells = 16u << 20;
+  if (a.size() * b.size() > k_max_cells) {
+    return {fmt::format("  (too long to compare line by line: {} and {} lines)", a.size(),
+                        b.size())};
+  }
+  std::vector<std::vector<std::uint32_t>> common(a.size() + 1,
+                                                 std::vector<std::uint32_t>(b.size() + 1));
+  for (std::size_t i = a.size(); i-- > 0;) {
+    for (std::size_t j = b.size(); j-- > 0;) {
+      common[i][j] = a[i] == b[j] ? common[i + 1][j + 1] + 1
+                                  : std::max(common[i + 1][j], common[i][j + 1]);
+    }
+  }
+  std::vector<std::string> changes;
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (i < a.size() && j < b.size() && a[i] == b[j]) {
+      ++i;
+      ++j;
+    } else if (i < a.size() && (j == b.size() || common[i + 1][j] >= common[i][j + 1])) {
+      changes.push_back(fmt::format("  - {:>4}: {}", i + 1, a[i]));
+      ++i;
+    } else {
+      changes.push_back(fmt::format("  + {:>4}: {}", j + 1, b[j]));
+      ++j;
+    }
+  }
+  return changes;
+}
+
+void compare(const std::string& title, const std::map<std::string, Json>& a,
+             const std::map<std::string, Json>& b, std::ostream& out) {
+  std::vector<std::string> lines;
+  std::set<std::string> names;
+  for (const auto& [name, value] : a) {
+    names.insert(name);
+  }
+  for (const auto& [name, value] : b) {
+    names.insert(name);
+  }
+  for (const auto& name : names) {
+    const auto left = a.count(name) ? a.at(name) : Json();
+    const auto right = b.count(name) ? b.at(name) : Json();
+    if (left != right) {
+      lines.push_back(fmt::format("  {}: {} -> {}", name,
+                                  a.count(name) ? short_json(left) : "(none)",
+                                  b.count(name) ? short_json(right) : "(none)"));
+    }
+  }
+  out << title << (lines.empty() ? ": the same\n" : "\n");
+  for (const auto& line : lines) {
+    out << line << '\n';
+  }
+}
+
+std::map<std::string, Json> meta_summary(const RunMeta& meta) {
+  std::map<std::string, Json> fields{{"status", std::string(to_string(meta.status))},
+                                     {"duration", std::round(meta.duration * 100) / 100},
+                                     {"host", meta.host},
+                                     {"python", meta.python_version},
+                                     {"xrun", meta.xrun_version},
+                                     {"experiment", meta.experiment_path},
+                                     {"error", meta.error_type}};
+  if (!meta.config_path.empty()) {
+    fields["config"] = meta.config_path;
+  }
+  if (meta.git) {
+    fields["git"] = fmt::format("{}{}", meta.git->commit.substr(0, 12),
+                                meta.git->dirty ? " (dirty)" : "");
+  }
+  return fields;
+}
+
+} // namespace
+
+int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, std::ostream& out) {
+  const auto left = read_meta(a);
+  const auto right = read_meta(b);
+  out << fmt::format("- {}\n+ {}\n", a.string(), b.string());
+  std::map<std::string, Json> left_parameters;
+  std::map<std::string, Json> right_parameters;
+  for (const auto& parameter : left.parameters) {
+    left_parameters[parameter.name] = plain_json(parameter.value);
+  }
+  for (const auto& parameter : right.parameters) {
+    right_parameters[parameter.name] = plain_json(parameter.value);
+  }
+  compare("parameters", left_parameters, right_parameters, out);
+  compare("data", flat_data(a), flat_data(b), out);
+  compare("meta", meta_summary(left), meta_summary(right), out);
+  const auto changes = line_diff(lines_of(a / "experiment_code.py"),
+                                 lines_of(b / "experiment_code.py"));
+  out << "code" << (changes.empty() ? ": the same\n" : "\n");
+  for (const auto& change : changes) {
+    out << change << '\n';
   }
   return 0;
 }

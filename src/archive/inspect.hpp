@@ -16,6 +16,10 @@ std::filesystem::path resolve_run(const std::filesystem::path& root, const std::
 /// values, tracked series as terminal sparklines (last, min, max), files, git.
 int show_run(const std::filesystem::path& run, std::ostream& out);
 
+/// What differs between two runs: parameters, data values, meta (status, duration, host,
+/// versions, git) and the lines of the experiment's code.
+int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, std::ostream& out);
+
 /// Prints the run's log; with `follow`, keeps printing what is appended while the run is
 /// `running` (until it ends or its heartbeat goes stale).
 int tail_run(const std::filesystem::path& run, bool follow, std::ostream& out);

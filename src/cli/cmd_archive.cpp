@@ -100,6 +100,19 @@ void add_archive_command(CLI::App& app, Action& action) {
     };
   });
 
+  auto pair = std::make_shared<std::pair<std::string, std::string>>();
+  auto* diff = archive->add_subcommand(
+      "diff", "What differs between two runs: parameters, data, meta and code");
+  diff->add_option("--path", one->path, "The archive folder")->capture_default_str();
+  diff->add_option("a", pair->first, "The first run (folder, id or unique part)")->required();
+  diff->add_option("b", pair->second, "The second run")->required();
+  diff->callback([one, pair, &action] {
+    action = [one, pair] {
+      return archive::diff_runs(archive::resolve_run(one->path, pair->first),
+                                archive::resolve_run(one->path, pair->second), std::cout);
+    };
+  });
+
   auto* tail = archive->add_subcommand("tail", "The log of a run; -f follows a live one");
   tail->add_option("--path", one->path, "The archive folder")->capture_default_str();
   tail->add_option("run", one->run, "A run folder, or a run id (or a unique part of one)")

@@ -32,6 +32,22 @@ class Inspect(Workspace):
         self.assertRegex(out, r"loss  [▁▂▃▄▅▆▇█]{40}  last 0.02  min 0.02  max 1  \(50 points\)")
         self.assertIn("experiment_meta.json", out)
 
+    def test_diff_parameters_data_meta_and_code(self):
+        source = (self.dir / "exp.py").read_text()
+        self.write("exp.py", source.replace('e["metrics/acc"] = 0.75', 'e["metrics/acc"] = 0.5'))
+        self.assertEqual(self.xrun("run", "exp.py", "--LR", "0.2").returncode, 0)
+        first, second = self.runs("results/exp")
+        result = self.xrun("archive", "diff", first.name, second.name)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        out = result.stdout
+        self.assertIn("parameters\n  LR: 0.1 -> 0.2\n", out)
+        self.assertIn("  metrics/acc: 0.75 -> 0.5\n", out)
+        self.assertRegex(out, r"code\n  - +\d+:     e\[\"metrics/acc\"\] = 0.75\n"
+                              r"  \+ +\d+:     e\[\"metrics/acc\"\] = 0.5\n")
+        same = self.xrun("archive", "diff", first.name, first.name).stdout
+        self.assertIn("parameters: the same", same)
+        self.assertIn("code: the same", same)
+
     def test_show_unknown_run(self):
         result = self.xrun("archive", "show", "no-such-run")
         self.assertUsageError(result, "no run 'no-such-run' in results")
