@@ -112,6 +112,10 @@ private:
   }
 
   void wait_for_room() {
+    {
+      std::lock_guard guard(m_mutex);
+      m_full = true; // the writer drains now instead of at its next tick
+    }
     m_wake.notify_all();
     Py_BEGIN_ALLOW_THREADS;
     for (;;) {
@@ -132,8 +136,9 @@ private:
       bool stopping = false;
       {
         std::unique_lock guard(m_mutex);
-        m_wake.wait_for(guard, k_flush_interval, [this] { return m_stopping; });
+        m_wake.wait_for(guard, k_flush_interval, [this] { return m_stopping || m_full; });
         stopping = m_stopping;
+        m_full = false;
       }
       lock();
       batch.swap(m_pending);
@@ -176,6 +181,7 @@ private:
   std::mutex m_mutex;
   std::condition_variable m_wake;
   bool m_stopping = false;
+  bool m_full = false; // a producer waits for room
   bool m_reported = false;
   std::thread m_thread;
 };
