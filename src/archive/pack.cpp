@@ -123,13 +123,26 @@ void add_file(struct archive* writer, const std::filesystem::path& file, const s
   }
 }
 
-/// Reads the archive back; every file written must be there with its size and checksum.
-void verify(const std::filesystem::path& file, const std::map<std::string, Expected>& written) {
+/// A reader of any format and compression libarchive knows, opened on `file`; null with
+/// `problem` set when it cannot be opened (each caller decides what kind of error that is).
+Reader open_reader(const std::filesystem::path& file, std::string& problem) {
   Reader reader(archive_read_new());
   archive_read_support_filter_all(reader.get());
   archive_read_support_format_all(reader.get());
   if (archive_read_open_filename(reader.get(), file.c_str(), k_block) != ARCHIVE_OK) {
-    fail_archive(reader.get(), fmt::format("cannot read back {}", file.string()));
+    const char* why = archive_error_string(reader.get());
+    problem = why ? why : "unknown error";
+    reader.reset();
+  }
+  return reader;
+}
+
+/// Reads the archive back; every file written must be there with its size and checksum.
+void verify(const std::filesystem::path& file, const std::map<std::string, Expected>& written) {
+  std::string problem;
+  const auto reader = open_reader(file, problem);
+  if (!reader) {
+    throw ArchiveError(fmt::format("cannot read back {}: {}", file.string(), problem));
   }
   std::map<std::string, Expected> found;
   archive_entry* entry = nullptr;
@@ -275,12 +288,10 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
 int extract_archive(const std::filesystem::path& file, const std::filesystem::path& target,
                     std::ostream& out) {
   const auto open = [&file] {
-    Reader reader(archive_read_new());
-    archive_read_support_filter_all(reader.get());
-    archive_read_support_format_all(reader.get());
-    if (archive_read_open_filename(reader.get(), file.c_str(), k_block) != ARCHIVE_OK) {
-      throw UsageError(fmt::format("cannot read archive {}: {}", file.string(),
-                                   archive_error_string(reader.get())));
+    std::string problem;
+    auto reader = open_reader(file, problem);
+    if (!reader) {
+      throw UsageError(fmt::format("cannot read archive {}: {}", file.string(), problem));
     }
     return reader;
   };

@@ -1,6 +1,7 @@
 #include "archive/summary.hpp"
 
 #include "archive/runs.hpp"
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -15,18 +16,6 @@ namespace xrun::archive {
 namespace {
 
 using Json = nlohmann::json;
-
-std::uintmax_t folder_size(const std::filesystem::path& folder) {
-  std::uintmax_t total = 0;
-  std::error_code error;
-  for (std::filesystem::recursive_directory_iterator it(folder, error), end; !error && it != end;
-       it.increment(error)) {
-    if (it->is_regular_file(error)) {
-      total += it->file_size(error);
-    }
-  }
-  return total;
-}
 
 std::string namespace_of(const Run& run, const std::filesystem::path& root) {
   if (run.meta && !run.meta->namespace_name.empty()) {
@@ -93,8 +82,10 @@ int overview(const std::filesystem::path& root, const std::optional<std::string>
   std::map<std::string, Group> groups;
   Group total;
   for (const auto& run : runs) {
+    const auto status = run.status(now);
+    const auto bytes = util::tree_size(run.folder);
     for (Group* group : {&groups[namespace_of(run, root)], &total}) {
-      const auto status = run.status(now);
+      group->bytes += bytes;
       ++group->runs;
       ++group->statuses[status];
       if (run.meta) {
@@ -105,9 +96,6 @@ int overview(const std::filesystem::path& root, const std::optional<std::string>
         }
       }
     }
-    const auto bytes = folder_size(run.folder);
-    groups[namespace_of(run, root)].bytes += bytes;
-    total.bytes += bytes;
   }
   if (json) {
     Json namespaces = Json::object();
@@ -132,7 +120,7 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
   std::map<std::string, std::uintmax_t> namespaces;
   std::uintmax_t total = 0;
   for (const auto& run : runs) {
-    const auto bytes = folder_size(run.folder);
+    const auto bytes = util::tree_size(run.folder);
     sizes.emplace_back(bytes, std::filesystem::relative(run.folder, root).string());
     namespaces[namespace_of(run, root)] += bytes;
     total += bytes;

@@ -34,18 +34,6 @@ void move_run(const std::filesystem::path& from, const std::filesystem::path& to
   }
 }
 
-std::uintmax_t tree_size(const std::filesystem::path& folder) {
-  std::uintmax_t total = 0;
-  std::error_code error;
-  for (std::filesystem::recursive_directory_iterator it(folder, error), end; !error && it != end;
-       it.increment(error)) {
-    if (it->is_regular_file(error)) {
-      total += it->file_size(error);
-    }
-  }
-  return total;
-}
-
 } // namespace
 
 std::filesystem::path trash_of(const std::filesystem::path& root) {
@@ -83,7 +71,7 @@ int purge_trash(const std::filesystem::path& root, std::ostream& out) {
     out << "the trash is empty\n";
     return 0;
   }
-  const auto size = tree_size(trash);
+  const auto size = util::tree_size(trash);
   std::filesystem::remove_all(trash, error);
   if (error) {
     throw ArchiveError(fmt::format("cannot empty {}: {}", trash.string(), error.message()));

@@ -79,6 +79,18 @@ void make_directories(const std::filesystem::path& dir) {
   }
 }
 
+std::uintmax_t tree_size(const std::filesystem::path& dir) {
+  std::uintmax_t total = 0;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(dir, error), end; !error && it != end;
+       it.increment(error)) {
+    if (it->is_regular_file(error)) {
+      total += it->file_size(error);
+    }
+  }
+  return total;
+}
+
 std::optional<std::string> read_file(const std::filesystem::path& file) {
   const FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {

@@ -1,6 +1,7 @@
 // Small POSIX filesystem helpers. Nothing here knows about xrun; errors are std::system_error.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -18,6 +19,10 @@ void fsync_directory(const std::filesystem::path& dir);
 /// the same time: a folder that appears between the check and the mkdir counts as created.
 /// Throws std::system_error, naming the component that failed.
 void make_directories(const std::filesystem::path& dir);
+
+/// The bytes of all regular files under `dir` (0 for a missing folder; unreadable parts are
+/// skipped).
+std::uintmax_t tree_size(const std::filesystem::path& dir);
 
 /// The whole content of a file, or nullopt when it does not exist. Throws std::system_error on
 /// other errors (permission, I/O, a directory in the way).
