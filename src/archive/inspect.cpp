@@ -61,14 +61,13 @@ std::filesystem::path resolve_run(const std::filesystem::path& root, const std::
   std::vector<std::filesystem::path> matches;
   std::vector<std::string> ids;
   for (const auto& run : find_runs(root)) {
-    const auto id = run.folder.filename().string();
+    const auto id = run.folder().filename().string();
     ids.push_back(id);
-    const auto relative = std::filesystem::relative(run.folder, root).string();
-    if (id == text || relative == text) {
-      return run.folder;
+    if (id == text || run.relative() == text) {
+      return run.folder();
     }
     if (id.find(text) != std::string::npos) {
-      matches.push_back(run.folder);
+      matches.push_back(run.folder());
     }
   }
   if (matches.size() == 1) {
@@ -391,23 +390,27 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
   const double now = now_seconds();
   int marked = 0;
   for (auto& run : find_runs(root)) {
-    if (!run.meta || run.meta->status != RunStatus::running || run.status(now) != "lost") {
+    if (run.status(now) != "lost") {
       continue;
     }
     // On this host a supervisor that is alive (suspended with Ctrl-Z, say) is not lost.
-    if (run.meta->host == util::host_name() && run.meta->pid > 0 &&
-        ::kill(static_cast<pid_t>(run.meta->pid), 0) == 0) {
+    if (run.summary.host == util::host_name() && run.summary.pid > 0 &&
+        ::kill(static_cast<pid_t>(run.summary.pid), 0) == 0) {
       continue;
     }
-    RunMeta meta = *run.meta;
+    const RunMeta* current = run.meta();
+    if (!current || current->status != RunStatus::running) {
+      continue; // ended or damaged since the scan
+    }
+    RunMeta meta = *current;
     meta.status = RunStatus::lost;
     meta.end_time = meta.heartbeat;
     meta.duration = meta.heartbeat - meta.start_time;
     meta.error_message = fmt::format(
         "the supervisor stopped updating the heartbeat at {} (host {} pid {})",
         util::format_local(meta.heartbeat), meta.host, meta.pid);
-    write_meta(run.folder, meta);
-    out << fmt::format("lost  {}\n", run.folder.string());
+    write_meta(run.folder(), meta);
+    out << fmt::format("lost  {}\n", run.path);
     ++marked;
   }
   std::cerr << fmt::format("xrun: {} run{} marked lost\n", marked, marked == 1 ? "" : "s");

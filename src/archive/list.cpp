@@ -86,21 +86,27 @@ bool less(const Json& a, const Json& b) {
 
 int list_runs(const ListOptions& options, std::ostream& out) {
   const double now = util::to_epoch_seconds(util::Clock::now());
-  auto runs = select_runs(options.root, options.where, now);
-  std::vector<Run*> selected;
-  for (auto& run : runs) {
-    if (!run.meta) {
-      std::cerr << "xrun: warning: " << run.problem << '\n';
-    }
-    selected.push_back(&run);
-  }
   const bool descending = options.sort.starts_with('-');
   const std::string key = descending ? options.sort.substr(1) : options.sort;
-  std::stable_sort(selected.begin(), selected.end(), [&](Run* a, Run* b) {
-    const auto x = a->value(key, now);
-    const auto y = b->value(key, now);
-    return descending ? less(y, x) : less(x, y);
+  auto reads = options.columns;
+  reads.push_back(key);
+  auto runs = select_runs(options.root, options.where, now, reads);
+  std::vector<std::pair<Json, Run*>> keyed;
+  keyed.reserve(runs.size());
+  for (auto& run : runs) {
+    if (!run.readable()) {
+      std::cerr << "xrun: warning: " << run.problem << '\n';
+    }
+    keyed.emplace_back(run.value(key, now), &run);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [descending](const auto& a, const auto& b) {
+    return descending ? less(b.first, a.first) : less(a.first, b.first);
   });
+  std::vector<Run*> selected;
+  selected.reserve(keyed.size());
+  for (const auto& [sort_key, run] : keyed) {
+    selected.push_back(run);
+  }
   if (options.limit && selected.size() > *options.limit) {
     selected.resize(*options.limit);
   }
@@ -108,22 +114,17 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   if (options.format == OutputFormat::json) {
     Json rows = Json::array();
     for (Run* run : selected) {
-      Json row = {{"path", run->folder.string()},
+      Json row = {{"path", run->path},
                   {"status", run->status(now)},
                   {"id", run->value("id", now)},
                   {"name", run->value("name", now)},
                   {"namespace", run->value("namespace", now)},
                   {"start_time", run->value("start_time", now)},
                   {"duration", run->value("duration", now)}};
-      Json parameters = Json::object();
-      if (run->meta) {
-        for (const auto& parameter : run->meta->parameters) {
-          parameters[parameter.name] = plain_json(parameter.value);
-        }
-      } else {
+      if (!run->readable()) {
         row["problem"] = run->problem;
       }
-      row["parameters"] = std::move(parameters);
+      row["parameters"] = plain_json(run->parameters());
       for (const auto& column : options.columns) {
         row[column] = run->value(column, now);
       }
@@ -139,14 +140,15 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   }
   std::vector<std::vector<std::string>> table;
   for (Run* run : selected) {
-    const auto relative = std::filesystem::relative(run->folder, options.root).string();
-    const auto start = run->value("start_time", now);
-    std::vector<std::string> row{run->status(now), relative,
-                                 start.is_number() && start.get<double>() > 0 ? util::format_local(start.get<double>()) : "-",
-                                 run->meta ? human_duration(run->meta->duration) : "-"};
-    if (run->meta && run->meta->status == RunStatus::running) {
-      row[3] = human_duration(now - run->meta->start_time);
-    }
+    const auto& summary = run->summary;
+    const bool readable = run->readable();
+    std::vector<std::string> row{
+        run->status(now), std::string(run->relative()),
+        readable && summary.start_time > 0 ? util::format_local(summary.start_time) : "-",
+        readable ? human_duration(summary.status == RunStatus::running
+                                      ? now - summary.start_time
+                                      : summary.duration)
+                 : "-"};
     for (const auto& column : options.columns) {
       row.push_back(render(run->value(column, now)));
     }
@@ -185,22 +187,29 @@ int list_runs(const ListOptions& options, std::ostream& out) {
       widths[i] = std::max(widths[i], row[i].size());
     }
   }
+  std::string text; // the whole table, written at once
   const auto print_row = [&](const std::vector<std::string>& row, bool is_header) {
     for (std::size_t i = 0; i < row.size(); ++i) {
-      const bool last = i + 1 == row.size();
-      const auto cell = last ? row[i] : fmt::format("{:<{}}", row[i], widths[i]);
-      if (i == 0 && options.color && !is_header) {
-        out << color_of(row[0]) << cell << "\033[0m";
-      } else {
-        out << cell;
+      const bool colored = i == 0 && options.color && !is_header;
+      if (colored) {
+        text += color_of(row[0]);
       }
-      out << (last ? "\n" : "  ");
+      text += row[i];
+      if (colored) {
+        text += "\033[0m";
+      }
+      if (i + 1 == row.size()) {
+        text += '\n';
+      } else {
+        text.append(widths[i] - row[i].size() + 2, ' ');
+      }
     }
   };
   print_row(header, true);
   for (const auto& row : table) {
     print_row(row, false);
   }
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
   return 0;
 }
 

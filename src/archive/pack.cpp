@@ -213,9 +213,9 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   for (const auto& run : selected) {
     // A stale heartbeat may be a suspended or unreachable supervisor: only a run recorded as
     // ended (or marked lost by reconcile) is ever removed.
-    if (options.remove && run.meta && run.meta->status == RunStatus::running) {
+    if (options.remove && run.readable() && run.summary.status == RunStatus::running) {
       throw UsageError(fmt::format("{} is still running; it cannot be removed",
-                                   run.folder.string()),
+                                   run.path),
                        "a run whose supervisor died is removable after `xrun archive reconcile`");
     }
   }
@@ -249,15 +249,15 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   const auto prefix = top.filename().empty() ? top.parent_path().filename() : top.filename();
   std::uint64_t bytes = 0;
   for (const auto& run : selected) {
-    const auto relative = std::filesystem::relative(run.folder, options.root);
+    const std::filesystem::path relative = run.relative();
     const auto add = [&](const std::filesystem::path& path) {
-      const auto inside = path.lexically_relative(run.folder);
+      const auto inside = path.lexically_relative(run.folder());
       add_file(writer.get(), path,
                (inside == "." ? prefix / relative : prefix / relative / inside).generic_string(),
                buffer, options.remove ? &written : nullptr);
     };
-    add(run.folder);
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(run.folder)) {
+    add(run.folder());
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(run.folder())) {
       add(entry.path());
       if (entry.is_regular_file()) {
         bytes += entry.file_size();
@@ -278,7 +278,7 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   if (options.remove) {
     verify(options.output, written);
     for (const auto& run : selected) {
-      std::filesystem::remove_all(run.folder);
+      std::filesystem::remove_all(run.folder());
     }
     out << fmt::format("verified; removed {} run folders\n", selected.size());
   }

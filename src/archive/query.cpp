@@ -388,4 +388,20 @@ bool Query::matches(const Lookup& lookup) const {
   return truthy(evaluate(*m_root, lookup));
 }
 
+std::vector<std::string> Query::names() const {
+  std::vector<std::string> names;
+  std::vector<const Node*> pending{m_root.get()};
+  while (!pending.empty()) {
+    const Node* node = pending.back();
+    pending.pop_back();
+    if (node->kind == Kind::name) {
+      names.push_back(node->name);
+    }
+    for (const auto& child : node->children) {
+      pending.push_back(child.get());
+    }
+  }
+  return names;
+}
+
 } // namespace xrun::archive

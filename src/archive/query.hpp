@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xrun::archive {
 
@@ -30,6 +31,9 @@ public:
   bool matches(const Lookup& lookup) const;
 
   const std::string& text() const { return m_text; }
+
+  /// Every name the expression looks up (`LR`, `data.metrics.acc`, ...).
+  std::vector<std::string> names() const;
 
   struct Node;
 

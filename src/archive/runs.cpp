@@ -1,5 +1,6 @@
 #include "archive/runs.hpp"
 
+#include "archive/index.hpp"
 #include "archive/query.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
@@ -44,13 +45,83 @@ Json walk(const Json& root, const std::vector<std::string>& parts, std::size_t f
   return *node;
 }
 
+/// Whether JSON text holds `"key":` (anywhere; a cheap test before parsing it).
+bool has_key(std::string_view text, std::string_view key) {
+  for (auto at = text.find(key); at != std::string_view::npos; at = text.find(key, at + 1)) {
+    if (at > 0 && text[at - 1] == '"' && text.substr(at + key.size()).starts_with("\":")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Json optional_json(const auto& value) {
+  return value ? Json(*value) : Json(nullptr);
+}
+
+/// The meta fields a listing reads, served from the summary without reading the whole meta.
+using SummaryField = Json (*)(const RunSummary&);
+constexpr std::pair<std::string_view, SummaryField> k_summary_fields[] = {
+    {"id", [](const RunSummary& s) { return Json(s.id); }},
+    {"name", [](const RunSummary& s) { return Json(s.name); }},
+    {"namespace", [](const RunSummary& s) { return Json(s.namespace_name); }},
+    {"start_time", [](const RunSummary& s) { return Json(s.start_time); }},
+    {"end_time", [](const RunSummary& s) { return optional_json(s.end_time); }},
+    {"duration", [](const RunSummary& s) { return Json(s.duration); }},
+    {"heartbeat", [](const RunSummary& s) { return Json(s.heartbeat); }},
+    {"exit_code", [](const RunSummary& s) { return optional_json(s.exit_code); }},
+    {"error_type", [](const RunSummary& s) { return Json(s.error_type); }},
+    {"host", [](const RunSummary& s) { return Json(s.host); }},
+    {"pid", [](const RunSummary& s) { return Json(s.pid); }},
+};
+
 } // namespace
+
+RunSummary RunSummary::of(const RunMeta& meta) {
+  RunSummary summary;
+  summary.status = meta.status;
+  summary.id = meta.id;
+  summary.name = meta.name;
+  summary.namespace_name = meta.namespace_name;
+  summary.start_time = meta.start_time;
+  summary.end_time = meta.end_time;
+  summary.duration = meta.duration;
+  summary.heartbeat = meta.heartbeat;
+  summary.exit_code = meta.exit_code;
+  summary.error_type = meta.error_type;
+  summary.host = meta.host;
+  summary.pid = meta.pid;
+  return summary;
+}
+
+struct Run::Loaded {
+  std::optional<nlohmann::ordered_json> parameters;
+  std::optional<Json> data;
+  std::optional<std::optional<RunMeta>> meta;
+  std::optional<Json> meta_json;
+};
+
+Run::Loaded& Run::loaded() {
+  if (!m_loaded) {
+    m_loaded = std::make_shared<Loaded>();
+  }
+  return *m_loaded;
+}
 
 Run Run::load(const std::filesystem::path& folder) {
   Run run;
-  run.folder = folder;
+  run.path = folder.string();
+  run.root_length = run.path.size() - folder.filename().string().size();
   try {
-    run.meta = read_meta(folder);
+    RunMeta meta = read_meta(folder);
+    run.summary = RunSummary::of(meta);
+    nlohmann::ordered_json parameters = nlohmann::ordered_json::object();
+    for (const auto& parameter : meta.parameters) {
+      parameters[parameter.name] = parameter.value;
+    }
+    run.parameters_text = parameters.dump();
+    run.loaded().parameters = std::move(parameters);
+    run.loaded().meta.emplace(std::move(meta));
   } catch (const Error& problem) {
     run.problem = problem.what();
   }
@@ -58,13 +129,36 @@ Run Run::load(const std::filesystem::path& folder) {
 }
 
 std::string Run::status(double now) const {
-  if (!meta) {
+  if (!readable()) {
     return "corrupt";
   }
-  if (meta->status == RunStatus::running && now - meta->heartbeat > k_lost_after_seconds) {
+  if (summary.status == RunStatus::running && now - summary.heartbeat > k_lost_after_seconds) {
     return "lost";
   }
-  return std::string(to_string(meta->status));
+  return std::string(to_string(summary.status));
+}
+
+const nlohmann::ordered_json& Run::parameters() {
+  auto& parameters = loaded().parameters;
+  if (!parameters) {
+    parameters = nlohmann::ordered_json::parse(parameters_text, nullptr, false);
+    if (parameters->is_discarded() || !parameters->is_object()) {
+      parameters = nlohmann::ordered_json::object();
+    }
+  }
+  return *parameters;
+}
+
+const RunMeta* Run::meta() {
+  auto& meta = loaded().meta;
+  if (!meta) {
+    try {
+      meta.emplace(read_meta(folder()));
+    } catch (const Error&) {
+      meta.emplace(std::nullopt);
+    }
+  }
+  return *meta ? &**meta : nullptr;
 }
 
 Json Run::value(std::string_view name, double now) {
@@ -72,84 +166,97 @@ Json Run::value(std::string_view name, double now) {
     return status(now);
   }
   if (name == "path") {
-    return folder.string();
+    return path;
   }
-  if (!meta) {
+  if (!readable()) {
     return nullptr;
+  }
+  // The parameter text is our own dump, so a parameter NAME appears in it as "NAME": -- a
+  // cheap test that spares parsing it for the meta fields a listing sorts by.
+  const auto head = name.substr(0, name.find_first_of("./"));
+  const bool maybe_parameter = has_key(parameters_text, head);
+  if (!maybe_parameter && head.size() == name.size()) {
+    for (const auto& [field, get] : k_summary_fields) {
+      if (field == name) {
+        return get(summary);
+      }
+    }
   }
   const auto parts = split_path(name);
   if (parts[0] == "data") {
-    if (!data_loaded) {
-      data_loaded = true;
-      try {
-        if (const auto text = util::read_file(folder / "experiment_data.json")) {
-          data = Json::parse(*text, nullptr, false);
-        }
-      } catch (const std::exception&) {
-        data = nullptr;
+    auto& data = loaded().data;
+    if (!data) {
+      std::optional<std::string> text = data_text;
+      if (!text) {
+        text = util::read_file(folder() / "experiment_data.json");
+      }
+      data = text && !text->empty() ? Json::parse(*text, nullptr, false) : Json();
+      if (data->is_discarded()) {
+        data = Json();
       }
     }
-    return data.is_discarded() ? Json(nullptr) : walk(data, parts, 1);
+    return walk(*data, parts, 1);
   }
   if (parts[0] == "params" || parts[0] == "p") {
-    const auto* parameter = parts.size() > 1 ? meta->parameter(parts[1]) : nullptr;
-    return parameter ? walk(plain_json(parameter->value), parts, 2) : Json(nullptr);
+    const auto& values = parameters();
+    const auto it = parts.size() > 1 ? values.find(parts[1]) : values.end();
+    return it != values.end() ? walk(plain_json(*it), parts, 2) : Json(nullptr);
   }
-  if (const auto* parameter = meta->parameter(parts[0])) {
-    return walk(plain_json(parameter->value), parts, 1);
+  if (maybe_parameter) {
+    const auto& values = parameters();
+    if (const auto it = values.find(parts[0]); it != values.end()) {
+      return walk(plain_json(*it), parts, 1);
+    }
   }
-  if (meta_json.is_null()) {
-    meta_json = Json::parse(serialize_meta(*meta));
+  if (parts.size() == 1) {
+    for (const auto& [field, get] : k_summary_fields) {
+      if (field == name) {
+        return get(summary);
+      }
+    }
   }
-  return walk(meta_json, parts, parts[0] == "meta" ? 1 : 0);
+  auto& meta_json = loaded().meta_json;
+  if (!meta_json) {
+    const auto* whole = meta();
+    meta_json = whole ? Json::parse(serialize_meta(*whole)) : Json();
+  }
+  return walk(*meta_json, parts, parts[0] == "meta" ? 1 : 0);
 }
 
-std::vector<Run> find_runs(const std::filesystem::path& root) {
+std::vector<Run> find_runs(const std::filesystem::path& root, bool with_data) {
   std::error_code error;
   if (!std::filesystem::is_directory(root, error)) {
     throw ArchiveError(fmt::format("{} is not an archive folder", root.string()),
                        "give the folder that holds the runs with --path");
   }
-  std::vector<Run> runs;
-  std::filesystem::recursive_directory_iterator it(
-      root, std::filesystem::directory_options::skip_permission_denied, error);
-  for (const std::filesystem::recursive_directory_iterator end; it != end; it.increment(error)) {
-    if (error) {
-      error.clear(); // a folder that vanished during the walk (a run being deleted)
-      continue;
-    }
-    if (!it->is_directory(error) || it->is_symlink(error)) {
-      continue;
-    }
-    const auto& folder = it->path();
-    if (folder.filename().string().starts_with(".")) {
-      it.disable_recursion_pending(); // .track, .trash, temp folders
-      continue;
-    }
-    if (!std::filesystem::exists(folder / k_meta_file, error)) {
-      continue;
-    }
-    it.disable_recursion_pending();
-    runs.push_back(Run::load(folder));
-  }
-  std::sort(runs.begin(), runs.end(),
-            [](const Run& a, const Run& b) { return a.folder < b.folder; });
-  return runs;
+  return scan_archive(root, ScanOptions{with_data});
 }
 
 std::vector<Run> select_runs(const std::filesystem::path& root,
-                             const std::optional<std::string>& where, double now) {
+                             const std::optional<std::string>& where, double now,
+                             const std::vector<std::string>& also_reads) {
   // Parsed before the walk: a bad expression is reported without reading the archive.
   const std::optional<Query> query =
       where ? std::optional<Query>(Query::parse(*where)) : std::nullopt;
-  std::vector<Run> selected;
-  for (auto& run : find_runs(root)) {
-    if (!query ||
-        query->matches([&run, now](std::string_view name) { return run.value(name, now); })) {
-      selected.push_back(std::move(run));
-    }
+  auto names = also_reads;
+  if (query) {
+    const auto used = query->names();
+    names.insert(names.end(), used.begin(), used.end());
   }
-  return selected;
+  auto runs = find_runs(root, std::any_of(names.begin(), names.end(), reads_data));
+  if (query) {
+    std::size_t kept = 0;
+    for (auto& run : runs) {
+      if (query->matches([&run, now](std::string_view name) { return run.value(name, now); })) {
+        if (&runs[kept] != &run) {
+          runs[kept] = std::move(run);
+        }
+        ++kept;
+      }
+    }
+    runs.erase(runs.begin() + static_cast<std::ptrdiff_t>(kept), runs.end());
+  }
+  return runs;
 }
 
 } // namespace xrun::archive

@@ -3,7 +3,9 @@
 
 #include "xrun/meta.hpp"
 
+#include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -15,35 +17,79 @@ namespace xrun::archive {
 /// A running run whose heartbeat is older than this is `lost` (its supervisor died).
 inline constexpr double k_lost_after_seconds = 60.0;
 
-/// One run folder as found in the archive.
+/// What listing and selecting runs need of a meta; the archive index keeps exactly this.
+struct RunSummary {
+  RunStatus status = RunStatus::running;
+  std::string id;
+  std::string name;
+  std::string namespace_name;
+  double start_time = 0;
+  std::optional<double> end_time;
+  double duration = 0;
+  double heartbeat = 0;
+  std::optional<int> exit_code;
+  std::string error_type;
+  std::string host;
+  long pid = 0;
+
+  static RunSummary of(const RunMeta& meta);
+};
+
+/// One run folder as found in the archive. Everything beyond the summary (the whole meta,
+/// the data values) is read on first use.
 struct Run {
-  /// Reads the run folder's meta; a corrupt one is kept as `problem`, never thrown.
+  /// Reads the run folder's meta now; a corrupt one is kept as `problem`, never thrown.
   static Run load(const std::filesystem::path& folder);
 
-  std::filesystem::path folder;
-  std::optional<RunMeta> meta; // nullopt when the meta file is corrupt
-  std::string problem;         // why the meta could not be read
-  nlohmann::json data;         // experiment_data.json, read on demand (null until then)
-  bool data_loaded = false;
-  nlohmann::json meta_json;    // the meta as JSON, made on demand
+  std::string path;             // the run folder
+  std::size_t root_length = 0;  // path[root_length:] is the folder within its archive
+  std::string problem;    // why the meta could not be read; empty when it could
+  RunSummary summary;     // meaningful when `problem` is empty
+  std::string parameters_text = "{}"; // JSON object of parameter values, declaration order
+  /// experiment_data.json as read ("" when there is none); nullopt: read the file when needed.
+  std::optional<std::string> data_text;
+
+  bool readable() const { return problem.empty(); }
+
+  /// The run folder as a path (made on demand: building one splits it into its parts).
+  std::filesystem::path folder() const { return path; }
+
+  /// The run folder relative to the archive it was found in.
+  std::string_view relative() const { return std::string_view(path).substr(root_length); }
 
   /// The status to show: `lost` for a `running` run with a stale heartbeat at `now`;
   /// "corrupt" for a run whose meta cannot be read.
   std::string status(double now) const;
 
-  /// The value of a name for `--where` and `--columns` (null when the run has none):
-  /// meta fields (`status`, `name`, `duration`, ..., or `meta.FIELD`), parameters (`LR`,
-  /// `params.LR`) and data values (`data.metrics.acc`, read from experiment_data.json).
+  /// Parameter name -> value, in declaration order.
+  const nlohmann::ordered_json& parameters();
+
+  /// The whole meta, read on first use; nullptr when it cannot be read.
+  const RunMeta* meta();
+
+  /// The value of a name for `--where`, `--columns` and `--sort` (null when the run has
+  /// none): parameters (`LR`, `params.LR`), meta fields (`status`, `name`, `duration`, ...,
+  /// or `meta.FIELD`) and data values (`data.metrics.acc`).
   nlohmann::json value(std::string_view name, double now);
+
+private:
+  struct Loaded; // what was read or parsed on demand; kept apart so a Run stays small to move
+  Loaded& loaded();
+  std::shared_ptr<Loaded> m_loaded;
 };
 
 /// Every run folder under `root` (a folder holding experiment_meta.json; not searched
-/// further), sorted by path. Throws ArchiveError when `root` is not a folder.
-std::vector<Run> find_runs(const std::filesystem::path& root);
+/// further; folders whose names start with '.' are skipped), sorted by path. Read through
+/// the archive's index (see archive/index.hpp), so only runs changed since the last call are
+/// read again. Throws ArchiveError when `root` is not a folder.
+/// `with_data` also loads the data values the index keeps (for queries on data.*).
+std::vector<Run> find_runs(const std::filesystem::path& root, bool with_data = false);
 
 /// The runs under `root` that match the `--where` expression `where` (all without one), at
-/// time `now`. Throws UsageError for a bad expression, ArchiveError for a bad root.
+/// time `now`; `also_reads` names what the caller will look up besides (columns, sort key).
+/// Throws UsageError for a bad expression, ArchiveError for a bad root.
 std::vector<Run> select_runs(const std::filesystem::path& root,
-                             const std::optional<std::string>& where, double now);
+                             const std::optional<std::string>& where, double now,
+                             const std::vector<std::string>& also_reads = {});
 
 } // namespace xrun::archive

@@ -17,11 +17,13 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string namespace_of(const Run& run, const std::filesystem::path& root) {
-  if (run.meta && !run.meta->namespace_name.empty()) {
-    return run.meta->namespace_name;
+std::string namespace_of(const Run& run) {
+  if (run.readable() && !run.summary.namespace_name.empty()) {
+    return run.summary.namespace_name;
   }
-  return std::filesystem::relative(run.folder, root).parent_path().string();
+  const auto relative = run.relative();
+  const auto slash = relative.rfind('/');
+  return std::string(slash == std::string_view::npos ? std::string_view() : relative.substr(0, slash));
 }
 
 struct Group {
@@ -83,16 +85,16 @@ int overview(const std::filesystem::path& root, const std::optional<std::string>
   Group total;
   for (const auto& run : runs) {
     const auto status = run.status(now);
-    const auto bytes = util::tree_size(run.folder);
-    for (Group* group : {&groups[namespace_of(run, root)], &total}) {
+    const auto bytes = util::tree_size(run.folder());
+    for (Group* group : {&groups[namespace_of(run)], &total}) {
       group->bytes += bytes;
       ++group->runs;
       ++group->statuses[status];
-      if (run.meta) {
-        group->total_duration += run.meta->duration;
-        group->max_duration = std::max(group->max_duration, run.meta->duration);
-        if (!run.meta->error_type.empty()) {
-          ++group->errors[run.meta->error_type];
+      if (run.readable()) {
+        group->total_duration += run.summary.duration;
+        group->max_duration = std::max(group->max_duration, run.summary.duration);
+        if (!run.summary.error_type.empty()) {
+          ++group->errors[run.summary.error_type];
         }
       }
     }
@@ -120,9 +122,9 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
   std::map<std::string, std::uintmax_t> namespaces;
   std::uintmax_t total = 0;
   for (const auto& run : runs) {
-    const auto bytes = util::tree_size(run.folder);
-    sizes.emplace_back(bytes, std::filesystem::relative(run.folder, root).string());
-    namespaces[namespace_of(run, root)] += bytes;
+    const auto bytes = util::tree_size(run.folder());
+    sizes.emplace_back(bytes, std::string(run.relative()));
+    namespaces[namespace_of(run)] += bytes;
     total += bytes;
   }
   std::sort(sizes.begin(), sizes.end(), std::greater<>());

@@ -48,15 +48,15 @@ int delete_runs(const std::filesystem::path& root, const std::optional<std::stri
     throw UsageError(fmt::format("no runs {}in {}", where ? "match " : "", root.string()));
   }
   for (const auto& run : runs) {
-    if (run.meta && run.meta->status == RunStatus::running) {
+    if (run.readable() && run.summary.status == RunStatus::running) {
       throw UsageError(fmt::format("{} is still running; nothing was deleted",
-                                   run.folder.string()),
+                                   run.path),
                        "a run whose supervisor died can go after `xrun archive reconcile`");
     }
   }
   for (const auto& run : runs) {
-    move_run(run.folder, trash_of(root) / std::filesystem::relative(run.folder, root));
-    out << fmt::format("trashed  {}\n", run.folder.string());
+    move_run(run.folder(), trash_of(root) / run.relative());
+    out << fmt::format("trashed  {}\n", run.path);
   }
   out << fmt::format("{} runs moved to {} (`xrun archive restore` brings them back, "
                      "`xrun archive delete --purge` frees the space)\n",
@@ -93,8 +93,8 @@ int restore_runs(const std::filesystem::path& root, const std::optional<std::str
                                  trash.string()));
   }
   for (const auto& run : runs) {
-    const auto destination = root / std::filesystem::relative(run.folder, trash);
-    move_run(run.folder, destination);
+    const auto destination = root / run.relative();
+    move_run(run.folder(), destination);
     out << fmt::format("restored {}\n", destination.string());
   }
   return 0;

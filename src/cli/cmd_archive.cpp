@@ -1,3 +1,4 @@
+#include "archive/index.hpp"
 #include "archive/inspect.hpp"
 #include "archive/list.hpp"
 #include "archive/pack.hpp"
@@ -223,6 +224,15 @@ void add_archive_command(CLI::App& app, Action& action) {
     action = [trash, selection] {
       return archive::restore_runs(trash->path, selection(*trash, "restore"), std::cout);
     };
+  });
+
+  auto rebuild = std::make_shared<bool>(false);
+  auto* index = archive->add_subcommand(
+      "index", "Bring the archive's index up to date (it makes listing fast; safe to delete)");
+  index->add_option("--path", one->path, "The archive folder")->capture_default_str();
+  index->add_flag("--rebuild", *rebuild, "Start it again from the run folders");
+  index->callback([one, rebuild, &action] {
+    action = [one, rebuild] { return archive::index_archive(one->path, *rebuild, std::cout); };
   });
 
   auto* reconcile = archive->add_subcommand(

@@ -1,0 +1,752 @@
+#include "archive/index.hpp"
+
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+#include "util/time.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <dirent.h>
+#include <fmt/format.h>
+#include <fcntl.h>
+#include <memory>
+#include <sqlite3.h>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+
+namespace xrun::archive {
+
+namespace {
+
+constexpr int k_schema_version = 1;
+
+/// Larger experiment_data.json files are read from the run folder when a query needs them.
+constexpr std::size_t k_max_indexed_data = 64 * 1024;
+
+/// Folder times this close to the scan may hide a write in the same clock tick: the folder is
+/// stored with time 0 and read again by the next scan.
+constexpr std::int64_t k_racy_window_ns = 2'000'000'000;
+
+constexpr const char* k_columns =
+    "path, mtime, size, data_mtime, data_size, is_run, problem, status, id, name, namespace, start_time, end_time, "
+    "duration, heartbeat, exit_code, error_type, host, pid, parameters, data";
+
+constexpr const char* k_create =
+    "CREATE TABLE entries (path TEXT PRIMARY KEY, mtime INTEGER NOT NULL, size INTEGER, "
+    "data_mtime INTEGER, data_size INTEGER, is_run INTEGER NOT NULL, problem TEXT, status TEXT, id TEXT, name TEXT, namespace TEXT, "
+    "start_time REAL, end_time REAL, duration REAL, heartbeat REAL, exit_code INTEGER, "
+    "error_type TEXT, host TEXT, pid INTEGER, parameters TEXT, data TEXT) WITHOUT ROWID";
+
+/// What a file or folder looked like when it was read. Files are replaced by rename or
+/// rewritten in place; either way their time or size changes.
+struct Stamp {
+  std::int64_t mtime = 0; // nanoseconds; 0: unknown, read it again; -1: missing
+  std::int64_t size = -1;
+  bool operator==(const Stamp&) const = default;
+  bool matches(const Stamp& now) const { return mtime != 0 && *this == now; }
+};
+
+/// What a scan knows of one folder beyond its content.
+struct State {
+  Stamp stamp;          // a run's meta file, or the folder itself for other folders
+  Stamp data;           // a run's experiment_data.json
+  bool seen = false;    // found by this scan
+  bool changed = false; // read by this scan: to be written to the index
+};
+
+/// A folder that is not a run folder but may hold some (the archive itself is "").
+struct Folder {
+  std::string path; // relative to the archive
+  State state;
+};
+
+/// The folders of an archive: the run folders sorted by path, then the other folders.
+struct Catalog {
+  std::vector<Run> runs;
+  std::vector<State> run_states; // one per run
+  std::vector<Folder> folders;
+};
+
+struct StatementDeleter {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+
+/// The index file. Every failure makes it unusable rather than an error: the scan goes on
+/// from the folders.
+class Database {
+public:
+  explicit Database(const std::filesystem::path& file) : m_file(file) {
+    if (!open(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) {
+      // A read-only archive: an index someone else keeps still helps.
+      m_read_only = open(SQLITE_OPEN_READONLY);
+    }
+  }
+  ~Database() { close(); }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  /// Makes sure the table exists with this version's schema. False when there is no usable
+  /// index.
+  bool prepare() {
+    const int version = m_db ? user_version() : -1;
+    if (version == k_schema_version) {
+      return true;
+    }
+    // Another version's index is made anew; a file that is no database is replaced.
+    return (version >= 0 && !m_read_only && create()) || recreate();
+  }
+
+  /// Replaces a damaged index file with an empty one. False when that cannot be done.
+  bool recreate() {
+    close();
+    if (m_read_only) {
+      return false;
+    }
+    std::error_code error;
+    std::filesystem::remove(m_file, error);
+    std::filesystem::remove(m_file.string() + "-journal", error);
+    if (!open(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) || !create()) {
+      close();
+      return false;
+    }
+    return true;
+  }
+
+  /// Every row, run folders in path order. `data` loads the data values too. False when the
+  /// rows cannot be read.
+  bool load(const std::string& root, bool data, Catalog& catalog) {
+    std::string columns = k_columns;
+    if (!data) {
+      columns.replace(columns.rfind("data"), 4, "NULL");
+    }
+    if (!m_db) {
+      return false;
+    }
+    const auto statement =
+        prepare_statement("SELECT " + columns + " FROM entries ORDER BY path");
+    if (!statement) {
+      return false;
+    }
+    if (const auto count = prepare_statement("SELECT count(*) FROM entries WHERE is_run");
+        count && sqlite3_step(count.get()) == SQLITE_ROW) {
+      catalog.runs.reserve(static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0)));
+      catalog.run_states.reserve(catalog.runs.capacity());
+    }
+    auto* s = statement.get();
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+      State state;
+      state.stamp = {sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2)};
+      state.data = {sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4)};
+      if (sqlite3_column_int(s, 5) == 0) {
+        catalog.folders.push_back({text(s, 0), state});
+        continue;
+      }
+      catalog.run_states.push_back(state);
+      Run& run = catalog.runs.emplace_back();
+      run.path.reserve(root.size() + 1 + static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
+      run.path.append(root).append("/").append(view(s, 0));
+      run.root_length = root.size() + 1;
+      run.problem = view(s, 6);
+      auto& summary = run.summary;
+      summary.status = parse_status(view(s, 7)).value_or(RunStatus::running);
+      summary.id = view(s, 8);
+      summary.name = view(s, 9);
+      summary.namespace_name = view(s, 10);
+      summary.start_time = sqlite3_column_double(s, 11);
+      if (sqlite3_column_type(s, 12) != SQLITE_NULL) {
+        summary.end_time = sqlite3_column_double(s, 12);
+      }
+      summary.duration = sqlite3_column_double(s, 13);
+      summary.heartbeat = sqlite3_column_double(s, 14);
+      if (sqlite3_column_type(s, 15) != SQLITE_NULL) {
+        summary.exit_code = sqlite3_column_int(s, 15);
+      }
+      summary.error_type = view(s, 16);
+      summary.host = view(s, 17);
+      summary.pid = static_cast<long>(sqlite3_column_int64(s, 18));
+      run.parameters_text = view(s, 19);
+      if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
+        run.data_text = view(s, 20);
+      }
+    }
+    return step == SQLITE_DONE;
+  }
+
+  /// Writes what the scan read and removes what it did not find, in one transaction. False
+  /// when the index is read-only or stays locked by another process.
+  bool save(const Catalog& catalog) {
+    if (!m_db || m_read_only || !execute("BEGIN IMMEDIATE")) {
+      return false;
+    }
+    const auto insert = prepare_statement(std::string("INSERT OR REPLACE INTO entries (") +
+                                          k_columns +
+                                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    const auto remove = prepare_statement("DELETE FROM entries WHERE path = ?");
+    bool ok = insert && remove;
+    const auto write = [&](std::string_view path, const State& state, const Run* run) {
+      if (!ok || (state.seen && !state.changed)) {
+        return;
+      }
+      auto* s = state.seen ? insert.get() : remove.get();
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+      bind(s, 1, path);
+      if (state.seen) {
+        sqlite3_bind_int64(s, 2, state.stamp.mtime);
+        sqlite3_bind_int64(s, 3, state.stamp.size);
+        sqlite3_bind_int64(s, 4, state.data.mtime);
+        sqlite3_bind_int64(s, 5, state.data.size);
+        sqlite3_bind_int(s, 6, run ? 1 : 0);
+        if (run) {
+          bind_run(s, *run);
+        }
+      }
+      ok = sqlite3_step(s) == SQLITE_DONE;
+    };
+    for (std::size_t i = 0; i < catalog.runs.size(); ++i) {
+      write(catalog.runs[i].relative(), catalog.run_states[i], &catalog.runs[i]);
+    }
+    for (const auto& folder : catalog.folders) {
+      write(folder.path, folder.state, nullptr);
+    }
+    return execute(ok ? "COMMIT" : "ROLLBACK") && ok;
+  }
+
+private:
+  bool open(int flags) {
+    close();
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(m_file.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_close(db);
+      return false;
+    }
+    m_db = db;
+    sqlite3_busy_timeout(m_db, 2000);
+    execute("PRAGMA mmap_size = 268435456"); // reads the index without copying its pages
+    return true;
+  }
+
+  void close() {
+    if (m_db) {
+      sqlite3_close(m_db);
+      m_db = nullptr;
+    }
+  }
+
+  /// -1 when the file cannot be read as a database.
+  int user_version() {
+    const auto statement = prepare_statement("PRAGMA user_version");
+    if (!statement || sqlite3_step(statement.get()) != SQLITE_ROW) {
+      return -1;
+    }
+    return sqlite3_column_int(statement.get(), 0);
+  }
+
+  bool create() {
+    if (!m_db || !execute("BEGIN IMMEDIATE")) {
+      return false;
+    }
+    // Another process may have made the table while this one waited for the lock.
+    if (user_version() == k_schema_version) {
+      return execute("COMMIT");
+    }
+    const bool ok = execute("DROP TABLE IF EXISTS entries") && execute(k_create) &&
+                    execute("PRAGMA user_version = " + std::to_string(k_schema_version));
+    return execute(ok ? "COMMIT" : "ROLLBACK") && ok;
+  }
+
+  Statement prepare_statement(const std::string& sql) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(m_db, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(statement);
+      return nullptr;
+    }
+    return Statement(statement);
+  }
+
+  bool execute(const std::string& sql) {
+    return sqlite3_exec(m_db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+
+  static std::string_view view(sqlite3_stmt* statement, int column) {
+    const auto* data = sqlite3_column_text(statement, column);
+    return data ? std::string_view(reinterpret_cast<const char*>(data),
+                                   static_cast<std::size_t>(sqlite3_column_bytes(statement, column)))
+                : std::string_view();
+  }
+
+  static std::string text(sqlite3_stmt* statement, int column) {
+    return std::string(view(statement, column));
+  }
+
+  static void bind(sqlite3_stmt* statement, int column, std::string_view value) {
+    sqlite3_bind_text(statement, column, value.data(), static_cast<int>(value.size()),
+                      SQLITE_STATIC);
+  }
+
+  static void bind_run(sqlite3_stmt* s, const Run& run) {
+    const auto& summary = run.summary;
+    bind(s, 7, run.problem);
+    bind(s, 8, to_string(summary.status));
+    bind(s, 9, summary.id);
+    bind(s, 10, summary.name);
+    bind(s, 11, summary.namespace_name);
+    sqlite3_bind_double(s, 12, summary.start_time);
+    if (summary.end_time) {
+      sqlite3_bind_double(s, 13, *summary.end_time);
+    }
+    sqlite3_bind_double(s, 14, summary.duration);
+    sqlite3_bind_double(s, 15, summary.heartbeat);
+    if (summary.exit_code) {
+      sqlite3_bind_int(s, 16, *summary.exit_code);
+    }
+    bind(s, 17, summary.error_type);
+    bind(s, 18, summary.host);
+    sqlite3_bind_int64(s, 19, summary.pid);
+    bind(s, 20, run.parameters_text);
+    if (run.data_text) {
+      bind(s, 21, *run.data_text);
+    }
+  }
+
+  std::filesystem::path m_file;
+  sqlite3* m_db = nullptr;
+  bool m_read_only = false;
+};
+
+Stamp stamp_of(const struct stat& info) {
+  return {static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
+          static_cast<std::int64_t>(info.st_size)};
+}
+
+/// The stamp of a file named relative to an open folder; mtime -1 when it is missing.
+Stamp stamp_at(int folder_fd, const char* name) {
+  struct stat info {};
+  if (::fstatat(folder_fd, name, &info, 0) != 0) {
+    return {-1, -1};
+  }
+  return stamp_of(info);
+}
+
+/// experiment_data.json for the index: "" when there is none, nullopt when it is too large to
+/// keep there.
+std::optional<std::string> read_data(const std::string& folder) {
+  auto text = util::read_file(folder + "/experiment_data.json");
+  if (!text) {
+    return std::string();
+  }
+  if (text->size() > k_max_indexed_data) {
+    return std::nullopt;
+  }
+  return text;
+}
+
+bool by_path(const Run& a, const Run& b) {
+  return a.relative() < b.relative();
+}
+
+/// Walks the archive, reusing what the catalog knows of every folder whose time is unchanged
+/// and reading the others. Folders found for the first time are kept apart until the walk
+/// ends, so the catalog's lists stay in path order for the lookups.
+class Walker {
+public:
+  Walker(std::string root, Catalog& catalog)
+      : m_root(std::move(root)), m_catalog(catalog),
+        m_now(static_cast<std::int64_t>(util::to_epoch_seconds(util::Clock::now()) * 1e9)) {
+    // Lookups are binary searches: both lists must be in path order.
+    auto& runs = catalog.runs;
+    if (!std::is_sorted(runs.begin(), runs.end(), by_path)) {
+      std::vector<std::size_t> order(runs.size());
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+      }
+      std::sort(order.begin(), order.end(),
+                [&](auto a, auto b) { return runs[a].relative() < runs[b].relative(); });
+      std::vector<Run> sorted_runs;
+      std::vector<State> sorted_states;
+      for (const auto i : order) {
+        sorted_runs.push_back(std::move(runs[i]));
+        sorted_states.push_back(catalog.run_states[i]);
+      }
+      runs = std::move(sorted_runs);
+      catalog.run_states = std::move(sorted_states);
+    }
+    std::sort(catalog.folders.begin(), catalog.folders.end(),
+              [](const Folder& a, const Folder& b) { return a.path < b.path; });
+  }
+
+  /// `data`: check the data files too (when the caller will read data values).
+  void walk(bool data, ScanReport& report) {
+    m_data = data;
+    struct stat info {};
+    if (::stat(m_root.c_str(), &info) == 0) {
+      visit_folder("", stamp_of(info), report);
+    }
+  }
+
+  /// Whether the index needs writing: something was read, or something is gone.
+  bool dirty() const {
+    const auto stale = [](const State& state) { return state.changed || !state.seen; };
+    return !m_new_runs.empty() || !m_new_folders.empty() ||
+           std::any_of(m_catalog.run_states.begin(), m_catalog.run_states.end(), stale) ||
+           std::any_of(m_catalog.folders.begin(), m_catalog.folders.end(),
+                       [&](const Folder& folder) { return stale(folder.state); });
+  }
+
+  /// Adds the folders found for the first time to the catalog.
+  void merge() {
+    for (auto& [run, state] : m_new_runs) {
+      m_catalog.runs.push_back(std::move(run));
+      m_catalog.run_states.push_back(state);
+    }
+    for (auto& folder : m_new_folders) {
+      m_catalog.folders.push_back(std::move(folder));
+    }
+    m_new_runs.clear();
+    m_new_folders.clear();
+  }
+
+private:
+
+  std::string full(std::string_view relative) const {
+    return relative.empty() ? m_root : m_root + "/" + std::string(relative);
+  }
+
+  /// A stamp as the index keeps it: one too close to now to be told apart from a write in
+  /// the same clock tick is stored as unknown.
+  Stamp settled(Stamp stamp) const {
+    if (stamp.mtime > 0 && m_now - stamp.mtime < k_racy_window_ns) {
+      stamp.mtime = 0;
+    }
+    return stamp;
+  }
+
+  State read_state(Stamp stamp, Stamp data = {}) const {
+    State state;
+    state.stamp = settled(stamp);
+    state.data = settled(data);
+    state.seen = true;
+    state.changed = true;
+    return state;
+  }
+
+  /// The known run folder at `relative`, if any.
+  std::optional<std::size_t> find_run(std::string_view relative) const {
+    const auto& runs = m_catalog.runs;
+    const auto it = std::lower_bound(
+        runs.begin(), runs.end(), relative,
+        [](const Run& run, std::string_view path) { return run.relative() < path; });
+    if (it == runs.end() || it->relative() != relative) {
+      return std::nullopt;
+    }
+    return static_cast<std::size_t>(it - runs.begin());
+  }
+
+  Folder* find_folder(std::string_view relative) const {
+    auto& folders = m_catalog.folders;
+    const auto it = std::lower_bound(
+        folders.begin(), folders.end(), relative,
+        [](const Folder& folder, std::string_view path) { return folder.path < path; });
+    return it == folders.end() || it->path != relative ? nullptr : &*it;
+  }
+
+  /// The known folders directly inside `relative`: a range of each path-ordered list.
+  std::vector<std::string_view> known_children(std::string_view relative) const {
+    std::vector<std::string_view> children;
+    const std::string prefix = relative.empty() ? std::string() : std::string(relative) + "/";
+    const auto direct = [&](std::string_view path) {
+      return path.size() > prefix.size() &&
+             path.find('/', prefix.size()) == std::string_view::npos;
+    };
+    const auto& runs = m_catalog.runs;
+    auto run = std::lower_bound(
+        runs.begin(), runs.end(), std::string_view(prefix),
+        [](const Run& r, std::string_view path) { return r.relative() < path; });
+    for (; run != runs.end() && run->relative().starts_with(prefix); ++run) {
+      if (direct(run->relative())) {
+        children.push_back(run->relative());
+      }
+    }
+    const auto& folders = m_catalog.folders;
+    auto folder = std::lower_bound(
+        folders.begin(), folders.end(), std::string_view(prefix),
+        [](const Folder& f, std::string_view path) { return f.path < path; });
+    for (; folder != folders.end() && folder->path.starts_with(prefix); ++folder) {
+      if (direct(folder->path)) {
+        children.push_back(folder->path);
+      }
+    }
+    return children;
+  }
+
+  /// What one look at a folder found: for a known run its files, for anything else the
+  /// folder itself.
+  struct Probe {
+    std::optional<std::size_t> run; // the known run at this path
+    Stamp meta;
+    Stamp data;
+    std::optional<Stamp> folder; // when it is not a known run: the folder, if it is one
+  };
+
+  /// A folder that is not a run folder, as it is now.
+  void visit_folder(std::string_view relative, Stamp now, ScanReport& report) {
+    ++report.folders;
+    Folder* known = find_folder(relative);
+    std::vector<std::string> listed;
+    std::vector<std::string_view> children;
+    if (known && known->state.stamp.matches(now)) {
+      known->state.seen = true;
+      children = known_children(relative);
+    } else {
+      listed = list_folders(relative);
+      children.assign(listed.begin(), listed.end());
+      if (known) {
+        known->state = read_state(now);
+      } else {
+        m_new_folders.push_back({std::string(relative), read_state(now)});
+      }
+    }
+    auto probes = probe(relative, children);
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      visit(children[i], probes[i], report);
+    }
+  }
+
+  void visit(std::string_view relative, Probe& probe, ScanReport& report) {
+    if (probe.run) {
+      State& state = m_catalog.run_states[*probe.run];
+      if (state.stamp.matches(probe.meta)) {
+        ++report.folders;
+        state.seen = true;
+        if (m_data && !state.data.matches(probe.data)) {
+          Run& run = m_catalog.runs[*probe.run];
+          run.data_text = read_data(run.path);
+          state.data = settled(probe.data);
+          state.changed = true;
+        }
+        return;
+      }
+      if (probe.meta.mtime < 0) { // no longer a run folder
+        struct stat info {};
+        if (::lstat(full(relative).c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+          visit_folder(relative, stamp_of(info), report);
+        }
+        return;
+      }
+      read_run(relative, probe.meta, probe.run, report);
+      return;
+    }
+    if (!probe.folder) {
+      return; // gone, or not a folder
+    }
+    if (Folder* known = find_folder(relative); known && known->state.stamp.matches(*probe.folder)) {
+      visit_folder(relative, *probe.folder, report);
+      return;
+    }
+    const auto path = full(relative);
+    struct stat info {};
+    if (::stat((path + "/" + k_meta_file).c_str(), &info) != 0) {
+      visit_folder(relative, *probe.folder, report);
+      return;
+    }
+    read_run(relative, stamp_of(info), std::nullopt, report);
+  }
+
+  /// Reads a run folder whose meta file had `meta` (taken before reading, so what is read is
+  /// never older than the stamp kept with it).
+  void read_run(std::string_view relative, Stamp meta, std::optional<std::size_t> known,
+                ScanReport& report) {
+    ++report.folders;
+    ++report.read;
+    const auto path = full(relative);
+    struct stat info {};
+    const Stamp data = ::stat((path + "/experiment_data.json").c_str(), &info) == 0
+                           ? stamp_of(info)
+                           : Stamp{-1, -1};
+    Run run = Run::load(path);
+    run.root_length = m_root.size() + 1;
+    run.data_text = read_data(path);
+    if (known) {
+      m_catalog.runs[*known] = std::move(run);
+      m_catalog.run_states[*known] = read_state(meta, data);
+    } else {
+      m_new_runs.emplace_back(std::move(run), read_state(meta, data));
+    }
+  }
+
+  /// Looks at every child of `parent`: the files of known runs, the folder of anything
+  /// else. On a large archive these calls are most of a scan, so they run on several
+  /// threads, each naming its target relative to the parent (a shorter lookup).
+  std::vector<Probe> probe(std::string_view parent,
+                           const std::vector<std::string_view>& children) const {
+    std::vector<Probe> probes(children.size());
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      probes[i].run = find_run(children[i]);
+    }
+    const int parent_fd = ::open(full(parent).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (parent_fd < 0) {
+      return probes;
+    }
+    const auto skip = parent.empty() ? 0 : parent.size() + 1;
+    const auto work = [&](std::size_t begin, std::size_t end) {
+      std::string name;
+      for (std::size_t i = begin; i < end; ++i) {
+        Probe& probe = probes[i];
+        name.assign(children[i].substr(skip));
+        const auto length = name.size();
+        if (probe.run) {
+          probe.meta = stamp_at(parent_fd, name.append("/").append(k_meta_file).c_str());
+          if (m_data) {
+            name.resize(length);
+            probe.data = stamp_at(parent_fd, name.append("/experiment_data.json").c_str());
+          }
+          continue;
+        }
+        struct stat info {};
+        if (::fstatat(parent_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISDIR(info.st_mode)) {
+          probe.folder = stamp_of(info);
+        }
+      }
+    };
+    constexpr std::size_t k_per_thread = 1000;
+    const std::size_t threads = std::min<std::size_t>(
+        {std::max(1U, std::thread::hardware_concurrency()), 4, children.size() / k_per_thread + 1});
+    const std::size_t share = children.size() / threads + 1;
+    std::vector<std::thread> helpers;
+    for (std::size_t t = 1; t < threads; ++t) {
+      helpers.emplace_back(work, t * share, std::min(children.size(), (t + 1) * share));
+    }
+    work(0, std::min(children.size(), share));
+    for (auto& helper : helpers) {
+      helper.join();
+    }
+    ::close(parent_fd);
+    return probes;
+  }
+
+  /// The sub-folders of a folder, skipping names that start with '.' (.track, .trash,
+  /// temporary folders).
+  std::vector<std::string> list_folders(std::string_view relative) const {
+    std::vector<std::string> children;
+    DIR* dir = ::opendir(full(relative).c_str());
+    if (!dir) {
+      return children; // vanished or unreadable: nothing to find there
+    }
+    while (const dirent* item = ::readdir(dir)) {
+      if (item->d_name[0] == '.') {
+        continue;
+      }
+      if (item->d_type == DT_DIR || item->d_type == DT_UNKNOWN) {
+        children.push_back(relative.empty() ? std::string(item->d_name)
+                                            : std::string(relative) + "/" + item->d_name);
+      }
+    }
+    ::closedir(dir);
+    return children;
+  }
+
+  std::string m_root;
+  Catalog& m_catalog;
+  std::int64_t m_now;
+  std::vector<std::pair<Run, State>> m_new_runs;
+  std::vector<Folder> m_new_folders;
+  bool m_data = false;
+};
+
+/// The runs the scan found, sorted by path: the catalog's own vector when nothing was added
+/// or removed (the usual case, and the fast one).
+std::vector<Run> found_runs(Catalog& catalog) {
+  const auto& states = catalog.run_states;
+  const bool all_seen =
+      std::all_of(states.begin(), states.end(), [](const State& state) { return state.seen; });
+  const bool sorted = std::is_sorted(catalog.runs.begin(), catalog.runs.end(), by_path);
+  if (all_seen && sorted) {
+    return std::move(catalog.runs);
+  }
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < catalog.runs.size(); ++i) {
+    if (states[i].seen) {
+      order.push_back(i);
+    }
+  }
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return catalog.runs[a].relative() < catalog.runs[b].relative();
+  });
+  std::vector<Run> runs;
+  runs.reserve(order.size());
+  for (const auto i : order) {
+    runs.push_back(std::move(catalog.runs[i]));
+  }
+  return runs;
+}
+
+} // namespace
+
+bool reads_data(std::string_view name) {
+  return name == "data" || name.starts_with("data.") || name.starts_with("data/");
+}
+
+std::vector<Run> scan_archive(const std::filesystem::path& root, const ScanOptions& options,
+                              ScanReport* report) {
+  ScanReport local;
+  ScanReport& out = report ? *report : local;
+  std::string top = root.string();
+  while (top.size() > 1 && top.back() == '/') {
+    top.pop_back();
+  }
+  Catalog catalog;
+  Database database(root / k_index_file);
+  if (database.prepare()) {
+    out.indexed = database.load(top, options.data, catalog);
+    if (!out.indexed) { // damaged: start it again from the folders
+      catalog = Catalog();
+      out.indexed = database.recreate();
+    }
+  }
+  Walker walker(top, catalog);
+  walker.walk(options.data, out);
+  const bool dirty = walker.dirty();
+  walker.merge();
+  if (out.indexed) {
+    out.saved = !dirty || database.save(catalog);
+  }
+  return found_runs(catalog);
+}
+
+int index_archive(const std::filesystem::path& root, bool rebuild, std::ostream& out) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto file = root / k_index_file;
+  std::error_code error;
+  if (!std::filesystem::is_directory(root, error)) {
+    find_runs(root); // throws the error every command gives for a bad archive folder
+  }
+  if (rebuild) {
+    std::filesystem::remove(file, error);
+    std::filesystem::remove(file.string() + "-journal", error);
+  }
+  ScanReport report;
+  const auto runs = scan_archive(root, ScanOptions{true}, &report);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << fmt::format("{} runs in {} folders; {} read from their folders, in {:.2f} s\n",
+                     runs.size(), report.folders, report.read, seconds);
+  if (report.indexed && report.saved) {
+    const auto size = std::filesystem::file_size(file, error);
+    out << fmt::format("index {} ({})\n", file.string(),
+                       util::format_bytes(error ? 0.0 : static_cast<double>(size)));
+  } else {
+    out << fmt::format("no index could be kept in {}: every listing reads the folders\n",
+                       root.string());
+  }
+  return 0;
+}
+
+} // namespace xrun::archive
