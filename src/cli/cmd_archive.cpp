@@ -1,6 +1,7 @@
 #include "archive/index.hpp"
 #include "archive/inspect.hpp"
 #include "archive/list.hpp"
+#include "archive/modify.hpp"
 #include "archive/pack.hpp"
 #include "archive/summary.hpp"
 #include "archive/trash.hpp"
@@ -223,6 +224,27 @@ void add_archive_command(CLI::App& app, Action& action) {
   restore->callback([trash, selection, &action] {
     action = [trash, selection] {
       return archive::restore_runs(trash->path, selection(*trash, "restore"), std::cout);
+    };
+  });
+
+  auto change = std::make_shared<archive::ModifyOptions>();
+  auto change_where = std::make_shared<TrashArgs>();
+  auto* modify = archive->add_subcommand(
+      "modify", "Change parameter values or meta fields of selected runs (recorded in the meta)");
+  modify->add_option("--path", change_where->path, "The archive folder")->capture_default_str();
+  auto* modify_where = modify->add_option("--where", change_where->where,
+                                          "Runs matching an expression");
+  modify->add_flag("--all", change_where->all, "Every run")->excludes(modify_where);
+  modify->add_option("--set", change->assignments,
+                     "NAME=VALUE: a parameter (LR=0.01) or a meta field "
+                     "(meta.description=...); repeat for more")
+      ->allow_extra_args(false);
+  modify->add_flag("--dry-run", change->dry_run, "Show what would change; write nothing");
+  modify->callback([change, change_where, selection, &action] {
+    action = [change, change_where, selection] {
+      change->where = selection(*change_where, "modify");
+      change->root = change_where->path;
+      return archive::modify_runs(*change, std::cout);
     };
   });
 

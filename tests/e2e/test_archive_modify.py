@@ -1,0 +1,92 @@
+"""`xrun archive modify`: parameter values and meta fields of recorded runs."""
+
+import json
+import unittest
+
+from support import Workspace, experiment_source
+
+
+class ArchiveModify(Workspace):
+    def setUp(self):
+        super().setUp()
+        self.write("exp.py", experiment_source(
+            'from typing import Optional\n\nLR: float = 0.1\nEPOCHS: int = 3\nMODEL: str = "mlp"\n'
+            'DROPOUT: Optional[float] = None\n',
+            'e["acc"] = 1 - e.LR'))
+        for lr in ("0.1", "0.5"):
+            result = self.xrun("run", "exp.py", "--LR", lr)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        self.first, self.second = self.runs("results/exp")
+        self.before = [(run / "experiment_meta.json").read_text()
+                       for run in self.runs("results/exp")]
+
+    def assertUnchanged(self):
+        self.assertEqual([(run / "experiment_meta.json").read_text()
+                          for run in self.runs("results/exp")], self.before)
+
+    def test_sets_parameters_and_fields_and_records_the_change(self):
+        result = self.xrun("archive", "modify", "--where", "LR < 0.3", "--set", "LR=0.25",
+                           "--set", "EPOCHS=7", "--set", "MODEL=123", "--set", "DROPOUT=0.5",
+                           "--set", "meta.description=after the fix", "--set", "meta.note=ok")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('LR: 0.1 -> 0.25', result.stdout)
+        self.assertIn('MODEL: "mlp" -> "123"', result.stdout)
+        self.assertIn("changed 1 run", result.stdout)
+        meta = self.meta(self.first)
+        self.assertEqual(meta["parameters"]["LR"]["value"], 0.25)
+        self.assertEqual(meta["parameters"]["EPOCHS"]["value"], 7)
+        self.assertEqual(meta["parameters"]["MODEL"]["value"], "123")  # str stays a string
+        self.assertEqual(meta["parameters"]["DROPOUT"]["value"], 0.5)
+        self.assertEqual(meta["description"], "after the fix")
+        self.assertEqual(meta["note"], "ok")
+        record = meta["modifications"][-1]
+        self.assertEqual(record["changes"]["LR"], {"from": 0.1, "to": 0.25})
+        self.assertEqual(record["changes"]["meta.note"], {"from": None, "to": "ok"})
+        self.assertEqual(self.meta(self.second)["parameters"]["LR"]["value"], 0.5)
+        listing = self.xrun("archive", "list", "--where", "LR == 0.25", "--columns", "EPOCHS")
+        self.assertEqual(listing.stdout.splitlines()[1].split()[-1], "7")
+        # The run's status, times and the rest of the record are untouched.
+        self.assertEqual(meta["status"], "done")
+        # A second change is added to the record, and setting the same value changes nothing.
+        self.xrun("archive", "modify", "--all", "--set", "meta.status=failed")
+        self.assertEqual(len(self.meta(self.first)["modifications"]), 2)
+        result = self.xrun("archive", "modify", "--all", "--set", "meta.status=failed")
+        self.assertIn("changed 0 runs", result.stdout)
+
+    def test_dry_run_writes_nothing(self):
+        result = self.xrun("archive", "modify", "--all", "--set", "LR=0.2", "--dry-run")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.count("LR: "), 2)
+        self.assertIn("would change 2 runs (dry run: nothing was written)", result.stdout)
+        self.assertUnchanged()
+
+    def test_bad_assignments_change_nothing(self):
+        cases = [
+            (["--set", "EPOCHS=abc"], "does not fit the type int of parameter EPOCHS"),
+            (["--set", "LR=0.2", "--set", "MODEL_X=1"], "has no parameter MODEL_X"),
+            (["--set", "meta.start_time=3"], "meta.start_time records what happened"),
+            (["--set", "meta.status=running"], "'running' is not a run status"),
+            (["--set", "LR"], "--set 'LR' is not NAME=VALUE"),
+            (["--set", "data.acc=1"], "'data.acc' is not a parameter or meta field name"),
+            ([], "modify needs at least one --set"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                self.assertUsageError(self.xrun("archive", "modify", "--all", *args), message)
+        self.assertUsageError(self.xrun("archive", "modify", "--set", "LR=1"),
+                              "modify needs --where EXPR or --all")
+        self.assertUsageError(self.xrun("archive", "modify", "--where", "LR > 9", "--set",
+                                        "LR=1"), "no runs match")
+        self.assertUnchanged()
+
+    def test_running_run_is_refused(self):
+        meta = self.meta(self.second)
+        meta["status"] = "running"
+        (self.second / "experiment_meta.json").write_text(json.dumps(meta))
+        result = self.xrun("archive", "modify", "--all", "--set", "LR=0.3")
+        self.assertUsageError(result, "is still running; nothing was changed")
+        self.assertNotIn("modifications", self.meta(self.first))
+
+
+if __name__ == "__main__":
+    unittest.main()
