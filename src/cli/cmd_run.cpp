@@ -1,5 +1,7 @@
 #include "cli/commands.hpp"
+#include "archive/inspect.hpp"
 #include "config/config.hpp"
+#include "config/reproduction.hpp"
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
 #include "xrun/error.hpp"
@@ -39,6 +41,21 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
   }
 }
 
+/// Runs the experiment as `xrun run` does, or only shows its parameters (--help, --dry-run).
+int launch(const RunOptions& options, python::ChildOptions child, run::RunRequest& request) {
+  if (options.help || options.dry_run) {
+    // Nothing is recorded: no supervisor needed, the module is read in this process.
+    child.mode = options.help ? python::ChildMode::help : python::ChildMode::dry_run;
+    return python::run_child(child);
+  }
+  request.child = [child](int control_in, int control_out) mutable {
+    child.control_in = control_in;
+    child.control_out = control_out;
+    return python::run_child(child);
+  };
+  return run::supervise(request);
+}
+
 int run_command(RunOptions& options) {
   std::vector<std::string> parameters;
   split_flags(options, parameters);
@@ -68,17 +85,26 @@ int run_command(RunOptions& options) {
                                  given.string()));
   }
 
-  if (options.help || options.dry_run) {
-    // Nothing is recorded: no supervisor needed, the module is read in this process.
-    child.mode = options.help ? python::ChildMode::help : python::ChildMode::dry_run;
-    return python::run_child(child);
+  return launch(options, child, request);
+}
+
+int reproduce_command(RunOptions& options, const std::string& archive) {
+  std::vector<std::string> parameters;
+  split_flags(options, parameters);
+  const auto folder = archive::resolve_run(archive, options.file);
+  const auto plan = config::plan_reproduction(folder);
+  for (const auto& warning : plan.warnings) {
+    std::cerr << "xrun: warning: " << warning << '\n';
   }
-  request.child = [child](int control_in, int control_out) mutable {
-    child.control_in = control_in;
-    child.control_out = control_out;
-    return python::run_child(child);
-  };
-  return run::supervise(request);
+  python::ChildOptions child{python::ChildMode::run, plan.config.experiment, parameters, -1, -1,
+                             nullptr};
+  child.config = plan.config.to_json();
+  run::RunRequest request{plan.config.experiment, parameters, options.command_line, {}, {}, {}};
+  request.meta_extra["reproduces"] = plan.reproduces;
+  if (!options.help && !options.dry_run) {
+    std::cerr << fmt::format("xrun: reproducing {}\n", folder.string());
+  }
+  return launch(options, child, request);
 }
 
 } // namespace
@@ -112,6 +138,37 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
       return;
     }
     action = [options] { return run_command(*options); };
+  });
+
+  auto again = std::make_shared<RunOptions>();
+  again->command_line = options->command_line;
+  auto archive = std::make_shared<std::string>("results");
+  auto* reproduce = app.add_subcommand(
+      "reproduce", "Run a recorded run's archived code again with its parameters, as a new run");
+  reproduce->set_help_flag();
+  reproduce->prefix_command();
+  reproduce->add_option("--path", *archive, "The archive folder (to find RUN by its id)")
+      ->capture_default_str();
+  reproduce->add_option("run", again->file, "A run folder, or a run id (or a unique part of one)");
+  reproduce->add_flag("--dry-run", again->dry_run,
+                      "Print the parameters the new run would have; create nothing");
+  reproduce->add_flag("-h,--help", again->help,
+                      "Without RUN: this help. With RUN: the experiment's parameters");
+  reproduce->footer("Parameters given after RUN as --NAME VALUE replace the recorded values. "
+                    "The new run records the one it reproduces in its meta (`reproduces`).");
+  reproduce->callback([again, archive, reproduce, &action] {
+    again->rest = reproduce->remaining();
+    if (again->file.empty()) {
+      action = [reproduce, again] {
+        if (again->help) {
+          std::cout << reproduce->help();
+          return 0;
+        }
+        throw UsageError("reproduce needs a run", "xrun reproduce RUN [--NAME VALUE ...]");
+      };
+      return;
+    }
+    action = [again, archive] { return reproduce_command(*again, *archive); };
   });
 }
 

@@ -504,6 +504,11 @@ void Supervision::record_start(const Json& message) {
   m_meta.python_version = message.value("python_version", "");
   m_meta.python_executable = message.value("python_executable", "");
   m_meta.command_line = m_request.command_line;
+  if (m_request.meta_extra.is_object()) {
+    for (const auto& [key, value] : m_request.meta_extra.items()) {
+      m_meta.extra[key] = value;
+    }
+  }
   m_meta.working_directory = std::filesystem::current_path().string();
   for (const auto& record : message.value("parameters", Json::array())) {
     m_meta.parameters.push_back(parameter_from(record));

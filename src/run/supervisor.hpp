@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct RunRequest {
   /// descriptors (control_in: replies from the supervisor, control_out: messages to it);
   /// returns the child's exit code.
   std::function<int(int control_in, int control_out)> child;
+  nlohmann::ordered_json meta_extra = nlohmann::ordered_json::object(); // more meta fields
 };
 
 /// Runs the experiment in a child process (`request.child`, in a fork of this one) and records

@@ -1,0 +1,135 @@
+#include "config/reproduction.hpp"
+
+#include "xrun/error.hpp"
+#include "xrun/meta.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace xrun::config {
+
+namespace {
+
+/// The file in the run folder that stands for `original` (a base or mixin as it was given),
+/// or nullopt when the run did not archive it.
+std::optional<std::filesystem::path> archived_copy(const std::filesystem::path& run_folder,
+                                                   const RunMeta& meta,
+                                                   const std::string& original) {
+  std::filesystem::path path = original;
+  if (path.is_relative() && !meta.working_directory.empty()) {
+    path = std::filesystem::path(meta.working_directory) / path;
+  }
+  path = path.lexically_normal();
+  for (const auto& copy : meta.dependencies) {
+    if (std::filesystem::path(copy.source).lexically_normal() == path) {
+      return run_folder / copy.copy;
+    }
+  }
+  return std::nullopt;
+}
+
+/// The mixins a config included, as listed in the run's experiment_config.yml.
+std::vector<std::string> config_includes(const std::filesystem::path& run_folder) {
+  std::vector<std::string> includes;
+  const auto file = run_folder / "experiment_config.yml";
+  std::error_code error;
+  if (!std::filesystem::exists(file, error)) {
+    return includes;
+  }
+  try {
+    const auto node = YAML::LoadFile(file.string())["include"];
+    if (node && node.IsScalar()) {
+      includes.push_back(node.Scalar());
+    } else if (node && node.IsSequence()) {
+      for (const auto& item : node) {
+        includes.push_back(item.as<std::string>());
+      }
+    }
+  } catch (const YAML::Exception& problem) {
+    throw ArchiveError(fmt::format("{}: {}", file.string(), problem.what()));
+  }
+  return includes;
+}
+
+/// `__INCLUDE__` as recorded (a path, comma-separated paths or a list) with every archived
+/// mixin replaced by its copy in the run folder.
+nlohmann::json mapped_includes(const std::filesystem::path& run_folder, const RunMeta& meta,
+                               const nlohmann::json& value) {
+  const auto map = [&](const std::string& path) {
+    const auto copy = archived_copy(run_folder, meta, path);
+    return copy ? copy->string() : path;
+  };
+  if (value.is_array()) {
+    nlohmann::json mapped = nlohmann::json::array();
+    for (const auto& item : value) {
+      mapped.push_back(item.is_string() ? nlohmann::json(map(item.get<std::string>())) : item);
+    }
+    return mapped;
+  }
+  if (!value.is_string()) {
+    return value;
+  }
+  std::string joined;
+  std::string rest = value.get<std::string>();
+  for (std::size_t start = 0; start <= rest.size();) {
+    auto comma = rest.find(',', start);
+    if (comma == std::string::npos) {
+      comma = rest.size();
+    }
+    auto part = rest.substr(start, comma - start);
+    part.erase(0, part.find_first_not_of(' '));
+    part.erase(part.find_last_not_of(' ') + 1);
+    if (!part.empty()) {
+      joined += (joined.empty() ? "" : ",") + map(part);
+    }
+    start = comma + 1;
+  }
+  return joined;
+}
+
+} // namespace
+
+Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
+  const RunMeta meta = read_meta(run_folder);
+  const auto code = run_folder / "experiment_code.py";
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(code, error)) {
+    throw UsageError(fmt::format("run {} has no code snapshot (experiment_code.py)",
+                                 run_folder.string()),
+                     "only runs recorded by xrun run can be reproduced");
+  }
+  Reproduction plan;
+  Config& config = plan.config;
+  config.experiment = code;
+  config.name = meta.name;
+  config.description = meta.description;
+  config.base_path = meta.base_path;
+  config.namespace_name = meta.namespace_name;
+  for (const auto& include : config_includes(run_folder)) {
+    const auto copy = archived_copy(run_folder, meta, include);
+    if (!copy) {
+      throw UsageError(fmt::format("run {} included the mixin {}, which it did not archive",
+                                   run_folder.string(), include));
+    }
+    config.includes.push_back(*copy);
+  }
+  const Location where{(run_folder / k_meta_file).string(), 1, 1};
+  for (const auto& parameter : meta.parameters) {
+    if (!parameter.usable) {
+      plan.warnings.push_back(fmt::format(
+          "{} was recorded as {} (not JSON) and takes the module's value", parameter.name,
+          parameter.value.is_string() ? parameter.value.get<std::string>() : parameter.value.dump()));
+      continue;
+    }
+    auto value = plain_json(parameter.value);
+    if (parameter.name == "__INCLUDE__") {
+      value = mapped_includes(run_folder, meta, value);
+    }
+    config.parameters.push_back({parameter.name, std::move(value), std::nullopt, where});
+  }
+  plan.reproduces = {{"run", std::filesystem::absolute(run_folder).lexically_normal().string()},
+                     {"id", meta.id}};
+  return plan;
+}
+
+} // namespace xrun::config

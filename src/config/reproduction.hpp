@@ -1,0 +1,28 @@
+// Running a recorded run again: its archived code, with the parameter values it ran with.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace xrun::config {
+
+struct Reproduction {
+  /// The settings handed to the experiment process, as for a YAML config: the run folder's
+  /// experiment_code.py, the recorded name, namespace, base path, description and parameter
+  /// values, and the mixins it included (their copies in the run folder).
+  Config config;
+  std::vector<std::string> warnings; // parameters whose recorded value cannot be given back
+  nlohmann::ordered_json reproduces; // {"run": folder, "id": id}, for the new run's meta
+};
+
+/// Plans running `run_folder` again. The copies of its bases and mixins in the folder take
+/// the place of the original files, which may have changed or gone since. Throws UsageError
+/// naming the run when it has no code snapshot or a mixin it included was not archived, and
+/// ArchiveError for a meta file that cannot be read.
+Reproduction plan_reproduction(const std::filesystem::path& run_folder);
+
+} // namespace xrun::config
