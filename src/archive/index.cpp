@@ -1,6 +1,7 @@
 #include "archive/index.hpp"
 
 #include "util/fs.hpp"
+#include "util/progress.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -357,8 +358,8 @@ bool by_path(const Run& a, const Run& b) {
 /// ends, so the catalog's lists stay in path order for the lookups.
 class Walker {
 public:
-  Walker(std::string root, Catalog& catalog)
-      : m_root(std::move(root)), m_catalog(catalog),
+  Walker(std::string root, Catalog& catalog, util::Progress& progress)
+      : m_root(std::move(root)), m_catalog(catalog), m_progress(progress),
         m_now(static_cast<std::int64_t>(util::to_epoch_seconds(util::Clock::now()) * 1e9)) {
     // Lookups are binary searches: both lists must be in path order.
     auto& runs = catalog.runs;
@@ -565,6 +566,7 @@ private:
                 ScanReport& report) {
     ++report.folders;
     ++report.read;
+    m_progress.advance(1);
     const auto path = full(relative);
     struct stat info {};
     const Stamp data = ::stat((path + "/experiment_data.json").c_str(), &info) == 0
@@ -655,6 +657,7 @@ private:
 
   std::string m_root;
   Catalog& m_catalog;
+  util::Progress& m_progress; // runs read (a cold index reads them all)
   std::int64_t m_now;
   std::vector<std::pair<Run, State>> m_new_runs;
   std::vector<Folder> m_new_folders;
@@ -711,7 +714,8 @@ std::vector<Run> scan_archive(const std::filesystem::path& root, const ScanOptio
       out.indexed = database.recreate();
     }
   }
-  Walker walker(top, catalog);
+  util::Progress progress("reading runs", 0, "runs");
+  Walker walker(top, catalog, progress);
   walker.walk(options.data, out);
   const bool dirty = walker.dirty();
   walker.merge();

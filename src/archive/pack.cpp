@@ -2,14 +2,17 @@
 
 #include "archive/runs.hpp"
 #include "core/atomic_file.hpp"
+#include "util/progress.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <iostream>
@@ -71,13 +74,21 @@ struct Expected {
                                                                           : "unknown error"));
 }
 
-/// Adds one file (or folder, or link) to the archive. With `written`, records the file's size
-/// and checksum for verify(). `buffer` is reused across files.
-void add_file(struct archive* writer, const std::filesystem::path& file, const std::string& name,
-              std::vector<char>& buffer, std::map<std::string, Expected>* written) {
+/// What went into an archive.
+struct Added {
+  std::size_t files = 0;
+  std::uint64_t bytes = 0;
+};
+
+/// Adds one file, folder or link to the archive under `name`, and what a folder holds (in
+/// name order). With `written`, records each file's size and checksum for verify().
+/// `buffer` is reused across files.
+void add_tree(struct archive* writer, const std::string& path, const std::string& name,
+              std::vector<char>& buffer, std::map<std::string, Expected>* written,
+              Added& added) {
   struct stat info {};
-  if (::lstat(file.c_str(), &info) != 0) {
-    throw ArchiveError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
+  if (::lstat(path.c_str(), &info) != 0) {
+    throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   }
   std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(),
                                                                       archive_entry_free);
@@ -85,18 +96,37 @@ void add_file(struct archive* writer, const std::filesystem::path& file, const s
   archive_entry_set_pathname(entry.get(), name.c_str());
   if (S_ISLNK(info.st_mode)) {
     std::error_code error;
-    const auto target = std::filesystem::read_symlink(file, error);
+    const auto target = std::filesystem::read_symlink(path, error);
     archive_entry_set_symlink(entry.get(), target.c_str());
   }
   if (archive_write_header(writer, entry.get()) != ARCHIVE_OK) {
-    fail_archive(writer, fmt::format("cannot add {}", file.string()));
+    fail_archive(writer, fmt::format("cannot add {}", path));
+  }
+  if (S_ISDIR(info.st_mode)) {
+    std::vector<std::string> names;
+    if (DIR* dir = ::opendir(path.c_str())) {
+      while (const dirent* item = ::readdir(dir)) {
+        const std::string_view child = item->d_name;
+        if (child != "." && child != "..") {
+          names.emplace_back(child);
+        }
+      }
+      ::closedir(dir);
+    } else {
+      throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& child : names) {
+      add_tree(writer, path + "/" + child, name + "/" + child, buffer, written, added);
+    }
+    return;
   }
   if (!S_ISREG(info.st_mode)) {
     return;
   }
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    throw ArchiveError(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));
+    throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   }
   Checksum checksum;
   std::int64_t total = 0;
@@ -114,10 +144,15 @@ void add_file(struct archive* writer, const std::filesystem::path& file, const s
     total += got;
     if (archive_write_data(writer, buffer.data(), static_cast<std::size_t>(got)) < 0) {
       ::close(fd);
-      fail_archive(writer, fmt::format("cannot add {}", file.string()));
+      fail_archive(writer, fmt::format("cannot add {}", path));
+    }
+    if (total >= info.st_size) {
+      break; // the whole file as it was when its header was written; spares one read
     }
   }
   ::close(fd);
+  ++added.files;
+  added.bytes += static_cast<std::uint64_t>(total);
   if (written) {
     (*written)[name] = {total, checksum.value};
   }
@@ -147,6 +182,7 @@ void verify(const std::filesystem::path& file, const std::map<std::string, Expec
   std::map<std::string, Expected> found;
   archive_entry* entry = nullptr;
   std::vector<char> buffer(k_block);
+  util::Progress progress("verify", written.size(), "files");
   int status = ARCHIVE_OK;
   while ((status = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
     if (archive_entry_filetype(entry) != AE_IFREG) {
@@ -163,7 +199,9 @@ void verify(const std::filesystem::path& file, const std::map<std::string, Expec
       fail_archive(reader.get(), fmt::format("{} is damaged", file.string()));
     }
     found[archive_entry_pathname(entry)] = {total, checksum.value};
+    progress.advance(1, static_cast<std::uint64_t>(total));
   }
+  progress.finish();
   if (status != ARCHIVE_EOF) {
     fail_archive(reader.get(), fmt::format("{} is damaged", file.string()));
   }
@@ -244,26 +282,16 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   }
   std::map<std::string, Expected> written;
   std::vector<char> buffer(k_block);
-  std::size_t files = 0;
   const auto top = std::filesystem::absolute(options.root).lexically_normal();
-  const auto prefix = top.filename().empty() ? top.parent_path().filename() : top.filename();
-  std::uint64_t bytes = 0;
+  const auto prefix =
+      (top.filename().empty() ? top.parent_path().filename() : top.filename()).string();
+  Added added;
+  util::Progress progress("compress", selected.size(), "runs");
   for (const auto& run : selected) {
-    const std::filesystem::path relative = run.relative();
-    const auto add = [&](const std::filesystem::path& path) {
-      const auto inside = path.lexically_relative(run.folder());
-      add_file(writer.get(), path,
-               (inside == "." ? prefix / relative : prefix / relative / inside).generic_string(),
-               buffer, options.remove ? &written : nullptr);
-    };
-    add(run.folder());
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(run.folder())) {
-      add(entry.path());
-      if (entry.is_regular_file()) {
-        bytes += entry.file_size();
-        ++files;
-      }
-    }
+    const auto before = added.bytes;
+    add_tree(writer.get(), run.path, prefix + "/" + std::string(run.relative()), buffer,
+             options.remove ? &written : nullptr, added);
+    progress.advance(1, added.bytes - before);
   }
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
     fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
@@ -272,14 +300,18 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
 
   std::error_code error;
   const auto size = std::filesystem::file_size(options.output, error);
+  progress.finish();
   out << fmt::format("{}: {} runs, {} in {} files -> {}\n", options.output.string(),
-                     selected.size(), util::format_bytes(static_cast<double>(bytes)), files,
-                     util::format_bytes(static_cast<double>(size)));
+                     selected.size(), util::format_bytes(static_cast<double>(added.bytes)),
+                     added.files, util::format_bytes(static_cast<double>(size)));
   if (options.remove) {
     verify(options.output, written);
+    util::Progress removing("remove", selected.size(), "runs");
     for (const auto& run : selected) {
       std::filesystem::remove_all(run.folder());
+      removing.advance(1);
     }
+    removing.finish();
     out << fmt::format("verified; removed {} run folders\n", selected.size());
   }
   return 0;
@@ -303,6 +335,7 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
 
   // First pass: refuse the whole archive for one entry that would land outside the target, or
   // on a file that is already there. Nothing is written before every entry is known good.
+  std::size_t entries = 0;
   {
     auto reader = open();
     archive_entry* entry = nullptr;
@@ -341,6 +374,7 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
                                   root / name, error))) {
         refuse(fmt::format("{} exists already", (root / name).string()));
       }
+      ++entries;
     }
     if (status != ARCHIVE_EOF) {
       throw UsageError(fmt::format("{} is damaged: {}", file.string(),
@@ -358,6 +392,7 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
   archive_entry* entry = nullptr;
   std::size_t count = 0;
   std::vector<char> buffer(k_block);
+  util::Progress progress("extract", entries, "entries");
   while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
     const auto destination = root / archive_entry_pathname(entry);
     archive_entry_set_pathname(entry, destination.c_str());
@@ -368,10 +403,12 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
       fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
     }
     la_ssize_t got = 0;
+    std::uint64_t bytes = 0;
     while ((got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0) {
       if (archive_write_data(disk.get(), buffer.data(), static_cast<std::size_t>(got)) < 0) {
         fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
       }
+      bytes += static_cast<std::uint64_t>(got);
     }
     if (got < 0) {
       fail_archive(reader.get(), fmt::format("{} is damaged at {}", file.string(),
@@ -381,7 +418,9 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
       fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
     }
     ++count;
+    progress.advance(1, bytes);
   }
+  progress.finish();
   if (archive_write_close(disk.get()) != ARCHIVE_OK) {
     fail_archive(disk.get(), fmt::format("cannot finish extracting into {}", root.string()));
   }

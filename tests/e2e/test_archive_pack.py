@@ -2,11 +2,13 @@
 
 import filecmp
 import io
+import os
+import subprocess
 import tarfile
 import unittest
 import zipfile
 
-from support import Workspace, experiment_source
+from support import XRUN, Workspace, experiment_source
 
 
 def same_tree(a, b):
@@ -43,6 +45,41 @@ class Pack(Workspace):
                 result = self.xrun("archive", "extract", name, "--path", restored)
                 self.assertEqual(result.returncode, 0, result.stderr)
                 self.assertTrue(same_tree(self.dir / "results", restored / "results"))
+
+    def on_terminal(self, *args):
+        """Runs xrun with its stderr on a pseudo-terminal; returns (exit code, stderr)."""
+        leader, follower = os.openpty()
+        try:
+            process = subprocess.run([XRUN, *args], cwd=self.dir, stdout=subprocess.PIPE,
+                                     stderr=follower, env=self.env(), timeout=60)
+        finally:
+            os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed once everything is read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        return process.returncode, b"".join(chunks).decode()
+
+    def test_progress_is_shown_on_a_terminal_only(self):
+        code, terminal = self.on_terminal("archive", "compress", "--all", "-o", "a.tar.zst",
+                                          "--remove")
+        self.assertEqual(code, 0, terminal)
+        self.assertIn("compress [", terminal)
+        self.assertIn("2/2 runs", terminal)
+        self.assertIn("verify [", terminal)
+        self.assertIn("\r\033[K", terminal)  # the line is cleared when done
+        code, terminal = self.on_terminal("archive", "extract", "a.tar.zst", "--path", "back")
+        self.assertEqual(code, 0, terminal)
+        self.assertIn("extract [", terminal)
+        result = self.xrun("archive", "extract", "a.tar.zst", "--path", "again")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("[", result.stderr)  # not a terminal: no progress line
 
     def test_tar_zst_is_readable_by_tar(self):
         self.xrun("archive", "compress", "--all")
