@@ -158,12 +158,17 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
   }
 }
 
-/// A reader of any format and compression libarchive knows, opened on `file`; null with
-/// `problem` set when it cannot be opened (each caller decides what kind of error that is).
+/// A reader of the formats compress writes (tar and zip, any common compression), opened on
+/// `file`; null with `problem` set when it cannot be opened (each caller decides what kind of
+/// error that is).
 Reader open_reader(const std::filesystem::path& file, std::string& problem) {
   Reader reader(archive_read_new());
-  archive_read_support_filter_all(reader.get());
-  archive_read_support_format_all(reader.get());
+  for (const auto support : {archive_read_support_filter_zstd, archive_read_support_filter_gzip,
+                             archive_read_support_filter_xz, archive_read_support_filter_bzip2,
+                             archive_read_support_filter_lz4, archive_read_support_format_tar,
+                             archive_read_support_format_zip}) {
+    support(reader.get());
+  }
   if (archive_read_open_filename(reader.get(), file.c_str(), k_block) != ARCHIVE_OK) {
     const char* why = archive_error_string(reader.get());
     problem = why ? why : "unknown error";
