@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cstdint>
 #include <dirent.h>
 #include <fmt/format.h>
@@ -55,8 +56,9 @@ struct Stamp {
 struct State {
   Stamp stamp;          // a run's meta file, or the folder itself for other folders
   Stamp data;           // a run's experiment_data.json
-  bool seen = false;    // found by this scan
+  bool seen = false;    // found by this scan (or kept: see `listed`)
   bool changed = false; // read by this scan: to be written to the index
+  bool listed = true;   // false: kept in the index, but this process cannot read it
 };
 
 /// A folder that is not a run folder but may hold some (the archive itself is "").
@@ -92,14 +94,33 @@ public:
   Database& operator=(const Database&) = delete;
 
   /// Makes sure the table exists with this version's schema. False when there is no usable
-  /// index.
+  /// index: none can be made here, or another process holds it locked for long.
   bool prepare() {
-    const int version = m_db ? user_version() : -1;
+    if (!m_db) {
+      return false;
+    }
+    const int version = user_version();
     if (version == k_schema_version) {
       return true;
     }
-    // Another version's index is made anew; a file that is no database is replaced.
-    return (version >= 0 && !m_read_only && create()) || recreate();
+    if (version >= 0 && !m_read_only) {
+      return create(); // another version's index is made anew
+    }
+    if (damaged()) {
+      return recreate();
+    }
+    close();
+    return false;
+  }
+
+  /// Whether the last failure says the file is not a sound database (rather than, say,
+  /// locked by another process).
+  bool damaged() const {
+    if (!m_db) {
+      return false;
+    }
+    const int code = sqlite3_errcode(m_db);
+    return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
   }
 
   /// Replaces a damaged index file with an empty one. False when that cannot be done.
@@ -210,11 +231,19 @@ public:
       }
       ok = sqlite3_step(s) == SQLITE_DONE;
     };
-    for (std::size_t i = 0; i < catalog.runs.size(); ++i) {
-      write(catalog.runs[i].relative(), catalog.run_states[i], &catalog.runs[i]);
-    }
-    for (const auto& folder : catalog.folders) {
-      write(folder.path, folder.state, nullptr);
+    // Removals first: a folder that became a run (or a run that became a folder) has a row
+    // to remove and one to write under the same path.
+    for (const bool removals : {true, false}) {
+      for (std::size_t i = 0; i < catalog.runs.size(); ++i) {
+        if (catalog.run_states[i].seen != removals) {
+          write(catalog.runs[i].relative(), catalog.run_states[i], &catalog.runs[i]);
+        }
+      }
+      for (const auto& folder : catalog.folders) {
+        if (folder.state.seen != removals) {
+          write(folder.path, folder.state, nullptr);
+        }
+      }
     }
     return execute(ok ? "COMMIT" : "ROLLBACK") && ok;
   }
@@ -339,18 +368,41 @@ Stamp stamp_at(int folder_fd, const char* name) {
 /// experiment_data.json for the index: "" when there is none, nullopt when it is too large to
 /// keep there.
 std::optional<std::string> read_data(const std::string& folder) {
-  auto text = util::read_file(folder + "/experiment_data.json");
-  if (!text) {
+  const auto file = folder + "/experiment_data.json";
+  struct stat info {};
+  if (::stat(file.c_str(), &info) != 0) {
     return std::string();
   }
-  if (text->size() > k_max_indexed_data) {
+  if (!S_ISREG(info.st_mode) || static_cast<std::size_t>(info.st_size) > k_max_indexed_data) {
+    return std::nullopt; // read (or found unreadable) when a query needs it
+  }
+  try {
+    auto text = util::read_file(file);
+    if (!text) {
+      return std::string();
+    }
+    if (text->size() > k_max_indexed_data) {
+      return std::nullopt;
+    }
+    return text;
+  } catch (const std::exception&) {
     return std::nullopt;
   }
-  return text;
 }
 
+/// Byte order of the paths: what the lookups search by.
 bool by_path(const Run& a, const Run& b) {
   return a.relative() < b.relative();
+}
+
+/// Order of the paths part by part (`exp/...` before `exp-b/...`): what commands show.
+bool by_parts(const Run& a, const Run& b) {
+  const auto x = a.relative();
+  const auto y = b.relative();
+  return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](char p, char q) {
+    const auto rank = [](char c) { return c == '/' ? 0 : static_cast<unsigned char>(c) + 1; };
+    return rank(p) < rank(q);
+  });
 }
 
 /// Walks the archive, reusing what the catalog knows of every folder whose time is unchanged
@@ -491,8 +543,8 @@ private:
   /// folder itself.
   struct Probe {
     std::optional<std::size_t> run; // the known run at this path
-    Stamp meta;
-    Stamp data;
+    Stamp meta{-1, -1};             // missing until looked at
+    Stamp data{-1, -1};
     std::optional<Stamp> folder; // when it is not a known run: the folder, if it is one
   };
 
@@ -506,7 +558,12 @@ private:
       known->state.seen = true;
       children = known_children(relative);
     } else {
-      listed = list_folders(relative);
+      auto names = list_folders(relative);
+      if (!names) {
+        keep_unreadable(relative, now);
+        return;
+      }
+      listed = std::move(*names);
       children.assign(listed.begin(), listed.end());
       if (known) {
         known->state = read_state(now);
@@ -515,8 +572,39 @@ private:
       }
     }
     auto probes = probe(relative, children);
+    if (!probes) {
+      keep_unreadable(relative, now);
+      return;
+    }
     for (std::size_t i = 0; i < children.size(); ++i) {
-      visit(children[i], probes[i], report);
+      visit(children[i], (*probes)[i], report);
+    }
+  }
+
+  /// A folder this process cannot read. What the index knows of it and below it stays (other
+  /// users may read it) but is not listed, and the folder is looked at again next time.
+  void keep_unreadable(std::string_view relative, Stamp now) {
+    const std::string below = relative.empty() ? std::string() : std::string(relative) + "/";
+    const auto inside = [&](std::string_view path) {
+      return path == relative || path.starts_with(below);
+    };
+    for (std::size_t i = 0; i < m_catalog.runs.size(); ++i) {
+      if (inside(m_catalog.runs[i].relative())) {
+        m_catalog.run_states[i].seen = true;
+        m_catalog.run_states[i].listed = false;
+      }
+    }
+    for (auto& folder : m_catalog.folders) {
+      if (inside(folder.path)) {
+        folder.state.seen = true;
+        folder.state.listed = false;
+      }
+    }
+    now.mtime = 0; // unknown: listed again by the next scan
+    if (Folder* known = find_folder(relative)) {
+      known->state = read_state(now);
+    } else {
+      m_new_folders.push_back({std::string(relative), read_state(now)});
     }
   }
 
@@ -586,16 +674,19 @@ private:
   /// Looks at every child of `parent`: the files of known runs, the folder of anything
   /// else. On a large archive these calls are most of a scan, so they run on several
   /// threads, each naming its target relative to the parent (a shorter lookup).
-  std::vector<Probe> probe(std::string_view parent,
-                           const std::vector<std::string_view>& children) const {
+  /// nullopt when the parent cannot be read; every child missing when it vanished.
+  std::optional<std::vector<Probe>> probe(std::string_view parent,
+                                          const std::vector<std::string_view>& children) const {
     std::vector<Probe> probes(children.size());
     for (std::size_t i = 0; i < children.size(); ++i) {
       probes[i].run = find_run(children[i]);
     }
     const int parent_fd = ::open(full(parent).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (parent_fd < 0) {
-      return probes;
+      return errno == ENOENT || errno == ENOTDIR ? std::optional(probes) : std::nullopt;
     }
+    const std::unique_ptr<const int, void (*)(const int*)> closer(
+        &parent_fd, [](const int* fd) { ::close(*fd); });
     const auto skip = parent.empty() ? 0 : parent.size() + 1;
     const auto work = [&](std::size_t begin, std::size_t end) {
       std::string name;
@@ -622,25 +713,32 @@ private:
     const std::size_t threads = std::min<std::size_t>(
         {std::max(1U, std::thread::hardware_concurrency()), 4, children.size() / k_per_thread + 1});
     const std::size_t share = children.size() / threads + 1;
-    std::vector<std::thread> helpers;
+    std::vector<std::jthread> helpers; // joined however this function is left
     for (std::size_t t = 1; t < threads; ++t) {
-      helpers.emplace_back(work, t * share, std::min(children.size(), (t + 1) * share));
+      const auto begin = std::min(children.size(), t * share);
+      const auto end = std::min(children.size(), (t + 1) * share);
+      try {
+        helpers.emplace_back(work, begin, end);
+      } catch (const std::system_error&) {
+        work(begin, end); // no thread to be had: this one does it
+      }
     }
     work(0, std::min(children.size(), share));
-    for (auto& helper : helpers) {
-      helper.join();
-    }
-    ::close(parent_fd);
+    helpers.clear();
     return probes;
   }
 
   /// The sub-folders of a folder, skipping names that start with '.' (.track, .trash,
   /// temporary folders).
-  std::vector<std::string> list_folders(std::string_view relative) const {
+  /// nullopt when the folder cannot be read; an empty list when it vanished.
+  std::optional<std::vector<std::string>> list_folders(std::string_view relative) const {
     std::vector<std::string> children;
     DIR* dir = ::opendir(full(relative).c_str());
     if (!dir) {
-      return children; // vanished or unreadable: nothing to find there
+      if (errno == ENOENT || errno == ENOTDIR) {
+        return children;
+      }
+      return std::nullopt;
     }
     while (const dirent* item = ::readdir(dir)) {
       if (item->d_name[0] == '.') {
@@ -668,20 +766,21 @@ private:
 /// or removed (the usual case, and the fast one).
 std::vector<Run> found_runs(Catalog& catalog) {
   const auto& states = catalog.run_states;
-  const bool all_seen =
-      std::all_of(states.begin(), states.end(), [](const State& state) { return state.seen; });
-  const bool sorted = std::is_sorted(catalog.runs.begin(), catalog.runs.end(), by_path);
-  if (all_seen && sorted) {
+  const bool all_listed = std::all_of(states.begin(), states.end(), [](const State& state) {
+    return state.seen && state.listed;
+  });
+  const bool sorted = std::is_sorted(catalog.runs.begin(), catalog.runs.end(), by_parts);
+  if (all_listed && sorted) {
     return std::move(catalog.runs);
   }
   std::vector<std::size_t> order;
   for (std::size_t i = 0; i < catalog.runs.size(); ++i) {
-    if (states[i].seen) {
+    if (states[i].seen && states[i].listed) {
       order.push_back(i);
     }
   }
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return catalog.runs[a].relative() < catalog.runs[b].relative();
+    return by_parts(catalog.runs[a], catalog.runs[b]);
   });
   std::vector<Run> runs;
   runs.reserve(order.size());
@@ -709,9 +808,10 @@ std::vector<Run> scan_archive(const std::filesystem::path& root, const ScanOptio
   Database database(root / k_index_file);
   if (database.prepare()) {
     out.indexed = database.load(top, options.data, catalog);
-    if (!out.indexed) { // damaged: start it again from the folders
+    if (!out.indexed) {
       catalog = Catalog();
-      out.indexed = database.recreate();
+      // A damaged file is started again from the folders; a locked one is left alone.
+      out.indexed = database.damaged() && database.recreate();
     }
   }
   util::Progress progress("reading runs", 0, "runs");

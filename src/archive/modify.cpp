@@ -4,10 +4,14 @@
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <fmt/format.h>
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace xrun::archive {
 
@@ -65,46 +69,97 @@ Json loose_value(const std::string& text) {
   return value.is_discarded() ? Json(text) : value;
 }
 
-/// The value for a parameter declared with `type`; nullopt when the text does not fit it.
-std::optional<Json> typed_value(std::string type, const std::string& text) {
-  bool optional = false;
-  if (type.starts_with("Optional[") && type.ends_with("]")) {
-    optional = true;
-    type = type.substr(9, type.size() - 10);
+/// The alternatives of a type annotation: `X | None`, `Optional[X]` and `Union[X, Y]` apart.
+std::vector<std::string> alternatives(std::string type) {
+  type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
+  const auto split_top = [](const std::string& text, char separator) {
+    std::vector<std::string> parts;
+    int depth = 0;
+    std::string current;
+    for (const char c : text) {
+      depth += c == '[' ? 1 : (c == ']' ? -1 : 0);
+      if (c == separator && depth == 0) {
+        parts.push_back(current);
+        current.clear();
+      } else {
+        current.push_back(c);
+      }
+    }
+    parts.push_back(current);
+    return parts;
+  };
+  std::vector<std::string> found;
+  for (const auto& part : split_top(type, '|')) {
+    if (part.starts_with("Optional[") && part.ends_with("]")) {
+      for (auto& inner : alternatives(part.substr(9, part.size() - 10))) {
+        found.push_back(std::move(inner));
+      }
+      found.emplace_back("None");
+    } else if (part.starts_with("Union[") && part.ends_with("]")) {
+      for (const auto& arm : split_top(part.substr(6, part.size() - 7), ',')) {
+        for (auto& inner : alternatives(arm)) {
+          found.push_back(std::move(inner));
+        }
+      }
+    } else {
+      found.push_back(part);
+    }
   }
-  if (optional && (text == "null" || text == "None")) {
-    return Json(nullptr);
-  }
+  return found;
+}
+
+struct Typed {
+  std::optional<Json> value; // nullopt: the text fits none of the types
+  bool checked = true;       // false: a type xrun does not check (the value is taken as given)
+};
+
+/// The value for a parameter declared with `type`.
+Typed typed_value(const std::string& type, const std::string& text) {
   const char* begin = text.data();
   const char* end = text.data() + text.size();
-  if (type == "int") {
-    long long number = 0;
-    const auto [stop, error] = std::from_chars(begin, end, number);
-    return error == std::errc() && stop == end ? std::optional<Json>(number) : std::nullopt;
-  }
-  if (type == "float") {
-    double number = 0;
-    const auto [stop, error] = std::from_chars(begin, end, number);
-    return error == std::errc() && stop == end ? std::optional<Json>(number) : std::nullopt;
-  }
-  if (type == "bool") {
-    if (text == "true" || text == "True") {
-      return Json(true);
+  const auto kinds = alternatives(type);
+  bool unchecked = false;
+  bool takes_text = false;
+  for (const auto& kind : kinds) {
+    if (kind == "None" || kind == "NoneType") {
+      if (text == "null" || text == "None") {
+        return {Json(nullptr)};
+      }
+    } else if (kind == "int") {
+      long long number = 0;
+      const auto [stop, error] = std::from_chars(begin, end, number);
+      if (error == std::errc() && stop == end) {
+        return {Json(number)};
+      }
+    } else if (kind == "float") {
+      double number = 0;
+      const auto [stop, error] = std::from_chars(begin, end, number);
+      if (error == std::errc() && stop == end && std::isfinite(number)) {
+        return {Json(number)}; // JSON has no infinity or NaN
+      }
+    } else if (kind == "bool") {
+      if (text == "true" || text == "True" || text == "false" || text == "False") {
+        return {Json(text == "true" || text == "True")};
+      }
+    } else if (kind == "str") {
+      takes_text = true; // the fallback, after the others had their chance
+    } else if (kind.starts_with("list") || kind.starts_with("dict") ||
+               kind.starts_with("tuple")) {
+      auto value = Json::parse(text, nullptr, false);
+      if (kind.starts_with("dict") ? value.is_object() : value.is_array()) {
+        return {std::move(value)};
+      }
+    } else {
+      unchecked = true;
     }
-    if (text == "false" || text == "False") {
-      return Json(false);
-    }
-    return std::nullopt;
   }
-  if (type == "str") {
-    return Json(text);
+  if (takes_text) {
+    return {Json(text)};
   }
-  if (type.starts_with("list") || type.starts_with("dict") || type.starts_with("tuple")) {
-    auto value = Json::parse(text, nullptr, false);
-    const bool fits = type.starts_with("dict") ? value.is_object() : value.is_array();
-    return fits ? std::optional<Json>(std::move(value)) : std::nullopt;
+  if (unchecked || kinds.empty() || type.empty()) {
+    return {loose_value(text), false};
   }
-  return loose_value(text); // a type xrun does not check
+  return {std::nullopt};
 }
 
 template <std::size_t N>
@@ -147,7 +202,7 @@ struct Change {
 /// What the assignments change in one run's meta (as JSON); throws UsageError naming the run
 /// for a parameter it lacks or a value that does not fit the parameter's type.
 std::vector<Change> plan(Json& meta, const std::vector<Assignment>& assignments,
-                         const Run& run) {
+                         const Run& run, std::set<std::string>& unchecked) {
   std::vector<Change> changes;
   for (const auto& assignment : assignments) {
     Json* slot = nullptr;
@@ -164,14 +219,17 @@ std::vector<Change> plan(Json& meta, const std::vector<Assignment>& assignments,
       auto& parameter = parameters[assignment.name];
       const auto type = parameter.value("type", std::string());
       const auto typed = typed_value(type, assignment.value);
-      if (!typed) {
+      if (!typed.value) {
         throw UsageError(fmt::format("--set '{}': '{}' does not fit the type {} of parameter "
                                      "{} (run {})",
                                      assignment.text, assignment.value, type, assignment.name,
                                      run.relative()));
       }
       slot = &parameter["value"];
-      value = *typed;
+      value = *typed.value;
+      if (!typed.checked) {
+        unchecked.insert(fmt::format("{} ({})", assignment.name, type.empty() ? "no type" : type));
+      }
     } else {
       value = field_value(assignment);
       slot = &meta[assignment.name];
@@ -206,33 +264,34 @@ int modify_runs(const ModifyOptions& options, std::ostream& out) {
                                  options.root.string()));
   }
 
-  // Everything is checked before anything is written.
+  // Everything is checked, and every new meta made, before anything is written.
   struct Planned {
-    Run* run;
-    Json meta;
-    std::vector<Change> changes;
+    const Run* run;
+    RunMeta meta;
+    std::string line;
   };
   std::vector<Planned> planned;
-  for (auto& run : runs) {
-    const RunMeta* meta = run.meta();
-    if (!meta) {
-      throw UsageError(fmt::format("run {} has a meta file that cannot be read: {}",
-                                   run.relative(), run.problem));
+  std::set<std::string> unchecked;
+  const auto when = util::format_iso_utc(util::Clock::now());
+  for (const auto& run : runs) {
+    RunMeta current;
+    try {
+      current = read_meta(run.folder()); // as it is now, not as the index last saw it
+    } catch (const Error& problem) {
+      throw UsageError(fmt::format("run {} cannot be changed: {}", run.relative(),
+                                   problem.what()),
+                       "nothing was changed");
     }
-    if (meta->status == RunStatus::running) {
+    if (current.status == RunStatus::running) {
       throw UsageError(fmt::format("run {} is still running; nothing was changed",
                                    run.relative()),
                        "its supervisor rewrites the meta; change it when the run has ended");
     }
-    Json json = Json::parse(serialize_meta(*meta));
-    auto changes = plan(json, assignments, run);
-    if (!changes.empty()) {
-      planned.push_back({&run, std::move(json), std::move(changes)});
+    Json json = Json::parse(serialize_meta(current));
+    const auto changes = plan(json, assignments, run, unchecked);
+    if (changes.empty()) {
+      continue;
     }
-  }
-
-  const auto when = util::format_iso_utc(util::Clock::now());
-  for (auto& [run, meta, changes] : planned) {
     std::string line;
     Json record = {{"time", when}, {"changes", Json::object()}};
     for (const auto& change : changes) {
@@ -240,15 +299,31 @@ int modify_runs(const ModifyOptions& options, std::ostream& out) {
                           change.from.dump(), change.to.dump());
       record["changes"][change.name] = {{"from", change.from}, {"to", change.to}};
     }
-    out << fmt::format("{}  {}\n", run->relative(), line);
-    if (options.dry_run) {
-      continue;
+    if (!json.contains("modifications") || !json["modifications"].is_array()) {
+      json["modifications"] = Json::array();
     }
-    if (!meta.contains("modifications") || !meta["modifications"].is_array()) {
-      meta["modifications"] = Json::array();
+    json["modifications"].push_back(std::move(record));
+    planned.push_back({&run, parse_meta(json.dump(), run.folder() / k_meta_file),
+                       fmt::format("{}  {}", run.relative(), line)});
+  }
+  for (const auto& name : unchecked) {
+    std::cerr << fmt::format("xrun: warning: the type of {} is not checked; the value is "
+                             "stored as given\n", name);
+  }
+
+  std::size_t written = 0;
+  for (const auto& [run, meta, line] : planned) {
+    if (!options.dry_run) {
+      try {
+        write_meta(run->folder(), meta);
+      } catch (const Error& problem) {
+        throw ArchiveError(fmt::format("{} ({} of {} runs were changed before it; the others "
+                                       "are as they were)",
+                                       problem.what(), written, planned.size()));
+      }
+      ++written;
     }
-    meta["modifications"].push_back(std::move(record));
-    write_meta(run->folder(), parse_meta(meta.dump(), run->folder() / k_meta_file));
+    out << line << '\n';
   }
   const auto count = planned.size();
   out << fmt::format("{} {} run{}{}\n", options.dry_run ? "would change" : "changed", count,

@@ -188,7 +188,11 @@ Json Run::value(std::string_view name, double now) {
     if (!data) {
       std::optional<std::string> text = data_text;
       if (!text) {
-        text = util::read_file(folder() / "experiment_data.json");
+        try {
+          text = util::read_file(folder() / "experiment_data.json");
+        } catch (const std::exception&) {
+          text.reset(); // unreadable: the run has no data values to offer
+        }
       }
       data = text && !text->empty() ? Json::parse(*text, nullptr, false) : Json();
       if (data->is_discarded()) {

@@ -101,6 +101,8 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
   child.config = plan.config.to_json();
   run::RunRequest request{plan.config.experiment, parameters, options.command_line, {}, {}, {}};
   request.meta_extra["reproduces"] = plan.reproduces;
+  // Kept in the new run like a config's, so that it can be reproduced in turn.
+  request.resolved_config = plan.config.resolved_yaml();
   if (!options.help && !options.dry_run) {
     std::cerr << fmt::format("xrun: reproducing {}\n", folder.string());
   }

@@ -391,7 +391,9 @@ void emit_value(YAML::Emitter& out, const Json& value) {
 std::string Config::resolved_yaml() const {
   YAML::Emitter out;
   out.SetDoublePrecision(17);
-  out << YAML::Comment(fmt::format("resolved by xrun from {}", files.back().filename().string()))
+  out << YAML::Comment(files.empty() ? std::string("the settings xrun ran with")
+                                     : fmt::format("resolved by xrun from {}",
+                                                   files.back().filename().string()))
       << YAML::Newline;
   out << YAML::BeginMap;
   out << YAML::Key << "extend" << YAML::Value << experiment.string();

@@ -4,6 +4,7 @@
 #include "xrun/meta.hpp"
 
 #include <fmt/format.h>
+#include <map>
 #include <yaml-cpp/yaml.h>
 
 namespace xrun::config {
@@ -113,6 +114,23 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
     }
     config.includes.push_back(*copy);
   }
+  // Values changed later by `xrun archive modify` are not what ran: the first recorded
+  // change of each parameter holds the value it ran with.
+  std::map<std::string, nlohmann::json> ran_with;
+  const auto modifications = meta.extra.find("modifications");
+  if (modifications != meta.extra.end() && modifications->is_array()) {
+    for (const auto& record : *modifications) {
+      const auto changes = record.find("changes");
+      if (changes == record.end() || !changes->is_object()) {
+        continue;
+      }
+      for (const auto& [name, change] : changes->items()) {
+        if (!name.starts_with("meta.") && change.is_object() && change.contains("from")) {
+          ran_with.emplace(name, plain_json(change["from"]));
+        }
+      }
+    }
+  }
   const Location where{(run_folder / k_meta_file).string(), 1, 1};
   for (const auto& parameter : meta.parameters) {
     if (!parameter.usable) {
@@ -122,6 +140,13 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
       continue;
     }
     auto value = plain_json(parameter.value);
+    if (const auto original = ran_with.find(parameter.name); original != ran_with.end()) {
+      plan.warnings.push_back(fmt::format(
+          "{} was changed after the run (to {}); reproducing with {}, the value it ran with "
+          "(give --{} to choose)",
+          parameter.name, value.dump(), original->second.dump(), parameter.name));
+      value = original->second;
+    }
     if (parameter.name == "__INCLUDE__") {
       value = mapped_includes(run_folder, meta, value);
     }

@@ -4,11 +4,12 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 import unittest
 
-from support import Workspace
+from support import XRUN, Workspace
 
 INDEX = ".xrun-index.sqlite"
 
@@ -119,6 +120,92 @@ class ArchiveIndex(Workspace):
         # A run folder whose meta is removed is a run no more.
         (self.folder(5) / "experiment_meta.json").unlink()
         self.assertNotIn("run005", self.rows())
+
+    def test_folder_that_becomes_a_run(self):
+        """A run folder exists for a moment before its meta is written."""
+        pending = self.dir / "results" / "exp" / "pending"
+        pending.mkdir()
+        self.age_files()
+        self.assertEqual(len(self.rows()), 20)
+        temporary = pending / ".meta.tmp"
+        temporary.write_text(json.dumps(dict(meta(99), id="pending")))
+        os.replace(temporary, pending / "experiment_meta.json")
+        for _ in range(3):  # its parent folder is unchanged: the index must know it now
+            self.assertIn("pending", self.rows())
+
+    def test_large_unreadable_and_hidden_things(self):
+        big = {"acc": 0.5, "curve": list(range(20000))}  # beyond what the index keeps
+        (self.folder(1) / "experiment_data.json").write_text(json.dumps(big))
+        data = self.folder(2) / "experiment_data.json"
+        data.unlink()
+        data.mkdir()  # cannot be read as a file
+        hidden = self.dir / "results" / ".hidden" / "run900"
+        hidden.mkdir(parents=True)
+        shutil.copy(self.folder(3) / "experiment_meta.json", hidden)
+        (self.folder(4) / ".track").mkdir()
+        shutil.copy(self.folder(4) / "experiment_meta.json", self.folder(4) / ".track")
+        os.symlink(self.folder(5), self.dir / "results" / "exp" / "linked")
+        for _ in range(2):
+            result = self.xrun("archive", "list", "--json", "--columns", "data.acc")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            rows = json.loads(result.stdout)
+            self.assertEqual(len(rows), 20)  # nothing hidden, nothing twice
+            by_id = {row["id"]: row for row in rows}
+            self.assertEqual(by_id["run001"]["data.acc"], 0.5)
+            self.assertIsNone(by_id["run002"]["data.acc"])
+        result = self.xrun("archive", "list", "--where", "data.acc >= 0.5")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(len(result.stdout.splitlines()), 2)
+
+    def test_index_locked_by_another_process_is_left_alone(self):
+        self.rows()
+        index = self.dir / "results" / INDEX
+        inode = index.stat().st_ino
+        holder = sqlite3.connect(index, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            self.make_run(60)
+            started = time.monotonic()
+            rows = self.rows()
+            self.assertIn("run060", rows)
+            self.assertEqual(len(rows), 21)
+            self.assertLess(time.monotonic() - started, 30)
+        finally:
+            holder.execute("COMMIT")  # the lock holder's work is not disturbed
+            holder.close()
+        self.assertEqual(index.stat().st_ino, inode)
+        with sqlite3.connect(index) as db:
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        self.assertIn("run060", self.rows())
+
+    def test_unreadable_folder_is_kept_for_those_who_can_read_it(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs a second user: run as the superuser")
+        import pwd
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user 'nobody'")
+        self.make_run(70, namespace="private")
+        os.chmod(self.dir, 0o755)
+        for path in [self.dir / "results", *(self.dir / "results").rglob("*")]:
+            os.chmod(path, 0o777 if path.is_dir() else 0o666)
+        self.age_files()
+        self.assertEqual(len(self.rows()), 21)
+        os.chmod(self.dir / "results" / INDEX, 0o666)  # an index every user keeps up to date
+        os.chmod(self.dir / "results" / "private", 0o700)
+
+        def as_nobody():
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+
+        result = subprocess.run([XRUN, "archive", "list", "--json"], cwd=self.dir,
+                                capture_output=True, text=True, env=self.env(),
+                                preexec_fn=as_nobody)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(len(json.loads(result.stdout)), 20)
+        os.chmod(self.dir / "results" / "private", 0o777)
+        self.assertIn("run070", self.rows())  # still known to the index's other readers
 
     def test_damaged_index_is_replaced(self):
         expected = self.rows()

@@ -10,8 +10,9 @@ class ArchiveModify(Workspace):
     def setUp(self):
         super().setUp()
         self.write("exp.py", experiment_source(
-            'from typing import Optional\n\nLR: float = 0.1\nEPOCHS: int = 3\nMODEL: str = "mlp"\n'
-            'DROPOUT: Optional[float] = None\n',
+            'from typing import Literal, Optional\n\nLR: float = 0.1\nEPOCHS: int = 3\n'
+            'MODEL: str = "mlp"\nDROPOUT: Optional[float] = None\nWD: float | None = None\n'
+            'KIND: Literal["a", "b"] = "a"\n',
             'e["acc"] = 1 - e.LR'))
         for lr in ("0.1", "0.5"):
             result = self.xrun("run", "exp.py", "--LR", lr)
@@ -63,6 +64,10 @@ class ArchiveModify(Workspace):
     def test_bad_assignments_change_nothing(self):
         cases = [
             (["--set", "EPOCHS=abc"], "does not fit the type int of parameter EPOCHS"),
+            (["--set", "LR=inf"], "does not fit the type float"),
+            (["--set", "LR=nan"], "does not fit the type float"),
+            (["--set", "WD=abc"], "of parameter WD"),
+            (["--set", "DROPOUT=abc"], "of parameter DROPOUT"),
             (["--set", "LR=0.2", "--set", "MODEL_X=1"], "has no parameter MODEL_X"),
             (["--set", "meta.start_time=3"], "meta.start_time records what happened"),
             (["--set", "meta.status=running"], "'running' is not a run status"),
@@ -78,6 +83,19 @@ class ArchiveModify(Workspace):
         self.assertUsageError(self.xrun("archive", "modify", "--where", "LR > 9", "--set",
                                         "LR=1"), "no runs match")
         self.assertUnchanged()
+
+    def test_optional_and_unchecked_types(self):
+        result = self.xrun("archive", "modify", "--where", "LR < 0.3", "--set", "WD=None",
+                           "--set", "DROPOUT=null", "--set", "EPOCHS=4")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.xrun("archive", "modify", "--where", "LR < 0.3", "--set", "WD=0.01",
+                           "--set", "KIND=c")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("the type of KIND", result.stderr)  # said, not silently trusted
+        meta = self.meta(self.first)
+        self.assertEqual(meta["parameters"]["WD"]["value"], 0.01)
+        self.assertEqual(meta["parameters"]["KIND"]["value"], "c")
+        self.assertEqual(meta["parameters"]["EPOCHS"]["value"], 4)
 
     def test_running_run_is_refused(self):
         meta = self.meta(self.second)

@@ -83,6 +83,24 @@ class Reproduce(Workspace):
         self.assertEqual(self.data(again), {"scaled": 1.0, "tag": "first"})
         self.assertEqual(self.data(again), self.data(original))
         self.assertEqual(self.meta(again)["name"], "strong")
+        # A reproduction can be reproduced in turn, mixins and all.
+        self.run_ok("reproduce", "--path", "configs/results", again.name)
+        third = self.runs("configs/results/strong")[-1]
+        self.assertEqual(self.data(third), self.data(original))
+        self.assertEqual(self.meta(third)["reproduces"]["id"], again.name)
+
+    def test_values_changed_after_the_run_are_not_what_ran(self):
+        self.write("exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))
+        self.run_ok("run", "exp.py", "--LR", "0.3")
+        original = self.only_run("results/exp")
+        self.run_ok("archive", "modify", "--all", "--set", "LR=0.9")
+        self.run_ok("archive", "modify", "--all", "--set", "LR=0.7")
+        result = self.run_ok("reproduce", original.name)
+        self.assertIn("LR was changed after the run", result.stderr)
+        again = self.runs("results/exp")[-1]
+        self.assertEqual(self.data(again), {"x": 0.3})
+        self.run_ok("reproduce", original.name, "--LR", "0.7")
+        self.assertEqual(self.data(self.runs("results/exp")[-1]), {"x": 0.7})
 
     def test_dry_run_and_help_create_nothing(self):
         self.write("exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))
