@@ -154,9 +154,12 @@ public:
     if (!statement) {
       return false;
     }
-    if (const auto count = prepare_statement("SELECT count(*) FROM entries WHERE is_run");
-        count && sqlite3_step(count.get()) == SQLITE_ROW) {
-      catalog.runs.reserve(static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0)));
+    // Room for more rows than the file can hold (a row takes well over 64 bytes), so the
+    // runs never move while loading; pages never touched cost nothing.
+    std::error_code error;
+    const auto bytes = std::filesystem::file_size(m_file, error);
+    if (!error) {
+      catalog.runs.reserve(static_cast<std::size_t>(bytes / 64));
       catalog.run_states.reserve(catalog.runs.capacity());
     }
     auto* s = statement.get();
@@ -565,7 +568,11 @@ private:
       }
       listed = std::move(*names);
       children.assign(listed.begin(), listed.end());
-      if (known) {
+      if (known && same_folders(children, known_children(relative))) {
+        // Only files came or went (the archive's own folder changes with every write of the
+        // index): nothing to write, and one more listing next time.
+        known->state.seen = true;
+      } else if (known) {
         known->state = read_state(now);
       } else {
         m_new_folders.push_back({std::string(relative), read_state(now)});
@@ -579,6 +586,12 @@ private:
     for (std::size_t i = 0; i < children.size(); ++i) {
       visit(children[i], (*probes)[i], report);
     }
+  }
+
+  static bool same_folders(std::vector<std::string_view> a, std::vector<std::string_view> b) {
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    return a == b;
   }
 
   /// A folder this process cannot read. What the index knows of it and below it stays (other

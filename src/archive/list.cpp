@@ -138,22 +138,29 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   for (const auto& column : options.columns) {
     header.push_back(column);
   }
-  std::vector<std::vector<std::string>> table;
+  // One row after another in one list: a listing of many runs makes no list per row.
+  const std::size_t width = header.size();
+  std::vector<std::string> cells;
+  cells.reserve(selected.size() * width);
   for (Run* run : selected) {
     const auto& summary = run->summary;
     const bool readable = run->readable();
-    std::vector<std::string> row{
-        run->status(now), std::string(run->relative()),
-        readable && summary.start_time > 0 ? util::format_local(summary.start_time) : "-",
-        readable ? human_duration(summary.status == RunStatus::running
-                                      ? now - summary.start_time
-                                      : summary.duration)
-                 : "-"};
+    cells.push_back(run->status(now));
+    cells.emplace_back(run->relative());
+    cells.push_back(readable && summary.start_time > 0 ? util::format_local(summary.start_time)
+                                                       : "-");
+    cells.push_back(readable ? human_duration(summary.status == RunStatus::running
+                                                  ? now - summary.start_time
+                                                  : summary.duration)
+                             : "-");
     for (const auto& column : options.columns) {
-      row.push_back(render(run->value(column, now)));
+      cells.push_back(render(run->value(column, now)));
     }
-    table.push_back(std::move(row));
   }
+  const std::size_t rows = selected.size();
+  const auto cell = [&](std::size_t row, std::size_t column) -> const std::string& {
+    return cells[row * width + column];
+  };
 
   if (options.format == OutputFormat::csv) {
     const std::vector<std::string> names{"status", "run", "start_time", "duration"};
@@ -163,33 +170,33 @@ int list_runs(const ListOptions& options, std::ostream& out) {
       out << (i ? "," : "") << csv_field(fields[i]);
     }
     out << '\n';
-    for (std::size_t r = 0; r < table.size(); ++r) {
-      auto row = table[r];
-      row[2] = render(selected[r]->value("start_time", now));
-      row[3] = render(selected[r]->value("duration", now));
-      for (std::size_t i = 0; i < row.size(); ++i) {
-        out << (i ? "," : "") << csv_field(row[i]);
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t i = 0; i < width; ++i) {
+        const std::string field = i == 2   ? render(selected[r]->value("start_time", now))
+                                  : i == 3 ? render(selected[r]->value("duration", now))
+                                           : cell(r, i);
+        out << (i ? "," : "") << csv_field(field);
       }
       out << '\n';
     }
     return 0;
   }
 
-  if (table.empty()) {
+  if (rows == 0) {
     std::cerr << "xrun: no runs" << (options.where ? " match" : "") << " in " << options.root.string()
               << '\n';
     return 0;
   }
-  std::vector<std::size_t> widths(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) {
+  std::vector<std::size_t> widths(width);
+  for (std::size_t i = 0; i < width; ++i) {
     widths[i] = header[i].size();
-    for (const auto& row : table) {
-      widths[i] = std::max(widths[i], row[i].size());
+    for (std::size_t r = 0; r < rows; ++r) {
+      widths[i] = std::max(widths[i], cell(r, i).size());
     }
   }
   std::string text; // the whole table, written at once
-  const auto print_row = [&](const std::vector<std::string>& row, bool is_header) {
-    for (std::size_t i = 0; i < row.size(); ++i) {
+  const auto print_row = [&](const std::string* row, bool is_header) {
+    for (std::size_t i = 0; i < width; ++i) {
       const bool colored = i == 0 && options.color && !is_header;
       if (colored) {
         text += color_of(row[0]);
@@ -198,16 +205,16 @@ int list_runs(const ListOptions& options, std::ostream& out) {
       if (colored) {
         text += "\033[0m";
       }
-      if (i + 1 == row.size()) {
+      if (i + 1 == width) {
         text += '\n';
       } else {
         text.append(widths[i] - row[i].size() + 2, ' ');
       }
     }
   };
-  print_row(header, true);
-  for (const auto& row : table) {
-    print_row(row, false);
+  print_row(header.data(), true);
+  for (std::size_t r = 0; r < rows; ++r) {
+    print_row(&cell(r, 0), false);
   }
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   return 0;
