@@ -1,6 +1,7 @@
 #include "archive/modify.hpp"
 
 #include "archive/runs.hpp"
+#include "util/strings.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
@@ -72,31 +73,15 @@ Json loose_value(const std::string& text) {
 /// The alternatives of a type annotation: `X | None`, `Optional[X]` and `Union[X, Y]` apart.
 std::vector<std::string> alternatives(std::string type) {
   type.erase(std::remove(type.begin(), type.end(), ' '), type.end());
-  const auto split_top = [](const std::string& text, char separator) {
-    std::vector<std::string> parts;
-    int depth = 0;
-    std::string current;
-    for (const char c : text) {
-      depth += c == '[' ? 1 : (c == ']' ? -1 : 0);
-      if (c == separator && depth == 0) {
-        parts.push_back(current);
-        current.clear();
-      } else {
-        current.push_back(c);
-      }
-    }
-    parts.push_back(current);
-    return parts;
-  };
   std::vector<std::string> found;
-  for (const auto& part : split_top(type, '|')) {
+  for (const auto& part : util::split_outside_brackets(type, "|")) {
     if (part.starts_with("Optional[") && part.ends_with("]")) {
       for (auto& inner : alternatives(part.substr(9, part.size() - 10))) {
         found.push_back(std::move(inner));
       }
       found.emplace_back("None");
     } else if (part.starts_with("Union[") && part.ends_with("]")) {
-      for (const auto& arm : split_top(part.substr(6, part.size() - 7), ',')) {
+      for (const auto& arm : util::split_outside_brackets(part.substr(6, part.size() - 7), ",")) {
         for (auto& inner : alternatives(arm)) {
           found.push_back(std::move(inner));
         }

@@ -3,6 +3,7 @@
 #include "archive/index.hpp"
 #include "archive/query.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
@@ -16,18 +17,7 @@ using Json = nlohmann::json;
 
 /// `a.b/c` -> ["a", "b", "c"].
 std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> parts;
-  std::string current;
-  for (const char c : path) {
-    if (c == '.' || c == '/') {
-      parts.push_back(current);
-      current.clear();
-    } else {
-      current.push_back(c);
-    }
-  }
-  parts.push_back(current);
-  return parts;
+  return util::split_outside_brackets(path, "./");
 }
 
 Json walk(const Json& root, const std::vector<std::string>& parts, std::size_t from) {

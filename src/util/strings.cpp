@@ -54,4 +54,19 @@ std::string format_bytes(double bytes) {
   return unit == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[unit]);
 }
 
+std::vector<std::string> split_outside_brackets(std::string_view text,
+                                                std::string_view separators) {
+  std::vector<std::string> parts(1);
+  int depth = 0;
+  for (const char c : text) {
+    depth += c == '[' ? 1 : (c == ']' ? -1 : 0);
+    if (depth == 0 && separators.find(c) != std::string_view::npos) {
+      parts.emplace_back();
+    } else {
+      parts.back().push_back(c);
+    }
+  }
+  return parts;
+}
+
 } // namespace xrun::util

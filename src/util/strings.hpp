@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace xrun::util {
 
@@ -19,5 +20,10 @@ std::optional<std::string> closest_match(std::string_view word,
 
 /// `1.5 MB`, `340 B`: a size for people (powers of 1024).
 std::string format_bytes(double bytes);
+
+/// `text` split at every character of `separators` that is not inside square brackets:
+/// ("a.b/c", "./") -> [a, b, c]; ("int|list[int|str]", "|") -> [int, list[int|str]].
+std::vector<std::string> split_outside_brackets(std::string_view text,
+                                                std::string_view separators);
 
 } // namespace xrun::util

@@ -25,3 +25,12 @@ TEST_CASE("closest match suggests only likely typos") {
   CHECK_FALSE(closest_match("deploy", names).has_value());
   CHECK_FALSE(closest_match("x", std::vector<std::string>{}).has_value());
 }
+
+TEST_CASE("splitting leaves what is inside square brackets whole") {
+  using xrun::util::split_outside_brackets;
+  CHECK(split_outside_brackets("a.b/c", "./") == std::vector<std::string>{"a", "b", "c"});
+  CHECK(split_outside_brackets("int|list[int|str]", "|") ==
+        std::vector<std::string>{"int", "list[int|str]"});
+  CHECK(split_outside_brackets("", ",") == std::vector<std::string>{""});
+  CHECK(split_outside_brackets("a,,b", ",") == std::vector<std::string>{"a", "", "b"});
+}
