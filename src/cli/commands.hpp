@@ -21,4 +21,7 @@ void add_python_path_command(CLI::App& app, Action& action);
 /// `xrun archive ...`: the commands on recorded runs.
 void add_archive_command(CLI::App& app, Action& action);
 
+/// `xrun completions SHELL`: the completion script for bash, zsh or fish.
+void add_completions_command(CLI::App& app, Action& action);
+
 } // namespace xrun::cli

@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/complete.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 #include "xrun/version.hpp"
@@ -70,6 +71,13 @@ int run_app(int argc, char** argv) {
   add_run_command(app, action, argc, argv);
   add_archive_command(app, action);
   add_python_path_command(app, action);
+  add_completions_command(app, action);
+
+  // The shells' completion scripts call `xrun __complete WORDS...`: answered from the
+  // definition above, before any parsing (the words are a half-typed command line).
+  if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
+    return complete(app, std::vector<std::string>(argv + 2, argv + argc), std::cout);
+  }
 
   if (const auto code = check_subcommand_name(app, argc, argv)) {
     return *code;

@@ -1,0 +1,258 @@
+#include "cli/complete.hpp"
+
+#include "archive/inspect.hpp"
+#include "archive/runs.hpp"
+#include "config/config.hpp"
+#include "core/module_scan.hpp"
+#include "util/fs.hpp"
+#include "util/time.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <regex>
+#include <set>
+
+namespace xrun::cli {
+
+namespace {
+
+struct Candidate {
+  std::string word;
+  std::string description;
+};
+
+std::string first_line(std::string_view text, std::size_t limit = 70) {
+  auto line = std::string(text.substr(0, text.find('\n')));
+  if (line.size() > limit) {
+    line = line.substr(0, limit - 3) + "...";
+  }
+  return line;
+}
+
+const CLI::Option* find_option(const CLI::App& node, std::string_view word) {
+  const auto name = word.substr(0, word.find('='));
+  for (const auto* option : node.get_options()) {
+    if (!option->nonpositional()) {
+      continue;
+    }
+    for (const auto& long_name : option->get_lnames()) {
+      if (name == "--" + long_name) {
+        return option;
+      }
+    }
+    for (const auto& short_name : option->get_snames()) {
+      if (name == "-" + short_name) {
+        return option;
+      }
+    }
+  }
+  return nullptr;
+}
+
+bool takes_value(const CLI::Option* option) {
+  return option != nullptr && option->get_expected_min() > 0;
+}
+
+std::vector<Candidate> option_candidates(const CLI::App& node) {
+  std::vector<Candidate> found;
+  for (const auto* option : node.get_options()) {
+    if (!option->nonpositional()) {
+      continue;
+    }
+    for (const auto& long_name : option->get_lnames()) {
+      found.push_back({"--" + long_name, first_line(option->get_description())});
+    }
+  }
+  return found;
+}
+
+std::vector<Candidate> command_candidates(const CLI::App& node) {
+  std::vector<Candidate> found;
+  for (const auto* sub : node.get_subcommands([](const CLI::App* s) {
+         return !s->get_group().empty();
+       })) {
+    found.push_back({sub->get_name(), first_line(sub->get_description())});
+  }
+  return found;
+}
+
+/// The parameters a module declares, and those of the bases it extends (found in its text as
+/// `Experiment.extend("base.py", ...)`), read without Python.
+void module_parameters(const std::filesystem::path& module, std::vector<Candidate>& found,
+                       std::set<std::string>& seen, int depth) {
+  std::optional<std::string> source;
+  try {
+    source = util::read_file(module);
+  } catch (const std::exception&) {
+    return;
+  }
+  if (!source || depth > 8) {
+    return;
+  }
+  const auto scan = core::scan_module(*source);
+  for (const auto& assignment : scan.assignments) {
+    if (!core::is_upper_name(assignment.name) || assignment.name.starts_with("__") ||
+        !seen.insert(assignment.name).second) {
+      continue;
+    }
+    std::string description = assignment.annotation;
+    if (const auto it = scan.descriptions.find(assignment.name); it != scan.descriptions.end()) {
+      description += (description.empty() ? "" : ": ") + first_line(it->second);
+    }
+    found.push_back({"--" + assignment.name, description});
+  }
+  static const std::regex extend(R"(Experiment\.extend\(\s*(?:experiment_path\s*=\s*)?["']([^"']+)["'])");
+  for (std::sregex_iterator it(source->begin(), source->end(), extend), end; it != end; ++it) {
+    module_parameters(module.parent_path() / (*it)[1].str(), found, seen, depth + 1);
+  }
+}
+
+/// The parameters of the experiment in `file` (a module, or a config extending one), and the
+/// ones every experiment has.
+std::vector<Candidate> experiment_parameters(const std::filesystem::path& file) {
+  std::vector<std::filesystem::path> modules{file};
+  const auto extension = file.extension().string();
+  if (extension == ".yml" || extension == ".yaml") {
+    try {
+      auto config = config::load_config(file, false);
+      modules = {config.experiment};
+      modules.insert(modules.end(), config.includes.begin(), config.includes.end());
+    } catch (const std::exception&) {
+      return {}; // a config that does not load completes nothing
+    }
+  }
+  std::vector<Candidate> found;
+  std::set<std::string> seen;
+  for (const auto& module : modules) {
+    module_parameters(module, found, seen, 0);
+  }
+  found.push_back({"--__INCLUDE__", "mixin modules to include"});
+  found.push_back({"--__DEBUG__", "bool: run into the debug folder, replaced each time"});
+  found.push_back({"--__PREFIX__", "str: a prefix for the run folder's name"});
+  return found;
+}
+
+std::vector<Candidate> run_candidates(const std::filesystem::path& root) {
+  std::vector<Candidate> found;
+  std::error_code error;
+  if (!std::filesystem::is_directory(root, error)) {
+    return found;
+  }
+  try {
+    const double now = util::to_epoch_seconds(util::Clock::now());
+    for (const auto& run : archive::find_runs(root)) {
+      const auto relative = run.relative();
+      const auto slash = relative.rfind('/');
+      found.push_back({std::string(relative.substr(slash == std::string_view::npos ? 0 : slash + 1)),
+                       fmt::format("{} {}", run.status(now),
+                                   relative.substr(0, slash == std::string_view::npos ? 0 : slash))});
+    }
+  } catch (const std::exception&) {
+  }
+  return found;
+}
+
+} // namespace
+
+int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream& out) {
+  std::vector<std::string> words = given.empty() ? std::vector<std::string>{""} : given;
+  const std::string current = words.back();
+  words.pop_back();
+
+  CLI::App* node = &app;
+  std::vector<std::string> positionals;
+  std::string archive = "results";
+  const auto experiment_command = [&] {
+    return node->get_name() == "run" || node->get_name() == "reproduce";
+  };
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const auto& word = words[i];
+    if (word.starts_with("-")) {
+      const auto* option = find_option(*node, word);
+      const bool parameter = !option && experiment_command() && !positionals.empty();
+      if ((takes_value(option) || parameter) && word.find('=') == std::string::npos &&
+          i + 1 < words.size()) {
+        if (word == "--path") {
+          archive = words[i + 1];
+        }
+        ++i;
+      }
+      continue;
+    }
+    CLI::App* sub = nullptr;
+    if (positionals.empty()) {
+      for (auto* candidate : node->get_subcommands([](CLI::App*) { return true; })) {
+        if (candidate->get_name() == word) {
+          sub = candidate;
+        }
+      }
+    }
+    if (sub) {
+      node = sub;
+    } else {
+      positionals.push_back(word);
+    }
+  }
+
+  const std::string previous = words.empty() ? std::string() : words.back();
+  const auto* previous_option = find_option(*node, previous);
+  std::vector<Candidate> found;
+  if (takes_value(previous_option) && previous.find('=') == std::string::npos) {
+    if (previous == "--path") {
+      out << ":dirs\n";
+    } else if (previous == "-o" || previous == "--output") {
+      out << ":files\n";
+    }
+    return 0;
+  }
+  if (experiment_command() && !positionals.empty()) {
+    if (previous.starts_with("--") && !previous_option &&
+        previous.find('=') == std::string::npos) {
+      return 0; // the value of a parameter
+    }
+    if (node->get_name() == "run") {
+      found = experiment_parameters(positionals.front());
+    } else {
+      std::filesystem::path folder = positionals.front();
+      try {
+        folder = archive::resolve_run(archive, positionals.front());
+      } catch (const std::exception&) {
+        return 0; // no such run: nothing to offer
+      }
+      found = experiment_parameters(folder / "experiment_code.py");
+    }
+    const auto own = option_candidates(*node);
+    found.insert(found.end(), own.begin(), own.end());
+  } else if (current.starts_with("-")) {
+    found = option_candidates(*node);
+  } else if (!command_candidates(*node).empty() && positionals.empty()) {
+    found = command_candidates(*node);
+  } else {
+    const auto& name = node->get_name();
+    if (name == "run") {
+      out << ":files py yml yaml\n";
+      return 0;
+    }
+    if (name == "extract") {
+      out << ":files zst tzst gz tgz zip\n";
+      return 0;
+    }
+    if (name == "completions") {
+      found = {{"bash", ""}, {"zsh", ""}, {"fish", ""}};
+    } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce") {
+      found = run_candidates(archive);
+    }
+  }
+  for (const auto& candidate : found) {
+    if (candidate.word.starts_with(current)) {
+      out << candidate.word;
+      if (!candidate.description.empty()) {
+        out << '\t' << candidate.description;
+      }
+      out << '\n';
+    }
+  }
+  return 0;
+}
+
+} // namespace xrun::cli

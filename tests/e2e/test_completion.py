@@ -1,0 +1,94 @@
+"""Shell completion: bash driven as it would be at a prompt, and the scripts for zsh and fish."""
+
+import os
+import shutil
+import subprocess
+import unittest
+from pathlib import Path
+
+from support import XRUN, Workspace, experiment_source
+
+SOURCE = Path(os.environ.get("XRUN_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+
+
+class Completion(Workspace):
+    def setUp(self):
+        super().setUp()
+        self.write("exp.py", experiment_source(
+            "# :param LR:\n#     The learning rate.\nLR: float = 0.1\nLAYERS: list[int] = [8]\n"
+            "MODEL: str = 'mlp'\n",
+            'e["x"] = e.LR'))
+        self.write("cfg.yml", "extend: exp.py\nparameters:\n  LR: 0.2\n")
+        self.write("notes.txt", "not an experiment\n")
+        (self.dir / "sub").mkdir()
+        # A module that cannot be imported: completion reads its text, never runs it.
+        self.write("broken.py", "raise SystemExit('imported!')\nSPEED: int = 3\n")
+
+    def complete(self, *words):
+        """The candidates bash offers for the command line `xrun WORDS...` (the last word is
+        the one being typed)."""
+        script = SOURCE / "completions" / "xrun.bash"
+        words = ["xrun", *words]
+        array = " ".join("'" + word.replace("'", "'\\''") + "'" for word in words)
+        program = (f"source '{script}'; COMP_WORDS=({array}); COMP_CWORD={len(words) - 1}; "
+                   "_xrun; printf '%s\\n' \"${COMPREPLY[@]}\"")
+        env = self.env(PATH=f"{Path(XRUN).parent}:{os.environ['PATH']}")
+        result = subprocess.run(["bash", "-c", program], cwd=self.dir, capture_output=True,
+                                text=True, env=env, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return sorted(line for line in result.stdout.splitlines() if line)
+
+    def test_commands_and_flags(self):
+        self.assertEqual(self.complete("ar"), ["archive"])
+        self.assertIn("reproduce", self.complete(""))
+        self.assertNotIn("__complete", self.complete(""))
+        self.assertEqual(self.complete("archive", "li"), ["list"])
+        self.assertEqual(self.complete("archive", "list", "--co"), ["--columns"])
+        self.assertEqual(self.complete("archive", "compress", "--"),
+                         ["--all", "--help", "--output", "--path", "--remove", "--where"])
+        self.assertEqual(self.complete("completions", ""), ["bash", "fish", "zsh"])
+
+    def test_experiment_files_then_their_parameters(self):
+        self.assertEqual(self.complete("run", ""), ["broken.py", "cfg.yml", "exp.py", "sub"])
+        self.assertEqual(self.complete("run", "exp.py", "--L"), ["--LAYERS", "--LR"])
+        self.assertIn("--MODEL", self.complete("run", "exp.py", "--LR", "0.5", "--"))
+        self.assertIn("--dry-run", self.complete("run", "exp.py", "--"))
+        self.assertEqual(self.complete("run", "exp.py", "--LR", ""), [])  # a value: free text
+        self.assertEqual(self.complete("run", "cfg.yml", "--M"), ["--MODEL"])
+        self.assertEqual(self.complete("run", "broken.py", "--S"), ["--SPEED"])
+
+    def test_descriptions_carry_the_type(self):
+        result = self.xrun("__complete", "run", "exp.py", "--L")
+        self.assertIn("--LR\tfloat: The learning rate.", result.stdout)
+        self.assertIn("--LAYERS\tlist[int]", result.stdout)
+
+    def test_run_names_for_archive_commands(self):
+        for lr in ("0.1", "0.2"):
+            self.assertEqual(self.xrun("run", "exp.py", "--LR", lr).returncode, 0)
+        ids = [run.name for run in self.runs("results/exp")]
+        self.assertEqual(self.complete("archive", "show", ""), ids)
+        self.assertEqual(self.complete("archive", "diff", ids[0], ""), ids)
+        self.assertEqual(self.complete("reproduce", ids[1][:12]), ids)
+        self.assertEqual(self.complete("reproduce", ids[0], "--L"), ["--LAYERS", "--LR"])
+        folders = self.complete("archive", "list", "--path", "")
+        self.assertIn("results", folders)
+        self.assertIn("sub", folders)
+        self.assertNotIn("exp.py", folders)
+
+    def test_scripts_for_every_shell(self):
+        for shell in ("bash", "zsh", "fish"):
+            with self.subTest(shell=shell):
+                result = self.xrun("completions", shell)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertEqual(result.stdout,
+                                 (SOURCE / "completions" / f"xrun.{shell}").read_text())
+                checker = shutil.which(shell)
+                if checker:
+                    check = subprocess.run([checker, "-n", SOURCE / "completions" /
+                                            f"xrun.{shell}"], capture_output=True, text=True)
+                    self.assertEqual(check.returncode, 0, check.stderr)
+        self.assertUsageError(self.xrun("completions", "tcsh"), "tcsh")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,39 @@
+"""`cmake --install`: the binary and the completion scripts in standard places under a
+prefix, and the installed binary runs the quickstart on its own."""
+
+import os
+import shutil
+import subprocess
+import unittest
+from pathlib import Path
+
+from support import XRUN, Workspace
+
+SOURCE = Path(os.environ.get("XRUN_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+
+
+class Install(Workspace):
+    def test_install_into_a_prefix_and_run_from_there(self):
+        cmake = shutil.which("cmake")
+        if not cmake:
+            self.skipTest("cmake is not on PATH")
+        prefix = self.dir / "prefix"
+        result = subprocess.run([cmake, "--install", str(Path(XRUN).parent), "--prefix",
+                                 str(prefix)], capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        installed = prefix / "bin" / "xrun"
+        for path in [installed,
+                     prefix / "share" / "bash-completion" / "completions" / "xrun",
+                     prefix / "share" / "zsh" / "site-functions" / "_xrun",
+                     prefix / "share" / "fish" / "vendor_completions.d" / "xrun.fish"]:
+            self.assertTrue(path.is_file(), f"{path} was not installed")
+        shutil.copy(SOURCE / "examples" / "quickstart.py", self.dir / "quickstart.py")
+        run = subprocess.run([str(installed), "run", "quickstart.py", "--STEPS", "20"],
+                             cwd=self.dir, capture_output=True, text=True, env=self.env(),
+                             timeout=120)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(self.meta(self.only_run("results/quickstart"))["status"], "done")
+
+
+if __name__ == "__main__":
+    unittest.main()
