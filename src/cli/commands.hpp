@@ -21,6 +21,9 @@ void add_python_path_command(CLI::App& app, Action& action);
 /// `xrun archive ...`: the commands on recorded runs.
 void add_archive_command(CLI::App& app, Action& action);
 
+/// `xrun template KIND NAME`: new files to start from.
+void add_template_command(CLI::App& app, Action& action);
+
 /// `xrun completions SHELL`: the completion script for bash, zsh or fish.
 void add_completions_command(CLI::App& app, Action& action);
 

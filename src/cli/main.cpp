@@ -70,6 +70,7 @@ int run_app(int argc, char** argv) {
   Action action;
   add_run_command(app, action, argc, argv);
   add_archive_command(app, action);
+  add_template_command(app, action);
   add_python_path_command(app, action);
   add_completions_command(app, action);
 

@@ -25,6 +25,32 @@ std::string trim(std::string_view text) {
   return std::string(text.substr(first, last - first + 1));
 }
 
+/// A logical top-level statement: its text with every string literal replaced by one
+/// placeholder character (so an `=` inside a string never looks like an assignment), and the
+/// literals in order.
+struct Statement {
+  int line = 1;
+  std::string text;
+  std::vector<std::string> literals;
+};
+
+constexpr char k_literal = '\x01';
+
+/// `text` (a piece of a statement whose first placeholder is literal number `first`) with the
+/// literals put back.
+std::string restore_literals(std::string_view text, const std::vector<std::string>& literals,
+                             std::size_t first) {
+  std::string restored;
+  for (const char c : text) {
+    if (c == k_literal && first < literals.size()) {
+      restored += literals[first++];
+    } else {
+      restored += c;
+    }
+  }
+  return restored;
+}
+
 /// A comment with the line it is on.
 struct Comment {
   int line;
@@ -37,15 +63,14 @@ class Scanner {
 public:
   explicit Scanner(std::string_view source) : m_source(source) {}
 
-  void run(std::vector<std::pair<int, std::string>>& statements, std::vector<Comment>& comments) {
-    std::string statement;
-    int statement_line = 1;
+  void run(std::vector<Statement>& statements, std::vector<Comment>& comments) {
+    Statement statement;
     int depth = 0;
     bool at_start = true;
     for (m_pos = 0; m_pos < m_source.size(); ++m_pos) {
       const char c = m_source[m_pos];
       if (at_start) {
-        statement_line = m_line;
+        statement.line = m_line;
         at_start = false;
       }
       if (c == '#') {
@@ -56,24 +81,27 @@ public:
         continue;
       }
       if (c == '"' || c == '\'') {
+        const auto start = m_pos;
         skip_string(c);
-        statement += "\"\""; // keeps `=` inside strings from looking like assignments
+        const auto stop = std::min(m_pos + 1, m_source.size());
+        statement.literals.emplace_back(m_source.substr(start, stop - start));
+        statement.text += k_literal;
         continue;
       }
       if (c == '\\' && m_pos + 1 < m_source.size() && m_source[m_pos + 1] == '\n') {
         ++m_pos;
         ++m_line;
-        statement += ' ';
+        statement.text += ' ';
         continue;
       }
       if (c == '\n') {
         ++m_line;
         if (depth == 0) {
-          statements.emplace_back(statement_line, statement);
-          statement.clear();
+          statements.push_back(std::move(statement));
+          statement = Statement();
           at_start = true;
         } else {
-          statement += ' ';
+          statement.text += ' ';
         }
         continue;
       }
@@ -82,10 +110,10 @@ public:
       } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
         --depth;
       }
-      statement += c;
+      statement.text += c;
     }
-    if (!statement.empty()) {
-      statements.emplace_back(statement_line, statement);
+    if (!statement.text.empty()) {
+      statements.push_back(std::move(statement));
     }
   }
 
@@ -122,8 +150,14 @@ private:
 };
 
 /// `NAME = ...`, `NAME: annotation = ...` at column 0.
-void parse_assignment(int line, const std::string& statement, std::vector<Assignment>& out,
+void parse_assignment(const Statement& parsed, std::vector<Assignment>& out,
                       std::set<std::string>& seen) {
+  const std::string& statement = parsed.text;
+  const auto literals_before = [&](std::size_t at) {
+    return static_cast<std::size_t>(
+        std::count(statement.begin(), statement.begin() + static_cast<std::ptrdiff_t>(at),
+                   k_literal));
+  };
   if (statement.empty() || !is_identifier_start(statement[0])) {
     return;
   }
@@ -155,14 +189,18 @@ void parse_assignment(int line, const std::string& statement, std::vector<Assign
     if (equals == std::string::npos) {
       return; // `NAME: int` declares without assigning
     }
-    annotation = trim(std::string_view(statement).substr(pos + 1, equals - pos - 1));
+    annotation = restore_literals(
+        trim(std::string_view(statement).substr(pos + 1, equals - pos - 1)), parsed.literals,
+        literals_before(pos + 1));
     pos = equals;
   }
   if (statement[pos] != '=' || statement.compare(pos, 2, "==") == 0) {
     return;
   }
   if (seen.insert(name).second) {
-    out.push_back({name, annotation, line});
+    out.push_back({name, annotation, parsed.line,
+                   restore_literals(trim(std::string_view(statement).substr(pos + 1)),
+                                    parsed.literals, literals_before(pos + 1))});
   }
 }
 
@@ -205,13 +243,13 @@ void parse_descriptions(const std::vector<Comment>& comments, ModuleScan& scan) 
 } // namespace
 
 ModuleScan scan_module(std::string_view source) {
-  std::vector<std::pair<int, std::string>> statements;
+  std::vector<Statement> statements;
   std::vector<Comment> comments;
   Scanner(source).run(statements, comments);
   ModuleScan scan;
   std::set<std::string> seen;
-  for (const auto& [line, statement] : statements) {
-    parse_assignment(line, statement, scan.assignments, seen);
+  for (const auto& statement : statements) {
+    parse_assignment(statement, scan.assignments, seen);
   }
   parse_descriptions(comments, scan);
   return scan;

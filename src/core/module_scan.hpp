@@ -13,6 +13,7 @@ struct Assignment {
   std::string name;
   std::string annotation; // the annotation's source text (`list[int]`), empty when none
   int line = 0;           // 1-based
+  std::string value;      // the assigned expression's source text (`[8, 8]`)
 };
 
 struct ModuleScan {

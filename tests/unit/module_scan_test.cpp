@@ -88,3 +88,16 @@ TEST_CASE("upper-case names follow str.isupper") {
   CHECK_FALSE(is_upper_name("__"));
   CHECK_FALSE(is_upper_name("x"));
 }
+
+TEST_CASE("an assignment keeps the source of its value, strings and all") {
+  const auto scan = scan_module("NAME: str = \"a = b\"  # a comment\n"
+                                "SIZES: list[int] = [\n    8,\n    16,\n]\n"
+                                "KIND: Literal['x', 'y'] = 'x'\n"
+                                "RATE = 1e-3\n");
+  REQUIRE(scan.assignments.size() == 4);
+  CHECK(scan.assignments[0].value == "\"a = b\"");
+  CHECK(scan.assignments[1].value == "[     8,     16, ]");
+  CHECK(scan.assignments[2].annotation == "Literal['x', 'y']");
+  CHECK(scan.assignments[2].value == "'x'");
+  CHECK(scan.assignments[3].value == "1e-3");
+}
