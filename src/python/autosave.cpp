@@ -1,5 +1,7 @@
 #include "python/autosave.hpp"
 
+#include "util/process.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -17,7 +19,7 @@ public:
     Py_XSETREF(m_save, Py_NewRef(save));
     m_interval = std::chrono::duration<double>(interval);
     m_stopping = false;
-    m_thread = std::thread([this] { run(); });
+    m_thread = util::start_thread_without_signals([this] { run(); });
   }
 
   void changed() { m_changed.store(true, std::memory_order_relaxed); }

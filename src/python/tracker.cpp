@@ -1,6 +1,7 @@
 #include "python/tracker.hpp"
 
 #include "util/fs.hpp"
+#include "util/process.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -108,7 +109,7 @@ private:
   void unlock() { m_spin.clear(std::memory_order_release); }
 
   void start() {
-    m_thread = std::thread([this] { run(); });
+    m_thread = util::start_thread_without_signals([this] { run(); });
   }
 
   void wait_for_room() {

@@ -1,5 +1,8 @@
 #include "util/process.hpp"
 
+#include <csignal>
+#include <pthread.h>
+
 #include <cerrno>
 #include <fcntl.h>
 #include <spawn.h>
@@ -70,6 +73,21 @@ std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& s
       return std::nullopt;
     }
     dir = dir.parent_path();
+  }
+}
+
+std::thread start_thread_without_signals(std::function<void()> body) {
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous); // the new thread inherits this mask
+  try {
+    std::thread thread(std::move(body));
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return thread;
+  } catch (...) {
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    throw;
   }
 }
 

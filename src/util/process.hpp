@@ -2,8 +2,10 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace xrun::util {
@@ -15,5 +17,10 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv);
 /// The nearest folder at or above `start` that holds `name` (a file or folder), if any.
 std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& start,
                                                   const std::string& name);
+
+/// Starts `body` on a new thread with every signal blocked, so that signals sent to the
+/// process (Ctrl-C, SIGTERM) are handled by a thread that has them unblocked: the main thread,
+/// where a sleeping Python must be woken by them.
+std::thread start_thread_without_signals(std::function<void()> body);
 
 } // namespace xrun::util

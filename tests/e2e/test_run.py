@@ -1,6 +1,7 @@
 """`xrun run exp.py`: one complete run folder for every way a run can end."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,6 +150,18 @@ class Statuses(Workspace):
         self.assertEqual(meta["signal"], 9)
         self.assertEqual(meta["exit_code"], 137)
         self.assertIn("killed by SIGKILL", self.log(run))
+
+    def test_ctrl_c_wakes_a_sleeping_experiment_at_once(self):
+        """A signal to the process must reach Python's main thread, not the writer threads
+        (tracked series, data saves), or a sleeping experiment would not notice it."""
+        for _ in range(4):
+            shutil.rmtree(self.dir / "results", ignore_errors=True)
+            process = self._start_sleeper()
+            started = time.monotonic()
+            interrupt(process)
+            process.communicate(timeout=30)
+            self.assertLess(time.monotonic() - started, 15)
+            self.assertEqual(self.meta(self.only_run("results/exp"))["status"], "interrupted")
 
     def test_heartbeat_and_running_status_while_alive(self):
         process = self._start_sleeper()
