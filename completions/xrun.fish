@@ -8,12 +8,12 @@ function __xrun_complete
             __fish_complete_directories (commandline -ct)
         case ':files*'
             set -l extensions (string split -n ' ' -- (string replace ':files' '' -- $lines[1]))
+            set -l paths (__fish_complete_path (commandline -ct))
             if test (count $extensions) -eq 0
-                __fish_complete_path (commandline -ct)
+                printf '%s\n' $paths
             else
-                for extension in $extensions
-                    __fish_complete_suffix (commandline -ct) .$extension
-                end
+                # Folders (to go on into) and files with one of the extensions.
+                string match -r -- '(/|\.('(string join '|' $extensions)'))(\t.*)?$' $paths
             end
         case '*'
             printf '%s\n' $lines

@@ -3,7 +3,7 @@
 # line's definition, the experiment's source and the archive's index (it never starts Python).
 _xrun() {
     local -a lines candidates
-    lines=("${(@f)$(xrun __complete "${(@)words[2,CURRENT]}" 2>/dev/null)}")
+    lines=("${(@f)$(xrun __complete "${(@Q)words[2,CURRENT]}" 2>/dev/null)}")
     case "${lines[1]}" in
     :dirs)
         _files -/

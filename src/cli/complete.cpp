@@ -170,8 +170,13 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
     if (word.starts_with("-")) {
       const auto* option = find_option(*node, word);
       const bool parameter = !option && experiment_command() && !positionals.empty();
-      if ((takes_value(option) || parameter) && word.find('=') == std::string::npos &&
-          i + 1 < words.size()) {
+      if (word.starts_with("--path=")) {
+        archive = word.substr(7);
+      }
+      // A parameter given bare (a bool) is followed by the next option, not by its value.
+      const bool value_follows =
+          i + 1 < words.size() && (takes_value(option) || (parameter && !words[i + 1].starts_with("--")));
+      if (value_follows && word.find('=') == std::string::npos) {
         if (word == "--path") {
           archive = words[i + 1];
         }
@@ -198,16 +203,22 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
   const auto* previous_option = find_option(*node, previous);
   std::vector<Candidate> found;
   if (takes_value(previous_option) && previous.find('=') == std::string::npos) {
-    if (previous == "--path") {
+    if (previous == "--path" || previous == "--dir") {
       out << ":dirs\n";
+    } else if (previous == "--from") {
+      out << ":files py\n";
     } else if (previous == "-o" || previous == "--output") {
       out << ":files\n";
     }
     return 0;
   }
   if (experiment_command() && !positionals.empty()) {
+    if (previous == "--__INCLUDE__") {
+      out << ":files py\n";
+      return 0;
+    }
     if (previous.starts_with("--") && !previous_option &&
-        previous.find('=') == std::string::npos) {
+        previous.find('=') == std::string::npos && !current.starts_with("--")) {
       return 0; // the value of a parameter
     }
     if (node->get_name() == "run") {
@@ -239,7 +250,8 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
     }
     if (name == "completions") {
       found = {{"bash", ""}, {"zsh", ""}, {"fish", ""}};
-    } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce") {
+    } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce" ||
+               name == "analysis") {
       found = run_candidates(archive);
     }
   }

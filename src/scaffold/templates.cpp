@@ -15,7 +15,9 @@
 #include <array>
 #include <fmt/format.h>
 #include <kainjow/mustache.hpp>
+#include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 namespace xrun::scaffold {
 
@@ -31,6 +33,12 @@ constexpr std::array k_python_keywords = {
     "lambda", "nonlocal", "not",  "or",       "pass",     "raise",  "return", "try",
     "while", "with",   "yield",   "match",    "case",     "type"};
 
+/// Modules the generated files import: a file of that name beside them would be imported
+/// instead.
+constexpr std::array k_taken_names = {"xrun",   "random", "json",   "csv",    "pathlib",
+                                      "math",   "typing", "matplotlib", "numpy", "os",
+                                      "sys",    "time",   "collections", "functools"};
+
 /// A name usable as a Python module (so that `import NAME` and `--__INCLUDE__ NAME.py` work).
 void check_module_name(const std::string& name) {
   static const std::regex identifier("[A-Za-z_][A-Za-z0-9_]*");
@@ -45,6 +53,43 @@ void check_module_name(const std::string& name) {
                        fmt::format("e.g. {}_experiment", name));
     }
   }
+  for (const char* taken : k_taken_names) {
+    if (name == taken) {
+      throw UsageError(fmt::format("'{}' is the name of a module experiments import; a file of "
+                                   "that name would be imported in its place",
+                                   name),
+                       fmt::format("e.g. {}_experiment", name));
+    }
+  }
+}
+
+/// `text` as a Python (and JSON) string literal, quotes included.
+std::string python_string(const std::string& text) {
+  return nlohmann::json(text).dump();
+}
+
+/// `text` as a double-quoted YAML string for xrun's config loader (`$` written as `$$`).
+std::string yaml_string(const std::string& text) {
+  std::string quoted;
+  for (const char c : nlohmann::json(text).dump()) {
+    quoted += c == '$' ? std::string("$$") : std::string(1, c);
+  }
+  return quoted;
+}
+
+/// Whether an annotation names only builtin types, so that a file without the base's imports
+/// can repeat it.
+bool builtin_annotation(const std::string& annotation) {
+  static const std::regex name("[A-Za-z_][A-Za-z0-9_.]*");
+  static const std::set<std::string> builtins{"int",  "float", "str", "bool", "bytes", "list",
+                                              "dict", "tuple", "set", "None"};
+  for (std::sregex_iterator it(annotation.begin(), annotation.end(), name), end; it != end;
+       ++it) {
+    if (!builtins.count(it->str())) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string render(std::string_view text, const data& values) {
@@ -93,7 +138,7 @@ std::optional<std::string> yaml_value(const std::string& python) {
   }
   std::smatch match;
   if (std::regex_match(python, match, simple_string)) {
-    return "\"" + match[2].str() + "\"";
+    return yaml_string(match[2].str());
   }
   return std::nullopt;
 }
@@ -115,12 +160,17 @@ data parameter_list(const core::ModuleScan& scan, bool with_values) {
     }
     data item;
     item.set("name", assignment.name);
-    item.set("annotation", assignment.annotation.empty() ? "" : ": " + assignment.annotation);
+    // A bare `NAME = INHERIT` keeps the base's type; an annotation that needs the base's
+    // imports is only mentioned.
+    const bool repeatable = builtin_annotation(assignment.annotation);
+    item.set("annotation", assignment.annotation.empty() || !repeatable
+                               ? ""
+                               : ": " + assignment.annotation);
     const auto described = scan.descriptions.find(assignment.name);
     const auto description =
         described != scan.descriptions.end() ? one_line(described->second) : std::string();
     // A config shows no annotations, so its comments carry the type as well.
-    const auto& type = with_values ? assignment.annotation : std::string();
+    const auto& type = with_values || !repeatable ? assignment.annotation : std::string();
     if (description.empty()) {
       item.set("description", type.empty() ? std::string("(no description)") : type);
     } else {
@@ -159,7 +209,8 @@ int make_template(const TemplateRequest& request, std::ostream& out) {
       for (auto& c : parameter) {
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       }
-      values.set("parameter", parameter + "_FILE");
+      parameter.erase(0, parameter.find_first_not_of('_')); // `_x` would not be a parameter
+    values.set("parameter", (parameter.empty() ? std::string("MIXIN") : parameter) + "_FILE");
     }
     break;
   case Kind::extend: {
@@ -167,7 +218,7 @@ int make_template(const TemplateRequest& request, std::ostream& out) {
     const auto scan = read_module(request.from, "extend");
     text = k_template_extend;
     values.set("base_file", request.from.filename().string());
-    values.set("base_path", relative_to(request.from, request.folder));
+    values.set("base_literal", python_string(relative_to(request.from, request.folder)));
     values.set("parameters", parameter_list(scan, false));
     break;
   }
@@ -181,7 +232,7 @@ int make_template(const TemplateRequest& request, std::ostream& out) {
     extension = ".yml";
     text = k_template_config;
     values.set("experiment_file", request.from.filename().string());
-    values.set("experiment_path", relative_to(request.from, request.folder));
+    values.set("experiment_literal", yaml_string(relative_to(request.from, request.folder)));
     values.set("parameters", parameter_list(scan, true));
     break;
   }
@@ -195,7 +246,8 @@ int make_template(const TemplateRequest& request, std::ostream& out) {
     values.set("run_id", meta.id);
     values.set("run_name", meta.name);
     values.set("run_status", std::string(to_string(meta.status)));
-    values.set("run_path", std::filesystem::absolute(run).lexically_normal().string());
+    values.set("run_literal",
+               python_string(std::filesystem::absolute(run).lexically_normal().string()));
     break;
   }
   }
@@ -204,7 +256,13 @@ int make_template(const TemplateRequest& request, std::ostream& out) {
   values.set("stem", stem);
   values.set("file", file.filename().string());
   std::error_code error;
-  if (std::filesystem::exists(file, error) && !request.force) {
+  if (!request.from.empty() &&
+      std::filesystem::weakly_canonical(request.from, error) ==
+          std::filesystem::weakly_canonical(file, error)) {
+    throw UsageError(fmt::format("{} would replace the file it starts from", file.string()),
+                     "give the new file another name");
+  }
+  if (std::filesystem::exists(std::filesystem::symlink_status(file, error)) && !request.force) {
     throw UsageError(fmt::format("{} exists already; nothing was written", file.string()),
                      "--force replaces it");
   }

@@ -57,6 +57,29 @@ class Completion(Workspace):
         self.assertEqual(self.complete("run", "cfg.yml", "--M"), ["--MODEL"])
         self.assertEqual(self.complete("run", "broken.py", "--S"), ["--SPEED"])
 
+    def test_option_values_bare_flags_and_quoting(self):
+        for lr in ("0.1",):
+            self.assertEqual(self.xrun("run", "exp.py", "--LR", lr).returncode, 0)
+        (self.dir / "elsewhere").mkdir()
+        self.assertEqual(self.xrun("archive", "list", "--path", "elsewhere").returncode, 0)
+        # --path=DIR reaches xrun split at '=' and is read as --path DIR.
+        self.assertEqual(self.complete("archive", "show", "--path", "=", "elsewhere", ""), [])
+        ids = [run.name for run in self.runs("results/exp")]
+        self.assertEqual(self.complete("archive", "show", "--path", "=", "results", ""), ids)
+        # A bool parameter given bare is followed by the next option, not by its value.
+        self.assertEqual(self.complete("run", "exp.py", "--__DEBUG__", "--L"),
+                         ["--LAYERS", "--LR"])
+        # A quoted file name is the file.
+        self.write("my exp.py", "SPEED: int = 3\n")
+        self.assertEqual(self.complete("run", "'my exp.py'", "--S"), ["--SPEED"])
+        self.assertEqual(self.complete("run", "my\\ exp.py", "--S"), ["--SPEED"])
+        # Files for --from and --__INCLUDE__, folders for --dir.
+        offered = self.complete("template", "extend", "x", "--from", "")
+        self.assertTrue({"broken.py", "exp.py", "my exp.py", "sub"} <= set(offered), offered)
+        self.assertFalse({"cfg.yml", "notes.txt"} & set(offered), offered)
+        self.assertIn("exp.py", self.complete("run", "exp.py", "--__INCLUDE__", ""))
+        self.assertEqual(self.complete("template", "experiment", "x", "--dir", "s"), ["sub"])
+
     def test_descriptions_carry_the_type(self):
         result = self.xrun("__complete", "run", "exp.py", "--L")
         self.assertIn("--LR\tfloat: The learning rate.", result.stdout)

@@ -173,6 +173,26 @@ class PostponedAnnotations(Workspace):
                               "parameter LR (float) cannot be 'x'")
 
 
+class TypingParameters(Workspace):
+    def test_literal_and_path_from_the_command_line_and_a_config(self):
+        self.write("lit.py", experiment_source(
+            "from pathlib import Path\nfrom typing import Literal, Optional\n"
+            "KIND: Literal['mlp', 'cnn'] = 'mlp'\nLEVEL: Literal[1, 2] = 1\n"
+            "DATA: Optional[Path] = None\n",
+            "e['v'] = [e.KIND, e.LEVEL, str(e.DATA)]"))
+        result = self.xrun("run", "lit.py", "--KIND", "cnn", "--LEVEL", "2", "--DATA", "a/b")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.data(self.runs("results/lit")[-1]), {"v": ["cnn", 2, "a/b"]})
+        self.assertUsageError(self.xrun("run", "lit.py", "--KIND", "rnn"),
+                              "cannot be 'rnn': expected one of 'mlp', 'cnn'")
+        self.write("lit.yml", "extend: lit.py\nparameters:\n  KIND: cnn\n  DATA: c/d\n")
+        result = self.xrun("run", "lit.yml")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.data(self.runs("results/lit")[-1]), {"v": ["cnn", 1, "c/d"]})
+        self.write("bad.yml", "extend: lit.py\nparameters:\n  KIND: rnn\n")
+        self.assertUsageError(self.xrun("run", "bad.yml"), "bad.yml:3:3", "KIND")
+
+
 class SpecialParameters(Workspace):
     def test_debug_runs_into_one_replaced_folder(self):
         self.write("exp.py", experiment_source("import time\n", "e['t'] = time.time()"))

@@ -63,7 +63,7 @@ experiment.run_if_main()
 ''')
         self.make("config", "variant", "--from", "exp.py", "--dir", "configs")
         text = (self.dir / "configs" / "variant.yml").read_text()
-        self.assertIn("extend: ../exp.py", text)
+        self.assertIn('extend: "../exp.py"', text)
         self.assertIn('  MODEL: "mlp"', text)
         self.assertIn("  RATE: 1e-3", text)
         self.assertIn("  ON: true", text)
@@ -72,6 +72,34 @@ experiment.run_if_main()
         self.run_done("configs/variant.yml")
         run = self.only_run("configs/results/variant")
         self.assertEqual(self.data(run)["seen"], ["it's 'quoted'", "mlp", [8, 8], 0.001, True])
+
+    def test_bases_needing_imports_dollars_and_odd_paths(self):
+        self.write("odd dir/base #1.py", '''
+from pathlib import Path
+from typing import Literal, Optional
+from xrun import Experiment, file_namespace, folder_path
+KIND: Literal["mlp", "cnn"] = "mlp"
+DATA: Optional[Path] = None
+PATTERN: str = "${run}_out $$5"
+SIZE: int = 4
+
+@Experiment(base_path=folder_path(__file__), namespace=file_namespace(__file__), glob=globals())
+def experiment(e):
+    e["seen"] = [e.KIND, e.PATTERN, e.SIZE]
+
+experiment.run_if_main()
+''')
+        self.make("extend", "child", "--from", "odd dir/base #1.py")
+        source = (self.dir / "child.py").read_text()
+        self.assertIn("KIND = INHERIT", source)  # its annotation needs the base's imports
+        self.assertIn("SIZE: int = INHERIT", source)
+        self.run_done("child.py")
+        self.assertEqual(self.data(self.only_run("results/child"))["seen"],
+                         ["mlp", "${run}_out $$5", 4])
+        self.make("config", "variant", "--from", "odd dir/base #1.py")
+        self.run_done("variant.yml")
+        self.assertEqual(self.data(self.only_run("results/variant"))["seen"],
+                         ["mlp", "${run}_out $$5", 4])
 
     def test_mixin_is_included_and_runs(self):
         self.make("experiment", "train")
@@ -104,10 +132,15 @@ experiment.run_if_main()
         self.assertTrue((self.dir / "train.py").read_text().startswith("# edited by hand"))
         self.make("experiment", "train", "--force")
         self.assertEqual((self.dir / "train.py").read_text(), before)
-        for name in ("2fast", "my-exp", "class", "a.b"):
+        for name in ("2fast", "my-exp", "class", "a.b", "random", "xrun"):
             with self.subTest(name=name):
                 self.assertUsageError(self.xrun("template", "experiment", name), name)
         self.assertUsageError(self.xrun("template", "extend", "child"), "--from")
+        self.assertUsageError(self.xrun("template", "extend", "train", "--from", "train.py",
+                                        "--force"), "would replace the file it starts from")
+        self.assertTrue((self.dir / "train.py").exists())
+        self.make("mixin", "_private")
+        self.assertIn("PRIVATE_FILE: str", (self.dir / "_private.py").read_text())
         self.assertUsageError(self.xrun("template", "config", "c", "--from", "missing.py"),
                               "missing.py is not a Python module")
         self.assertUsageError(self.xrun("template", "analysis", "some-run"),

@@ -222,8 +222,13 @@ def _check(value, tp):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if tp is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    typing = sys.modules.get("typing")  # annotations using it have imported it already
+    if typing is not None and origin is typing.Literal:
+        return value in _args(tp)
     if origin is None:
         return isinstance(tp, type) and isinstance(value, tp)
+    if not isinstance(origin, type):
+        return True  # Annotated, Callable, ...: not checked
     if not isinstance(value, origin):
         return False
     args = _args(tp)
@@ -302,6 +307,13 @@ def _convert(text: str, tp, default):
             return tp(text)  # e.g. pathlib.Path
         except Exception as error:  # noqa: BLE001 - any constructor failure is a bad value
             raise ValueError(str(error)) from None
+    typing = sys.modules.get("typing")
+    if typing is not None and origin is typing.Literal:
+        choices = _args(tp)
+        for choice in choices:  # `--KIND cnn` for Literal["mlp", "cnn"], or a literal 2, True
+            if choice == text or (not isinstance(choice, str) and repr(choice) == text.strip()):
+                return choice
+        raise ValueError(f"expected one of {', '.join(map(repr, choices))}")
     raise ValueError(f"parameters of type {_type_name(tp, None)} cannot be set from the command line")
 
 
@@ -1075,6 +1087,11 @@ def _from_config(value, tp):
     container = _origin(tp) or tp
     if container in (tuple, set, frozenset) and isinstance(value, list):
         value = container(value)
+    if isinstance(value, str):  # a path written as text in the config
+        paths = [arg for arg in (_args(tp) if _origin(tp) is _UNION else (tp,))
+                 if isinstance(arg, type) and issubclass(arg, os.PathLike)]
+        if paths and not _check(value, tp):
+            value = paths[0](value)
     if not _check(value, tp):
         raise ValueError(f"not a {_type_name(tp, None)}")
     return value
