@@ -27,6 +27,14 @@ class Install(Workspace):
                      prefix / "share" / "zsh" / "site-functions" / "_xrun",
                      prefix / "share" / "fish" / "vendor_completions.d" / "xrun.fish"]:
             self.assertTrue(path.is_file(), f"{path} was not installed")
+        self.assertTrue((prefix / "share" / "xrun" / "templates" /
+                         "experiment.py.mustache").is_file())
+        packages = list(prefix.glob("lib/python3.*/dist-packages/xrun/__init__.py"))
+        self.assertEqual(len(packages), 1, "the Python package was not installed")
+        imported = subprocess.run(["/usr/bin/python3", "-c", "import xrun; print(xrun.__file__)"],
+                                  env=self.env(PYTHONPATH=str(packages[0].parent.parent)),
+                                  capture_output=True, text=True, timeout=60)
+        self.assertEqual(imported.returncode, 0, imported.stderr)
         shutil.copy(SOURCE / "examples" / "quickstart.py", self.dir / "quickstart.py")
         run = subprocess.run([str(installed), "run", "quickstart.py", "--STEPS", "20"],
                              cwd=self.dir, capture_output=True, text=True, env=self.env(),
