@@ -24,7 +24,11 @@ struct Candidate {
 std::string first_line(std::string_view text, std::size_t limit = 70) {
   auto line = std::string(text.substr(0, text.find('\n')));
   if (line.size() > limit) {
-    line = line.substr(0, limit - 3) + "...";
+    std::size_t cut = limit - 3;
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) {
+      --cut; // not inside a UTF-8 character
+    }
+    line = line.substr(0, cut) + "...";
   }
   return line;
 }

@@ -81,6 +81,10 @@ class Completion(Workspace):
         self.assertEqual(self.complete("template", "experiment", "x", "--dir", "s"), ["sub"])
 
     def test_descriptions_carry_the_type(self):
+        self.write("long.py", "# :param WIDTH:\n#     " + "é" * 80 + "\nWIDTH: int = 3\n")
+        described = self.xrun("__complete", "run", "long.py", "--W").stdout  # valid UTF-8
+        self.assertTrue(described.startswith("--WIDTH\tint: é"), described)
+        self.assertTrue(described.rstrip().endswith("é..."), described)
         result = self.xrun("__complete", "run", "exp.py", "--L")
         self.assertIn("--LR\tfloat: The learning rate.", result.stdout)
         self.assertIn("--LAYERS\tlist[int]", result.stdout)
