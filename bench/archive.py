@@ -11,11 +11,11 @@ import argparse
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from timing import median_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,16 +48,6 @@ def generate(base: Path, runs: int):
         (folder / "weights.bin").write_bytes(os.urandom(2048) * 8)
 
 
-def timed(command, cwd, rounds=3, check=True):
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, check=check, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xrun", default=str(ROOT / "build" / "xrun"))
@@ -68,17 +58,17 @@ def main():
         generate(work, args.runs)
         size = sum(f.stat().st_size for f in (work / "results").rglob("*") if f.is_file())
         print(f"{args.runs} runs, {size / 2**20:.0f} MB")
-        cold = timed([args.xrun, "archive", "index", "--rebuild"], work)
+        cold = median_seconds([args.xrun, "archive", "index", "--rebuild"], work)
         time.sleep(2.1)  # past the window in which the index does not trust file times
-        timed([args.xrun, "archive", "index"], work, 1)
-        baseline = timed([args.xrun, "archive", "list", "--path", "/nonexistent"], work, 10,
+        median_seconds([args.xrun, "archive", "index"], work, 1)
+        baseline = median_seconds([args.xrun, "archive", "list", "--path", "/nonexistent"], work, 10,
                          check=False)
-        listing = timed([args.xrun, "archive", "list"], work, 10)
-        query = timed([args.xrun, "archive", "list", "--where",
+        listing = median_seconds([args.xrun, "archive", "list"], work, 10)
+        query = median_seconds([args.xrun, "archive", "list", "--where",
                        'LR >= 0.01 and status == "done"'], work, 5)
-        data = timed([args.xrun, "archive", "list", "--where", "data.metrics.acc > 0.5"],
+        data = median_seconds([args.xrun, "archive", "list", "--where", "data.metrics.acc > 0.5"],
                      work, 5)
-        find = timed(["find", "results", "-name", "experiment_meta.json"], work, 5)
+        find = median_seconds(["find", "results", "-name", "experiment_meta.json"], work, 5)
         print(f"index, cold rebuild          {cold * 1000:8.0f} ms")
         print(f"archive list, warm index     {listing * 1000:8.0f} ms  (target: 50 ms; "
               f"xrun's own start {baseline * 1000:.0f} ms)")
@@ -86,8 +76,8 @@ def main():
         print(f"archive list --where data.*  {data * 1000:8.0f} ms")
         print(f"find -name experiment_meta   {find * 1000:8.0f} ms  "
               f"(list / find = {listing / find:.2f})")
-        ours = timed([args.xrun, "archive", "compress", "--all", "-o", "ours.tar.zst"], work, 1)
-        tar = timed(["tar", "-I", "zstd -T2", "-cf", "tar.tar.zst", "results"], work, 1)
+        ours = median_seconds([args.xrun, "archive", "compress", "--all", "-o", "ours.tar.zst"], work, 1)
+        tar = median_seconds(["tar", "-I", "zstd -T2", "-cf", "tar.tar.zst", "results"], work, 1)
         print(f"compress: xrun {size / ours / 2**20:6.0f} MB/s, tar -I 'zstd -T2' "
               f"{size / tar / 2**20:6.0f} MB/s, ratio {tar / ours:.2f} (target >= 1.0)")
     finally:

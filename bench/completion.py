@@ -7,11 +7,10 @@ Usage: bench/completion.py [--xrun build/xrun] [--lines 500]
 
 import argparse
 import shutil
-import statistics
-import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from timing import median_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,15 +29,6 @@ def module(lines: int) -> str:
     return "\n".join(parts) + "\n"
 
 
-def timed(command, cwd, rounds):
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xrun", default=str(ROOT / "build" / "xrun"))
@@ -49,8 +39,8 @@ def main():
     try:
         (work / "big.py").write_text(module(args.lines))
         lines = len((work / "big.py").read_text().splitlines())
-        start = timed([args.xrun, "--version"], work, args.rounds)
-        completion = timed([args.xrun, "__complete", "run", "big.py", "--"], work, args.rounds)
+        start = median_seconds([args.xrun, "--version"], work, args.rounds)
+        completion = median_seconds([args.xrun, "__complete", "run", "big.py", "--"], work, args.rounds)
         print(f"{lines}-line module")
         print(f"xrun --version                   {start * 1000:6.1f} ms")
         print(f"xrun __complete run big.py --    {completion * 1000:6.1f} ms  (target: 20 ms; "

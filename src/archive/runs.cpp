@@ -161,11 +161,18 @@ Json Run::value(std::string_view name, double now) {
   if (!readable()) {
     return nullptr;
   }
-  // The parameter text is our own dump, so a parameter NAME appears in it as "NAME": -- a
-  // cheap test that spares parsing it for the meta fields a listing sorts by.
+  // A parameter comes before a meta field of its name. The parameter text is our own dump, so
+  // a parameter NAME appears in it as "NAME": -- a cheap test that spares parsing it for the
+  // meta fields a listing sorts by. (Parameter names have no lower case, so none is `data`,
+  // `params` or `meta`.)
   const auto head = name.substr(0, name.find_first_of("./"));
-  const bool maybe_parameter = has_key(parameters_text, head);
-  if (!maybe_parameter && head.size() == name.size()) {
+  if (has_key(parameters_text, head)) {
+    const auto& values = parameters();
+    if (const auto it = values.find(std::string(head)); it != values.end()) {
+      return walk(plain_json(*it), split_path(name), 1);
+    }
+  }
+  if (head.size() == name.size()) {
     for (const auto& [field, get] : k_summary_fields) {
       if (field == name) {
         return get(summary);
@@ -195,19 +202,6 @@ Json Run::value(std::string_view name, double now) {
     const auto& values = parameters();
     const auto it = parts.size() > 1 ? values.find(parts[1]) : values.end();
     return it != values.end() ? walk(plain_json(*it), parts, 2) : Json(nullptr);
-  }
-  if (maybe_parameter) {
-    const auto& values = parameters();
-    if (const auto it = values.find(parts[0]); it != values.end()) {
-      return walk(plain_json(*it), parts, 1);
-    }
-  }
-  if (parts.size() == 1) {
-    for (const auto& [field, get] : k_summary_fields) {
-      if (field == name) {
-        return get(summary);
-      }
-    }
   }
   auto& meta_json = loaded().meta_json;
   if (!meta_json) {

@@ -109,6 +109,26 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
   return launch(options, child, request);
 }
 
+/// The action of a command taking a file or run and then the experiment's parameters:
+/// `command` with one, else this help (`--help`) or a usage error.
+void on_command(CLI::App* sub, const std::shared_ptr<RunOptions>& options, Action& action,
+                const char* missing, const char* usage, Action command) {
+  sub->callback([sub, options, &action, missing, usage, command] {
+    options->rest = sub->remaining();
+    if (!options->file.empty()) {
+      action = command;
+      return;
+    }
+    action = [sub, options, missing, usage] {
+      if (options->help) {
+        std::cout << sub->help();
+        return 0;
+      }
+      throw UsageError(missing, usage);
+    };
+  });
+}
+
 } // namespace
 
 void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
@@ -127,20 +147,9 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
   run->add_flag("-h,--help", options->help,
                 "Without FILE: this help. With FILE: the experiment's parameters");
   run->footer("Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE.");
-  run->callback([options, run, &action] {
-    options->rest = run->remaining();
-    if (options->file.empty()) {
-      action = [run, options] {
-        if (options->help) {
-          std::cout << run->help();
-          return 0;
-        }
-        throw UsageError("run needs an experiment file", "xrun run exp.py [--NAME VALUE ...]");
-      };
-      return;
-    }
-    action = [options] { return run_command(*options); };
-  });
+  on_command(run, options, action, "run needs an experiment file",
+             "xrun run exp.py [--NAME VALUE ...]",
+             [options] { return run_command(*options); });
 
   auto again = std::make_shared<RunOptions>();
   again->command_line = options->command_line;
@@ -158,20 +167,9 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
                       "Without RUN: this help. With RUN: the experiment's parameters");
   reproduce->footer("Parameters given after RUN as --NAME VALUE replace the recorded values. "
                     "The new run records the one it reproduces in its meta (`reproduces`).");
-  reproduce->callback([again, archive, reproduce, &action] {
-    again->rest = reproduce->remaining();
-    if (again->file.empty()) {
-      action = [reproduce, again] {
-        if (again->help) {
-          std::cout << reproduce->help();
-          return 0;
-        }
-        throw UsageError("reproduce needs a run", "xrun reproduce RUN [--NAME VALUE ...]");
-      };
-      return;
-    }
-    action = [again, archive] { return reproduce_command(*again, *archive); };
-  });
+  on_command(reproduce, again, action, "reproduce needs a run",
+             "xrun reproduce RUN [--NAME VALUE ...]",
+             [again, archive] { return reproduce_command(*again, *archive); });
 }
 
 } // namespace xrun::cli
