@@ -199,7 +199,9 @@ class ArchiveIndex(Workspace):
             os.setgid(nobody.pw_gid)
             os.setuid(nobody.pw_uid)
 
-        result = subprocess.run([XRUN, "archive", "list", "--json"], cwd=self.dir,
+        # A copy the other user can reach (the build folder may be private to this one).
+        binary = shutil.copy(XRUN, self.dir / "xrun")
+        result = subprocess.run([binary, "archive", "list", "--json"], cwd=self.dir,
                                 capture_output=True, text=True, env=self.env(),
                                 preexec_fn=as_nobody)
         self.assertEqual(result.returncode, 0, result.stderr)
