@@ -1,5 +1,5 @@
-#include "cli/commands.hpp"
 #include "archive/inspect.hpp"
+#include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "config/reproduction.hpp"
 #include "python/child.hpp"
@@ -7,6 +7,8 @@
 #include "xrun/error.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 #include <iostream>
 #include <memory>
@@ -22,14 +24,60 @@ struct RunOptions {
   bool help = false;
   bool strict = false;
   std::vector<std::string> command_line;
+  std::vector<std::string> plugin;                  // --plugin NAME[:SETTING=VALUE] before the file
+  std::vector<std::string> no_plugin;               // --no-plugin NAME before the file
+  nlohmann::json plugins = nlohmann::json::array(); // the choices, in the order given
 };
 
+/// `--plugin NAME`, `--plugin NAME:SETTING=VALUE` or `--no-plugin NAME` as a plugin choice for
+/// the experiment process.
+nlohmann::json plugin_choice(const std::string& flag, const std::string& word) {
+  const bool enable = flag == "--plugin";
+  const auto colon = word.find(':');
+  const auto name = word.substr(0, colon);
+  const auto where = fmt::format("{} {}", flag, word);
+  const bool identifier = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                          std::all_of(name.begin(), name.end(),
+                                      [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+  if (!identifier) {
+    throw UsageError(fmt::format("{}: '{}' is not a plugin name", where, name),
+                     "name a plugin as `xrun plugins list` shows it, e.g. --plugin notify");
+  }
+  nlohmann::json choice = {{"name", name}, {"enabled", enable}, {"where", where}};
+  if (colon != std::string::npos) {
+    const auto setting = word.substr(colon + 1);
+    const auto equals = setting.find('=');
+    if (!enable || equals == std::string::npos || equals == 0) {
+      throw UsageError(fmt::format("{}: a setting is given as NAME:SETTING=VALUE", where),
+                       "e.g. --plugin notify:file=runs.log");
+    }
+    choice["settings"] = {{setting.substr(0, equals), setting.substr(equals + 1)}};
+  }
+  return choice;
+}
 
 /// Splits xrun's own flags from the experiment's `--NAME value` parameters. Parameters come
 /// after the file and may carry any value, so this is done by hand rather than by CLI11.
 void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
-  for (const auto& arg : options.rest) {
-    if (arg == "--dry-run") {
+  for (const auto& word : options.plugin) {
+    options.plugins.push_back(plugin_choice("--plugin", word));
+  }
+  for (const auto& word : options.no_plugin) {
+    options.plugins.push_back(plugin_choice("--no-plugin", word));
+  }
+  for (std::size_t i = 0; i < options.rest.size(); ++i) {
+    const auto& arg = options.rest[i];
+    const auto flag = arg.substr(0, arg.find('='));
+    if (flag == "--plugin" || flag == "--no-plugin") {
+      if (flag.size() < arg.size()) {
+        options.plugins.push_back(plugin_choice(flag, arg.substr(flag.size() + 1)));
+      } else if (i + 1 < options.rest.size()) {
+        options.plugins.push_back(plugin_choice(flag, options.rest[++i]));
+      } else {
+        throw UsageError(fmt::format("{} needs a plugin name", flag),
+                         "e.g. --plugin notify:file=runs.log or --no-plugin plot_track");
+      }
+    } else if (arg == "--dry-run") {
       options.dry_run = true;
     } else if (arg == "--strict") {
       options.strict = true;
@@ -48,10 +96,21 @@ int launch(const RunOptions& options, python::ChildOptions child, run::RunReques
     child.mode = options.help ? python::ChildMode::help : python::ChildMode::dry_run;
     return python::run_child(child);
   }
+  for (const auto& choice : options.plugins) {
+    child.plugins.push_back(choice);
+  }
   request.child = [child](int control_in, int control_out) mutable {
     child.control_in = control_in;
     child.control_out = control_out;
     return python::run_child(child);
+  };
+  request.finisher = [](const std::filesystem::path& folder, int control_in, int control_out) {
+    python::ChildOptions finish;
+    finish.mode = python::ChildMode::finish;
+    finish.file = folder;
+    finish.control_in = control_in;
+    finish.control_out = control_out;
+    return python::run_child(finish);
   };
   return run::supervise(request);
 }
@@ -69,7 +128,7 @@ int run_command(RunOptions& options) {
   }
 
   python::ChildOptions child{python::ChildMode::run, given, parameters, -1, -1, nullptr};
-  run::RunRequest request{given, parameters, options.command_line, {}, {}, {}};
+  run::RunRequest request{given, parameters, options.command_line, {}, {}, {}, {}};
   const auto extension = given.extension().string();
   if (extension == ".yml" || extension == ".yaml") {
     const auto config = config::load_config(given, options.strict);
@@ -78,11 +137,12 @@ int run_command(RunOptions& options) {
     }
     child.file = request.file = config.experiment;
     child.config = config.to_json();
+    child.plugins = child.config["plugins"];
     request.config = given;
     request.resolved_config = config.resolved_yaml();
   } else if (extension != ".py") {
-    throw UsageError(fmt::format("{} is neither a Python module (.py) nor a config (.yml)",
-                                 given.string()));
+    throw UsageError(
+        fmt::format("{} is neither a Python module (.py) nor a config (.yml)", given.string()));
   }
 
   return launch(options, child, request);
@@ -96,10 +156,11 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
   for (const auto& warning : plan.warnings) {
     std::cerr << "xrun: warning: " << warning << '\n';
   }
-  python::ChildOptions child{python::ChildMode::run, plan.config.experiment, parameters, -1, -1,
-                             nullptr};
+  python::ChildOptions child{
+      python::ChildMode::run, plan.config.experiment, parameters, -1, -1, nullptr};
   child.config = plan.config.to_json();
-  run::RunRequest request{plan.config.experiment, parameters, options.command_line, {}, {}, {}};
+  child.plugins = child.config["plugins"];
+  run::RunRequest request{plan.config.experiment, parameters, options.command_line, {}, {}, {}, {}};
   request.meta_extra["reproduces"] = plan.reproduces;
   // Kept in the new run like a config's, so that it can be reproduced in turn.
   request.resolved_config = plan.config.resolved_yaml();
@@ -107,6 +168,17 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
     std::cerr << fmt::format("xrun: reproducing {}\n", folder.string());
   }
   return launch(options, child, request);
+}
+
+void add_plugin_options(CLI::App& command, RunOptions& options) {
+  command
+      .add_option("--plugin", options.plugin,
+                  "Turn a plugin on for this run, or give it a setting: NAME or "
+                  "NAME:SETTING=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  command
+      .add_option("--no-plugin", options.no_plugin, "Turn a plugin off for this run (repeatable)")
+      ->allow_extra_args(false);
 }
 
 /// The action of a command taking a file or run and then the experiment's parameters:
@@ -144,12 +216,12 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
   run->add_flag("--dry-run", options->dry_run,
                 "Print the resolved, typed parameters and where each comes from; create nothing");
   run->add_flag("--strict", options->strict, "Unknown keys in a config are errors, not warnings");
+  add_plugin_options(*run, *options);
   run->add_flag("-h,--help", options->help,
                 "Without FILE: this help. With FILE: the experiment's parameters");
   run->footer("Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE.");
   on_command(run, options, action, "run needs an experiment file",
-             "xrun run exp.py [--NAME VALUE ...]",
-             [options] { return run_command(*options); });
+             "xrun run exp.py [--NAME VALUE ...]", [options] { return run_command(*options); });
 
   auto again = std::make_shared<RunOptions>();
   again->command_line = options->command_line;
@@ -163,6 +235,7 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
   reproduce->add_option("run", again->file, "A run folder, or a run id (or a unique part of one)");
   reproduce->add_flag("--dry-run", again->dry_run,
                       "Print the parameters the new run would have; create nothing");
+  add_plugin_options(*reproduce, *again);
   reproduce->add_flag("-h,--help", again->help,
                       "Without RUN: this help. With RUN: the experiment's parameters");
   reproduce->footer("Parameters given after RUN as --NAME VALUE replace the recorded values. "

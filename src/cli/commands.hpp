@@ -24,6 +24,9 @@ void add_archive_command(CLI::App& app, Action& action);
 /// `xrun template KIND NAME`: new files to start from.
 void add_template_command(CLI::App& app, Action& action);
 
+/// `xrun plugins list`: the plugins found and whether they load.
+void add_plugins_command(CLI::App& app, Action& action);
+
 /// `xrun completions SHELL`: the completion script for bash, zsh or fish.
 void add_completions_command(CLI::App& app, Action& action);
 

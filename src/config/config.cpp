@@ -16,15 +16,14 @@ namespace {
 
 using Json = nlohmann::json;
 
-const std::vector<std::string> k_known_keys{"extend",      "parameters", "include", "name",
-                                            "description", "base_path",  "namespace"};
+const std::vector<std::string> k_known_keys{"extend",      "parameters", "include",   "name",
+                                            "description", "base_path",  "namespace", "plugins"};
 
 Location location_of(const std::filesystem::path& file, const YAML::Mark& mark) {
   return {file.string(), mark.line + 1, mark.column + 1};
 }
 
-[[noreturn]] void fail(const Location& where, const std::string& message,
-                       std::string hint = {}) {
+[[noreturn]] void fail(const Location& where, const std::string& message, std::string hint = {}) {
   throw ConfigError(fmt::format("{}: {}", where.str(), message), std::move(hint));
 }
 
@@ -94,8 +93,8 @@ Json to_json(const YAML::Node& node, const std::filesystem::path& file, const En
 }
 
 /// The string value of a scalar key such as `name:`, substituted; ConfigError otherwise.
-std::string string_value(const YAML::Node& node, const char* key,
-                         const std::filesystem::path& file, const Environment& env) {
+std::string string_value(const YAML::Node& node, const char* key, const std::filesystem::path& file,
+                         const Environment& env) {
   if (!node.IsScalar()) {
     fail(location_of(file, node.Mark()), fmt::format("'{}' must be a text", key));
   }
@@ -114,6 +113,33 @@ YAML::Node parse_file(const std::filesystem::path& file) {
     fail(location_of(file, error.mark), fmt::format("malformed YAML: {}", error.msg));
   } catch (const YAML::BadFile&) {
     throw ConfigError(fmt::format("cannot read config {}", file.string()));
+  }
+}
+
+/// The layer's `plugins:` mapping: `NAME: true|false|null` or `NAME: {SETTING: value}`.
+void read_plugins(const Layer& layer, const Environment& env, std::vector<PluginChoice>& out) {
+  const auto plugins = layer.root["plugins"];
+  if (!plugins || plugins.IsNull()) {
+    return;
+  }
+  if (!plugins.IsMap()) {
+    fail(location_of(layer.file, plugins.Mark()),
+         "'plugins' must be a mapping of NAME: true, false or {SETTING: value}");
+  }
+  for (const auto& item : plugins) {
+    PluginChoice choice;
+    choice.name = item.first.as<std::string>();
+    choice.where = location_of(layer.file, item.first.Mark());
+    const auto value = to_json(item.second, layer.file, env);
+    if (value.is_boolean()) {
+      choice.enabled = value.get<bool>();
+    } else if (value.is_object()) {
+      choice.settings = value;
+    } else if (!value.is_null()) {
+      fail(location_of(layer.file, item.second.Mark()),
+           fmt::format("plugin {} must be true, false or a mapping of its settings", choice.name));
+    }
+    out.push_back(std::move(choice));
   }
 }
 
@@ -207,7 +233,7 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
     if (!layer.root.IsMap()) {
       fail(location_of(current, layer.root.Mark()),
            "a config is a mapping with the keys extend, parameters, include, name, "
-           "description, base_path and namespace");
+           "description, base_path, namespace and plugins");
     }
     check_keys(layer, strict, config.warnings);
     const auto extend = layer.root["extend"];
@@ -219,8 +245,7 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
     const auto target = (current.parent_path() / target_text).lexically_normal();
     if (!std::filesystem::is_regular_file(target)) {
       fail(location_of(current, extend.Mark()),
-           fmt::format("the extended file '{}' does not exist ({})", target_text,
-                       target.string()));
+           fmt::format("the extended file '{}' does not exist ({})", target_text, target.string()));
     }
     layers.push_back(std::move(layer));
     const auto extension = target.extension().string();
@@ -258,12 +283,12 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
             setting.text = substitute(node.Scalar(), env, setting.where);
           }
         }
-        std::erase_if(config.parameters, [&](const ParameterSetting& other) {
-          return other.name == setting.name;
-        });
+        std::erase_if(config.parameters,
+                      [&](const ParameterSetting& other) { return other.name == setting.name; });
         config.parameters.push_back(std::move(setting));
       }
     }
+    read_plugins(*layer, env, config.plugins);
     if (const auto include = root["include"]) {
       std::vector<YAML::Node> entries;
       if (include.IsSequence()) {
@@ -314,6 +339,20 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
   return config;
 }
 
+std::vector<PluginChoice> plugin_choices_of(const std::filesystem::path& file,
+                                            const Environment& environment) {
+  std::vector<PluginChoice> choices;
+  const Layer layer{file, parse_file(file)};
+  if (layer.root.IsMap()) {
+    read_plugins(layer, environment, choices);
+  }
+  return choices;
+}
+
+Json PluginChoice::to_json() const {
+  return {{"name", name}, {"enabled", enabled}, {"settings", settings}, {"where", where.str()}};
+}
+
 Json Config::to_json() const {
   Json settings = Json::array();
   for (const auto& setting : parameters) {
@@ -335,10 +374,19 @@ Json Config::to_json() const {
   for (const auto& path : includes) {
     mixins.push_back(path.string());
   }
-  return {{"experiment", experiment.string()}, {"files", chain},
-          {"name", name},                      {"description", description},
-          {"base_path", base_path.string()},   {"namespace", namespace_name},
-          {"parameters", settings},            {"include", mixins}};
+  Json plugin_choices = Json::array();
+  for (const auto& choice : plugins) {
+    plugin_choices.push_back(choice.to_json());
+  }
+  return {{"experiment", experiment.string()},
+          {"files", chain},
+          {"name", name},
+          {"description", description},
+          {"base_path", base_path.string()},
+          {"namespace", namespace_name},
+          {"parameters", settings},
+          {"include", mixins},
+          {"plugins", plugin_choices}};
 }
 
 namespace {
@@ -361,7 +409,11 @@ void emit_value(YAML::Emitter& out, const Json& value) {
     out << YAML::EndSeq;
     return;
   case Json::value_t::string: {
-    const auto& text = value.get_ref<const std::string&>();
+    // `$` doubled, so that reading the file as a config gives the text back unchanged.
+    std::string text;
+    for (const char c : value.get_ref<const std::string&>()) {
+      text += c == '$' ? "$$" : std::string(1, c);
+    }
     if (resolve_plain(text)) {
       out << YAML::DoubleQuoted; // would read back as a number, bool or null
     }
@@ -409,6 +461,31 @@ std::string Config::resolved_yaml() const {
       out << path.string();
     }
     out << YAML::EndSeq;
+  }
+  if (!plugins.empty()) {
+    // Merged as the experiment process applies them: the last word on each plugin.
+    nlohmann::ordered_json merged = nlohmann::ordered_json::object();
+    for (const auto& choice : plugins) {
+      auto& entry = merged[choice.name];
+      if (!choice.enabled) {
+        entry = false;
+      } else if (!choice.settings.empty()) {
+        if (!entry.is_object()) {
+          entry = nlohmann::ordered_json::object();
+        }
+        for (const auto& [key, value] : choice.settings.items()) {
+          entry[key] = value;
+        }
+      } else if (!entry.is_object()) {
+        entry = true;
+      }
+    }
+    out << YAML::Key << "plugins" << YAML::Value << YAML::BeginMap;
+    for (const auto& [plugin, value] : merged.items()) {
+      out << YAML::Key << plugin << YAML::Value;
+      emit_value(out, Json(value));
+    }
+    out << YAML::EndMap;
   }
   out << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
   for (const auto& setting : parameters) {

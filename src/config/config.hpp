@@ -31,16 +31,29 @@ struct ParameterSetting {
   Location where;
 };
 
+/// One `plugins:` entry: `NAME: true|false` turns a plugin on or off, `NAME: {KEY: value}`
+/// turns it on with settings.
+struct PluginChoice {
+  std::string name;
+  bool enabled = true;
+  nlohmann::json settings = nlohmann::json::object();
+  Location where;
+
+  /// As the experiment process takes plugin choices: {"name", "enabled", "settings", "where"}.
+  nlohmann::json to_json() const;
+};
+
 struct Config {
-  std::filesystem::path experiment;       // the Python module at the root of the chain
+  std::filesystem::path experiment;         // the Python module at the root of the chain
   std::vector<std::filesystem::path> files; // the config files, the root's child first ... top last
-  std::string name;                       // default: the top config's file stem
+  std::string name;                         // default: the top config's file stem
   std::string description;
-  std::filesystem::path base_path;        // default: the top config's folder
-  std::string namespace_name;             // default: results/<name>
-  std::vector<ParameterSetting> parameters; // a later file's setting replaces an earlier one's
+  std::filesystem::path base_path;             // default: the top config's folder
+  std::string namespace_name;                  // default: results/<name>
+  std::vector<ParameterSetting> parameters;    // a later file's setting replaces an earlier one's
   std::vector<std::filesystem::path> includes; // mixins of every file, in chain order
-  std::vector<std::string> warnings;      // "file:line: unknown key 'x' (ignored)"
+  std::vector<PluginChoice> plugins;           // of every file, in chain order (later ones win)
+  std::vector<std::string> warnings;           // "file:line: unknown key 'x' (ignored)"
 
   /// The resolved config as YAML (what ran), for experiment_config.yml.
   std::string resolved_yaml() const;
@@ -59,6 +72,11 @@ Environment process_environment();
 /// `strict`) an unknown top-level key.
 Config load_config(const std::filesystem::path& file, bool strict,
                    const Environment& environment = process_environment());
+
+/// The `plugins:` choices of one config file alone (not the files it extends), e.g. of a run's
+/// experiment_config.yml. Throws ConfigError as load_config does.
+std::vector<PluginChoice> plugin_choices_of(const std::filesystem::path& file,
+                                            const Environment& environment = process_environment());
 
 /// Replaces `${NAME}` and `${NAME:-default}` in `text` (`$$` is a literal `$`). Throws
 /// ConfigError at `where` for a variable that is not set and has no default, or an

@@ -95,9 +95,9 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
   const auto code = run_folder / "experiment_code.py";
   std::error_code error;
   if (!std::filesystem::is_regular_file(code, error)) {
-    throw UsageError(fmt::format("run {} has no code snapshot (experiment_code.py)",
-                                 run_folder.string()),
-                     "only runs recorded by xrun run can be reproduced");
+    throw UsageError(
+        fmt::format("run {} has no code snapshot (experiment_code.py)", run_folder.string()),
+        "only runs recorded by xrun run can be reproduced");
   }
   Reproduction plan;
   Config& config = plan.config;
@@ -113,6 +113,11 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
                                    run_folder.string(), include));
     }
     config.includes.push_back(*copy);
+  }
+  // The plugins a config chose (choices given on the command line are given again).
+  if (const auto recorded = run_folder / "experiment_config.yml";
+      std::filesystem::is_regular_file(recorded, error)) {
+    config.plugins = plugin_choices_of(recorded);
   }
   // Values changed later by `xrun archive modify` are not what ran: the first recorded
   // change of each parameter holds the value it ran with.
@@ -136,7 +141,8 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
     if (!parameter.usable) {
       plan.warnings.push_back(fmt::format(
           "{} was recorded as {} (not JSON) and takes the module's value", parameter.name,
-          parameter.value.is_string() ? parameter.value.get<std::string>() : parameter.value.dump()));
+          parameter.value.is_string() ? parameter.value.get<std::string>()
+                                      : parameter.value.dump()));
       continue;
     }
     auto value = plain_json(parameter.value);

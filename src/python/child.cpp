@@ -1,7 +1,7 @@
 #include "python/child.hpp"
 
-#include "python/interpreter.hpp"
 #include "python/autosave.hpp"
+#include "python/interpreter.hpp"
 #include "python/module.hpp"
 #include "python/package_export.hpp"
 #include "python/tracker.hpp"
@@ -10,8 +10,8 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
@@ -32,6 +32,10 @@ std::string_view mode_name(ChildMode mode) {
     return "help";
   case ChildMode::dry_run:
     return "dry-run";
+  case ChildMode::finish:
+    return "finish";
+  case ChildMode::plugins:
+    return "plugins";
   }
   return "run";
 }
@@ -49,8 +53,8 @@ void import_package(const std::string& package_dir) {
                                   sys.attr("implementation").attr("cache_tag").cast<std::string>());
   if (!std::filesystem::exists(cached)) {
     try {
-      py::module_::import("py_compile").attr("compile")(source, py::arg("cfile") = cached,
-                                                         py::arg("doraise") = true);
+      py::module_::import("py_compile")
+          .attr("compile")(source, py::arg("cfile") = cached, py::arg("doraise") = true);
     } catch (py::error_already_set&) {
       // A read-only cache folder: the import compiles in memory instead.
     }
@@ -92,7 +96,10 @@ int run_child(const ChildOptions& options) {
   const nlohmann::json invocation = {{"mode", mode_name(options.mode)},
                                      {"file", options.file.string()},
                                      {"args", options.args},
-                                     {"config", options.config}};
+                                     {"config", options.config},
+                                     {"plugins", options.plugins},
+                                     {"plugin_folder", builtin_plugin_dir().string()},
+                                     {"json", options.json}};
   set_module_context({invocation, options.control_in, options.control_out});
 
   std::vector<std::string> argv{options.file.string()};
@@ -119,8 +126,7 @@ int run_child(const ChildOptions& options) {
     return py::module_::import("xrun").attr("_main")().cast<int>();
   } catch (const std::exception& error) {
     // Only a defect in xrun's own Python code gets here: the package catches everything else.
-    std::cerr << "xrun: error: internal error in the xrun Python package: " << error.what()
-              << '\n';
+    std::cerr << "xrun: error: internal error in the xrun Python package: " << error.what() << '\n';
     return k_exit_usage;
   }
 }

@@ -12,6 +12,9 @@ enum class ChildMode {
   run,     // started by the supervisor: run the experiment into a run folder
   help,    // print the experiment's parameters and exit
   dry_run, // print the resolved, typed parameters and exit
+  finish,  // started by the supervisor after a run whose experiment process died: the
+           // plugins' after_end hooks (`file` is the run folder)
+  plugins, // `xrun plugins list`: every plugin found, imported to show whether it loads
 };
 
 struct ChildOptions {
@@ -21,6 +24,10 @@ struct ChildOptions {
   int control_in = -1;           // supervisor -> child replies (run mode)
   int control_out = -1;          // child -> supervisor messages (run mode)
   nlohmann::json config;         // a resolved YAML config (config::Config::to_json), or null
+  /// Plugin choices, highest precedence last: [{"name", "enabled": bool (absent: unchanged),
+  /// "settings": {...}, "where": what to name in errors}].
+  nlohmann::json plugins = nlohmann::json::array();
+  bool json = false; // plugins mode: JSON output
 };
 
 /// Runs the experiment module in the embedded interpreter and returns the exit code:

@@ -43,8 +43,8 @@ std::filesystem::path self_executable() {
 } // namespace
 
 std::filesystem::path exported_package_dir() {
-  const auto dir = cache_root() / "python" /
-                   fmt::format("{}-{:016x}", k_version, fnv1a(k_python_package));
+  const auto dir =
+      cache_root() / "python" / fmt::format("{}-{:016x}", k_version, fnv1a(k_python_package));
   const auto package = dir / "xrun";
   const auto module = package / "__init__.py";
   const auto binary = package / "xrun_binary.txt";
@@ -62,6 +62,17 @@ std::filesystem::path exported_package_dir() {
                                    package.string(), error.what()));
   }
   return dir;
+}
+
+std::filesystem::path builtin_plugin_dir() {
+  const auto folder = self_executable().parent_path();
+  for (const auto& candidate : {folder / ".." / "share" / "xrun" / "plugins", folder / "plugins"}) {
+    std::error_code error;
+    if (std::filesystem::is_directory(candidate, error)) {
+      return candidate.lexically_normal();
+    }
+  }
+  return {};
 }
 
 } // namespace xrun::python

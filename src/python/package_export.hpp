@@ -11,4 +11,8 @@ namespace xrun::python {
 /// $XDG_CACHE_HOME/xrun (or ~/.cache/xrun, else the temp folder). Throws ArchiveError.
 std::filesystem::path exported_package_dir();
 
+/// The plugins installed with this binary: `<prefix>/share/xrun/plugins` beside `<prefix>/bin`,
+/// or `plugins/` beside the binary in a build folder; empty when there is neither.
+std::filesystem::path builtin_plugin_dir();
+
 } // namespace xrun::python

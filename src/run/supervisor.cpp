@@ -20,8 +20,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <future>
 #include <fmt/format.h>
+#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -127,8 +127,8 @@ void place_fd(int fd, int target) {
 }
 
 /// Forks the experiment process. The child does not exec: it is this program, already loaded,
-/// and goes straight to `request.child` (starting Python), which saves a whole process start.
-pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
+/// and goes straight to `body` (starting Python), which saves a whole process start.
+pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, const Pipe& err,
                   const Pipe& control_out, const Pipe& control_in) {
   std::cout.flush();
   std::cerr.flush();
@@ -144,8 +144,8 @@ pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
     const int error = errno;
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (pid < 0) {
-      throw ArchiveError(fmt::format("cannot start the experiment process: {}",
-                                     std::strerror(error)));
+      throw ArchiveError(
+          fmt::format("cannot start the experiment process: {}", std::strerror(error)));
     }
     return pid;
   }
@@ -157,8 +157,8 @@ pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
                        control_in.read_end()};
   const int targets[4] = {STDOUT_FILENO, STDERR_FILENO, k_child_fd_control_out,
                           k_child_fd_control_in};
-  const int supervisor_fds[] = {out.read_end(),        out.write_end(),
-                                err.read_end(),        err.write_end(),
+  const int supervisor_fds[] = {out.read_end(),         out.write_end(),
+                                err.read_end(),         err.write_end(),
                                 control_out.read_end(), control_out.write_end(),
                                 control_in.read_end(),  control_in.write_end(),
                                 g_signal_pipe[0],       g_signal_pipe[1]};
@@ -189,7 +189,7 @@ pid_t spawn_child(const RunRequest& request, const Pipe& out, const Pipe& err,
   ::setenv("PYTHONUNBUFFERED", "1", 1);
   int code = 127;
   try {
-    code = request.child(k_child_fd_control_in, k_child_fd_control_out);
+    code = body(k_child_fd_control_in, k_child_fd_control_out);
   } catch (const std::exception& error) {
     std::cerr << "xrun: error: " << error.what() << '\n';
     code = k_exit_usage;
@@ -242,6 +242,11 @@ public:
   int run();
 
 private:
+  /// Copies the output of the process m_child to the terminal and the log and reads its
+  /// messages until it is gone and its pipes are drained; returns its wait status.
+  int watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in);
+  bool plugins_owe_end() const;
+  void finish_plugins();
   void handle_signal(int number, bool sent_by_process);
   void handle_output(Stream& stream);
   void handle_control();
@@ -267,8 +272,10 @@ private:
   int m_interrupts = 0;
   bool m_terminated = false;
   bool m_killed_by_us = false;
-  std::string m_record_error; // why the run could not be recorded; it was stopped
-  std::string m_code;         // the experiment module's source when the run started
+  bool m_ended = false;         // the final status is written
+  bool m_plugins_ended = false; // the plugins' after_end hooks have run
+  std::string m_record_error;   // why the run could not be recorded; it was stopped
+  std::string m_code;           // the experiment module's source when the run started
 };
 
 int Supervision::run() {
@@ -277,9 +284,17 @@ int Supervision::run() {
   m_code = util::read_file(m_request.file).value_or("");
   SignalGuard signals;
   Pipe out, err, control_out, control_in;
-  m_child = spawn_child(m_request, out, err, control_out, control_in);
+  m_child = spawn_child(m_request.child, out, err, control_out, control_in);
   // Asking git takes a few processes; do it while the child starts Python.
   m_git = std::async(std::launch::async, read_git, m_request.file);
+  const int code = finish(watch(out, err, control_out, control_in));
+  if (plugins_owe_end()) {
+    finish_plugins();
+  }
+  return code;
+}
+
+int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in) {
   out.close_write();
   err.close_write();
   control_out.close_write();
@@ -300,8 +315,8 @@ int Supervision::run() {
     if (drain_deadline && now >= *drain_deadline) {
       break;
     }
-    if (!m_folder) {
-      next_heartbeat = now + k_heartbeat_interval; // nothing to beat for yet
+    if (!m_folder || m_ended) {
+      next_heartbeat = now + k_heartbeat_interval; // nothing (more) to beat for
     } else if (now >= next_heartbeat) {
       heartbeat();
       next_heartbeat = now + k_heartbeat_interval;
@@ -357,7 +372,49 @@ int Supervision::run() {
     ::waitpid(m_child, &status, 0);
     wait_status = status;
   }
-  return finish(*wait_status);
+  return *wait_status;
+}
+
+/// Whether a plugin with an after_end hook was loaded for this run and the experiment process
+/// ended without calling it (killed, or died in C code).
+bool Supervision::plugins_owe_end() const {
+  if (!m_folder || m_plugins_ended || !m_record_error.empty()) {
+    return false;
+  }
+  const auto found = m_meta.extra.find("plugins");
+  if (found == m_meta.extra.end() || !found->is_array()) {
+    return false;
+  }
+  return std::any_of(found->begin(), found->end(), [](const auto& plugin) {
+    const auto hooks = plugin.find("hooks");
+    return plugin.value("loaded", false) && hooks != plugin.end() && hooks->is_array() &&
+           std::find(hooks->begin(), hooks->end(), "after_end") != hooks->end();
+  });
+}
+
+/// Runs the after_end hooks in a new process, now that the final status is recorded; their
+/// output goes to the terminal and the log like the experiment's, and what failed is added to
+/// the meta's plugin records.
+void Supervision::finish_plugins() {
+  if (!m_request.finisher) {
+    return;
+  }
+  const auto folder = m_folder->path;
+  const auto& finisher = m_request.finisher;
+  Pipe out, err, control_out, control_in;
+  m_child = spawn_child([&](int in, int to) { return finisher(folder, in, to); }, out, err,
+                        control_out, control_in);
+  m_interrupts = 0;
+  const int status = watch(out, err, control_out, control_in);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    log_line("xrun: the plugins' after_end hooks did not complete");
+    std::cerr << "xrun: warning: the plugins' after_end hooks did not complete\n";
+  }
+  try {
+    write_meta(folder, m_meta);
+  } catch (const Error& error) {
+    std::cerr << "xrun: error: " << error.what() << '\n';
+  }
 }
 
 void Supervision::handle_signal(int number, bool sent_by_process) {
@@ -439,8 +496,20 @@ void Supervision::handle_message(const std::string& line) {
       m_killed_by_us = true;
       ::kill(m_child, SIGKILL);
     }
+  } else if (type == "recorded") {
+    // Messages are handled in order, so the start asked for before is recorded by now.
+    try {
+      util::write_all(m_control_in, "{}\n", "the experiment's control pipe");
+    } catch (const std::system_error&) {
+    }
   } else if (type == "finish") {
     m_outcome = std::move(message);
+    if (m_outcome.contains("plugins")) {
+      m_meta.extra["plugins"] = m_outcome["plugins"];
+    }
+  } else if (type == "plugins") {
+    m_meta.extra["plugins"] = message.value("plugins", Json::array());
+    m_plugins_ended = m_plugins_ended || message.value("ended", false);
   }
 }
 
@@ -451,8 +520,8 @@ ParameterRecord parameter_from(const Json& record) {
   parameter.description = record.value("description", "");
   parameter.value = nlohmann::ordered_json::parse(record.value("value", Json()).dump());
   parameter.usable = record.value("usable", true);
-  parameter.source = parse_value_source(record.value("source", "default"))
-                         .value_or(ValueSource::default_value);
+  parameter.source =
+      parse_value_source(record.value("source", "default")).value_or(ValueSource::default_value);
   parameter.source_file = record.value("source_file", "");
   return parameter;
 }
@@ -480,7 +549,9 @@ Json Supervision::prepare(const Json& message) {
   } catch (const std::exception& error) {
     return {{"error", error.what()}};
   }
-  return {{"path", m_folder->path.string()}, {"id", m_folder->id}};
+  return {{"path", m_folder->path.string()},
+          {"id", m_folder->id},
+          {"start_time", util::to_epoch_seconds(m_folder->created)}};
 }
 
 void Supervision::record_start(const Json& message) {
@@ -514,6 +585,9 @@ void Supervision::record_start(const Json& message) {
     m_meta.parameters.push_back(parameter_from(record));
   }
   m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
+  if (const auto plugins = message.value("plugins", Json::array()); !plugins.empty()) {
+    m_meta.extra["plugins"] = plugins;
+  }
 
   const auto& folder = m_folder->path;
   for (const auto& source : message.value("dependencies", Json::array())) {
@@ -589,8 +663,12 @@ int Supervision::finish(int wait_status) {
     throw ArchiveError(fmt::format("cannot record the run, so it was stopped: {}", m_record_error));
   }
 
-  const auto now = util::Clock::now();
-  m_meta.end_time = util::to_epoch_seconds(now);
+  m_ended = true;
+  // The experiment's own end, when it reported one: the plugins' after_end hooks that ran
+  // after it are not part of the run's duration.
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  const double reported = m_outcome.value("end_time", now);
+  m_meta.end_time = reported >= m_meta.start_time && reported <= now ? reported : now;
   m_meta.duration = *m_meta.end_time - m_meta.start_time;
   m_meta.heartbeat = *m_meta.end_time;
   m_meta.error_type = m_outcome.value("error_type", "");

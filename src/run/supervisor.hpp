@@ -13,12 +13,16 @@ struct RunRequest {
   std::filesystem::path file;            // the experiment module
   std::vector<std::string> args;         // `--NAME value` parameter arguments
   std::vector<std::string> command_line; // as typed, recorded in the meta
-  std::filesystem::path config;           // the YAML config run, if any
-  std::string resolved_config;            // its resolved form, for experiment_config.yml
+  std::filesystem::path config;          // the YAML config run, if any
+  std::string resolved_config;           // its resolved form, for experiment_config.yml
   /// Runs the experiment in the forked child process, talking to the supervisor over the two
   /// descriptors (control_in: replies from the supervisor, control_out: messages to it);
   /// returns the child's exit code.
   std::function<int(int control_in, int control_out)> child;
+  /// Runs the plugins' after_end hooks for the run folder given, in a forked process, when the
+  /// experiment process died before it could (killed by a signal); returns its exit code.
+  std::function<int(const std::filesystem::path& run_folder, int control_in, int control_out)>
+      finisher;
   nlohmann::ordered_json meta_extra = nlohmann::ordered_json::object(); // more meta fields
 };
 

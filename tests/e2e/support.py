@@ -50,6 +50,10 @@ class Workspace(unittest.TestCase):
         env = dict(os.environ)
         env.pop("VIRTUAL_ENV", None)
         env["XDG_CACHE_HOME"] = str(self.dir / ".cache")  # keep the user's cache out of it
+        env["XDG_CONFIG_HOME"] = str(self.dir / ".config")  # and the user's plugins
+        # Drawing plots (matplotlib's import alone) would cost every test run a second; the
+        # plugin tests turn plot_track on again.
+        env["XRUN_PLUGINS"] = "-plot_track"
         env.update(extra)
         return env
 

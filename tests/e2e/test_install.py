@@ -36,11 +36,21 @@ class Install(Workspace):
                                   capture_output=True, text=True, timeout=60)
         self.assertEqual(imported.returncode, 0, imported.stderr)
         shutil.copy(SOURCE / "examples" / "quickstart.py", self.dir / "quickstart.py")
-        run = subprocess.run([str(installed), "run", "quickstart.py", "--STEPS", "20"],
+        # The installed binary finds the plugins installed beside it, and they draw.
+        plugins = prefix / "share" / "xrun" / "plugins"
+        listed = subprocess.run([str(installed), "plugins", "list"], cwd=self.dir, env=self.env(),
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertIn(str(plugins / "plot_track.py"), listed.stdout)
+        self.assertIn(str(plugins / "notify.py"), listed.stdout)
+        run = subprocess.run([str(installed), "run", "quickstart.py", "--STEPS", "20",
+                              "--plugin", "plot_track"],
                              cwd=self.dir, capture_output=True, text=True, env=self.env(),
                              timeout=120)
         self.assertEqual(run.returncode, 0, run.stderr)
-        self.assertEqual(self.meta(self.only_run("results/quickstart"))["status"], "done")
+        folder = self.only_run("results/quickstart")
+        self.assertEqual(self.meta(folder)["status"], "done")
+        self.assertTrue((folder / "plots" / "position.png").is_file(), run.stdout)
 
 
 if __name__ == "__main__":

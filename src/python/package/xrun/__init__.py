@@ -606,6 +606,7 @@ class Experiment:
     def commit_raw(self, name: str, content: str):
         with self.open(name, "w") as handle:
             handle.write(content)
+        self._committed(name)
 
     def commit_json(self, name: str, data, encoder_cls=None):
         with self.open(name, "w") as handle:
@@ -613,11 +614,17 @@ class Experiment:
                 handle.write(__import__("json").dumps(data, cls=encoder_cls))
             else:
                 handle.write(_dumps(data))
+        self._committed(name)
 
     def commit_fig(self, name: str, figure):
         path = os.path.join(self.path, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         figure.savefig(path)
+        self._committed(name)
+
+    def _committed(self, name: str):
+        _Runner.plugins.fire("on_commit", experiment=self, path=self.path, name=name,
+                             file=os.path.join(self.path, name))
 
     # -- hooks and analyses ------------------------------------------------------------------
     def hook(self, name: str, replace: bool = True, default: bool = True):
@@ -938,12 +945,383 @@ def _hand_over(file: str):
     os.execv(binary, [binary, "run", given, *sys.argv[1:]])
 
 
+# --------------------------------------------------------------------------------------------
+# Plugins: Python modules with functions named after the hooks below, found in xrun's own
+# plugins folder, the user's (~/.config/xrun/plugins) and installed `xrun_<name>` packages.
+
+PLUGIN_HOOKS = ("before_parameters", "after_parameters", "after_folder", "before_run",
+                "after_run", "on_failure", "on_track", "on_commit", "after_end")
+_PLUGIN_ORDER = {"builtin": 0, "package": 1, "user": 2}  # a later source shadows an earlier
+
+
+class PluginEvent:
+    """What a plugin's hook function receives: ``hook``, ``plugin`` (its name), ``settings``
+    (its settings for this run) and the fields of that hook (``experiment``, ``path``, ...)."""
+
+    def __init__(self, hook: str, plugin: "_Plugin", fields: dict):
+        self.hook = hook
+        self.plugin = plugin.name
+        self.settings = dict(plugin.settings)
+        self.__dict__.update(fields)
+
+    def __repr__(self):
+        return f"PluginEvent({self.hook!r}, plugin={self.plugin!r})"
+
+
+class _Plugin:
+    """One discovered plugin: where it is, whether it is on for this run, what went wrong."""
+
+    def __init__(self, name: str, source: str, path: str, module_name: str):
+        self.name = name
+        self.source = source  # builtin, package or user
+        self.path = path
+        self.module_name = module_name
+        self.module = None
+        self.enabled = None  # None: as the plugin's ENABLED says
+        self.settings = {}
+        self.error = ""  # why it could not be loaded
+        self.failures = []  # {"hook", "error"} of hooks that raised
+        self.shadows = []  # the paths of plugins of the same name it hides
+
+    @property
+    def hooks(self) -> list:
+        if self.module is None:
+            return []
+        return [hook for hook in PLUGIN_HOOKS if callable(getattr(self.module, hook, None))]
+
+    def load(self):
+        """Imports the plugin's module; an error is kept (and reported), never raised."""
+        if self.module is not None or self.error:
+            return
+        try:
+            if self.source == "package":
+                import importlib
+                self.module = importlib.import_module(self.module_name)
+            elif os.path.basename(self.path) == "__init__.py":  # a folder: a package
+                import importlib.util
+                spec = importlib.util.spec_from_file_location(
+                    self.module_name, self.path,
+                    submodule_search_locations=[os.path.dirname(self.path)])
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[self.module_name] = module
+                spec.loader.exec_module(module)
+                self.module = module
+            else:
+                self.module = _exec_cached(self.module_name, self.path)
+        except BaseException as error:  # noqa: BLE001 - a broken plugin never breaks a run
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            sys.modules.pop(self.module_name, None)
+            self.error = _plugin_error(error, self.path)
+
+    def default_enabled(self) -> bool:
+        return bool(getattr(self.module, "ENABLED", True)) if self.module is not None else True
+
+    def record(self) -> dict:
+        record = {"name": self.name, "source": self.source, "path": self.path,
+                  "module": self.module_name, "loaded": self.module is not None,
+                  "hooks": self.hooks}
+        if self.settings:
+            record["settings"] = _plain_or_repr(self.settings)
+        if self.error:
+            record["error"] = self.error
+        if self.failures:
+            record["failures"] = list(self.failures)
+        return record
+
+
+def _exec_cached(name: str, path: str) -> types.ModuleType:
+    """Imports the module file at ``path`` as ``name``, with its bytecode cached beside the
+    exported package: every run imports the plugins, an installed plugins folder is read-only,
+    and PYTHONDONTWRITEBYTECODE is common, so Python's own cache often is not written."""
+    import marshal
+
+    stat = os.stat(path)
+    key = f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0{sys.implementation.cache_tag}\n"
+    key = key.encode("utf-8", "surrogateescape")
+    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "plugin-cache", name + ".bin")
+    code = None
+    try:
+        with open(cache, "rb") as handle:
+            blob = handle.read()
+        if blob.startswith(key):
+            code = marshal.loads(blob[len(key):])
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    if code is None:
+        with open(path, "rb") as handle:
+            code = compile(handle.read(), path, "exec", dont_inherit=True)
+        try:
+            os.makedirs(os.path.dirname(cache), exist_ok=True)
+            temp = f"{cache}.{os.getpid()}.tmp"
+            with open(temp, "wb") as handle:
+                handle.write(key + marshal.dumps(code))
+            os.replace(temp, cache)
+        except OSError:
+            pass  # a read-only cache: compiled again next time
+    module = types.ModuleType(name)
+    module.__file__ = path
+    module.__builtins__ = builtins
+    sys.modules[name] = module
+    exec(code, module.__dict__)
+    return module
+
+
+def _plugin_error(error: BaseException, path: str) -> str:
+    """``Type: message`` and the plugin's line that raised it."""
+    import traceback
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename != __file__ and not frame.filename.startswith("<frozen ")]
+    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    if isinstance(error, SyntaxError):
+        where = f" ({error.filename or path}:{error.lineno})"
+        return f"SyntaxError: {error.msg}{where}"
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return text + where
+
+
+def _plugin_folders(invocation: dict) -> list:
+    """(source, folder) pairs to look for plugin modules in."""
+    folders = []
+    builtin = invocation.get("plugin_folder")
+    if builtin:
+        folders.append(("builtin", builtin))
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
+        os.path.expanduser("~"), ".config")
+    folders.append(("user", os.path.join(config_home, "xrun", "plugins")))
+    return folders
+
+
+def _discover_plugins(invocation: dict) -> dict:
+    """name -> _Plugin for every plugin found (without importing any)."""
+    found = []
+    for source, folder in _plugin_folders(invocation):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            name, ext = os.path.splitext(entry.name)
+            if entry.name.startswith((".", "_")) or not name.isidentifier():
+                continue
+            if ext == ".py" and entry.is_file():
+                path = entry.path
+            elif not ext and entry.is_dir() and os.path.isfile(
+                    os.path.join(entry.path, "__init__.py")):
+                path = os.path.join(entry.path, "__init__.py")
+            else:
+                continue
+            found.append(_Plugin(name, source, path, f"xrun_plugin_{source}_{name}"))
+    seen = set()
+    for folder in sys.path:  # installed packages (and modules) named xrun_<name>
+        try:
+            entries = [entry for entry in os.scandir(folder or ".")
+                       if entry.name.startswith("xrun_")]
+        except OSError:
+            continue
+        for entry in sorted(entries, key=lambda entry: entry.name):
+            module_name, ext = os.path.splitext(entry.name)
+            if entry.is_dir() and not ext and os.path.isfile(
+                    os.path.join(entry.path, "__init__.py")):
+                path = os.path.join(entry.path, "__init__.py")
+            elif ext == ".py" and entry.is_file():
+                path = entry.path
+            else:
+                continue
+            if module_name in seen or not module_name.isidentifier():
+                continue  # an earlier sys.path entry wins, as for import
+            seen.add(module_name)
+            found.append(_Plugin(module_name[len("xrun_"):], "package", path, module_name))
+    plugins = {}
+    for plugin in sorted(found, key=lambda p: _PLUGIN_ORDER[p.source]):
+        hidden = plugins.get(plugin.name)
+        if hidden is not None:
+            plugin.shadows = hidden.shadows + [hidden.path]
+        plugins[plugin.name] = plugin
+    return plugins
+
+
+def _plugin_choices(invocation: dict) -> list:
+    """(name, enabled or None, settings, where) in order of precedence: XRUN_PLUGINS, then the
+    config's `plugins:`, then --plugin/--no-plugin."""
+    choices = []
+    for word in os.environ.get("XRUN_PLUGINS", "").split(","):
+        word = word.strip()
+        if word:
+            off = word.startswith("-")
+            choices.append((word.lstrip("-").strip(), not off, {}, "XRUN_PLUGINS"))
+    for choice in invocation.get("plugins") or []:
+        choices.append((choice["name"], choice.get("enabled"), choice.get("settings") or {},
+                        choice.get("where", "")))
+    return choices
+
+
+class _Plugins:
+    """The plugins of this run: chosen, loaded, and called at each hook. A hook that raises is
+    reported (terminal and log) and recorded in the run's meta; the run goes on."""
+
+    def __init__(self, plugins: list):
+        self.active = plugins
+
+    @classmethod
+    def choose(cls, invocation: dict) -> "_Plugins":
+        """The plugins enabled for this run; UsageError for an unknown plugin or setting."""
+        found = _discover_plugins(invocation)
+        wanted = {}
+        for name, enabled, settings, where in _plugin_choices(invocation):
+            plugin = found.get(name)
+            if plugin is None:
+                raise UsageError(f"{where}: there is no plugin {name!r}"
+                                 f"{_did_you_mean(name, found)} (xrun plugins list shows them)")
+            state = wanted.setdefault(name, [None, {}, where])
+            if enabled is not None:
+                state[0] = enabled
+            if settings:
+                state[1].update(settings)
+                state[2] = where
+                if enabled is None:
+                    state[0] = True  # settings given on the command line turn a plugin on
+        active = []
+        for name, plugin in found.items():
+            enabled, settings, where = wanted.get(name, (None, {}, ""))
+            if enabled is False:
+                continue
+            plugin.load()
+            if enabled is None and not plugin.default_enabled():
+                continue
+            plugin.enabled = True
+            plugin.settings = settings
+            if plugin.module is not None:
+                _check_plugin_settings(plugin, where)
+            active.append(plugin)
+        for plugin in active:
+            if plugin.error:
+                _report_plugin(plugin, "import", plugin.error)
+        return cls(active)
+
+    @classmethod
+    def from_records(cls, records: list) -> "_Plugins":
+        """The plugins a run had, loaded again from their records (for the end of a run whose
+        experiment process died)."""
+        plugins = []
+        for record in records:
+            plugin = _Plugin(record["name"], record["source"], record["path"], record["module"])
+            plugin.settings = record.get("settings") or {}
+            plugin.failures = list(record.get("failures") or [])
+            if record.get("loaded"):
+                plugin.load()
+                if plugin.error:
+                    _report_plugin(plugin, "import", plugin.error)
+            else:
+                plugin.error = record.get("error", "")
+            plugins.append(plugin)
+        return cls(plugins)
+
+    def has(self, hook: str) -> bool:
+        return any(hook in plugin.hooks for plugin in self.active)
+
+    def fire(self, hook: str, **fields):
+        """Calls every active plugin's ``hook`` function with a PluginEvent."""
+        for plugin in self.active:
+            func = getattr(plugin.module, hook, None) if plugin.module is not None else None
+            if not callable(func):
+                continue
+            try:
+                func(PluginEvent(hook, plugin, fields))
+            except UsageError as error:
+                if hook in ("before_parameters", "after_parameters"):
+                    raise UsageError(f"plugin {plugin.name}: {error}") from None
+                self._failed(plugin, hook, error)
+            except KeyboardInterrupt:
+                if hook == "after_end":  # the run is over: stop the plugins, not the run
+                    self._failed(plugin, hook, KeyboardInterrupt("interrupted"))
+                    return
+                raise
+            except BaseException as error:  # noqa: BLE001 - reported, never breaks the run
+                self._failed(plugin, hook, error)
+
+    @staticmethod
+    def _failed(plugin: _Plugin, hook: str, error: BaseException):
+        text = _plugin_error(error, plugin.path)
+        if len(plugin.failures) < 20:
+            plugin.failures.append({"hook": hook, "error": text})
+        _report_plugin(plugin, hook, text)
+
+    def records(self) -> list:
+        return [plugin.record() for plugin in self.active]
+
+
+def _report_plugin(plugin: _Plugin, hook: str, text: str):
+    sys.stdout.flush()
+    what = "could not be loaded" if hook == "import" else f"failed in {hook}"
+    sys.stderr.write(f"xrun: warning: plugin {plugin.name} {what}: {text}\n")
+    sys.stderr.flush()
+
+
+def _check_plugin_settings(plugin: _Plugin, where: str):
+    """Settings the plugin does not declare in its SETTINGS are bad input."""
+    declared = getattr(plugin.module, "SETTINGS", None)
+    if not isinstance(declared, dict):
+        return
+    for key in plugin.settings:
+        if key not in declared:
+            known = ", ".join(declared) or "none"
+            raise UsageError(f"{where}: plugin {plugin.name} has no setting {key!r}"
+                             f"{_did_you_mean(key, declared)} (its settings: {known})")
+
+
+def _plugins_list(invocation: dict) -> int:
+    """`xrun plugins list`: every plugin found, where, whether it loads, its hooks."""
+    plugins = _discover_plugins(invocation)
+    choices = {}
+    for name, enabled, _, _ in _plugin_choices({}):
+        choices[name] = enabled
+    rows = []
+    for name, plugin in sorted(plugins.items()):
+        plugin.load()
+        enabled = choices.get(name)
+        if enabled is None:
+            enabled = plugin.default_enabled()
+        state = "error" if plugin.error else ("on" if enabled else "off")
+        rows.append((name, state, plugin.source, ",".join(plugin.hooks) or "-", plugin))
+    if invocation.get("json"):
+        print(_dumps([dict(plugin.record(), enabled=state == "on",
+                           description=_plugin_summary(plugin), shadows=plugin.shadows)
+                      for name, state, _, _, plugin in rows], indent=2))
+        return 0
+    if not rows:
+        print("no plugins found")
+        return 0
+    widths = [max(len(row[i]) for row in rows + [("NAME", "STATE", "SOURCE", "HOOKS")])
+              for i in range(4)]
+    print("  ".join(title.ljust(width) for title, width in
+                    zip(("NAME", "STATE", "SOURCE", "HOOKS"), widths)) + "  DESCRIPTION")
+    for name, state, source, hooks, plugin in rows:
+        print("  ".join(text.ljust(width) for text, width in
+                        zip((name, state, source, hooks), widths)) + "  " + _plugin_summary(plugin))
+        print(f"    {plugin.path}")
+        for hidden in plugin.shadows:
+            print(f"    (hides {hidden})")
+        if plugin.error:
+            print(f"    error: {plugin.error}")
+    return 0
+
+
+def _plugin_summary(plugin: _Plugin) -> str:
+    doc = (getattr(plugin.module, "__doc__", None) or "").strip()
+    return doc.split("\n")[0] if doc else ""
+
+
 class _Runner:
     """What the embedded interpreter does with the experiment module: resolve parameters, ask
     the supervisor for a run folder, run, and report how it ended."""
 
     experiments: list = []
     ran = False
+    plugins = _Plugins([])
+    pending_end = None  # the fields of the after_end hooks still to call
 
     @classmethod
     def run(cls, experiment: Experiment, config: dict = None):
@@ -951,8 +1329,11 @@ class _Runner:
             return
         cls.ran = True
         invocation = _xrun.invocation()
+        mode = invocation["mode"]
         if experiment._level > 0:
             experiment._absorb()
+        plugins = cls.plugins = _Plugins.choose(invocation) if mode == "run" else _Plugins([])
+        plugins.fire("before_parameters", experiment=experiment)
         specs = experiment.parameter_specs
         args = invocation["args"]
         # Mixins first (from the module, the config and the command line), so that the values
@@ -969,7 +1350,6 @@ class _Runner:
             if isinstance(spec.value, _Inherit):
                 raise UsageError(f"{spec.source_file}: {name} = INHERIT needs a base experiment "
                                  f"(Experiment.extend)")
-        mode = invocation["mode"]
         if mode == "help":
             _print_help(experiment, invocation["file"])
             return
@@ -978,6 +1358,7 @@ class _Runner:
             return
         if experiment.func is None:
             raise UsageError(f"{invocation['file']}: the Experiment decorates no function")
+        plugins.fire("after_parameters", experiment=experiment)
         reply = _xrun.request({
             "type": "prepare",
             "base_path": experiment.base_path,
@@ -992,32 +1373,51 @@ class _Runner:
             "parameters": [spec.record() for spec in specs.values()],
             "hooks": experiment._hook_records(),
             "dependencies": list(dict.fromkeys(experiment.dependencies)),
+            "plugins": plugins.records(),
         })
         if "error" in reply:
             raise UsageError(reply["error"])
-        experiment.path = reply["path"]
+        experiment.path = path = reply["path"]
+        start_time = reply.get("start_time") or time.time()
         _xrun.track_start(experiment._track_slow)
         _xrun.autosave_start(experiment._save_data, _SAVE_INTERVAL)
-        object.__setattr__(experiment, "track", _xrun.track)  # the native fast path
+        if plugins.has("on_track"):
+            object.__setattr__(experiment, "track", _tracking_with_plugins(experiment, plugins))
+        else:
+            object.__setattr__(experiment, "track", _xrun.track)  # the native fast path
         for name, spec in specs.items():
             experiment._publish(name, spec.value)
+        if plugins.has("after_folder"):
+            _xrun.request({"type": "recorded"})  # the meta, code copies and log are written
+            plugins.fire("after_folder", experiment=experiment, path=path)
         outcome = {"type": "finish"}
+        error = None
         try:
+            plugins.fire("before_run", experiment=experiment, path=path)
             experiment.apply_hook("before_run")
             experiment.func(experiment)
             experiment.apply_hook("after_run")
             experiment.run_analyses()  # part of the run: what they store is saved with it
-        except KeyboardInterrupt:
+            plugins.fire("after_run", experiment=experiment, path=path)
+        except KeyboardInterrupt as caught:
+            error = caught
             outcome.update(error_type="KeyboardInterrupt", interrupted=True)
             sys.stderr.write("xrun: the experiment was interrupted\n")
+            plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
+                         status="interrupted")
             raise
-        except SystemExit as error:
-            if error.code not in (0, None):
-                outcome.update(error_type="SystemExit", error_message=str(error.code))
+        except SystemExit as caught:
+            if caught.code not in (0, None):
+                error = caught
+                outcome.update(error_type="SystemExit", error_message=str(caught.code))
+                plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
+                             status="failed")
             raise
-        except BaseException as error:
-            outcome.update(error_type=type(error).__name__, error_message=str(error))
-            experiment.error = error
+        except BaseException as caught:
+            error = experiment.error = caught
+            outcome.update(error_type=type(caught).__name__, error_message=str(caught))
+            plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
+                         status="failed")
             raise
         finally:
             # However the experiment ended, its results are saved whole: a late copy of the
@@ -1031,8 +1431,71 @@ class _Runner:
             finally:
                 outcome["tracked"] = experiment.tracked
                 outcome["hooks"] = experiment._hook_records()
+                outcome["end_time"] = time.time()
+                outcome["plugins"] = plugins.records()
                 _xrun.notify(outcome)
                 _xrun.shield_interrupts(False)
+            # The run has ended and the supervisor knows how; the plugins have the last word
+            # once the error (if any) is reported: _main calls end().
+            if plugins.has("after_end"):
+                status = "interrupted" if outcome.get("interrupted") else (
+                    "failed" if "error_type" in outcome else "done")
+                cls.pending_end = dict(
+                    experiment=experiment, path=path, name=experiment.name, status=status,
+                    error=error, error_type=outcome.get("error_type", ""),
+                    error_message=outcome.get("error_message", ""),
+                    duration=outcome["end_time"] - start_time,
+                    parameters=dict(experiment.parameters), data=experiment.data,
+                    tracked=list(experiment.tracked))
+
+    @classmethod
+    def end(cls):
+        """The plugins' after_end hooks, after the run has ended (see run())."""
+        fields, cls.pending_end = cls.pending_end, None
+        if fields is None:
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        cls.plugins.fire("after_end", **fields)
+        _xrun.notify({"type": "plugins", "plugins": cls.plugins.records(), "ended": True})
+
+
+def _tracking_with_plugins(experiment: Experiment, plugins: _Plugins):
+    """``e.track`` when a plugin listens: the native call, then the plugins' on_track."""
+    native = _xrun.track
+
+    def track(name, value):
+        native(name, value)
+        plugins.fire("on_track", experiment=experiment, path=experiment.path, name=name,
+                     value=value)
+    return track
+
+
+def _finish_run(invocation: dict) -> int:
+    """The after_end hooks of a run whose experiment process died before it could call them:
+    run by the supervisor in a new process once the final status is recorded."""
+    import json
+
+    path = invocation["file"]
+    with open(os.path.join(path, "experiment_meta.json"), encoding="utf-8") as handle:
+        meta = json.load(handle)
+    plugins = _Plugins.from_records(meta.get("plugins") or [])
+    data = {}
+    try:
+        with open(os.path.join(path, _DATA_FILE), encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        pass  # no data saved before the process died, or a half-written file
+    parameters = {name: record.get("value") for name, record in
+                  (meta.get("parameters") or {}).items()}
+    plugins.fire("after_end", experiment=None, path=path, name=meta.get("name", ""),
+                 status=meta.get("status", ""),
+                 error=None, error_type=meta.get("error_type", ""),
+                 error_message=meta.get("error_message", ""),
+                 duration=meta.get("duration", 0.0), parameters=parameters, data=data,
+                 tracked=list(meta.get("tracked") or []))
+    _xrun.notify({"type": "plugins", "plugins": plugins.records(), "ended": True})
+    return 0
 
 
 def _include_arguments(args: list) -> list:
@@ -1166,6 +1629,10 @@ def _run_as_main(file: str):
 def _main() -> int:
     """Entry point of the embedded interpreter: runs the module and returns the exit code."""
     invocation = _xrun.invocation()
+    if invocation["mode"] == "plugins":
+        return _plugins_list(invocation)
+    if invocation["mode"] == "finish":
+        return _finish_run(invocation)
     file = invocation["file"]
     sys.argv = [file, *invocation["args"]]
     sys.path.insert(0, os.path.dirname(os.path.abspath(file)))
@@ -1210,6 +1677,7 @@ def _main() -> int:
         _print_traceback(error)
         return 1
     finally:
+        _Runner.end()
         sys.stdout.flush()
         sys.stderr.flush()
     return 0
