@@ -4,10 +4,12 @@
 #include "archive/runs.hpp"
 #include "config/config.hpp"
 #include "core/module_scan.hpp"
+#include "python/package_export.hpp"
 #include "util/fs.hpp"
 #include "util/time.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <regex>
 #include <set>
@@ -72,9 +74,8 @@ std::vector<Candidate> option_candidates(const CLI::App& node) {
 
 std::vector<Candidate> command_candidates(const CLI::App& node) {
   std::vector<Candidate> found;
-  for (const auto* sub : node.get_subcommands([](const CLI::App* s) {
-         return !s->get_group().empty();
-       })) {
+  for (const auto* sub :
+       node.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
     found.push_back({sub->get_name(), first_line(sub->get_description())});
   }
   return found;
@@ -105,7 +106,8 @@ void module_parameters(const std::filesystem::path& module, std::vector<Candidat
     }
     found.push_back({"--" + assignment.name, description});
   }
-  static const std::regex extend(R"(Experiment\.extend\(\s*(?:experiment_path\s*=\s*)?["']([^"']+)["'])");
+  static const std::regex extend(
+      R"(Experiment\.extend\(\s*(?:experiment_path\s*=\s*)?["']([^"']+)["'])");
   for (std::sregex_iterator it(source->begin(), source->end(), extend), end; it != end; ++it) {
     module_parameters(module.parent_path() / (*it)[1].str(), found, seen, depth + 1);
   }
@@ -147,9 +149,10 @@ std::vector<Candidate> run_candidates(const std::filesystem::path& root) {
     for (const auto& run : archive::find_runs(root)) {
       const auto relative = run.relative();
       const auto slash = relative.rfind('/');
-      found.push_back({std::string(relative.substr(slash == std::string_view::npos ? 0 : slash + 1)),
-                       fmt::format("{} {}", run.status(now),
-                                   relative.substr(0, slash == std::string_view::npos ? 0 : slash))});
+      found.push_back(
+          {std::string(relative.substr(slash == std::string_view::npos ? 0 : slash + 1)),
+           fmt::format("{} {}", run.status(now),
+                       relative.substr(0, slash == std::string_view::npos ? 0 : slash))});
     }
   } catch (const std::exception&) {
   }
@@ -157,6 +160,42 @@ std::vector<Candidate> run_candidates(const std::filesystem::path& root) {
 }
 
 } // namespace
+
+/// The plugins in xrun's own folder and the user's, described by their docstring's first line
+/// (read as text: completion never starts Python).
+std::vector<Candidate> plugin_candidates() {
+  std::vector<Candidate> found;
+  std::vector<std::filesystem::path> folders{python::builtin_plugin_dir()};
+  const char* config = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  if (config && *config) {
+    folders.emplace_back(std::filesystem::path(config) / "xrun" / "plugins");
+  } else if (home && *home) {
+    folders.emplace_back(std::filesystem::path(home) / ".config" / "xrun" / "plugins");
+  }
+  for (const auto& folder : folders) {
+    std::error_code error;
+    for (std::filesystem::directory_iterator it(folder, error), end; !error && it != end;
+         it.increment(error)) {
+      const auto& path = it->path();
+      const auto name = path.stem().string();
+      const bool module = path.extension() == ".py";
+      if (name.empty() || name[0] == '_' || name[0] == '.' ||
+          (!module && !std::filesystem::is_regular_file(path / "__init__.py", error))) {
+        continue;
+      }
+      const auto text = util::read_file(module ? path : path / "__init__.py").value_or("");
+      std::string description;
+      if (text.starts_with("\"\"\"")) {
+        description = first_line(std::string_view(text).substr(3));
+        description = description.substr(0, description.find("\"\"\""));
+      }
+      std::erase_if(found, [&](const Candidate& other) { return other.word == name; });
+      found.push_back({name, description});
+    }
+  }
+  return found;
+}
 
 int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream& out) {
   std::vector<std::string> words = given.empty() ? std::vector<std::string>{""} : given;
@@ -179,7 +218,8 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
       }
       // A parameter given bare (a bool) is followed by the next option, not by its value.
       const bool value_follows =
-          i + 1 < words.size() && (takes_value(option) || (parameter && !words[i + 1].starts_with("--")));
+          i + 1 < words.size() &&
+          (takes_value(option) || (parameter && !words[i + 1].starts_with("--")));
       if (value_follows && word.find('=') == std::string::npos) {
         if (word == "--path") {
           archive = words[i + 1];
@@ -206,7 +246,9 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
   const std::string previous = words.empty() ? std::string() : words.back();
   const auto* previous_option = find_option(*node, previous);
   std::vector<Candidate> found;
-  if (takes_value(previous_option) && previous.find('=') == std::string::npos) {
+  if (experiment_command() && (previous == "--plugin" || previous == "--no-plugin")) {
+    found = plugin_candidates();
+  } else if (takes_value(previous_option) && previous.find('=') == std::string::npos) {
     if (previous == "--path" || previous == "--dir") {
       out << ":dirs\n";
     } else if (previous == "--from") {
@@ -215,14 +257,13 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
       out << ":files\n";
     }
     return 0;
-  }
-  if (experiment_command() && !positionals.empty()) {
+  } else if (experiment_command() && !positionals.empty()) {
     if (previous == "--__INCLUDE__") {
       out << ":files py\n";
       return 0;
     }
-    if (previous.starts_with("--") && !previous_option &&
-        previous.find('=') == std::string::npos && !current.starts_with("--")) {
+    if (previous.starts_with("--") && !previous_option && previous.find('=') == std::string::npos &&
+        !current.starts_with("--")) {
       return 0; // the value of a parameter
     }
     if (node->get_name() == "run") {

@@ -57,6 +57,14 @@ class Completion(Workspace):
         self.assertEqual(self.complete("run", "cfg.yml", "--M"), ["--MODEL"])
         self.assertEqual(self.complete("run", "broken.py", "--S"), ["--SPEED"])
 
+    def test_plugin_names(self):
+        mine = self.dir / ".config" / "xrun" / "plugins"
+        mine.mkdir(parents=True)
+        (mine / "mine.py").write_text('"""Mine."""\n')
+        self.assertEqual(self.complete("run", "--plugin", ""), ["mine", "notify", "plot_track"])
+        self.assertEqual(self.complete("run", "exp.py", "--no-plugin", "p"), ["plot_track"])
+        self.assertEqual(self.complete("reproduce", "x", "--plugin", "m"), ["mine"])
+
     def test_option_values_bare_flags_and_quoting(self):
         for lr in ("0.1",):
             self.assertEqual(self.xrun("run", "exp.py", "--LR", lr).returncode, 0)
