@@ -95,6 +95,8 @@ class Plugins(Workspace):
     def test_every_hook_fires_in_order_with_its_fields(self):
         self.add_plugin("spy", SPY)
         self.write("exp.py", EXPERIMENT)
+        # A module of the experiment's own folder is not an installed plugin package.
+        self.write("xrun_helpers.py", "raise RuntimeError('imported as a plugin')\n")
         result = self.xrun("run", "exp.py", "--N", "2", "--no-plugin", "plot_track")
         self.assertEqual(result.returncode, 0, result.stderr)
         events = self.spied()

@@ -39,7 +39,7 @@ except ImportError:  # plain python3: run_if_main() hands over to the xrun comma
 
 __version__ = getattr(_xrun, "__version__", "0.1.0")
 __all__ = ["Experiment", "ExperimentMixin", "INHERIT", "file_namespace", "folder_path",
-           "UsageError"]
+           "UsageError", "PluginEvent", "PLUGIN_HOOKS"]
 
 _DATA_FILE = "experiment_data.json"
 _TRACK_FOLDER = ".track"
@@ -1115,7 +1115,14 @@ def _discover_plugins(invocation: dict) -> dict:
                 continue
             found.append(_Plugin(name, source, path, f"xrun_plugin_{source}_{name}"))
     seen = set()
-    for folder in sys.path:  # installed packages (and modules) named xrun_<name>
+    # Installed packages (and modules) named xrun_<name>; not the experiment's own folder or
+    # the working directory, where an `xrun_utils.py` is just a module of the experiment.
+    own = {os.path.realpath(folder) for folder in (
+        "", os.path.dirname(os.path.abspath(invocation["file"])) if invocation.get("file")
+        else "")}
+    for folder in sys.path:
+        if os.path.realpath(folder or ".") in own:
+            continue
         try:
             entries = [entry for entry in os.scandir(folder or ".")
                        if entry.name.startswith("xrun_")]
