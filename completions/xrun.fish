@@ -13,7 +13,7 @@ function __xrun_complete
                 printf '%s\n' $paths
             else
                 # Folders (to go on into) and files with one of the extensions.
-                string match -r -- '(/|\.('(string join '|' $extensions)'))(\t.*)?$' $paths
+                string match -r --entire -- '(?:/|\.(?:'(string join '|' $extensions)'))(?:\t.*)?$' $paths
             end
         case '*'
             printf '%s\n' $lines

@@ -110,6 +110,46 @@ class Completion(Workspace):
         self.assertIn("sub", folders)
         self.assertNotIn("exp.py", folders)
 
+    def test_fish_offers_the_same_candidates(self):
+        fish = shutil.which("fish")
+        if not fish:
+            self.skipTest("fish is not installed")
+        def complete(line):
+            program = f"source '{SOURCE / 'completions' / 'xrun.fish'}'; complete -C '{line}'"
+            env = self.env(PATH=f"{Path(XRUN).parent}:{os.environ['PATH']}")
+            result = subprocess.run([fish, "-c", program], cwd=self.dir, capture_output=True,
+                                    text=True, env=env, timeout=30)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            return sorted(result.stdout.splitlines())
+        self.assertEqual(complete("xrun ar"), ["archive\tWork with the runs already recorded "
+                                               "(list them; never starts Python)"])
+        self.assertEqual([c.split("\t")[0] for c in complete("xrun run ")],
+                         ["broken.py", "cfg.yml", "exp.py", "sub/"])
+        self.assertIn("--LR\tfloat: The learning rate.", complete("xrun run exp.py --L"))
+        self.assertEqual([c.split("\t")[0] for c in complete("xrun run exp.py --plugin p")],
+                         ["plot_track"])
+
+    def test_zsh_hands_the_candidates_to_its_completion_system(self):
+        zsh = shutil.which("zsh")
+        if not zsh:
+            self.skipTest("zsh is not installed")
+        # zsh's completion functions replaced by ones that print what they were given.
+        program = (
+            "compdef() { :; }; _files() { print -r -- \"_files $*\"; }; "
+            "_describe() { print -rl -- \"${(@P)4}\"; }; "
+            f"source '{SOURCE / 'completions' / 'xrun.zsh'}'; "
+            "words=(xrun run exp.py --L); CURRENT=4; _xrun; "
+            "words=(xrun run ''); CURRENT=3; _xrun; "
+            "words=(xrun archive list --path ''); CURRENT=5; _xrun; "
+            "words=(xrun completions z); CURRENT=3; _xrun")
+        env = self.env(PATH=f"{Path(XRUN).parent}:{os.environ['PATH']}")
+        result = subprocess.run([zsh, "-fc", program], cwd=self.dir, capture_output=True,
+                                text=True, env=env, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.splitlines(),
+                         ["--LR:float: The learning rate.", "--LAYERS:list[int]",
+                          "_files -g *.(py|yml|yaml)", "_files -/", "zsh"])
+
     def test_scripts_for_every_shell(self):
         for shell in ("bash", "zsh", "fish"):
             with self.subTest(shell=shell):
