@@ -112,6 +112,8 @@ experiment.run_if_main()
         self.make("experiment", "train")
         self.run_done("train.py", "--EPOCHS", "30")
         run = self.only_run("results/train")
+        self.write(str(run / ".track" / "train" / "acc.csv"),
+                   "step,value,time\n0,0.5,1.0\n1,0.75,2.0\n")  # a nested series
         self.make("analysis", run.name[-4:])
         script = self.dir / f"analysis_{run.name[-4:]}.py"
         env = self.env(PYTHONPATH=self.xrun("python-path").stdout.strip())
@@ -119,6 +121,8 @@ experiment.run_if_main()
                                 capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("loss: 30 values", result.stdout)
+        self.assertIn("train/acc: 2 values, last 0.75", result.stdout)
+        self.assertTrue((self.dir / f"analysis_{run.name[-4:]}_train_acc.png").is_file())
         self.assertIn("LR = 0.2", " ".join(result.stdout.split()))
         png = self.dir / f"analysis_{run.name[-4:]}_loss.png"
         self.assertEqual(png.read_bytes()[:4], b"\x89PNG")
