@@ -11,6 +11,7 @@
 #include <cctype>
 #include <fmt/format.h>
 #include <iostream>
+#include <map>
 #include <memory>
 
 namespace xrun::cli {
@@ -24,9 +25,10 @@ struct RunOptions {
   bool help = false;
   bool strict = false;
   std::vector<std::string> command_line;
-  std::vector<std::string> plugin;                  // --plugin NAME[:SETTING=VALUE] before the file
-  std::vector<std::string> no_plugin;               // --no-plugin NAME before the file
-  nlohmann::json plugins = nlohmann::json::array(); // the choices, in the order given
+  std::vector<std::string> plugin;    // --plugin NAME[:SETTING=VALUE] before the file
+  std::vector<std::string> no_plugin; // --no-plugin NAME before the file
+  std::vector<std::pair<std::string, std::string>> plugin_flags; // both, in the order given
+  nlohmann::json plugins = nlohmann::json::array();              // the choices, in the order given
 };
 
 /// `--plugin NAME`, `--plugin NAME:SETTING=VALUE` or `--no-plugin NAME` as a plugin choice for
@@ -59,11 +61,8 @@ nlohmann::json plugin_choice(const std::string& flag, const std::string& word) {
 /// Splits xrun's own flags from the experiment's `--NAME value` parameters. Parameters come
 /// after the file and may carry any value, so this is done by hand rather than by CLI11.
 void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
-  for (const auto& word : options.plugin) {
-    options.plugins.push_back(plugin_choice("--plugin", word));
-  }
-  for (const auto& word : options.no_plugin) {
-    options.plugins.push_back(plugin_choice("--no-plugin", word));
+  for (const auto& [flag, word] : options.plugin_flags) {
+    options.plugins.push_back(plugin_choice(flag, word));
   }
   for (std::size_t i = 0; i < options.rest.size(); ++i) {
     const auto& arg = options.rest[i];
@@ -187,6 +186,17 @@ void on_command(CLI::App* sub, const std::shared_ptr<RunOptions>& options, Actio
                 const char* missing, const char* usage, Action command) {
   sub->callback([sub, options, &action, missing, usage, command] {
     options->rest = sub->remaining();
+    // --plugin and --no-plugin before the file, in the order given (a later one wins).
+    std::map<const CLI::Option*, std::size_t> taken;
+    for (const auto* option : sub->parse_order()) {
+      const auto name = option->get_name();
+      if (name == "--plugin" || name == "--no-plugin") {
+        const auto& results = option->results();
+        if (const auto index = taken[option]++; index < results.size()) {
+          options->plugin_flags.emplace_back(name, results[index]);
+        }
+      }
+    }
     if (!options->file.empty()) {
       action = command;
       return;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <map>
 #include <regex>
 #include <set>
 #include <yaml-cpp/yaml.h>
@@ -116,7 +117,8 @@ YAML::Node parse_file(const std::filesystem::path& file) {
   }
 }
 
-/// The layer's `plugins:` mapping: `NAME: true|false|null` or `NAME: {SETTING: value}`.
+/// The layer's `plugins:` mapping: `NAME: true` (or empty), `NAME: false` or
+/// `NAME: {SETTING: value}` (on, with settings).
 void read_plugins(const Layer& layer, const Environment& env, std::vector<PluginChoice>& out) {
   const auto plugins = layer.root["plugins"];
   if (!plugins || plugins.IsNull()) {
@@ -463,27 +465,22 @@ std::string Config::resolved_yaml() const {
     out << YAML::EndSeq;
   }
   if (!plugins.empty()) {
-    // Merged as the experiment process applies them: the last word on each plugin.
-    nlohmann::ordered_json merged = nlohmann::ordered_json::object();
+    // Merged as the experiment process applies them: the last on/off wins, settings add up.
+    std::vector<std::string> order;
+    std::map<std::string, std::pair<bool, Json>> merged;
     for (const auto& choice : plugins) {
-      auto& entry = merged[choice.name];
-      if (!choice.enabled) {
-        entry = false;
-      } else if (!choice.settings.empty()) {
-        if (!entry.is_object()) {
-          entry = nlohmann::ordered_json::object();
-        }
-        for (const auto& [key, value] : choice.settings.items()) {
-          entry[key] = value;
-        }
-      } else if (!entry.is_object()) {
-        entry = true;
+      auto [entry, added] = merged.try_emplace(choice.name, true, Json::object());
+      if (added) {
+        order.push_back(choice.name);
       }
+      entry->second.first = choice.enabled;
+      entry->second.second.update(choice.settings);
     }
     out << YAML::Key << "plugins" << YAML::Value << YAML::BeginMap;
-    for (const auto& [plugin, value] : merged.items()) {
+    for (const auto& plugin : order) {
+      const auto& [enabled, settings] = merged.at(plugin);
       out << YAML::Key << plugin << YAML::Value;
-      emit_value(out, Json(value));
+      emit_value(out, !enabled ? Json(false) : settings.empty() ? Json(true) : settings);
     }
     out << YAML::EndMap;
   }

@@ -133,7 +133,8 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
         for (const auto& assignment : scan.assignments) {
           assignments.push_back({{"name", assignment.name},
                                  {"annotation", assignment.annotation},
-                                 {"line", assignment.line}});
+                                 {"line", assignment.line},
+                                 {"value", assignment.value}});
         }
         return from_json({{"assignments", assignments},
                           {"descriptions", scan.descriptions},

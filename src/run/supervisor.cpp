@@ -257,6 +257,9 @@ private:
   void copy_dependencies();
   void heartbeat();
   int finish(int wait_status);
+  void record_end();
+  void record_outcome();
+  int end_run();
   void log_line(std::string_view line) { m_log.append(line); }
 
   const RunRequest& m_request;
@@ -283,11 +286,14 @@ int Supervision::run() {
   // imports may take long enough for an editor to save a change meanwhile).
   m_code = util::read_file(m_request.file).value_or("");
   SignalGuard signals;
-  Pipe out, err, control_out, control_in;
-  m_child = spawn_child(m_request.child, out, err, control_out, control_in);
-  // Asking git takes a few processes; do it while the child starts Python.
-  m_git = std::async(std::launch::async, read_git, m_request.file);
-  const int code = finish(watch(out, err, control_out, control_in));
+  int code = 0;
+  {
+    Pipe out, err, control_out, control_in;
+    m_child = spawn_child(m_request.child, out, err, control_out, control_in);
+    // Asking git takes a few processes; do it while the child starts Python.
+    m_git = std::async(std::launch::async, read_git, m_request.file);
+    code = finish(watch(out, err, control_out, control_in));
+  } // the pipes closed: a process forked next must not hold them
   if (plugins_owe_end()) {
     finish_plugins();
   }
@@ -378,7 +384,8 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
 /// Whether a plugin with an after_end hook was loaded for this run and the experiment process
 /// ended without calling it (killed, or died in C code).
 bool Supervision::plugins_owe_end() const {
-  if (!m_folder || m_plugins_ended || !m_record_error.empty()) {
+  // After the experiment's report, its process ran them (or was stopped while it did).
+  if (!m_folder || m_plugins_ended || !m_record_error.empty() || !m_outcome.empty()) {
     return false;
   }
   const auto found = m_meta.extra.find("plugins");
@@ -507,6 +514,7 @@ void Supervision::handle_message(const std::string& line) {
     if (m_outcome.contains("plugins")) {
       m_meta.extra["plugins"] = m_outcome["plugins"];
     }
+    record_outcome();
   } else if (type == "plugins") {
     m_meta.extra["plugins"] = message.value("plugins", Json::array());
     m_plugins_ended = m_plugins_ended || message.value("ended", false);
@@ -663,25 +671,19 @@ int Supervision::finish(int wait_status) {
     throw ArchiveError(fmt::format("cannot record the run, so it was stopped: {}", m_record_error));
   }
 
-  m_ended = true;
-  // The experiment's own end, when it reported one: the plugins' after_end hooks that ran
-  // after it are not part of the run's duration.
-  const double now = util::to_epoch_seconds(util::Clock::now());
-  const double reported = m_outcome.value("end_time", now);
-  m_meta.end_time = reported >= m_meta.start_time && reported <= now ? reported : now;
-  m_meta.duration = *m_meta.end_time - m_meta.start_time;
-  m_meta.heartbeat = *m_meta.end_time;
-  m_meta.error_type = m_outcome.value("error_type", "");
-  m_meta.error_message = m_outcome.value("error_message", "");
-  if (m_outcome.contains("tracked")) {
-    m_meta.tracked = m_outcome["tracked"].get<std::vector<std::string>>();
-  } else {
-    m_meta.tracked = tracked_on_disk(m_folder->path / ".track");
+  if (m_ended) {
+    // Recorded from the experiment's report; what its process did afterwards (the plugins'
+    // after_end hooks) does not change how the run ended.
+    if (WIFSIGNALED(wait_status) && !m_killed_by_us) {
+      const auto note = fmt::format("xrun: the experiment process was killed by {} after the "
+                                    "run had ended",
+                                    signal_name(WTERMSIG(wait_status)));
+      log_line(note);
+      std::cerr << note << '\n';
+    }
+    return end_run();
   }
-  if (m_outcome.contains("hooks")) {
-    m_meta.hooks = hooks_from(m_outcome["hooks"]);
-  }
-
+  record_end();
   const bool interrupt_requested = m_interrupts > 0 || m_terminated;
   int signal = 0;
   if (WIFSIGNALED(wait_status)) {
@@ -711,8 +713,53 @@ int Supervision::finish(int wait_status) {
       }
     }
   }
-  const int exit_code = exit_code_for(m_meta.status, signal);
-  m_meta.exit_code = exit_code;
+  m_meta.exit_code = exit_code_for(m_meta.status, signal);
+  return end_run();
+}
+
+/// The end time, errors, series and hooks of the run, from the experiment's report when it
+/// made one (its own end: the plugins' after_end hooks after it are not the run's time).
+void Supervision::record_end() {
+  m_ended = true;
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  const double reported = m_outcome.value("end_time", now);
+  m_meta.end_time = reported >= m_meta.start_time && reported <= now ? reported : now;
+  m_meta.duration = *m_meta.end_time - m_meta.start_time;
+  m_meta.heartbeat = *m_meta.end_time;
+  m_meta.error_type = m_outcome.value("error_type", "");
+  m_meta.error_message = m_outcome.value("error_message", "");
+  if (m_outcome.contains("tracked")) {
+    m_meta.tracked = m_outcome["tracked"].get<std::vector<std::string>>();
+  } else {
+    m_meta.tracked = tracked_on_disk(m_folder->path / ".track");
+  }
+  if (m_outcome.contains("hooks")) {
+    m_meta.hooks = hooks_from(m_outcome["hooks"]);
+  }
+}
+
+/// The final status as the experiment reported it, written at once: from here on, nothing its
+/// process does (a plugin calling os._exit, a kill during the after_end hooks) can change it.
+void Supervision::record_outcome() {
+  if (!m_folder || m_ended || !m_record_error.empty()) {
+    return;
+  }
+  record_end();
+  if (m_outcome.value("interrupted", false)) {
+    m_meta.status = RunStatus::interrupted;
+  } else {
+    m_meta.status = m_meta.error_type.empty() ? RunStatus::done : RunStatus::failed;
+  }
+  m_meta.exit_code = exit_code_for(m_meta.status, 0);
+  try {
+    write_meta(m_folder->path, m_meta);
+  } catch (const Error& error) {
+    std::cerr << "xrun: error: " << error.what() << '\n';
+  }
+}
+
+/// Writes the final meta (again: plugin records may have come since) and reports the end.
+int Supervision::end_run() {
   try {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {
@@ -720,7 +767,7 @@ int Supervision::finish(int wait_status) {
   }
   std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),
                            m_meta.duration, m_folder->path.string());
-  return exit_code;
+  return m_meta.exit_code.value_or(1);
 }
 
 } // namespace

@@ -205,6 +205,52 @@ def after_end(event):
         self.assertEqual(failed_hooks, ["before_run", "on_track", "on_track", "on_track",
                                         "after_end"])
 
+    def test_nothing_a_plugin_does_after_the_run_changes_its_record(self):
+        self.add_plugin("spy", SPY)
+        self.add_plugin("zz_exits", "import os\ndef after_end(event):\n    os._exit(1)\n")
+        self.write("exp.py", EXPERIMENT)
+        result = self.xrun("run", "exp.py", "--no-plugin", "plot_track")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/exp")
+        self.assertEqual((self.meta(run)["status"], self.meta(run)["exit_code"]), ("done", 0))
+        # The process ran its after_end hooks (and died in one): not run a second time.
+        self.assertEqual([e["hook"] for e in self.spied()].count("after_end"), 1)
+
+    def test_plugins_that_misbehave_are_contained(self):
+        self.add_plugin("closes", (
+            "import sys\n"
+            "def before_run(event):\n"
+            "    sys.stderr.close()\n"
+            "    raise RuntimeError('after closing stderr')\n"
+            "def after_run(event):\n"
+            "    sys.stdout = None\n"
+            "def on_track(event):\n"
+            "    raise ValueError('every time')\n"))
+        # Off by default: never imported (its import would end the process).
+        self.add_plugin("off", "import os\nENABLED = False\nos._exit(0)\n")
+        self.write("exp.py", EXPERIMENT)
+        result = self.xrun("run", "exp.py", "--N", "50", "--no-plugin", "plot_track")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("plugin closes failed in before_run: RuntimeError: after closing stderr",
+                      result.stderr)
+        # A hook failing at every call is reported a few times, then no longer called.
+        self.assertEqual(result.stderr.count("plugin closes failed in on_track"), 6)
+        self.assertIn("failed 5 times; not called again in this run", result.stderr)
+        run = self.only_run("results/exp")
+        self.assertEqual(self.meta(run)["status"], "done")
+        self.assertEqual(self.data(run), {"result": 100})
+        self.assertNotIn("off", [p["name"] for p in self.meta(run)["plugins"]])
+
+    def test_modules_beside_a_base_experiment_are_not_plugins(self):
+        self.write("base/base.py", EXPERIMENT)
+        self.write("base/xrun_utils.py", "def before_run(event):\n    raise SystemExit(5)\n")
+        self.write("exps/child.py", "from xrun import Experiment, folder_path\n"
+                   "experiment = Experiment.extend('../base/base.py', folder_path(__file__), "
+                   "'results/child', globals())\nexperiment.run_if_main()\n")
+        result = self.xrun("run", "exps/child.py", "--no-plugin", "plot_track")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("plugin", result.stderr)
+
     def test_plot_track_draws_every_numeric_series(self):
         self.write("exp.py", experiment_source('''
             import math
@@ -301,9 +347,14 @@ def after_end(event):
         env = self.env(XRUN_PLUGINS="-spy, -plot_track")
         self.assertEqual(self.xrun("run", "exp.py", env=env).returncode, 0)
         self.assertEqual(self.spied(), [])
-        # The command line wins over the environment.
+        # The command line wins over the environment; a later flag over an earlier one.
         self.assertEqual(self.xrun("run", "exp.py", "--plugin", "spy", env=env).returncode, 0)
         self.assertEqual(self.spied()[-1]["hook"], "after_end")
+        for order, on in ((("--no-plugin", "spy", "--plugin", "spy"), True),
+                          (("--plugin", "spy", "--no-plugin", "spy"), False)):
+            for args in (["run", *order, "exp.py"], ["run", "exp.py", *order]):
+                self.assertEqual(self.xrun(*args, env=env).returncode, 0)
+                self.assertEqual(bool(self.spied()), on, args)
 
     def test_a_config_chooses_plugins_and_keeps_the_choice(self):
         self.add_plugin("spy", SPY)
@@ -324,6 +375,13 @@ def after_end(event):
         # A reproduction keeps the recorded choice.
         self.assertEqual(self.xrun("reproduce", str(run)).returncode, 0)
         self.assertEqual(self.spied()[-1]["settings"], {"tag": "top", "other": 1})
+        # Off in between, on again: the settings given before still hold.
+        self.write("mid.yml", "extend: base.yml\nplugins:\n  spy: false\n")
+        self.write("again.yml", "extend: mid.yml\nplugins:\n  spy: true\n")
+        self.assertEqual(self.xrun("run", "again.yml").returncode, 0)
+        self.assertEqual(self.spied()[-1]["settings"], {"tag": "base", "other": 1})
+        self.assertIn("spy: {other: 1, tag: base}",
+                      (self.only_run("results/again") / "experiment_config.yml").read_text())
         # Wrong shapes and names are located.
         self.write("bad.yml", "extend: exp.py\nplugins:\n  spy: [1, 2]\n")
         self.assertUsageError(self.xrun("run", "bad.yml"), "bad.yml:3:8",

@@ -949,9 +949,12 @@ def _hand_over(file: str):
 # Plugins: Python modules with functions named after the hooks below, found in xrun's own
 # plugins folder, the user's (~/.config/xrun/plugins) and installed `xrun_<name>` packages.
 
+_STARTUP_PATH = list(sys.path)  # before the experiment's folders are added
 PLUGIN_HOOKS = ("before_parameters", "after_parameters", "after_folder", "before_run",
                 "after_run", "on_failure", "on_track", "on_commit", "after_end")
 _PLUGIN_ORDER = {"builtin": 0, "package": 1, "user": 2}  # a later source shadows an earlier
+_PLUGIN_FAILURES_KEPT = 20  # in the meta, per plugin
+_PLUGIN_FAILURES_ALLOWED = 5  # per hook; then the hook is not called again in the run
 
 
 class PluginEvent:
@@ -982,6 +985,8 @@ class _Plugin:
         self.error = ""  # why it could not be loaded
         self.failures = []  # {"hook", "error"} of hooks that raised
         self.shadows = []  # the paths of plugins of the same name it hides
+        self.failed_calls = {}  # hook -> how many calls raised
+        self.dropped = set()  # hooks not called again: they failed too often
 
     @property
     def hooks(self) -> list:
@@ -1015,7 +1020,20 @@ class _Plugin:
             self.error = _plugin_error(error, self.path)
 
     def default_enabled(self) -> bool:
-        return bool(getattr(self.module, "ENABLED", True)) if self.module is not None else True
+        """The module's ``ENABLED``; read from its text when it is not imported, so that a
+        plugin that is off is never imported (nor can its import slow or stop a run)."""
+        if self.module is not None:
+            return bool(getattr(self.module, "ENABLED", True))
+        if _xrun is None:
+            return True
+        try:
+            scan = _xrun.scan_module(self.path)
+        except Exception:  # noqa: BLE001 - unreadable: the import will say why
+            return True
+        for assignment in scan["assignments"]:
+            if assignment["name"] == "ENABLED":
+                return assignment["value"].strip() not in ("False", "0", "None")
+        return True
 
     def record(self) -> dict:
         record = {"name": self.name, "source": self.source, "path": self.path,
@@ -1078,7 +1096,11 @@ def _plugin_error(error: BaseException, path: str) -> str:
     if isinstance(error, SyntaxError):
         where = f" ({error.filename or path}:{error.lineno})"
         return f"SyntaxError: {error.msg}{where}"
-    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    try:
+        message = str(error)
+    except Exception:  # noqa: BLE001 - an exception that cannot say what it is
+        message = "(its message cannot be shown)"
+    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
     return text + where
 
 
@@ -1115,12 +1137,13 @@ def _discover_plugins(invocation: dict) -> dict:
                 continue
             found.append(_Plugin(name, source, path, f"xrun_plugin_{source}_{name}"))
     seen = set()
-    # Installed packages (and modules) named xrun_<name>; not the experiment's own folder or
-    # the working directory, where an `xrun_utils.py` is just a module of the experiment.
+    # Installed packages (and modules) named xrun_<name>: on the path Python started with, not
+    # the folders of the experiment, its bases and mixins or the working directory, where an
+    # `xrun_utils.py` is just a module of the experiment.
     own = {os.path.realpath(folder) for folder in (
         "", os.path.dirname(os.path.abspath(invocation["file"])) if invocation.get("file")
         else "")}
-    for folder in sys.path:
+    for folder in _STARTUP_PATH:
         if os.path.realpath(folder or ".") in own:
             continue
         try:
@@ -1193,11 +1216,11 @@ class _Plugins:
         active = []
         for name, plugin in found.items():
             enabled, settings, where = wanted.get(name, (None, {}, ""))
-            if enabled is False:
+            if enabled is False or (enabled is None and not plugin.default_enabled()):
                 continue
             plugin.load()
             if enabled is None and not plugin.default_enabled():
-                continue
+                continue  # ENABLED computed at import
             plugin.enabled = True
             plugin.settings = settings
             if plugin.module is not None:
@@ -1233,7 +1256,7 @@ class _Plugins:
         """Calls every active plugin's ``hook`` function with a PluginEvent."""
         for plugin in self.active:
             func = getattr(plugin.module, hook, None) if plugin.module is not None else None
-            if not callable(func):
+            if not callable(func) or hook in plugin.dropped:
                 continue
             try:
                 func(PluginEvent(hook, plugin, fields))
@@ -1252,19 +1275,37 @@ class _Plugins:
     @staticmethod
     def _failed(plugin: _Plugin, hook: str, error: BaseException):
         text = _plugin_error(error, plugin.path)
-        if len(plugin.failures) < 20:
+        if len(plugin.failures) < _PLUGIN_FAILURES_KEPT:
             plugin.failures.append({"hook": hook, "error": text})
+        count = plugin.failed_calls[hook] = plugin.failed_calls.get(hook, 0) + 1
         _report_plugin(plugin, hook, text)
+        if count == _PLUGIN_FAILURES_ALLOWED:  # e.g. on_track, raising at every call
+            plugin.dropped.add(hook)
+            _report_plugin(plugin, hook, f"failed {count} times; not called again in this run")
 
     def records(self) -> list:
         return [plugin.record() for plugin in self.active]
 
 
 def _report_plugin(plugin: _Plugin, hook: str, text: str):
-    sys.stdout.flush()
+    """To the process's stderr (the terminal and the log) directly: a plugin may have closed
+    or replaced sys.stderr."""
+    _flush_output()
     what = "could not be loaded" if hook == "import" else f"failed in {hook}"
-    sys.stderr.write(f"xrun: warning: plugin {plugin.name} {what}: {text}\n")
-    sys.stderr.flush()
+    try:
+        os.write(2, f"xrun: warning: plugin {plugin.name} {what}: {text}\n".encode(
+            "utf-8", "replace"))
+    except OSError:
+        pass
+
+
+def _flush_output():
+    """Flushes sys.stdout and sys.stderr, whatever the experiment or a plugin made of them."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - closed, None, or not a file any more
+            pass
 
 
 def _check_plugin_settings(plugin: _Plugin, where: str):
@@ -1461,8 +1502,7 @@ class _Runner:
         fields, cls.pending_end = cls.pending_end, None
         if fields is None:
             return
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush_output()
         cls.plugins.fire("after_end", **fields)
         _xrun.notify({"type": "plugins", "plugins": cls.plugins.records(), "ended": True})
 
@@ -1685,6 +1725,5 @@ def _main() -> int:
         return 1
     finally:
         _Runner.end()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush_output()
     return 0
