@@ -1,6 +1,7 @@
 #include "run/supervisor.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/run_hash.hpp"
 #include "run/git_info.hpp"
 #include "run/output_log.hpp"
 #include "util/fs.hpp"
@@ -254,7 +255,6 @@ private:
   Json prepare(const Json& message);
   void record_start(const Json& message);
   std::string copy_name(const Json& source);
-  void copy_dependencies();
   void heartbeat();
   int finish(int wait_status);
   void record_end();
@@ -608,9 +608,27 @@ void Supervision::record_start(const Json& message) {
     }
     m_meta.git = git->record;
   }
+  // The code as archived: the module and the files of its chain, read once.
+  std::vector<std::string> contents;
+  std::vector<core::CodeFile> code{{"experiment_code.py", m_code}};
+  for (const auto& copy : m_meta.dependencies) {
+    auto content = util::read_file(copy.source);
+    if (!content) {
+      throw ArchiveError(fmt::format("{} disappeared before it could be archived", copy.source));
+    }
+    if (std::filesystem::path(copy.source).extension() == ".py") {
+      code.push_back({copy.copy, *content});
+    }
+    contents.push_back(std::move(*content));
+  }
+  auto hash = core::run_hash(m_meta.parameters, code);
+  m_meta.run_hash = std::move(hash.hash);
+  m_meta.extra["run_hash_inputs"] = std::move(hash.inputs);
   write_meta(folder, m_meta);
   core::write_file_atomic(folder / "experiment_code.py", m_code);
-  copy_dependencies();
+  for (std::size_t i = 0; i < contents.size(); ++i) {
+    core::write_file_atomic(folder / m_meta.dependencies[i].copy, contents[i]);
+  }
   core::write_file_atomic(folder / "analysis.py", k_run_analysis_template);
   if (!m_request.resolved_config.empty()) {
     core::write_file_atomic(folder / "experiment_config.yml", m_request.resolved_config);
@@ -631,16 +649,6 @@ std::string Supervision::copy_name(const Json& source) {
     candidate = fmt::format("{}_{}", n, name);
   }
   return candidate;
-}
-
-void Supervision::copy_dependencies() {
-  for (const auto& copy : m_meta.dependencies) {
-    const auto content = util::read_file(copy.source);
-    if (!content) {
-      throw ArchiveError(fmt::format("{} disappeared before it could be archived", copy.source));
-    }
-    core::write_file_atomic(m_folder->path / copy.copy, *content);
-  }
 }
 
 void Supervision::heartbeat() {

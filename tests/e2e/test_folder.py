@@ -8,6 +8,29 @@ from support import Workspace, experiment_source, interrupt
 
 
 class Data(Workspace):
+    def test_the_run_hash_names_the_computation(self):
+        self.write("base.py", experiment_source("LR: float = 0.1\nN: int = 2", "e['x'] = N"))
+        self.write("child.py", "from xrun import Experiment, folder_path\nN = 3\n"
+                   "experiment = Experiment.extend('base.py', folder_path(__file__), "
+                   "'results/child', globals())\nexperiment.run_if_main()\n")
+        hashes = []
+        for args in (["--LR", "0.1"], ["--LR", "0.2"], ["--LR", "0.1", "--__PREFIX__", "p"]):
+            self.assertEqual(self.xrun("run", "child.py", *args).returncode, 0)
+            newest = max(self.runs("results/child"), key=lambda run: self.meta(run)["start_time"])
+            meta = self.meta(newest)
+            hashes.append(meta["run_hash"])
+        self.assertEqual(len(hashes[0]), 64)
+        self.assertNotEqual(hashes[0], hashes[1])
+        self.assertEqual(hashes[0], hashes[2])  # where it goes is not what it computes
+        inputs = meta["run_hash_inputs"]
+        self.assertEqual(inputs["parameters"], ["LR", "N"])
+        self.assertEqual([f["name"] for f in inputs["files"]], ["experiment_code.py", "base.py"])
+        # Editing the base is a different computation.
+        self.write("base.py", experiment_source("LR: float = 0.1\nN: int = 2", "e['x'] = N + 0"))
+        self.assertEqual(self.xrun("run", "child.py", "--LR", "0.1").returncode, 0)
+        newest = max(self.runs("results/child"), key=lambda run: self.meta(run)["start_time"])
+        self.assertNotEqual(self.meta(newest)["run_hash"], hashes[0])
+
     def test_numpy_values_become_json_numbers_and_lists(self):
         self.write("exp.py", experiment_source("import numpy as np\n", """
             e["int64"] = np.int64(7)
