@@ -9,8 +9,8 @@
 #include "xrun/error.hpp"
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <cstdlib>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -122,8 +122,7 @@ void add_archive_command(CLI::App& app, Action& action) {
   tail->add_flag("-f,--follow", one->follow, "Keep printing while the run goes on");
   tail->callback([one, &action] {
     action = [one] {
-      return archive::tail_run(archive::resolve_run(one->path, one->run), one->follow,
-                               std::cout);
+      return archive::tail_run(archive::resolve_run(one->path, one->run), one->follow, std::cout);
     };
   });
 
@@ -218,8 +217,8 @@ void add_archive_command(CLI::App& app, Action& action) {
   });
   auto* restore = archive->add_subcommand("restore", "Bring trashed runs back");
   restore->add_option("--path", trash->path, "The archive folder")->capture_default_str();
-  auto* restore_where = restore->add_option("--where", trash->where,
-                                            "Trashed runs matching an expression");
+  auto* restore_where =
+      restore->add_option("--where", trash->where, "Trashed runs matching an expression");
   restore->add_flag("--all", trash->all, "Every trashed run")->excludes(restore_where);
   restore->callback([trash, selection, &action] {
     action = [trash, selection] {
@@ -232,12 +231,13 @@ void add_archive_command(CLI::App& app, Action& action) {
   auto* modify = archive->add_subcommand(
       "modify", "Change parameter values or meta fields of selected runs (recorded in the meta)");
   modify->add_option("--path", change_where->path, "The archive folder")->capture_default_str();
-  auto* modify_where = modify->add_option("--where", change_where->where,
-                                          "Runs matching an expression");
+  auto* modify_where =
+      modify->add_option("--where", change_where->where, "Runs matching an expression");
   modify->add_flag("--all", change_where->all, "Every run")->excludes(modify_where);
-  modify->add_option("--set", change->assignments,
-                     "NAME=VALUE: a parameter (LR=0.01) or a meta field "
-                     "(meta.description=...); repeat for more")
+  modify
+      ->add_option("--set", change->assignments,
+                   "NAME=VALUE: a parameter (LR=0.01) or a meta field "
+                   "(meta.description=...); repeat for more")
       ->allow_extra_args(false);
   modify->add_flag("--dry-run", change->dry_run, "Show what would change; write nothing");
   modify->callback([change, change_where, selection, &action] {
@@ -260,9 +260,8 @@ void add_archive_command(CLI::App& app, Action& action) {
   auto* reconcile = archive->add_subcommand(
       "reconcile", "Mark runs whose supervisor died (stale heartbeat) as lost");
   reconcile->add_option("--path", one->path, "The archive folder")->capture_default_str();
-  reconcile->callback([one, &action] {
-    action = [one] { return archive::reconcile_runs(one->path, std::cout); };
-  });
+  reconcile->callback(
+      [one, &action] { action = [one] { return archive::reconcile_runs(one->path, std::cout); }; });
 }
 
 } // namespace xrun::cli

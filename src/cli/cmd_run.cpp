@@ -1,9 +1,11 @@
 #include "archive/inspect.hpp"
 #include "cli/commands.hpp"
+#include "cli/launch.hpp"
 #include "config/config.hpp"
 #include "config/reproduction.hpp"
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
+#include "sweep/expand.hpp"
 #include "xrun/error.hpp"
 
 #include <CLI/CLI.hpp>
@@ -13,6 +15,8 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <thread>
 
 namespace xrun::cli {
 
@@ -29,7 +33,27 @@ struct RunOptions {
   std::vector<std::string> no_plugin; // --no-plugin NAME before the file
   std::vector<std::pair<std::string, std::string>> plugin_flags; // both, in the order given
   nlohmann::json plugins = nlohmann::json::array();              // the choices, in the order given
+  std::vector<std::string> sweeps;                               // --sweep NAME=V1,V2
+  int jobs = 0;                                                  // 0: the number of cores
+  bool fail_fast = false;
+  bool keep_going = false;
+  bool skip_done = false;
+  bool verbose = false;
 };
+
+/// `-j N`, `-jN`, `--jobs N` or `--jobs=N` given after the file.
+int jobs_value(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const int jobs = std::stoi(text, &used);
+    if (used == text.size() && jobs >= 1) {
+      return jobs;
+    }
+  } catch (const std::exception&) {
+  }
+  throw UsageError(
+      fmt::format("-j {}: the number of parallel runs is a whole number from 1", text));
+}
 
 /// `--plugin NAME`, `--plugin NAME:SETTING=VALUE` or `--no-plugin NAME` as a plugin choice for
 /// the experiment process.
@@ -76,6 +100,30 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
         throw UsageError(fmt::format("{} needs a plugin name", flag),
                          "e.g. --plugin notify:file=runs.log or --no-plugin plot_track");
       }
+    } else if (flag == "--sweep" || flag == "--jobs" || arg == "-j") {
+      std::string value;
+      if (flag.size() < arg.size()) {
+        value = arg.substr(flag.size() + 1);
+      } else if (i + 1 < options.rest.size()) {
+        value = options.rest[++i];
+      } else {
+        throw UsageError(fmt::format("{} needs a value", arg), "e.g. --sweep LR=0.1,0.01 or -j 4");
+      }
+      if (flag == "--sweep") {
+        options.sweeps.push_back(value);
+      } else {
+        options.jobs = jobs_value(value);
+      }
+    } else if (arg.starts_with("-j") && arg.size() > 2 && !arg.starts_with("--")) {
+      options.jobs = jobs_value(arg.substr(2));
+    } else if (arg == "--fail-fast") {
+      options.fail_fast = true;
+    } else if (arg == "--keep-going") {
+      options.keep_going = true;
+    } else if (arg == "--skip-done") {
+      options.skip_done = true;
+    } else if (arg == "-v" || arg == "--verbose") {
+      options.verbose = true;
     } else if (arg == "--dry-run") {
       options.dry_run = true;
     } else if (arg == "--strict") {
@@ -98,6 +146,13 @@ int launch(const RunOptions& options, python::ChildOptions child, run::RunReques
   for (const auto& choice : options.plugins) {
     child.plugins.push_back(choice);
   }
+  return supervise_child(std::move(child), request);
+}
+
+} // namespace
+
+int supervise_child(python::ChildOptions child, run::RunRequest& request) {
+  child.mode = python::ChildMode::run;
   request.child = [child](int control_in, int control_out) mutable {
     child.control_in = control_in;
     child.control_out = control_out;
@@ -114,6 +169,67 @@ int launch(const RunOptions& options, python::ChildOptions child, run::RunReques
   return run::supervise(request);
 }
 
+namespace {
+
+/// `xrun run` of a sweep: the config's `sweep:` section and the `--sweep` lists (a grid).
+int sweep_command(const RunOptions& options, const std::vector<std::string>& parameters,
+                  const python::ChildOptions& child, const std::optional<config::Config>& config) {
+  if (options.fail_fast && options.keep_going) {
+    throw UsageError("--fail-fast and --keep-going contradict each other");
+  }
+  auto spec = config ? config->sweep : config::SweepSpec{};
+  for (const auto& text : options.sweeps) {
+    auto list = sweep::parse_command_line_sweep(text);
+    for (const auto& name : sweep::swept_names(spec)) {
+      if (name == list.name) {
+        throw UsageError(fmt::format("--sweep {}: {} is swept already", text, name));
+      }
+    }
+    spec.grid.push_back(std::move(list));
+  }
+  const auto swept = sweep::swept_names(spec);
+  for (const auto& name : swept) {
+    if (name.starts_with("__")) {
+      throw UsageError(fmt::format("{} cannot be swept: special parameters say where and how a "
+                                   "run goes, not what it computes",
+                                   name));
+    }
+    for (const auto& arg : parameters) {
+      if (arg.starts_with("--") && arg.substr(2, arg.find('=') - 2) == name) {
+        throw UsageError(fmt::format("{} is both swept and given as {}", name, arg),
+                         "leave out one of them");
+      }
+    }
+  }
+  nlohmann::json variations = nlohmann::json::array();
+  for (const auto& variation : sweep::expand(spec)) {
+    nlohmann::json settings = nlohmann::json::array();
+    for (const auto& setting : variation) {
+      settings.push_back(setting.to_json(setting.where.line > 0 ? "config" : "cli"));
+    }
+    variations.push_back(std::move(settings));
+  }
+  auto plugins = child.plugins;
+  for (const auto& choice : options.plugins) {
+    plugins.push_back(choice);
+  }
+  const nlohmann::json request = {{"file", child.file.string()},
+                                  {"config", config ? child.config : nlohmann::json()},
+                                  {"config_path", config ? options.file : std::string()},
+                                  {"args", parameters},
+                                  {"plugins", plugins}};
+  sweep::Options sweep_options;
+  sweep_options.jobs = options.jobs > 0
+                           ? options.jobs
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  sweep_options.fail_fast = options.fail_fast;
+  sweep_options.skip_done = options.skip_done;
+  sweep_options.dry_run = options.dry_run;
+  sweep_options.verbose = options.verbose;
+  return sweep::run_sweep(request, swept, variations, options.command_line, sweep_options,
+                          python_launcher(options.command_line));
+}
+
 int run_command(RunOptions& options) {
   std::vector<std::string> parameters;
   split_flags(options, parameters);
@@ -127,23 +243,37 @@ int run_command(RunOptions& options) {
   }
 
   python::ChildOptions child{python::ChildMode::run, given, parameters, -1, -1, nullptr};
-  run::RunRequest request{given, parameters, options.command_line, {}, {}, {}, {}};
+  run::RunRequest request;
+  request.file = given;
+  request.args = parameters;
+  request.command_line = options.command_line;
+  std::optional<config::Config> config;
   const auto extension = given.extension().string();
   if (extension == ".yml" || extension == ".yaml") {
-    const auto config = config::load_config(given, options.strict);
-    for (const auto& warning : config.warnings) {
+    config = config::load_config(given, options.strict);
+    for (const auto& warning : config->warnings) {
       std::cerr << "xrun: warning: " << warning << '\n';
     }
-    child.file = request.file = config.experiment;
-    child.config = config.to_json();
+    child.file = request.file = config->experiment;
+    child.config = config->to_json();
     child.plugins = child.config["plugins"];
     request.config = given;
-    request.resolved_config = config.resolved_yaml();
+    request.resolved_config = config->resolved_yaml();
   } else if (extension != ".py") {
     throw UsageError(
         fmt::format("{} is neither a Python module (.py) nor a config (.yml)", given.string()));
   }
-
+  if (!options.sweeps.empty() || (config && !config->sweep.empty())) {
+    if (options.help) {
+      child.mode = python::ChildMode::help;
+      return python::run_child(child);
+    }
+    return sweep_command(options, parameters, child, config);
+  }
+  if (options.jobs > 0 || options.skip_done || options.fail_fast || options.verbose) {
+    throw UsageError("-j, --skip-done, --fail-fast and -v are for sweeps",
+                     "sweep with --sweep NAME=V1,V2 or a config's sweep: section");
+  }
   return launch(options, child, request);
 }
 
@@ -159,7 +289,10 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
       python::ChildMode::run, plan.config.experiment, parameters, -1, -1, nullptr};
   child.config = plan.config.to_json();
   child.plugins = child.config["plugins"];
-  run::RunRequest request{plan.config.experiment, parameters, options.command_line, {}, {}, {}, {}};
+  run::RunRequest request;
+  request.file = plan.config.experiment;
+  request.args = parameters;
+  request.command_line = options.command_line;
   request.meta_extra["reproduces"] = plan.reproduces;
   // Kept in the new run like a config's, so that it can be reproduced in turn.
   request.resolved_config = plan.config.resolved_yaml();
@@ -227,9 +360,25 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
                 "Print the resolved, typed parameters and where each comes from; create nothing");
   run->add_flag("--strict", options->strict, "Unknown keys in a config are errors, not warnings");
   add_plugin_options(*run, *options);
+  run->add_option("--sweep", options->sweeps,
+                  "Sweep a parameter: NAME=V1,V2,... (repeatable: the grid of them; values with "
+                  "commas in quotes)")
+      ->allow_extra_args(false);
+  run->add_option("-j,--jobs", options->jobs,
+                  "A sweep's variations run at once (default: the number of cores)")
+      ->check(CLI::PositiveNumber);
+  run->add_flag("--keep-going", options->keep_going,
+                "A sweep goes on after a variation fails (the default)");
+  run->add_flag("--fail-fast", options->fail_fast,
+                "A sweep stops at the first variation that fails");
+  run->add_flag("--skip-done", options->skip_done,
+                "Skip variations whose run hash has a done run in the archive");
+  run->add_flag("-v,--verbose", options->verbose,
+                "Show every run of a sweep's output, each line prefixed by its variation");
   run->add_flag("-h,--help", options->help,
                 "Without FILE: this help. With FILE: the experiment's parameters");
-  run->footer("Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE.");
+  run->footer("Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE. A "
+              "config's sweep: section or --sweep runs many variations (--dry-run lists them).");
   on_command(run, options, action, "run needs an experiment file",
              "xrun run exp.py [--NAME VALUE ...]", [options] { return run_command(*options); });
 

@@ -41,8 +41,7 @@ void add_template_command(CLI::App& app, Action& action) {
                     kind.argument)
         ->required();
     if (kind.kind == scaffold::Kind::extend || kind.kind == scaffold::Kind::config) {
-      sub->add_option("--from", request->from, "The experiment module to start from")
-          ->required();
+      sub->add_option("--from", request->from, "The experiment module to start from")->required();
     }
     if (kind.kind == scaffold::Kind::analysis) {
       sub->add_option("--path", request->archive, "The archive folder (to find RUN by its id)")

@@ -24,6 +24,9 @@ void add_archive_command(CLI::App& app, Action& action);
 /// `xrun template KIND NAME`: new files to start from.
 void add_template_command(CLI::App& app, Action& action);
 
+/// `xrun sweep list|status|resume|retry`: the sweeps of an archive.
+void add_sweep_command(CLI::App& app, Action& action);
+
 /// `xrun plugins list`: the plugins found and whether they load.
 void add_plugins_command(CLI::App& app, Action& action);
 

@@ -72,6 +72,7 @@ int run_app(int argc, char** argv) {
   add_archive_command(app, action);
   add_template_command(app, action);
   add_python_path_command(app, action);
+  add_sweep_command(app, action);
   add_plugins_command(app, action);
   add_completions_command(app, action);
 

@@ -4,6 +4,7 @@
 #include "xrun/error.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <map>
@@ -17,8 +18,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-const std::vector<std::string> k_known_keys{"extend",      "parameters", "include",   "name",
-                                            "description", "base_path",  "namespace", "plugins"};
+const std::vector<std::string> k_known_keys{"extend",    "parameters",  "include",
+                                            "name",      "description", "base_path",
+                                            "namespace", "plugins",     "sweep"};
 
 Location location_of(const std::filesystem::path& file, const YAML::Mark& mark) {
   return {file.string(), mark.line + 1, mark.column + 1};
@@ -145,6 +147,158 @@ void read_plugins(const Layer& layer, const Environment& env, std::vector<Plugin
   }
 }
 
+/// A value of a sweep: typed as a `parameters:` entry is.
+SweepValue sweep_value(const YAML::Node& node, const std::filesystem::path& file,
+                       const Environment& env) {
+  SweepValue value{to_json(node, file, env), std::nullopt};
+  if (node.IsScalar()) {
+    const bool substituted = node.Scalar().find("${") != std::string::npos;
+    if (substituted || (is_plain(node) && value.value.is_string())) {
+      value.text = substitute(node.Scalar(), env, location_of(file, node.Mark()));
+    }
+  }
+  return value;
+}
+
+/// `[values...]`, `{range: [start, stop, step]}`, `{linspace: [first, last, count]}` or
+/// `{logspace: [first exponent, last exponent, count]}` as its values.
+std::vector<SweepValue> sweep_values(const YAML::Node& node, const std::string& name,
+                                     const std::filesystem::path& file, const Environment& env) {
+  const auto where = location_of(file, node.Mark());
+  std::vector<SweepValue> values;
+  if (node.IsSequence()) {
+    for (const auto& item : node) {
+      values.push_back(sweep_value(item, file, env));
+    }
+  } else if (node.IsMap() && node.size() == 1) {
+    const auto kind = node.begin()->first.as<std::string>();
+    const auto arguments = node.begin()->second;
+    Json numbers = Json::array();
+    if (arguments.IsSequence()) {
+      for (const auto& argument : arguments) {
+        numbers.push_back(to_json(argument, file, env));
+        if (!numbers.back().is_number()) {
+          fail(location_of(file, argument.Mark()),
+               fmt::format("the arguments of {} of {} are numbers", kind, name));
+        }
+      }
+    }
+    if (kind == "range" && (numbers.size() == 2 || numbers.size() == 3)) {
+      const auto step = numbers.size() == 3 ? numbers[2] : Json(1);
+      if (!numbers[0].is_number_integer() || !numbers[1].is_number_integer() ||
+          !step.is_number_integer() || step.get<long long>() == 0) {
+        fail(where, fmt::format("range of {} takes integers [start, stop] or [start, stop, step] "
+                                "(step not 0, stop left out, as in Python); for floats use "
+                                "linspace",
+                                name));
+      }
+      const auto start = numbers[0].get<long long>();
+      const auto stop = numbers[1].get<long long>();
+      const auto by = step.get<long long>();
+      for (auto i = start; by > 0 ? i < stop : i > stop; i += by) {
+        if (values.size() == 1000000) {
+          fail(where, fmt::format("range of {} has more than a million values", name));
+        }
+        values.push_back({Json(i), std::nullopt});
+      }
+    } else if ((kind == "linspace" || kind == "logspace") && numbers.size() == 3) {
+      if (!numbers[2].is_number_integer() || numbers[2].get<long long>() < 1 ||
+          numbers[2].get<long long>() > 1000000) {
+        fail(where, fmt::format("the count of {} of {} must be a whole number from 1", kind, name));
+      }
+      const auto n = numbers[2].get<long long>();
+      const double first = numbers[0].get<double>();
+      const double last = numbers[1].get<double>();
+      for (long long i = 0; i < n; ++i) {
+        const double x = n == 1 ? first : first + (last - first) * double(i) / double(n - 1);
+        values.push_back({Json(kind == "logspace" ? std::pow(10.0, x) : x), std::nullopt});
+      }
+    } else {
+      fail(where, fmt::format("{} must be a list, or one of {{range: [start, stop, step]}}, "
+                              "{{linspace: [first, last, count]}}, "
+                              "{{logspace: [first exponent, last exponent, count]}}",
+                              name));
+    }
+  } else {
+    fail(where, fmt::format("{} must be a list of values (or range, linspace, logspace)", name));
+  }
+  if (values.empty()) {
+    fail(where, fmt::format("{} has no values to sweep", name));
+  }
+  return values;
+}
+
+/// The `sweep:` section of one config file.
+SweepSpec read_sweep(const Layer& layer, const Environment& env) {
+  SweepSpec spec;
+  const auto sweep = layer.root["sweep"];
+  if (!sweep || sweep.IsNull()) {
+    return spec;
+  }
+  const auto& file = layer.file;
+  spec.where = location_of(file, sweep.Mark());
+  if (!sweep.IsMap()) {
+    fail(spec.where, "'sweep' must be a mapping with grid, zip and random");
+  }
+  std::vector<std::pair<std::string, Location>> seen;
+  for (const auto& section : sweep) {
+    const auto key = section.first.as<std::string>();
+    const auto where = location_of(file, section.first.Mark());
+    const auto& body = section.second;
+    if (key != "grid" && key != "zip" && key != "random") {
+      static const std::vector<std::string> k_sections{"grid", "zip", "random"};
+      const auto close = util::closest_match(key, k_sections);
+      fail(where, fmt::format("unknown sweep section '{}'{} (sweep has grid, zip and random)", key,
+                              close ? fmt::format("; did you mean '{}'?", *close) : ""));
+    }
+    if (!body.IsMap()) {
+      fail(location_of(file, body.Mark()),
+           fmt::format("'{}' must be a mapping of parameter names", key));
+    }
+    for (const auto& item : body) {
+      const auto name = item.first.as<std::string>();
+      const auto at = location_of(file, item.first.Mark());
+      if (key == "random" && (name == "samples" || name == "seed")) {
+        const auto value = to_json(item.second, file, env);
+        const long long least = name == "samples" ? 1 : 0;
+        if (!value.is_number_integer() || value.get<long long>() < least) {
+          fail(location_of(file, item.second.Mark()),
+               fmt::format("{} must be a whole number from {}", name, least));
+        }
+        (name == "samples" ? spec.samples : spec.seed) = value.get<long long>();
+        continue;
+      }
+      for (const auto& [other, first] : seen) {
+        if (other == name) {
+          fail(at, fmt::format("{} is swept twice (first at {})", name, first.str()));
+        }
+      }
+      seen.emplace_back(name, at);
+      if (key == "random") {
+        const auto& draw = item.second;
+        if (!draw.IsMap() || draw.size() != 1 || !draw.begin()->second.IsSequence()) {
+          fail(at, fmt::format("random {} must be one of {{uniform: [low, high]}}, "
+                               "{{loguniform: [low, high]}}, {{integer: [low, high]}}, "
+                               "{{choice: [values...]}}",
+                               name));
+        }
+        SweepDraw entry{name, at, draw.begin()->first.as<std::string>(), {}};
+        for (const auto& argument : draw.begin()->second) {
+          entry.arguments.push_back(sweep_value(argument, file, env));
+        }
+        spec.random.push_back(std::move(entry));
+      } else {
+        (key == "grid" ? spec.grid : spec.zip)
+            .push_back({name, at, sweep_values(item.second, name, file, env)});
+      }
+    }
+  }
+  if (!spec.random.empty() && spec.samples == 0) {
+    fail(spec.where, "random needs samples: N (how many draws)");
+  }
+  return spec;
+}
+
 void check_keys(const Layer& layer, bool strict, std::vector<std::string>& warnings) {
   for (const auto& item : layer.root) {
     const auto key = item.first.as<std::string>();
@@ -165,7 +319,7 @@ void check_keys(const Layer& layer, bool strict, std::vector<std::string>& warni
 } // namespace
 
 std::string Location::str() const {
-  return fmt::format("{}:{}:{}", file, line, column);
+  return line > 0 ? fmt::format("{}:{}:{}", file, line, column) : file; // `--sweep A=1,2`
 }
 
 Environment process_environment() {
@@ -235,7 +389,7 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
     if (!layer.root.IsMap()) {
       fail(location_of(current, layer.root.Mark()),
            "a config is a mapping with the keys extend, parameters, include, name, "
-           "description, base_path, namespace and plugins");
+           "description, base_path, namespace, plugins and sweep");
     }
     check_keys(layer, strict, config.warnings);
     const auto extend = layer.root["extend"];
@@ -312,6 +466,14 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
     }
   }
 
+  // The nearest config with a sweep sweeps.
+  for (const auto& layer : layers) {
+    if (layer.root["sweep"]) {
+      config.sweep = read_sweep(layer, env);
+      break;
+    }
+  }
+
   // name, description, base_path and namespace: the nearest config that sets one wins, as
   // for parameters; base_path is relative to the file that sets it.
   const auto& top = layers.front();
@@ -355,18 +517,58 @@ Json PluginChoice::to_json() const {
   return {{"name", name}, {"enabled", enabled}, {"settings", settings}, {"where", where.str()}};
 }
 
+Json ParameterSetting::to_json(std::string_view source) const {
+  Json entry = {{"name", name},       {"value", value},         {"file", where.file},
+                {"line", where.line}, {"column", where.column}, {"source", source}};
+  if (text) {
+    entry["text"] = *text;
+  }
+  return entry;
+}
+
+void Config::set(ParameterSetting setting) {
+  std::erase_if(parameters,
+                [&](const ParameterSetting& other) { return other.name == setting.name; });
+  parameters.push_back(std::move(setting));
+}
+
+Config Config::from_json(const Json& json) {
+  Config config;
+  config.experiment = json.value("experiment", "");
+  for (const auto& file : json.value("files", Json::array())) {
+    config.files.emplace_back(file.get<std::string>());
+  }
+  config.name = json.value("name", "");
+  config.description = json.value("description", "");
+  config.base_path = json.value("base_path", "");
+  config.namespace_name = json.value("namespace", "");
+  for (const auto& entry : json.value("parameters", Json::array())) {
+    ParameterSetting setting{
+        entry.value("name", ""),
+        entry.value("value", Json()),
+        std::nullopt,
+        {entry.value("file", ""), entry.value("line", 0), entry.value("column", 0)}};
+    if (entry.contains("text")) {
+      setting.text = entry["text"].get<std::string>();
+    }
+    config.parameters.push_back(std::move(setting));
+  }
+  for (const auto& path : json.value("include", Json::array())) {
+    config.includes.emplace_back(path.get<std::string>());
+  }
+  for (const auto& entry : json.value("plugins", Json::array())) {
+    config.plugins.push_back({entry.value("name", ""),
+                              entry.value("enabled", true),
+                              entry.value("settings", Json::object()),
+                              {entry.value("where", ""), 0, 0}});
+  }
+  return config;
+}
+
 Json Config::to_json() const {
   Json settings = Json::array();
   for (const auto& setting : parameters) {
-    Json entry = {{"name", setting.name},
-                  {"value", setting.value},
-                  {"file", setting.where.file},
-                  {"line", setting.where.line},
-                  {"column", setting.where.column}};
-    if (setting.text) {
-      entry["text"] = *setting.text;
-    }
-    settings.push_back(std::move(entry));
+    settings.push_back(setting.to_json());
   }
   Json chain = Json::array();
   for (const auto& path : files) {

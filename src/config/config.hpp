@@ -29,6 +29,10 @@ struct ParameterSetting {
   nlohmann::json value;
   std::optional<std::string> text;
   Location where;
+
+  /// As the experiment process takes it: {"name", "value", "text"?, "file", "line", "column",
+  /// "source"}; `source` is "config", or "cli" for a value from the command line.
+  nlohmann::json to_json(std::string_view source = "config") const;
 };
 
 /// One `plugins:` entry: `NAME: true|false` turns a plugin on or off, `NAME: {KEY: value}`
@@ -43,6 +47,42 @@ struct PluginChoice {
   nlohmann::json to_json() const;
 };
 
+/// One value of a swept parameter: as a `parameters:` entry's (`text` when it is converted by
+/// the declared type, as a plain word or a command-line value is).
+struct SweepValue {
+  nlohmann::json value;
+  std::optional<std::string> text;
+};
+
+/// A parameter varied over a list of values (a `grid:` or `zip:` entry, or `--sweep`).
+struct SweepList {
+  std::string name;
+  Location where;
+  std::vector<SweepValue> values;
+};
+
+/// A parameter drawn at random: `uniform: [low, high]`, `loguniform: [low, high]`,
+/// `integer: [low, high]` (both included) or `choice: [values...]`.
+struct SweepDraw {
+  std::string name;
+  Location where;
+  std::string kind;
+  std::vector<SweepValue> arguments;
+};
+
+/// A config's `sweep:` section: the grid's cartesian product, crossed with the zip's rows,
+/// crossed with `samples` random draws (seeded: the same sweep always expands the same way).
+struct SweepSpec {
+  Location where; // of the `sweep:` key; line 0 when there is none
+  std::vector<SweepList> grid;
+  std::vector<SweepList> zip;
+  std::vector<SweepDraw> random;
+  long long samples = 0;
+  long long seed = 0;
+
+  bool empty() const { return grid.empty() && zip.empty() && random.empty(); }
+};
+
 struct Config {
   std::filesystem::path experiment;         // the Python module at the root of the chain
   std::vector<std::filesystem::path> files; // the config files, the root's child first ... top last
@@ -53,12 +93,17 @@ struct Config {
   std::vector<ParameterSetting> parameters;    // a later file's setting replaces an earlier one's
   std::vector<std::filesystem::path> includes; // mixins of every file, in chain order
   std::vector<PluginChoice> plugins;           // of every file, in chain order (later ones win)
+  SweepSpec sweep;                             // the nearest config's `sweep:` section
   std::vector<std::string> warnings;           // "file:line: unknown key 'x' (ignored)"
 
   /// The resolved config as YAML (what ran), for experiment_config.yml.
   std::string resolved_yaml() const;
   /// The JSON handed to the experiment process.
   nlohmann::json to_json() const;
+  /// The config back from to_json() (as a sweep's manifest keeps it).
+  static Config from_json(const nlohmann::json& json);
+  /// Sets `setting` (a later setting of the same name replaces an earlier one).
+  void set(ParameterSetting setting);
 };
 
 using Environment = std::function<std::optional<std::string>(const std::string&)>;

@@ -11,7 +11,7 @@
 namespace xrun::core {
 
 struct CodeFile {
-  std::string name;    // as it is archived: experiment_code.py, base.py, mixin.py
+  std::string name; // as it is archived: experiment_code.py, base.py, mixin.py
   std::string content;
 };
 

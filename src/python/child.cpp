@@ -36,6 +36,8 @@ std::string_view mode_name(ChildMode mode) {
     return "finish";
   case ChildMode::plugins:
     return "plugins";
+  case ChildMode::plan:
+    return "plan";
   }
   return "run";
 }
@@ -99,7 +101,9 @@ int run_child(const ChildOptions& options) {
                                      {"config", options.config},
                                      {"plugins", options.plugins},
                                      {"plugin_folder", builtin_plugin_dir().string()},
-                                     {"json", options.json}};
+                                     {"json", options.json},
+                                     {"variation", options.variation},
+                                     {"variations", options.variations}};
   set_module_context({invocation, options.control_in, options.control_out});
 
   std::vector<std::string> argv{options.file.string()};

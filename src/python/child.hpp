@@ -15,6 +15,7 @@ enum class ChildMode {
   finish,  // started by the supervisor after a run whose experiment process died: the
            // plugins' after_end hooks (`file` is the run folder)
   plugins, // `xrun plugins list`: every plugin found, imported to show whether it loads
+  plan,    // a sweep's variations: their typed parameters and run hashes, as "plan" messages
 };
 
 struct ChildOptions {
@@ -28,6 +29,10 @@ struct ChildOptions {
   /// "settings": {...}, "where": what to name in errors}].
   nlohmann::json plugins = nlohmann::json::array();
   bool json = false; // plugins mode: JSON output
+  /// A sweep's variation to apply after the config and the command line (run mode), or all of
+  /// them (plan mode): located settings as a config's `parameters` (config::Config::to_json).
+  nlohmann::json variation = nlohmann::json::array();
+  nlohmann::json variations = nlohmann::json::array();
 };
 
 /// Runs the experiment module in the embedded interpreter and returns the exit code:

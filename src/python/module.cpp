@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/module_scan.hpp"
+#include "core/run_hash.hpp"
 #include "python/autosave.hpp"
 #include "python/json_bridge.hpp"
 #include "python/tracker.hpp"
@@ -83,8 +84,9 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   module.def(
       "shield_interrupts", [](bool on) { g_shielded.store(on); },
       "While on, SIGINT/SIGTERM do not interrupt Python (xrun kills on a second Ctrl-C).");
-  module.def("invocation", [] { return from_json(context().invocation); },
-             "This invocation: {'mode', 'file', 'args'}.");
+  module.def(
+      "invocation", [] { return from_json(context().invocation); },
+      "This invocation: {'mode', 'file', 'args'}.");
   module.def(
       "request",
       [](py::handle message) {
@@ -109,8 +111,8 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   module.def(
       "dumps",
       [](py::handle value, py::handle fallback, int indent) {
-        return to_json(value, fallback).dump(indent, ' ', false,
-                                             nlohmann::json::error_handler_t::replace);
+        return to_json(value, fallback)
+            .dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
       },
       py::arg("value"), py::arg("fallback"), py::arg("indent") = -1,
       "JSON text of `value`; `fallback(obj)` turns other objects into plain data.");
@@ -141,6 +143,28 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
                           {"hooks", scan.hook_descriptions}});
       },
       "The top-level assignments and :param/:hook descriptions of a module's source.");
+  module.def(
+      "run_hash",
+      [](py::handle parameters, py::handle files) {
+        const auto repr = py::module_::import("builtins").attr("repr");
+        std::vector<xrun::ParameterRecord> records;
+        for (const auto& record : to_json(parameters, repr)) {
+          xrun::ParameterRecord parameter;
+          parameter.name = record.value("name", "");
+          parameter.type = record.value("type", "");
+          parameter.value =
+              nlohmann::ordered_json::parse(record.value("value", nlohmann::json()).dump());
+          parameter.usable = record.value("usable", true);
+          records.push_back(std::move(parameter));
+        }
+        std::vector<xrun::core::CodeFile> code;
+        for (const auto& file : to_json(files, repr)) {
+          code.push_back({file.at(0).get<std::string>(), file.at(1).get<std::string>()});
+        }
+        return xrun::core::run_hash(records, code).hash;
+      },
+      "The run hash of parameter records and (name, content) code files, as the supervisor "
+      "records it.");
   module.def(
       "write_atomic",
       [](const std::string& path, const std::string& content) {

@@ -497,6 +497,9 @@ void Supervision::handle_message(const std::string& line) {
     // The experiment goes on while its start is recorded: the fsyncs are off its path.
     try {
       record_start(message);
+      if (m_request.on_folder) {
+        m_request.on_folder(m_folder->path);
+      }
     } catch (const std::exception& error) {
       // A run that cannot be recorded must not go on unrecorded.
       m_record_error = error.what();
@@ -616,8 +619,9 @@ void Supervision::record_start(const Json& message) {
     if (!content) {
       throw ArchiveError(fmt::format("{} disappeared before it could be archived", copy.source));
     }
-    if (std::filesystem::path(copy.source).extension() == ".py") {
-      code.push_back({copy.copy, *content});
+    const std::filesystem::path source = copy.source;
+    if (source.extension() == ".py") {
+      code.push_back({source.filename().string(), *content});
     }
     contents.push_back(std::move(*content));
   }

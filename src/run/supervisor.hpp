@@ -24,6 +24,8 @@ struct RunRequest {
   std::function<int(const std::filesystem::path& run_folder, int control_in, int control_out)>
       finisher;
   nlohmann::ordered_json meta_extra = nlohmann::ordered_json::object(); // more meta fields
+  /// Called with the run folder once its start is recorded (a sweep keeps it in its manifest).
+  std::function<void(const std::filesystem::path& run_folder)> on_folder;
 };
 
 /// Runs the experiment in a child process (`request.child`, in a fork of this one) and records

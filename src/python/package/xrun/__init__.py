@@ -1394,12 +1394,17 @@ class _Runner:
         if config:
             _apply_config(experiment, config)
         _apply_arguments(specs, [a for a in args if a not in include_args], invocation["file"])
+        if invocation.get("variation"):
+            _apply_settings(experiment, invocation["variation"])
         for name, spec in specs.items():
             if isinstance(spec.value, _Inherit):
                 raise UsageError(f"{spec.source_file}: {name} = INHERIT needs a base experiment "
                                  f"(Experiment.extend)")
         if mode == "help":
             _print_help(experiment, invocation["file"])
+            return
+        if mode == "plan":
+            _plan(experiment, invocation)
             return
         if mode == "dry-run":
             _print_parameters(experiment)
@@ -1507,6 +1512,34 @@ class _Runner:
         _xrun.notify({"type": "plugins", "plugins": cls.plugins.records(), "ended": True})
 
 
+def _plan(experiment: Experiment, invocation: dict):
+    """For a sweep: each variation's typed parameters, run hash and archive folder, sent to
+    the process that runs the sweep; a variation that does not fit is bad input, named."""
+    specs = experiment.parameter_specs
+    before = {name: (spec.value, spec.source, spec.source_file) for name, spec in specs.items()}
+    files = []
+    for path in [invocation["file"], *dict.fromkeys(experiment.dependencies)]:
+        if path.endswith(".py"):
+            # newline="": the bytes as the supervisor hashes them (no \r\n translation).
+            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+                name = "experiment_code.py" if not files else os.path.basename(path)
+                files.append((name, handle.read()))
+    for index, variation in enumerate(invocation["variations"]):
+        for name, (value, source, source_file) in before.items():
+            spec = specs[name]
+            spec.value, spec.source, spec.source_file = value, source, source_file
+        try:
+            _apply_settings(experiment, variation)
+        except UsageError as error:
+            raise UsageError(f"variation {index + 1}: {error}") from None
+        records = [spec.record() for spec in specs.values()]
+        _xrun.notify({"type": "plan", "index": index,
+                      "parameters": {r["name"]: r["value"] for r in records
+                                     if r["name"] in {s["name"] for s in variation}},
+                      "run_hash": _xrun.run_hash(records, files),
+                      "base_path": experiment.base_path, "namespace": experiment.namespace})
+
+
 def _tracking_with_plugins(experiment: Experiment, plugins: _Plugins):
     """``e.track`` when a plugin listens: the native call, then the plugins' on_track."""
     native = _xrun.track
@@ -1565,10 +1598,17 @@ def _apply_config(experiment: Experiment, config: dict):
     if config["description"]:
         experiment._describe(config["description"])
     experiment.dependencies.extend(config["files"])
+    _apply_settings(experiment, config["parameters"])
+
+
+def _apply_settings(experiment: Experiment, settings: list):
+    """Applies located parameter settings (of a config, or of a sweep's variation): each value
+    checked against the parameter's declared type, an error naming where it was given."""
     specs = experiment.parameter_specs
-    for setting in config["parameters"]:
+    for setting in settings:
         name = setting["name"]
-        where = f"{setting['file']}:{setting['line']}:{setting['column']}"
+        where = f"{setting['file']}:{setting['line']}:{setting['column']}" if setting["line"] \
+            else setting["file"]  # `--sweep LR=0.1,x`
         spec = specs.get(name)
         if spec is None:
             raise UsageError(f"{where}: the experiment has no parameter {name}"
@@ -1585,8 +1625,8 @@ def _apply_config(experiment: Experiment, config: dict):
             raise UsageError(f"{where}: parameter {name} ({spec.type_name}) cannot be "
                              f"{shown!r}: {error}") from None
         spec.value = value
-        spec.source = "config"
-        spec.source_file = setting["file"]
+        spec.source = setting.get("source", "config")
+        spec.source_file = setting["file"] if spec.source == "config" else ""
 
 
 def _from_config(value, tp):

@@ -1,0 +1,160 @@
+#include "sweep/manifest.hpp"
+
+#include "archive/runs.hpp"
+#include "core/atomic_file.hpp"
+#include "util/fs.hpp"
+#include "util/time.hpp"
+#include "xrun/error.hpp"
+#include "xrun/meta.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace xrun::sweep {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+} // namespace
+
+void Manifest::save() const {
+  Json rows_json = Json::array();
+  for (const auto& row : rows) {
+    Json item = {{"index", row.index},
+                 {"parameters", row.parameters},
+                 {"run_hash", row.run_hash},
+                 {"run", row.run.empty() ? Json() : Json(row.run)},
+                 {"status", row.status}};
+    if (row.exit_code) {
+      item["exit_code"] = *row.exit_code;
+    }
+    item["settings"] = Json::parse(row.settings.dump());
+    rows_json.push_back(std::move(item));
+  }
+  const Json root = {{"format", 1},
+                     {"id", id},
+                     {"created", created},
+                     {"state", state},
+                     {"command_line", command_line},
+                     {"swept", swept},
+                     {"request", Json::parse(request.dump())},
+                     {"variations", std::move(rows_json)}};
+  core::write_file_atomic(folder / k_manifest_file, root.dump(2) + "\n");
+}
+
+Manifest Manifest::load(const std::filesystem::path& folder) {
+  const auto file = folder / k_manifest_file;
+  const auto text = util::read_file(file);
+  if (!text) {
+    throw ArchiveError(fmt::format("cannot read {}", file.string()));
+  }
+  const auto root = Json::parse(*text, nullptr, false); // ordered: parameters as swept
+  if (!root.is_object() || !root.contains("variations")) {
+    throw ArchiveError(fmt::format("{} is not a sweep manifest", file.string()));
+  }
+  Manifest manifest;
+  manifest.folder = folder;
+  manifest.namespace_dir = folder.parent_path().parent_path();
+  try {
+    manifest.id = root.value("id", folder.filename().string());
+    manifest.created = root.value("created", 0.0);
+    manifest.state = root.value("state", "running");
+    manifest.command_line = root.value("command_line", std::vector<std::string>{});
+    manifest.swept = root.value("swept", std::vector<std::string>{});
+    manifest.request = nlohmann::json::parse(root.value("request", Json::object()).dump());
+    for (const auto& item : root.at("variations")) {
+      Row row;
+      row.index = item.value("index", 0);
+      row.parameters = item.value("parameters", Json::object());
+      row.settings = nlohmann::json::parse(item.value("settings", Json::array()).dump());
+      row.run_hash = item.value("run_hash", "");
+      row.run =
+          item.value("run", nlohmann::json()).is_string() ? item["run"].get<std::string>() : "";
+      row.status = item.value("status", "pending");
+      if (item.contains("exit_code") && item["exit_code"].is_number_integer()) {
+        row.exit_code = item["exit_code"].get<int>();
+      }
+      manifest.rows.push_back(std::move(row));
+    }
+  } catch (const Json::exception& error) {
+    throw ArchiveError(fmt::format("{} is damaged: {}", file.string(), error.what()));
+  }
+  return manifest;
+}
+
+void reconcile(Manifest& manifest) {
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  for (auto& row : manifest.rows) {
+    if (row.run.empty() || row.status == "skipped") {
+      continue;
+    }
+    try {
+      const auto meta = read_meta(manifest.namespace_dir / row.run);
+      row.status = std::string(to_string(meta.status));
+      if (meta.status == RunStatus::running &&
+          now - meta.heartbeat > archive::k_lost_after_seconds) {
+        row.status = "lost";
+      }
+      if (meta.exit_code) {
+        row.exit_code = meta.exit_code;
+      }
+    } catch (const Error&) {
+      row.status = "lost"; // the folder is gone or unreadable
+    }
+  }
+}
+
+std::vector<std::filesystem::path> find_manifests(const std::filesystem::path& root) {
+  std::vector<std::filesystem::path> found;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(root, error), end; !error && it != end;
+       it.increment(error)) {
+    if (!it->is_directory(error)) {
+      continue;
+    }
+    const auto& path = it->path();
+    if (std::filesystem::exists(path / k_meta_file, error)) {
+      it.disable_recursion_pending(); // a run folder: no sweeps inside
+    } else if (path.filename() == k_sweeps_folder) {
+      for (const auto& sweep : std::filesystem::directory_iterator(path, error)) {
+        if (std::filesystem::exists(sweep.path() / k_manifest_file, error)) {
+          found.push_back(sweep.path());
+        }
+      }
+      it.disable_recursion_pending();
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.filename() < b.filename(); // ids sort by time
+  });
+  return found;
+}
+
+std::filesystem::path resolve_sweep(const std::filesystem::path& root, const std::string& id) {
+  std::error_code error;
+  if (std::filesystem::exists(std::filesystem::path(id) / k_manifest_file, error)) {
+    return id;
+  }
+  std::vector<std::filesystem::path> matches;
+  for (const auto& folder : find_manifests(root)) {
+    if (folder.filename().string().find(id) != std::string::npos) {
+      matches.push_back(folder);
+    }
+  }
+  if (matches.size() == 1) {
+    return matches.front();
+  }
+  if (matches.empty()) {
+    throw UsageError(fmt::format("no sweep {} under {}", id, root.string()),
+                     "`xrun sweep list --path DIR` shows the sweeps of an archive");
+  }
+  std::string names;
+  for (const auto& match : matches) {
+    names += "\n  " + match.filename().string();
+  }
+  throw UsageError(fmt::format("{} sweeps match {}:{}", matches.size(), id, names),
+                   "give more of the id");
+}
+
+} // namespace xrun::sweep

@@ -1,0 +1,55 @@
+// The sweep manifest: `<namespace>/.sweeps/<sweep id>/manifest.json`, one row per variation.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xrun::sweep {
+
+inline constexpr const char* k_sweeps_folder = ".sweeps";
+inline constexpr const char* k_manifest_file = "manifest.json";
+
+/// One variation of a sweep and what became of it.
+struct Row {
+  int index = 0;
+  nlohmann::ordered_json parameters = nlohmann::ordered_json::object(); // swept name -> value
+  nlohmann::json settings = nlohmann::json::array(); // as given to the experiment process
+  std::string run_hash;
+  std::string run;                // the run folder's name in the namespace; empty: none yet
+  std::string status = "pending"; // pending, running, done, failed, interrupted, killed,
+                                  // lost (supervisor gone), skipped (done before: `run` is it)
+  std::optional<int> exit_code;
+};
+
+/// Everything needed to run the sweep's variations again, and their rows.
+struct Manifest {
+  std::string id;
+  std::filesystem::path folder; // <namespace>/.sweeps/<id>
+  std::filesystem::path namespace_dir;
+  double created = 0;
+  std::string state = "running"; // running, finished, interrupted (of the sweep process)
+  std::vector<std::string> command_line;
+  std::vector<std::string> swept;                    // the swept parameters' names
+  nlohmann::json request = nlohmann::json::object(); // file, config, args, plugins, ...
+  std::vector<Row> rows;
+
+  /// Writes manifest.json atomically. Throws ArchiveError.
+  void save() const;
+  /// Reads `<folder>/manifest.json`. Throws ArchiveError naming the file.
+  static Manifest load(const std::filesystem::path& folder);
+};
+
+/// Each row's status brought up to date from its run folder (the run's own record is the
+/// truth: a sweep process killed mid-way leaves rows at `running` whose runs ended since).
+void reconcile(Manifest& manifest);
+
+/// The manifests under `root` (namespaces at any depth), oldest first.
+std::vector<std::filesystem::path> find_manifests(const std::filesystem::path& root);
+
+/// The sweep folder of `id` (or a unique part of it) under `root`. Throws UsageError.
+std::filesystem::path resolve_sweep(const std::filesystem::path& root, const std::string& id);
+
+} // namespace xrun::sweep

@@ -1,0 +1,707 @@
+#include "sweep/runner.hpp"
+
+#include "util/fs.hpp"
+#include "util/host.hpp"
+#include "util/time.hpp"
+#include "xrun/error.hpp"
+#include "xrun/meta.hpp"
+#include "xrun/run_folder.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <iostream>
+#include <map>
+#include <poll.h>
+#include <set>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace xrun::sweep {
+
+namespace {
+
+using Json = nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::size_t k_tail_lines = 20; // of a worker's output, shown when it fails
+
+int g_signals[2] = {-1, -1};
+
+void on_signal(int number, siginfo_t* info, void*) {
+  const int saved = errno;
+  const unsigned char message[2] = {static_cast<unsigned char>(number),
+                                    static_cast<unsigned char>(info && info->si_code <= 0)};
+  [[maybe_unused]] const auto ignored = ::write(g_signals[1], message, sizeof message);
+  errno = saved;
+}
+
+/// The sweep process's signal handlers (SIGINT, SIGTERM, SIGCHLD through a pipe to the poll
+/// loop) for its lifetime.
+class Signals {
+public:
+  Signals() {
+    if (::pipe2(g_signals, O_CLOEXEC | O_NONBLOCK) != 0) {
+      throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+    }
+    struct sigaction action {};
+    action.sa_sigaction = on_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < k_numbers.size(); ++i) {
+      ::sigaction(k_numbers[i], &action, &m_saved[i]);
+    }
+  }
+  Signals(const Signals&) = delete;
+  Signals& operator=(const Signals&) = delete;
+  ~Signals() {
+    for (std::size_t i = 0; i < k_numbers.size(); ++i) {
+      ::sigaction(k_numbers[i], &m_saved[i], nullptr);
+    }
+    ::close(g_signals[0]);
+    ::close(g_signals[1]);
+    g_signals[0] = g_signals[1] = -1;
+  }
+
+private:
+  static constexpr std::array<int, 3> k_numbers{SIGINT, SIGTERM, SIGCHLD};
+  std::array<struct sigaction, 3> m_saved{};
+};
+
+std::array<int, 2> make_pipe() {
+  std::array<int, 2> fds{-1, -1};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+    throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+  }
+  return fds;
+}
+
+/// A value as a table cell: text without quotes, anything else as JSON.
+std::string cell(const nlohmann::ordered_json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+std::string shown_parameters(const Row& row) {
+  std::string text;
+  for (const auto& [name, value] : row.parameters.items()) {
+    text += fmt::format("{}{}={}", text.empty() ? "" : " ", name, cell(value));
+  }
+  return text;
+}
+
+std::string duration_text(double seconds) {
+  if (seconds < 60) {
+    return seconds < 10 ? fmt::format("{:.1f}s", seconds) : fmt::format("{:.0f}s", seconds);
+  }
+  if (seconds < 3600) {
+    return fmt::format("{}m{:02}s", int(seconds) / 60, int(seconds) % 60);
+  }
+  return fmt::format("{}h{:02}m", int(seconds) / 3600, int(seconds) % 3600 / 60);
+}
+
+/// Plans the variations in a new process: their typed parameters, run hashes and archive.
+std::vector<Json> plan(const Json& request, const Json& variations, const Launcher& launcher,
+                       int& exit_code) {
+  const auto control = make_pipe();
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw ArchiveError(fmt::format("cannot start Python: {}", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    ::close(control[0]);
+    int code = k_exit_usage;
+    try {
+      code = launcher.plan(request, variations, control[1]);
+    } catch (const std::exception& error) {
+      std::cerr << "xrun: error: " << error.what() << '\n';
+    }
+    std::cout.flush();
+    std::cerr.flush();
+    ::_exit(code);
+  }
+  ::close(control[1]);
+  std::string buffer;
+  char chunk[65536];
+  for (;;) {
+    const ssize_t got = ::read(control[0], chunk, sizeof chunk);
+    if (got > 0) {
+      buffer.append(chunk, static_cast<std::size_t>(got));
+    } else if (got == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::close(control[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::vector<Json> planned(variations.size());
+  std::size_t start = 0;
+  for (auto end = buffer.find('\n'); end != std::string::npos; end = buffer.find('\n', start)) {
+    auto message = Json::parse(buffer.substr(start, end - start), nullptr, false);
+    start = end + 1;
+    if (message.is_object() && message.value("type", "") == "plan") {
+      const auto index = message.value("index", std::size_t(0));
+      if (index < planned.size()) {
+        planned[index] = std::move(message);
+      }
+    }
+  }
+  if (exit_code == 0 && std::any_of(planned.begin(), planned.end(),
+                                    [](const Json& entry) { return entry.is_null(); })) {
+    std::cerr << "xrun: error: the experiment process did not plan every variation\n";
+    exit_code = k_exit_usage;
+  }
+  return planned;
+}
+
+/// The run hashes of the `done` runs in a namespace folder, with their folder names.
+std::map<std::string, std::string> done_runs(const std::filesystem::path& namespace_dir) {
+  std::map<std::string, std::string> done;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(namespace_dir, error)) {
+    if (!entry.is_directory(error) || entry.path().filename().string().starts_with(".")) {
+      continue;
+    }
+    try {
+      const auto meta = read_meta(entry.path());
+      if (meta.status == RunStatus::done && !meta.run_hash.empty()) {
+        done.emplace(meta.run_hash, entry.path().filename().string());
+      }
+    } catch (const Error&) {
+      // not a run, or a damaged one: not done
+    }
+  }
+  return done;
+}
+
+/// One `xrun run` of a variation, in a forked process of the sweep.
+struct Worker {
+  pid_t pid = -1;
+  std::size_t row = 0;
+  int output = -1; // its stdout and stderr
+  std::string partial;
+  std::vector<std::string> tail;
+  SteadyClock::time_point started;
+};
+
+/// Runs `rows` of the manifest with up to `options.jobs` workers at a time.
+class Execution {
+public:
+  Execution(Manifest& manifest, const Options& options, const Launcher& launcher)
+      : m_manifest(manifest), m_options(options), m_launcher(launcher),
+        m_terminal(::isatty(STDERR_FILENO) != 0) {}
+
+  int run(const std::vector<std::size_t>& rows);
+
+private:
+  void launch(std::size_t row);
+  void handle_signal(int number, bool sent_by_process);
+  void read_output(Worker& worker);
+  void read_reports();
+  void reap();
+  void finished(Worker& worker, int wait_status);
+  void save();
+  void say(const std::string& line);
+  void draw_status();
+
+  Manifest& m_manifest;
+  const Options& m_options;
+  const Launcher& m_launcher;
+  bool m_terminal;
+  std::vector<Worker> m_workers;
+  std::array<int, 2> m_reports{-1, -1};
+  std::string m_report_buffer;
+  std::size_t m_total = 0;
+  std::size_t m_finished = 0;
+  bool m_stopping = false;
+  bool m_interrupted = false;
+  bool m_status_drawn = false;
+  SteadyClock::time_point m_start = SteadyClock::now();
+};
+
+void Execution::save() {
+  try {
+    m_manifest.save();
+  } catch (const Error& error) {
+    std::cerr << "xrun: warning: " << error.what() << '\n';
+  }
+}
+
+void Execution::say(const std::string& line) {
+  if (m_status_drawn) {
+    std::cerr << "\r\033[K";
+    m_status_drawn = false;
+  }
+  std::cerr << line << '\n';
+}
+
+void Execution::draw_status() {
+  if (!m_terminal) {
+    return;
+  }
+  std::map<std::string, int> counts;
+  for (const auto& row : m_manifest.rows) {
+    ++counts[row.status];
+  }
+  const auto left = m_total - m_finished - m_workers.size();
+  std::string text = fmt::format(
+      "sweep {}: {} done, {} failed, {} running, {} left", m_manifest.id, counts["done"],
+      counts["failed"] + counts["killed"] + counts["lost"], m_workers.size(), left);
+  if (m_finished > 0 && (left + m_workers.size()) > 0) {
+    const double elapsed = std::chrono::duration<double>(SteadyClock::now() - m_start).count();
+    text += ", about " +
+            duration_text(elapsed / double(m_finished) * double(left + m_workers.size())) +
+            " to go";
+  }
+  if (m_stopping) {
+    text += " (stopping)";
+  }
+  std::cerr << "\r\033[K" << text << std::flush;
+  m_status_drawn = true;
+}
+
+void Execution::launch(std::size_t index) {
+  auto& row = m_manifest.rows[index];
+  const auto output = make_pipe();
+  std::cout.flush();
+  std::cerr.flush();
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = ::fork();
+  if (pid != 0) {
+    const int error = errno;
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    ::close(output[1]);
+    if (pid < 0) {
+      ::close(output[0]);
+      throw ArchiveError(fmt::format("cannot start a worker: {}", std::strerror(error)));
+    }
+    Worker worker;
+    worker.pid = pid;
+    worker.row = index;
+    worker.output = output[0];
+    worker.started = SteadyClock::now();
+    m_workers.push_back(std::move(worker));
+    row.status = "running";
+    row.run.clear();
+    row.exit_code.reset();
+    return;
+  }
+  // The worker: this program, already loaded, running one `xrun run`.
+  struct sigaction fallback {};
+  fallback.sa_handler = SIG_DFL;
+  for (int number : {SIGINT, SIGTERM, SIGCHLD}) {
+    ::sigaction(number, &fallback, nullptr);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  ::dup2(output[1], STDOUT_FILENO);
+  ::dup2(output[1], STDERR_FILENO);
+  const int reports = m_reports[1];
+  const Json sweep_record = {{"id", m_manifest.id}, {"index", row.index}};
+  int code = 127;
+  try {
+    code = m_launcher.run(m_manifest.request, row.settings, sweep_record,
+                          [reports, &row](const std::filesystem::path& folder) {
+                            const auto line =
+                                fmt::format("{}\t{}\n", row.index, folder.filename().string());
+                            [[maybe_unused]] const auto ignored =
+                                ::write(reports, line.data(), line.size());
+                          });
+  } catch (const std::exception& error) {
+    std::cerr << "xrun: error: " << error.what() << '\n';
+    code = k_exit_usage;
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  ::_exit(code);
+}
+
+void Execution::handle_signal(int number, bool sent_by_process) {
+  if (number == SIGCHLD) {
+    return;
+  }
+  if (!m_stopping) {
+    say(fmt::format("\nxrun: stopping the sweep: the running variations are interrupted, the "
+                    "rest is left for `xrun sweep resume {}`",
+                    m_manifest.id));
+  }
+  m_stopping = true;
+  m_interrupted = true;
+  // Ctrl-C at the terminal reaches every worker directly (one process group); a signal sent to
+  // this process alone is passed on.
+  if (sent_by_process || number == SIGTERM) {
+    for (const auto& worker : m_workers) {
+      ::kill(worker.pid, number);
+    }
+  }
+}
+
+void Execution::read_output(Worker& worker) {
+  char buffer[65536];
+  const ssize_t got = ::read(worker.output, buffer, sizeof buffer);
+  if (got < 0 && errno == EINTR) {
+    return;
+  }
+  if (got <= 0) {
+    ::close(worker.output);
+    worker.output = -1;
+    return;
+  }
+  worker.partial.append(buffer, static_cast<std::size_t>(got));
+  for (auto end = worker.partial.find('\n'); end != std::string::npos;
+       end = worker.partial.find('\n')) {
+    auto line = worker.partial.substr(0, end);
+    worker.partial.erase(0, end + 1);
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    if (m_options.verbose) {
+      say(fmt::format("[{}] {}", m_manifest.rows[worker.row].index + 1, line));
+    }
+    worker.tail.push_back(std::move(line));
+    if (worker.tail.size() > k_tail_lines) {
+      worker.tail.erase(worker.tail.begin());
+    }
+  }
+}
+
+void Execution::read_reports() {
+  char buffer[4096];
+  const ssize_t got = ::read(m_reports[0], buffer, sizeof buffer);
+  if (got <= 0) {
+    return;
+  }
+  m_report_buffer.append(buffer, static_cast<std::size_t>(got));
+  for (auto end = m_report_buffer.find('\n'); end != std::string::npos;
+       end = m_report_buffer.find('\n')) {
+    const auto line = m_report_buffer.substr(0, end);
+    m_report_buffer.erase(0, end + 1);
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) {
+      continue;
+    }
+    const auto index = std::stoul(line.substr(0, tab));
+    for (auto& row : m_manifest.rows) {
+      if (std::size_t(row.index) == index) {
+        row.run = line.substr(tab + 1);
+      }
+    }
+    save(); // the folder of a running variation is on record at once
+  }
+}
+
+void Execution::finished(Worker& worker, int wait_status) {
+  while (worker.output >= 0) {
+    read_output(worker); // what it wrote last
+  }
+  auto& row = m_manifest.rows[worker.row];
+  const int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+  row.exit_code = code;
+  row.status = code == 0 ? "done" : code == 130 ? "interrupted" : code > 128 ? "killed" : "failed";
+  if (!row.run.empty()) {
+    try { // the run's own record is the truth
+      const auto meta = read_meta(m_manifest.namespace_dir / row.run);
+      row.status = std::string(to_string(meta.status));
+    } catch (const Error&) {
+    }
+  }
+  ++m_finished;
+  const double seconds = std::chrono::duration<double>(SteadyClock::now() - worker.started).count();
+  say(fmt::format("{:<11} #{:<4} {}  {}  {}", row.status, row.index + 1, shown_parameters(row),
+                  duration_text(seconds), row.run.empty() ? "(no run folder)" : row.run));
+  if (row.status != "done" && row.status != "interrupted" && !m_options.verbose) {
+    for (const auto& line : worker.tail) {
+      say("    " + line);
+    }
+  }
+  if (row.status != "done" && row.status != "interrupted" && m_options.fail_fast && !m_stopping) {
+    say("xrun: --fail-fast: stopping the sweep");
+    m_stopping = true;
+    for (const auto& other : m_workers) {
+      if (other.pid != worker.pid) {
+        ::kill(other.pid, SIGTERM);
+      }
+    }
+  }
+  save();
+}
+
+void Execution::reap() {
+  for (;;) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) {
+      return;
+    }
+    const auto it = std::find_if(m_workers.begin(), m_workers.end(),
+                                 [pid](const Worker& worker) { return worker.pid == pid; });
+    if (it != m_workers.end()) {
+      read_reports();
+      finished(*it, status);
+      m_workers.erase(it);
+    }
+  }
+}
+
+int Execution::run(const std::vector<std::size_t>& rows) {
+  Signals signals;
+  m_reports = make_pipe();
+  ::fcntl(m_reports[0], F_SETFL, O_NONBLOCK);
+  m_total = rows.size();
+  std::size_t next = 0;
+  save();
+  while (true) {
+    while (!m_stopping && next < rows.size() &&
+           m_workers.size() < static_cast<std::size_t>(m_options.jobs)) {
+      launch(rows[next++]);
+      save();
+    }
+    if (m_workers.empty()) {
+      break;
+    }
+    draw_status();
+    std::vector<pollfd> fds{{g_signals[0], POLLIN, 0}, {m_reports[0], POLLIN, 0}};
+    for (const auto& worker : m_workers) {
+      fds.push_back({worker.output, POLLIN, 0});
+    }
+    if (::poll(fds.data(), fds.size(), 500) < 0 && errno != EINTR) {
+      throw ArchiveError(fmt::format("poll failed: {}", std::strerror(errno)));
+    }
+    if (fds[0].revents & POLLIN) {
+      unsigned char message[2];
+      while (::read(g_signals[0], message, sizeof message) == sizeof message) {
+        handle_signal(message[0], message[1] != 0);
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      read_reports();
+    }
+    for (std::size_t i = 2; i < fds.size(); ++i) {
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        const auto it = std::find_if(m_workers.begin(), m_workers.end(),
+                                     [&](const Worker& w) { return w.output == fds[i].fd; });
+        if (it != m_workers.end() && it->output >= 0) {
+          read_output(*it);
+        }
+      }
+    }
+    reap();
+  }
+  if (m_status_drawn) {
+    std::cerr << "\r\033[K" << std::flush;
+  }
+  ::close(m_reports[0]);
+  ::close(m_reports[1]);
+  m_manifest.state = m_interrupted ? "interrupted" : "finished";
+  save();
+  std::map<std::string, int> counts;
+  for (const auto& row : m_manifest.rows) {
+    ++counts[row.status];
+  }
+  std::string summary;
+  for (const auto& [status, count] : counts) {
+    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, status);
+  }
+  std::cerr << fmt::format("xrun: sweep {}: {}\n  {}\n", m_manifest.id, summary,
+                           m_manifest.folder.string());
+  const bool complete =
+      std::all_of(m_manifest.rows.begin(), m_manifest.rows.end(),
+                  [](const Row& row) { return row.status == "done" || row.status == "skipped"; });
+  if (!complete) {
+    std::cerr << fmt::format("  the rest: xrun sweep resume {} --path {}\n", m_manifest.id,
+                             m_manifest.namespace_dir.string());
+  }
+  return m_interrupted ? 130 : complete ? 0 : 1;
+}
+
+void print_table(const Manifest& manifest, const std::set<std::string>& done, std::ostream& out) {
+  std::vector<std::vector<std::string>> table;
+  std::vector<std::string> header{"#", "run hash"};
+  header.insert(header.end(), manifest.swept.begin(), manifest.swept.end());
+  if (!done.empty()) {
+    header.push_back("");
+  }
+  table.push_back(header);
+  for (const auto& row : manifest.rows) {
+    std::vector<std::string> cells{std::to_string(row.index + 1), row.run_hash.substr(0, 12)};
+    for (const auto& name : manifest.swept) {
+      cells.push_back(row.parameters.contains(name) ? cell(row.parameters[name]) : "");
+    }
+    if (!done.empty()) {
+      cells.push_back(done.count(row.run_hash) ? "done already" : "");
+    }
+    table.push_back(std::move(cells));
+  }
+  std::vector<std::size_t> widths(header.size(), 0);
+  for (const auto& cells : table) {
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      widths[i] = std::max(widths[i], cells[i].size());
+    }
+  }
+  for (const auto& cells : table) {
+    std::string line;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      line += fmt::format("{:<{}}", cells[i], i + 1 < cells.size() ? widths[i] + 2 : 0);
+    }
+    while (!line.empty() && line.back() == ' ') {
+      line.pop_back();
+    }
+    out << line << '\n';
+  }
+}
+
+} // namespace
+
+int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swept,
+              const nlohmann::json& variations, const std::vector<std::string>& command_line,
+              const Options& options, const Launcher& launcher) {
+  int code = 0;
+  const auto planned = plan(request, variations, launcher, code);
+  if (code != 0) {
+    return code;
+  }
+  Manifest manifest;
+  manifest.swept = swept;
+  manifest.request = request;
+  manifest.command_line = command_line;
+  for (std::size_t i = 0; i < planned.size(); ++i) {
+    Row row;
+    row.index = static_cast<int>(i);
+    row.parameters = nlohmann::ordered_json::object();
+    const auto& values = planned[i]["parameters"];
+    for (const auto& name : swept) {
+      if (values.contains(name)) {
+        row.parameters[name] = nlohmann::ordered_json::parse(values[name].dump());
+      }
+    }
+    row.settings = variations[i];
+    row.run_hash = planned[i].value("run_hash", "");
+    manifest.rows.push_back(std::move(row));
+  }
+  const std::filesystem::path base = planned.front().value("base_path", "");
+  const auto ns = planned.front().value("namespace", "");
+  std::set<std::string> done_hashes;
+  std::map<std::string, std::string> done;
+  if (options.skip_done) {
+    std::error_code error;
+    const auto ns_dir = namespace_path(base, ns);
+    if (std::filesystem::is_directory(ns_dir, error)) {
+      done = done_runs(ns_dir);
+    }
+    for (const auto& [hash, run] : done) {
+      done_hashes.insert(hash);
+    }
+  }
+  if (options.dry_run) {
+    print_table(manifest, done_hashes, std::cout);
+    std::cout << fmt::format("{} variations", manifest.rows.size());
+    if (options.skip_done) {
+      const auto skipped = std::count_if(manifest.rows.begin(), manifest.rows.end(),
+                                         [&](const Row& row) { return done.count(row.run_hash); });
+      std::cout << fmt::format(", {} done already", skipped);
+    }
+    std::cout << "; nothing was run\n";
+    return 0;
+  }
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < manifest.rows.size(); ++i) {
+    auto& row = manifest.rows[i];
+    if (const auto found = done.find(row.run_hash); found != done.end()) {
+      row.status = "skipped";
+      row.run = found->second;
+    } else {
+      rows.push_back(i);
+    }
+  }
+  if (rows.empty()) {
+    std::cerr << fmt::format("xrun: nothing to run: all {} variations are done already "
+                             "(--skip-done)\n",
+                             manifest.rows.size());
+    return 0;
+  }
+  manifest.namespace_dir = ensure_namespace(base, ns);
+  const auto sweeps = manifest.namespace_dir / k_sweeps_folder;
+  util::make_directories(sweeps);
+  const auto folder = create_run_folder(sweeps, {});
+  manifest.id = folder.id;
+  manifest.folder = folder.path;
+  manifest.created = util::to_epoch_seconds(folder.created);
+  std::cerr << fmt::format("xrun: sweep {}: {} variations, {} to run with {} worker{}{}\n",
+                           manifest.id, manifest.rows.size(), rows.size(), options.jobs,
+                           options.jobs == 1 ? "" : "s",
+                           rows.size() < manifest.rows.size() ? " (the rest done already)" : "");
+  return Execution(manifest, options, launcher).run(rows);
+}
+
+int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
+                 const Launcher& launcher) {
+  reconcile(manifest);
+  std::vector<std::size_t> rows;
+  std::size_t running = 0;
+  for (std::size_t i = 0; i < manifest.rows.size(); ++i) {
+    const auto& status = manifest.rows[i].status;
+    if (status == "running") {
+      ++running; // its supervisor is alive: not run twice
+    } else if (status != "done" && status != "skipped" && (!failed_only || status != "pending")) {
+      rows.push_back(i);
+    }
+  }
+  std::cerr << fmt::format("xrun: sweep {}: {} variation{} to run again{}\n", manifest.id,
+                           rows.size(), rows.size() == 1 ? "" : "s",
+                           running ? fmt::format(" ({} still running elsewhere)", running) : "");
+  manifest.state = "running";
+  return Execution(manifest, options, launcher).run(rows);
+}
+
+void print_status(Manifest& manifest, std::ostream& out) {
+  reconcile(manifest);
+  std::map<std::string, int> counts;
+  for (const auto& row : manifest.rows) {
+    ++counts[row.status];
+  }
+  std::string summary;
+  for (const auto& [status, count] : counts) {
+    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, status);
+  }
+  out << fmt::format("sweep {} ({}): {} variations: {}\n", manifest.id, manifest.state,
+                     manifest.rows.size(), summary);
+  for (const auto& row : manifest.rows) {
+    out << fmt::format("  {:<11} #{:<4} {:<12}  {}  {}\n", row.status, row.index + 1,
+                       row.run_hash.substr(0, 12), shown_parameters(row),
+                       row.run.empty() ? "-" : row.run);
+  }
+}
+
+void print_list(const std::filesystem::path& root, std::ostream& out) {
+  const auto folders = find_manifests(root);
+  if (folders.empty()) {
+    out << fmt::format("no sweeps under {}\n", root.string());
+    return;
+  }
+  for (const auto& folder : folders) {
+    try {
+      auto manifest = Manifest::load(folder);
+      reconcile(manifest);
+      const auto done = std::count_if(manifest.rows.begin(), manifest.rows.end(), [](const Row& r) {
+        return r.status == "done" || r.status == "skipped";
+      });
+      out << fmt::format("{}  {:>4}/{:<4} done  {:<11}  {}\n", manifest.id, done,
+                         manifest.rows.size(), manifest.state,
+                         std::filesystem::relative(manifest.namespace_dir, root).string());
+    } catch (const Error& error) {
+      out << fmt::format("{}  damaged: {}\n", folder.filename().string(), error.what());
+    }
+  }
+}
+
+} // namespace xrun::sweep

@@ -1,0 +1,62 @@
+// Running a sweep on this machine: the variations planned, run by N workers (each a whole
+// `xrun run` with its own supervisor and run folder), recorded in the manifest as they go.
+#pragma once
+
+#include "sweep/manifest.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace xrun::sweep {
+
+struct Options {
+  int jobs = 1;
+  bool fail_fast = false; // else keep going after a failure
+  bool skip_done = false; // skip variations whose run hash has a `done` run in the namespace
+  bool dry_run = false;   // print the variations, create nothing
+  bool verbose = false;   // stream every run's output, each line prefixed by its variation
+};
+
+/// What the Python side does for a sweep, given by the command line layer (this service does
+/// not start Python itself).
+struct Launcher {
+  /// Plans the variations (their located settings, one array each) in a new interpreter,
+  /// which sends one {"type": "plan", "index", "parameters", "run_hash", "base_path",
+  /// "namespace"} line per variation to `control_out`; returns its exit code (2 for a
+  /// variation that does not fit the experiment, reported on stderr).
+  std::function<int(const nlohmann::json& request, const nlohmann::json& variations,
+                    int control_out)>
+      plan;
+  /// Runs one variation as `xrun run` does, in this process (a forked worker): `request` as
+  /// stored in the manifest, the variation's settings, the meta's `sweep` record, and a
+  /// callback for the run folder once it exists. Returns the exit code of `xrun run`.
+  std::function<int(const nlohmann::json& request, const nlohmann::json& settings,
+                    const nlohmann::json& sweep_record,
+                    const std::function<void(const std::filesystem::path&)>& on_folder)>
+      run;
+};
+
+/// A new sweep: `request` ({"file", "config", "config_path", "resolved_config", "args",
+/// "plugins"}) with each of `variations` applied. Plans it (bad input: exit 2, nothing
+/// created), prints it (`dry_run`) or writes the manifest and runs it. Returns the exit code:
+/// 0 when every variation is done (or skipped), 1 when one is not, 130 when interrupted.
+int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swept,
+              const nlohmann::json& variations, const std::vector<std::string>& command_line,
+              const Options& options, const Launcher& launcher);
+
+/// Runs the rows of an existing sweep that are not done (`failed_only`: only those that
+/// failed, were killed, interrupted or lost), each as a fresh run. Same exit codes.
+int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
+                 const Launcher& launcher);
+
+/// `xrun sweep status`: the sweep's rows brought up to date from their run folders, counts
+/// by status and one line per variation.
+void print_status(Manifest& manifest, std::ostream& out);
+
+/// `xrun sweep list`: one line per sweep under `root`.
+void print_list(const std::filesystem::path& root, std::ostream& out);
+
+} // namespace xrun::sweep
