@@ -366,7 +366,7 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
       ->allow_extra_args(false);
   run->add_option("-j,--jobs", options->jobs,
                   "A sweep's variations run at once (default: the number of cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 100000));
   run->add_flag("--keep-going", options->keep_going,
                 "A sweep goes on after a variation fails (the default)");
   run->add_flag("--fail-fast", options->fail_fast,

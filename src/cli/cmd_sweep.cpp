@@ -119,8 +119,10 @@ void add_sweep_command(CLI::App& app, Action& action) {
               : "Run what a sweep has not done yet (anything not done), each as a new run");
     add_path(command);
     command->add_option("id", settings->id, "The sweep id (or a unique part of it)")->required();
-    command->add_option("-j,--jobs", settings->jobs,
-                        "How many variations run at once (default: the number of cores)");
+    command
+        ->add_option("-j,--jobs", settings->jobs,
+                     "How many variations run at once (default: the number of cores)")
+        ->check(CLI::Range(1, 100000));
     command->add_flag("--fail-fast", settings->fail_fast,
                       "Stop at the first variation that fails (default: keep going)");
     command->add_flag("-v,--verbose", settings->verbose,
