@@ -29,15 +29,7 @@ python::ChildOptions child_for(const Json& request, const Json& settings,
     auto config = config::Config::from_json(request["config"]);
     for (const auto& setting : settings) {
       if (setting.value("source", "config") == "config") {
-        config::ParameterSetting entry{
-            setting.value("name", ""),
-            setting.value("value", Json()),
-            std::nullopt,
-            {setting.value("file", ""), setting.value("line", 0), setting.value("column", 0)}};
-        if (setting.contains("text")) {
-          entry.text = setting["text"].get<std::string>();
-        }
-        config.set(std::move(entry));
+        config.set(config::ParameterSetting::from_json(setting));
       } else {
         child.variation.push_back(setting);
       }

@@ -526,6 +526,18 @@ Json ParameterSetting::to_json(std::string_view source) const {
   return entry;
 }
 
+ParameterSetting ParameterSetting::from_json(const Json& json) {
+  ParameterSetting setting{
+      json.value("name", ""),
+      json.value("value", Json()),
+      std::nullopt,
+      {json.value("file", ""), json.value("line", 0), json.value("column", 0)}};
+  if (json.contains("text") && json["text"].is_string()) {
+    setting.text = json["text"].get<std::string>();
+  }
+  return setting;
+}
+
 void Config::set(ParameterSetting setting) {
   std::erase_if(parameters,
                 [&](const ParameterSetting& other) { return other.name == setting.name; });
@@ -543,15 +555,7 @@ Config Config::from_json(const Json& json) {
   config.base_path = json.value("base_path", "");
   config.namespace_name = json.value("namespace", "");
   for (const auto& entry : json.value("parameters", Json::array())) {
-    ParameterSetting setting{
-        entry.value("name", ""),
-        entry.value("value", Json()),
-        std::nullopt,
-        {entry.value("file", ""), entry.value("line", 0), entry.value("column", 0)}};
-    if (entry.contains("text")) {
-      setting.text = entry["text"].get<std::string>();
-    }
-    config.parameters.push_back(std::move(setting));
+    config.parameters.push_back(ParameterSetting::from_json(entry));
   }
   for (const auto& path : json.value("include", Json::array())) {
     config.includes.emplace_back(path.get<std::string>());

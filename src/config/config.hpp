@@ -33,6 +33,8 @@ struct ParameterSetting {
   /// As the experiment process takes it: {"name", "value", "text"?, "file", "line", "column",
   /// "source"}; `source` is "config", or "cli" for a value from the command line.
   nlohmann::json to_json(std::string_view source = "config") const;
+  /// The setting back from to_json().
+  static ParameterSetting from_json(const nlohmann::json& json);
 };
 
 /// One `plugins:` entry: `NAME: true|false` turns a plugin on or off, `NAME: {KEY: value}`

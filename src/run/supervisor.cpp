@@ -6,6 +6,7 @@
 #include "run/output_log.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
+#include "util/signal_pipe.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
@@ -44,18 +45,6 @@ constexpr auto k_drain_grace = std::chrono::seconds(2);
 constexpr int k_child_fd_control_out = 3;
 constexpr int k_child_fd_control_in = 4;
 
-int g_signal_pipe[2] = {-1, -1};
-
-/// Signal handler: passes the signal and whether a process sent it (kill) rather than the
-/// terminal, through a pipe to the poll loop.
-void on_signal(int number, siginfo_t* info, void*) {
-  const int saved = errno;
-  const unsigned char message[2] = {static_cast<unsigned char>(number),
-                                    static_cast<unsigned char>(info && info->si_code <= 0)};
-  [[maybe_unused]] const auto ignored = ::write(g_signal_pipe[1], message, sizeof message);
-  errno = saved;
-}
-
 class Pipe {
 public:
   Pipe() {
@@ -84,42 +73,6 @@ private:
   std::array<int, 2> m_fds{-1, -1};
 };
 
-/// Installs the supervisor's signal handlers for its lifetime and restores the old ones after.
-class SignalGuard {
-public:
-  SignalGuard() {
-    if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-      throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
-    }
-    struct sigaction action {};
-    action.sa_sigaction = on_signal;
-    action.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&action.sa_mask);
-    for (std::size_t i = 0; i < k_signals.size(); ++i) {
-      ::sigaction(k_signals[i], &action, &m_saved[i]);
-    }
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    ::sigaction(SIGPIPE, &ignore, &m_saved_pipe);
-  }
-  SignalGuard(const SignalGuard&) = delete;
-  SignalGuard& operator=(const SignalGuard&) = delete;
-  ~SignalGuard() {
-    for (std::size_t i = 0; i < k_signals.size(); ++i) {
-      ::sigaction(k_signals[i], &m_saved[i], nullptr);
-    }
-    ::sigaction(SIGPIPE, &m_saved_pipe, nullptr);
-    ::close(g_signal_pipe[0]);
-    ::close(g_signal_pipe[1]);
-    g_signal_pipe[0] = g_signal_pipe[1] = -1;
-  }
-
-private:
-  static constexpr std::array<int, 4> k_signals{SIGINT, SIGTERM, SIGHUP, SIGCHLD};
-  std::array<struct sigaction, 4> m_saved{};
-  struct sigaction m_saved_pipe {};
-};
-
 /// In the forked child: move `fd` to `target`.
 void place_fd(int fd, int target) {
   if (::dup2(fd, target) < 0) {
@@ -134,16 +87,11 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
-  // Until the child has dropped the supervisor's handlers, a signal must not run them there
-  // (it would land in the supervisor's signal pipe): block everything across the fork.
-  sigset_t all;
-  sigset_t previous;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = ::fork();
+  // The supervisor's handlers must not run in the child (a signal would land in the
+  // supervisor's signal pipe).
+  const pid_t pid = util::fork_quietly({SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE});
   if (pid != 0) {
     const int error = errno;
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (pid < 0) {
       throw ArchiveError(
           fmt::format("cannot start the experiment process: {}", std::strerror(error)));
@@ -161,8 +109,7 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   const int supervisor_fds[] = {out.read_end(),         out.write_end(),
                                 err.read_end(),         err.write_end(),
                                 control_out.read_end(), control_out.write_end(),
-                                control_in.read_end(),  control_in.write_end(),
-                                g_signal_pipe[0],       g_signal_pipe[1]};
+                                control_in.read_end(),  control_in.write_end()};
   int high[4];
   for (int i = 0; i < 4; ++i) {
     high[i] = ::fcntl(keep[i], F_DUPFD_CLOEXEC, 10);
@@ -173,6 +120,9 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   for (int fd : supervisor_fds) {
     ::close(fd);
   }
+  for (int fd : util::SignalPipe::descriptors()) {
+    ::close(fd);
+  }
   for (int i = 0; i < 4; ++i) {
     place_fd(high[i], targets[i]);
     ::close(high[i]);
@@ -181,12 +131,6 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   // not the control pipes: a process left running must not keep the run from being closed.
   ::fcntl(k_child_fd_control_out, F_SETFD, FD_CLOEXEC);
   ::fcntl(k_child_fd_control_in, F_SETFD, FD_CLOEXEC);
-  struct sigaction fallback {};
-  fallback.sa_handler = SIG_DFL;
-  for (int number : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE}) {
-    ::sigaction(number, &fallback, nullptr);
-  }
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   ::setenv("PYTHONUNBUFFERED", "1", 1);
   int code = 127;
   try {
@@ -275,6 +219,7 @@ private:
   int m_interrupts = 0;
   bool m_terminated = false;
   bool m_killed_by_us = false;
+  std::optional<util::SignalPipe> m_signals;
   bool m_ended = false;         // the final status is written
   bool m_plugins_ended = false; // the plugins' after_end hooks have run
   std::string m_record_error;   // why the run could not be recorded; it was stopped
@@ -285,7 +230,7 @@ int Supervision::run() {
   // The code as it is when the run starts, not when the experiment asks for its folder (its
   // imports may take long enough for an editor to save a change meanwhile).
   m_code = util::read_file(m_request.file).value_or("");
-  SignalGuard signals;
+  m_signals.emplace(std::initializer_list<int>{SIGINT, SIGTERM, SIGHUP, SIGCHLD});
   int code = 0;
   {
     Pipe out, err, control_out, control_in;
@@ -334,7 +279,7 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
     const int timeout = static_cast<int>(std::max<long long>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1));
 
-    std::array<pollfd, 4> fds{{{g_signal_pipe[0], POLLIN, 0},
+    std::array<pollfd, 4> fds{{{m_signals->fd(), POLLIN, 0},
                                {streams[0].fd, POLLIN, 0},
                                {streams[1].fd, POLLIN, 0},
                                {control_open ? m_control_out : -1, POLLIN, 0}}};
@@ -342,9 +287,8 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
       throw ArchiveError(fmt::format("poll failed: {}", std::strerror(errno)));
     }
     if (fds[0].revents & POLLIN) {
-      unsigned char message[2];
-      while (::read(g_signal_pipe[0], message, sizeof message) == sizeof message) {
-        handle_signal(message[0], message[1] != 0);
+      while (const auto caught = m_signals->next()) {
+        handle_signal(caught->number, caught->sent_by_process);
       }
     }
     for (int i = 0; i < 2; ++i) {

@@ -2,6 +2,7 @@
 
 #include "util/fs.hpp"
 #include "util/host.hpp"
+#include "util/signal_pipe.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
@@ -30,48 +31,6 @@ using Json = nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::size_t k_tail_lines = 20; // of a worker's output, shown when it fails
-
-int g_signals[2] = {-1, -1};
-
-void on_signal(int number, siginfo_t* info, void*) {
-  const int saved = errno;
-  const unsigned char message[2] = {static_cast<unsigned char>(number),
-                                    static_cast<unsigned char>(info && info->si_code <= 0)};
-  [[maybe_unused]] const auto ignored = ::write(g_signals[1], message, sizeof message);
-  errno = saved;
-}
-
-/// The sweep process's signal handlers (SIGINT, SIGTERM, SIGCHLD through a pipe to the poll
-/// loop) for its lifetime.
-class Signals {
-public:
-  Signals() {
-    if (::pipe2(g_signals, O_CLOEXEC | O_NONBLOCK) != 0) {
-      throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
-    }
-    struct sigaction action {};
-    action.sa_sigaction = on_signal;
-    action.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&action.sa_mask);
-    for (std::size_t i = 0; i < k_numbers.size(); ++i) {
-      ::sigaction(k_numbers[i], &action, &m_saved[i]);
-    }
-  }
-  Signals(const Signals&) = delete;
-  Signals& operator=(const Signals&) = delete;
-  ~Signals() {
-    for (std::size_t i = 0; i < k_numbers.size(); ++i) {
-      ::sigaction(k_numbers[i], &m_saved[i], nullptr);
-    }
-    ::close(g_signals[0]);
-    ::close(g_signals[1]);
-    g_signals[0] = g_signals[1] = -1;
-  }
-
-private:
-  static constexpr std::array<int, 3> k_numbers{SIGINT, SIGTERM, SIGCHLD};
-  std::array<struct sigaction, 3> m_saved{};
-};
 
 std::array<int, 2> make_pipe() {
   std::array<int, 2> fds{-1, -1};
@@ -102,6 +61,19 @@ std::string duration_text(double seconds) {
     return fmt::format("{}m{:02}s", int(seconds) / 60, int(seconds) % 60);
   }
   return fmt::format("{}h{:02}m", int(seconds) / 3600, int(seconds) % 3600 / 60);
+}
+
+/// "2 done, 1 failed": how many rows have each status.
+std::string summary_of(const Manifest& manifest) {
+  std::map<std::string, int> counts;
+  for (const auto& row : manifest.rows) {
+    ++counts[row.status];
+  }
+  std::string summary;
+  for (const auto& [status, count] : counts) {
+    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, status);
+  }
+  return summary;
 }
 
 /// Plans the variations in a new process: their typed parameters, run hashes and archive.
@@ -273,14 +245,9 @@ void Execution::launch(std::size_t index) {
   const auto output = make_pipe();
   std::cout.flush();
   std::cerr.flush();
-  sigset_t all;
-  sigset_t previous;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = ::fork();
+  const pid_t pid = util::fork_quietly({SIGINT, SIGTERM, SIGCHLD});
   if (pid != 0) {
     const int error = errno;
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     ::close(output[1]);
     if (pid < 0) {
       ::close(output[0]);
@@ -298,14 +265,19 @@ void Execution::launch(std::size_t index) {
     return;
   }
   // The worker: this program, already loaded, running one `xrun run`.
-  struct sigaction fallback {};
-  fallback.sa_handler = SIG_DFL;
-  for (int number : {SIGINT, SIGTERM, SIGCHLD}) {
-    ::sigaction(number, &fallback, nullptr);
-  }
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   ::dup2(output[1], STDOUT_FILENO);
   ::dup2(output[1], STDERR_FILENO);
+  // The sweep's descriptors stay open across fork (close-on-exec, but no exec comes): close
+  // what this run must not hold, so that its experiment does not inherit them.
+  for (int fd : util::SignalPipe::descriptors()) {
+    ::close(fd);
+  }
+  for (const auto& other : m_workers) {
+    ::close(other.output);
+  }
+  ::close(output[0]);
+  ::close(output[1]);
+  ::close(m_reports[0]);
   const int reports = m_reports[1];
   const Json sweep_record = {{"id", m_manifest.id}, {"index", row.index}};
   int code = 127;
@@ -454,7 +426,7 @@ void Execution::reap() {
 }
 
 int Execution::run(const std::vector<std::size_t>& rows) {
-  Signals signals;
+  util::SignalPipe signals{SIGINT, SIGTERM, SIGCHLD};
   m_reports = make_pipe();
   ::fcntl(m_reports[0], F_SETFL, O_NONBLOCK);
   m_total = rows.size();
@@ -470,7 +442,7 @@ int Execution::run(const std::vector<std::size_t>& rows) {
       break;
     }
     draw_status();
-    std::vector<pollfd> fds{{g_signals[0], POLLIN, 0}, {m_reports[0], POLLIN, 0}};
+    std::vector<pollfd> fds{{signals.fd(), POLLIN, 0}, {m_reports[0], POLLIN, 0}};
     for (const auto& worker : m_workers) {
       fds.push_back({worker.output, POLLIN, 0});
     }
@@ -478,9 +450,8 @@ int Execution::run(const std::vector<std::size_t>& rows) {
       throw ArchiveError(fmt::format("poll failed: {}", std::strerror(errno)));
     }
     if (fds[0].revents & POLLIN) {
-      unsigned char message[2];
-      while (::read(g_signals[0], message, sizeof message) == sizeof message) {
-        handle_signal(message[0], message[1] != 0);
+      while (const auto caught = signals.next()) {
+        handle_signal(caught->number, caught->sent_by_process);
       }
     }
     if (fds[1].revents & POLLIN) {
@@ -504,15 +475,7 @@ int Execution::run(const std::vector<std::size_t>& rows) {
   ::close(m_reports[1]);
   m_manifest.state = m_interrupted ? "interrupted" : "finished";
   save();
-  std::map<std::string, int> counts;
-  for (const auto& row : m_manifest.rows) {
-    ++counts[row.status];
-  }
-  std::string summary;
-  for (const auto& [status, count] : counts) {
-    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, status);
-  }
-  std::cerr << fmt::format("xrun: sweep {}: {}\n  {}\n", m_manifest.id, summary,
+  std::cerr << fmt::format("xrun: sweep {}: {}\n  {}\n", m_manifest.id, summary_of(m_manifest),
                            m_manifest.folder.string());
   const bool complete =
       std::all_of(m_manifest.rows.begin(), m_manifest.rows.end(),
@@ -665,16 +628,8 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
 
 void print_status(Manifest& manifest, std::ostream& out) {
   reconcile(manifest);
-  std::map<std::string, int> counts;
-  for (const auto& row : manifest.rows) {
-    ++counts[row.status];
-  }
-  std::string summary;
-  for (const auto& [status, count] : counts) {
-    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, status);
-  }
   out << fmt::format("sweep {} ({}): {} variations: {}\n", manifest.id, manifest.state,
-                     manifest.rows.size(), summary);
+                     manifest.rows.size(), summary_of(manifest));
   for (const auto& row : manifest.rows) {
     out << fmt::format("  {:<11} #{:<4} {:<12}  {}  {}\n", row.status, row.index + 1,
                        row.run_hash.substr(0, 12), shown_parameters(row),

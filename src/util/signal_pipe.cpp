@@ -1,0 +1,88 @@
+#include "util/signal_pipe.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+
+namespace xrun::util {
+
+namespace {
+
+int g_pipe[2] = {-1, -1};
+
+void on_signal(int number, siginfo_t* info, void*) {
+  const int saved = errno;
+  const unsigned char message[2] = {static_cast<unsigned char>(number),
+                                    static_cast<unsigned char>(info && info->si_code <= 0)};
+  [[maybe_unused]] const auto ignored = ::write(g_pipe[1], message, sizeof message);
+  errno = saved;
+}
+
+} // namespace
+
+SignalPipe::SignalPipe(std::initializer_list<int> signals) : m_signals(signals) {
+  if (::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
+  }
+  struct sigaction action {};
+  action.sa_sigaction = on_signal;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  m_saved.resize(m_signals.size());
+  for (std::size_t i = 0; i < m_signals.size(); ++i) {
+    ::sigaction(m_signals[i], &action, &m_saved[i]);
+  }
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &m_saved_pipe);
+}
+
+SignalPipe::~SignalPipe() {
+  for (std::size_t i = 0; i < m_signals.size(); ++i) {
+    ::sigaction(m_signals[i], &m_saved[i], nullptr);
+  }
+  ::sigaction(SIGPIPE, &m_saved_pipe, nullptr);
+  ::close(g_pipe[0]);
+  ::close(g_pipe[1]);
+  g_pipe[0] = g_pipe[1] = -1;
+}
+
+int SignalPipe::fd() const {
+  return g_pipe[0];
+}
+
+std::optional<CaughtSignal> SignalPipe::next() {
+  unsigned char message[2];
+  if (::read(g_pipe[0], message, sizeof message) != sizeof message) {
+    return std::nullopt;
+  }
+  return CaughtSignal{message[0], message[1] != 0};
+}
+
+std::vector<int> SignalPipe::descriptors() {
+  return {g_pipe[0], g_pipe[1]};
+}
+
+pid_t fork_quietly(std::initializer_list<int> reset) {
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = ::fork();
+  const int error = errno;
+  if (pid == 0) {
+    struct sigaction fallback {};
+    fallback.sa_handler = SIG_DFL;
+    for (int number : reset) {
+      ::sigaction(number, &fallback, nullptr);
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = error;
+  return pid;
+}
+
+} // namespace xrun::util

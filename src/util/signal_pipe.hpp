@@ -1,0 +1,44 @@
+// Signals turned into bytes on a pipe, for a poll loop (one SignalPipe in a process at a time).
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <vector>
+
+#include <csignal>
+#include <sys/types.h>
+
+namespace xrun::util {
+
+struct CaughtSignal {
+  int number = 0;
+  bool sent_by_process = false; // kill() from a process, rather than the terminal or the kernel
+};
+
+/// Installs handlers for `signals` for its lifetime (SIGPIPE ignored); each signal caught is
+/// written to a non-blocking pipe whose read end `fd()` a poll loop watches.
+class SignalPipe {
+public:
+  explicit SignalPipe(std::initializer_list<int> signals);
+  SignalPipe(const SignalPipe&) = delete;
+  SignalPipe& operator=(const SignalPipe&) = delete;
+  ~SignalPipe();
+
+  int fd() const;
+  /// The next signal caught, if any.
+  std::optional<CaughtSignal> next();
+  /// The pipe's two descriptors, for a forked process to close.
+  static std::vector<int> descriptors();
+
+private:
+  std::vector<int> m_signals;
+  std::vector<struct sigaction> m_saved;
+  struct sigaction m_saved_pipe {};
+};
+
+/// fork() with every signal blocked across it, so that no handler of this process runs in the
+/// child: there, the `reset` signals get their default action before the mask is restored.
+/// Returns fork()'s result (with errno on failure).
+pid_t fork_quietly(std::initializer_list<int> reset);
+
+} // namespace xrun::util
