@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "core/module_scan.hpp"
 #include "python/package_export.hpp"
+#include "sweep/manifest.hpp"
 #include "util/fs.hpp"
 #include "util/time.hpp"
 
@@ -298,6 +299,11 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
     } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce" ||
                name == "analysis") {
       found = run_candidates(archive);
+    } else if ((name == "status" || name == "resume" || name == "retry") && positionals.empty()) {
+      for (const auto& folder : sweep::find_manifests(archive)) {
+        found.push_back({folder.filename().string(),
+                         "sweep in " + folder.parent_path().parent_path().string()});
+      }
     }
   }
   for (const auto& candidate : found) {

@@ -115,6 +115,8 @@ class Sweep(Workspace):
             self.assertIn("LR: ", (run / "experiment_config.yml").read_text())
         listed = self.xrun("sweep", "list", "--path", "results").stdout
         self.assertIn(f"{manifest['id']}     3/3    done  finished", listed)
+        completed = self.xrun("__complete", "sweep", "status", "--path", "results", "").stdout
+        self.assertEqual(completed.split("\t")[0], manifest["id"])
 
     def test_command_line_sweeps_and_their_quoting(self):
         result = self.xrun("run", "train.py", "--sweep", "TAG=plain,'a,b',\"[1, 2]\"",
