@@ -33,8 +33,9 @@ struct RunOptions {
   std::vector<std::string> no_plugin; // --no-plugin NAME before the file
   std::vector<std::pair<std::string, std::string>> plugin_flags; // both, in the order given
   nlohmann::json plugins = nlohmann::json::array();              // the choices, in the order given
-  std::vector<std::string> sweeps;                               // --sweep NAME=V1,V2
-  int jobs = 0;                                                  // 0: the number of cores
+  std::vector<std::string> tail;   // the words after the file, which CLI11 does not see
+  std::vector<std::string> sweeps; // --sweep NAME=V1,V2
+  int jobs = 0;                    // 0: the number of cores
   bool fail_fast = false;
   bool keep_going = false;
   bool skip_done = false;
@@ -91,7 +92,14 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
   for (std::size_t i = 0; i < options.rest.size(); ++i) {
     const auto& arg = options.rest[i];
     const auto flag = arg.substr(0, arg.find('='));
-    if (flag == "--plugin" || flag == "--no-plugin") {
+    // The word after a parameter's `--NAME` is its value (`--OFFSET -v`), unless it is an
+    // option itself (`--FLAG --dry-run`: a bare bool).
+    const bool value_of_parameter = !parameters.empty() && !arg.starts_with("--") &&
+                                    parameters.back().starts_with("--") &&
+                                    parameters.back().find('=') == std::string::npos;
+    if (value_of_parameter) {
+      parameters.push_back(arg);
+    } else if (flag == "--plugin" || flag == "--no-plugin") {
       if (flag.size() < arg.size()) {
         options.plugins.push_back(plugin_choice(flag, arg.substr(flag.size() + 1)));
       } else if (i + 1 < options.rest.size()) {
@@ -213,9 +221,13 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
   for (const auto& choice : options.plugins) {
     plugins.push_back(choice);
   }
-  const nlohmann::json request = {{"file", child.file.string()},
+  // Absolute: `xrun sweep resume` may be started anywhere.
+  const auto absolute = [](const std::filesystem::path& path) {
+    return std::filesystem::absolute(path).lexically_normal().string();
+  };
+  const nlohmann::json request = {{"file", absolute(child.file)},
                                   {"config", config ? child.config : nlohmann::json()},
-                                  {"config_path", config ? options.file : std::string()},
+                                  {"config_path", config ? absolute(options.file) : std::string()},
                                   {"args", parameters},
                                   {"plugins", plugins}};
   sweep::Options sweep_options;
@@ -319,6 +331,7 @@ void on_command(CLI::App* sub, const std::shared_ptr<RunOptions>& options, Actio
                 const char* missing, const char* usage, Action command) {
   sub->callback([sub, options, &action, missing, usage, command] {
     options->rest = sub->remaining();
+    options->rest.insert(options->rest.end(), options->tail.begin(), options->tail.end());
     // --plugin and --no-plugin before the file, in the order given (a later one wins).
     std::map<const CLI::Option*, std::size_t> taken;
     for (const auto* option : sub->parse_order()) {
@@ -346,9 +359,39 @@ void on_command(CLI::App* sub, const std::shared_ptr<RunOptions>& options, Actio
 
 } // namespace
 
-void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
+/// For `xrun run|reproduce [OPTIONS] FILE ...`: how many words CLI11 parses (up to the file),
+/// with the words after the file in `tail`. After the file everything is the experiment's (a
+/// parameter's value may be `-v`), and split_flags tells xrun's own options from its words.
+int words_to_parse(int argc, char** argv, std::vector<std::string>& tail) {
+  if (argc < 2) {
+    return argc;
+  }
+  const std::string_view command = argv[1];
+  if (command != "run" && command != "reproduce") {
+    return argc;
+  }
+  const std::vector<std::string_view> with_value{"--plugin", "--no-plugin", "--sweep",
+                                                 "-j",       "--jobs",      "--path"};
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "--") {
+      return argc;
+    }
+    if (!word.starts_with("-") || word == "-") {
+      tail.assign(argv + i + 1, argv + argc);
+      return i + 1;
+    }
+    if (std::find(with_value.begin(), with_value.end(), word) != with_value.end()) {
+      ++i; // its value
+    }
+  }
+  return argc;
+}
+
+int add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
   auto options = std::make_shared<RunOptions>();
   options->command_line.assign(argv, argv + argc);
+  const int parsed = words_to_parse(argc, argv, options->tail);
   auto* run = app.add_subcommand(
       "run", "Run a Python experiment module or YAML config and record it in a run folder");
   // `--help` after the file lists the experiment's parameters, so CLI11 must not take it.
@@ -384,6 +427,7 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
 
   auto again = std::make_shared<RunOptions>();
   again->command_line = options->command_line;
+  again->tail = options->tail;
   auto archive = std::make_shared<std::string>("results");
   auto* reproduce = app.add_subcommand(
       "reproduce", "Run a recorded run's archived code again with its parameters, as a new run");
@@ -402,6 +446,7 @@ void add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
   on_command(reproduce, again, action, "reproduce needs a run",
              "xrun reproduce RUN [--NAME VALUE ...]",
              [again, archive] { return reproduce_command(*again, *archive); });
+  return parsed;
 }
 
 } // namespace xrun::cli

@@ -12,8 +12,10 @@ namespace xrun::cli {
 
 using Action = std::function<int()>;
 
-/// `xrun run FILE [--NAME VALUE ...]`.
-void add_run_command(CLI::App& app, Action& action, int argc, char** argv);
+/// `xrun run FILE [--NAME VALUE ...]` and `xrun reproduce RUN [...]`. Returns how many of the
+/// words CLI11 is to parse: for these commands, those up to the file or run (the rest are the
+/// experiment's, taken by the command itself).
+int add_run_command(CLI::App& app, Action& action, int argc, char** argv);
 
 /// `xrun python-path`: where the xrun package for plain python3 lives.
 void add_python_path_command(CLI::App& app, Action& action);

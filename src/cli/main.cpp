@@ -68,7 +68,7 @@ int run_app(int argc, char** argv) {
   app.footer("Run 'xrun COMMAND --help' for the options of a command.");
 
   Action action;
-  add_run_command(app, action, argc, argv);
+  const int parsed = add_run_command(app, action, argc, argv);
   add_archive_command(app, action);
   add_template_command(app, action);
   add_python_path_command(app, action);
@@ -86,7 +86,7 @@ int run_app(int argc, char** argv) {
     return *code;
   }
   try {
-    app.parse(argc, argv);
+    app.parse(parsed, argv);
   } catch (const CLI::CallForHelp& help) {
     return app.exit(help);
   } catch (const CLI::CallForAllHelp& help) {

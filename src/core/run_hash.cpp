@@ -24,9 +24,11 @@ RunHash run_hash(const std::vector<ParameterRecord>& parameters,
   for (const auto* parameter : sorted) {
     // plain_json sorts object keys, so a dict's order does not matter; a value JSON cannot
     // hold is its repr, marked so that it never equals a string.
-    const auto value = plain_json(parameter->value).dump();
+    const auto exact = parameter->extra.find("exact");
+    const bool lossy = exact != parameter->extra.end() && exact->is_string();
+    const auto value = lossy ? exact->get<std::string>() : plain_json(parameter->value).dump();
     digest.update(parameter->name).update(":").update(parameter->type).update("=");
-    digest.update(parameter->usable ? "" : "repr:").update(value).update("\n");
+    digest.update(lossy ? "exact:" : parameter->usable ? "" : "repr:").update(value).update("\n");
     names.push_back(parameter->name);
   }
   auto& hashed = result.inputs["files"] = nlohmann::ordered_json::array();

@@ -21,7 +21,8 @@ struct RunHash {
 };
 
 /// The SHA-256 over the parameters (sorted by name; each with its declared type and its value
-/// as canonical JSON, so 1 and 1.0 differ) and the Python code (each file's SHA-256, in
+/// as canonical JSON, so 1 and 1.0 differ; or its `exact` repr, kept in the record's extra
+/// when JSON cannot hold the value exactly) and the Python code (each file's SHA-256, in
 /// order). Special parameters (`__DEBUG__`, `__PREFIX__`, `__INCLUDE__`) are left out: they
 /// change where a run goes and which mixins load, and the mixins are among the files. Config
 /// files are not code: their effect is in the parameter values.

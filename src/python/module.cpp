@@ -155,15 +155,19 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
           parameter.value =
               nlohmann::ordered_json::parse(record.value("value", nlohmann::json()).dump());
           parameter.usable = record.value("usable", true);
+          if (record.contains("exact")) {
+            parameter.extra["exact"] = record["exact"];
+          }
           records.push_back(std::move(parameter));
         }
         std::vector<xrun::core::CodeFile> code;
-        for (const auto& file : to_json(files, repr)) {
-          code.push_back({file.at(0).get<std::string>(), file.at(1).get<std::string>()});
+        for (const auto item : files) {
+          const auto file = item.cast<py::tuple>();
+          code.push_back({file[0].cast<std::string>(), file[1].cast<std::string>()});
         }
         return xrun::core::run_hash(records, code).hash;
       },
-      "The run hash of parameter records and (name, content) code files, as the supervisor "
+      "The run hash of parameter records and (name, bytes) code files, as the supervisor "
       "records it.");
   module.def(
       "write_atomic",

@@ -6,6 +6,7 @@
 #include "run/output_log.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
+#include "util/process.hpp"
 #include "util/signal_pipe.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
@@ -120,13 +121,13 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   for (int fd : supervisor_fds) {
     ::close(fd);
   }
-  for (int fd : util::SignalPipe::descriptors()) {
-    ::close(fd);
-  }
   for (int i = 0; i < 4; ++i) {
     place_fd(high[i], targets[i]);
     ::close(high[i]);
   }
+  // Whatever else this process holds for itself (a sweep's pipes, the log) is close-on-exec:
+  // closed here as exec would. The four placed above are not marked.
+  util::close_exec_descriptors();
   // Programs the experiment starts share its output pipes (their output is captured too) but
   // not the control pipes: a process left running must not keep the run from being closed.
   ::fcntl(k_child_fd_control_out, F_SETFD, FD_CLOEXEC);
@@ -478,6 +479,9 @@ ParameterRecord parameter_from(const Json& record) {
   parameter.source =
       parse_value_source(record.value("source", "default")).value_or(ValueSource::default_value);
   parameter.source_file = record.value("source_file", "");
+  if (record.contains("exact")) {
+    parameter.extra["exact"] = record["exact"]; // the value JSON cannot hold exactly
+  }
   return parameter;
 }
 

@@ -124,21 +124,35 @@ config::SweepList parse_command_line_sweep(const std::string& text) {
     if (quote) {
       if (c == quote) {
         quote = 0;
+        if (depth > 0) {
+          item.push_back(c); // a string inside a list or dict is part of its literal
+        }
       } else {
         item.push_back(c);
       }
-    } else if ((c == '"' || c == '\'') && depth == 0 && item.empty()) {
-      quote = c;
-      quoted = true;
+    } else if ((c == '"' || c == '\'') && (depth > 0 || item.empty())) {
+      quote = c; // a quote mid-word at the top (O'Brien) is just a character
+      if (depth == 0) {
+        quoted = true;
+      } else {
+        item.push_back(c);
+      }
     } else if (c == ',' && depth == 0) {
       finish();
     } else {
       depth += (c == '[' || c == '{' || c == '(') ? 1 : (c == ']' || c == '}' || c == ')') ? -1 : 0;
+      if (depth < 0) {
+        throw UsageError(
+            fmt::format("--sweep {}: '{}' closes a bracket that is not open", text, c));
+      }
       item.push_back(c);
     }
   }
   if (quote) {
     throw UsageError(fmt::format("--sweep {}: a quote is not closed", text));
+  }
+  if (depth > 0) {
+    throw UsageError(fmt::format("--sweep {}: a bracket is not closed", text));
   }
   finish();
   return list;

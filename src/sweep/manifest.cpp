@@ -3,12 +3,16 @@
 #include "archive/runs.hpp"
 #include "core/atomic_file.hpp"
 #include "util/fs.hpp"
+#include "util/host.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <fmt/format.h>
+#include <map>
 
 namespace xrun::sweep {
 
@@ -36,6 +40,9 @@ void Manifest::save() const {
                      {"id", id},
                      {"created", created},
                      {"state", state},
+                     {"host", host},
+                     {"pid", pid},
+                     {"working_directory", working_directory},
                      {"command_line", command_line},
                      {"swept", swept},
                      {"request", Json::parse(request.dump())},
@@ -54,12 +61,20 @@ Manifest Manifest::load(const std::filesystem::path& folder) {
     throw ArchiveError(fmt::format("{} is not a sweep manifest", file.string()));
   }
   Manifest manifest;
-  manifest.folder = folder;
-  manifest.namespace_dir = folder.parent_path().parent_path();
+  // `results/x/.sweeps/ID/` (as a shell completes it) is the folder ID.
+  auto normal = std::filesystem::absolute(folder).lexically_normal();
+  if (normal.filename().empty()) {
+    normal = normal.parent_path();
+  }
+  manifest.folder = normal;
+  manifest.namespace_dir = normal.parent_path().parent_path();
   try {
     manifest.id = root.value("id", folder.filename().string());
     manifest.created = root.value("created", 0.0);
     manifest.state = root.value("state", "running");
+    manifest.host = root.value("host", "");
+    manifest.pid = root.value("pid", 0L);
+    manifest.working_directory = root.value("working_directory", "");
     manifest.command_line = root.value("command_line", std::vector<std::string>{});
     manifest.swept = root.value("swept", std::vector<std::string>{});
     manifest.request = nlohmann::json::parse(root.value("request", Json::object()).dump());
@@ -83,10 +98,68 @@ Manifest Manifest::load(const std::filesystem::path& folder) {
   return manifest;
 }
 
+bool sweep_process_alive(const Manifest& manifest) {
+  if (manifest.pid <= 0 || manifest.host != util::host_name()) {
+    return manifest.pid > 0; // elsewhere: not known to be dead
+  }
+  return ::kill(static_cast<pid_t>(manifest.pid), 0) == 0 || errno == EPERM;
+}
+
+namespace {
+
+/// The runs in the namespace that name this sweep: row index -> the latest run's folder name.
+std::map<int, std::string> runs_of(const Manifest& manifest) {
+  std::map<int, std::pair<double, std::string>> latest;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(manifest.namespace_dir, error)) {
+    const auto name = entry.path().filename().string();
+    if (name.starts_with(".") || !entry.is_directory(error)) {
+      continue;
+    }
+    try {
+      const auto meta = read_meta(entry.path());
+      const auto sweep = meta.extra.find("sweep");
+      if (sweep == meta.extra.end() || !sweep->is_object() ||
+          sweep->value("id", "") != manifest.id) {
+        continue;
+      }
+      const int index = sweep->value("index", -1);
+      auto& [time, folder] = latest[index];
+      if (meta.start_time >= time) {
+        time = meta.start_time;
+        folder = name;
+      }
+    } catch (const Error&) {
+    }
+  }
+  std::map<int, std::string> found;
+  for (const auto& [index, entry] : latest) {
+    found[index] = entry.second;
+  }
+  return found;
+}
+
+} // namespace
+
 void reconcile(Manifest& manifest) {
   const double now = util::to_epoch_seconds(util::Clock::now());
+  const bool alive = sweep_process_alive(manifest);
+  std::optional<std::map<int, std::string>> found;
   for (auto& row : manifest.rows) {
-    if (row.run.empty() || row.status == "skipped") {
+    if (row.status == "skipped") {
+      continue;
+    }
+    if (row.run.empty() && row.status == "running") {
+      if (!found) {
+        found = runs_of(manifest);
+      }
+      if (const auto it = found->find(row.index); it != found->end()) {
+        row.run = it->second;
+      } else if (!alive) {
+        row.status = "lost"; // its worker died before its run had a folder
+      }
+    }
+    if (row.run.empty()) {
       continue;
     }
     try {

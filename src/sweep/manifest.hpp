@@ -31,6 +31,9 @@ struct Manifest {
   std::filesystem::path namespace_dir;
   double created = 0;
   std::string state = "running"; // running, finished, interrupted (of the sweep process)
+  std::string host;                // of the process running the sweep, and its pid
+  long pid = 0;
+  std::string working_directory;   // where the sweep was started (its runs run there)
   std::vector<std::string> command_line;
   std::vector<std::string> swept;                    // the swept parameters' names
   nlohmann::json request = nlohmann::json::object(); // file, config, args, plugins, ...
@@ -43,8 +46,13 @@ struct Manifest {
 };
 
 /// Each row's status brought up to date from its run folder (the run's own record is the
-/// truth: a sweep process killed mid-way leaves rows at `running` whose runs ended since).
+/// truth: a sweep process killed mid-way leaves rows at `running` whose runs ended since). A
+/// row without a folder on record gets the run whose meta names this sweep and row; a row
+/// still `running` without any, after the sweep process died, is `lost`.
 void reconcile(Manifest& manifest);
+
+/// Whether the process that runs the sweep is alive (known only on its own host).
+bool sweep_process_alive(const Manifest& manifest);
 
 /// The manifests under `root` (namespaces at any depth), oldest first.
 std::vector<std::filesystem::path> find_manifests(const std::filesystem::path& root);

@@ -20,6 +20,7 @@
 #include <map>
 #include <poll.h>
 #include <set>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,6 +155,23 @@ std::map<std::string, std::string> done_runs(const std::filesystem::path& namesp
   return done;
 }
 
+/// The sweep's lock (`<sweep>/lock`), held by the process running its variations for as long
+/// as it lives, so that no second process runs the same rows. Throws UsageError when taken.
+int lock_sweep(const Manifest& manifest) {
+  const auto file = manifest.folder / "lock";
+  const int fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw ArchiveError(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw UsageError(fmt::format("sweep {} is being run by another process (pid {} on {})",
+                                 manifest.id, manifest.pid, manifest.host),
+                     "wait for it, or stop it; `xrun sweep status` shows its progress");
+  }
+  return fd;
+}
+
 /// One `xrun run` of a variation, in a forked process of the sweep.
 struct Worker {
   pid_t pid = -1;
@@ -167,9 +185,13 @@ struct Worker {
 /// Runs `rows` of the manifest with up to `options.jobs` workers at a time.
 class Execution {
 public:
-  Execution(Manifest& manifest, const Options& options, const Launcher& launcher)
-      : m_manifest(manifest), m_options(options), m_launcher(launcher),
+  /// `lock`: the sweep's lock, held (see lock_sweep); closed when the execution ends.
+  Execution(Manifest& manifest, int lock, const Options& options, const Launcher& launcher)
+      : m_manifest(manifest), m_options(options), m_launcher(launcher), m_lock(lock),
         m_terminal(::isatty(STDERR_FILENO) != 0) {}
+  ~Execution() { ::close(m_lock); }
+  Execution(const Execution&) = delete;
+  Execution& operator=(const Execution&) = delete;
 
   int run(const std::vector<std::size_t>& rows);
 
@@ -187,6 +209,7 @@ private:
   Manifest& m_manifest;
   const Options& m_options;
   const Launcher& m_launcher;
+  int m_lock;
   bool m_terminal;
   std::vector<Worker> m_workers;
   std::array<int, 2> m_reports{-1, -1};
@@ -245,9 +268,12 @@ void Execution::launch(std::size_t index) {
   const auto output = make_pipe();
   std::cout.flush();
   std::cerr.flush();
-  const pid_t pid = util::fork_quietly({SIGINT, SIGTERM, SIGCHLD});
+  const pid_t pid = util::fork_quietly({SIGINT, SIGTERM, SIGHUP, SIGCHLD});
   if (pid != 0) {
     const int error = errno;
+    if (pid > 0) {
+      ::setpgid(pid, pid); // as the worker does itself: whichever comes first
+    }
     ::close(output[1]);
     if (pid < 0) {
       ::close(output[0]);
@@ -264,7 +290,14 @@ void Execution::launch(std::size_t index) {
     row.exit_code.reset();
     return;
   }
-  // The worker: this program, already loaded, running one `xrun run`.
+  // The worker: this program, already loaded, running one `xrun run`. In a process group of
+  // its own (signals come from the sweep, see handle_signal), with no terminal input: the runs
+  // of a sweep go on side by side.
+  ::setpgid(0, 0);
+  if (const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC); null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::close(null);
+  }
   ::dup2(output[1], STDOUT_FILENO);
   ::dup2(output[1], STDERR_FILENO);
   // The sweep's descriptors stay open across fork (close-on-exec, but no exec comes): close
@@ -278,6 +311,8 @@ void Execution::launch(std::size_t index) {
   ::close(output[0]);
   ::close(output[1]);
   ::close(m_reports[0]);
+  ::close(m_lock); // the sweep's lock is the sweep process's, not its runs'
+
   const int reports = m_reports[1];
   const Json sweep_record = {{"id", m_manifest.id}, {"index", row.index}};
   int code = 127;
@@ -309,13 +344,13 @@ void Execution::handle_signal(int number, bool sent_by_process) {
   }
   m_stopping = true;
   m_interrupted = true;
-  // Ctrl-C at the terminal reaches every worker directly (one process group); a signal sent to
-  // this process alone is passed on.
-  if (sent_by_process || number == SIGTERM) {
-    for (const auto& worker : m_workers) {
-      ::kill(worker.pid, number);
-    }
+  // Workers have process groups of their own, so every signal reaches them from here, once:
+  // a second Ctrl-C is a second one for their supervisors too (which then kill).
+  const int forwarded = number == SIGHUP ? SIGTERM : number;
+  for (const auto& worker : m_workers) {
+    ::kill(worker.pid, forwarded);
   }
+  (void)sent_by_process;
 }
 
 void Execution::read_output(Worker& worker) {
@@ -426,13 +461,19 @@ void Execution::reap() {
 }
 
 int Execution::run(const std::vector<std::size_t>& rows) {
-  util::SignalPipe signals{SIGINT, SIGTERM, SIGCHLD};
+  util::SignalPipe signals{SIGINT, SIGTERM, SIGHUP, SIGCHLD};
   m_reports = make_pipe();
   ::fcntl(m_reports[0], F_SETFL, O_NONBLOCK);
   m_total = rows.size();
+  m_manifest.pid = ::getpid();
+  m_manifest.host = util::host_name();
   std::size_t next = 0;
   save();
   while (true) {
+    // A signal that came while the last run was being recorded stops what would start next.
+    while (const auto caught = signals.next()) {
+      handle_signal(caught->number, caught->sent_by_process);
+    }
     while (!m_stopping && next < rows.size() &&
            m_workers.size() < static_cast<std::size_t>(m_options.jobs)) {
       launch(rows[next++]);
@@ -599,15 +640,28 @@ int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swe
   manifest.id = folder.id;
   manifest.folder = folder.path;
   manifest.created = util::to_epoch_seconds(folder.created);
+  manifest.working_directory = std::filesystem::current_path().string();
+  const int lock = lock_sweep(manifest);
   std::cerr << fmt::format("xrun: sweep {}: {} variations, {} to run with {} worker{}{}\n",
                            manifest.id, manifest.rows.size(), rows.size(), options.jobs,
                            options.jobs == 1 ? "" : "s",
                            rows.size() < manifest.rows.size() ? " (the rest done already)" : "");
-  return Execution(manifest, options, launcher).run(rows);
+  return Execution(manifest, lock, options, launcher).run(rows);
 }
 
 int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
                  const Launcher& launcher) {
+  const int lock = lock_sweep(manifest);
+  // The runs run where the sweep was started: relative paths in its values mean the same.
+  std::error_code error;
+  if (!manifest.working_directory.empty()) {
+    std::filesystem::current_path(manifest.working_directory, error);
+    if (error) {
+      ::close(lock);
+      throw UsageError(fmt::format("sweep {} ran in {}, which is gone: {}", manifest.id,
+                                   manifest.working_directory, error.message()));
+    }
+  }
   reconcile(manifest);
   std::vector<std::size_t> rows;
   std::size_t running = 0;
@@ -623,7 +677,7 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
                            rows.size(), rows.size() == 1 ? "" : "s",
                            running ? fmt::format(" ({} still running elsewhere)", running) : "");
   manifest.state = "running";
-  return Execution(manifest, options, launcher).run(rows);
+  return Execution(manifest, lock, options, launcher).run(rows);
 }
 
 void print_status(Manifest& manifest, std::ostream& out) {

@@ -1,5 +1,9 @@
 #include "util/process.hpp"
 
+#include <cstdlib>
+#include <dirent.h>
+#include <fcntl.h>
+
 #include <csignal>
 #include <pthread.h>
 
@@ -88,6 +92,25 @@ std::thread start_thread_without_signals(std::function<void()> body) {
   } catch (...) {
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     throw;
+  }
+}
+
+void close_exec_descriptors() {
+  DIR* folder = ::opendir("/proc/self/fd");
+  if (folder == nullptr) {
+    return;
+  }
+  const int own = ::dirfd(folder);
+  std::vector<int> marked;
+  while (const dirent* entry = ::readdir(folder)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd > 2 && fd != own && (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0) {
+      marked.push_back(fd);
+    }
+  }
+  ::closedir(folder);
+  for (const int fd : marked) {
+    ::close(fd);
   }
 }
 

@@ -23,4 +23,8 @@ std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& s
 /// where a sleeping Python must be woken by them.
 std::thread start_thread_without_signals(std::function<void()> body);
 
+/// In a process forked without exec: closes every descriptor marked close-on-exec, as exec
+/// would have, so that what the parent opened for itself does not reach the new program.
+void close_exec_descriptors();
+
 } // namespace xrun::util

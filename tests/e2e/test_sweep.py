@@ -7,7 +7,7 @@ import subprocess
 import time
 import unittest
 
-from support import Workspace, experiment_source, interrupt
+from support import XRUN, Workspace, experiment_source, interrupt
 
 TRAIN = experiment_source('''
     import time
@@ -50,6 +50,9 @@ class Sweep(Workspace):
     def manifest(self, namespace="results/train"):
         sweeps = sorted((self.dir / namespace / ".sweeps").iterdir())
         return json.loads((sweeps[-1] / "manifest.json").read_text())
+
+    def has_manifest(self, namespace="results/train"):
+        return any((self.dir / namespace / ".sweeps").glob("*/manifest.json"))
 
     def statuses(self, namespace="results/train"):
         """The status of each run whose meta is written (a folder gets its meta just after it
@@ -134,7 +137,7 @@ class Sweep(Workspace):
                 (["--sweep", "LR"], "give NAME=VALUE,VALUE"),
                 (["--sweep", "NOPE=1,2"], "the experiment has no parameter NOPE"),
                 (["--sweep", "__PREFIX__=a,b"], "__PREFIX__ cannot be swept"),
-                (["--sweep", "LR=1", "-j", "0"], "--jobs: Value 0 not in range 1 to 100000")):
+                (["--sweep", "LR=1", "-j", "0"], "-j 0: the number of parallel runs is a whole number from 1")):
             with self.subTest(args=args):
                 self.assertUsageError(self.xrun("run", "train.py", *args), message)
         self.assertEqual(len(self.runs("results/train")), 6)
@@ -175,6 +178,12 @@ class Sweep(Workspace):
         self.assertIn("interrupted", statuses)
         self.assertIn("pending", statuses)
         done_before = {row["run"] for row in manifest["variations"] if row["status"] == "done"}
+        for row in manifest["variations"]:
+            if row["status"] == "interrupted" and row["run"]:
+                # One signal to the group is one interrupt for each run, not a second (a kill).
+                meta = self.meta(self.dir / "results/train" / row["run"])
+                self.assertIsNone(meta.get("signal"))
+                self.assertEqual(meta["error_type"], "KeyboardInterrupt")
         status = self.xrun("sweep", "status", manifest["id"][-4:]).stdout
         self.assertIn("interrupted", status.splitlines()[0])
         result = self.xrun("sweep", "resume", manifest["id"], "--path", "results", "-j", "2")
@@ -239,7 +248,7 @@ class Sweep(Workspace):
         process = self.start("run", "train.py", "--sweep", "LR=0.1,0.2,0.3,0.4", "--SLEEP",
                              "1.5", "-j", "2")
         self.wait_for(lambda: len(self.runs("results/train")) >= 2, what="two runs started")
-        self.wait_for(lambda: (self.dir / "results/train/.sweeps").exists() and
+        self.wait_for(lambda: self.has_manifest() and
                       sum(row["run"] is not None for row in self.manifest()["variations"]) >= 2,
                       what="their folders in the manifest")
         os.kill(process.pid, signal.SIGKILL)  # the sweep process alone; its workers go on
@@ -247,12 +256,50 @@ class Sweep(Workspace):
         self.wait_for(lambda: self.statuses() == ["done", "done"], what="orphans done")
         rows = self.manifest()["variations"]
         self.assertEqual([row["status"] for row in rows][2:], ["pending", "pending"])
-        status = self.xrun("sweep", "status", self.manifest()["id"]).stdout
+        sweep_id = self.manifest()["id"]
+        folder = f"results/train/.sweeps/{sweep_id}/"  # as a shell completes it
+        status = self.xrun("sweep", "status", folder).stdout
         self.assertIn("4 variations: 2 done, 2 pending", status)
-        result = self.xrun("sweep", "resume", self.manifest()["id"], "--path", "results")
+        # From another folder: the runs still run where the sweep was started.
+        result = subprocess.run([XRUN, "sweep", "resume", sweep_id, "--path",
+                                 str(self.dir / "results")], cwd="/", env=self.env(),
+                                capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("2 variations to run again", result.stderr)
         self.assertEqual(len(self.runs("results/train")), 4)
+
+    def test_one_process_runs_a_sweep_and_runs_hold_none_of_its_descriptors(self):
+        self.write("fds.py", experiment_source("N: int = 0", """
+            import os
+            links = []
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    links.append(os.readlink(f"/proc/self/fd/{fd}"))
+                except OSError:
+                    pass  # the listing's own descriptor, closed by now
+            e["pipes"] = sum(link.startswith("pipe:") for link in links)
+            """))
+        self.assertEqual(self.xrun("run", "fds.py").returncode, 0)
+        single = self.data(self.runs("results/fds")[0])["pipes"]
+        process = self.start("run", "fds.py", "--sweep", "N=1,2,3", "-j", "1")
+        self.wait_for(lambda: self.has_manifest("results/fds"), what="the sweep")
+        sweep_id = self.manifest("results/fds")["id"]
+        busy = self.xrun("sweep", "resume", sweep_id, "--path", "results")
+        process.communicate(timeout=60)
+        if process.returncode == 0 and busy.returncode == 0:
+            self.skipTest("the sweep ended before the second process asked")
+        self.assertUsageError(busy, f"sweep {sweep_id} is being run by another process")
+        for run in self.runs("results/fds")[1:]:
+            self.assertEqual(self.data(run)["pipes"], single, run)
+
+    def test_a_value_that_looks_like_a_flag_is_a_value(self):
+        result = self.xrun("run", "train.py", "--TAG", "-v", "--ACT", "-j2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        parameters = self.meta(self.runs("results/train")[0])["parameters"]
+        self.assertEqual((parameters["TAG"]["value"], parameters["ACT"]["value"]), ("-v", "-j2"))
+        plan = self.xrun("run", "train.py", "--sweep", "LR=inf,nan", "--dry-run").stdout
+        hashes = [line.split()[1] for line in plan.splitlines()[1:3]]
+        self.assertNotEqual(hashes[0], hashes[1])  # JSON has null for both; the hash does not
 
     def test_verbose_streams_each_run_prefixed(self):
         self.write("loud.py", experiment_source("N: int = 1", 'print(f"hello from {N}")'))

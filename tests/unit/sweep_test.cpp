@@ -143,4 +143,14 @@ TEST_CASE("--sweep values: commas outside brackets and quotes") {
             .find("an empty value") != std::string::npos);
   CHECK(error_of([] { xrun::sweep::parse_command_line_sweep("LR='1"); })
             .find("not closed") != std::string::npos);
+  // Quotes inside brackets are the literal's: their commas and brackets do not count.
+  const auto lists = xrun::sweep::parse_command_line_sweep(R"(S=["a]", "b,c"],[4])");
+  REQUIRE(lists.values.size() == 2);
+  CHECK(*lists.values[0].text == R"(["a]", "b,c"])");
+  CHECK(*lists.values[1].text == "[4]");
+  CHECK(*xrun::sweep::parse_command_line_sweep("NAME=O'Brien,x").values[0].text == "O'Brien");
+  CHECK(error_of([] { xrun::sweep::parse_command_line_sweep("TAG=a(b,c"); })
+            .find("a bracket is not closed") != std::string::npos);
+  CHECK(error_of([] { xrun::sweep::parse_command_line_sweep("TAG=a],b"); })
+            .find("closes a bracket that is not open") != std::string::npos);
 }

@@ -88,9 +88,24 @@ class Parameter:
         value, usable = _jsonable(self.value)
         record = {"name": self.name, "type": self.type_name, "description": self.description,
                   "value": value, "usable": usable, "source": self.source}
+        if usable and _lossy(self.value):
+            record["exact"] = repr(self.value)  # JSON holds NaN as null, 2**70 as a float
         if self.source_file:
             record["source_file"] = self.source_file
         return record
+
+
+def _lossy(value) -> bool:
+    """Whether JSON loses something of the value: infinities and NaN, integers beyond 64 bits."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -2**63 <= value < 2**64
+    if isinstance(value, dict):
+        return any(_lossy(item) for item in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_lossy(item) for item in value)
+    return False
 
 
 def _type_name(annotation, value) -> str:
@@ -1517,11 +1532,11 @@ def _plan(experiment: Experiment, invocation: dict):
     the process that runs the sweep; a variation that does not fit is bad input, named."""
     specs = experiment.parameter_specs
     before = {name: (spec.value, spec.source, spec.source_file) for name, spec in specs.items()}
+    _Plugins.choose(invocation)  # an unknown plugin or setting is bad input here already
     files = []
     for path in [invocation["file"], *dict.fromkeys(experiment.dependencies)]:
         if path.endswith(".py"):
-            # newline="": the bytes as the supervisor hashes them (no \r\n translation).
-            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            with open(path, "rb") as handle:  # the bytes, as the supervisor hashes them
                 name = "experiment_code.py" if not files else os.path.basename(path)
                 files.append((name, handle.read()))
     for index, variation in enumerate(invocation["variations"]):
@@ -1534,7 +1549,7 @@ def _plan(experiment: Experiment, invocation: dict):
             raise UsageError(f"variation {index + 1}: {error}") from None
         records = [spec.record() for spec in specs.values()]
         _xrun.notify({"type": "plan", "index": index,
-                      "parameters": {r["name"]: r["value"] for r in records
+                      "parameters": {r["name"]: r.get("exact", r["value"]) for r in records
                                      if r["name"] in {s["name"] for s in variation}},
                       "run_hash": _xrun.run_hash(records, files),
                       "base_path": experiment.base_path, "namespace": experiment.namespace})
