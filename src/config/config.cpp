@@ -283,7 +283,8 @@ SweepSpec read_sweep(const Layer& layer, const Environment& env) {
                                name));
         }
         SweepDraw entry{name, at, draw.begin()->first.as<std::string>(), {}};
-        for (const auto& argument : draw.begin()->second) {
+        const YAML::Node arguments = draw.begin()->second; // held: the iterator is a temporary
+        for (const auto& argument : arguments) {
           entry.arguments.push_back(sweep_value(argument, file, env));
         }
         spec.random.push_back(std::move(entry));
