@@ -2,12 +2,12 @@
 """A sweep of 100 variations with -j 2 against 100 single `xrun run`s one after the other.
 
 Parallel efficiency = (sequential time / 2) / sweep time: 100% when two workers are exactly
-twice as fast as one at a time (target: at least 80%). The experiment sleeps, so that the
-work itself is the same in both and the machine's two cores are not what is measured; the
+twice as fast as one at a time (target: at least 80%). The experiment is trivial by default
+(`--sleep S` gives it S seconds of waiting, so that the machine's cores matter less); the
 per-run overhead of the sweep machinery (planning, workers, manifest) is reported too. Both
 are measured in the same session, alternately. Usage:
 
-    bench/sweep.py [--xrun build/xrun] [--variations 100] [--sleep 0.2] [--rounds 2]
+    bench/sweep.py [--xrun build/xrun] [--variations 100] [--sleep 0] [--rounds 2]
 """
 
 import argparse
@@ -23,7 +23,7 @@ EXPERIMENT = '''import time
 from xrun import Experiment, file_namespace, folder_path
 
 INDEX: int = 0
-SLEEP: float = 0.2
+SLEEP: float = 0.0
 
 @Experiment(base_path=folder_path(__file__), namespace=file_namespace(__file__),
             glob=globals())
@@ -46,7 +46,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xrun", default=str(ROOT / "build" / "xrun"))
     parser.add_argument("--variations", type=int, default=100)
-    parser.add_argument("--sleep", type=float, default=0.2)
+    parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
