@@ -40,6 +40,7 @@ struct RunOptions {
   bool keep_going = false;
   bool skip_done = false;
   bool verbose = false;
+  nlohmann::json launcher = nlohmann::json::object(); // --launcher and the Slurm options given
 };
 
 /// `-j N`, `-jN`, `--jobs N` or `--jobs=N` given after the file.
@@ -108,6 +109,19 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
         throw UsageError(fmt::format("{} needs a plugin name", flag),
                          "e.g. --plugin notify:file=runs.log or --no-plugin plot_track");
       }
+    } else if (is_launcher_flag(flag)) {
+      std::string value;
+      if (flag.size() < arg.size()) {
+        value = arg.substr(flag.size() + 1);
+      } else if (i + 1 < options.rest.size()) {
+        value = options.rest[++i];
+      } else {
+        throw UsageError(fmt::format("{} needs a value", arg),
+                         "e.g. --launcher slurm --partition gpu --time 02:00:00");
+      }
+      set_launcher_flag(options.launcher, flag, value);
+    } else if (arg == "--requeue") {
+      options.launcher["requeue"] = true;
     } else if (flag == "--sweep" || flag == "--jobs" || arg == "-j") {
       std::string value;
       if (flag.size() < arg.size()) {
@@ -238,6 +252,12 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
   sweep_options.skip_done = options.skip_done;
   sweep_options.dry_run = options.dry_run;
   sweep_options.verbose = options.verbose;
+  set_launcher(sweep_options, config ? config->launcher : nlohmann::json::object(),
+               options.launcher);
+  if (sweep_options.slurm && (options.jobs > 0 || options.fail_fast || options.verbose)) {
+    throw UsageError("-j, --fail-fast and -v are for sweeps run here, not on Slurm",
+                     "Slurm runs the variations; --array-limit K caps how many at once");
+  }
   return sweep::run_sweep(request, swept, variations, options.command_line, sweep_options,
                           python_launcher(options.command_line));
 }
@@ -275,7 +295,9 @@ int run_command(RunOptions& options) {
     throw UsageError(
         fmt::format("{} is neither a Python module (.py) nor a config (.yml)", given.string()));
   }
-  if (!options.sweeps.empty() || (config && !config->sweep.empty())) {
+  const auto type = options.launcher.value(
+      "type", config ? config->launcher.value("type", "local") : std::string("local"));
+  if (!options.sweeps.empty() || (config && !config->sweep.empty()) || type == "slurm") {
     if (options.help) {
       child.mode = python::ChildMode::help;
       return python::run_child(child);
@@ -285,6 +307,10 @@ int run_command(RunOptions& options) {
   if (options.jobs > 0 || options.skip_done || options.fail_fast || options.verbose) {
     throw UsageError("-j, --skip-done, --fail-fast and -v are for sweeps",
                      "sweep with --sweep NAME=V1,V2 or a config's sweep: section");
+  }
+  if (!options.launcher.empty()) {
+    sweep::Options checked; // Slurm's options without Slurm are refused
+    set_launcher(checked, config ? config->launcher : nlohmann::json::object(), options.launcher);
   }
   return launch(options, child, request);
 }
@@ -370,8 +396,11 @@ int words_to_parse(int argc, char** argv, std::vector<std::string>& tail) {
   if (command != "run" && command != "reproduce") {
     return argc;
   }
-  const std::vector<std::string_view> with_value{"--plugin", "--no-plugin", "--sweep",
-                                                 "-j",       "--jobs",      "--path"};
+  std::vector<std::string_view> with_value{"--plugin", "--no-plugin", "--sweep",
+                                           "-j",       "--jobs",      "--path"};
+  for (const auto& flag : launcher_flags()) {
+    with_value.push_back(flag);
+  }
   for (int i = 2; i < argc; ++i) {
     const std::string_view word = argv[i];
     if (word == "--") {
@@ -418,6 +447,7 @@ int add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
                 "Skip variations whose run hash has a done run in the archive");
   run->add_flag("-v,--verbose", options->verbose,
                 "Show every run of a sweep's output, each line prefixed by its variation");
+  add_launcher_options(*run, options->launcher);
   run->add_flag("-h,--help", options->help,
                 "Without FILE: this help. With FILE: the experiment's parameters");
   run->footer("Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE. A "

@@ -5,7 +5,14 @@
 #include "run/supervisor.hpp"
 #include "sweep/manifest.hpp"
 
+#include "sweep/slurm.hpp"
+#include "xrun/error.hpp"
+#include "xrun/meta.hpp"
+
 #include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -42,6 +49,80 @@ python::ChildOptions child_for(const Json& request, const Json& settings,
   return child;
 }
 
+/// Runs one variation as `xrun run` does, under a supervisor in this process.
+int run_variation(const Json& request, const Json& settings, const Json& sweep_record,
+                  const std::vector<std::string>& command_line, run::RunRequest& run) {
+  auto child = child_for(request, settings, run.resolved_config);
+  run.file = child.file;
+  run.args = child.args;
+  run.command_line = command_line;
+  run.config = request.value("config_path", "");
+  run.meta_extra["sweep"] = nlohmann::ordered_json::parse(sweep_record.dump());
+  return supervise_child(child, run);
+}
+
+/// `xrun sweep task FOLDER INDEX`: one array task of a sweep on Slurm, run by its batch script
+/// on the task's node. A task warned of its time limit, of a sweep with `requeue`, asks Slurm
+/// to run it again once its run is recorded as interrupted.
+int run_task(const std::string& folder, int index) {
+  const auto manifest = sweep::Manifest::load(folder);
+  const auto row = std::find_if(manifest.rows.begin(), manifest.rows.end(),
+                                [index](const sweep::Row& r) { return r.index == index; });
+  if (row == manifest.rows.end()) {
+    throw UsageError(fmt::format("sweep {} has no variation with index {}", manifest.id, index));
+  }
+  std::error_code error;
+  if (!manifest.working_directory.empty()) {
+    std::filesystem::current_path(manifest.working_directory, error);
+    if (error) {
+      throw UsageError(fmt::format("sweep {} runs in {}, which this node cannot enter: {}",
+                                   manifest.id, manifest.working_directory, error.message()));
+    }
+  }
+  Json record = {{"id", manifest.id}, {"index", index}};
+  Json slurm = Json::object();
+  for (const auto& [variable, key] :
+       std::vector<std::pair<const char*, const char*>>{{"SLURM_JOB_ID", "job_id"},
+                                                        {"SLURM_ARRAY_JOB_ID", "array_job_id"},
+                                                        {"SLURM_ARRAY_TASK_ID", "task_id"},
+                                                        {"SLURM_RESTART_COUNT", "restarts"},
+                                                        {"SLURMD_NODENAME", "node"}}) {
+    if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') {
+      slurm[key] = value;
+    }
+  }
+  if (!slurm.empty()) {
+    record["slurm"] = slurm;
+  }
+  run::RunRequest run;
+  run.interrupt_reasons = {
+      {SIGUSR1, "Slurm's warning: the task's time limit is near"},
+      {SIGTERM, "SIGTERM from Slurm: the task was cancelled, preempted or out of time"}};
+  std::filesystem::path run_folder;
+  run.on_folder = [&run_folder](const std::filesystem::path& path) { run_folder = path; };
+  const int code = run_variation(manifest.request, row->settings, record, manifest.command_line, run);
+  const bool requeue = manifest.launcher.value("options", Json::object()).value("requeue", false);
+  if (requeue && !run_folder.empty()) {
+    try {
+      const auto meta = read_meta(run_folder);
+      const auto by = meta.extra.find("interrupted_by");
+      if (meta.status == RunStatus::interrupted && by != meta.extra.end() && by->is_object() &&
+          by->value("signal", "") == "SIGUSR1") {
+        if (const auto why = sweep::slurm::requeue_this_task(); why.empty()) {
+          std::cerr << fmt::format("xrun: variation {} of sweep {} is requeued: it runs again "
+                                   "as a new run\n",
+                                   index + 1, manifest.id);
+        } else {
+          std::cerr << fmt::format("xrun: error: cannot requeue the task: {}\n", why);
+        }
+      }
+    } catch (const Error& failure) {
+      std::cerr << "xrun: error: " << failure.what() << '\n';
+    }
+  }
+  return code;
+}
+
 } // namespace
 
 sweep::Launcher python_launcher(const std::vector<std::string>& command_line) {
@@ -58,20 +139,15 @@ sweep::Launcher python_launcher(const std::vector<std::string>& command_line) {
       [command_line](const Json& request, const Json& settings, const Json& sweep_record,
                      const std::function<void(const std::filesystem::path&)>& on_folder) {
         run::RunRequest run;
-        auto child = child_for(request, settings, run.resolved_config);
-        run.file = child.file;
-        run.args = child.args;
-        run.command_line = command_line;
-        run.config = request.value("config_path", "");
-        run.meta_extra["sweep"] = nlohmann::ordered_json::parse(sweep_record.dump());
         run.on_folder = on_folder;
-        return supervise_child(child, run);
+        return run_variation(request, settings, sweep_record, command_line, run);
       };
   return launcher;
 }
 
 void add_sweep_command(CLI::App& app, Action& action) {
-  auto* sweep = app.add_subcommand("sweep", "The sweeps of an archive: list, status, resume");
+  auto* sweep =
+      app.add_subcommand("sweep", "The sweeps of an archive: list, status, resume, cancel");
   sweep->require_subcommand(1);
   struct Settings {
     std::string path = "results";
@@ -79,6 +155,8 @@ void add_sweep_command(CLI::App& app, Action& action) {
     int jobs = 0;
     bool fail_fast = false;
     bool verbose = false;
+    Json launcher = Json::object(); // --launcher and Slurm's options
+    int index = -1;                 // of `sweep task`
   };
   const auto settings = std::make_shared<Settings>();
   const auto add_path = [&](CLI::App* command) {
@@ -120,12 +198,24 @@ void add_sweep_command(CLI::App& app, Action& action) {
     command->add_flag("-v,--verbose", settings->verbose,
                       "Show every run's output, each line prefixed by its variation");
     if (retry) {
-      command->add_flag("--failed")->description("Only the variations that failed (the default)");
+      command->add_flag("--failed")->description(
+          "Only the variations that failed, were killed, interrupted, lost or cancelled (the "
+          "default)");
     }
+    add_launcher_options(*command, settings->launcher);
     command->callback([&action, settings, retry] {
       action = [settings, retry] {
         auto manifest = sweep::Manifest::load(sweep::resolve_sweep(settings->path, settings->id));
         sweep::Options options;
+        auto given = settings->launcher;
+        if (!given.contains("type")) {
+          given["type"] = manifest.on_slurm() ? "slurm" : "local"; // where it ran before
+        }
+        set_launcher(options, Json::object(), given);
+        if (options.slurm && (settings->jobs > 0 || settings->fail_fast || settings->verbose)) {
+          throw UsageError("-j, --fail-fast and -v are for sweeps run here, not on Slurm",
+                           "resume here with --launcher local");
+        }
         options.jobs = settings->jobs > 0
                            ? settings->jobs
                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -136,6 +226,25 @@ void add_sweep_command(CLI::App& app, Action& action) {
       };
     });
   }
+  auto* cancel = sweep->add_subcommand(
+      "cancel", "Stop a sweep: cancel its Slurm jobs, or stop its process on this machine");
+  add_path(cancel);
+  cancel->add_option("id", settings->id, "The sweep id (or a unique part of it)")->required();
+  cancel->callback([&action, settings] {
+    action = [settings] {
+      auto manifest = sweep::Manifest::load(sweep::resolve_sweep(settings->path, settings->id));
+      return sweep::cancel_sweep(manifest, std::cout);
+    };
+  });
+  // Run by the batch script of a sweep on Slurm, on the task's node; not for people.
+  auto* task = sweep->add_subcommand("task", "One Slurm array task of a sweep");
+  task->group("");
+  task->add_option("folder", settings->id, "The sweep folder")->required();
+  task->add_option("index", settings->index, "The variation's index (the array task id)")
+      ->required();
+  task->callback([&action, settings] {
+    action = [settings] { return run_task(settings->id, settings->index); };
+  });
 }
 
 } // namespace xrun::cli

@@ -6,6 +6,8 @@
 #include "run/supervisor.hpp"
 #include "sweep/runner.hpp"
 
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -16,5 +18,25 @@ int supervise_child(python::ChildOptions child, run::RunRequest& request);
 
 /// Plans variations and runs one in the embedded interpreter, under a supervisor.
 sweep::Launcher python_launcher(const std::vector<std::string>& command_line);
+
+/// The launcher's flags that take a value (`--launcher`, `--partition`, ...).
+std::vector<std::string> launcher_flags();
+
+/// Whether `flag` is one of launcher_flags().
+bool is_launcher_flag(const std::string& flag);
+
+/// Keeps `FLAG value` of a launcher flag in `launcher` as its `launcher:` setting
+/// (`--sbatch-arg` adds up).
+void set_launcher_flag(nlohmann::json& launcher, const std::string& flag,
+                       const std::string& value);
+
+/// The launcher's flags (before the file) of `command`, kept in `launcher`.
+void add_launcher_options(CLI::App& command, nlohmann::json& launcher);
+
+/// `options.slurm` and its options from a config's `launcher:` settings and those `given` on
+/// the command line (which win; `--sbatch-arg`s add to the config's). Throws UsageError for a
+/// value that does not fit, or a Slurm option without the Slurm launcher.
+void set_launcher(sweep::Options& options, const nlohmann::json& from_config,
+                  const nlohmann::json& given);
 
 } // namespace xrun::cli

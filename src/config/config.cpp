@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "sweep/slurm.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 
@@ -20,7 +21,8 @@ using Json = nlohmann::json;
 
 const std::vector<std::string> k_known_keys{"extend",    "parameters",  "include",
                                             "name",      "description", "base_path",
-                                            "namespace", "plugins",     "sweep"};
+                                            "namespace", "plugins",     "sweep",
+                                            "launcher"};
 
 Location location_of(const std::filesystem::path& file, const YAML::Mark& mark) {
   return {file.string(), mark.line + 1, mark.column + 1};
@@ -144,6 +146,26 @@ void read_plugins(const Layer& layer, const Environment& env, std::vector<Plugin
            fmt::format("plugin {} must be true, false or a mapping of its settings", choice.name));
     }
     out.push_back(std::move(choice));
+  }
+}
+
+/// The layer's `launcher:` settings into `out` (a later layer's replace an earlier one's),
+/// with where each was set (`file:line:column: launcher.KEY`).
+void read_launcher(const Layer& layer, const Environment& env, Json& out,
+                   std::map<std::string, std::string>& where) {
+  const auto launcher = layer.root["launcher"];
+  if (!launcher || launcher.IsNull()) {
+    return;
+  }
+  if (!launcher.IsMap()) {
+    fail(location_of(layer.file, launcher.Mark()),
+         "'launcher' must be a mapping like {type: slurm, partition: gpu, time: 02:00:00}");
+  }
+  for (const auto& item : launcher) {
+    const auto key = item.first.as<std::string>();
+    out[key] = to_json(item.second, layer.file, env);
+    where[key] =
+        fmt::format("{}: launcher.{}", location_of(layer.file, item.first.Mark()).str(), key);
   }
 }
 
@@ -373,6 +395,7 @@ std::string substitute(std::string_view text, const Environment& environment,
 
 Config load_config(const std::filesystem::path& file, bool strict, const Environment& env) {
   Config config;
+  std::map<std::string, std::string> launcher_where;
   std::vector<Layer> layers; // top first
   std::vector<std::filesystem::path> seen;
   std::filesystem::path current = std::filesystem::absolute(file).lexically_normal();
@@ -390,7 +413,7 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
     if (!layer.root.IsMap()) {
       fail(location_of(current, layer.root.Mark()),
            "a config is a mapping with the keys extend, parameters, include, name, "
-           "description, base_path, namespace, plugins and sweep");
+           "description, base_path, namespace, plugins, sweep and launcher");
     }
     check_keys(layer, strict, config.warnings);
     const auto extend = layer.root["extend"];
@@ -446,6 +469,7 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
       }
     }
     read_plugins(*layer, env, config.plugins);
+    read_launcher(*layer, env, config.launcher, launcher_where);
     if (const auto include = root["include"]) {
       std::vector<YAML::Node> entries;
       if (include.IsSequence()) {
@@ -466,6 +490,10 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
       }
     }
   }
+
+  // Checked as a whole: a later file's setting replaces an earlier one's.
+  sweep::slurm::Options::from_json(
+      config.launcher, [&](const std::string& key) { return launcher_where[key]; });
 
   // The nearest config with a sweep sweeps.
   for (const auto& layer : layers) {

@@ -96,6 +96,7 @@ struct Config {
   std::vector<std::filesystem::path> includes; // mixins of every file, in chain order
   std::vector<PluginChoice> plugins;           // of every file, in chain order (later ones win)
   SweepSpec sweep;                             // the nearest config's `sweep:` section
+  nlohmann::json launcher = nlohmann::json::object(); // `launcher:` settings, later files win
   std::vector<std::string> warnings;           // "file:line: unknown key 'x' (ignored)"
 
   /// The resolved config as YAML (what ran), for experiment_config.yml.

@@ -1,5 +1,7 @@
 #include "core/module_scan.hpp"
 
+#include "util/strings.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -8,21 +10,14 @@ namespace xrun::core {
 
 namespace {
 
+using util::trim;
+
 bool is_identifier_start(char c) {
   return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
 }
 
 bool is_identifier_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
-
-std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  const auto last = text.find_last_not_of(" \t\r");
-  return std::string(text.substr(first, last - first + 1));
 }
 
 /// A logical top-level statement: its text with every string literal replaced by one

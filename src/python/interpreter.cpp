@@ -1,6 +1,7 @@
 #include "python/interpreter.hpp"
 
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include "xrun/error.hpp"
 
 #include <cstdlib>
@@ -24,14 +25,9 @@ std::optional<std::string> venv_version(const std::string& config_text) {
     if (equals == std::string::npos) {
       continue;
     }
-    auto trim = [](std::string text) {
-      const auto first = text.find_first_not_of(" \t\r");
-      const auto last = text.find_last_not_of(" \t\r");
-      return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
-    };
-    const auto key = trim(line.substr(0, equals));
+    const auto key = util::trim(line.substr(0, equals));
     if (key == "version" || key == "version_info") {
-      return trim(line.substr(equals + 1));
+      return util::trim(line.substr(equals + 1));
     }
   }
   return std::nullopt;

@@ -84,13 +84,18 @@ void place_fd(int fd, int target) {
 /// Forks the experiment process. The child does not exec: it is this program, already loaded,
 /// and goes straight to `body` (starting Python), which saves a whole process start.
 pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, const Pipe& err,
-                  const Pipe& control_out, const Pipe& control_in) {
+                  const Pipe& control_out, const Pipe& control_in,
+                  const std::map<int, std::string>& interrupt_reasons) {
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
   // The supervisor's handlers must not run in the child (a signal would land in the
   // supervisor's signal pipe).
-  const pid_t pid = util::fork_quietly({SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE});
+  std::vector<int> reset{SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE};
+  for (const auto& [number, reason] : interrupt_reasons) {
+    reset.push_back(number);
+  }
+  const pid_t pid = util::fork_quietly(reset);
   if (pid != 0) {
     const int error = errno;
     if (pid < 0) {
@@ -180,6 +185,19 @@ std::string signal_name(int number) {
   return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", number);
 }
 
+std::string default_interrupt_reason(int number) {
+  switch (number) {
+  case SIGINT:
+    return "SIGINT (Ctrl-C)";
+  case SIGTERM:
+    return "SIGTERM (asked to stop)";
+  case SIGHUP:
+    return "SIGHUP (the terminal closed)";
+  default:
+    return signal_name(number);
+  }
+}
+
 /// The run being supervised: what the supervisor knows and writes.
 class Supervision {
 public:
@@ -205,6 +223,7 @@ private:
   void record_end();
   void record_outcome();
   int end_run();
+  void note_interruption();
   void log_line(std::string_view line) { m_log.append(line); }
 
   const RunRequest& m_request;
@@ -220,6 +239,7 @@ private:
   int m_interrupts = 0;
   bool m_terminated = false;
   bool m_killed_by_us = false;
+  Json m_interrupted_by; // {"signal", "reason"} of the first signal that came
   std::optional<util::SignalPipe> m_signals;
   bool m_ended = false;         // the final status is written
   bool m_plugins_ended = false; // the plugins' after_end hooks have run
@@ -231,11 +251,18 @@ int Supervision::run() {
   // The code as it is when the run starts, not when the experiment asks for its folder (its
   // imports may take long enough for an editor to save a change meanwhile).
   m_code = util::read_file(m_request.file).value_or("");
-  m_signals.emplace(std::initializer_list<int>{SIGINT, SIGTERM, SIGHUP, SIGCHLD});
+  std::vector<int> signals{SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+  for (const auto& [number, reason] : m_request.interrupt_reasons) {
+    if (std::find(signals.begin(), signals.end(), number) == signals.end()) {
+      signals.push_back(number);
+    }
+  }
+  m_signals.emplace(std::move(signals));
   int code = 0;
   {
     Pipe out, err, control_out, control_in;
-    m_child = spawn_child(m_request.child, out, err, control_out, control_in);
+    m_child = spawn_child(m_request.child, out, err, control_out, control_in,
+                        m_request.interrupt_reasons);
     // Asking git takes a few processes; do it while the child starts Python.
     m_git = std::async(std::launch::async, read_git, m_request.file);
     code = finish(watch(out, err, control_out, control_in));
@@ -355,7 +382,7 @@ void Supervision::finish_plugins() {
   const auto& finisher = m_request.finisher;
   Pipe out, err, control_out, control_in;
   m_child = spawn_child([&](int in, int to) { return finisher(folder, in, to); }, out, err,
-                        control_out, control_in);
+                        control_out, control_in, m_request.interrupt_reasons);
   m_interrupts = 0;
   const int status = watch(out, err, control_out, control_in);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -372,6 +399,23 @@ void Supervision::finish_plugins() {
 void Supervision::handle_signal(int number, bool sent_by_process) {
   if (number == SIGCHLD) {
     return; // the loop reaps the child
+  }
+  if (m_interrupted_by.is_null()) {
+    const auto given = m_request.interrupt_reasons.find(number);
+    m_interrupted_by = {{"signal", signal_name(number)},
+                        {"reason", given != m_request.interrupt_reasons.end()
+                                       ? given->second
+                                       : default_interrupt_reason(number)}};
+  }
+  if (number != SIGINT && number != SIGTERM && number != SIGHUP) {
+    // A warning (a batch system's time limit is near): the experiment is interrupted as by a
+    // first Ctrl-C, so that it saves what it has; the limit itself brings SIGTERM.
+    if (m_interrupts++ == 0) {
+      ::kill(m_child, SIGINT);
+      std::cerr << fmt::format("\nxrun: interrupting the experiment: {}\n",
+                               m_interrupted_by.value("reason", ""));
+    }
+    return;
   }
   if (number == SIGINT) {
     ++m_interrupts;
@@ -711,6 +755,7 @@ void Supervision::record_outcome() {
     m_meta.status = m_meta.error_type.empty() ? RunStatus::done : RunStatus::failed;
   }
   m_meta.exit_code = exit_code_for(m_meta.status, 0);
+  note_interruption();
   try {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {
@@ -718,8 +763,17 @@ void Supervision::record_outcome() {
   }
 }
 
+/// Keeps in the meta why an interrupted run was interrupted.
+void Supervision::note_interruption() {
+  if (!m_interrupted_by.is_null() &&
+      (m_meta.status == RunStatus::interrupted || m_killed_by_us)) {
+    m_meta.extra["interrupted_by"] = nlohmann::ordered_json::parse(m_interrupted_by.dump());
+  }
+}
+
 /// Writes the final meta (again: plugin records may have come since) and reports the end.
 int Supervision::end_run() {
+  note_interruption();
   try {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,12 +27,17 @@ struct RunRequest {
   nlohmann::ordered_json meta_extra = nlohmann::ordered_json::object(); // more meta fields
   /// Called with the run folder once its start is recorded (a sweep keeps it in its manifest).
   std::function<void(const std::filesystem::path& run_folder)> on_folder;
+  /// Why a signal interrupts the run, recorded in the meta (`interrupted_by`): replaces the
+  /// plain signal name of SIGINT, SIGTERM or SIGHUP, and makes any other signal listed here
+  /// interrupt the run as a first Ctrl-C does (a batch system's warning before a time limit).
+  std::map<int, std::string> interrupt_reasons;
 };
 
 /// Runs the experiment in a child process (`request.child`, in a fork of this one) and records
 /// it: creates the run folder when the child has resolved its parameters, writes the meta with
 /// a heartbeat while the child lives, copies everything the child prints to the terminal and to
-/// experiment_out.log, forwards Ctrl-C/SIGTERM (a second Ctrl-C kills), and writes the final
+/// experiment_out.log, forwards Ctrl-C/SIGTERM (a second Ctrl-C kills) with the first signal's
+/// reason kept in the meta (`interrupted_by`: {"signal", "reason"}), and writes the final
 /// status from the child's exit, also when the child was killed. Returns the exit code of
 /// `xrun run`. The caller has checked that the file exists.
 int supervise(const RunRequest& request);

@@ -33,6 +33,9 @@ void Manifest::save() const {
     if (row.exit_code) {
       item["exit_code"] = *row.exit_code;
     }
+    if (!row.job.empty()) {
+      item["job"] = row.job;
+    }
     item["settings"] = Json::parse(row.settings.dump());
     rows_json.push_back(std::move(item));
   }
@@ -46,6 +49,7 @@ void Manifest::save() const {
                      {"command_line", command_line},
                      {"swept", swept},
                      {"request", Json::parse(request.dump())},
+                     {"launcher", Json::parse(launcher.dump())},
                      {"variations", std::move(rows_json)}};
   core::write_file_atomic(folder / k_manifest_file, root.dump(2) + "\n");
 }
@@ -78,6 +82,9 @@ Manifest Manifest::load(const std::filesystem::path& folder) {
     manifest.command_line = root.value("command_line", std::vector<std::string>{});
     manifest.swept = root.value("swept", std::vector<std::string>{});
     manifest.request = nlohmann::json::parse(root.value("request", Json::object()).dump());
+    if (root.contains("launcher") && root["launcher"].is_object()) {
+      manifest.launcher = nlohmann::json::parse(root["launcher"].dump());
+    }
     for (const auto& item : root.at("variations")) {
       Row row;
       row.index = item.value("index", 0);
@@ -90,6 +97,7 @@ Manifest Manifest::load(const std::filesystem::path& folder) {
       if (item.contains("exit_code") && item["exit_code"].is_number_integer()) {
         row.exit_code = item["exit_code"].get<int>();
       }
+      row.job = item.value("job", "");
       manifest.rows.push_back(std::move(row));
     }
   } catch (const Json::exception& error) {
@@ -107,9 +115,17 @@ bool sweep_process_alive(const Manifest& manifest) {
 
 namespace {
 
-/// The runs in the namespace that name this sweep: row index -> the latest run's folder name.
-std::map<int, std::string> runs_of(const Manifest& manifest) {
-  std::map<int, std::pair<double, std::string>> latest;
+/// A run in the namespace that names a sweep's row.
+struct RunOfRow {
+  double start = 0;
+  std::string folder;
+  std::string job; // the Slurm array job that ran it, if one did
+  int attempt = 0; // Slurm's restart count of the task that ran it
+};
+
+/// The runs in the namespace that name this sweep, by row index.
+std::map<int, std::vector<RunOfRow>> runs_of(const Manifest& manifest) {
+  std::map<int, std::vector<RunOfRow>> found;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(manifest.namespace_dir, error)) {
     const auto name = entry.path().filename().string();
@@ -123,20 +139,32 @@ std::map<int, std::string> runs_of(const Manifest& manifest) {
           sweep->value("id", "") != manifest.id) {
         continue;
       }
-      const int index = sweep->value("index", -1);
-      auto& [time, folder] = latest[index];
-      if (meta.start_time >= time) {
-        time = meta.start_time;
-        folder = name;
+      auto slurm = sweep->value("slurm", Json::object());
+      if (!slurm.is_object()) {
+        slurm = Json::object();
       }
+      int attempt = 0;
+      try {
+        attempt = std::stoi(slurm.value("restarts", "0"));
+      } catch (const std::exception&) {
+      }
+      found[sweep->value("index", -1)].push_back(
+          {meta.start_time, name, slurm.value("array_job_id", ""), attempt});
     } catch (const Error&) {
     }
   }
-  std::map<int, std::string> found;
-  for (const auto& [index, entry] : latest) {
-    found[index] = entry.second;
-  }
   return found;
+}
+
+/// The latest of `runs` that `job` ran (any, for an empty `job`).
+const RunOfRow* latest_run(const std::vector<RunOfRow>& runs, const std::string& job) {
+  const RunOfRow* latest = nullptr;
+  for (const auto& run : runs) {
+    if ((job.empty() || run.job == job) && (!latest || run.start >= latest->start)) {
+      latest = &run;
+    }
+  }
+  return latest;
 }
 
 } // namespace
@@ -144,19 +172,31 @@ std::map<int, std::string> runs_of(const Manifest& manifest) {
 void reconcile(Manifest& manifest) {
   const double now = util::to_epoch_seconds(util::Clock::now());
   const bool alive = sweep_process_alive(manifest);
-  std::optional<std::map<int, std::string>> found;
+  std::optional<std::map<int, std::vector<RunOfRow>>> found;
+  const auto runs_for = [&](const Row& row) -> const std::vector<RunOfRow>& {
+    static const std::vector<RunOfRow> none;
+    if (!found) {
+      found = runs_of(manifest);
+    }
+    const auto it = found->find(row.index);
+    return it == found->end() ? none : it->second;
+  };
   for (auto& row : manifest.rows) {
+    row.note.clear();
     if (row.status == "skipped") {
       continue;
     }
-    if (row.run.empty() && row.status == "running") {
-      if (!found) {
-        found = runs_of(manifest);
-      }
-      if (const auto it = found->find(row.index); it != found->end()) {
-        row.run = it->second;
+    if (!row.job.empty()) {
+      // Submitted to Slurm: its tasks write run folders, never the manifest.
+      const auto* run = latest_run(runs_for(row), row.job);
+      row.run = run ? run->folder : "";
+      row.attempt = run ? run->attempt : 0;
+    } else if (row.run.empty() && row.status == "running") {
+      if (const auto* run = latest_run(runs_for(row), "")) {
+        row.run = run->folder;
       } else if (!alive) {
-        row.status = "lost"; // its worker died before its run had a folder
+        row.status = "lost";
+        row.note = "its worker died before the run had a folder";
       }
     }
     if (row.run.empty()) {
@@ -168,12 +208,20 @@ void reconcile(Manifest& manifest) {
       if (meta.status == RunStatus::running &&
           now - meta.heartbeat > archive::k_lost_after_seconds) {
         row.status = "lost";
+        row.note = fmt::format("its supervisor stopped {:.0f} s ago", now - meta.heartbeat);
       }
       if (meta.exit_code) {
         row.exit_code = meta.exit_code;
       }
+      if (const auto by = meta.extra.find("interrupted_by");
+          meta.status == RunStatus::interrupted && by != meta.extra.end() && by->is_object()) {
+        row.note = by->value("reason", "");
+      } else if (meta.status == RunStatus::failed || meta.status == RunStatus::killed) {
+        row.note = meta.error_type;
+      }
     } catch (const Error&) {
       row.status = "lost"; // the folder is gone or unreadable
+      row.note = "its run folder is gone or unreadable";
     }
   }
 }

@@ -20,8 +20,12 @@ struct Row {
   std::string run_hash;
   std::string run;                // the run folder's name in the namespace; empty: none yet
   std::string status = "pending"; // pending, running, done, failed, interrupted, killed,
-                                  // lost (supervisor gone), skipped (done before: `run` is it)
+                                  // lost (supervisor gone), skipped (done before: `run` is it),
+                                  // submitted (to Slurm: `job`), cancelled (before it ran)
   std::optional<int> exit_code;
+  std::string job;  // the Slurm array job of its latest submission; empty: run on a machine
+  std::string note; // why it has its status (not stored: found by reconcile and Slurm)
+  int attempt = 0;  // Slurm's restart count when `run` began (not stored either)
 };
 
 /// Everything needed to run the sweep's variations again, and their rows.
@@ -37,7 +41,12 @@ struct Manifest {
   std::vector<std::string> command_line;
   std::vector<std::string> swept;                    // the swept parameters' names
   nlohmann::json request = nlohmann::json::object(); // file, config, args, plugins, ...
+  /// {"type": "local"} or {"type": "slurm", "options": {...}, "submissions": [{"job_id",
+  /// "array", "script", "submitted", "rows"}, ...]}
+  nlohmann::json launcher = {{"type", "local"}};
   std::vector<Row> rows;
+
+  bool on_slurm() const { return launcher.value("type", "local") == "slurm"; }
 
   /// Writes manifest.json atomically. Throws ArchiveError.
   void save() const;
@@ -48,7 +57,9 @@ struct Manifest {
 /// Each row's status brought up to date from its run folder (the run's own record is the
 /// truth: a sweep process killed mid-way leaves rows at `running` whose runs ended since). A
 /// row without a folder on record gets the run whose meta names this sweep and row; a row
-/// still `running` without any, after the sweep process died, is `lost`.
+/// still `running` without any, after the sweep process died, is `lost`. A row submitted to
+/// Slurm gets the latest run of its job (a requeued task's fresh run), and stays `submitted`
+/// without one (see slurm::observe for what Slurm knows).
 void reconcile(Manifest& manifest);
 
 /// Whether the process that runs the sweep is alive (known only on its own host).

@@ -1,6 +1,9 @@
 #include "sweep/runner.hpp"
 
+#include "sweep/slurm.hpp"
 #include "util/fs.hpp"
+#include "util/process.hpp"
+#include "util/strings.hpp"
 #include "util/host.hpp"
 #include "util/signal_pipe.hpp"
 #include "util/time.hpp"
@@ -287,6 +290,7 @@ void Execution::launch(std::size_t index) {
     m_workers.push_back(std::move(worker));
     row.status = "running";
     row.run.clear();
+    row.job.clear();
     row.exit_code.reset();
     return;
   }
@@ -515,6 +519,10 @@ int Execution::run(const std::vector<std::size_t>& rows) {
   ::close(m_reports[0]);
   ::close(m_reports[1]);
   m_manifest.state = m_interrupted ? "interrupted" : "finished";
+  if (std::any_of(m_manifest.rows.begin(), m_manifest.rows.end(),
+                  [](const Row& row) { return !row.job.empty() && row.run.empty(); })) {
+    m_manifest.state = "submitted"; // some of it is still Slurm's to run
+  }
   save();
   std::cerr << fmt::format("xrun: sweep {}: {}\n  {}\n", m_manifest.id, summary_of(m_manifest),
                            m_manifest.folder.string());
@@ -526,6 +534,74 @@ int Execution::run(const std::vector<std::size_t>& rows) {
                              m_manifest.namespace_dir.string());
   }
   return m_interrupted ? 130 : complete ? 0 : 1;
+}
+
+/// Submits `rows` of the manifest to Slurm as one job array and records the submission in the
+/// manifest. A new sweep (`created`: its folder made for it) whose submission fails is
+/// removed whole; an existing one is left as it was.
+int submit_rows(Manifest& manifest, const std::vector<std::size_t>& rows, const Options& options,
+                bool created) {
+  const auto slurm_options = slurm::Options::from_json(
+      options.slurm_options, [](const std::string& key) { return "launcher." + key; });
+  std::vector<int> indices;
+  for (const auto i : rows) {
+    indices.push_back(manifest.rows[i].index);
+  }
+  const auto discard = [&] {
+    if (created) {
+      std::error_code ignored;
+      std::filesystem::remove_all(manifest.folder, ignored);
+    }
+  };
+  auto launcher = manifest.launcher;
+  launcher["type"] = "slurm";
+  launcher["options"] = slurm_options.to_json();
+  if (!launcher.contains("submissions")) {
+    launcher["submissions"] = nlohmann::json::array();
+  }
+  Json submission;
+  try {
+    if (created) {
+      manifest.launcher = launcher;
+      manifest.state = "submitting";
+      manifest.save(); // the tasks read their variations from it
+    }
+    submission = slurm::submit(manifest, slurm_options, indices);
+  } catch (...) {
+    discard();
+    throw;
+  }
+  const auto job = submission.value("job_id", "");
+  const auto array = submission.value("array", "");
+  launcher["submissions"].push_back(std::move(submission));
+  manifest.launcher = std::move(launcher);
+  manifest.state = "submitted";
+  manifest.host = util::host_name();
+  manifest.pid = 0; // no process of the sweep's stays
+  for (const auto i : rows) {
+    auto& row = manifest.rows[i];
+    row.job = job;
+    row.status = "submitted";
+    row.run.clear();
+    row.exit_code.reset();
+  }
+  try {
+    manifest.save();
+  } catch (const Error&) {
+    // A job whose sweep does not know it must not run.
+    util::run_program({"scancel", job});
+    discard();
+    throw;
+  }
+  const auto at = manifest.namespace_dir.string();
+  std::cerr << fmt::format("xrun: sweep {}: {} variation{} submitted to Slurm as job {} "
+                           "(array {})\n"
+                           "  follow it:  xrun sweep status {} --path {}\n"
+                           "  its queue:  squeue -j {}\n"
+                           "  cancel it:  xrun sweep cancel {} --path {}\n",
+                           manifest.id, rows.size(), rows.size() == 1 ? "" : "s", job, array,
+                           manifest.id, at, job, manifest.id, at);
+  return 0;
 }
 
 void print_table(const Manifest& manifest, const std::set<std::string>& done, std::ostream& out) {
@@ -608,13 +684,20 @@ int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swe
   }
   if (options.dry_run) {
     print_table(manifest, done_hashes, std::cout);
-    std::cout << fmt::format("{} variations", manifest.rows.size());
+    std::cout << fmt::format("{} variation{}", manifest.rows.size(),
+                             manifest.rows.size() == 1 ? "" : "s");
     if (options.skip_done) {
       const auto skipped = std::count_if(manifest.rows.begin(), manifest.rows.end(),
                                          [&](const Row& row) { return done.count(row.run_hash); });
       std::cout << fmt::format(", {} done already", skipped);
     }
     std::cout << "; nothing was run\n";
+    if (options.slurm) {
+      const auto slurm_options = slurm::Options::from_json(
+          options.slurm_options, [](const std::string& key) { return "launcher." + key; });
+      std::cout << fmt::format("on Slurm: one job array, a task a variation: sbatch {}\n",
+                               util::join(slurm_options.sbatch_options(), " "));
+    }
     return 0;
   }
   std::vector<std::size_t> rows;
@@ -641,6 +724,9 @@ int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swe
   manifest.folder = folder.path;
   manifest.created = util::to_epoch_seconds(folder.created);
   manifest.working_directory = std::filesystem::current_path().string();
+  if (options.slurm) {
+    return submit_rows(manifest, rows, options, true);
+  }
   const int lock = lock_sweep(manifest);
   std::cerr << fmt::format("xrun: sweep {}: {} variations, {} to run with {} worker{}{}\n",
                            manifest.id, manifest.rows.size(), rows.size(), options.jobs,
@@ -662,16 +748,47 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
                                    manifest.working_directory, error.message()));
     }
   }
-  reconcile(manifest);
+  if (const auto unreachable = slurm::observe(manifest); !unreachable.empty()) {
+    ::close(lock);
+    throw UsageError(fmt::format("cannot tell which of sweep {}'s variations Slurm still has: {}",
+                                 manifest.id, unreachable),
+                     "resume it where Slurm's commands work (a login node of the cluster)");
+  }
   std::vector<std::size_t> rows;
   std::size_t running = 0;
   for (std::size_t i = 0; i < manifest.rows.size(); ++i) {
     const auto& status = manifest.rows[i].status;
-    if (status == "running") {
-      ++running; // its supervisor is alive: not run twice
+    if (status == "running" || status == "pending" || status == "requeued" ||
+        status == "starting" || status == "submitted") {
+      ++running; // its supervisor is alive, or Slurm will start it: not run twice
     } else if (status != "done" && status != "skipped" && (!failed_only || status != "pending")) {
       rows.push_back(i);
     }
+  }
+  if (options.slurm) {
+    const auto on_record = manifest.launcher.value("options", nlohmann::json::object());
+    if (rows.empty()) {
+      ::close(lock);
+      std::cerr << fmt::format("xrun: sweep {}: nothing to submit{}\n", manifest.id,
+                               running ? fmt::format(" ({} still queued or running)", running)
+                                       : "");
+      return 0;
+    }
+    auto submitted = Options(options);
+    submitted.slurm_options = on_record.is_object() ? on_record : nlohmann::json::object();
+    for (const auto& [key, value] : options.slurm_options.items()) {
+      submitted.slurm_options[key] = value; // given now: replaces what the sweep had
+    }
+    const int code = submit_rows(manifest, rows, submitted, false);
+    ::close(lock);
+    return code;
+  }
+  if (rows.empty()) {
+    ::close(lock);
+    std::cerr << fmt::format("xrun: sweep {}: nothing to run{}\n", manifest.id,
+                             running ? fmt::format(" ({} still queued or running)", running)
+                                     : "");
+    return 0;
   }
   std::cerr << fmt::format("xrun: sweep {}: {} variation{} to run again{}\n", manifest.id,
                            rows.size(), rows.size() == 1 ? "" : "s",
@@ -681,14 +798,68 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
 }
 
 void print_status(Manifest& manifest, std::ostream& out) {
-  reconcile(manifest);
-  out << fmt::format("sweep {} ({}): {} variations: {}\n", manifest.id, manifest.state,
-                     manifest.rows.size(), summary_of(manifest));
-  for (const auto& row : manifest.rows) {
-    out << fmt::format("  {:<11} #{:<4} {:<12}  {}  {}\n", row.status, row.index + 1,
-                       row.run_hash.substr(0, 12), shown_parameters(row),
-                       row.run.empty() ? "-" : row.run);
+  const auto unreachable = slurm::observe(manifest);
+  std::string where = manifest.state;
+  if (manifest.on_slurm()) {
+    std::vector<std::string> jobs;
+    for (const auto& submission : manifest.launcher.value("submissions", Json::array())) {
+      jobs.push_back(submission.value("job_id", ""));
+    }
+    where += fmt::format(", on Slurm: job{} {}", jobs.size() == 1 ? "" : "s",
+                         util::join(jobs, ", "));
   }
+  out << fmt::format("sweep {} ({}): {} variations: {}\n", manifest.id, where,
+                     manifest.rows.size(), summary_of(manifest));
+  if (!unreachable.empty()) {
+    out << fmt::format("  ({}; the run folders alone tell)\n", unreachable);
+  }
+  for (const auto& row : manifest.rows) {
+    out << fmt::format("  {:<11} #{:<4} {:<12}  {}  {}{}\n", row.status, row.index + 1,
+                       row.run_hash.substr(0, 12), shown_parameters(row),
+                       row.run.empty() ? "-" : row.run,
+                       row.note.empty() || row.status == "done" ? "" : "  (" + row.note + ")");
+  }
+}
+
+int cancel_sweep(Manifest& manifest, std::ostream& out) {
+  if (manifest.on_slurm()) {
+    slurm::cancel(manifest);
+    reconcile(manifest);
+    std::size_t cancelled = 0;
+    for (auto& row : manifest.rows) {
+      if (!row.job.empty() && row.run.empty()) {
+        row.status = "cancelled"; // never started: nothing else records it
+        row.job.clear();
+        ++cancelled;
+      }
+    }
+    manifest.state = "cancelled";
+    manifest.save();
+    out << fmt::format("sweep {}: its Slurm jobs are cancelled; {} variation{} never started; "
+                       "running ones are recorded as interrupted\n"
+                       "  the rest: xrun sweep resume {} --launcher slurm --path {}\n",
+                       manifest.id, cancelled, cancelled == 1 ? "" : "s", manifest.id,
+                       manifest.namespace_dir.string());
+    return 0;
+  }
+  if (manifest.pid > 0 && manifest.host != util::host_name()) {
+    throw UsageError(fmt::format("sweep {} runs on {} (pid {})", manifest.id, manifest.host,
+                                 manifest.pid),
+                     "cancel it there");
+  }
+  if (manifest.state != "running" || !sweep_process_alive(manifest)) {
+    out << fmt::format("sweep {} is not running ({}): nothing to cancel\n", manifest.id,
+                       manifest.state);
+    return 0;
+  }
+  if (::kill(static_cast<pid_t>(manifest.pid), SIGTERM) != 0) {
+    throw UsageError(fmt::format("cannot stop sweep {} (pid {}): {}", manifest.id, manifest.pid,
+                                 std::strerror(errno)));
+  }
+  out << fmt::format("sweep {}: asked its process (pid {}) to stop; its running variations are "
+                     "interrupted\n",
+                     manifest.id, manifest.pid);
+  return 0;
 }
 
 void print_list(const std::filesystem::path& root, std::ostream& out) {
@@ -700,7 +871,7 @@ void print_list(const std::filesystem::path& root, std::ostream& out) {
   for (const auto& folder : folders) {
     try {
       auto manifest = Manifest::load(folder);
-      reconcile(manifest);
+      slurm::observe(manifest);
       const auto done = std::count_if(manifest.rows.begin(), manifest.rows.end(), [](const Row& r) {
         return r.status == "done" || r.status == "skipped";
       });

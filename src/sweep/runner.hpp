@@ -18,6 +18,8 @@ struct Options {
   bool skip_done = false; // skip variations whose run hash has a `done` run in the namespace
   bool dry_run = false;   // print the variations, create nothing
   bool verbose = false;   // stream every run's output, each line prefixed by its variation
+  bool slurm = false;     // submit the variations to Slurm as one job array (`slurm_options`)
+  nlohmann::json slurm_options = nlohmann::json::object(); // checked: slurm::Options::from_json
 };
 
 /// What the Python side does for a sweep, given by the command line layer (this service does
@@ -41,20 +43,29 @@ struct Launcher {
 
 /// A new sweep: `request` ({"file", "config", "config_path", "resolved_config", "args",
 /// "plugins"}) with each of `variations` applied. Plans it (bad input: exit 2, nothing
-/// created), prints it (`dry_run`) or writes the manifest and runs it. Returns the exit code:
-/// 0 when every variation is done (or skipped), 1 when one is not, 130 when interrupted.
+/// created), prints it (`dry_run`) or writes the manifest and runs it, or submits it to Slurm
+/// (`slurm`: exit 0 once submitted, 2 with nothing left behind when sbatch refuses). Returns
+/// the exit code: 0 when every variation is done (or skipped), 1 when one is not, 130 when
+/// interrupted.
 int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swept,
               const nlohmann::json& variations, const std::vector<std::string>& command_line,
               const Options& options, const Launcher& launcher);
 
 /// Runs the rows of an existing sweep that are not done (`failed_only`: only those that
-/// failed, were killed, interrupted or lost), each as a fresh run. Same exit codes.
+/// failed, were killed, interrupted, lost or cancelled), each as a fresh run, here or
+/// (`slurm`) as a new job array. Rows Slurm still has queued or running are left to it. Same
+/// exit codes.
 int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
                  const Launcher& launcher);
 
 /// `xrun sweep status`: the sweep's rows brought up to date from their run folders, counts
 /// by status and one line per variation.
 void print_status(Manifest& manifest, std::ostream& out);
+
+/// `xrun sweep cancel`: a sweep on Slurm has its jobs cancelled and its rows that never ran
+/// marked `cancelled`; a sweep running on this machine is stopped as by Ctrl-C. Returns the
+/// exit code.
+int cancel_sweep(Manifest& manifest, std::ostream& out);
 
 /// `xrun sweep list`: one line per sweep under `root`.
 void print_list(const std::filesystem::path& root, std::ostream& out);

@@ -7,9 +7,12 @@
 #include <csignal>
 #include <pthread.h>
 
+#include <array>
 #include <cerrno>
-#include <fcntl.h>
+#include <cstring>
+#include <poll.h>
 #include <spawn.h>
+#include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,16 +20,23 @@ extern char** environ;
 
 namespace xrun::util {
 
-std::optional<std::string> capture_output(const std::vector<std::string>& argv) {
+ProgramResult run_program(const std::vector<std::string>& argv) {
+  ProgramResult result;
   int out[2];
+  int err[2];
   if (argv.empty() || ::pipe2(out, O_CLOEXEC) != 0) {
-    return std::nullopt;
+    return result;
+  }
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return result;
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
   std::vector<char*> args;
   for (const auto& arg : argv) {
     args.push_back(const_cast<char*>(arg.c_str()));
@@ -36,30 +46,73 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv) 
   const int spawned = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
+  ::close(err[1]);
   if (spawned != 0) {
     ::close(out[0]);
-    return std::nullopt;
+    ::close(err[0]);
+    result.err = std::strerror(spawned);
+    return result;
   }
-  std::string output;
+  result.started = true;
+  std::array<pollfd, 2> fds{{{out[0], POLLIN, 0}, {err[0], POLLIN, 0}}};
+  std::array<std::string*, 2> sinks{&result.out, &result.err};
   char buffer[65536];
-  for (;;) {
-    const ssize_t got = ::read(out[0], buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got <= 0) {
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
       break;
     }
-    output.append(buffer, static_cast<size_t>(got));
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+        continue;
+      }
+      const ssize_t got = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        continue;
+      }
+      sinks[i]->append(buffer, static_cast<size_t>(got));
+    }
   }
-  ::close(out[0]);
+  for (const auto& entry : fds) {
+    if (entry.fd >= 0) {
+      ::close(entry.fd);
+    }
+  }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::optional<std::string> capture_output(const std::vector<std::string>& argv) {
+  auto result = run_program(argv);
+  if (!result.ok()) {
     return std::nullopt;
   }
-  return output;
+  return std::move(result.out);
+}
+
+bool on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string_view folders = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!folders.empty()) {
+    const auto colon = folders.find(':');
+    const auto folder = folders.substr(0, colon);
+    const auto candidate = std::filesystem::path(folder.empty() ? "." : folder) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return true;
+    }
+    folders = colon == std::string_view::npos ? std::string_view() : folders.substr(colon + 1);
+  }
+  return false;
 }
 
 std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& start,

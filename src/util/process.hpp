@@ -10,9 +10,26 @@
 
 namespace xrun::util {
 
-/// Runs `argv` (looked up on PATH) with stdin and stderr on /dev/null and returns what it printed
-/// on stdout when it exits with 0; nullopt when it cannot start or fails.
+/// What a helper program did: whether it started, its exit code (128 + N when killed by signal
+/// N) and what it printed.
+struct ProgramResult {
+  bool started = false;
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+
+  bool ok() const { return started && exit_code == 0; }
+};
+
+/// Runs `argv` (looked up on PATH) with stdin on /dev/null, and collects its output.
+ProgramResult run_program(const std::vector<std::string>& argv);
+
+/// Runs `argv` (looked up on PATH) with stdin on /dev/null and returns what it printed on
+/// stdout when it exits with 0; nullopt when it cannot start or fails.
 std::optional<std::string> capture_output(const std::vector<std::string>& argv);
+
+/// Whether `name` is an executable file in a folder of PATH.
+bool on_path(const std::string& name);
 
 /// The nearest folder at or above `start` that holds `name` (a file or folder), if any.
 std::optional<std::filesystem::path> find_upwards(const std::filesystem::path& start,

@@ -23,7 +23,7 @@ void on_signal(int number, siginfo_t* info, void*) {
 
 } // namespace
 
-SignalPipe::SignalPipe(std::initializer_list<int> signals) : m_signals(signals) {
+SignalPipe::SignalPipe(std::vector<int> signals) : m_signals(std::move(signals)) {
   if (::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
   }
@@ -66,7 +66,7 @@ std::vector<int> SignalPipe::descriptors() {
   return {g_pipe[0], g_pipe[1]};
 }
 
-pid_t fork_quietly(std::initializer_list<int> reset) {
+pid_t fork_quietly(const std::vector<int>& reset) {
   sigset_t all;
   sigset_t previous;
   sigfillset(&all);

@@ -19,7 +19,8 @@ struct CaughtSignal {
 /// written to a non-blocking pipe whose read end `fd()` a poll loop watches.
 class SignalPipe {
 public:
-  explicit SignalPipe(std::initializer_list<int> signals);
+  explicit SignalPipe(std::vector<int> signals);
+  SignalPipe(std::initializer_list<int> signals) : SignalPipe(std::vector<int>(signals)) {}
   SignalPipe(const SignalPipe&) = delete;
   SignalPipe& operator=(const SignalPipe&) = delete;
   ~SignalPipe();
@@ -39,6 +40,6 @@ private:
 /// fork() with every signal blocked across it, so that no handler of this process runs in the
 /// child: there, the `reset` signals get their default action before the mask is restored.
 /// Returns fork()'s result (with errno on failure).
-pid_t fork_quietly(std::initializer_list<int> reset);
+pid_t fork_quietly(const std::vector<int>& reset);
 
 } // namespace xrun::util

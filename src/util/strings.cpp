@@ -69,4 +69,39 @@ std::vector<std::string> split_outside_brackets(std::string_view text,
   return parts;
 }
 
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+std::vector<std::string> split(std::string_view text, char separator) {
+  std::vector<std::string> parts;
+  if (text.empty()) {
+    return parts;
+  }
+  for (;;) {
+    const auto at = text.find(separator);
+    parts.emplace_back(text.substr(0, at));
+    if (at == std::string_view::npos) {
+      return parts;
+    }
+    text.remove_prefix(at + 1);
+  }
+}
+
+std::string join(std::span<const std::string> words, std::string_view separator) {
+  std::string joined;
+  for (const auto& word : words) {
+    if (!joined.empty() || &word != words.data()) {
+      joined += separator;
+    }
+    joined += word;
+  }
+  return joined;
+}
+
 } // namespace xrun::util

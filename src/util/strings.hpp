@@ -26,4 +26,13 @@ std::string format_bytes(double bytes);
 std::vector<std::string> split_outside_brackets(std::string_view text,
                                                 std::string_view separators);
 
+/// `text` without the spaces, tabs and line ends around it.
+std::string trim(std::string_view text);
+
+/// `text` split at every `separator` (`a,,b` -> [a, "", b]; an empty text -> []).
+std::vector<std::string> split(std::string_view text, char separator);
+
+/// The words joined with `separator` between them.
+std::string join(std::span<const std::string> words, std::string_view separator);
+
 } // namespace xrun::util

@@ -1,0 +1,474 @@
+#include "sweep/slurm.hpp"
+
+#include "core/atomic_file.hpp"
+#include "util/fs.hpp"
+#include "util/process.hpp"
+#include "util/strings.hpp"
+#include "util/time.hpp"
+#include "xrun/error.hpp"
+#include "xrun/meta.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <regex>
+#include <set>
+
+namespace xrun::sweep::slurm {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* k_slurm_folder = "slurm"; // in the sweep folder: scripts and task output
+
+/// A setting's text: a string as it is, a whole number written out (YAML's `gpus: 1`).
+std::optional<std::string> text_of(const Json& value) {
+  if (value.is_string()) {
+    return value.get<std::string>();
+  }
+  if (value.is_number_integer()) {
+    return std::to_string(value.get<long long>());
+  }
+  return std::nullopt;
+}
+
+std::optional<long long> whole_number(const Json& value) {
+  if (value.is_number_integer()) {
+    return value.get<long long>();
+  }
+  if (value.is_string()) {
+    const auto text = value.get<std::string>();
+    if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit) && text.size() < 10) {
+      return std::stoll(text);
+    }
+  }
+  return std::nullopt;
+}
+
+/// Single quotes for a shell word.
+std::string shell_quoted(const std::string& word) {
+  std::string quoted = "'";
+  for (const char c : word) {
+    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return quoted + "'";
+}
+
+std::filesystem::path own_executable() {
+  std::error_code error;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) {
+    throw ArchiveError(fmt::format("cannot tell where the xrun program is: {}", error.message()));
+  }
+  return path;
+}
+
+/// The text of `field=` in one line of `scontrol -o show job` (up to the next space).
+std::string field(const std::string& line, const std::string& name) {
+  const auto key = " " + name + "=";
+  auto at = (" " + line).find(key);
+  if (at == std::string::npos) {
+    return "";
+  }
+  at += key.size() - 1; // in `line`
+  const auto end = line.find(' ', at);
+  return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+/// A state in which Slurm runs the task no more.
+bool ended(const std::string& state) {
+  return state != "PENDING" && state != "RUNNING" && state != "REQUEUED" &&
+         state != "CONFIGURING" && state != "COMPLETING" && state != "SUSPENDED" &&
+         state != "REQUEUE_HOLD" && state != "REQUEUE_FED" && state != "RESIZING" &&
+         state != "SIGNALING" && state != "STAGE_OUT";
+}
+
+} // namespace
+
+const std::vector<std::string>& launcher_keys() {
+  static const std::vector<std::string> keys{
+      "type",        "partition",   "time",     "mem",     "gpus", "cpus_per_task",
+      "array_limit", "sbatch_args", "requeue", "signal_before"};
+  return keys;
+}
+
+Json Options::to_json() const {
+  Json json = Json::object();
+  const auto set = [&json](const char* key, const std::string& value) {
+    if (!value.empty()) {
+      json[key] = value;
+    }
+  };
+  set("partition", partition);
+  set("time", time);
+  set("mem", mem);
+  set("gpus", gpus);
+  if (cpus_per_task > 0) {
+    json["cpus_per_task"] = cpus_per_task;
+  }
+  if (array_limit > 0) {
+    json["array_limit"] = array_limit;
+  }
+  if (!sbatch_args.empty()) {
+    json["sbatch_args"] = sbatch_args;
+  }
+  json["requeue"] = requeue;
+  json["signal_before"] = signal_before;
+  return json;
+}
+
+Options Options::from_json(const Json& json,
+                           const std::function<std::string(const std::string&)>& where) {
+  Options options;
+  if (!json.is_object()) {
+    return options;
+  }
+  const auto bad = [&where](const std::string& key, const std::string& message) {
+    return UsageError(fmt::format("{}: {}", where(key), message));
+  };
+  const auto text = [&](const std::string& key, const Json& value, const std::regex& shape,
+                        const char* what) {
+    const auto found = text_of(value);
+    if (!found || !std::regex_match(*found, shape)) {
+      throw bad(key, fmt::format("{} is not {}", value.dump(), what));
+    }
+    return *found;
+  };
+  const auto count = [&](const std::string& key, const Json& value, long long most) {
+    const auto found = whole_number(value);
+    if (!found || *found < 1 || *found > most) {
+      throw bad(key, fmt::format("{} is not a whole number from 1 to {}", value.dump(), most));
+    }
+    return static_cast<int>(*found);
+  };
+  for (const auto& [key, value] : json.items()) {
+    if (key == "type") {
+      const auto type = text_of(value).value_or("");
+      if (type != "local" && type != "slurm") {
+        throw bad(key, fmt::format("{} is not a launcher (local or slurm)", value.dump()));
+      }
+    } else if (key == "partition") {
+      options.partition = text(key, value, std::regex(R"([A-Za-z0-9_.,-]+)"), "a partition name");
+    } else if (key == "time") {
+      options.time = text(key, value,
+                          std::regex(R"((\d+-)?\d+(:\d{1,2}){0,2}|UNLIMITED|INFINITE)"),
+                          "a Slurm time limit (minutes, HH:MM:SS or D-HH:MM:SS)");
+    } else if (key == "mem") {
+      options.mem = text(key, value, std::regex(R"(\d+[KMGTkmgt]?)"),
+                         "an amount of memory (a number with K, M, G or T)");
+    } else if (key == "gpus") {
+      options.gpus = text(key, value, std::regex(R"(([A-Za-z0-9_.-]+:)?\d+)"),
+                          "a GPU count (2, or TYPE:2)");
+    } else if (key == "cpus_per_task") {
+      options.cpus_per_task = count(key, value, 100000);
+    } else if (key == "array_limit") {
+      options.array_limit = count(key, value, 1000000);
+    } else if (key == "signal_before") {
+      options.signal_before = count(key, value, 65535);
+    } else if (key == "requeue") {
+      if (!value.is_boolean()) {
+        throw bad(key, fmt::format("{} is not true or false", value.dump()));
+      }
+      options.requeue = value.get<bool>();
+    } else if (key == "sbatch_args") {
+      const auto list = value.is_array() ? value : Json::array({value});
+      for (const auto& item : list) {
+        const auto arg = item.is_string() ? item.get<std::string>() : std::string();
+        if (!arg.starts_with("-") || arg.find('\n') != std::string::npos) {
+          throw bad(key, fmt::format("{} is not an sbatch option (like --account=NAME)",
+                                     item.dump()));
+        }
+        options.sbatch_args.push_back(arg);
+      }
+    } else {
+      throw bad(key, fmt::format("unknown launcher setting '{}' (the settings: {})", key,
+                                 util::join(launcher_keys(), ", ")));
+    }
+  }
+  return options;
+}
+
+std::string array_ranges(std::vector<int> indices) {
+  std::sort(indices.begin(), indices.end());
+  indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+  std::string text;
+  for (std::size_t i = 0; i < indices.size();) {
+    std::size_t j = i;
+    while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) {
+      ++j;
+    }
+    text += fmt::format("{}{}", text.empty() ? "" : ",", indices[i]);
+    if (j > i) {
+      text += fmt::format("-{}", indices[j]);
+    }
+    i = j + 1;
+  }
+  return text;
+}
+
+std::vector<int> parse_array_ranges(const std::string& text) {
+  std::vector<int> indices;
+  const auto list = text.substr(0, text.find('%'));
+  for (const auto& part : util::split(list, ',')) {
+    if (part.empty()) {
+      continue;
+    }
+    try {
+      const auto dash = part.find('-');
+      const int first = std::stoi(part.substr(0, dash));
+      int last = first;
+      int step = 1;
+      if (dash != std::string::npos) {
+        const auto rest = part.substr(dash + 1);
+        last = std::stoi(rest.substr(0, rest.find(':')));
+        if (const auto colon = rest.find(':'); colon != std::string::npos) {
+          step = std::max(1, std::stoi(rest.substr(colon + 1)));
+        }
+      }
+      for (int index = first; index <= last; index += step) {
+        indices.push_back(index);
+      }
+    } catch (const std::exception&) {
+      // not an array expression: nothing
+    }
+  }
+  return indices;
+}
+
+std::vector<std::string> Options::sbatch_options() const {
+  std::vector<std::string> flags{"--open-mode=append",
+                                 fmt::format("--signal=B:USR1@{}", signal_before),
+                                 requeue ? "--requeue" : "--no-requeue"};
+  const auto add = [&flags](const char* flag, const std::string& value) {
+    if (!value.empty()) {
+      flags.push_back(fmt::format("--{}={}", flag, value));
+    }
+  };
+  add("partition", partition);
+  add("time", time);
+  add("mem", mem);
+  add("gpus", gpus);
+  if (cpus_per_task > 0) {
+    add("cpus-per-task", std::to_string(cpus_per_task));
+  }
+  flags.insert(flags.end(), sbatch_args.begin(), sbatch_args.end());
+  return flags;
+}
+
+std::string batch_script(const Manifest& manifest, const Options& options,
+                         const std::filesystem::path& executable, const std::string& array,
+                         const std::string& name) {
+  std::string script = fmt::format(
+      "#!/bin/bash\n"
+      "# An xrun sweep on Slurm, one array task a variation (the task id is the\n"
+      "# variation's index).\n"
+      "#   sweep: {}\n"
+      "#   runs:  {}\n"
+      "# Submitted by xrun as:\n"
+      "#   sbatch --array={} --job-name=xrun-{} --output=slurm/%A_%a.out {}\n",
+      manifest.id, manifest.namespace_dir.string(), array, manifest.id, name);
+  for (const auto& flag : options.sbatch_options()) {
+    script += fmt::format("#SBATCH {}\n", flag);
+  }
+  // exec: xrun's supervisor is the batch step itself, so Slurm's warning (B:USR1) reaches it.
+  script += fmt::format("exec {} sweep task {} \"$SLURM_ARRAY_TASK_ID\"\n",
+                        shell_quoted(executable.string()), shell_quoted(manifest.folder.string()));
+  return script;
+}
+
+Json submit(const Manifest& manifest, const Options& options, const std::vector<int>& rows) {
+  if (!util::on_path("sbatch")) {
+    throw UsageError("sbatch is not on PATH: --launcher slurm submits with Slurm's sbatch",
+                     "run this on a machine of the cluster (a login node), or load its Slurm "
+                     "module first");
+  }
+  const auto folder = manifest.folder / k_slurm_folder;
+  util::make_directories(folder);
+  const auto submissions = manifest.launcher.value("submissions", Json::array());
+  const auto name = fmt::format("job-{}.sh", submissions.size() + 1);
+  auto array = array_ranges(rows);
+  if (options.array_limit > 0) {
+    array += fmt::format("%{}", options.array_limit);
+  }
+  const auto script = batch_script(manifest, options, own_executable(), array,
+                                   (std::filesystem::path(k_slurm_folder) / name).string());
+  const auto script_path = folder / name;
+  core::write_file_atomic(script_path, script);
+  std::filesystem::permissions(script_path, std::filesystem::perms::owner_exec,
+                               std::filesystem::perm_options::add);
+
+  const std::vector<std::string> command{"sbatch",
+                                         "--parsable",
+                                         "--array=" + array,
+                                         "--job-name=xrun-" + manifest.id,
+                                         "--output=" + (folder / "%A_%a.out").string(),
+                                         "--chdir=" + manifest.working_directory,
+                                         script_path.string()};
+  const auto result = util::run_program(command);
+  const auto said = util::trim(result.err.empty() ? result.out : result.err);
+  if (!result.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove(script_path, ignored);
+    std::string hint = "fix the option Slurm names, then submit again";
+    if (said.find("array") != std::string::npos) {
+      hint = "array task ids are the variations' indices: Slurm's MaxArraySize (scontrol show "
+             "config) must be above the largest";
+    }
+    std::string message;
+    for (const auto& line : util::split(said.empty() ? "(no message)" : said, '\n')) {
+      message += "\n  " + line;
+    }
+    throw UsageError(
+        fmt::format("sbatch refused the sweep's job array (exit code {}):{}", result.exit_code,
+                    message),
+        hint);
+  }
+  const auto job_id = util::trim(result.out.substr(0, result.out.find(';')));
+  if (job_id.empty() || !std::all_of(job_id.begin(), job_id.end(), ::isdigit)) {
+    throw UsageError(fmt::format("sbatch did not print a job id: {}", util::trim(result.out)));
+  }
+  return {{"job_id", job_id},
+          {"array", array},
+          {"script", (std::filesystem::path(k_slurm_folder) / name).string()},
+          {"submitted", util::to_epoch_seconds(util::Clock::now())},
+          {"rows", rows}};
+}
+
+std::optional<std::map<int, TaskState>> query(const std::string& job_id, std::string& why) {
+  if (!util::on_path("scontrol")) {
+    why = "scontrol is not on PATH";
+    return std::nullopt;
+  }
+  const auto result = util::run_program({"scontrol", "-o", "show", "job", job_id});
+  if (!result.ok()) {
+    if (result.err.find("Invalid job id") != std::string::npos) {
+      return std::map<int, TaskState>{}; // ended long enough ago to be forgotten
+    }
+    why = util::trim(result.err.empty() ? result.out : result.err);
+    return std::nullopt;
+  }
+  std::map<int, TaskState> tasks;
+  for (const auto& line : util::split(result.out, '\n')) {
+    if (field(line, "ArrayJobId") != job_id) {
+      continue;
+    }
+    TaskState task;
+    task.state = field(line, "JobState");
+    task.reason = field(line, "Reason");
+    task.exit_code = field(line, "ExitCode");
+    try {
+      task.restarts = std::stoi(field(line, "Restarts"));
+    } catch (const std::exception&) {
+    }
+    for (const int index : parse_array_ranges(field(line, "ArrayTaskId"))) {
+      tasks[index] = task;
+    }
+  }
+  return tasks;
+}
+
+std::string observe(Manifest& manifest) {
+  reconcile(manifest);
+  if (!manifest.on_slurm()) {
+    return "";
+  }
+  std::map<std::string, std::optional<std::map<int, TaskState>>> jobs;
+  std::string unreachable;
+  for (auto& row : manifest.rows) {
+    if (row.job.empty() || row.status == "cancelled") {
+      continue;
+    }
+    auto found = jobs.find(row.job);
+    if (found == jobs.end()) {
+      std::string why;
+      found = jobs.emplace(row.job, query(row.job, why)).first;
+      if (!found->second && unreachable.empty()) {
+        unreachable = fmt::format("Slurm could not be asked about job {}: {}", row.job, why);
+      }
+    }
+    if (!found->second) {
+      continue; // the run folders alone tell
+    }
+    const auto task = found->second->find(row.index);
+    if (task == found->second->end()) {
+      if (row.run.empty()) {
+        row.status = "lost";
+        row.note = fmt::format("Slurm no longer knows task {}_{}, and it began no run", row.job,
+                               row.index);
+      }
+      continue; // ended long ago: its run tells
+    }
+    const auto& state = task->second;
+    const auto ending = state.reason == "None" ? std::string() : " (" + state.reason + ")";
+    // A run from an earlier attempt of a requeued task is over, whatever it says.
+    if (row.run.empty() || row.attempt < state.restarts) {
+      const auto before =
+          row.run.empty() ? std::string()
+                          : fmt::format("; its last run {} was {}", row.run, row.status);
+      if (state.state == "PENDING" || state.state == "REQUEUED") {
+        row.status = state.restarts > 0 ? "requeued" : "pending";
+        row.note = state.restarts > 0
+                       ? fmt::format("Slurm runs it again (restart {}){}", state.restarts, before)
+                       : state.reason == "None" ? "" : "waiting: " + state.reason;
+      } else if (!ended(state.state)) {
+        row.status = "starting";
+        row.note = before.empty() ? "" : before.substr(2);
+      } else {
+        row.status = "lost";
+        row.note = fmt::format("Slurm task {}_{} ended {}{} (exit code {}) before its run "
+                               "began; see {}/{}/{}_{}.out",
+                               row.job, row.index, state.state, ending, state.exit_code,
+                               manifest.folder.string(), k_slurm_folder, row.job, row.index);
+      }
+    } else if ((row.status == "running" || row.status == "lost") && ended(state.state)) {
+      row.status = "lost"; // its supervisor was ended with the task
+      row.note = fmt::format("Slurm ended the task: {}{}", state.state, ending);
+    }
+  }
+  if (manifest.state == "submitted" &&
+      std::none_of(manifest.rows.begin(), manifest.rows.end(), [](const Row& row) {
+        return row.status == "submitted" || row.status == "pending" || row.status == "requeued" ||
+               row.status == "starting" || row.status == "running";
+      })) {
+    manifest.state = "finished";
+  }
+  return unreachable;
+}
+
+void cancel(const Manifest& manifest) {
+  std::set<std::string> jobs;
+  for (const auto& row : manifest.rows) {
+    if (!row.job.empty()) {
+      jobs.insert(row.job);
+    }
+  }
+  if (jobs.empty()) {
+    return;
+  }
+  if (!util::on_path("scancel")) {
+    throw UsageError("scancel is not on PATH: a sweep on Slurm is cancelled with Slurm's scancel",
+                     "run this on a machine of the cluster (a login node)");
+  }
+  std::vector<std::string> command{"scancel"};
+  command.insert(command.end(), jobs.begin(), jobs.end());
+  const auto result = util::run_program(command);
+  if (!result.ok()) {
+    throw UsageError(fmt::format("scancel failed (exit code {}):\n  {}", result.exit_code,
+                                 util::trim(result.err.empty() ? result.out : result.err)));
+  }
+}
+
+std::string requeue_this_task() {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (job == nullptr || *job == '\0') {
+    return "SLURM_JOB_ID is not set";
+  }
+  const auto result = util::run_program({"scontrol", "requeue", job});
+  if (!result.ok()) {
+    return result.started ? util::trim(result.err) : "scontrol is not on PATH";
+  }
+  return "";
+}
+
+} // namespace xrun::sweep::slurm

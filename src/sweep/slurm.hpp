@@ -1,0 +1,89 @@
+// Sweeps on a Slurm cluster: one job array per submission, a task per variation, each task a
+// whole `xrun` run on its node. No process of xrun's stays alive meanwhile: the tasks write
+// their run folders, and whoever asks (`xrun sweep status`, on any node of the shared
+// filesystem) reads them and joins what Slurm knows.
+#pragma once
+
+#include "sweep/manifest.hpp"
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xrun::sweep::slurm {
+
+/// What a sweep asks of Slurm: `--launcher slurm` with its options, or a config's `launcher:`
+/// section (keys as the JSON names below).
+struct Options {
+  std::string partition;                // --partition
+  std::string time;                     // --time, as Slurm writes it (02:00:00, 1-12, 90)
+  std::string mem;                      // --mem (8G)
+  std::string gpus;                     // --gpus (1, or a100:2)
+  int cpus_per_task = 0;                // --cpus-per-task; 0: Slurm's default
+  int array_limit = 0;                  // at most this many tasks at once (%K); 0: no limit
+  std::vector<std::string> sbatch_args; // passed to sbatch as they are
+  bool requeue = false;                 // a task warned of its time limit is requeued
+  int signal_before = 120;              // seconds before the time limit that the warning comes
+
+  /// As sbatch takes them: --signal=B:USR1@120, --no-requeue, --partition=gpu, ...
+  std::vector<std::string> sbatch_options() const;
+  /// {"partition": ..., ...}: the options that are set.
+  nlohmann::json to_json() const;
+  /// The options of `json` (keys as to_json writes them, plus "type"). Throws UsageError for
+  /// an unknown key or a value that does not fit, naming it as `where(key)` says.
+  static Options from_json(const nlohmann::json& json,
+                           const std::function<std::string(const std::string&)>& where);
+};
+
+/// The keys a `launcher:` section may have.
+const std::vector<std::string>& launcher_keys();
+
+/// `0-3,7,9-12`: row indices as sbatch's --array takes them (ascending, no repeats).
+std::string array_ranges(std::vector<int> indices);
+
+/// The indices of an array expression as scontrol shows them (`4`, `5-19%2`, `1,3,5-7`).
+std::vector<int> parse_array_ranges(const std::string& text);
+
+/// The batch script `name` (in the sweep folder) of a submission of `array`: #SBATCH lines
+/// for `options`, and one `xrun sweep task` of the variation whose index is the task's.
+std::string batch_script(const Manifest& manifest, const Options& options,
+                         const std::filesystem::path& executable, const std::string& array,
+                         const std::string& name);
+
+/// Writes the batch script of the manifest's next submission and submits `rows` as one job
+/// array; returns the submission's record ({"job_id", "array", "script", "submitted",
+/// "rows"}) without touching the manifest. Throws UsageError with sbatch's own message when
+/// sbatch is missing or refuses the job (nothing is left submitted).
+nlohmann::json submit(const Manifest& manifest, const Options& options,
+                      const std::vector<int>& rows);
+
+/// What Slurm says of one task.
+struct TaskState {
+  std::string state;  // PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, ...
+  std::string reason; // why it is pending, or why it ended (None when there is nothing to say)
+  int restarts = 0;   // times it was requeued
+  std::string exit_code;
+};
+
+/// What Slurm knows of the tasks of array job `job_id`: task index -> state. nullopt when Slurm
+/// cannot be asked (`why` says so); an empty map when it no longer knows the job.
+std::optional<std::map<int, TaskState>> query(const std::string& job_id, std::string& why);
+
+/// Rows brought up to date from their run folders (reconcile) and, for rows submitted to
+/// Slurm, from what Slurm knows: queued tasks are `pending` (or `requeued`), started ones
+/// without a folder yet `starting`, tasks that ended without a run, or whose run's supervisor
+/// Slurm has ended, `lost` with the reason in `note`. Returns what could not be asked of
+/// Slurm (empty when every job was answered).
+std::string observe(Manifest& manifest);
+
+/// Cancels every Slurm job of the sweep with scancel. Throws UsageError with scancel's message.
+void cancel(const Manifest& manifest);
+
+/// Asks Slurm to requeue this task (SLURM_JOB_ID), so that it runs again from its start.
+/// Returns an empty string, or why it could not.
+std::string requeue_this_task();
+
+} // namespace xrun::sweep::slurm
