@@ -417,8 +417,8 @@ std::string observe(Manifest& manifest) {
       } else {
         row.status = "lost";
         row.note = fmt::format("Slurm task {}_{} ended {}{} (exit code {}) before its run "
-                               "began; see {}/{}/{}_{}.out",
-                               row.job, row.index, state.state, ending, state.exit_code,
+                               "began{}; see {}/{}/{}_{}.out",
+                               row.job, row.index, state.state, ending, state.exit_code, before,
                                manifest.folder.string(), k_slurm_folder, row.job, row.index);
       }
     } else if ((row.status == "running" || row.status == "lost") && ended(state.state)) {

@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 #include "sweep/expand.hpp"
+#include "sweep/slurm.hpp"
 #include "test_support.hpp"
 #include "xrun/error.hpp"
 
@@ -153,4 +154,64 @@ TEST_CASE("--sweep values: commas outside brackets and quotes") {
             .find("a bracket is not closed") != std::string::npos);
   CHECK(error_of([] { xrun::sweep::parse_command_line_sweep("TAG=a],b"); })
             .find("closes a bracket that is not open") != std::string::npos);
+}
+
+TEST_CASE("Slurm array expressions both ways") {
+  using xrun::sweep::slurm::array_ranges;
+  using xrun::sweep::slurm::parse_array_ranges;
+  CHECK(array_ranges({0, 1, 2, 3}) == "0-3");
+  CHECK(array_ranges({7, 1, 2, 3, 9, 10, 12, 2}) == "1-3,7,9-10,12");
+  CHECK(array_ranges({5}) == "5");
+  CHECK(parse_array_ranges("4") == std::vector<int>{4});
+  CHECK(parse_array_ranges("5-8%2") == std::vector<int>{5, 6, 7, 8});
+  CHECK(parse_array_ranges("1,3,5-7") == std::vector<int>{1, 3, 5, 6, 7});
+  CHECK(parse_array_ranges("0-6:3") == std::vector<int>{0, 3, 6});
+  CHECK(parse_array_ranges("N/A").empty());
+}
+
+TEST_CASE("Slurm options are checked and become sbatch options") {
+  using xrun::sweep::slurm::Options;
+  const auto where = [](const std::string& key) { return "--" + key; };
+  const auto options = Options::from_json(
+      {{"type", "slurm"}, {"partition", "gpu"}, {"time", "1-12:00:00"}, {"mem", "8G"},
+       {"gpus", 2}, {"cpus_per_task", "4"}, {"array_limit", 10}, {"requeue", true},
+       {"sbatch_args", {"--qos=long"}}},
+      where);
+  CHECK(options.sbatch_options() ==
+        std::vector<std::string>{"--open-mode=append", "--signal=B:USR1@120", "--requeue",
+                                 "--partition=gpu", "--time=1-12:00:00", "--mem=8G", "--gpus=2",
+                                 "--cpus-per-task=4", "--qos=long"});
+  CHECK(options.array_limit == 10);
+  for (const auto& time : {"90", "30:00", "02:00:00", "1-12", "2-00:30", "UNLIMITED"}) {
+    CHECK(Options::from_json({{"time", time}}, where).time == time);
+  }
+  CHECK(error_of([&] { Options::from_json({{"time", "2h"}}, where); }) ==
+        "--time: \"2h\" is not a Slurm time limit (minutes, HH:MM:SS or D-HH:MM:SS)");
+  CHECK(error_of([&] { Options::from_json({{"mem", "lots"}}, where); })
+            .starts_with("--mem: \"lots\" is not an amount of memory"));
+  CHECK(error_of([&] { Options::from_json({{"array_limit", 0}}, where); })
+            .starts_with("--array_limit: 0 is not a whole number from 1"));
+  CHECK(error_of([&] { Options::from_json({{"type", "pbs"}}, where); })
+            .starts_with("--type: \"pbs\" is not a launcher"));
+  CHECK(error_of([&] { Options::from_json({{"sbatch_args", {"qos=long"}}}, where); })
+            .starts_with("--sbatch_args: \"qos=long\" is not an sbatch option"));
+  CHECK(error_of([&] { Options::from_json({{"queue", "x"}}, where); })
+            .starts_with("--queue: unknown launcher setting 'queue'"));
+}
+
+TEST_CASE("a config's launcher settings: later files win, errors are located") {
+  TempDir dir;
+  std::ofstream(dir.path() / "exp.py") << "";
+  std::ofstream(dir.path() / "base.yml")
+      << "extend: exp.py\nlauncher:\n  type: slurm\n  partition: cpu\n  time: 90\n";
+  std::ofstream(dir.path() / "top.yml") << "extend: base.yml\nlauncher:\n  partition: gpu\n";
+  const auto none = [](const std::string&) { return std::optional<std::string>(); };
+  const auto config = load_config(dir.path() / "top.yml", true, none);
+  CHECK(config.launcher.value("type", "") == "slurm");
+  CHECK(config.launcher.value("partition", "") == "gpu");
+  CHECK(config.launcher["time"] == 90);
+  std::ofstream(dir.path() / "bad.yml") << "extend: exp.py\nlauncher:\n  mem: [1]\n";
+  const auto message = error_of([&] { load_config(dir.path() / "bad.yml", true, none); });
+  CHECK(message.find("bad.yml:3:3: launcher.mem: [1] is not an amount of memory") !=
+        std::string::npos);
 }
