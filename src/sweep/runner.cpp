@@ -758,8 +758,10 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
   std::size_t running = 0;
   for (std::size_t i = 0; i < manifest.rows.size(); ++i) {
     const auto& status = manifest.rows[i].status;
-    if (status == "running" || status == "pending" || status == "requeued" ||
-        status == "starting" || status == "submitted") {
+    const bool queued = !manifest.rows[i].job.empty() &&
+                        (status == "pending" || status == "requeued" || status == "starting" ||
+                         status == "submitted");
+    if (status == "running" || queued) {
       ++running; // its supervisor is alive, or Slurm will start it: not run twice
     } else if (status != "done" && status != "skipped" && (!failed_only || status != "pending")) {
       rows.push_back(i);
