@@ -396,8 +396,8 @@ int words_to_parse(int argc, char** argv, std::vector<std::string>& tail) {
   if (command != "run" && command != "reproduce") {
     return argc;
   }
-  std::vector<std::string_view> with_value{"--plugin", "--no-plugin", "--sweep",
-                                           "-j",       "--jobs",      "--path"};
+  std::vector<std::string> with_value{"--plugin", "--no-plugin", "--sweep",
+                                      "-j",       "--jobs",      "--path"};
   for (const auto& flag : launcher_flags()) {
     with_value.push_back(flag);
   }

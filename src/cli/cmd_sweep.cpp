@@ -61,10 +61,13 @@ int run_variation(const Json& request, const Json& settings, const Json& sweep_r
   return supervise_child(child, run);
 }
 
-/// `xrun sweep task FOLDER INDEX`: one array task of a sweep on Slurm, run by its batch script
-/// on the task's node. A task warned of its time limit, of a sweep with `requeue`, asks Slurm
-/// to run it again once its run is recorded as interrupted.
-int run_task(const std::string& folder, int index) {
+/// `xrun sweep task FOLDER INDEX [--requeue]`: one array task of a sweep on Slurm, run by its
+/// batch script on the task's node. A task warned of its time limit, submitted with
+/// `--requeue`, asks Slurm to run it again once its run is recorded as interrupted (at most
+/// k_most_requeues times).
+int run_task(const std::string& folder, int index, bool requeue) {
+  // Slurm's warning may come at any time; outside the supervisor it must not end xrun.
+  std::signal(SIGUSR1, SIG_IGN);
   const auto manifest = sweep::Manifest::load(folder);
   const auto row = std::find_if(manifest.rows.begin(), manifest.rows.end(),
                                 [index](const sweep::Row& r) { return r.index == index; });
@@ -101,14 +104,18 @@ int run_task(const std::string& folder, int index) {
   std::filesystem::path run_folder;
   run.on_folder = [&run_folder](const std::filesystem::path& path) { run_folder = path; };
   const int code = run_variation(manifest.request, row->settings, record, manifest.command_line, run);
-  const bool requeue = manifest.launcher.value("options", Json::object()).value("requeue", false);
   if (requeue && !run_folder.empty()) {
     try {
       const auto meta = read_meta(run_folder);
       const auto by = meta.extra.find("interrupted_by");
       if (meta.status == RunStatus::interrupted && by != meta.extra.end() && by->is_object() &&
           by->value("signal", "") == "SIGUSR1") {
-        if (const auto why = sweep::slurm::requeue_this_task(); why.empty()) {
+        const char* restarts = std::getenv("SLURM_RESTART_COUNT");
+        if (restarts != nullptr && std::atoi(restarts) >= sweep::slurm::k_most_requeues) {
+          std::cerr << fmt::format("xrun: variation {} of sweep {} is not requeued again: it "
+                                   "ran out of time {} times\n",
+                                   index + 1, manifest.id, std::atoi(restarts) + 1);
+        } else if (const auto why = sweep::slurm::requeue_this_task(); why.empty()) {
           std::cerr << fmt::format("xrun: variation {} of sweep {} is requeued: it runs again "
                                    "as a new run\n",
                                    index + 1, manifest.id);
@@ -157,6 +164,7 @@ void add_sweep_command(CLI::App& app, Action& action) {
     bool verbose = false;
     Json launcher = Json::object(); // --launcher and Slurm's options
     int index = -1;                 // of `sweep task`
+    bool requeue = false;           // of `sweep task`
   };
   const auto settings = std::make_shared<Settings>();
   const auto add_path = [&](CLI::App* command) {
@@ -242,8 +250,9 @@ void add_sweep_command(CLI::App& app, Action& action) {
   task->add_option("folder", settings->id, "The sweep folder")->required();
   task->add_option("index", settings->index, "The variation's index (the array task id)")
       ->required();
+  task->add_flag("--requeue", settings->requeue, "Requeue the task when warned of its limit");
   task->callback([&action, settings] {
-    action = [settings] { return run_task(settings->id, settings->index); };
+    action = [settings] { return run_task(settings->id, settings->index, settings->requeue); };
   });
 }
 

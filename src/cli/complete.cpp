@@ -249,6 +249,8 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
   std::vector<Candidate> found;
   if (experiment_command() && (previous == "--plugin" || previous == "--no-plugin")) {
     found = plugin_candidates();
+  } else if (previous == "--launcher") {
+    found = {{"local", "here, with -j workers"}, {"slurm", "one Slurm job array"}};
   } else if (takes_value(previous_option) && previous.find('=') == std::string::npos) {
     if (previous == "--path" || previous == "--dir") {
       out << ":dirs\n";
@@ -299,7 +301,8 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
     } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce" ||
                name == "analysis") {
       found = run_candidates(archive);
-    } else if ((name == "status" || name == "resume" || name == "retry") && positionals.empty()) {
+    } else if ((name == "status" || name == "resume" || name == "retry" || name == "cancel") &&
+               positionals.empty()) {
       for (const auto& folder : sweep::find_manifests(archive)) {
         found.push_back({folder.filename().string(),
                          "sweep in " + folder.parent_path().parent_path().string()});

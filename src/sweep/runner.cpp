@@ -168,8 +168,12 @@ int lock_sweep(const Manifest& manifest) {
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
-    throw UsageError(fmt::format("sweep {} is being run by another process (pid {} on {})",
-                                 manifest.id, manifest.pid, manifest.host),
+    throw UsageError(manifest.pid > 0
+                         ? fmt::format("sweep {} is being run by another process (pid {} on {})",
+                                       manifest.id, manifest.pid, manifest.host)
+                         : fmt::format("sweep {} is being submitted or cancelled by another "
+                                       "process",
+                                       manifest.id),
                      "wait for it, or stop it; `xrun sweep status` shows its progress");
   }
   return fd;
@@ -519,8 +523,7 @@ int Execution::run(const std::vector<std::size_t>& rows) {
   ::close(m_reports[0]);
   ::close(m_reports[1]);
   m_manifest.state = m_interrupted ? "interrupted" : "finished";
-  if (std::any_of(m_manifest.rows.begin(), m_manifest.rows.end(),
-                  [](const Row& row) { return !row.job.empty() && row.run.empty(); })) {
+  if (std::any_of(m_manifest.rows.begin(), m_manifest.rows.end(), slurm::in_slurms_hands)) {
     m_manifest.state = "submitted"; // some of it is still Slurm's to run
   }
   save();
@@ -559,6 +562,19 @@ int submit_rows(Manifest& manifest, const std::vector<std::size_t>& rows, const 
   if (!launcher.contains("submissions")) {
     launcher["submissions"] = nlohmann::json::array();
   }
+  // From sbatch to the manifest that records its job, Ctrl-C waits: a job must not run
+  // unrecorded.
+  sigset_t blocked;
+  sigset_t previous;
+  sigemptyset(&blocked);
+  for (const int number : {SIGINT, SIGTERM, SIGHUP}) {
+    sigaddset(&blocked, number);
+  }
+  ::sigprocmask(SIG_BLOCK, &blocked, &previous);
+  struct Unblock {
+    sigset_t mask;
+    ~Unblock() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
+  } unblock{previous};
   Json submission;
   try {
     if (created) {
@@ -738,6 +754,12 @@ int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swe
 int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
                  const Launcher& launcher) {
   const int lock = lock_sweep(manifest);
+  try {
+    manifest = Manifest::load(manifest.folder); // as the process before this one left it
+  } catch (...) {
+    ::close(lock);
+    throw;
+  }
   // The runs run where the sweep was started: relative paths in its values mean the same.
   std::error_code error;
   if (!manifest.working_directory.empty()) {
@@ -758,10 +780,7 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
   std::size_t running = 0;
   for (std::size_t i = 0; i < manifest.rows.size(); ++i) {
     const auto& status = manifest.rows[i].status;
-    const bool queued = !manifest.rows[i].job.empty() &&
-                        (status == "pending" || status == "requeued" || status == "starting" ||
-                         status == "submitted");
-    if (status == "running" || queued) {
+    if (status == "running" || slurm::in_slurms_hands(manifest.rows[i])) {
       ++running; // its supervisor is alive, or Slurm will start it: not run twice
     } else if (status != "done" && status != "skipped" && (!failed_only || status != "pending")) {
       rows.push_back(i);
@@ -825,18 +844,32 @@ void print_status(Manifest& manifest, std::ostream& out) {
 
 int cancel_sweep(Manifest& manifest, std::ostream& out) {
   if (manifest.on_slurm()) {
-    slurm::cancel(manifest);
-    reconcile(manifest);
+    const int lock = lock_sweep(manifest); // not while another process submits or runs it
+    try {
+      manifest = Manifest::load(manifest.folder);
+      slurm::cancel(manifest);
+      reconcile(manifest);
+    } catch (...) {
+      ::close(lock);
+      throw;
+    }
     std::size_t cancelled = 0;
     for (auto& row : manifest.rows) {
       if (!row.job.empty() && row.run.empty()) {
-        row.status = "cancelled"; // never started: nothing else records it
-        row.job.clear();
+        // Never started: nothing else records it. Its job stays on record, so that a run its
+        // task began at the last moment is still found (and shows how it ended).
+        row.status = "cancelled";
         ++cancelled;
       }
     }
     manifest.state = "cancelled";
-    manifest.save();
+    try {
+      manifest.save();
+    } catch (...) {
+      ::close(lock);
+      throw;
+    }
+    ::close(lock);
     out << fmt::format("sweep {}: its Slurm jobs are cancelled; {} variation{} never started; "
                        "running ones are recorded as interrupted\n"
                        "  the rest: xrun sweep resume {} --launcher slurm --path {}\n",

@@ -46,8 +46,14 @@ std::optional<long long> whole_number(const Json& value) {
   return std::nullopt;
 }
 
-/// Single quotes for a shell word.
+/// A shell word: as it is when it is safe so, else in single quotes.
 std::string shell_quoted(const std::string& word) {
+  const bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("-_./=:,%@+").find(char(c)) != std::string_view::npos;
+  });
+  if (safe) {
+    return word;
+  }
   std::string quoted = "'";
   for (const char c : word) {
     quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -76,12 +82,46 @@ std::string field(const std::string& line, const std::string& name) {
   return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
-/// A state in which Slurm runs the task no more.
+/// A state in which Slurm runs the task no more (any other may still run it: pending, held,
+/// suspended, powering a node up, ...).
 bool ended(const std::string& state) {
-  return state != "PENDING" && state != "RUNNING" && state != "REQUEUED" &&
-         state != "CONFIGURING" && state != "COMPLETING" && state != "SUSPENDED" &&
-         state != "REQUEUE_HOLD" && state != "REQUEUE_FED" && state != "RESIZING" &&
-         state != "SIGNALING" && state != "STAGE_OUT";
+  static const std::set<std::string> k_final{
+      "COMPLETED", "FAILED",   "CANCELLED",     "TIMEOUT",  "NODE_FAIL",
+      "PREEMPTED", "BOOT_FAIL", "DEADLINE",     "OUT_OF_MEMORY", "REVOKED"};
+  return k_final.count(state) > 0;
+}
+
+/// Seconds of a Slurm time limit (90, 30:00, 02:00:00, 1-12, 1-12:30, 1-12:30:00); nullopt
+/// for none (UNLIMITED) or an empty one.
+std::optional<long long> limit_seconds(const std::string& text) {
+  if (text.empty() || text == "UNLIMITED" || text == "INFINITE") {
+    return std::nullopt;
+  }
+  long long days = 0;
+  auto rest = text;
+  const auto dash = rest.find('-');
+  if (dash != std::string::npos) {
+    days = std::stoll(rest.substr(0, dash));
+    rest = rest.substr(dash + 1);
+  }
+  std::vector<long long> parts;
+  for (const auto& part : util::split(rest, ':')) {
+    parts.push_back(std::stoll(part));
+  }
+  long long seconds = 0;
+  if (dash != std::string::npos) { // hours[:minutes[:seconds]]
+    const long long scale[] = {3600, 60, 1};
+    for (std::size_t i = 0; i < parts.size() && i < 3; ++i) {
+      seconds += parts[i] * scale[i];
+    }
+  } else if (parts.size() == 1) { // minutes
+    seconds = parts[0] * 60;
+  } else if (parts.size() == 2) { // minutes:seconds
+    seconds = parts[0] * 60 + parts[1];
+  } else if (parts.size() == 3) {
+    seconds = parts[0] * 3600 + parts[1] * 60 + parts[2];
+  }
+  return days * 86400 + seconds;
 }
 
 } // namespace
@@ -186,6 +226,14 @@ Options Options::from_json(const Json& json,
                                  util::join(launcher_keys(), ", ")));
     }
   }
+  if (const auto limit = limit_seconds(options.time);
+      limit && options.signal_before >= *limit) {
+    // The warning would come at the start: every run interrupted at once (and requeued).
+    throw bad(json.contains("signal_before") ? "signal_before" : "time",
+              fmt::format("the time limit {} ({} s) leaves no time before the warning, which "
+                          "comes {} s before it",
+                          options.time, *limit, options.signal_before));
+  }
   return options;
 }
 
@@ -207,31 +255,23 @@ std::string array_ranges(std::vector<int> indices) {
   return text;
 }
 
-std::vector<int> parse_array_ranges(const std::string& text) {
+std::optional<std::vector<int>> parse_array_ranges(const std::string& text) {
+  static const std::regex k_part(R"((\d+)(?:-(\d+)(?::(\d+))?)?)");
   std::vector<int> indices;
-  const auto list = text.substr(0, text.find('%'));
-  for (const auto& part : util::split(list, ',')) {
-    if (part.empty()) {
-      continue;
+  for (const auto& part : util::split(text.substr(0, text.find('%')), ',')) {
+    std::smatch match;
+    if (!std::regex_match(part, match, k_part) || part.size() > 18) {
+      return std::nullopt; // shortened by scontrol (`...`), or not an array expression
     }
-    try {
-      const auto dash = part.find('-');
-      const int first = std::stoi(part.substr(0, dash));
-      int last = first;
-      int step = 1;
-      if (dash != std::string::npos) {
-        const auto rest = part.substr(dash + 1);
-        last = std::stoi(rest.substr(0, rest.find(':')));
-        if (const auto colon = rest.find(':'); colon != std::string::npos) {
-          step = std::max(1, std::stoi(rest.substr(colon + 1)));
-        }
-      }
-      for (int index = first; index <= last; index += step) {
-        indices.push_back(index);
-      }
-    } catch (const std::exception&) {
-      // not an array expression: nothing
+    const int first = std::stoi(match[1]);
+    const int last = match[2].matched ? std::stoi(match[2]) : first;
+    const int step = match[3].matched ? std::max(1, std::stoi(match[3])) : 1;
+    for (int index = first; index <= last; index += step) {
+      indices.push_back(index);
     }
+  }
+  if (indices.empty()) {
+    return std::nullopt;
   }
   return indices;
 }
@@ -256,24 +296,42 @@ std::vector<std::string> Options::sbatch_options() const {
   return flags;
 }
 
-std::string batch_script(const Manifest& manifest, const Options& options,
-                         const std::filesystem::path& executable, const std::string& array,
-                         const std::string& name) {
-  std::string script = fmt::format(
-      "#!/bin/bash\n"
-      "# An xrun sweep on Slurm, one array task a variation (the task id is the\n"
-      "# variation's index).\n"
-      "#   sweep: {}\n"
-      "#   runs:  {}\n"
-      "# Submitted by xrun as:\n"
-      "#   sbatch --array={} --job-name=xrun-{} --output=slurm/%A_%a.out {}\n",
-      manifest.id, manifest.namespace_dir.string(), array, manifest.id, name);
+std::vector<std::string> submit_command(const Manifest& manifest, const Options& options,
+                                        const std::string& array, const std::string& script) {
+  std::vector<std::string> command{"sbatch",
+                                   "--parsable",
+                                   "--array=" + array,
+                                   "--job-name=xrun-" + manifest.id,
+                                   "--output=" +
+                                       (manifest.folder / k_slurm_folder / "%A_%a.out").string(),
+                                   "--chdir=" + manifest.working_directory};
+  // On the command line, where they win over SBATCH_* variables of the environment.
   for (const auto& flag : options.sbatch_options()) {
-    script += fmt::format("#SBATCH {}\n", flag);
+    command.push_back(flag);
+  }
+  command.push_back(script);
+  return command;
+}
+
+std::string batch_script(const Manifest& manifest, const Options& options,
+                         const std::filesystem::path& executable,
+                         const std::vector<std::string>& command) {
+  std::string script = fmt::format("#!/bin/bash\n"
+                                   "# An xrun sweep on Slurm, one array task a variation (the task "
+                                   "id is the\n"
+                                   "# variation's index).\n"
+                                   "#   sweep: {}\n"
+                                   "#   runs:  {}\n"
+                                   "# Submitted by xrun as:\n"
+                                   "#  ",
+                                   manifest.id, manifest.namespace_dir.string());
+  for (const auto& word : command) {
+    script += " " + shell_quoted(word);
   }
   // exec: xrun's supervisor is the batch step itself, so Slurm's warning (B:USR1) reaches it.
-  script += fmt::format("exec {} sweep task {} \"$SLURM_ARRAY_TASK_ID\"\n",
-                        shell_quoted(executable.string()), shell_quoted(manifest.folder.string()));
+  script += fmt::format("\nexec {} sweep task {} \"$SLURM_ARRAY_TASK_ID\"{}\n",
+                        shell_quoted(executable.string()), shell_quoted(manifest.folder.string()),
+                        options.requeue ? " --requeue" : "");
   return script;
 }
 
@@ -291,20 +349,13 @@ Json submit(const Manifest& manifest, const Options& options, const std::vector<
   if (options.array_limit > 0) {
     array += fmt::format("%{}", options.array_limit);
   }
-  const auto script = batch_script(manifest, options, own_executable(), array,
-                                   (std::filesystem::path(k_slurm_folder) / name).string());
   const auto script_path = folder / name;
-  core::write_file_atomic(script_path, script);
+  const auto command = submit_command(manifest, options, array, script_path.string());
+  core::write_file_atomic(script_path,
+                          batch_script(manifest, options, own_executable(), command));
   std::filesystem::permissions(script_path, std::filesystem::perms::owner_exec,
                                std::filesystem::perm_options::add);
 
-  const std::vector<std::string> command{"sbatch",
-                                         "--parsable",
-                                         "--array=" + array,
-                                         "--job-name=xrun-" + manifest.id,
-                                         "--output=" + (folder / "%A_%a.out").string(),
-                                         "--chdir=" + manifest.working_directory,
-                                         script_path.string()};
   const auto result = util::run_program(command);
   const auto said = util::trim(result.err.empty() ? result.out : result.err);
   if (!result.ok()) {
@@ -326,7 +377,13 @@ Json submit(const Manifest& manifest, const Options& options, const std::vector<
   }
   const auto job_id = util::trim(result.out.substr(0, result.out.find(';')));
   if (job_id.empty() || !std::all_of(job_id.begin(), job_id.end(), ::isdigit)) {
-    throw UsageError(fmt::format("sbatch did not print a job id: {}", util::trim(result.out)));
+    // Whatever it submitted must not run unrecorded.
+    util::run_program({"scancel", "--name=xrun-" + manifest.id});
+    std::error_code ignored;
+    std::filesystem::remove(script_path, ignored);
+    throw UsageError(fmt::format("sbatch did not print a job id, so the job (if any) was "
+                                 "cancelled: {}",
+                                 util::trim(result.out)));
   }
   return {{"job_id", job_id},
           {"array", array},
@@ -340,6 +397,7 @@ std::optional<std::map<int, TaskState>> query(const std::string& job_id, std::st
     why = "scontrol is not on PATH";
     return std::nullopt;
   }
+  ::setenv("SLURM_BITSTR_LEN", "0", 1); // array task lists in full, not cut at 64 characters
   const auto result = util::run_program({"scontrol", "-o", "show", "job", job_id});
   if (!result.ok()) {
     if (result.err.find("Invalid job id") != std::string::npos) {
@@ -361,11 +419,23 @@ std::optional<std::map<int, TaskState>> query(const std::string& job_id, std::st
       task.restarts = std::stoi(field(line, "Restarts"));
     } catch (const std::exception&) {
     }
-    for (const int index : parse_array_ranges(field(line, "ArrayTaskId"))) {
+    const auto indices = parse_array_ranges(field(line, "ArrayTaskId"));
+    if (!indices) {
+      why = fmt::format("cannot read the task ids of job {}: {}", job_id,
+                        field(line, "ArrayTaskId"));
+      return std::nullopt;
+    }
+    for (const int index : *indices) {
       tasks[index] = task;
     }
   }
   return tasks;
+}
+
+bool in_slurms_hands(const Row& row) {
+  static const std::set<std::string> k_statuses{"submitted", "pending", "requeued", "starting",
+                                                "ending"};
+  return !row.job.empty() && (k_statuses.count(row.status) > 0 || row.status == "running");
 }
 
 std::string observe(Manifest& manifest) {
@@ -382,7 +452,9 @@ std::string observe(Manifest& manifest) {
     auto found = jobs.find(row.job);
     if (found == jobs.end()) {
       std::string why;
-      found = jobs.emplace(row.job, query(row.job, why)).first;
+      // Once Slurm did not answer, asking about the next job would wait as long again.
+      found = jobs.emplace(row.job, unreachable.empty() ? query(row.job, why) : std::nullopt)
+                  .first;
       if (!found->second && unreachable.empty()) {
         unreachable = fmt::format("Slurm could not be asked about job {}: {}", row.job, why);
       }
@@ -401,16 +473,21 @@ std::string observe(Manifest& manifest) {
     }
     const auto& state = task->second;
     const auto ending = state.reason == "None" ? std::string() : " (" + state.reason + ")";
-    // A run from an earlier attempt of a requeued task is over, whatever it says.
+    const bool queued = state.state == "PENDING" || state.state == "REQUEUED" ||
+                        state.state.starts_with("REQUEUE_") || state.state == "SPECIAL_EXIT";
     if (row.run.empty() || row.attempt < state.restarts) {
+      // No run yet, or one of an earlier attempt of a requeued task: over, whatever it says.
       const auto before =
           row.run.empty() ? std::string()
                           : fmt::format("; its last run {} was {}", row.run, row.status);
-      if (state.state == "PENDING" || state.state == "REQUEUED") {
+      if (queued) {
         row.status = state.restarts > 0 ? "requeued" : "pending";
+        const auto held = state.state == "PENDING" ? std::string() : state.state + ", ";
         row.note = state.restarts > 0
-                       ? fmt::format("Slurm runs it again (restart {}){}", state.restarts, before)
-                       : state.reason == "None" ? "" : "waiting: " + state.reason;
+                       ? fmt::format("{}Slurm runs it again (restart {}){}", held,
+                                     state.restarts, before)
+                   : state.reason == "None" ? held
+                                            : fmt::format("{}waiting: {}", held, state.reason);
       } else if (!ended(state.state)) {
         row.status = "starting";
         row.note = before.empty() ? "" : before.substr(2);
@@ -421,16 +498,26 @@ std::string observe(Manifest& manifest) {
                                row.job, row.index, state.state, ending, state.exit_code, before,
                                manifest.folder.string(), k_slurm_folder, row.job, row.index);
       }
-    } else if ((row.status == "running" || row.status == "lost") && ended(state.state)) {
+    } else if (!ended(state.state)) {
+      // The task of this run goes on: its run is not over for Slurm either.
+      if (row.status == "lost") {
+        row.status = "running";
+        row.note = fmt::format("{}, but Slurm still has the task ({})", row.note, state.state);
+      } else if (row.status != "running" && row.status != "done") {
+        row.note = fmt::format("its run ended {}{}; Slurm is still ending the task",
+                               row.status, row.note.empty() ? "" : " (" + row.note + ")");
+        row.status = "ending";
+      }
+    } else if (row.status == "running" || row.status == "lost") {
       row.status = "lost"; // its supervisor was ended with the task
       row.note = fmt::format("Slurm ended the task: {}{}", state.state, ending);
+    } else if (row.status != "done" && state.state != "COMPLETED" && state.state != "FAILED") {
+      // The run recorded how it ended; Slurm says why (TIMEOUT, PREEMPTED, CANCELLED, ...).
+      row.note += fmt::format("{}Slurm: {}{}", row.note.empty() ? "" : "; ", state.state, ending);
     }
   }
   if (manifest.state == "submitted" &&
-      std::none_of(manifest.rows.begin(), manifest.rows.end(), [](const Row& row) {
-        return row.status == "submitted" || row.status == "pending" || row.status == "requeued" ||
-               row.status == "starting" || row.status == "running";
-      })) {
+      std::none_of(manifest.rows.begin(), manifest.rows.end(), in_slurms_hands)) {
     manifest.state = "finished";
   }
   return unreachable;

@@ -57,6 +57,13 @@ class Completion(Workspace):
         self.assertEqual(self.complete("run", "cfg.yml", "--M"), ["--MODEL"])
         self.assertEqual(self.complete("run", "broken.py", "--S"), ["--SPEED"])
 
+    def test_launchers_and_the_sweep_commands(self):
+        self.assertEqual(self.complete("run", "exp.py", "--launcher", ""), ["local", "slurm"])
+        self.assertEqual(self.complete("run", "--launcher", "s"), ["slurm"])
+        self.assertIn("--array-limit", self.complete("run", "exp.py", "--ar"))
+        self.assertEqual(self.complete("sweep", ""),
+                         ["cancel", "list", "resume", "retry", "status"])  # not `task`
+
     def test_plugin_names(self):
         mine = self.dir / ".config" / "xrun" / "plugins"
         mine.mkdir(parents=True)

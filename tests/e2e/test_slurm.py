@@ -31,7 +31,7 @@ TRAIN = experiment_source('''
     e["score"] = LR * 2
     ''')
 
-ACTIVE = ("submitted", "pending", "requeued", "starting", "running")
+ACTIVE = ("submitted", "pending", "requeued", "starting", "running", "ending")
 
 
 def setUpModule():
@@ -61,6 +61,12 @@ class Slurm(Workspace):
         super().setUp()
         self.write("train.py", TRAIN)
         self.namespace = "results/train"
+
+    def tearDown(self):
+        # Nothing of this test stays in the queue of the next.
+        self.slurm("scancel", f"--user={os.getuid()}")
+        self.wait_for(lambda: not self.slurm("squeue", "-h").stdout.strip(), timeout=30,
+                      what="an empty queue")
 
     def env(self, **extra):
         return super().env(**CLUSTER.env, **extra)
@@ -125,7 +131,8 @@ launcher:
   array_limit: 2
   time: "10"
 """)
-        result = self.submit("sweep.yml")
+        result = self.xrun("run", "sweep.yml", env=self.env(SBATCH_TIMELIMIT="5"))
+        self.assertEqual(result.returncode, 0, result.stderr)
         manifest = self.manifest()
         [submission] = manifest["launcher"]["submissions"]
         job = submission["job_id"]
@@ -133,9 +140,13 @@ launcher:
         self.assertEqual(submission["array"], "0-2%2")
         self.assertEqual([row["job"] for row in manifest["variations"]], [job] * 3)
         script = (self.sweep_folder() / submission["script"]).read_text()
-        self.assertIn("#SBATCH --time=10", script)
-        self.assertIn("#SBATCH --signal=B:USR1@120", script)
-        self.assertIn("#SBATCH --no-requeue", script)
+        for flag in ("--array=0-2%2", "--time=10", "--signal=B:USR1@120", "--no-requeue"):
+            self.assertIn(f" {flag} ", script)  # how it was submitted
+        self.assertIn("sweep task", script)
+        # What Slurm made of it (the options on sbatch's command line win over SBATCH_*).
+        shown = self.slurm("scontrol", "-o", "show", "job", job).stdout
+        self.assertIn("TimeLimit=00:10:00", shown)
+        self.assertIn("Requeue=0", shown)
 
         self.wait_until_settled()
         self.assertStatuses(["done", "failed", "failed"])
@@ -201,8 +212,7 @@ launcher:
         self.wait_for(lambda: self.row_statuses()[0] == "running", timeout=60,
                       what="the variation to run")
         job = self.manifest()["launcher"]["submissions"][0]["job_id"]
-        self.assertIn("#SBATCH --requeue",
-                      (self.sweep_folder() / "slurm" / "job-1.sh").read_text())
+        self.assertIn("Requeue=1", self.slurm("scontrol", "-o", "show", "job", job).stdout)
         # What Slurm sends --signal-before seconds before the limit: SIGUSR1 to the batch step.
         sent = self.slurm("scancel", "--signal=USR1", "--batch", f"{job}_0")
         self.assertEqual(sent.returncode, 0, sent.stderr)
@@ -216,8 +226,8 @@ launcher:
 
         (self.dir / "hold").unlink()
         # Slurm holds a requeued task back for two minutes; let it go now. (slurmd refuses to
-        # start a job it killed moments ago, so not at once.)
-        time.sleep(3)
+        # start a job it killed moments ago, so not at once: this is no timing assertion.)
+        time.sleep(5)
         updated = self.slurm("scontrol", "update", f"JobId={job}_0", "StartTime=now")
         self.assertEqual(updated.returncode, 0, updated.stderr)
         self.wait_until_settled()

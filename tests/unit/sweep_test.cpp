@@ -162,11 +162,13 @@ TEST_CASE("Slurm array expressions both ways") {
   CHECK(array_ranges({0, 1, 2, 3}) == "0-3");
   CHECK(array_ranges({7, 1, 2, 3, 9, 10, 12, 2}) == "1-3,7,9-10,12");
   CHECK(array_ranges({5}) == "5");
-  CHECK(parse_array_ranges("4") == std::vector<int>{4});
-  CHECK(parse_array_ranges("5-8%2") == std::vector<int>{5, 6, 7, 8});
-  CHECK(parse_array_ranges("1,3,5-7") == std::vector<int>{1, 3, 5, 6, 7});
-  CHECK(parse_array_ranges("0-6:3") == std::vector<int>{0, 3, 6});
-  CHECK(parse_array_ranges("N/A").empty());
+  CHECK(*parse_array_ranges("4") == std::vector<int>{4});
+  CHECK(*parse_array_ranges("5-8%2") == std::vector<int>{5, 6, 7, 8});
+  CHECK(*parse_array_ranges("1,3,5-7") == std::vector<int>{1, 3, 5, 6, 7});
+  CHECK(*parse_array_ranges("0-6:3") == std::vector<int>{0, 3, 6});
+  CHECK_FALSE(parse_array_ranges("N/A"));
+  CHECK_FALSE(parse_array_ranges("")); // a list scontrol shortened is not read as less:
+  CHECK_FALSE(parse_array_ranges("1-3,6-7,10-11,13,17-22,55-5..."));
 }
 
 TEST_CASE("Slurm options are checked and become sbatch options") {
@@ -182,6 +184,10 @@ TEST_CASE("Slurm options are checked and become sbatch options") {
                                  "--partition=gpu", "--time=1-12:00:00", "--mem=8G", "--gpus=2",
                                  "--cpus-per-task=4", "--qos=long"});
   CHECK(options.array_limit == 10);
+  CHECK(error_of([&] { Options::from_json({{"time", "2"}}, where); }) ==
+        "--time: the time limit 2 (120 s) leaves no time before the warning, which comes 120 s "
+        "before it");
+  CHECK(Options::from_json({{"time", "2"}, {"signal_before", 30}}, where).time == "2");
   for (const auto& time : {"90", "30:00", "02:00:00", "1-12", "2-00:30", "UNLIMITED"}) {
     CHECK(Options::from_json({{"time", time}}, where).time == time);
   }
