@@ -109,7 +109,7 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
         throw UsageError(fmt::format("{} needs a plugin name", flag),
                          "e.g. --plugin notify:file=runs.log or --no-plugin plot_track");
       }
-    } else if (is_launcher_flag(flag)) {
+    } else if (is_launcher_flag(flag) || flag == "--sweep" || flag == "--jobs" || arg == "-j") {
       std::string value;
       if (flag.size() < arg.size()) {
         value = arg.substr(flag.size() + 1);
@@ -117,25 +117,17 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
         value = options.rest[++i];
       } else {
         throw UsageError(fmt::format("{} needs a value", arg),
-                         "e.g. --launcher slurm --partition gpu --time 02:00:00");
+                         "e.g. --sweep LR=0.1,0.01, -j 4 or --launcher slurm");
       }
-      set_launcher_flag(options.launcher, flag, value);
-    } else if (arg == "--requeue") {
-      options.launcher["requeue"] = true;
-    } else if (flag == "--sweep" || flag == "--jobs" || arg == "-j") {
-      std::string value;
-      if (flag.size() < arg.size()) {
-        value = arg.substr(flag.size() + 1);
-      } else if (i + 1 < options.rest.size()) {
-        value = options.rest[++i];
-      } else {
-        throw UsageError(fmt::format("{} needs a value", arg), "e.g. --sweep LR=0.1,0.01 or -j 4");
-      }
-      if (flag == "--sweep") {
+      if (is_launcher_flag(flag)) {
+        set_launcher_flag(options.launcher, flag, value);
+      } else if (flag == "--sweep") {
         options.sweeps.push_back(value);
       } else {
         options.jobs = jobs_value(value);
       }
+    } else if (arg == "--requeue") {
+      options.launcher["requeue"] = true;
     } else if (arg.starts_with("-j") && arg.size() > 2 && !arg.starts_with("--")) {
       options.jobs = jobs_value(arg.substr(2));
     } else if (arg == "--fail-fast") {

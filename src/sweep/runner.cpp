@@ -786,15 +786,15 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
       rows.push_back(i);
     }
   }
+  if (rows.empty()) {
+    ::close(lock);
+    std::cerr << fmt::format("xrun: sweep {}: nothing to run{}\n", manifest.id,
+                             running ? fmt::format(" ({} still queued or running)", running)
+                                     : "");
+    return 0;
+  }
   if (options.slurm) {
     const auto on_record = manifest.launcher.value("options", nlohmann::json::object());
-    if (rows.empty()) {
-      ::close(lock);
-      std::cerr << fmt::format("xrun: sweep {}: nothing to submit{}\n", manifest.id,
-                               running ? fmt::format(" ({} still queued or running)", running)
-                                       : "");
-      return 0;
-    }
     auto submitted = Options(options);
     submitted.slurm_options = on_record.is_object() ? on_record : nlohmann::json::object();
     for (const auto& [key, value] : options.slurm_options.items()) {
@@ -803,13 +803,6 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
     const int code = submit_rows(manifest, rows, submitted, false);
     ::close(lock);
     return code;
-  }
-  if (rows.empty()) {
-    ::close(lock);
-    std::cerr << fmt::format("xrun: sweep {}: nothing to run{}\n", manifest.id,
-                             running ? fmt::format(" ({} still queued or running)", running)
-                                     : "");
-    return 0;
   }
   std::cerr << fmt::format("xrun: sweep {}: {} variation{} to run again{}\n", manifest.id,
                            rows.size(), rows.size() == 1 ? "" : "s",
