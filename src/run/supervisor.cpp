@@ -710,6 +710,11 @@ int Supervision::finish(int wait_status) {
       m_meta.status = RunStatus::done;
     } else if (code == 130 || m_outcome.value("interrupted", false)) {
       m_meta.status = RunStatus::interrupted;
+      if (m_meta.error_type.empty()) {
+        // Exit code 130: a KeyboardInterrupt outside the experiment's function (while the run
+        // was being set up or closed), so it made no report of its own.
+        m_meta.error_type = "KeyboardInterrupt";
+      }
     } else {
       m_meta.status = RunStatus::failed;
       if (m_meta.error_type.empty()) {
