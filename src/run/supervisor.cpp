@@ -85,16 +85,14 @@ void place_fd(int fd, int target) {
 /// and goes straight to `body` (starting Python), which saves a whole process start.
 pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, const Pipe& err,
                   const Pipe& control_out, const Pipe& control_in,
-                  const std::map<int, std::string>& interrupt_reasons) {
+                  const std::vector<int>& handled) {
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
-  // The supervisor's handlers must not run in the child (a signal would land in the
-  // supervisor's signal pipe).
-  std::vector<int> reset{SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE};
-  for (const auto& [number, reason] : interrupt_reasons) {
-    reset.push_back(number);
-  }
+  // The supervisor's handlers (of `handled`, and SIGPIPE, which it ignores) must not run in
+  // the child: a signal would land in the supervisor's signal pipe.
+  auto reset = handled;
+  reset.push_back(SIGPIPE);
   const pid_t pid = util::fork_quietly(reset);
   if (pid != 0) {
     const int error = errno;
@@ -240,6 +238,7 @@ private:
   bool m_terminated = false;
   bool m_killed_by_us = false;
   Json m_interrupted_by; // {"signal", "reason"} of the first signal that came
+  std::vector<int> m_handled{SIGINT, SIGTERM, SIGHUP, SIGCHLD}; // and interrupt_reasons' signals
   std::optional<util::SignalPipe> m_signals;
   bool m_ended = false;         // the final status is written
   bool m_plugins_ended = false; // the plugins' after_end hooks have run
@@ -251,18 +250,16 @@ int Supervision::run() {
   // The code as it is when the run starts, not when the experiment asks for its folder (its
   // imports may take long enough for an editor to save a change meanwhile).
   m_code = util::read_file(m_request.file).value_or("");
-  std::vector<int> signals{SIGINT, SIGTERM, SIGHUP, SIGCHLD};
   for (const auto& [number, reason] : m_request.interrupt_reasons) {
-    if (std::find(signals.begin(), signals.end(), number) == signals.end()) {
-      signals.push_back(number);
+    if (std::find(m_handled.begin(), m_handled.end(), number) == m_handled.end()) {
+      m_handled.push_back(number);
     }
   }
-  m_signals.emplace(std::move(signals));
+  m_signals.emplace(m_handled);
   int code = 0;
   {
     Pipe out, err, control_out, control_in;
-    m_child = spawn_child(m_request.child, out, err, control_out, control_in,
-                        m_request.interrupt_reasons);
+    m_child = spawn_child(m_request.child, out, err, control_out, control_in, m_handled);
     // Asking git takes a few processes; do it while the child starts Python.
     m_git = std::async(std::launch::async, read_git, m_request.file);
     code = finish(watch(out, err, control_out, control_in));
@@ -382,7 +379,7 @@ void Supervision::finish_plugins() {
   const auto& finisher = m_request.finisher;
   Pipe out, err, control_out, control_in;
   m_child = spawn_child([&](int in, int to) { return finisher(folder, in, to); }, out, err,
-                        control_out, control_in, m_request.interrupt_reasons);
+                        control_out, control_in, m_handled);
   m_interrupts = 0;
   const int status = watch(out, err, control_out, control_in);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -158,26 +158,37 @@ std::map<std::string, std::string> done_runs(const std::filesystem::path& namesp
   return done;
 }
 
-/// The sweep's lock (`<sweep>/lock`), held by the process running its variations for as long
-/// as it lives, so that no second process runs the same rows. Throws UsageError when taken.
-int lock_sweep(const Manifest& manifest) {
-  const auto file = manifest.folder / "lock";
-  const int fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw ArchiveError(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
+/// The sweep's lock (`<sweep>/lock`), held for as long as this object lives by the process
+/// that runs, submits or cancels the sweep's variations, so that no second process does the
+/// same rows. Throws UsageError when taken.
+class SweepLock {
+public:
+  explicit SweepLock(const Manifest& manifest) {
+    const auto file = manifest.folder / "lock";
+    m_fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (m_fd < 0) {
+      throw ArchiveError(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
+    }
+    if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(m_fd);
+      throw UsageError(
+          manifest.pid > 0
+              ? fmt::format("sweep {} is being run by another process (pid {} on {})",
+                            manifest.id, manifest.pid, manifest.host)
+              : fmt::format("sweep {} is being submitted or cancelled by another process",
+                            manifest.id),
+          "wait for it, or stop it; `xrun sweep status` shows its progress");
+    }
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    throw UsageError(manifest.pid > 0
-                         ? fmt::format("sweep {} is being run by another process (pid {} on {})",
-                                       manifest.id, manifest.pid, manifest.host)
-                         : fmt::format("sweep {} is being submitted or cancelled by another "
-                                       "process",
-                                       manifest.id),
-                     "wait for it, or stop it; `xrun sweep status` shows its progress");
-  }
-  return fd;
-}
+  ~SweepLock() { ::close(m_fd); }
+  SweepLock(const SweepLock&) = delete;
+  SweepLock& operator=(const SweepLock&) = delete;
+
+  int fd() const { return m_fd; }
+
+private:
+  int m_fd = -1;
+};
 
 /// One `xrun run` of a variation, in a forked process of the sweep.
 struct Worker {
@@ -192,11 +203,11 @@ struct Worker {
 /// Runs `rows` of the manifest with up to `options.jobs` workers at a time.
 class Execution {
 public:
-  /// `lock`: the sweep's lock, held (see lock_sweep); closed when the execution ends.
-  Execution(Manifest& manifest, int lock, const Options& options, const Launcher& launcher)
-      : m_manifest(manifest), m_options(options), m_launcher(launcher), m_lock(lock),
+  /// `lock`: the sweep's lock, held while the execution runs (its workers close it).
+  Execution(Manifest& manifest, const SweepLock& lock, const Options& options,
+            const Launcher& launcher)
+      : m_manifest(manifest), m_options(options), m_launcher(launcher), m_lock(lock.fd()),
         m_terminal(::isatty(STDERR_FILENO) != 0) {}
-  ~Execution() { ::close(m_lock); }
   Execution(const Execution&) = delete;
   Execution& operator=(const Execution&) = delete;
 
@@ -216,7 +227,7 @@ private:
   Manifest& m_manifest;
   const Options& m_options;
   const Launcher& m_launcher;
-  int m_lock;
+  int m_lock; // the sweep's lock, SweepLock's
   bool m_terminal;
   std::vector<Worker> m_workers;
   std::array<int, 2> m_reports{-1, -1};
@@ -743,7 +754,7 @@ int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swe
   if (options.slurm) {
     return submit_rows(manifest, rows, options, true);
   }
-  const int lock = lock_sweep(manifest);
+  const SweepLock lock(manifest);
   std::cerr << fmt::format("xrun: sweep {}: {} variations, {} to run with {} worker{}{}\n",
                            manifest.id, manifest.rows.size(), rows.size(), options.jobs,
                            options.jobs == 1 ? "" : "s",
@@ -753,25 +764,18 @@ int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swe
 
 int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
                  const Launcher& launcher) {
-  const int lock = lock_sweep(manifest);
-  try {
-    manifest = Manifest::load(manifest.folder); // as the process before this one left it
-  } catch (...) {
-    ::close(lock);
-    throw;
-  }
+  const SweepLock lock(manifest);
+  manifest = Manifest::load(manifest.folder); // as the process before this one left it
   // The runs run where the sweep was started: relative paths in its values mean the same.
   std::error_code error;
   if (!manifest.working_directory.empty()) {
     std::filesystem::current_path(manifest.working_directory, error);
     if (error) {
-      ::close(lock);
       throw UsageError(fmt::format("sweep {} ran in {}, which is gone: {}", manifest.id,
                                    manifest.working_directory, error.message()));
     }
   }
   if (const auto unreachable = slurm::observe(manifest); !unreachable.empty()) {
-    ::close(lock);
     throw UsageError(fmt::format("cannot tell which of sweep {}'s variations Slurm still has: {}",
                                  manifest.id, unreachable),
                      "resume it where Slurm's commands work (a login node of the cluster)");
@@ -787,7 +791,6 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
     }
   }
   if (rows.empty()) {
-    ::close(lock);
     std::cerr << fmt::format("xrun: sweep {}: nothing to run{}\n", manifest.id,
                              running ? fmt::format(" ({} still queued or running)", running)
                                      : "");
@@ -800,9 +803,7 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
     for (const auto& [key, value] : options.slurm_options.items()) {
       submitted.slurm_options[key] = value; // given now: replaces what the sweep had
     }
-    const int code = submit_rows(manifest, rows, submitted, false);
-    ::close(lock);
-    return code;
+    return submit_rows(manifest, rows, submitted, false);
   }
   std::cerr << fmt::format("xrun: sweep {}: {} variation{} to run again{}\n", manifest.id,
                            rows.size(), rows.size() == 1 ? "" : "s",
@@ -837,15 +838,10 @@ void print_status(Manifest& manifest, std::ostream& out) {
 
 int cancel_sweep(Manifest& manifest, std::ostream& out) {
   if (manifest.on_slurm()) {
-    const int lock = lock_sweep(manifest); // not while another process submits or runs it
-    try {
-      manifest = Manifest::load(manifest.folder);
-      slurm::cancel(manifest);
-      reconcile(manifest);
-    } catch (...) {
-      ::close(lock);
-      throw;
-    }
+    const SweepLock lock(manifest); // not while another process submits or runs it
+    manifest = Manifest::load(manifest.folder);
+    slurm::cancel(manifest);
+    reconcile(manifest);
     std::size_t cancelled = 0;
     for (auto& row : manifest.rows) {
       if (!row.job.empty() && row.run.empty()) {
@@ -856,13 +852,7 @@ int cancel_sweep(Manifest& manifest, std::ostream& out) {
       }
     }
     manifest.state = "cancelled";
-    try {
-      manifest.save();
-    } catch (...) {
-      ::close(lock);
-      throw;
-    }
-    ::close(lock);
+    manifest.save();
     out << fmt::format("sweep {}: its Slurm jobs are cancelled; {} variation{} never started; "
                        "running ones are recorded as interrupted\n"
                        "  the rest: xrun sweep resume {} --launcher slurm --path {}\n",

@@ -39,7 +39,8 @@ std::optional<long long> whole_number(const Json& value) {
   }
   if (value.is_string()) {
     const auto text = value.get<std::string>();
-    if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit) && text.size() < 10) {
+    if (!text.empty() && text.size() < 10 &&
+        text.find_first_not_of("0123456789") == std::string::npos) {
       return std::stoll(text);
     }
   }
@@ -376,7 +377,7 @@ Json submit(const Manifest& manifest, const Options& options, const std::vector<
         hint);
   }
   const auto job_id = util::trim(result.out.substr(0, result.out.find(';')));
-  if (job_id.empty() || !std::all_of(job_id.begin(), job_id.end(), ::isdigit)) {
+  if (job_id.empty() || job_id.find_first_not_of("0123456789") != std::string::npos) {
     // Whatever it submitted must not run unrecorded.
     util::run_program({"scancel", "--name=xrun-" + manifest.id});
     std::error_code ignored;

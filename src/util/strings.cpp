@@ -96,7 +96,7 @@ std::vector<std::string> split(std::string_view text, char separator) {
 std::string join(std::span<const std::string> words, std::string_view separator) {
   std::string joined;
   for (const auto& word : words) {
-    if (!joined.empty() || &word != words.data()) {
+    if (&word != words.data()) {
       joined += separator;
     }
     joined += word;
