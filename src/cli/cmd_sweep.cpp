@@ -171,6 +171,14 @@ void add_sweep_command(CLI::App& app, Action& action) {
     command->add_option("--path", settings->path, "The archive folder to look for sweeps in")
         ->capture_default_str();
   };
+  // A command on one sweep: --path and its id; `load` reads its manifest.
+  const auto add_sweep_id = [&](CLI::App* command) {
+    add_path(command);
+    command->add_option("id", settings->id, "The sweep id (or a unique part of it)")->required();
+  };
+  const auto load = [](const Settings& given) {
+    return sweep::Manifest::load(sweep::resolve_sweep(given.path, given.id));
+  };
   auto* list = sweep->add_subcommand("list", "Every sweep under --path: id, progress, state");
   add_path(list);
   list->callback([&action, settings] {
@@ -181,11 +189,10 @@ void add_sweep_command(CLI::App& app, Action& action) {
   });
   auto* status = sweep->add_subcommand(
       "status", "A sweep's variations and what became of each (read from their run folders)");
-  add_path(status);
-  status->add_option("id", settings->id, "The sweep id (or a unique part of it)")->required();
-  status->callback([&action, settings] {
-    action = [settings] {
-      auto manifest = sweep::Manifest::load(sweep::resolve_sweep(settings->path, settings->id));
+  add_sweep_id(status);
+  status->callback([&action, settings, load] {
+    action = [settings, load] {
+      auto manifest = load(*settings);
       sweep::print_status(manifest, std::cout);
       return 0;
     };
@@ -195,8 +202,7 @@ void add_sweep_command(CLI::App& app, Action& action) {
         retry ? "retry" : "resume",
         retry ? "Run a sweep's failed, killed, interrupted or lost variations again"
               : "Run what a sweep has not done yet (anything not done), each as a new run");
-    add_path(command);
-    command->add_option("id", settings->id, "The sweep id (or a unique part of it)")->required();
+    add_sweep_id(command);
     command
         ->add_option("-j,--jobs", settings->jobs,
                      "How many variations run at once (default: the number of cores)")
@@ -211,9 +217,9 @@ void add_sweep_command(CLI::App& app, Action& action) {
           "default)");
     }
     add_launcher_options(*command, settings->launcher);
-    command->callback([&action, settings, retry] {
-      action = [settings, retry] {
-        auto manifest = sweep::Manifest::load(sweep::resolve_sweep(settings->path, settings->id));
+    command->callback([&action, settings, retry, load] {
+      action = [settings, retry, load] {
+        auto manifest = load(*settings);
         sweep::Options options;
         auto given = settings->launcher;
         if (!given.contains("type")) {
@@ -236,11 +242,10 @@ void add_sweep_command(CLI::App& app, Action& action) {
   }
   auto* cancel = sweep->add_subcommand(
       "cancel", "Stop a sweep: cancel its Slurm jobs, or stop its process on this machine");
-  add_path(cancel);
-  cancel->add_option("id", settings->id, "The sweep id (or a unique part of it)")->required();
-  cancel->callback([&action, settings] {
-    action = [settings] {
-      auto manifest = sweep::Manifest::load(sweep::resolve_sweep(settings->path, settings->id));
+  add_sweep_id(cancel);
+  cancel->callback([&action, settings, load] {
+    action = [settings, load] {
+      auto manifest = load(*settings);
       return sweep::cancel_sweep(manifest, std::cout);
     };
   });
