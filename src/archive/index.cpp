@@ -568,9 +568,10 @@ private:
       }
       listed = std::move(*names);
       children.assign(listed.begin(), listed.end());
-      if (known && same_folders(children, known_children(relative))) {
-        // Only files came or went (the archive's own folder changes with every write of the
-        // index): nothing to write, and one more listing next time.
+      if (known && relative.empty() && same_folders(children, known_children(relative))) {
+        // The archive's own folder changes with every write of the index: when only files
+        // came or went there, listing it again next time (a few namespaces) is cheaper than a
+        // write now. Any other folder gets its new time, so it is not listed again.
         known->state.seen = true;
       } else if (known) {
         known->state = read_state(now);
