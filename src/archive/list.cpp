@@ -4,10 +4,12 @@
 #include "util/time.hpp"
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 #include <fmt/format.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <span>
 
 namespace xrun::archive {
 
@@ -112,25 +114,39 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   }
 
   if (options.format == OutputFormat::json) {
-    Json rows = Json::array();
-    for (Run* run : selected) {
-      Json row = {{"path", run->path},
-                  {"status", run->status(now)},
-                  {"id", run->value("id", now)},
-                  {"name", run->value("name", now)},
-                  {"namespace", run->value("namespace", now)},
-                  {"start_time", run->value("start_time", now)},
-                  {"duration", run->value("duration", now)}};
-      if (!run->readable()) {
-        row["problem"] = run->problem;
+    // Written row by row, one run a line (compact, like the parameters the index keeps): building the whole document as one JSON value
+    // costs more than reading the archive.
+    const auto dump = [](const Json& value) {
+      return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+    };
+    constexpr std::array<std::string_view, 9> fields{
+        "path", "status", "id", "name", "namespace", "start_time", "duration", "problem",
+        "parameters"};
+    std::vector<std::string> columns; // each name once, and none of the fields again
+    for (const auto& column : options.columns) {
+      if (std::find(fields.begin(), fields.end(), column) == fields.end() &&
+          std::find(columns.begin(), columns.end(), column) == columns.end()) {
+        columns.push_back(column);
       }
-      row["parameters"] = plain_json(run->parameters());
-      for (const auto& column : options.columns) {
-        row[column] = run->value(column, now);
-      }
-      rows.push_back(std::move(row));
     }
-    out << rows.dump(2) << '\n';
+    std::string text = "[";
+    for (Run* run : selected) {
+      text += text.size() == 1 ? "\n  {" : ",\n  {";
+      for (const auto field : std::span(fields).first(7)) {
+        text.append(fmt::format("\"{}\":", field)).append(dump(run->value(field, now)));
+        text += ',';
+      }
+      if (!run->readable()) {
+        text.append("\"problem\":").append(dump(run->problem)).append(",");
+      }
+      text.append("\"parameters\":").append(run->parameters_text); // a JSON object of ours
+      for (const auto& column : columns) {
+        text.append(",").append(dump(column)).append(":").append(dump(run->value(column, now)));
+      }
+      text += "}";
+    }
+    text += selected.empty() ? "]\n" : "\n]\n";
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
     return 0;
   }
 

@@ -7,6 +7,7 @@
 #include "xrun/error.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 
 namespace xrun::archive {
@@ -43,6 +44,109 @@ bool has_key(std::string_view text, std::string_view key) {
     }
   }
   return false;
+}
+
+/// The text of the value of `key` at the top level of the JSON object `text`: "" when the
+/// object has no such key, nullopt when the text is not an object. Spares parsing a whole
+/// object (for every run of a query) to read one of its values. Keys are compared as written,
+/// escapes and all.
+std::optional<std::string_view> member_text(std::string_view text, std::string_view key) {
+  std::size_t at = 0;
+  const auto skip_space = [&] {
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\n' || text[at] == '\t' ||
+                                text[at] == '\r')) {
+      ++at;
+    }
+  };
+  const auto next_is = [&](char c) {
+    skip_space();
+    return at < text.size() && text[at] == c;
+  };
+  // Past the string that starts at `at`; false when it does not end.
+  const auto skip_string = [&] {
+    for (++at; at < text.size(); ++at) {
+      if (text[at] == '\\') {
+        ++at;
+      } else if (text[at] == '"') {
+        ++at;
+        return true;
+      }
+    }
+    return false;
+  };
+  // Past the value that starts at `at`, up to the ',' or '}' after it.
+  const auto skip_value = [&] {
+    int depth = 0;
+    while (at < text.size()) {
+      const char c = text[at];
+      if (c == '"') {
+        if (!skip_string()) {
+          return false;
+        }
+        continue;
+      }
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (depth == 0) {
+          return c == '}';
+        }
+        --depth;
+      } else if (c == ',' && depth == 0) {
+        return true;
+      }
+      ++at;
+    }
+    return false;
+  };
+  if (!next_is('{')) {
+    return std::nullopt;
+  }
+  ++at;
+  while (next_is('"')) {
+    const auto name_start = at + 1;
+    if (!skip_string()) {
+      return std::nullopt;
+    }
+    const auto name = text.substr(name_start, at - 1 - name_start);
+    if (!next_is(':')) {
+      return std::nullopt;
+    }
+    ++at;
+    skip_space();
+    const auto value_start = at;
+    if (!skip_value()) {
+      return std::nullopt;
+    }
+    if (name == key) {
+      auto value = text.substr(value_start, at - value_start);
+      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) {
+        value.remove_suffix(1);
+      }
+      return value;
+    }
+    if (text[at] == '}') {
+      return std::string_view();
+    }
+    ++at; // the ','
+  }
+  return next_is('}') ? std::optional(std::string_view()) : std::nullopt;
+}
+
+/// The value of `key` in the JSON object `text` (null when it has none), or nullopt when
+/// that cannot be told without parsing the whole text.
+std::optional<Json> member(std::string_view text, std::string_view key) {
+  const auto value = member_text(text, key);
+  if (!value) {
+    return std::nullopt;
+  }
+  if (value->empty()) {
+    // A key written with escapes is not found as written: only the parser can tell.
+    return text.find('\\') == std::string_view::npos ? std::optional<Json>(nullptr)
+                                                       : std::nullopt;
+  }
+  auto parsed = Json::parse(*value, nullptr, false);
+  return parsed.is_discarded() ? std::nullopt : std::optional(std::move(parsed));
 }
 
 Json optional_json(const auto& value) {
@@ -167,6 +271,11 @@ Json Run::value(std::string_view name, double now) {
   // `params` or `meta`.)
   const auto head = name.substr(0, name.find_first_of("./"));
   if (has_key(parameters_text, head)) {
+    if (!m_loaded || !m_loaded->parameters) {
+      if (const auto value = member(parameters_text, head); value && !value->is_null()) {
+        return walk(*value, split_path(name), 1);
+      }
+    }
     const auto& values = parameters();
     if (const auto it = values.find(std::string(head)); it != values.end()) {
       return walk(plain_json(*it), split_path(name), 1);
@@ -183,15 +292,19 @@ Json Run::value(std::string_view name, double now) {
   if (parts[0] == "data") {
     auto& data = loaded().data;
     if (!data) {
-      std::optional<std::string> text = data_text;
-      if (!text) {
+      if (!data_text) {
         try {
-          text = util::read_file(folder() / "experiment_data.json");
+          data_text = util::read_file(folder() / "experiment_data.json").value_or("");
         } catch (const std::exception&) {
-          text.reset(); // unreadable: the run has no data values to offer
+          data_text = ""; // unreadable: the run has no data values to offer
         }
       }
-      data = text && !text->empty() ? Json::parse(*text, nullptr, false) : Json();
+      if (parts.size() > 1 && !data_text->empty()) {
+        if (const auto value = member(*data_text, parts[1])) {
+          return walk(*value, parts, 2);
+        }
+      }
+      data = !data_text->empty() ? Json::parse(*data_text, nullptr, false) : Json();
       if (data->is_discarded()) {
         data = Json();
       }

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import time
 import unittest
 
@@ -63,6 +64,41 @@ class ArchiveList(Workspace):
         self.assertEqual(table[0], ["status", "run", "start_time", "duration", "LR", "MODEL"])
         self.assertEqual(table[3][0], "failed")
         self.assertEqual(table[2][4:], ["0.01", "cnn"])
+
+    def test_values_inside_tricky_parameter_and_data_texts(self):
+        parameters = {
+            "TAG": {"name": "TAG", "type": "str", "value": 'a",}{[x', "source": "cli"},
+            "CFG": {"name": "CFG", "type": "dict", "source": "default",
+                    "value": {"depth": [1, {"k": "}"}], "LR": 5}},
+            "LR": {"name": "LR", "type": "float", "value": 0.5, "source": "cli"},
+        }
+        folder = self.make_run("tricky", json.dumps(
+            {"status": "done", "start_time": 1.0, "parameters": parameters}))
+        (folder / "experiment_data.json").write_text(
+            '{\n  "note": "x\\"}",\n  "caf\\u00e9": 1,\n  "metrics" : { "acc" : 0.75 }\n}\n')
+        # Settled files, so the queries below read the runs from the index, not the folders.
+        for file in self.dir.glob("results/*/*/experiment_*.json"):
+            os.utime(file, (time.time() - 3600, time.time() - 3600))
+        self.xrun("archive", "index")
+
+        def names(*args):
+            result = self.xrun("archive", "list", *args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            return [line.split()[1].rsplit("/", 1)[1] for line in result.stdout.splitlines()[1:]]
+
+        self.assertEqual(names("--where", "LR == 0.5"), ["tricky"])
+        self.assertEqual(names("--where", "CFG.LR == 5 and TAG ~ 'a*x'"), ["tricky"])
+        self.assertEqual(names("--where", "data.metrics.acc == 0.75"), ["tricky"])
+        self.assertEqual(names("--where", 'data.note == "x\\"}"'), ["tricky"])
+        self.assertEqual(names("--where", "data.metrics.acc < 0.8"), ["tricky"])
+        rows = json.loads(self.xrun("archive", "list", "--json", "--where", "LR == 0.5",
+                                    "--columns", "CFG.depth,data.café,data.none,status").stdout)
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["CFG.depth"], [1, {"k": "}"}])
+        self.assertEqual(rows[0]["data.café"], 1)
+        self.assertIsNone(rows[0]["data.none"])
+        self.assertEqual(rows[0]["status"], "done")
+        self.assertEqual(list(rows[0]["parameters"]), ["TAG", "CFG", "LR"])  # declared order
 
     def test_corrupt_meta_is_listed_not_fatal(self):
         self.make_run("broken", '{"status": "done", ')
