@@ -704,7 +704,14 @@ int Supervision::finish(int wait_status) {
   } else {
     const int code = WEXITSTATUS(wait_status);
     if (code == 0) {
-      m_meta.status = RunStatus::done;
+      // A run ends with the experiment's report. A process that exited cleanly without one
+      // (os._exit, exit() from native code) cut its experiment short: the run did not finish.
+      m_meta.status = RunStatus::failed;
+      m_meta.error_type = "EarlyExit";
+      m_meta.error_message = "the experiment process exited with code 0 before the experiment "
+                             "ended (os._exit, or exit() from native code)";
+      log_line("xrun: " + m_meta.error_message);
+      std::cerr << "xrun: " << m_meta.error_message << '\n';
     } else if (code == 130 || m_outcome.value("interrupted", false)) {
       m_meta.status = RunStatus::interrupted;
       if (m_meta.error_type.empty()) {

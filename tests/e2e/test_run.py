@@ -76,6 +76,21 @@ class Statuses(Workspace):
         self.assertEqual(self.xrun("run", "good.py").returncode, 0)
         self.assertEqual(self.meta(self.only_run("results/good"))["status"], "done")
 
+    def test_os_exit_zero_before_the_end_is_failed_not_done(self):
+        self.write("early.py", experiment_source("", """
+            import os
+            e["before"] = 1
+            os._exit(0)
+            """))
+        result = self.xrun("run", "early.py")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("exited with code 0 before the experiment ended", result.stderr)
+        run = self.only_run("results/early")
+        meta = self.meta(run)
+        self.assertEqual((meta["status"], meta["error_type"], meta["exit_code"]),
+                         ("failed", "EarlyExit", 1))
+        self.assertIn("os._exit", self.log(run))
+
     def _start_sleeper(self):
         self.write("exp.py", experiment_source("", """
             import time
