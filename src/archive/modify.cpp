@@ -27,11 +27,11 @@ constexpr std::array k_recorded_fields = {
     "exit_code",  "signal",      "host",           "pid",               "xrun_version",
     "python_version", "python_executable", "command_line", "working_directory", "parameters",
     "hooks",      "tracked",     "dependencies",   "run_hash",          "git",
-    "modifications"};
+    "modifications", "error_type", "error_message", "run_hash_inputs", "plugins",
+    "sweep",      "reproduces",  "interrupted_by"};
 
 /// Meta fields that hold text.
-constexpr std::array k_text_fields = {"name", "description", "short_description", "error_type",
-                                      "error_message"};
+constexpr std::array k_text_fields = {"name", "description", "short_description"};
 
 struct Assignment {
   std::string text;      // as given, for messages

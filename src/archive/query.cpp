@@ -162,28 +162,44 @@ private:
     return node;
   }
 
+  /// One level deeper into the tree being parsed (evaluating it recurses as deep): an
+  /// expression nested beyond any need is refused before the stack runs out. A failed parse
+  /// is thrown away, so only the ways out that return step back up.
+  void deeper(const Token& token) {
+    if (++m_depth > k_most_nesting) {
+      fail(token, fmt::format("nested more than {} levels deep", k_most_nesting));
+    }
+  }
+  static constexpr int k_most_nesting = 200;
+
   NodePtr parse_or() {
     auto left = parse_and();
+    const int depth = m_depth;
     while (is_word("or")) {
-      ++m_pos;
+      deeper(next()); // each operand adds a level to the tree
       left = make(Kind::logical_or, {left, parse_and()});
     }
+    m_depth = depth;
     return left;
   }
 
   NodePtr parse_and() {
     auto left = parse_not();
+    const int depth = m_depth;
     while (is_word("and")) {
-      ++m_pos;
+      deeper(next());
       left = make(Kind::logical_and, {left, parse_not()});
     }
+    m_depth = depth;
     return left;
   }
 
   NodePtr parse_not() {
     if (is_word("not")) {
-      ++m_pos;
-      return make(Kind::unary_not, {parse_not()});
+      deeper(next());
+      auto node = make(Kind::unary_not, {parse_not()});
+      --m_depth;
+      return node;
     }
     return parse_comparison();
   }
@@ -240,11 +256,14 @@ private:
       return node;
     case Token::Type::op:
       if (token.text == "(") {
+        deeper(token);
         auto inner = parse_or();
         expect(")");
+        --m_depth;
         return inner;
       }
       if (token.text == "[") {
+        deeper(token);
         node->kind = Kind::list;
         if (!is_op("]")) {
           node->children.push_back(parse_value());
@@ -254,6 +273,7 @@ private:
           }
         }
         expect("]");
+        --m_depth;
         return node;
       }
       break;
@@ -266,6 +286,7 @@ private:
   std::string_view m_text;
   std::vector<Token> m_tokens;
   std::size_t m_pos = 0;
+  int m_depth = 0;
 };
 
 Json evaluate(const Query::Node& node, const Lookup& lookup);

@@ -41,7 +41,7 @@ std::filesystem::path trash_of(const std::filesystem::path& root) {
 }
 
 int delete_runs(const std::filesystem::path& root, const std::optional<std::string>& where,
-                std::ostream& out) {
+                bool purge, std::ostream& out) {
   const double now = util::to_epoch_seconds(util::Clock::now());
   const auto runs = select_runs(root, where, now);
   if (runs.empty()) {
@@ -49,14 +49,34 @@ int delete_runs(const std::filesystem::path& root, const std::optional<std::stri
   }
   for (const auto& run : runs) {
     if (run.readable() && run.summary.status == RunStatus::running) {
-      throw UsageError(fmt::format("{} is still running; nothing was deleted",
-                                   run.path),
+      throw UsageError(fmt::format("{} is recorded as running; nothing was deleted", run.path),
                        "a run whose supervisor died can go after `xrun archive reconcile`");
     }
   }
+  std::uintmax_t freed = 0;
   for (const auto& run : runs) {
-    move_run(run.folder(), trash_of(root) / run.relative());
-    out << fmt::format("trashed  {}\n", run.path);
+    const auto trashed = trash_of(root) / run.relative();
+    // Through the trash even when purging: the run leaves the archive at once (one rename),
+    // and a purge cut short leaves it in the trash, not half-deleted among the runs.
+    move_run(run.folder(), trashed);
+    if (!purge) {
+      out << fmt::format("trashed  {}\n", run.path);
+      continue;
+    }
+    const auto size = util::tree_size(trashed);
+    std::error_code error;
+    std::filesystem::remove_all(trashed, error);
+    if (error) {
+      throw ArchiveError(fmt::format("cannot delete {}: {}", trashed.string(), error.message()),
+                         "what is left of it is in the trash");
+    }
+    freed += size;
+    out << fmt::format("deleted  {}\n", run.path);
+  }
+  if (purge) {
+    out << fmt::format("{} runs deleted for good, freed {}\n", runs.size(),
+                       util::format_bytes(static_cast<double>(freed)));
+    return 0;
   }
   out << fmt::format("{} runs moved to {} (`xrun archive restore` brings them back, "
                      "`xrun archive delete --purge` frees the space)\n",

@@ -12,9 +12,10 @@ namespace xrun::archive {
 std::filesystem::path trash_of(const std::filesystem::path& root);
 
 /// Moves the selected runs (`where`, or all with nullopt) into the trash, keeping their paths
-/// under the root. Runs recorded as running are refused. Returns the exit code.
+/// under the root; with `purge`, deletes them for good instead (what else is in the trash
+/// stays). Runs recorded as running are refused. Returns the exit code.
 int delete_runs(const std::filesystem::path& root, const std::optional<std::string>& where,
-                std::ostream& out);
+                bool purge, std::ostream& out);
 
 /// Deletes everything in the trash for good.
 int purge_trash(const std::filesystem::path& root, std::ostream& out);

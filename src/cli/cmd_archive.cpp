@@ -205,14 +205,16 @@ void add_archive_command(CLI::App& app, Action& action) {
   remove->add_option("--path", trash->path, "The archive folder")->capture_default_str();
   auto* remove_where = remove->add_option("--where", trash->where, "Runs matching an expression");
   remove->add_flag("--all", trash->all, "Every run")->excludes(remove_where);
-  remove->add_flag("--purge", trash->purge, "Delete everything in the trash for good");
+  remove->add_flag("--purge", trash->purge,
+                   "Alone: empty the trash for good; with --where/--all: delete those runs for "
+                   "good, not into the trash");
   remove->callback([trash, selection, &action] {
     action = [trash, selection] {
       if (trash->purge && trash->where.empty() && !trash->all) {
         return archive::purge_trash(trash->path, std::cout);
       }
-      const int code = archive::delete_runs(trash->path, selection(*trash, "delete"), std::cout);
-      return trash->purge ? archive::purge_trash(trash->path, std::cout) : code;
+      return archive::delete_runs(trash->path, selection(*trash, "delete"), trash->purge,
+                                  std::cout);
     };
   });
   auto* restore = archive->add_subcommand("restore", "Bring trashed runs back");

@@ -162,11 +162,24 @@ class ArchiveList(Workspace):
         self.assertFalse((self.dir / "results/.trash").exists())
         self.assertEqual(len(json.loads(self.xrun("archive", "list", "--json").stdout)), 1)
 
+    def test_purge_with_a_selection_deletes_only_those_runs(self):
+        self.xrun("archive", "delete", "--where", 'status == "failed"')
+        result = self.xrun("archive", "delete", "--purge", "--where", 'MODEL == "cnn"')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("1 runs deleted for good", result.stdout)
+        self.assertNotIn("restore", result.stdout)
+        self.assertEqual(len(list((self.dir / "results/.trash/exp").iterdir())), 1)
+        rows = json.loads(self.xrun("archive", "list", "--json").stdout)
+        self.assertEqual([row["parameters"]["MODEL"] for row in rows], ["mlp"])
+        self.assertEqual(self.xrun("archive", "restore", "--all").returncode, 0)
+        rows = json.loads(self.xrun("archive", "list", "--json").stdout)
+        self.assertEqual(sorted(row["parameters"]["MODEL"] for row in rows), ["bad", "mlp"])
+
     def test_delete_needs_a_selection_and_spares_running_runs(self):
         self.assertUsageError(self.xrun("archive", "delete"), "delete needs --where EXPR or --all")
         self.make_run("live", json.dumps({"status": "running", "heartbeat": time.time()}))
         result = self.xrun("archive", "delete", "--all")
-        self.assertUsageError(result, "is still running; nothing was deleted")
+        self.assertUsageError(result, "is recorded as running; nothing was deleted")
         self.assertEqual(len(json.loads(self.xrun("archive", "list", "--json").stdout)), 4)
         self.assertUsageError(self.xrun("archive", "restore", "--all"), "there is no trash")
 

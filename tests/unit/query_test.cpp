@@ -2,6 +2,7 @@
 #include "xrun/error.hpp"
 
 #include <doctest/doctest.h>
+#include <string>
 
 using xrun::UsageError;
 using xrun::archive::Query;
@@ -40,7 +41,7 @@ std::string error_of(std::string_view expression) {
 
 TEST_CASE("comparisons on parameters, data and meta") {
   CHECK(match("LR >= 0.01 and status == \"done\" and data.metrics.acc > 0.9"));
-  CHECK_FALSE(match("LR > 0.01"));
+  CHECK_FALSE(match("LR == 0.01"));
   CHECK(match("EPOCHS == 10.0"));
   CHECK(match("EPOCHS != 11"));
   CHECK(match("MODEL < 'vit'"));
@@ -93,4 +94,25 @@ TEST_CASE("syntax errors point at the column") {
   CHECK(error_of("LR > 1.2.3").find("column 6: '1.2.3' is not a number") != std::string::npos);
   CHECK(error_of("").find("column 1: expected a value") != std::string::npos);
   CHECK(error_of("LR @ 2").find("column 4: unexpected '@'") != std::string::npos);
+}
+
+TEST_CASE("nesting is bounded, not by the stack") {
+  const auto repeat = [](std::string_view part, int times) {
+    std::string text;
+    for (int i = 0; i < times; ++i) {
+      text += part;
+    }
+    return text;
+  };
+  CHECK(match(repeat("(", 150) + "LR == 0.01" + repeat(")", 150)));
+  CHECK(match(repeat("not not ", 50) + "LR == 0.01"));
+  CHECK(match("LR == 0.01" + repeat(" and LR == 0.01", 150)));
+  CHECK(error_of(repeat("(", 30000)).find("column 201: nested more than 200 levels deep") !=
+        std::string::npos);
+  CHECK(error_of("LR in " + repeat("[", 60000)).find("nested more than 200 levels") !=
+        std::string::npos);
+  CHECK(error_of(repeat("not ", 300) + "LR").find("column 801: nested more than 200") !=
+        std::string::npos);
+  CHECK(error_of("LR > 0" + repeat(" or LR > 0", 300)).find("nested more than 200") !=
+        std::string::npos);
 }
