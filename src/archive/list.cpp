@@ -102,6 +102,11 @@ int list_runs(const ListOptions& options, std::ostream& out) {
     keyed.emplace_back(run.value(key, now), &run);
   }
   std::stable_sort(keyed.begin(), keyed.end(), [descending](const auto& a, const auto& b) {
+    // Runs without the value come last either way: --sort -ACC --limit 5 shows the best.
+    const auto missing = [](const Json& v) { return !v.is_number() && !v.is_string(); };
+    if (missing(a.first) != missing(b.first)) {
+      return missing(b.first);
+    }
     return descending ? less(b.first, a.first) : less(a.first, b.first);
   });
   std::vector<Run*> selected;
@@ -188,8 +193,14 @@ int list_runs(const ListOptions& options, std::ostream& out) {
     out << '\n';
     for (std::size_t r = 0; r < rows; ++r) {
       for (std::size_t i = 0; i < width; ++i) {
-        const std::string field = i == 2   ? render(selected[r]->value("start_time", now))
-                                  : i == 3 ? render(selected[r]->value("duration", now))
+        // Raw values, and nothing for a missing one (the table's "-" is for the eye).
+        const auto raw = [&](std::string_view name) {
+          const auto value = selected[r]->value(name, now);
+          return value.is_null() ? std::string() : render(value);
+        };
+        const std::string field = i == 2   ? raw("start_time")
+                                  : i == 3 ? raw("duration")
+                                  : i >= 4 ? raw(options.columns[i - 4])
                                            : cell(r, i);
         out << (i ? "," : "") << csv_field(field);
       }

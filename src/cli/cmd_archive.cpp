@@ -62,7 +62,8 @@ void add_archive_command(CLI::App& app, Action& action) {
                    "More columns: parameters, data values, meta fields (LR,data.metrics.acc)");
   list->add_option("--sort", args->sort, "Sort by a column; -NAME sorts descending")
       ->capture_default_str();
-  list->add_option("--limit", args->limit, "At most this many rows");
+  list->add_option("--limit", args->limit, "At most this many rows")
+      ->check(CLI::Range(1, 100000000));
   auto* json = list->add_flag("--json", args->json, "One JSON array, for scripts");
   list->add_flag("--csv", args->csv, "CSV with a header line, for spreadsheets")->excludes(json);
   list->callback([args, &action] {
@@ -179,7 +180,8 @@ void add_archive_command(CLI::App& app, Action& action) {
   auto* du = archive->add_subcommand("du", "Disk use per run (largest first) and per namespace");
   du->add_option("--path", summary->path, "The archive folder")->capture_default_str();
   du->add_option("--where", summary->where, "Only runs matching an expression");
-  du->add_option("--limit", summary->limit, "At most this many runs");
+  du->add_option("--limit", summary->limit, "At most this many runs")
+      ->check(CLI::Range(1, 100000000));
   du->callback([summary, &action] {
     action = [summary] {
       return archive::disk_usage(summary->path, summary->selection(), summary->limit, std::cout);

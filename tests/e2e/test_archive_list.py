@@ -59,8 +59,10 @@ class ArchiveList(Workspace):
         self.assertEqual(rows[0]["data.metrics.acc"], 0.9)
         self.assertEqual(rows[2]["status"], "failed")
         self.assertTrue(rows[0]["path"].endswith(rows[0]["id"]))
-        result = self.xrun("archive", "list", "--csv", "--columns", "LR,MODEL")
+        result = self.xrun("archive", "list", "--csv", "--columns", "LR,MODEL,NOTHING")
         table = list(csv.reader(io.StringIO(result.stdout)))
+        self.assertEqual([row[6] for row in table[1:]], ["", "", ""])  # missing: empty
+        table = [row[:6] for row in table]
         self.assertEqual(table[0], ["status", "run", "start_time", "duration", "LR", "MODEL"])
         self.assertEqual(table[3][0], "failed")
         self.assertEqual(table[2][4:], ["0.01", "cnn"])
@@ -99,6 +101,19 @@ class ArchiveList(Workspace):
         self.assertIsNone(rows[0]["data.none"])
         self.assertEqual(rows[0]["status"], "done")
         self.assertEqual(list(rows[0]["parameters"]), ["TAG", "CFG", "LR"])  # declared order
+
+    def test_runs_without_the_sort_key_come_last_and_limit_is_checked(self):
+        self.make_run("keyless", json.dumps({"status": "done", "start_time": 5.0}))
+        for sort in ("LR", "-LR"):
+            with self.subTest(sort=sort):
+                result = self.xrun("archive", "list", "--sort", sort, "--columns", "LR")
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertTrue(result.stdout.splitlines()[-1].split()[-1] == "-")
+        result = self.xrun("archive", "list", "--sort", "-LR", "--limit", "1", "--columns", "LR")
+        self.assertEqual(result.stdout.splitlines()[1].split()[-1], "0.1")
+        for limit in ("0", "-1", "x"):
+            with self.subTest(limit=limit):
+                self.assertUsageError(self.xrun("archive", "list", "--limit", limit), "--limit")
 
     def test_corrupt_meta_is_listed_not_fatal(self):
         self.make_run("broken", '{"status": "done", ')
