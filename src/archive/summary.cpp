@@ -17,13 +17,42 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string namespace_of(const Run& run) {
-  if (run.readable() && !run.summary.namespace_name.empty()) {
-    return run.summary.namespace_name;
-  }
+/// The folder a run is in, within its archive ("" at the top).
+std::string_view folder_of(const Run& run) {
   const auto relative = run.relative();
   const auto slash = relative.rfind('/');
-  return std::string(slash == std::string_view::npos ? std::string_view() : relative.substr(0, slash));
+  return slash == std::string_view::npos ? std::string_view() : relative.substr(0, slash);
+}
+
+/// The namespace of each run, by the name its meta records. A run whose meta cannot be read
+/// takes the namespace of the readable runs in its folder, so it is counted with them; with
+/// none there, it is named after its folder as the namespaces are (`results/exp`).
+std::vector<std::string> namespaces_of(const std::filesystem::path& root,
+                                       const std::vector<Run>& runs) {
+  std::map<std::string_view, std::string_view> by_folder;
+  for (const auto& run : runs) {
+    if (run.readable() && !run.summary.namespace_name.empty()) {
+      by_folder.emplace(folder_of(run), run.summary.namespace_name);
+    }
+  }
+  auto top = std::filesystem::absolute(root).lexically_normal();
+  if (top.filename().empty()) {
+    top = top.parent_path();
+  }
+  std::vector<std::string> names;
+  names.reserve(runs.size());
+  for (const auto& run : runs) {
+    if (run.readable() && !run.summary.namespace_name.empty()) {
+      names.push_back(run.summary.namespace_name);
+    } else if (const auto it = by_folder.find(folder_of(run)); it != by_folder.end()) {
+      names.emplace_back(it->second);
+    } else {
+      const auto folder = folder_of(run);
+      names.push_back(folder.empty() ? top.filename().string()
+                                     : top.filename().string() + "/" + std::string(folder));
+    }
+  }
+  return names;
 }
 
 struct Group {
@@ -35,8 +64,12 @@ struct Group {
   std::uintmax_t bytes = 0;
 
   Json to_json() const {
-    const int finished = runs - (statuses.count("running") ? statuses.at("running") : 0);
-    const int done = statuses.count("done") ? statuses.at("done") : 0;
+    const auto count = [this](const char* status) {
+      return statuses.count(status) ? statuses.at(status) : 0;
+    };
+    // Of the runs that ended and can be read: a corrupt one may have done anything.
+    const int finished = runs - count("running") - count("corrupt");
+    const int done = count("done");
     return {{"runs", runs},
             {"statuses", statuses},
             {"success_rate", finished > 0 ? Json(static_cast<double>(done) / finished) : Json()},
@@ -81,12 +114,14 @@ int overview(const std::filesystem::path& root, const std::optional<std::string>
              bool json, std::ostream& out) {
   const double now = util::to_epoch_seconds(util::Clock::now());
   const auto runs = select_runs(root, where, now);
+  const auto names = namespaces_of(root, runs);
   std::map<std::string, Group> groups;
   Group total;
-  for (const auto& run : runs) {
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto& run = runs[i];
     const auto status = run.status(now);
     const auto bytes = util::tree_size(run.folder());
-    for (Group* group : {&groups[namespace_of(run)], &total}) {
+    for (Group* group : {&groups[names[i]], &total}) {
       group->bytes += bytes;
       ++group->runs;
       ++group->statuses[status];
@@ -121,10 +156,11 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
   std::vector<std::pair<std::uintmax_t, std::string>> sizes;
   std::map<std::string, std::uintmax_t> namespaces;
   std::uintmax_t total = 0;
-  for (const auto& run : runs) {
-    const auto bytes = util::tree_size(run.folder());
-    sizes.emplace_back(bytes, std::string(run.relative()));
-    namespaces[namespace_of(run)] += bytes;
+  const auto names = namespaces_of(root, runs);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto bytes = util::tree_size(runs[i].folder());
+    sizes.emplace_back(bytes, std::string(runs[i].relative()));
+    namespaces[names[i]] += bytes;
     total += bytes;
   }
   std::sort(sizes.begin(), sizes.end(), std::greater<>());

@@ -150,6 +150,21 @@ class ArchiveList(Workspace):
                                     'status == "done"').stdout)
         self.assertEqual(done["total"]["runs"], 2)
 
+    def test_corrupt_runs_count_with_their_folder_and_not_in_the_success_rate(self):
+        broken = self.dir / "results" / "exp" / "broken"
+        broken.mkdir()
+        (broken / "experiment_meta.json").write_text("{")
+        self.make_run("alone", "{")  # no readable run beside it: named after its folder
+        summary = json.loads(self.xrun("archive", "overview", "--json").stdout)
+        self.assertEqual(sorted(summary["namespaces"]), ["results/exp", "results/other"])
+        group = summary["namespaces"]["results/exp"]
+        self.assertEqual((group["runs"], group["statuses"]["corrupt"]), (4, 1))
+        self.assertAlmostEqual(group["success_rate"], 2 / 3)
+        du = self.xrun("archive", "du").stdout
+        self.assertIn("results/exp/\n", du)
+        self.assertIn("results/other/\n", du)
+        self.assertNotIn(" exp/\n", du)
+
     def test_du(self):
         result = self.xrun("archive", "du", "--limit", "2")
         self.assertEqual(result.returncode, 0, result.stderr)
