@@ -156,8 +156,10 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
   if (meta.end_time) {
     out << fmt::format("  ended       {}   after {:.2f} s\n", util::format_local(*meta.end_time),
                        meta.duration);
-  } else {
+  } else if (meta.heartbeat > 0) {
     out << fmt::format("  heartbeat   {:.0f} s ago\n", now - meta.heartbeat);
+  } else {
+    out << "  heartbeat   none recorded\n";
   }
   if (meta.exit_code) {
     out << fmt::format("  exit code   {}{}\n", *meta.exit_code,

@@ -50,6 +50,10 @@ std::string format_local(double epoch_seconds) {
   // changes at, is a whole number of quarter hours, so the offset is looked up once per
   // quarter hour of UTC and the rest is arithmetic.
   constexpr long long k_quarter = 900;
+  // Years 0 to 9999 (what the format holds); a time outside them is no date, but is shown.
+  if (!(epoch_seconds > -62167219200.0 && epoch_seconds < 253402300800.0)) {
+    return fmt::format("{} (not a date)", epoch_seconds);
+  }
   const auto seconds = static_cast<long long>(std::floor(epoch_seconds));
   const long long quarter = seconds >= 0 ? seconds / k_quarter : (seconds + 1) / k_quarter - 1;
   thread_local long long cached_quarter = std::numeric_limits<long long>::min();

@@ -82,6 +82,16 @@ class Inspect(Workspace):
         self.assertIn("line 0", follow.stdout)
         self.assertIn("line 7", follow.stdout)
 
+    def test_show_and_list_odd_times_plainly(self):
+        meta_file = self.run_folder / "experiment_meta.json"
+        meta = json.loads(meta_file.read_text())
+        meta.update(status="running", heartbeat=0, end_time=None, start_time=1e300)
+        meta_file.write_text(json.dumps(meta))
+        out = self.xrun("archive", "show", self.run_folder.name).stdout
+        self.assertIn("heartbeat   none recorded", out)
+        self.assertIn("started     1e+300 (not a date)", out)
+        self.assertIn("1e+300 (not a date)", self.xrun("archive", "list").stdout)
+
     def test_reconcile_marks_stale_runs_lost(self):
         meta_file = self.run_folder / "experiment_meta.json"
         meta = json.loads(meta_file.read_text())

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <cmath>
 #include <doctest/doctest.h>
 #include <string>
 
@@ -60,4 +61,11 @@ TEST_CASE("local time formatting agrees with the C library across zones and thei
     }
   }
   CHECK(xrun::util::format_local(1795440000.9).size() == 19);
+}
+
+TEST_CASE("a time outside years 0 to 9999 is shown as a number, not as a garbled date") {
+  CHECK(xrun::util::format_local(1e300) == "1e+300 (not a date)");
+  CHECK(xrun::util::format_local(-1e12) == "-1000000000000 (not a date)");
+  CHECK(xrun::util::format_local(std::nan("")) == "nan (not a date)");
+  CHECK(xrun::util::format_local(253402200000.0).starts_with("9999-12-3"));
 }
