@@ -246,7 +246,11 @@ std::map<std::string, Json> flat_data(const std::filesystem::path& folder) {
       values[path] = node;
     }
   };
-  if (!data.is_discarded()) {
+  if (data.is_discarded()) {
+    std::cerr << fmt::format("xrun: warning: {} is not valid JSON; its data values are left "
+                             "out\n",
+                             (folder / "experiment_data.json").string());
+  } else {
     walk(data, "");
   }
   return values;

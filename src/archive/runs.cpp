@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
+#include <iostream>
 
 namespace xrun::archive {
 
@@ -47,9 +48,9 @@ bool has_key(std::string_view text, std::string_view key) {
 }
 
 /// The text of the value of `key` at the top level of the JSON object `text`: "" when the
-/// object has no such key, nullopt when the text is not an object. Spares parsing a whole
-/// object (for every run of a query) to read one of its values. Keys are compared as written,
-/// escapes and all.
+/// object has no such key, nullopt when the text is not an object from end to end (a torn
+/// file is not read as if whole). Spares parsing a whole object (for every run of a query) to
+/// read one of its values. Keys are compared as written, escapes and all.
 std::optional<std::string_view> member_text(std::string_view text, std::string_view key) {
   std::size_t at = 0;
   const auto skip_space = [&] {
@@ -103,6 +104,15 @@ std::optional<std::string_view> member_text(std::string_view text, std::string_v
     return std::nullopt;
   }
   ++at;
+  std::optional<std::string_view> found;
+  const auto closed = [&] { // the object's '}' at `at`, and nothing after it
+    ++at;
+    skip_space();
+    return at == text.size();
+  };
+  if (next_is('}')) {
+    return closed() ? std::optional(std::string_view()) : std::nullopt;
+  }
   while (next_is('"')) {
     const auto name_start = at + 1;
     if (!skip_string()) {
@@ -118,19 +128,19 @@ std::optional<std::string_view> member_text(std::string_view text, std::string_v
     if (!skip_value()) {
       return std::nullopt;
     }
-    if (name == key) {
+    if (name == key && !found) {
       auto value = text.substr(value_start, at - value_start);
       while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) {
         value.remove_suffix(1);
       }
-      return value;
+      found = value;
     }
     if (text[at] == '}') {
-      return std::string_view();
+      return closed() ? std::optional(found.value_or(std::string_view())) : std::nullopt;
     }
     ++at; // the ','
   }
-  return next_is('}') ? std::optional(std::string_view()) : std::nullopt;
+  return std::nullopt;
 }
 
 /// The value of `key` in the JSON object `text` (null when it has none), or nullopt when
@@ -306,6 +316,9 @@ Json Run::value(std::string_view name, double now) {
       }
       data = !data_text->empty() ? Json::parse(*data_text, nullptr, false) : Json();
       if (data->is_discarded()) {
+        std::cerr << fmt::format("xrun: warning: {} is not valid JSON; its data values are "
+                                 "left out\n",
+                                 (folder() / "experiment_data.json").string());
         data = Json();
       }
     }

@@ -115,6 +115,20 @@ class ArchiveList(Workspace):
             with self.subTest(limit=limit):
                 self.assertUsageError(self.xrun("archive", "list", "--limit", limit), "--limit")
 
+    def test_torn_data_file_is_reported_not_half_read(self):
+        folder = self.make_run("torn", json.dumps({"status": "done", "start_time": 1.0}))
+        (folder / "experiment_data.json").write_text('{"metrics": {"acc": 0.7}, "x": [1')
+        for file in folder.glob("experiment_*.json"):
+            os.utime(file, (time.time() - 3600, time.time() - 3600))
+        result = self.xrun("archive", "list", "--where", "data.metrics.acc < 0.8")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("torn", result.stdout)
+        self.assertIn("torn/experiment_data.json is not valid JSON; its data values are left out",
+                      result.stderr)
+        other = self.runs("results/exp")[0].name
+        result = self.xrun("archive", "diff", "torn", other)
+        self.assertIn("torn/experiment_data.json is not valid JSON", result.stderr)
+
     def test_corrupt_meta_is_listed_not_fatal(self):
         self.make_run("broken", '{"status": "done", ')
         result = self.xrun("archive", "list")
