@@ -210,7 +210,16 @@ private:
     for (const char* op : k_compare) {
       if (is_op(op)) {
         ++m_pos;
-        return make(Kind::compare, {left, parse_value()}, op);
+        const Token& token = peek();
+        auto right = parse_value();
+        if (left->kind == Kind::name && right->kind == Kind::name &&
+            (left->name == "status" || left->name == "meta.status")) {
+          // A status is a word, so `status == done` reads as a comparison with a field named
+          // done, which no run has: say so rather than match nothing.
+          fail(token, fmt::format("a status is a string: write {} {} \"{}\"", left->name, op,
+                                  right->name));
+        }
+        return make(Kind::compare, {left, std::move(right)}, op);
       }
     }
     if (is_word("in")) {

@@ -116,3 +116,9 @@ TEST_CASE("nesting is bounded, not by the stack") {
   CHECK(error_of("LR > 0" + repeat(" or LR > 0", 300)).find("nested more than 200") !=
         std::string::npos);
 }
+
+TEST_CASE("a status compared with a bare word is refused, pointing at the word") {
+  CHECK(error_of("status == done").find("column 11: a status is a string: write status == "
+                                        "\"done\"") != std::string::npos);
+  CHECK(match("status == 'done'"));
+}
