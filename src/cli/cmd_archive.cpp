@@ -6,6 +6,7 @@
 #include "archive/summary.hpp"
 #include "archive/trash.hpp"
 #include "cli/commands.hpp"
+#include "util/strings.hpp"
 #include "xrun/error.hpp"
 
 #include <CLI/CLI.hpp>
@@ -30,17 +31,12 @@ struct ListArgs {
   bool csv = false;
 };
 
+/// `LR, data.my key` -> [LR, data.my key]: spaces around a name go, spaces inside it stay.
 std::vector<std::string> split_columns(const std::string& text) {
   std::vector<std::string> columns;
-  std::string current;
-  for (const char c : text + ",") {
-    if (c == ',') {
-      if (!current.empty()) {
-        columns.push_back(current);
-      }
-      current.clear();
-    } else if (c != ' ') {
-      current.push_back(c);
+  for (const auto& part : util::split(text, ',')) {
+    if (auto name = util::trim(part); !name.empty()) {
+      columns.push_back(std::move(name));
     }
   }
   return columns;

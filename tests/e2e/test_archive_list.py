@@ -77,7 +77,8 @@ class ArchiveList(Workspace):
         folder = self.make_run("tricky", json.dumps(
             {"status": "done", "start_time": 1.0, "parameters": parameters}))
         (folder / "experiment_data.json").write_text(
-            '{\n  "note": "x\\"}",\n  "caf\\u00e9": 1,\n  "metrics" : { "acc" : 0.75 }\n}\n')
+            '{\n  "note": "x\\"}",\n  "caf\\u00e9": 1,\n  "my key": 3,\n'
+            '  "metrics" : { "acc" : 0.75 }\n}\n')
         # Settled files, so the queries below read the runs from the index, not the folders.
         for file in self.dir.glob("results/*/*/experiment_*.json"):
             os.utime(file, (time.time() - 3600, time.time() - 3600))
@@ -94,11 +95,13 @@ class ArchiveList(Workspace):
         self.assertEqual(names("--where", 'data.note == "x\\"}"'), ["tricky"])
         self.assertEqual(names("--where", "data.metrics.acc < 0.8"), ["tricky"])
         rows = json.loads(self.xrun("archive", "list", "--json", "--where", "LR == 0.5",
-                                    "--columns", "CFG.depth,data.café,data.none,status").stdout)
+                                    "--columns", "CFG.depth, data.café,data.none,status,"
+                                    " data.my key").stdout)
         self.assertEqual(len(rows), 1)
         self.assertEqual(rows[0]["CFG.depth"], [1, {"k": "}"}])
         self.assertEqual(rows[0]["data.café"], 1)
         self.assertIsNone(rows[0]["data.none"])
+        self.assertEqual(rows[0]["data.my key"], 3)
         self.assertEqual(rows[0]["status"], "done")
         self.assertEqual(list(rows[0]["parameters"]), ["TAG", "CFG", "LR"])  # declared order
 
