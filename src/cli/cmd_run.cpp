@@ -311,7 +311,7 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
   std::vector<std::string> parameters;
   split_flags(options, parameters);
   const auto folder = archive::resolve_run(archive, options.file);
-  const auto plan = config::plan_reproduction(folder);
+  const auto plan = config::plan_reproduction(folder, parameters);
   for (const auto& warning : plan.warnings) {
     std::cerr << "xrun: warning: " << warning << '\n';
   }

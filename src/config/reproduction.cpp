@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <map>
+#include <set>
 #include <yaml-cpp/yaml.h>
 
 namespace xrun::config {
@@ -88,9 +89,88 @@ nlohmann::json mapped_includes(const std::filesystem::path& run_folder, const Ru
   return joined;
 }
 
+/// `path` made absolute and lexically normal, without a trailing separator.
+std::filesystem::path normal_absolute(const std::filesystem::path& path) {
+  auto normal = std::filesystem::absolute(path).lexically_normal();
+  if (!normal.has_filename() && normal.has_relative_path()) {
+    normal = normal.parent_path();
+  }
+  return normal;
+}
+
+/// The base path for a new run beside `folder` (absolute and normal). A run lives at
+/// <base>/<namespace>/<id>: the base is what precedes the namespace in the folder's path, so a
+/// moved or extracted archive reproduces into itself. A folder not laid out like that (moved
+/// by hand) falls back to the recorded base path when it still exists, else to the folder's
+/// parent, with a warning.
+std::filesystem::path base_beside(const std::filesystem::path& folder, const RunMeta& meta,
+                                  std::vector<std::string>& warnings) {
+  const auto parent = folder.parent_path();
+  const std::filesystem::path space = meta.namespace_name;
+  // Compared after joining, so that `./results/x`, `results/x/` and `../shared/x` match too.
+  for (auto candidate = parent;; candidate = candidate.parent_path()) {
+    if (normal_absolute(candidate / space) == parent) {
+      return candidate;
+    }
+    if (!candidate.has_relative_path()) {
+      break;
+    }
+  }
+  std::error_code error;
+  const bool recorded =
+      !meta.base_path.empty() && std::filesystem::is_directory(meta.base_path, error);
+  const auto base = recorded ? std::filesystem::path(meta.base_path) : parent;
+  warnings.push_back(
+      fmt::format("run {} is not in a folder <base>/{}; {}, so the new run goes to {}",
+                  folder.string(), meta.namespace_name,
+                  recorded ? "its recorded base path is there"
+                           : fmt::format("its recorded base path {} is gone", meta.base_path),
+                  normal_absolute(base / space).string()));
+  return base;
+}
+
+/// The parameters `arguments` give values (`--NAME VALUE`, `--NAME=VALUE`, a bare `--FLAG`),
+/// read as the experiment process reads them.
+std::set<std::string> given_parameters(const std::vector<std::string>& arguments,
+                                       const RunMeta& meta) {
+  const auto name_of = [](const std::string& arg) {
+    return arg.substr(2,
+                      arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+  };
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    const auto& arg = arguments[i];
+    if (!arg.starts_with("--") || arg.size() == 2) {
+      continue;
+    }
+    names.insert(name_of(arg));
+    if (arg.find('=') == std::string::npos && i + 1 < arguments.size()) {
+      const auto& next = arguments[i + 1];
+      // The next word is the value unless it names a parameter (`--FLAG --OTHER 1`).
+      const bool next_is_parameter =
+          next.starts_with("--") && next.size() > 2 && meta.parameter(name_of(next)) != nullptr;
+      if (!next_is_parameter) {
+        ++i;
+      }
+    }
+  }
+  return names;
+}
+
+/// The text of a recorded value JSON cannot hold exactly (`nan`, `inf`, `2**70` written out),
+/// to be converted by the parameter's type as a command-line value is.
+std::optional<std::string> exact_text(const ParameterRecord& parameter) {
+  const auto exact = parameter.extra.find("exact");
+  if (exact != parameter.extra.end() && exact->is_string()) {
+    return exact->get<std::string>();
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
-Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
+Reproduction plan_reproduction(const std::filesystem::path& run_folder,
+                               const std::vector<std::string>& arguments) {
   const RunMeta meta = read_meta(run_folder);
   const auto code = run_folder / "experiment_code.py";
   std::error_code error;
@@ -104,7 +184,8 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
   config.experiment = code;
   config.name = meta.name;
   config.description = meta.description;
-  config.base_path = meta.base_path;
+  const auto folder = normal_absolute(run_folder);
+  config.base_path = base_beside(folder, meta, plan.warnings);
   config.namespace_name = meta.namespace_name;
   for (const auto& include : config_includes(run_folder)) {
     const auto copy = archived_copy(run_folder, meta, include);
@@ -136,8 +217,13 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
       }
     }
   }
-  const Location where{(run_folder / k_meta_file).string(), 1, 1};
+  // No line and column: the meta is JSON written by xrun, not a file the user wrote.
+  const Location where{(folder / k_meta_file).string(), 0, 0};
+  const auto given = given_parameters(arguments, meta);
   for (const auto& parameter : meta.parameters) {
+    if (given.contains(parameter.name)) {
+      continue; // the command line's value replaces it, whatever was recorded
+    }
     if (!parameter.usable) {
       plan.warnings.push_back(fmt::format(
           "{} was recorded as {} (not JSON) and takes the module's value", parameter.name,
@@ -146,20 +232,22 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder) {
       continue;
     }
     auto value = plain_json(parameter.value);
+    // `exact` is written when the run records its values and never by `archive modify`, so it
+    // is the value the run had even when the recorded value was changed later.
+    const auto exact = exact_text(parameter);
     if (const auto original = ran_with.find(parameter.name); original != ran_with.end()) {
       plan.warnings.push_back(fmt::format(
           "{} was changed after the run (to {}); reproducing with {}, the value it ran with "
           "(give --{} to choose)",
-          parameter.name, value.dump(), original->second.dump(), parameter.name));
+          parameter.name, value.dump(), exact ? *exact : original->second.dump(), parameter.name));
       value = original->second;
     }
     if (parameter.name == "__INCLUDE__") {
       value = mapped_includes(run_folder, meta, value);
     }
-    config.parameters.push_back({parameter.name, std::move(value), std::nullopt, where});
+    config.parameters.push_back({parameter.name, std::move(value), exact, where});
   }
-  plan.reproduces = {{"run", std::filesystem::absolute(run_folder).lexically_normal().string()},
-                     {"id", meta.id}};
+  plan.reproduces = {{"run", folder.string()}, {"id", meta.id}};
   return plan;
 }
 

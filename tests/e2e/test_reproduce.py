@@ -1,7 +1,9 @@
 """`xrun reproduce RUN`: a recorded run's archived code, again, with its parameters."""
 
 import json
+import shutil
 import unittest
+from pathlib import Path
 
 from support import Workspace, experiment_source
 
@@ -101,6 +103,105 @@ class Reproduce(Workspace):
         self.assertEqual(self.data(again), {"x": 0.3})
         self.run_ok("reproduce", original.name, "--LR", "0.7")
         self.assertEqual(self.data(self.runs("results/exp")[-1]), {"x": 0.7})
+
+    def test_the_new_run_lands_beside_a_moved_archive(self):
+        self.write("project/exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))
+        self.run_ok("run", "project/exp.py", "--LR", "0.3")
+        original = self.only_run("project/results/exp")
+        # Extracted elsewhere while the original archive is still there.
+        shutil.copytree(self.dir / "project" / "results", self.dir / "copy" / "results")
+        copied = self.dir / "copy" / "results" / "exp" / original.name
+        result = self.run_ok("reproduce", copied)
+        self.assertNotIn("warning", result.stderr)
+        self.assertEqual(self.runs("project/results/exp"), [original])
+        again = self.runs("copy/results/exp")[-1]
+        self.assertNotEqual(again.name, original.name)
+        self.assertEqual(self.data(again), {"x": 0.3})
+        meta = self.meta(again)
+        self.assertEqual(Path(meta["base_path"]).resolve(), (self.dir / "copy").resolve())
+        self.assertEqual(meta["namespace"], "results/exp")
+        self.assertEqual(meta["reproduces"]["run"], str(copied))
+        # The original base path gone: found by id under --path, still beside it.
+        shutil.move(self.dir / "project", self.dir / "renamed")
+        result = self.run_ok("reproduce", "--path", "renamed/results", original.name)
+        self.assertNotIn("not an existing folder", result.stderr)
+        self.assertFalse((self.dir / "project").exists())
+        runs = self.runs("renamed/results/exp")
+        self.assertEqual(len(runs), 2)
+        self.assertEqual(self.data(runs[-1]), {"x": 0.3})
+        self.assertEqual(Path(self.meta(runs[-1])["base_path"]).resolve(),
+                         (self.dir / "renamed").resolve())
+        # A relative folder given with a trailing slash is the same folder.
+        self.run_ok("reproduce", f"renamed/results/exp/{original.name}/")
+        self.assertEqual(len(self.runs("renamed/results/exp")), 3)
+
+    def test_a_run_folder_moved_out_of_its_archive_falls_back(self):
+        self.write("project/exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))
+        self.run_ok("run", "project/exp.py", "--LR", "0.3")
+        original = self.only_run("project/results/exp")
+        # Not laid out as <base>/results/exp/<id>: the recorded base path, while it exists ...
+        loose = self.dir / "inbox" / original.name
+        shutil.copytree(original, loose)
+        result = self.run_ok("reproduce", loose)
+        self.assertIn(f"xrun: warning: run {loose} is not in a folder <base>/results/exp; its "
+                      "recorded base path is there, so the new run goes to "
+                      f"{self.dir / 'project' / 'results' / 'exp'}", result.stderr)
+        self.assertEqual(len(self.runs("project/results/exp")), 2)
+        self.assertEqual(self.data(self.runs("project/results/exp")[-1]), {"x": 0.3})
+        # ... else the folder that holds the run.
+        shutil.rmtree(self.dir / "project")
+        result = self.run_ok("reproduce", loose)
+        self.assertIn("is gone, so the new run goes to "
+                      f"{self.dir / 'inbox' / 'results' / 'exp'}", result.stderr)
+        again = self.only_run("inbox/results/exp")
+        self.assertEqual(self.data(again), {"x": 0.3})
+        self.assertFalse((self.dir / "project").exists())
+
+    def test_values_json_cannot_hold_are_given_back_exactly(self):
+        self.write("exp.py", experiment_source(
+            "E: float = float('nan')\nF: float = -float('inf')\nG: int = 2**70\n"
+            "H: float | None = float('inf')\nN: int = -2**64 - 1\n",
+            'e["values"] = [repr(e.E), repr(e.F), repr(e.G), repr(e.H), repr(e.N)]'))
+        self.run_ok("run", "exp.py")
+        original = self.only_run("results/exp")
+        recorded = self.meta(original)["parameters"]
+        self.assertEqual(recorded["E"]["exact"], "nan")
+        self.assertEqual(recorded["G"]["exact"], str(2**70))
+        expected = ["nan", "-inf", str(2**70), "inf", str(-2**64 - 1)]
+        self.assertEqual(self.data(original)["values"], expected)
+        result = self.run_ok("reproduce", original.name, "--dry-run")
+        self.assertIn("E (float) = nan", result.stdout)
+        self.assertIn(f"G (int) = {2**70}", result.stdout)
+        self.assertEqual(self.runs("results/exp"), [original])
+        result = self.run_ok("reproduce", original.name)
+        self.assertNotIn("cannot be", result.stderr)
+        again = self.runs("results/exp")[-1]
+        self.assertEqual(self.data(again)["values"], expected)
+        self.assertEqual(self.meta(again)["parameters"]["G"]["exact"], str(2**70))
+        self.assertEqual(self.meta(again)["run_hash"], self.meta(original)["run_hash"])
+        # A value given on the command line replaces the exact one.
+        self.run_ok("reproduce", original.name, "--E", "1.0", "--G=3")
+        newest = self.runs("results/exp")[-1]
+        self.assertEqual(self.data(newest)["values"], ["1.0", "-inf", "3", "inf",
+                                                       str(-2**64 - 1)])
+        self.assertEqual(self.meta(newest)["parameters"]["E"]["source"], "cli")
+        self.assertEqual(len(self.runs("results/exp")), 3)
+
+    def test_a_recorded_value_that_does_not_fit_names_the_meta(self):
+        self.write("exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))
+        self.run_ok("run", "exp.py")
+        original = self.only_run("results/exp")
+        meta = self.meta(original)
+        meta["parameters"]["LR"]["value"] = None  # by hand: not a float
+        (original / "experiment_meta.json").write_text(json.dumps(meta))
+        result = self.xrun("reproduce", original.name)
+        self.assertUsageError(result, f"{original}/experiment_meta.json: parameter LR (float) "
+                              "cannot be None")
+        self.assertNotIn("experiment_meta.json:1:1", result.stderr)
+        self.assertEqual(self.runs("results/exp"), [original])
+        # A value given on the command line is taken instead.
+        self.run_ok("reproduce", original.name, "--LR", "0.5")
+        self.assertEqual(self.data(self.runs("results/exp")[-1]), {"x": 0.5})
 
     def test_dry_run_and_help_create_nothing(self):
         self.write("exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))
