@@ -187,6 +187,24 @@ class Reproduce(Workspace):
         self.assertEqual(self.meta(newest)["parameters"]["E"]["source"], "cli")
         self.assertEqual(len(self.runs("results/exp")), 3)
 
+    def test_containers_holding_nan_and_big_ints_are_given_back_exactly(self):
+        self.write("exp.py", experiment_source(
+            "L: list[float] = [float('nan'), 1.0, -float('inf')]\n"
+            "B: list[int] = [2**70, 1]\nD: dict[str, float] = {'a': float('inf')}\n",
+            'e["values"] = [repr(e.L), repr(e.B), repr(e.D)]'))
+        self.run_ok("run", "exp.py")
+        original = self.only_run("results/exp")
+        expected = ["[nan, 1.0, -inf]", f"[{2**70}, 1]", "{'a': inf}"]
+        self.assertEqual(self.data(original)["values"], expected)
+        self.run_ok("reproduce", original.name)
+        again = self.runs("results/exp")[-1]
+        self.assertEqual(self.data(again)["values"], expected)
+        self.assertEqual(self.meta(again)["run_hash"], self.meta(original)["run_hash"])
+        # The same values are taken on the command line.
+        self.run_ok("run", "exp.py", "--L", "[nan, 2.0]", "--B", f"[{2**70 + 1}]")
+        self.assertEqual(self.data(self.runs("results/exp")[-1])["values"][:2],
+                         ["[nan, 2.0]", f"[{2**70 + 1}]"])
+
     def test_a_recorded_value_that_does_not_fit_names_the_meta(self):
         self.write("exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))
         self.run_ok("run", "exp.py")

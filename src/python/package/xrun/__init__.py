@@ -212,14 +212,40 @@ _TRUE = {"true", "yes", "1", "on", "y"}
 _FALSE = {"false", "no", "0", "off", "n"}
 
 
+def _long_digit_run(text: str) -> bool:
+    """Whether ``text`` holds a number of more than 18 digits (an int beyond 64 bits, which
+    only Python's own parsers keep exact)."""
+    run = 0
+    for char in text:
+        run = run + 1 if "0" <= char <= "9" else 0
+        if run > 18:
+            return True
+    return False
+
+
 def _literal(text: str):
     try:
-        return _xrun.loads(text) if _xrun is not None else __import__("json").loads(text)
+        if _xrun is not None and not _long_digit_run(text):
+            return _xrun.loads(text)
+        return __import__("json").loads(text)
     except ValueError:
         pass
     try:
         import ast
-        return ast.literal_eval(text)  # a literal parser: no names, no calls
+        tree = ast.parse(text.strip(), mode="eval")
+        # Containers written by repr() hold NaN and infinities as the names nan and inf: those
+        # two become numbers inside a container (a bare word stays a word); any other name
+        # stays and is refused (no names, no calls).
+        containers = (ast.List, ast.Tuple, ast.Dict, ast.Set)
+        for node in ast.walk(tree.body) if isinstance(tree.body, containers) else ():
+            for field, child in ast.iter_fields(node):
+                if isinstance(child, ast.Name) and child.id in ("nan", "inf"):
+                    setattr(node, field, ast.Constant(float(child.id)))
+                elif isinstance(child, list):
+                    child[:] = [ast.Constant(float(item.id))
+                                if isinstance(item, ast.Name) and item.id in ("nan", "inf")
+                                else item for item in child]
+        return ast.literal_eval(tree)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise ValueError("not a JSON or Python literal") from None
 
