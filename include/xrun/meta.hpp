@@ -30,6 +30,10 @@ struct ParameterRecord {
   ValueSource source = ValueSource::default_value;
   std::string source_file; // the config or base file for sources base and config
   nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+
+  /// The value to show and query: `value`, or for a value JSON cannot hold (NaN, an
+  /// infinity, recorded as null) the `exact` text recorded beside it ("nan", "-inf").
+  nlohmann::ordered_json shown_value() const;
 };
 
 struct HookRecord {

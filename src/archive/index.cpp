@@ -24,7 +24,7 @@ namespace xrun::archive {
 
 namespace {
 
-constexpr int k_schema_version = 1;
+constexpr int k_schema_version = 2; // 2: parameters JSON cannot hold kept as their exact text
 
 /// Larger experiment_data.json files are read from the run folder when a query needs them.
 constexpr std::size_t k_max_indexed_data = 64 * 1024;

@@ -184,8 +184,12 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
     width = std::max(width, parameter.name.size());
   }
   for (const auto& parameter : meta.parameters) {
+    // A value JSON cannot hold exactly (NaN, a big int) is shown as the run had it.
+    const auto exact = parameter.extra.find("exact");
     out << fmt::format("  {:<{}}  {} = {}   [{}]\n", parameter.name, width, parameter.type,
-                       short_json(plain_json(parameter.value)),
+                       exact != parameter.extra.end() && exact->is_string()
+                           ? exact->get<std::string>()
+                           : short_json(plain_json(parameter.value)),
                        to_string(parameter.source));
   }
 
@@ -352,10 +356,10 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
   std::map<std::string, Json> left_parameters;
   std::map<std::string, Json> right_parameters;
   for (const auto& parameter : left.parameters) {
-    left_parameters[parameter.name] = plain_json(parameter.value);
+    left_parameters[parameter.name] = plain_json(parameter.shown_value());
   }
   for (const auto& parameter : right.parameters) {
-    right_parameters[parameter.name] = plain_json(parameter.value);
+    right_parameters[parameter.name] = plain_json(parameter.shown_value());
   }
   compare("parameters", left_parameters, right_parameters, out);
   compare("data", flat_data(a), flat_data(b), out);

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
+#include <optional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -182,6 +183,7 @@ struct Change {
   std::string name; // as shown: LR, meta.description
   Json from;
   Json to;
+  std::optional<std::string> from_exact; // a parameter's exact text (NaN, big int) before
 };
 
 /// What the assignments change in one run's meta (as JSON); throws UsageError naming the run
@@ -212,6 +214,16 @@ std::vector<Change> plan(Json& meta, const std::vector<Assignment>& assignments,
       }
       slot = &parameter["value"];
       value = *typed.value;
+      if (*slot != value && parameter.contains("exact")) {
+        // The exact text described the old value: the change record keeps it.
+        const auto exact = parameter["exact"];
+        changes.push_back({shown, *slot, value,
+                           exact.is_string() ? std::optional(exact.get<std::string>())
+                                             : std::nullopt});
+        *slot = value;
+        parameter.erase("exact"); // last: erasing may move the value `slot` points at
+        continue;
+      }
       if (!typed.checked) {
         unchecked.insert(fmt::format("{} ({})", assignment.name, type.empty() ? "no type" : type));
       }
@@ -221,7 +233,7 @@ std::vector<Change> plan(Json& meta, const std::vector<Assignment>& assignments,
       shown = "meta." + assignment.name;
     }
     if (*slot != value) {
-      changes.push_back({shown, *slot, value});
+      changes.push_back({shown, *slot, value, std::nullopt});
       *slot = value;
     }
   }
@@ -283,6 +295,9 @@ int modify_runs(const ModifyOptions& options, std::ostream& out) {
       line += fmt::format("{}{}: {} -> {}", line.empty() ? "" : ", ", change.name,
                           change.from.dump(), change.to.dump());
       record["changes"][change.name] = {{"from", change.from}, {"to", change.to}};
+      if (change.from_exact) {
+        record["changes"][change.name]["from_exact"] = *change.from_exact;
+      }
     }
     if (!json.contains("modifications") || !json["modifications"].is_array()) {
       json["modifications"] = Json::array();

@@ -221,7 +221,7 @@ Run Run::load(const std::filesystem::path& folder) {
     run.summary = RunSummary::of(meta);
     nlohmann::ordered_json parameters = nlohmann::ordered_json::object();
     for (const auto& parameter : meta.parameters) {
-      parameters[parameter.name] = parameter.value;
+      parameters[parameter.name] = parameter.shown_value();
     }
     run.parameters_text = parameters.dump();
     run.loaded().parameters = std::move(parameters);

@@ -202,7 +202,11 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
   }
   // Values changed later by `xrun archive modify` are not what ran: the first recorded
   // change of each parameter holds the value it ran with.
-  std::map<std::string, nlohmann::json> ran_with;
+  struct RanWith {
+    nlohmann::json value;
+    std::optional<std::string> exact; // the text of a value JSON cannot hold (NaN, big int)
+  };
+  std::map<std::string, RanWith> ran_with;
   const auto modifications = meta.extra.find("modifications");
   if (modifications != meta.extra.end() && modifications->is_array()) {
     for (const auto& record : *modifications) {
@@ -212,7 +216,11 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
       }
       for (const auto& [name, change] : changes->items()) {
         if (!name.starts_with("meta.") && change.is_object() && change.contains("from")) {
-          ran_with.emplace(name, plain_json(change["from"]));
+          const auto exact = change.find("from_exact");
+          ran_with.emplace(name, RanWith{plain_json(change["from"]),
+                                         exact != change.end() && exact->is_string()
+                                             ? std::optional(exact->get<std::string>())
+                                             : std::nullopt});
         }
       }
     }
@@ -232,15 +240,19 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
       continue;
     }
     auto value = plain_json(parameter.value);
-    // `exact` is written when the run records its values and never by `archive modify`, so it
-    // is the value the run had even when the recorded value was changed later.
-    const auto exact = exact_text(parameter);
+    auto exact = exact_text(parameter);
     if (const auto original = ran_with.find(parameter.name); original != ran_with.end()) {
+      // `archive modify` moves the exact text into its change record; one written before it
+      // did left the text on the parameter, where it still is the value the run had.
+      if (original->second.exact) {
+        exact = original->second.exact;
+      }
       plan.warnings.push_back(fmt::format(
           "{} was changed after the run (to {}); reproducing with {}, the value it ran with "
           "(give --{} to choose)",
-          parameter.name, value.dump(), exact ? *exact : original->second.dump(), parameter.name));
-      value = original->second;
+          parameter.name, value.dump(), exact ? *exact : original->second.value.dump(),
+          parameter.name));
+      value = original->second.value;
     }
     if (parameter.name == "__INCLUDE__") {
       value = mapped_includes(run_folder, meta, value);

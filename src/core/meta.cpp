@@ -240,6 +240,15 @@ nlohmann::json plain_json(const nlohmann::ordered_json& value) {
   }
 }
 
+nlohmann::ordered_json ParameterRecord::shown_value() const {
+  if (value.is_null()) {
+    if (const auto exact = extra.find("exact"); exact != extra.end() && exact->is_string()) {
+      return *exact;
+    }
+  }
+  return value;
+}
+
 const ParameterRecord* RunMeta::parameter(std::string_view wanted) const {
   for (const auto& parameter : parameters) {
     if (parameter.name == wanted) {

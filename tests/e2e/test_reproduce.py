@@ -205,6 +205,23 @@ class Reproduce(Workspace):
         self.assertEqual(self.data(self.runs("results/exp")[-1])["values"][:2],
                          ["[nan, 2.0]", f"[{2**70 + 1}]"])
 
+    def test_a_nan_changed_by_modify_is_shown_changed_and_reproduced_as_it_ran(self):
+        self.write("exp.py", experiment_source("E: float = float('nan')\n",
+                                               'e["E"] = repr(e.E)'))
+        self.run_ok("run", "exp.py")
+        original = self.only_run("results/exp")
+        listed = self.xrun("archive", "list", "--columns", "E").stdout
+        self.assertEqual(listed.splitlines()[1].split()[-1], "nan")
+        self.assertRegex(self.xrun("archive", "show", original.name).stdout, r"E +float = nan ")
+        self.run_ok("archive", "modify", "--all", "--set", "E=1.5")
+        meta = self.meta(original)
+        self.assertNotIn("exact", meta["parameters"]["E"])
+        self.assertEqual(meta["modifications"][0]["changes"]["E"]["from_exact"], "nan")
+        self.assertRegex(self.xrun("archive", "show", original.name).stdout, r"E +float = 1.5 ")
+        result = self.run_ok("reproduce", original.name)
+        self.assertIn("E was changed after the run (to 1.5); reproducing with nan", result.stderr)
+        self.assertEqual(self.data(self.runs("results/exp")[-1]), {"E": "nan"})
+
     def test_a_recorded_value_that_does_not_fit_names_the_meta(self):
         self.write("exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))
         self.run_ok("run", "exp.py")
