@@ -280,9 +280,11 @@ int modify_runs(const ModifyOptions& options, std::ostream& out) {
                        "nothing was changed");
     }
     if (current.status == RunStatus::running) {
-      throw UsageError(fmt::format("run {} is still running; nothing was changed",
+      throw UsageError(fmt::format("run {} is recorded as running (its supervisor may be "
+                                   "alive or lost); nothing was changed",
                                    run.relative()),
-                       "its supervisor rewrites the meta; change it when the run has ended");
+                       "its supervisor rewrites the meta; change it when the run has ended "
+                       "(`xrun archive reconcile` marks a dead one lost)");
     }
     Json json = Json::parse(serialize_meta(current));
     const auto changes = plan(json, assignments, run, unchecked);

@@ -20,12 +20,16 @@ struct CompressOptions {
 /// Writes the selected runs (entries named `<root folder name>/<run path under root>/...`)
 /// atomically to `options.output`; with `remove`, deletes each run folder only after reading
 /// the whole archive back and finding every file with its size and checksum. Returns the exit
-/// code. Throws UsageError (no selection, unknown extension), ArchiveError (I/O).
+/// code. Throws UsageError (an existing output file, no selection, unknown extension, a run
+/// recorded as running with `remove`), ArchiveError (I/O).
 int compress_runs(const CompressOptions& options, std::ostream& out);
 
-/// Restores an archive under `target`. Every entry is checked before anything is written: an
-/// absolute path, a `..` component, or a link pointing outside `target` refuses the whole
-/// archive, naming the entry. Existing files are not overwritten. Returns the exit code.
+/// Restores an archive under `target` (a folder, created if missing). Every entry is checked
+/// before anything is written: an absolute path, a `..` component, a link pointing outside
+/// `target` (also through another link), a path through a link, a name given twice, a hard link
+/// to anything but an earlier file, or an existing file refuses the whole archive with a
+/// UsageError naming the entry. A failure while writing removes everything this extraction
+/// created and throws ArchiveError. Returns the exit code.
 int extract_archive(const std::filesystem::path& file, const std::filesystem::path& target,
                     std::ostream& out);
 

@@ -105,7 +105,8 @@ class ArchiveModify(Workspace):
         meta["status"] = "running"
         (self.second / "experiment_meta.json").write_text(json.dumps(meta))
         result = self.xrun("archive", "modify", "--all", "--set", "LR=0.3")
-        self.assertUsageError(result, "is still running; nothing was changed")
+        self.assertUsageError(result, "is recorded as running (its supervisor may be alive or "
+                              "lost); nothing was changed")
         self.assertNotIn("modifications", self.meta(self.first))
 
 

@@ -110,8 +110,58 @@ class Pack(Workspace):
         result = self.xrun("archive", "extract", "bad.zip", "--path", "out")
         self.assertEqual(result.returncode, 2, result.stdout)
         self.assertIn("xrun: error:", result.stderr)
+        self.assertIn("everything this extraction wrote was removed", result.stderr)
+        self.assertFalse((self.dir / "out").exists())  # created by this extraction: gone again
         again = self.xrun("archive", "extract", "all.zip", "--path", ".")
         self.assertUsageError(again, "exists already", "nothing was extracted")
+
+    def test_a_failure_while_writing_removes_only_what_it_wrote(self):
+        self.xrun("archive", "compress", "--all", "-o", "all.zip")
+        data = bytearray((self.dir / "all.zip").read_bytes())
+        data[data.find(b"blob.bin") + 5000] ^= 0xFF  # found only when the data is read
+        (self.dir / "bad.zip").write_bytes(bytes(data))
+        self.write("out/keep.txt", "mine")
+        result = self.xrun("archive", "extract", "bad.zip", "--path", "out")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("xrun: error:", result.stderr)
+        self.assertIn("everything this extraction wrote was removed", result.stderr)
+        self.assertEqual(sorted(p.name for p in (self.dir / "out").iterdir()), ["keep.txt"])
+        self.assertEqual((self.dir / "out/keep.txt").read_text(), "mine")
+
+    def test_extract_into_a_file_is_refused(self):
+        self.xrun("archive", "compress", "--all", "-o", "all.tar.gz")
+        self.write("plain.txt", "not a folder")
+        for path in ["plain.txt", "plain.txt/sub"]:
+            with self.subTest(path=path):
+                result = self.xrun("archive", "extract", "all.tar.gz", "--path", path)
+                self.assertUsageError(result, f"cannot extract into {path}",
+                                      "plain.txt is not a folder")
+                self.assertEqual((self.dir / "plain.txt").read_text(), "not a folder")
+
+    def test_compress_refuses_to_write_into_a_run_it_holds(self):
+        run = self.runs("results/exp")[0]
+        target = run / "all.tar.zst"
+        result = self.xrun("archive", "compress", "--all", "--remove", "-o", str(target))
+        self.assertUsageError(result, f"{target} is inside the selected run")
+        self.assertFalse(target.exists())
+        self.assertEqual(len(self.runs("results/exp")), 2)
+
+    def test_compress_never_replaces_an_existing_file(self):
+        result = self.xrun("archive", "compress", "--where", "LR < 0.05", "-o", "back.tar.zst",
+                           "--remove")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        first = (self.dir / "back.tar.zst").read_bytes()
+        result = self.xrun("archive", "compress", "--all", "-o", "back.tar.zst", "--remove")
+        self.assertUsageError(result, "back.tar.zst exists already",
+                              "choose another name, or remove it first")
+        self.assertEqual(result.stdout, "")
+        self.assertEqual((self.dir / "back.tar.zst").read_bytes(), first)
+        self.assertEqual(len(self.runs("results/exp")), 1)  # the other run is still there
+        self.assertEqual([p.name for p in self.dir.iterdir() if ".tmp." in p.name], [])
+        (self.dir / "dangling.tar.gz").symlink_to(self.dir / "nowhere")
+        result = self.xrun("archive", "compress", "--all", "-o", "dangling.tar.gz")
+        self.assertUsageError(result, "dangling.tar.gz exists already")
+        self.assertFalse((self.dir / "nowhere").exists())
 
     def test_extract_into_a_target_given_as_a_symbolic_link(self):
         self.xrun("archive", "compress", "--all", "-o", "all.tar.gz")
@@ -123,13 +173,22 @@ class Pack(Workspace):
 
     def test_remove_never_deletes_a_run_recorded_as_running(self):
         import json
+        import time
         meta_file = self.runs("results/exp")[0] / "experiment_meta.json"
         meta = json.loads(meta_file.read_text())
-        meta.update(status="running", heartbeat=0)  # stale: shown as lost
-        meta_file.write_text(json.dumps(meta))
-        result = self.xrun("archive", "compress", "--all", "--remove")
-        self.assertUsageError(result, "is still running", "xrun archive reconcile")
-        self.assertEqual(len(self.runs("results/exp")), 2)
+        for heartbeat, shown in [(0, "lost"), (time.time(), "running")]:
+            with self.subTest(shown=shown):
+                meta.update(status="running", heartbeat=heartbeat)
+                meta_file.write_text(json.dumps(meta))
+                listing = self.xrun("archive", "list", "--columns", "status")
+                self.assertIn(shown, listing.stdout)
+                result = self.xrun("archive", "compress", "--all", "--remove")
+                self.assertUsageError(result, "is recorded as running",
+                                      "its supervisor may be alive or lost",
+                                      "xrun archive reconcile")
+                self.assertNotIn("still running", result.stderr)
+                self.assertEqual(len(self.runs("results/exp")), 2)
+                self.assertFalse((self.dir / "results.tar.zst").exists())
 
     def test_errors(self):
         self.assertUsageError(self.xrun("archive", "compress"), "--where EXPR or --all")
@@ -153,10 +212,16 @@ class HostileArchives(Workspace):
         self.write(name, "")
         (self.dir / name).write_bytes(buffer.getvalue())
 
-    def assert_refused(self, name, fragment):
+    def link(self, archive, name, target, kind=tarfile.SYMTYPE):
+        entry = tarfile.TarInfo(name)
+        entry.type = kind
+        entry.linkname = target
+        archive.addfile(entry)
+
+    def assert_refused(self, name, *fragments):
         result = self.xrun("archive", "extract", name, "--path", "target")
-        self.assertUsageError(result, "refusing entry", fragment)
-        self.assertFalse((self.dir / "target" / "results" / "ok.txt").exists())
+        self.assertUsageError(result, "refusing entry", "nothing was extracted", *fragments)
+        self.assertFalse((self.dir / "target").exists())  # not even the target folder
 
     def test_absolute_path(self):
         def add(archive):
@@ -211,6 +276,131 @@ class HostileArchives(Workspace):
         result = self.xrun("archive", "extract", "fine.tar.gz", "--path", "target")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual((self.dir / "target/results/sub/link").read_text(), "ok")
+
+    def test_a_link_through_another_link_pointing_out(self):
+        # Lexically `r1/sub/../../../..` is the target folder; through `sub -> .` it is its
+        # parent. The link named later in the archive counts as much as the one named earlier.
+        for order in [("sub", "s"), ("s", "sub")]:
+            with self.subTest(order=order):
+                links = {"sub": ".", "s": "sub/../../../.."}
+                def add(archive, order=order):
+                    for name in order:
+                        self.link(archive, f"results/ns/r1/{name}", links[name])
+                self.tar_with("through.tar.gz", add)
+                self.assert_refused("through.tar.gz", "'results/ns/r1/s'",
+                                    "goes through the link 'results/ns/r1/sub'")
+
+    def test_an_entry_through_a_link(self):
+        def add_file(archive):
+            entry = tarfile.TarInfo("results/l/x.txt")
+            entry.size = 1
+            archive.addfile(entry, io.BytesIO(b"x"))
+        for link_first in [True, False]:
+            with self.subTest(link_first=link_first):
+                def add(archive, link_first=link_first):
+                    if link_first:
+                        self.link(archive, "results/l", "ok.txt")
+                    add_file(archive)
+                    if not link_first:
+                        self.link(archive, "results/l", "ok.txt")
+                self.tar_with("write-through.tar.gz", add)
+                self.assert_refused("write-through.tar.gz", "'results/l/x.txt'",
+                                    "goes through the link 'results/l'")
+
+    def test_an_entry_inside_a_file(self):
+        def add(archive):
+            entry = tarfile.TarInfo("results/ok.txt/x.txt")
+            entry.size = 1
+            archive.addfile(entry, io.BytesIO(b"x"))
+        self.tar_with("inside.tar.gz", add)
+        self.assert_refused("inside.tar.gz", "which the archive holds as a file")
+
+    def test_a_name_twice(self):
+        def add(archive):
+            entry = tarfile.TarInfo("./results/ok.txt")
+            entry.size = 5
+            archive.addfile(entry, io.BytesIO(b"again"))
+        self.tar_with("twice.tar.gz", add)
+        self.assert_refused("twice.tar.gz", "'./results/ok.txt'", "holds this name twice")
+
+    def test_junk_and_truncated_archives_leave_nothing(self):
+        (self.dir / "junk.tar.gz").write_bytes(os.urandom(5000))
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            big = tarfile.TarInfo("results/big.bin")
+            big.size = 300000
+            archive.addfile(big, io.BytesIO(os.urandom(big.size)))
+        (self.dir / "cut.tar.gz").write_bytes(buffer.getvalue()[:150000])
+        for name in ["junk.tar.gz", "cut.tar.gz"]:
+            with self.subTest(name=name):
+                result = self.xrun("archive", "extract", name, "--path", "target/deeper")
+                self.assertEqual(result.returncode, 2, result.stderr)
+                self.assertIn("xrun: error:", result.stderr)
+                self.assertIn(name, result.stderr)
+                self.assertFalse((self.dir / "target").exists())
+
+    def test_a_link_already_on_disk_is_not_written_through(self):
+        self.tar_with("plain.tar.gz", lambda archive: None)
+        (self.dir / "elsewhere").mkdir()
+        (self.dir / "target").mkdir()
+        (self.dir / "target/results").symlink_to(self.dir / "elsewhere")
+        result = self.xrun("archive", "extract", "plain.tar.gz", "--path", "target")
+        self.assertUsageError(result, "refusing entry 'results/ok.txt'",
+                              "results exists already and is not a folder")
+        self.assertEqual(list((self.dir / "elsewhere").iterdir()), [])
+
+    def test_a_hard_link_inside_is_fine(self):
+        self.tar_with("hard.tar.gz", lambda archive: self.link(
+            archive, "results/sub/hard", "results/ok.txt", tarfile.LNKTYPE))
+        result = self.xrun("archive", "extract", "hard.tar.gz", "--path", "target")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("2 entries extracted", result.stdout)
+        hard = self.dir / "target/results/sub/hard"
+        self.assertEqual(hard.read_text(), "ok")
+        self.assertTrue(hard.samefile(self.dir / "target/results/ok.txt"))
+
+    def test_hard_links_made_by_tar(self):
+        self.write("src/results/a.txt", "shared")
+        os.link(self.dir / "src/results/a.txt", self.dir / "src/results/b.txt")
+        made = subprocess.run(["tar", "-czf", "../tar.tar.gz", "results"], cwd=self.dir / "src",
+                              capture_output=True, text=True)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        result = self.xrun("archive", "extract", "tar.tar.gz", "--path", "target")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue((self.dir / "target/results/a.txt").samefile(
+            self.dir / "target/results/b.txt"))
+
+    def test_hard_links_to_anything_but_an_earlier_file(self):
+        cases = {
+            "later": lambda archive: self.link(archive, "results/hard", "results/later.txt",
+                                               tarfile.LNKTYPE),
+            "folder": lambda archive: self.link(archive, "results/hard", "results",
+                                                tarfile.LNKTYPE),
+            "symlink": lambda archive: (self.link(archive, "results/soft", "ok.txt"),
+                                        self.link(archive, "results/hard", "results/soft",
+                                                  tarfile.LNKTYPE)),
+        }
+        for case, add in cases.items():
+            with self.subTest(case=case):
+                def add_all(archive, add=add):
+                    directory = tarfile.TarInfo("results")
+                    directory.type = tarfile.DIRTYPE
+                    archive.addfile(directory)
+                    add(archive)
+                    later = tarfile.TarInfo("results/later.txt")
+                    archive.addfile(later, io.BytesIO(b""))
+                self.tar_with("hard.tar.gz", add_all)
+                self.assert_refused("hard.tar.gz", "'results/hard'",
+                                    "which is not a file earlier in the archive")
+
+    def test_a_device(self):
+        def add(archive):
+            entry = tarfile.TarInfo("results/null")
+            entry.type = tarfile.CHRTYPE
+            entry.devmajor, entry.devminor = 1, 3
+            archive.addfile(entry)
+        self.tar_with("device.tar.gz", add)
+        self.assert_refused("device.tar.gz", "not a file, folder or link")
 
 
 if __name__ == "__main__":
