@@ -205,12 +205,15 @@ class HostileArchives(Workspace):
     def tar_with(self, name, add):
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            ok = tarfile.TarInfo("results/ok.txt")
-            ok.size = 2
-            archive.addfile(ok, io.BytesIO(b"ok"))
+            self.file(archive, "results/ok.txt", b"ok")
             add(archive)
         self.write(name, "")
         (self.dir / name).write_bytes(buffer.getvalue())
+
+    def file(self, archive, name, data):
+        entry = tarfile.TarInfo(name)
+        entry.size = len(data)
+        archive.addfile(entry, io.BytesIO(data))
 
     def link(self, archive, name, target, kind=tarfile.SYMTYPE):
         entry = tarfile.TarInfo(name)
@@ -225,17 +228,13 @@ class HostileArchives(Workspace):
 
     def test_absolute_path(self):
         def add(archive):
-            entry = tarfile.TarInfo("/tmp/evil.txt")
-            entry.size = 1
-            archive.addfile(entry, io.BytesIO(b"x"))
+            self.file(archive, "/tmp/evil.txt", b"x")
         self.tar_with("abs.tar.gz", add)
         self.assert_refused("abs.tar.gz", "an absolute path")
 
     def test_dot_dot(self):
         def add(archive):
-            entry = tarfile.TarInfo("results/../../evil.txt")
-            entry.size = 1
-            archive.addfile(entry, io.BytesIO(b"x"))
+            self.file(archive, "results/../../evil.txt", b"x")
         self.tar_with("dots.tar.gz", add)
         self.assert_refused("dots.tar.gz", "climbs out")
 
@@ -292,9 +291,7 @@ class HostileArchives(Workspace):
 
     def test_an_entry_through_a_link(self):
         def add_file(archive):
-            entry = tarfile.TarInfo("results/l/x.txt")
-            entry.size = 1
-            archive.addfile(entry, io.BytesIO(b"x"))
+            self.file(archive, "results/l/x.txt", b"x")
         for link_first in [True, False]:
             with self.subTest(link_first=link_first):
                 def add(archive, link_first=link_first):
@@ -309,17 +306,13 @@ class HostileArchives(Workspace):
 
     def test_an_entry_inside_a_file(self):
         def add(archive):
-            entry = tarfile.TarInfo("results/ok.txt/x.txt")
-            entry.size = 1
-            archive.addfile(entry, io.BytesIO(b"x"))
+            self.file(archive, "results/ok.txt/x.txt", b"x")
         self.tar_with("inside.tar.gz", add)
         self.assert_refused("inside.tar.gz", "which the archive holds as a file")
 
     def test_a_name_twice(self):
         def add(archive):
-            entry = tarfile.TarInfo("./results/ok.txt")
-            entry.size = 5
-            archive.addfile(entry, io.BytesIO(b"again"))
+            self.file(archive, "./results/ok.txt", b"again")
         self.tar_with("twice.tar.gz", add)
         self.assert_refused("twice.tar.gz", "'./results/ok.txt'", "holds this name twice")
 
