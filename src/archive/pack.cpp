@@ -11,6 +11,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <cerrno>
+#include <clocale>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -84,10 +85,11 @@ struct Added {
 
 /// Adds one file, folder or link to the archive under `name`, and what a folder holds (in
 /// name order). With `written`, records each file's size and checksum for verify().
-/// `buffer` is reused across files.
+/// `buffer` is reused across files. `byte_names`: the format can hold a name that is not
+/// UTF-8 as its bytes (tar can, zip cannot).
 void add_tree(struct archive* writer, const std::string& path, const std::string& name,
-              std::vector<char>& buffer, std::map<std::string, Expected>* written,
-              Added& added) {
+              bool byte_names, std::vector<char>& buffer,
+              std::map<std::string, Expected>* written, Added& added) {
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) {
     throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
@@ -101,7 +103,14 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     const auto target = std::filesystem::read_symlink(path, error);
     archive_entry_set_symlink(entry.get(), target.c_str());
   }
-  if (archive_write_header(writer, entry.get()) != ARCHIVE_OK) {
+  if (!byte_names && !util::valid_utf8(name)) {
+    throw ArchiveError(fmt::format("cannot add {}: its name is not UTF-8, which zip needs",
+                                   path),
+                       "a .tar.zst or .tar.gz archive keeps such names as they are");
+  }
+  // A warning is a name that is not UTF-8: tar stores it as it is (pax hdrcharset=BINARY).
+  if (const int status = archive_write_header(writer, entry.get());
+      status != ARCHIVE_OK && (status != ARCHIVE_WARN || !byte_names)) {
     fail_archive(writer, fmt::format("cannot add {}", path));
   }
   if (S_ISDIR(info.st_mode)) {
@@ -119,7 +128,8 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     }
     std::sort(names.begin(), names.end());
     for (const auto& child : names) {
-      add_tree(writer, path + "/" + child, name + "/" + child, buffer, written, added);
+      add_tree(writer, path + "/" + child, name + "/" + child, byte_names, buffer, written,
+               added);
     }
     return;
   }
@@ -160,6 +170,23 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
   }
 }
 
+/// The next entry's header: ARCHIVE_OK also for a warning (a name libarchive could not
+/// translate is still read, as its bytes).
+int next_header(struct archive* reader, archive_entry** entry) {
+  const int status = archive_read_next_header(reader, entry);
+  return status == ARCHIVE_WARN ? ARCHIVE_OK : status;
+}
+
+/// Archives name their entries in UTF-8 (pax), and libarchive translates those names from and
+/// to the locale's character set; the process starts in the "C" locale, which has none beyond
+/// ASCII. Run folders' names are taken as UTF-8, as the rest of xrun takes them. Archive
+/// commands start no Python, so changing the locale here changes nothing else.
+void use_utf8_names() {
+  if (!std::setlocale(LC_CTYPE, "C.UTF-8")) {
+    std::setlocale(LC_CTYPE, "");
+  }
+}
+
 /// A reader of the formats compress writes (tar and zip, any common compression), opened on
 /// `file`; null with `problem` set when it cannot be opened (each caller decides what kind of
 /// error that is).
@@ -191,7 +218,7 @@ void verify(const std::filesystem::path& file, const std::map<std::string, Expec
   std::vector<char> buffer(k_block);
   util::Progress progress("verify", written.size(), "files");
   int status = ARCHIVE_OK;
-  while ((status = archive_read_next_header(reader.get(), &entry)) == ARCHIVE_OK) {
+  while ((status = next_header(reader.get(), &entry)) == ARCHIVE_OK) {
     if (archive_entry_filetype(entry) != AE_IFREG) {
       continue;
     }
@@ -343,7 +370,7 @@ std::vector<Checked> check_entries(struct archive* reader, const std::filesystem
 
   archive_entry* entry = nullptr;
   int status = ARCHIVE_OK;
-  while ((status = archive_read_next_header(reader, &entry)) == ARCHIVE_OK) {
+  while ((status = next_header(reader, &entry)) == ARCHIVE_OK) {
     const char* raw_name = archive_entry_pathname(entry);
     const std::string name = raw_name ? raw_name : "";
     const std::filesystem::path path = name;
@@ -534,7 +561,7 @@ std::size_t write_entries(struct archive* reader, const std::filesystem::path& f
   std::vector<char> buffer(k_block);
   util::Progress progress("extract", checked.size(), "entries");
   int status = ARCHIVE_OK;
-  while ((status = archive_read_next_header(reader, &entry)) == ARCHIVE_OK) {
+  while ((status = next_header(reader, &entry)) == ARCHIVE_OK) {
     // The file is read twice; what is written must be what was checked.
     const char* name = archive_entry_pathname(entry);
     if (count >= checked.size() || checked[count].name != (name ? name : "") ||
@@ -584,6 +611,7 @@ std::size_t write_entries(struct archive* reader, const std::filesystem::path& f
 } // namespace
 
 int compress_runs(const CompressOptions& options, std::ostream& out) {
+  use_utf8_names();
   const auto format = format_of(options.output);
   // AtomicFile renames over its target: an existing file (perhaps the only copy of runs an
   // earlier `--remove` deleted) would be lost without a word.
@@ -652,7 +680,8 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   util::Progress progress("compress", selected.size(), "runs");
   for (const auto& run : selected) {
     const auto before = added.bytes;
-    add_tree(writer.get(), run.path, prefix + "/" + std::string(run.relative()), buffer,
+    add_tree(writer.get(), run.path, prefix + "/" + std::string(run.relative()),
+             format != Format::zip, buffer,
              options.remove ? &written : nullptr, added);
     progress.advance(1, added.bytes - before);
   }
@@ -681,6 +710,7 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
 
 int extract_archive(const std::filesystem::path& file, const std::filesystem::path& target,
                     std::ostream& out) {
+  use_utf8_names();
   const auto open = [&file] {
     std::string problem;
     auto reader = open_reader(file, problem);

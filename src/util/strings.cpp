@@ -104,4 +104,43 @@ std::string join(std::span<const std::string> words, std::string_view separator)
   return joined;
 }
 
+bool valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    // The length of the sequence, and the range its second byte must be in (RFC 3629).
+    std::size_t length = 1;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    }
+    if (byte >= 0xC2 && byte <= 0xDF) {
+      length = 2;
+    } else if (byte >= 0xE0 && byte <= 0xEF) {
+      length = 3;
+      low = byte == 0xE0 ? 0xA0 : 0x80;
+      high = byte == 0xED ? 0x9F : 0xBF;
+    } else if (byte >= 0xF0 && byte <= 0xF4) {
+      length = 4;
+      low = byte == 0xF0 ? 0x90 : 0x80;
+      high = byte == 0xF4 ? 0x8F : 0xBF;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) {
+      return false;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) {
+        return false;
+      }
+    }
+    i += length;
+  }
+  return true;
+}
+
 } // namespace xrun::util

@@ -29,6 +29,9 @@ std::vector<std::string> split_outside_brackets(std::string_view text,
 /// `text` without the spaces, tabs and line ends around it.
 std::string trim(std::string_view text);
 
+/// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
+bool valid_utf8(std::string_view text);
+
 /// `text` split at every `separator` (`a,,b` -> [a, "", b]; an empty text -> []).
 std::vector<std::string> split(std::string_view text, char separator);
 

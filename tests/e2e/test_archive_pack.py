@@ -46,6 +46,34 @@ class Pack(Workspace):
                 self.assertEqual(result.returncode, 0, result.stderr)
                 self.assertTrue(same_tree(self.dir / "results", restored / "results"))
 
+    def test_names_beyond_ascii_round_trip_in_every_format(self):
+        self.write("ex pé.py", (self.dir / "exp.py").read_text())
+        self.assertEqual(self.xrun("run", "ex pé.py").returncode, 0)
+        run = self.only_run("results/ex pé")
+        (run / "rü.txt").write_text("ü")
+        env = dict(self.env(), LC_ALL="C", LANG="C")
+
+        def round_trip(name):
+            result = self.xrun("archive", "compress", "--where", 'name == "ex pé"', "-o", name,
+                               env=env)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            restored = self.dir / f"restored-{name}"
+            result = self.xrun("archive", "extract", name, "--path", restored, env=env)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(same_tree(self.dir / "results" / "ex pé",
+                                      restored / "results" / "ex pé"))
+
+        round_trip("u.zip")
+        os.mkdir(os.path.join(os.fsencode(run), b"raw\xff\xfe"))  # not UTF-8 at all
+        for name in ["u.tar.zst", "u.tar.gz"]:  # tar keeps such a name as its bytes
+            with self.subTest(format=name):
+                round_trip(name)
+        result = subprocess.run([XRUN, "archive", "compress", "--all", "-o", "raw.zip"],
+                                cwd=self.dir, env=env, capture_output=True)  # bytes: the name
+        self.assertEqual(result.returncode, 2)
+        self.assertIn(b"raw\xff\xfe: its name is not UTF-8, which zip needs", result.stderr)
+        self.assertFalse((self.dir / "raw.zip").exists())
+
     def on_terminal(self, *args):
         """Runs xrun with its stderr on a pseudo-terminal; returns (exit code, stderr)."""
         leader, follower = os.openpty()

@@ -34,3 +34,18 @@ TEST_CASE("splitting leaves what is inside square brackets whole") {
   CHECK(split_outside_brackets("", ",") == std::vector<std::string>{""});
   CHECK(split_outside_brackets("a,,b", ",") == std::vector<std::string>{"a", "", "b"});
 }
+
+TEST_CASE("well-formed UTF-8 is told from bytes that are not") {
+  using xrun::util::valid_utf8;
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("results/ex p\xc3\xa9/r\xc3\xbc.txt"));
+  CHECK(valid_utf8("\xe2\x82\xac \xf0\x9f\x98\x80 \xed\x9f\xbf \xf4\x8f\xbf\xbf"));
+  CHECK_FALSE(valid_utf8("raw\xff\xfe"));
+  CHECK_FALSE(valid_utf8("\xc3"));                 // cut short
+  CHECK_FALSE(valid_utf8("\xc0\xaf"));             // overlong '/'
+  CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));         // overlong, three bytes
+  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));         // a surrogate
+  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));     // past U+10FFFF
+  CHECK_FALSE(valid_utf8("\xe2\x82"));             // cut short
+  CHECK_FALSE(valid_utf8("a\x80z"));               // a lone continuation byte
+}
