@@ -317,7 +317,7 @@ void compare(const std::string& title, const std::map<std::string, Json>& a,
   for (const auto& name : names) {
     const auto left = a.count(name) ? a.at(name) : Json();
     const auto right = b.count(name) ? b.at(name) : Json();
-    if (left != right) {
+    if (left != right || a.count(name) != b.count(name)) { // a null is not a missing value
       lines.push_back(fmt::format("  {}: {} -> {}", name,
                                   a.count(name) ? short_json(left) : "(none)",
                                   b.count(name) ? short_json(right) : "(none)"));
@@ -334,6 +334,8 @@ std::map<std::string, Json> meta_summary(const RunMeta& meta) {
                                      {"duration", std::round(meta.duration * 100) / 100},
                                      {"host", meta.host},
                                      {"python", meta.python_version},
+                                     {"python executable", meta.python_executable},
+                                     {"working directory", meta.working_directory},
                                      {"xrun", meta.xrun_version},
                                      {"experiment", meta.experiment_path},
                                      {"error", meta.error_type}};
@@ -341,7 +343,7 @@ std::map<std::string, Json> meta_summary(const RunMeta& meta) {
     fields["config"] = meta.config_path;
   }
   if (meta.git) {
-    fields["git"] = fmt::format("{}{}", meta.git->commit.substr(0, 12),
+    fields["git"] = fmt::format("{} on {}{}", meta.git->commit.substr(0, 12), meta.git->branch,
                                 meta.git->dirty ? " (dirty)" : "");
   }
   return fields;
@@ -364,11 +366,34 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
   compare("parameters", left_parameters, right_parameters, out);
   compare("data", flat_data(a), flat_data(b), out);
   compare("meta", meta_summary(left), meta_summary(right), out);
-  const auto changes = line_diff(lines_of(a / "experiment_code.py"),
-                                 lines_of(b / "experiment_code.py"));
-  out << "code" << (changes.empty() ? ": the same\n" : "\n");
-  for (const auto& change : changes) {
-    out << change << '\n';
+  // The module and every copy of code it ran with (bases, mixins, configs), by their names
+  // in the run folders.
+  std::set<std::string> files{"experiment_code.py"};
+  for (const auto* meta : {&left, &right}) {
+    for (const auto& copy : meta->dependencies) {
+      files.insert(copy.copy);
+    }
+  }
+  std::vector<std::string> lines;
+  for (const auto& file : files) {
+    std::error_code error;
+    const bool in_a = std::filesystem::is_regular_file(a / file, error);
+    const bool in_b = std::filesystem::is_regular_file(b / file, error);
+    if (in_a != in_b) {
+      lines.push_back(fmt::format("  {}: only in {}", file, in_a ? "-" : "+"));
+      continue;
+    }
+    const auto changes = line_diff(lines_of(a / file), lines_of(b / file));
+    if (!changes.empty()) {
+      lines.push_back(fmt::format("  {}", file));
+      for (const auto& change : changes) {
+        lines.push_back("  " + change);
+      }
+    }
+  }
+  out << "code" << (lines.empty() ? ": the same\n" : "\n");
+  for (const auto& line : lines) {
+    out << line << '\n';
   }
   return 0;
 }

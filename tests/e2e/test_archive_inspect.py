@@ -1,6 +1,7 @@
 """`xrun archive show`, `tail [-f]` and `reconcile`."""
 
 import json
+import shutil
 import subprocess
 import time
 import unittest
@@ -42,11 +43,25 @@ class Inspect(Workspace):
         out = result.stdout
         self.assertIn("parameters\n  LR: 0.1 -> 0.2\n", out)
         self.assertIn("  metrics/acc: 0.75 -> 0.5\n", out)
-        self.assertRegex(out, r"code\n  - +\d+:     e\[\"metrics/acc\"\] = 0.75\n"
-                              r"  \+ +\d+:     e\[\"metrics/acc\"\] = 0.5\n")
+        self.assertRegex(out, r"code\n  experiment_code.py\n"
+                              r"    - +\d+:     e\[\"metrics/acc\"\] = 0.75\n"
+                              r"    \+ +\d+:     e\[\"metrics/acc\"\] = 0.5\n")
         same = self.xrun("archive", "diff", first.name, first.name).stdout
         self.assertIn("parameters: the same", same)
         self.assertIn("code: the same", same)
+
+    def test_diff_tells_null_from_missing_and_shows_the_environment(self):
+        other = self.run_folder.parent / "other"
+        shutil.copytree(self.run_folder, other)
+        meta = json.loads((other / "experiment_meta.json").read_text())
+        meta.update(id="other", python_executable="/opt/venv/bin/python")
+        (other / "experiment_meta.json").write_text(json.dumps(meta))
+        (self.run_folder / "experiment_data.json").write_text('{"a": null, "b": 1}')
+        (other / "experiment_data.json").write_text('{"b": 1}')
+        out = self.xrun("archive", "diff", self.run_folder.name, "other").stdout
+        self.assertIn("data\n  a: null -> (none)\n", out)
+        self.assertIn("  python executable: ", out)
+        self.assertIn(' -> "/opt/venv/bin/python"', out)
 
     def test_show_unknown_run(self):
         result = self.xrun("archive", "show", "no-such-run")

@@ -106,6 +106,17 @@ class Extend(Workspace):
         self.assertEqual((run / "base.py").read_text(), (self.dir / "base.py").read_text())
         self.assertEqual(self.runs("results/base"), [])
 
+    def test_diff_shows_a_change_in_the_base_the_runs_were_built_on(self):
+        self.child()
+        self.assertEqual(self.xrun("run", "child.py").returncode, 0)
+        base = (self.dir / "base.py").read_text()
+        self.write("base.py", base + "\n# tuned later\n")
+        self.assertEqual(self.xrun("run", "child.py").returncode, 0)
+        first, second = self.runs("results/child")
+        out = self.xrun("archive", "diff", first.name, second.name).stdout
+        self.assertRegex(out, r"\ncode\n  base\.py\n(    [-+] .*\n)*    \+ +\d+: # tuned later\n")
+        self.assertNotIn("experiment_code.py", out)  # the child itself did not change
+
     def test_a_parameter_only_the_base_defines_comes_from_the_base(self):
         self.child()
         self.xrun("run", "child.py")
