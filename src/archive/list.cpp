@@ -31,6 +31,38 @@ std::string render(const Json& value) {
 }
 
 
+/// `text` with its control characters written as escapes (`\n`, `\x1b`): a value stays on its
+/// row, and sends nothing to the terminal.
+std::string printable(const std::string& text) {
+  if (std::none_of(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      })) {
+    return text;
+  }
+  std::string shown;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      shown += "\\n";
+    } else if (c == '\t') {
+      shown += "\\t";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      shown += fmt::format("\\x{:02x}", byte);
+    } else {
+      shown += c;
+    }
+  }
+  return shown;
+}
+
+/// The columns `text` takes on a terminal: one a character (UTF-8's continuation bytes take
+/// none).
+std::size_t display_width(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
 std::string human_duration(double seconds) {
   if (seconds < 60) {
     return fmt::format("{:.1f}s", seconds);
@@ -167,7 +199,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
     const auto& summary = run->summary;
     const bool readable = run->readable();
     cells.push_back(run->status(now));
-    cells.emplace_back(run->relative());
+    cells.push_back(printable(std::string(run->relative())));
     cells.push_back(readable && summary.start_time > 0 ? util::format_local(summary.start_time)
                                                        : "-");
     cells.push_back(readable ? human_duration(summary.status == RunStatus::running
@@ -175,7 +207,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
                                                   : summary.duration)
                              : "-");
     for (const auto& column : options.columns) {
-      cells.push_back(render(run->value(column, now)));
+      cells.push_back(printable(render(run->value(column, now))));
     }
   }
   const std::size_t rows = selected.size();
@@ -198,7 +230,8 @@ int list_runs(const ListOptions& options, std::ostream& out) {
           const auto value = selected[r]->value(name, now);
           return value.is_null() ? std::string() : render(value);
         };
-        const std::string field = i == 2   ? raw("start_time")
+        const std::string field = i == 1   ? std::string(selected[r]->relative())
+                                  : i == 2 ? raw("start_time")
                                   : i == 3 ? raw("duration")
                                   : i >= 4 ? raw(options.columns[i - 4])
                                            : cell(r, i);
@@ -216,9 +249,9 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   }
   std::vector<std::size_t> widths(width);
   for (std::size_t i = 0; i < width; ++i) {
-    widths[i] = header[i].size();
+    widths[i] = display_width(header[i]);
     for (std::size_t r = 0; r < rows; ++r) {
-      widths[i] = std::max(widths[i], cell(r, i).size());
+      widths[i] = std::max(widths[i], display_width(cell(r, i)));
     }
   }
   std::string text; // the whole table, written at once
@@ -235,7 +268,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
       if (i + 1 == width) {
         text += '\n';
       } else {
-        text.append(widths[i] - row[i].size() + 2, ' ');
+        text.append(widths[i] - display_width(row[i]) + 2, ' ');
       }
     }
   };

@@ -132,6 +132,23 @@ class ArchiveList(Workspace):
         result = self.xrun("archive", "diff", "torn", other)
         self.assertIn("torn/experiment_data.json is not valid JSON", result.stderr)
 
+    def test_table_escapes_control_characters_and_aligns_wide_names(self):
+        folder = self.make_run("ünï cödé", json.dumps({"status": "done", "start_time": 1.0}))
+        (folder / "experiment_data.json").write_text(json.dumps({"s": "x\ny\x1b[31mred"}))
+        result = self.xrun("archive", "list", "--columns", "data.s")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("\x1b", result.stdout)
+        lines = result.stdout.splitlines()
+        self.assertEqual(len(lines), 5)  # one line a run: the newline is written \n
+        self.assertIn("x\\ny\\x1b[31mred", result.stdout)
+        # Columns are counted in characters, not bytes: the wide name's row lines up.
+        self.assertEqual(next(line.index("x\\n") for line in lines if "x\\n" in line),
+                         lines[0].index("data.s"))
+        rows = list(csv.reader(io.StringIO(self.xrun("archive", "list", "--csv", "--columns",
+                                                     "data.s").stdout)))
+        self.assertIn(["done", "other/ünï cödé", "1", "0", "x\ny\x1b[31mred"],
+                      [row[:2] + [row[2], row[3][:1], row[4]] for row in rows])
+
     def test_corrupt_meta_is_listed_not_fatal(self):
         self.make_run("broken", '{"status": "done", ')
         result = self.xrun("archive", "list")
