@@ -398,11 +398,29 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
   return 0;
 }
 
+namespace {
+
+/// Whether the supervisor recorded in `run`'s meta is a live process on this host (a stale
+/// heartbeat then means a suspended supervisor, not a dead one).
+bool supervisor_alive_here(const Run& run) {
+  return run.readable() && run.summary.host == util::host_name() && run.summary.pid > 0 &&
+         ::kill(static_cast<pid_t>(run.summary.pid), 0) == 0;
+}
+
+} // namespace
+
 int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out) {
   const auto log = folder / "experiment_out.log";
+  std::error_code error;
+  if (std::filesystem::is_directory(log, error)) {
+    throw ArchiveError(fmt::format("{} is a folder, not a log", log.string()));
+  }
   std::ifstream in(log, std::ios::binary);
   if (!in) {
-    throw ArchiveError(fmt::format("{} has no log yet", folder.string()));
+    const bool running = Run::load(folder).status(now_seconds()) == "running";
+    throw ArchiveError(running ? fmt::format("{} has no log yet", folder.string())
+                               : fmt::format("{} has no log: {} is missing", folder.string(),
+                                             log.filename().string()));
   }
   const auto copy_new = [&in, &out] {
     in.clear(); // past the end last time: read on from there
@@ -413,12 +431,30 @@ int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out
     out.flush();
   };
   copy_new();
-  while (follow && Run::load(folder).status(now_seconds()) == "running") {
+  if (!follow) {
+    return 0;
+  }
+  for (;;) {
+    const auto run = Run::load(folder);
+    const auto status = run.status(now_seconds());
+    if (status != "running" && !(status == "lost" && supervisor_alive_here(run))) {
+      copy_new(); // the last lines may have come with the final status
+      if (!std::filesystem::exists(folder, error)) {
+        throw ArchiveError(fmt::format("{} went away while its log was followed",
+                                       folder.string()));
+      }
+      if (status == "lost") {
+        std::cerr << fmt::format("xrun: the run is lost: its supervisor stopped updating the "
+                                 "heartbeat at {} (host {}, pid {})\n",
+                                 util::format_local(run.summary.heartbeat), run.summary.host,
+                                 run.summary.pid);
+        return 1;
+      }
+      return 0;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     copy_new();
   }
-  copy_new(); // the last lines may have come with the final status
-  return 0;
 }
 
 int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
@@ -429,8 +465,7 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
       continue;
     }
     // On this host a supervisor that is alive (suspended with Ctrl-Z, say) is not lost.
-    if (run.summary.host == util::host_name() && run.summary.pid > 0 &&
-        ::kill(static_cast<pid_t>(run.summary.pid), 0) == 0) {
+    if (supervisor_alive_here(run)) {
       continue;
     }
     const RunMeta* current = run.meta();

@@ -107,6 +107,24 @@ class Inspect(Workspace):
         self.assertIn("started     1e+300 (not a date)", out)
         self.assertIn("1e+300 (not a date)", self.xrun("archive", "list").stdout)
 
+    def test_tail_says_why_it_stops(self):
+        meta_file = self.run_folder / "experiment_meta.json"
+        meta = json.loads(meta_file.read_text())
+        meta.update(status="running", heartbeat=time.time() - 600, end_time=None, pid=999999999)
+        meta_file.write_text(json.dumps(meta))
+        result = self.xrun("archive", "tail", "-f", self.run_folder.name, timeout=30)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("the end", result.stdout)
+        self.assertIn("xrun: the run is lost: its supervisor stopped updating the heartbeat",
+                      result.stderr)
+        log = self.run_folder / "experiment_out.log"
+        log.unlink()
+        self.assertUsageError(self.xrun("archive", "tail", self.run_folder.name),
+                              "has no log: experiment_out.log is missing")
+        log.mkdir()
+        self.assertUsageError(self.xrun("archive", "tail", self.run_folder.name),
+                              "experiment_out.log is a folder, not a log")
+
     def test_reconcile_marks_stale_runs_lost(self):
         meta_file = self.run_folder / "experiment_meta.json"
         meta = json.loads(meta_file.read_text())
