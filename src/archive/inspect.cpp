@@ -47,6 +47,16 @@ void flatten(const Json& node, const std::string& prefix, std::vector<std::strin
   lines.push_back(fmt::format("{} = {}", prefix, short_json(node)));
 }
 
+/// A field of a meta's object as text: a string as it is, anything else as JSON ("?" when
+/// it is missing). Hand-edited metas may hold anything.
+std::string field_text(const nlohmann::ordered_json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end()) {
+    return "?";
+  }
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
 double now_seconds() {
   return util::to_epoch_seconds(util::Clock::now());
 }
@@ -166,7 +176,28 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
                        meta.signal ? fmt::format(" (signal {})", *meta.signal) : "");
   }
   if (!meta.error_type.empty() || !meta.error_message.empty()) {
-    out << fmt::format("  error       {}: {}\n", meta.error_type, meta.error_message);
+    out << fmt::format("  error       {}{}{}\n", meta.error_type,
+                       meta.error_type.empty() || meta.error_message.empty() ? "" : ": ",
+                       meta.error_message);
+  }
+  if (const auto why = meta.extra.find("interrupted_by"); why != meta.extra.end() &&
+                                                          why->is_object()) {
+    out << fmt::format("  stopped by  {}{}\n", field_text(*why, "signal"),
+                       why->contains("reason") ? " (" + field_text(*why, "reason") + ")" : "");
+  }
+  if (const auto sweep = meta.extra.find("sweep"); sweep != meta.extra.end() &&
+                                                    sweep->is_object()) {
+    out << fmt::format("  sweep       {}, variation {}", field_text(*sweep, "id"),
+                       field_text(*sweep, "index"));
+    if (const auto slurm = sweep->find("slurm"); slurm != sweep->end() && slurm->is_object()) {
+      out << fmt::format("   Slurm job {}", field_text(*slurm, "job_id"));
+    }
+    out << '\n';
+  }
+  if (const auto origin = meta.extra.find("reproduces"); origin != meta.extra.end() &&
+                                                         origin->is_object()) {
+    out << fmt::format("  reproduces  {}\n", field_text(*origin, origin->contains("run") ? "run"
+                                                                                  : "id"));
   }
   out << fmt::format("  experiment  {}{}\n", meta.experiment_path,
                      meta.config_path.empty() ? "" : "   config " + meta.config_path);
@@ -199,6 +230,8 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
     out << "\ndata\n";
     if (data.is_discarded()) {
       out << "  (experiment_data.json is not valid JSON)\n";
+    } else if (data.empty()) {
+      out << "  (none stored)\n";
     } else {
       std::vector<std::string> lines;
       flatten(data, "", lines);

@@ -125,6 +125,22 @@ class Inspect(Workspace):
         self.assertUsageError(self.xrun("archive", "tail", self.run_folder.name),
                               "experiment_out.log is a folder, not a log")
 
+    def test_show_states_where_a_run_came_from_and_how_it_ended(self):
+        meta_file = self.run_folder / "experiment_meta.json"
+        meta = json.loads(meta_file.read_text())
+        meta.update(status="killed", error_type="SIGKILL", error_message="",
+                    sweep={"id": "2026-11-26_lr", "index": 2, "slurm": {"job_id": "41_2"}},
+                    reproduces={"run": "/data/results/exp/r1", "id": "r1"},
+                    interrupted_by={"signal": "SIGTERM", "reason": "Slurm's time limit"})
+        meta_file.write_text(json.dumps(meta))
+        (self.run_folder / "experiment_data.json").write_text("{}")
+        out = self.xrun("archive", "show", self.run_folder.name).stdout
+        self.assertIn("  error       SIGKILL\n", out)
+        self.assertIn("  stopped by  SIGTERM (Slurm's time limit)\n", out)
+        self.assertIn("  sweep       2026-11-26_lr, variation 2   Slurm job 41_2\n", out)
+        self.assertIn("  reproduces  /data/results/exp/r1\n", out)
+        self.assertIn("data\n  (none stored)\n", out)
+
     def test_reconcile_marks_stale_runs_lost(self):
         meta_file = self.run_folder / "experiment_meta.json"
         meta = json.loads(meta_file.read_text())
