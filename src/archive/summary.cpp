@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -142,6 +143,10 @@ int overview(const std::filesystem::path& root, const std::optional<std::string>
     out << Json{{"total", total.to_json()}, {"namespaces", namespaces}}.dump(2) << '\n';
     return 0;
   }
+  if (runs.empty()) {
+    std::cerr << fmt::format("xrun: no runs {}in {}\n", where ? "match " : "", root.string());
+    return 0;
+  }
   for (const auto& [name, group] : groups) {
     print_group(name, group, out);
   }
@@ -162,6 +167,10 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
     sizes.emplace_back(bytes, std::string(runs[i].relative()));
     namespaces[names[i]] += bytes;
     total += bytes;
+  }
+  if (runs.empty()) {
+    std::cerr << fmt::format("xrun: no runs {}in {}\n", where ? "match " : "", root.string());
+    return 0;
   }
   std::sort(sizes.begin(), sizes.end(), std::greater<>());
   if (limit > 0 && sizes.size() > limit) {

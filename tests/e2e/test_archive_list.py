@@ -260,6 +260,11 @@ class ArchiveList(Workspace):
         self.assertEqual(result.returncode, 0)
         self.assertEqual(result.stdout, "")
         self.assertIn("no runs match", result.stderr)
+        for command in ("overview", "du"):
+            with self.subTest(command=command):
+                result = self.xrun("archive", command, "--where", "LR > 5")
+                self.assertEqual((result.returncode, result.stdout), (0, ""))
+                self.assertIn("no runs match in results", result.stderr)
 
 
 if __name__ == "__main__":
