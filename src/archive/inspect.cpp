@@ -2,14 +2,12 @@
 
 #include "archive/runs.hpp"
 #include "util/fs.hpp"
-#include "util/host.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -431,17 +429,6 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
   return 0;
 }
 
-namespace {
-
-/// Whether the supervisor recorded in `run`'s meta is a live process on this host (a stale
-/// heartbeat then means a suspended supervisor, not a dead one).
-bool supervisor_alive_here(const Run& run) {
-  return run.readable() && run.summary.host == util::host_name() && run.summary.pid > 0 &&
-         ::kill(static_cast<pid_t>(run.summary.pid), 0) == 0;
-}
-
-} // namespace
-
 int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out) {
   const auto log = folder / "experiment_out.log";
   std::error_code error;
@@ -470,7 +457,7 @@ int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out
   for (;;) {
     const auto run = Run::load(folder);
     const auto status = run.status(now_seconds());
-    if (status != "running" && !(status == "lost" && supervisor_alive_here(run))) {
+    if (status != "running") {
       copy_new(); // the last lines may have come with the final status
       if (!std::filesystem::exists(folder, error)) {
         throw ArchiveError(fmt::format("{} went away while its log was followed",
@@ -495,10 +482,6 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
   int marked = 0;
   for (auto& run : find_runs(root)) {
     if (run.status(now) != "lost") {
-      continue;
-    }
-    // On this host a supervisor that is alive (suspended with Ctrl-Z, say) is not lost.
-    if (supervisor_alive_here(run)) {
       continue;
     }
     const RunMeta* current = run.meta();

@@ -3,12 +3,16 @@
 #include "archive/index.hpp"
 #include "archive/query.hpp"
 #include "util/fs.hpp"
+#include "util/host.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <csignal>
 #include <fmt/format.h>
+#include <fstream>
 #include <iostream>
 
 namespace xrun::archive {
@@ -232,11 +236,24 @@ Run Run::load(const std::filesystem::path& folder) {
   return run;
 }
 
+bool supervisor_alive_here(const RunSummary& summary) {
+  static const std::string host = util::host_name();
+  if (summary.host != host || summary.pid <= 0 ||
+      (::kill(static_cast<pid_t>(summary.pid), 0) != 0 && errno != EPERM)) {
+    return false;
+  }
+  // A dead supervisor's pid may have gone to another program since.
+  std::ifstream comm(fmt::format("/proc/{}/comm", summary.pid));
+  std::string name;
+  return !comm || (std::getline(comm, name) && name.starts_with("xrun"));
+}
+
 std::string Run::status(double now) const {
   if (!readable()) {
     return "corrupt";
   }
-  if (summary.status == RunStatus::running && now - summary.heartbeat > k_lost_after_seconds) {
+  if (summary.status == RunStatus::running && now - summary.heartbeat > k_lost_after_seconds &&
+      !supervisor_alive_here(summary)) {
     return "lost";
   }
   return std::string(to_string(summary.status));

@@ -35,6 +35,10 @@ struct RunSummary {
   static RunSummary of(const RunMeta& meta);
 };
 
+/// Whether the supervisor a running run records is a live xrun process on this host: its
+/// heartbeat may then be stale because it is suspended (Ctrl-Z), not because it died.
+bool supervisor_alive_here(const RunSummary& summary);
+
 /// One run folder as found in the archive. Everything beyond the summary (the whole meta,
 /// the data values) is read on first use.
 struct Run {
@@ -57,8 +61,8 @@ struct Run {
   /// The run folder relative to the archive it was found in.
   std::string_view relative() const { return std::string_view(path).substr(root_length); }
 
-  /// The status to show: `lost` for a `running` run with a stale heartbeat at `now`;
-  /// "corrupt" for a run whose meta cannot be read.
+  /// The status to show: `lost` for a `running` run with a stale heartbeat at `now` (unless
+  /// its supervisor lives on this host); "corrupt" for a run whose meta cannot be read.
   std::string status(double now) const;
 
   /// Parameter name -> value, in declaration order.

@@ -4,10 +4,12 @@ import csv
 import io
 import json
 import os
+import socket
+import subprocess
 import time
 import unittest
 
-from support import Workspace, experiment_source
+from support import XRUN, Workspace, experiment_source
 
 
 class ArchiveList(Workspace):
@@ -169,6 +171,28 @@ class ArchiveList(Workspace):
         self.assertEqual(rows["fresh"], "running")
         result = self.xrun("archive", "list", "--where", 'status == "lost"')
         self.assertEqual(len(result.stdout.splitlines()), 2)
+
+    def test_a_suspended_supervisor_here_is_not_lost(self):
+        # A live xrun process on this host, as a suspended supervisor is.
+        self.write("sleeper.py", experiment_source("", "import time\ntime.sleep(60)"))
+        live = subprocess.Popen([XRUN, "run", "sleeper.py"], cwd=self.dir, env=self.env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            old = time.time() - 3600
+            for name, pid in [("suspended", live.pid), ("other", os.getpid())]:
+                self.make_run(name, json.dumps({
+                    "status": "running", "heartbeat": old, "start_time": 1.0,
+                    "host": socket.gethostname(), "pid": pid}))
+            rows = {row["path"].rsplit("/", 1)[1]: row["status"] for row in
+                    json.loads(self.xrun("archive", "list", "--json").stdout)}
+            self.assertEqual(rows["suspended"], "running")
+            self.assertEqual(rows["other"], "lost")  # the pid is not an xrun process
+            result = self.xrun("archive", "reconcile")
+            self.assertNotIn("suspended", result.stdout)
+            self.assertIn("other", result.stdout)
+        finally:
+            live.terminate()  # the supervisor stops its experiment and records the run
+            live.wait(timeout=30)
 
     def test_overview(self):
         result = self.xrun("archive", "overview")
