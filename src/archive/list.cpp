@@ -151,8 +151,8 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   }
 
   if (options.format == OutputFormat::json) {
-    // Written row by row, one run a line (compact, like the parameters the index keeps): building the whole document as one JSON value
-    // costs more than reading the archive.
+    // Written row by row, one run a line, compact like the parameters the index keeps:
+    // building the whole document as one JSON value costs more than reading the archive.
     const auto dump = [](const Json& value) {
       return value.dump(-1, ' ', false, Json::error_handler_t::replace);
     };
