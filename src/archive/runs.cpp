@@ -8,6 +8,7 @@
 #include "xrun/error.hpp"
 
 #include <algorithm>
+#include <set>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
@@ -363,6 +364,49 @@ std::vector<Run> find_runs(const std::filesystem::path& root, bool with_data) {
   return scan_archive(root, ScanOptions{with_data});
 }
 
+namespace {
+
+/// Warns about each name of a query that no run has a value for (a misspelt `lr` for `LR`
+/// matches nothing, silently otherwise), with the likely name.
+void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
+                           const std::set<std::string, std::less<>>& found, double now) {
+  std::set<std::string> unknown;
+  for (const auto& name : query.names()) {
+    if (!found.contains(name)) {
+      unknown.insert(name);
+    }
+  }
+  for (const auto& name : unknown) {
+    // Short-circuited comparisons may not have asked every run.
+    if (std::any_of(runs.begin(), runs.end(),
+                    [&](Run& run) { return !run.value(name, now).is_null(); })) {
+      continue;
+    }
+    std::set<std::string> known;
+    for (std::size_t i = 0; i < std::min<std::size_t>(runs.size(), 100); ++i) {
+      for (const auto& [parameter, value] : runs[i].parameters().items()) {
+        known.insert(parameter);
+      }
+    }
+    for (const auto& [field, get] : k_summary_fields) {
+      known.emplace(field);
+    }
+    known.insert({"status", "path"});
+    const std::vector<std::string> candidates(known.begin(), known.end());
+    auto likely = util::closest_match(name, candidates);
+    for (const auto& candidate : candidates) {
+      if (std::equal(name.begin(), name.end(), candidate.begin(), candidate.end(),
+                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        likely = candidate;
+      }
+    }
+    std::cerr << fmt::format("xrun: warning: --where: no run has a value for {}{}\n", name,
+                             likely ? fmt::format(" (did you mean {}?)", *likely) : "");
+  }
+}
+
+} // namespace
+
 std::vector<Run> select_runs(const std::filesystem::path& root,
                              const std::optional<std::string>& where, double now,
                              const std::vector<std::string>& also_reads) {
@@ -375,18 +419,33 @@ std::vector<Run> select_runs(const std::filesystem::path& root,
     names.insert(names.end(), used.begin(), used.end());
   }
   auto runs = find_runs(root, std::any_of(names.begin(), names.end(), reads_data));
-  if (query) {
-    std::size_t kept = 0;
-    for (auto& run : runs) {
-      if (query->matches([&run, now](std::string_view name) { return run.value(name, now); })) {
-        if (&runs[kept] != &run) {
-          runs[kept] = std::move(run);
-        }
-        ++kept;
-      }
-    }
-    runs.erase(runs.begin() + static_cast<std::ptrdiff_t>(kept), runs.end());
+  if (!query) {
+    return runs;
   }
+  std::vector<bool> matched(runs.size());
+  std::set<std::string, std::less<>> found; // the names some run had a value for
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    matched[i] = query->matches([&](std::string_view name) {
+      auto value = runs[i].value(name, now);
+      if (!value.is_null() && !found.contains(name)) {
+        found.emplace(name);
+      }
+      return value;
+    });
+  }
+  if (!runs.empty()) {
+    warn_of_unknown_names(*query, runs, found, now);
+  }
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (matched[i]) {
+      if (kept != i) {
+        runs[kept] = std::move(runs[i]);
+      }
+      ++kept;
+    }
+  }
+  runs.erase(runs.begin() + static_cast<std::ptrdiff_t>(kept), runs.end());
   return runs;
 }
 

@@ -279,6 +279,15 @@ class ArchiveList(Workspace):
         result = self.xrun("archive", "lst")
         self.assertEqual(result.returncode, 2)
 
+    def test_a_name_no_run_has_is_warned_of_with_the_likely_one(self):
+        result = self.xrun("archive", "list", "--where", 'lr > 0.01 or statu == "done"')
+        self.assertEqual((result.returncode, result.stdout), (0, ""))
+        self.assertIn("no run has a value for lr (did you mean LR?)", result.stderr)
+        self.assertIn("no run has a value for statu (did you mean status?)", result.stderr)
+        # A name some run has is not warned of, even when a short-circuit skips it.
+        result = self.xrun("archive", "list", "--where", 'status == "failed" and LR > 0.01')
+        self.assertNotIn("warning", result.stderr)
+
     def test_empty_selection(self):
         result = self.xrun("archive", "list", "--where", "LR > 5")
         self.assertEqual(result.returncode, 0)
