@@ -120,6 +120,11 @@ class Sweep(Workspace):
         self.assertIn(f"{manifest['id']}     3/3    done  finished", listed)
         completed = self.xrun("__complete", "sweep", "status", "--path", "results", "").stdout
         self.assertEqual(completed.split("\t")[0], manifest["id"])
+        found = self.xrun("archive", "list", "--where",
+                          f'sweep.id == "{manifest["id"]}" and sweep.index >= 1', "--columns",
+                          "LR").stdout
+        self.assertEqual(sorted(line.split()[-1] for line in found.splitlines()[1:]),
+                         ["0.2", "0.3"])
 
     def test_command_line_sweeps_and_their_quoting(self):
         result = self.xrun("run", "train.py", "--sweep", "TAG=plain,'a,b',\"[1, 2]\"",
