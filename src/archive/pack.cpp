@@ -688,7 +688,7 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
     fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
   }
-  file.commit();
+  file.commit(false); // a file made under that name meanwhile is not replaced either
 
   const auto size = std::filesystem::file_size(options.output, error);
   progress.finish();

@@ -4,6 +4,7 @@
 #include "xrun/error.hpp"
 
 #include <cerrno>
+#include <cstdio> // renameat2
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -55,7 +56,27 @@ void AtomicFile::write(std::string_view data) {
   }
 }
 
-void AtomicFile::commit() {
+namespace {
+
+/// Renames `from` to `to` unless `to` exists, in one step; errno EEXIST when it does.
+int rename_no_replace(const char* from, const char* to) {
+  if (::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
+    return 0;
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    return -1;
+  }
+  // A file system without the flag: a hard link fails the same way on an existing name.
+  if (::link(from, to) != 0) {
+    return -1;
+  }
+  ::unlink(from);
+  return 0;
+}
+
+} // namespace
+
+void AtomicFile::commit(bool replace) {
   if (m_fd < 0) {
     fail(m_target, "the file was already committed or discarded");
   }
@@ -71,10 +92,12 @@ void AtomicFile::commit() {
     discard();
     fail(m_target, std::strerror(error));
   }
-  if (::rename(m_temp.c_str(), m_target.c_str()) != 0) {
+  if ((replace ? ::rename(m_temp.c_str(), m_target.c_str())
+               : rename_no_replace(m_temp.c_str(), m_target.c_str())) != 0) {
     const int error = errno;
     discard();
-    fail(m_target, std::strerror(error));
+    fail(m_target, error == EEXIST ? "it exists already (made while this was written)"
+                                   : std::strerror(error));
   }
   m_committed = true;
   try {

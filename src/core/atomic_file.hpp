@@ -21,8 +21,9 @@ public:
   /// Appends `data` to the pending content.
   void write(std::string_view data);
 
-  /// Makes the written content the content of the target.
-  void commit();
+  /// Makes the written content the content of the target. With `replace` false, a target
+  /// that exists by then (made by someone else meanwhile) is kept and the commit fails.
+  void commit(bool replace = true);
 
   const std::filesystem::path& target() const noexcept { return m_target; }
 

@@ -29,6 +29,25 @@ TEST_CASE("an atomic file appears whole on commit and leaves no temp file") {
   CHECK(list_dir(dir.path()) == std::vector<std::string>{"data.json"});
 }
 
+TEST_CASE("an atomic file told not to replace keeps a target made while it was written") {
+  TempDir dir;
+  const auto target = dir.path() / "runs.tar.zst";
+  {
+    AtomicFile file(target);
+    file.write("new");
+    write_file_atomic(target, "made meanwhile");
+    CHECK_THROWS_WITH_AS(file.commit(false),
+                         doctest::Contains("it exists already (made while this was written)"),
+                         ArchiveError);
+  }
+  CHECK(slurp(target) == "made meanwhile");
+  CHECK(list_dir(dir.path()) == std::vector<std::string>{"runs.tar.zst"});
+  AtomicFile fresh(dir.path() / "other.tar.zst");
+  fresh.write("whole");
+  fresh.commit(false);
+  CHECK(slurp(dir.path() / "other.tar.zst") == "whole");
+}
+
 TEST_CASE("an atomic file replaces existing content") {
   TempDir dir;
   const auto target = dir.path() / "meta.json";
