@@ -76,13 +76,14 @@ std::atomic<long long> g_last_interrupt_ns{0};
 /// Python's `signal` module would cost every run a few milliseconds.)
 void install_interrupt_handlers() {
   struct sigaction action {};
-  action.sa_handler = [](int) {
+  action.sa_handler = [](int number) {
     const int saved_errno = errno;
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     const long long ns = now.tv_sec * 1000000000LL + now.tv_nsec;
     const long long last = g_last_interrupt_ns.exchange(ns);
     if (!interrupts_shielded() && (last == 0 || ns - last > k_interrupt_copies_ns)) {
+      note_interrupt_signal(number);
       PyErr_SetInterrupt();
     }
     errno = saved_errno;

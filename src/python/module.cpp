@@ -25,6 +25,7 @@ namespace xrun::python {
 namespace {
 
 std::atomic<bool> g_shielded{false};
+std::atomic<int> g_interrupt_signal{0}; // set from a signal handler: lock-free
 
 ModuleContext& context() {
   static ModuleContext instance;
@@ -71,6 +72,11 @@ bool interrupts_shielded() noexcept {
   return g_shielded.load();
 }
 
+void note_interrupt_signal(int number) noexcept {
+  int none = 0;
+  g_interrupt_signal.compare_exchange_strong(none, number);
+}
+
 } // namespace xrun::python
 
 PYBIND11_EMBEDDED_MODULE(_xrun, module) {
@@ -84,6 +90,9 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   module.def(
       "shield_interrupts", [](bool on) { g_shielded.store(on); },
       "While on, SIGINT/SIGTERM do not interrupt Python (xrun kills on a second Ctrl-C).");
+  module.def(
+      "interrupt_signal", [] { return g_interrupt_signal.load(); },
+      "The signal that interrupted the experiment (SIGINT or SIGTERM), 0 for none.");
   module.def(
       "invocation", [] { return from_json(context().invocation); },
       "This invocation: {'mode', 'file', 'args'}.");

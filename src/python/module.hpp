@@ -18,4 +18,8 @@ void set_module_context(ModuleContext context);
 /// `_xrun.shield_interrupts(flag)`): an interrupt then must not cut the saving short.
 bool interrupts_shielded() noexcept;
 
+/// Notes a signal that interrupted the experiment (the first one counts), for
+/// `_xrun.interrupt_signal()`: the run's record says which signal it was.
+void note_interrupt_signal(int number) noexcept;
+
 } // namespace xrun::python

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,7 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   // the child: a signal would land in the supervisor's signal pipe.
   auto reset = handled;
   reset.push_back(SIGPIPE);
+  const pid_t supervisor = ::getpid();
   const pid_t pid = util::fork_quietly(reset);
   if (pid != 0) {
     const int error = errno;
@@ -136,6 +138,13 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   ::fcntl(k_child_fd_control_out, F_SETFD, FD_CLOEXEC);
   ::fcntl(k_child_fd_control_in, F_SETFD, FD_CLOEXEC);
   ::setenv("PYTHONUNBUFFERED", "1", 1);
+  // A supervisor that dies (SIGKILL, the OOM killer) takes the experiment with it, as an
+  // interrupt: with nobody to record it, a run going on would only show as lost later with
+  // its end missing. The check after the call closes the gap of a supervisor gone already.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != supervisor) {
+    ::_exit(128 + SIGTERM);
+  }
   int code = 127;
   try {
     code = body(k_child_fd_control_in, k_child_fd_control_out);
@@ -237,6 +246,7 @@ private:
   int m_interrupts = 0;
   bool m_terminated = false;
   bool m_killed_by_us = false;
+  bool m_heartbeat_failed = false; // a heartbeat could not be written (warned of once)
   Json m_interrupted_by; // {"signal", "reason"} of the first signal that came
   std::vector<int> m_handled{SIGINT, SIGTERM, SIGHUP, SIGCHLD}; // and interrupt_reasons' signals
   std::optional<util::SignalPipe> m_signals;
@@ -649,7 +659,10 @@ void Supervision::heartbeat() {
   try {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {
-    std::cerr << "xrun: warning: " << error.what() << '\n';
+    if (!m_heartbeat_failed) { // once: it is tried again every few seconds
+      std::cerr << "xrun: warning: " << error.what() << " (the run goes on)\n";
+    }
+    m_heartbeat_failed = true;
   }
 }
 
@@ -749,6 +762,12 @@ void Supervision::record_end() {
   if (m_outcome.contains("hooks")) {
     m_meta.hooks = hooks_from(m_outcome["hooks"]);
   }
+  // A signal sent to the experiment process itself, not to xrun.
+  if (const auto signal = m_outcome.find("signal");
+      m_interrupted_by.is_null() && signal != m_outcome.end() && signal->is_number_integer()) {
+    m_interrupted_by = {{"signal", signal_name(signal->get<int>())},
+                        {"reason", "sent to the experiment process"}};
+  }
 }
 
 /// The final status as the experiment reported it, written at once: from here on, nothing its
@@ -786,7 +805,14 @@ int Supervision::end_run() {
   try {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {
+    // The run's folder says `running` (a full disk, say): the run ended, but not on record,
+    // and a script must not take it for done.
     std::cerr << "xrun: error: " << error.what() << '\n';
+    std::cerr << fmt::format("xrun: the run {} after {:.2f} s, but its record could not be "
+                             "written; it will show as lost: {}\n",
+                             to_string(m_meta.status), m_meta.duration,
+                             m_folder->path.string());
+    return std::max(1, m_meta.exit_code.value_or(1));
   }
   std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),
                            m_meta.duration, m_folder->path.string());

@@ -91,6 +91,48 @@ class Statuses(Workspace):
                          ("failed", "EarlyExit", 1))
         self.assertIn("os._exit", self.log(run))
 
+    def test_data_that_cannot_be_saved_fails_the_run(self):
+        self.write("blocked.py", experiment_source("", """
+            import os
+            os.mkdir(os.path.join(e.path, "experiment_data.json"))  # in the way of the save
+            e["x"] = 1
+            """))
+        result = self.xrun("run", "blocked.py")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("xrun: error: cannot write", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        meta = self.meta(self.only_run("results/blocked"))
+        self.assertEqual(meta["status"], "failed")
+        self.assertIn("the data could not be saved", meta["error_message"])
+
+    def test_a_process_the_experiment_forks_does_not_end_the_run(self):
+        self.write("forks.py", experiment_source("MODE: str = 'raise'\n", """
+            import os, sys, time
+            e["before"] = 1
+            pid = os.fork()
+            if pid == 0:
+                if e.MODE == "raise":
+                    raise ValueError("in the child")
+                if e.MODE == "exit":
+                    sys.exit(3)
+                if e.MODE == "track":
+                    e.track("x", 1.0)
+            else:
+                _, status = os.waitpid(pid, 0)
+                time.sleep(0.2)
+                e["child_exit"] = os.waitstatus_to_exitcode(status)
+                e["after"] = 2
+            """))
+        for mode, child_exit in [("raise", 1), ("exit", 3), ("return", 0), ("track", 1)]:
+            with self.subTest(mode=mode):
+                result = self.xrun("run", "forks.py", "--MODE", mode, timeout=60)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                run = self.runs("results/forks")[-1]
+                self.assertEqual(self.meta(run)["status"], "done")
+                self.assertEqual(self.data(run),
+                                 {"before": 1, "after": 2, "child_exit": child_exit})
+        self.assertIn("track() records values in the experiment's own process", result.stderr)
+
     def _start_sleeper(self):
         self.write("exp.py", experiment_source("", """
             import time
@@ -165,6 +207,37 @@ class Statuses(Workspace):
         self.assertEqual(meta["signal"], 9)
         self.assertEqual(meta["exit_code"], 137)
         self.assertIn("killed by SIGKILL", self.log(run))
+
+    def test_sigterm_to_the_experiment_itself_is_recorded(self):
+        process = self._start_sleeper()
+        child = subprocess.run(["pgrep", "-P", str(process.pid)],
+                               capture_output=True, text=True).stdout.split()
+        subprocess.run(["kill", "-TERM", child[0]], check=True)
+        process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 130)
+        meta = self.meta(self.only_run("results/exp"))
+        self.assertEqual(meta["status"], "interrupted")
+        self.assertEqual(meta["interrupted_by"],
+                         {"signal": "SIGTERM", "reason": "sent to the experiment process"})
+
+    def test_the_experiment_stops_with_a_killed_supervisor(self):
+        process = self._start_sleeper()
+        child = subprocess.run(["pgrep", "-P", str(process.pid)],
+                               capture_output=True, text=True).stdout.split()
+        self.assertEqual(len(child), 1)
+        process.kill()
+        process.communicate(timeout=30)
+
+        def gone():
+            try:
+                with open(f"/proc/{child[0]}/stat") as stat:
+                    return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+            except FileNotFoundError:
+                return True
+        self.wait_for(gone, what="the experiment to stop with its supervisor")
+        run = self.only_run("results/exp")
+        self.assertEqual(self.data(run), {"started": True})  # saved as it stopped
+        self.assertEqual(self.meta(run)["status"], "running")  # nobody left to record the end
 
     def test_ctrl_c_wakes_a_sleeping_experiment_at_once(self):
         """A signal to the process must reach Python's main thread, not the writer threads

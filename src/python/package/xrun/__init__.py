@@ -1486,21 +1486,31 @@ class _Runner:
             plugins.fire("after_folder", experiment=experiment, path=path)
         outcome = {"type": "finish"}
         error = None
+        run_pid = os.getpid()
+        os.register_at_fork(after_in_child=lambda: _in_forked_child(experiment))
         try:
             plugins.fire("before_run", experiment=experiment, path=path)
             experiment.apply_hook("before_run")
             experiment.func(experiment)
+            if os.getpid() != run_pid:
+                _leave_forked_child()
             experiment.apply_hook("after_run")
             experiment.run_analyses()  # part of the run: what they store is saved with it
             plugins.fire("after_run", experiment=experiment, path=path)
         except KeyboardInterrupt as caught:
+            if os.getpid() != run_pid:
+                raise
             error = caught
             outcome.update(error_type="KeyboardInterrupt", interrupted=True)
+            if _xrun.interrupt_signal():  # else raised by the experiment's own code
+                outcome["signal"] = _xrun.interrupt_signal()
             sys.stderr.write("xrun: the experiment was interrupted\n")
             plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
                          status="interrupted")
             raise
         except SystemExit as caught:
+            if os.getpid() != run_pid:
+                raise
             if caught.code not in (0, None):
                 error = caught
                 outcome.update(error_type="SystemExit", error_message=str(caught.code))
@@ -1508,12 +1518,16 @@ class _Runner:
                              status="failed")
             raise
         except BaseException as caught:
+            if os.getpid() != run_pid:
+                raise
             error = experiment.error = caught
             outcome.update(error_type=type(caught).__name__, error_message=str(caught))
             plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
                          status="failed")
             raise
         finally:
+            if os.getpid() != run_pid:
+                _leave_forked_child()  # does not return: the run is not this process's to end
             # However the experiment ended, its results are saved whole: a late copy of the
             # interrupt must not cut this short (a second Ctrl-C still kills, from the supervisor).
             _xrun.shield_interrupts(True)
@@ -1521,7 +1535,13 @@ class _Runner:
                 _xrun.track_stop()
                 _xrun.autosave_stop()
                 experiment.__dict__.pop("track", None)
-                experiment._save_data()
+                try:
+                    experiment._save_data()
+                except Exception as failure:  # a full disk, say: the run did not end whole
+                    sys.stderr.write(f"xrun: error: {failure}\n")
+                    if "error_type" not in outcome:
+                        outcome.update(error_type=type(failure).__name__,
+                                       error_message=f"the data could not be saved: {failure}")
             finally:
                 outcome["tracked"] = experiment.tracked
                 outcome["hooks"] = experiment._hook_records()
@@ -1551,6 +1571,33 @@ class _Runner:
         _flush_output()
         cls.plugins.fire("after_end", **fields)
         _xrun.notify({"type": "plugins", "plugins": cls.plugins.records(), "ended": True})
+
+
+def _in_forked_child(experiment: Experiment):
+    """In a process the experiment forked: its values are not recorded (the run's writer
+    threads live in the experiment's own process only), and it says so if it tries."""
+    def track(name, value):
+        raise RuntimeError("track() records values in the experiment's own process, not in a "
+                           "process it forked; return them to it")
+    object.__setattr__(experiment, "track", track)
+
+
+def _leave_forked_child():
+    """Ends a process the experiment forked that left the experiment's function (by returning
+    or raising) as Python would end it, without the run's end: saving, reporting and the
+    plugins belong to the experiment's own process."""
+    kind, error, _ = sys.exc_info()
+    code = 0
+    if kind is SystemExit:
+        code = error.code if isinstance(error.code, int) else (0 if error.code is None else 1)
+        if not isinstance(error.code, (int, type(None))):
+            sys.stderr.write(f"{error.code}\n")
+    elif kind is not None:
+        import traceback
+        traceback.print_exception(kind, error, error.__traceback__)
+        code = 1
+    _flush_output()
+    os._exit(code)
 
 
 def _plan(experiment: Experiment, invocation: dict):
