@@ -676,7 +676,16 @@ int Supervision::finish(int wait_status) {
                                signal_name(WTERMSIG(wait_status)));
       return 128 + WTERMSIG(wait_status);
     }
-    return WEXITSTATUS(wait_status);
+    const int code = WEXITSTATUS(wait_status);
+    if (code == k_exit_usage) {
+      return code; // bad input, reported by the experiment process
+    }
+    // The module ended the process while it was loading (sys.exit, os._exit): a success
+    // without a run would be a lie.
+    std::cerr << fmt::format("xrun: error: the experiment process exited with code {} before "
+                             "the run started; no run was created\n",
+                             code);
+    return code == 0 ? k_exit_usage : code;
   }
 
   if (!m_record_error.empty()) {

@@ -76,6 +76,17 @@ class Statuses(Workspace):
         self.assertEqual(self.xrun("run", "good.py").returncode, 0)
         self.assertEqual(self.meta(self.only_run("results/good"))["status"], "done")
 
+    def test_a_module_that_exits_while_loading_creates_no_run_and_says_so(self):
+        for code, body, expected in [(0, "import sys\nsys.exit(0)\n", 2),
+                                     (4, "import os\nos._exit(4)\n", 4)]:
+            with self.subTest(code=code):
+                self.write("leaves.py", body)
+                result = self.xrun("run", "leaves.py")
+                self.assertEqual(result.returncode, expected)
+                self.assertIn(f"the experiment process exited with code {code} before the run "
+                              "started; no run was created", result.stderr)
+                self.assertNoRunFolder()
+
     def test_os_exit_zero_before_the_end_is_failed_not_done(self):
         self.write("early.py", experiment_source("", """
             import os
