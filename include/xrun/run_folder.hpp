@@ -45,6 +45,9 @@ std::filesystem::path namespace_path(const std::filesystem::path& base, std::str
 /// Throws ArchiveError when `base` does not exist or a folder cannot be created.
 std::filesystem::path ensure_namespace(const std::filesystem::path& base, std::string_view ns);
 
+/// Throws UsageError when `prefix` (the parameter __PREFIX__) cannot begin a folder name.
+void check_prefix(std::string_view prefix);
+
 /// Creates a new, empty run folder in `namespace_dir` with an exclusive mkdir, drawing a new id
 /// on every collision, so that any number of processes on any number of hosts can create runs in
 /// one namespace in the same instant. Throws ArchiveError (or UsageError for a bad prefix).

@@ -26,15 +26,6 @@ constexpr double k_debug_alive_seconds = 60.0;
       fmt::format("cannot create run folder {}: {}", path.string(), std::strerror(error)));
 }
 
-void check_prefix(std::string_view prefix) {
-  if (prefix.find_first_of("/\\") != std::string_view::npos ||
-      prefix.find('\0') != std::string_view::npos || prefix.starts_with('.')) {
-    throw UsageError(fmt::format("parameter __PREFIX__ cannot be used in a folder name: '{}'",
-                                 prefix),
-                     "use letters, digits, '-' and '_'");
-  }
-}
-
 /// Replacing a debug run that is still going on would have two runs write into one folder.
 void refuse_live_debug_run(const std::filesystem::path& path) {
   RunMeta meta;
@@ -116,6 +107,15 @@ std::filesystem::path ensure_namespace(const std::filesystem::path& base, std::s
                                    error.what()));
   }
   return dir;
+}
+
+void check_prefix(std::string_view prefix) {
+  if (prefix.find_first_of("/\\") != std::string_view::npos ||
+      prefix.find('\0') != std::string_view::npos || prefix.starts_with('.')) {
+    throw UsageError(fmt::format("parameter __PREFIX__ cannot be used in a folder name: '{}'",
+                                 prefix),
+                     "use letters, digits, '-' and '_'");
+  }
 }
 
 RunFolder create_run_folder(const std::filesystem::path& namespace_dir, const RunNaming& naming,

@@ -553,6 +553,7 @@ Json Supervision::prepare(const Json& message) {
   }
   try {
     const std::filesystem::path base = message.value("base_path", "");
+    check_prefix(message.value("prefix", "")); // before any folder is made
     const auto ns_dir = ensure_namespace(base, message.value("namespace", ""));
     m_folder = create_run_folder(
         ns_dir, {.prefix = message.value("prefix", ""), .debug = message.value("debug", false)});

@@ -228,6 +228,9 @@ class SpecialParameters(Workspace):
         self.assertEqual(self.xrun("run", "exp.py", "--__PREFIX__", "baseline").returncode, 0)
         self.assertTrue(self.only_run("results/exp").name.startswith("baseline__"))
         self.assertUsageError(self.xrun("run", "exp.py", "--__PREFIX__", "a/b"), "__PREFIX__")
+        self.write("other.py", experiment_source("", "pass"))
+        self.assertUsageError(self.xrun("run", "other.py", "--__PREFIX__", "a/b"), "__PREFIX__")
+        self.assertFalse((self.dir / "results" / "other").exists())  # not even its namespace
 
 
 class BadInput(Workspace):
