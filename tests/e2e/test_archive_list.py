@@ -171,6 +171,11 @@ class ArchiveList(Workspace):
         self.assertEqual(rows["fresh"], "running")
         result = self.xrun("archive", "list", "--where", 'status == "lost"')
         self.assertEqual(len(result.stdout.splitlines()), 2)
+        self.make_run("lost_at", json.dumps({"status": "running", "start_time": time.time() - 7200,
+                                             "heartbeat": time.time() - 3600}))
+        line = next(line for line in self.xrun("archive", "list").stdout.splitlines()
+                    if "lost_at" in line)
+        self.assertTrue(line.endswith("1h00m"), line)  # up to its last heartbeat, not now
 
     def test_a_suspended_supervisor_here_is_not_lost(self):
         # A live xrun process on this host, as a suspended supervisor is.
