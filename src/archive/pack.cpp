@@ -629,10 +629,11 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
     throw UsageError(fmt::format("no runs {}in {}", options.where ? "match " : "",
                                  options.root.string()));
   }
-  const auto output = std::filesystem::absolute(options.output).lexically_normal();
+  // Real paths (links resolved), as the folders will be walked and removed.
+  const auto output = std::filesystem::weakly_canonical(options.output, error);
   for (const auto& run : selected) {
     // Inside a run folder, the archive would pack itself, and --remove would delete it.
-    const auto folder = std::filesystem::absolute(run.path).lexically_normal();
+    const auto folder = std::filesystem::weakly_canonical(run.path, error);
     const auto inside = output.lexically_relative(folder);
     if (!inside.empty() && *inside.begin() != "..") {
       throw UsageError(fmt::format("{} is inside the selected run {}", options.output.string(),

@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <unistd.h>
 
 namespace xrun::archive {
 
@@ -206,6 +208,7 @@ RunSummary RunSummary::of(const RunMeta& meta) {
 struct Run::Loaded {
   std::optional<nlohmann::ordered_json> parameters;
   std::optional<Json> data;
+  std::optional<bool> data_checked; // whether the data text is valid JSON
   std::optional<std::optional<RunMeta>> meta;
   std::optional<Json> meta_json;
 };
@@ -237,16 +240,54 @@ Run Run::load(const std::filesystem::path& folder) {
   return run;
 }
 
+namespace {
+
+/// When process `pid` started, in seconds since the epoch; nullopt when that cannot be read.
+std::optional<double> process_start(long pid) {
+  static const std::optional<double> boot = [] {
+    std::ifstream stat("/proc/stat");
+    for (std::string word; stat >> word;) {
+      if (word == "btime") {
+        double seconds = 0;
+        stat >> seconds;
+        return std::optional(seconds);
+      }
+    }
+    return std::optional<double>();
+  }();
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string text;
+  if (!boot || !std::getline(stat, text) || text.rfind(')') == std::string::npos) {
+    return std::nullopt;
+  }
+  // After the name in parentheses: field 3 (the state) onwards; field 22 is the start time.
+  std::istringstream fields(text.substr(text.rfind(')') + 1));
+  std::string field;
+  for (int number = 3; number <= 22 && fields >> field; ++number) {
+    if (number == 22) {
+      return *boot + std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 bool supervisor_alive_here(const RunSummary& summary) {
   static const std::string host = util::host_name();
-  if (summary.host != host || summary.pid <= 0 ||
+  if (summary.host != host || summary.pid <= 0 || summary.pid == ::getpid() ||
       (::kill(static_cast<pid_t>(summary.pid), 0) != 0 && errno != EPERM)) {
     return false;
   }
-  // A dead supervisor's pid may have gone to another program since.
+  // A dead supervisor's pid may have gone to another process since (even another xrun): the
+  // supervisor started before its run did.
   std::ifstream comm(fmt::format("/proc/{}/comm", summary.pid));
   std::string name;
-  return !comm || (std::getline(comm, name) && name.starts_with("xrun"));
+  if (comm && !(std::getline(comm, name) && name.starts_with("xrun"))) {
+    return false;
+  }
+  const auto started = process_start(summary.pid);
+  return !started || *started <= summary.start_time + 1.0;
 }
 
 std::string Run::status(double now) const {
@@ -327,7 +368,12 @@ Json Run::value(std::string_view name, double now) {
           data_text = ""; // unreadable: the run has no data values to offer
         }
       }
-      if (parts.size() > 1 && !data_text->empty()) {
+      auto& checked = loaded().data_checked;
+      if (!checked) {
+        // Once a run: the quick lookup below trusts the text's shape, not each value in it.
+        checked = data_text->empty() || Json::accept(*data_text);
+      }
+      if (parts.size() > 1 && *checked && !data_text->empty()) {
         if (const auto value = member(*data_text, parts[1])) {
           return walk(*value, parts, 2);
         }
@@ -377,9 +423,12 @@ void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
     }
   }
   for (const auto& name : unknown) {
-    // Short-circuited comparisons may not have asked every run.
-    if (std::any_of(runs.begin(), runs.end(),
-                    [&](Run& run) { return !run.value(name, now).is_null(); })) {
+    // Short-circuited comparisons may not have asked every run; a parameter that is null
+    // everywhere is known all the same.
+    if (std::any_of(runs.begin(), runs.end(), [&](Run& run) {
+          return !run.value(name, now).is_null() ||
+                 (run.readable() && run.parameters().contains(name));
+        })) {
       continue;
     }
     std::set<std::string> known;

@@ -67,11 +67,20 @@ int rename_no_replace(const char* from, const char* to) {
     return -1;
   }
   // A file system without the flag: a hard link fails the same way on an existing name.
-  if (::link(from, to) != 0) {
+  if (::link(from, to) == 0) {
+    ::unlink(from);
+    return 0;
+  }
+  if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS) {
     return -1;
   }
-  ::unlink(from);
-  return 0;
+  // Nor with hard links: look, then rename (not one step, but the best there is there).
+  struct stat info {};
+  if (::lstat(to, &info) == 0) {
+    errno = EEXIST;
+    return -1;
+  }
+  return ::rename(from, to);
 }
 
 } // namespace

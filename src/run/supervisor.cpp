@@ -247,6 +247,7 @@ private:
   bool m_terminated = false;
   bool m_killed_by_us = false;
   bool m_heartbeat_failed = false; // a heartbeat could not be written (warned of once)
+  bool m_outcome_written = false;  // the final status, as reported, is on record
   Json m_interrupted_by; // {"signal", "reason"} of the first signal that came
   std::vector<int> m_handled{SIGINT, SIGTERM, SIGHUP, SIGCHLD}; // and interrupt_reasons' signals
   std::optional<util::SignalPipe> m_signals;
@@ -796,6 +797,7 @@ void Supervision::record_outcome() {
   note_interruption();
   try {
     write_meta(m_folder->path, m_meta);
+    m_outcome_written = true;
   } catch (const Error& error) {
     std::cerr << "xrun: error: " << error.what() << '\n';
   }
@@ -815,6 +817,12 @@ int Supervision::end_run() {
   try {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {
+    if (m_outcome_written) { // the status is on record; only later plugin records are not
+      std::cerr << "xrun: warning: " << error.what() << '\n';
+      std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),
+                               m_meta.duration, m_folder->path.string());
+      return m_meta.exit_code.value_or(1);
+    }
     // The run's folder says `running` (a full disk, say): the run ended, but not on record,
     // and a script must not take it for done.
     std::cerr << "xrun: error: " << error.what() << '\n';

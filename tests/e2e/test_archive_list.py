@@ -120,6 +120,16 @@ class ArchiveList(Workspace):
             with self.subTest(limit=limit):
                 self.assertUsageError(self.xrun("archive", "list", "--limit", limit), "--limit")
 
+    def test_a_data_file_with_a_bad_value_is_not_read_in_part(self):
+        folder = self.make_run("bad", json.dumps({"status": "done", "start_time": 1.0}))
+        (folder / "experiment_data.json").write_text('{"a": tru, "b": 1}')
+        result = self.xrun("archive", "list", "--where", "data.b == 1")
+        self.assertNotIn("other/bad", result.stdout)
+        self.assertIn("bad/experiment_data.json is not valid JSON", result.stderr)
+        result = self.xrun("archive", "list", "--where", "SEEDS == null")
+        self.assertIn("no run has a value for SEEDS", result.stderr)
+        self.assertNotIn("did you mean SEEDS", result.stderr)
+
     def test_torn_data_file_is_reported_not_half_read(self):
         folder = self.make_run("torn", json.dumps({"status": "done", "start_time": 1.0}))
         (folder / "experiment_data.json").write_text('{"metrics": {"acc": 0.7}, "x": [1')
@@ -183,18 +193,22 @@ class ArchiveList(Workspace):
         live = subprocess.Popen([XRUN, "run", "sleeper.py"], cwd=self.dir, env=self.env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            old = time.time() - 3600
-            for name, pid in [("suspended", live.pid), ("other", os.getpid())]:
+            time.sleep(0.1)  # a run starts after its supervisor
+            old, now = time.time() - 3600, time.time()
+            for name, pid, start in [("suspended", live.pid, now), ("other", os.getpid(), now),
+                                     ("reused", live.pid, now - 7200)]:
                 self.make_run(name, json.dumps({
-                    "status": "running", "heartbeat": old, "start_time": 1.0,
+                    "status": "running", "heartbeat": old, "start_time": start,
                     "host": socket.gethostname(), "pid": pid}))
             rows = {row["path"].rsplit("/", 1)[1]: row["status"] for row in
                     json.loads(self.xrun("archive", "list", "--json").stdout)}
             self.assertEqual(rows["suspended"], "running")
             self.assertEqual(rows["other"], "lost")  # the pid is not an xrun process
+            self.assertEqual(rows["reused"], "lost")  # an xrun started after the run did
             result = self.xrun("archive", "reconcile")
             self.assertNotIn("suspended", result.stdout)
             self.assertIn("other", result.stdout)
+            self.assertIn("reused", result.stdout)
         finally:
             live.terminate()  # the supervisor stops its experiment and records the run
             live.wait(timeout=30)

@@ -173,6 +173,11 @@ class Pack(Workspace):
         self.assertUsageError(result, f"{target} is inside the selected run")
         self.assertFalse(target.exists())
         self.assertEqual(len(self.runs("results/exp")), 2)
+        os.symlink(self.dir / "results", self.dir / "linked")  # the archive by another name
+        result = self.xrun("archive", "compress", "--path", "linked", "--all", "--remove", "-o",
+                           str(target))
+        self.assertUsageError(result, "is inside the selected run")
+        self.assertEqual(len(self.runs("results/exp")), 2)
 
     def test_compress_never_replaces_an_existing_file(self):
         result = self.xrun("archive", "compress", "--where", "LR < 0.05", "-o", "back.tar.zst",

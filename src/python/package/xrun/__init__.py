@@ -228,7 +228,7 @@ def _literal(text: str):
         if _xrun is not None and not _long_digit_run(text):
             return _xrun.loads(text)
         return __import__("json").loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         import ast
