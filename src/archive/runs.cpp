@@ -442,13 +442,7 @@ void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
     }
     known.insert({"status", "path"});
     const std::vector<std::string> candidates(known.begin(), known.end());
-    auto likely = util::closest_match(name, candidates);
-    for (const auto& candidate : candidates) {
-      if (std::equal(name.begin(), name.end(), candidate.begin(), candidate.end(),
-                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-        likely = candidate;
-      }
-    }
+    const auto likely = util::closest_match(name, candidates);
     std::cerr << fmt::format("xrun: warning: --where: no run has a value for {}{}\n", name,
                              likely ? fmt::format(" (did you mean {}?)", *likely) : "");
   }

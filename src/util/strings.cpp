@@ -1,6 +1,7 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 #include <vector>
 
@@ -31,6 +32,18 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string> candidates) {
+  const auto lower = [](std::string_view text) {
+    std::string result(text);
+    for (auto& c : result) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return result;
+  };
+  for (const auto& candidate : candidates) {
+    if (lower(candidate) == lower(word)) {
+      return candidate; // a difference of case only (`lr` for `LR`) is the likeliest slip
+    }
+  }
   const std::size_t limit = std::max<std::size_t>(1, word.size() / 3);
   std::optional<std::string> best;
   std::size_t best_distance = limit + 1;

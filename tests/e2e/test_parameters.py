@@ -141,6 +141,8 @@ class Parameters(Workspace):
     def test_unknown_parameter_gets_did_you_mean(self):
         result = self.xrun("run", "exp.py", "--EPOCH", "3")
         self.assertUsageError(result, "exp.py has no parameter EPOCH", "did you mean --EPOCHS?")
+        result = self.xrun("run", "exp.py", "--epochs", "3")  # a difference of case only
+        self.assertUsageError(result, "exp.py has no parameter epochs", "did you mean --EPOCHS?")
         self.assertNoRunFolder()
 
     def test_help_lists_parameters_without_creating_a_run(self):

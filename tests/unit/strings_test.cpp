@@ -24,6 +24,10 @@ TEST_CASE("closest match suggests only likely typos") {
   CHECK(closest_match("tempalte", names) == "template");
   CHECK_FALSE(closest_match("deploy", names).has_value());
   CHECK_FALSE(closest_match("x", std::vector<std::string>{}).has_value());
+  // A difference of case only is the likeliest slip, however long the name.
+  const std::vector<std::string> parameters{"LEARNING_RATE", "LR", "BATCH_SIZE"};
+  CHECK(closest_match("lr", parameters) == "LR");
+  CHECK(closest_match("learning_rate", parameters) == "LEARNING_RATE");
 }
 
 TEST_CASE("splitting leaves what is inside square brackets whole") {

@@ -359,9 +359,13 @@ def _convert(text: str, tp, default):
 
 
 def _did_you_mean(name: str, known, prefix: str = "") -> str:
+    known = list(known)
+    same = [candidate for candidate in known if candidate.lower() == name.lower()]
+    if same:  # `--lr` for `--LR`: a difference of case only
+        return f"; did you mean {prefix}{same[0]}?"
     import difflib
 
-    close = difflib.get_close_matches(name, list(known), n=1)
+    close = difflib.get_close_matches(name, known, n=1)
     return f"; did you mean {prefix}{close[0]}?" if close else ""
 
 
