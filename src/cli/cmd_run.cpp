@@ -16,7 +16,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <thread>
 
 namespace xrun::cli {
 
@@ -237,19 +236,12 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
                                   {"args", parameters},
                                   {"plugins", plugins}};
   sweep::Options sweep_options;
-  sweep_options.jobs = options.jobs > 0
-                           ? options.jobs
-                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  sweep_options.fail_fast = options.fail_fast;
   sweep_options.skip_done = options.skip_done;
   sweep_options.dry_run = options.dry_run;
-  sweep_options.verbose = options.verbose;
   set_launcher(sweep_options, config ? config->launcher : nlohmann::json::object(),
                options.launcher);
-  if (sweep_options.slurm && (options.jobs > 0 || options.fail_fast || options.verbose)) {
-    throw UsageError("-j, --fail-fast and -v are for sweeps run here, not on Slurm",
-                     "Slurm runs the variations; --array-limit K caps how many at once");
-  }
+  set_local_options(sweep_options, options.jobs, options.fail_fast, options.verbose,
+                    "Slurm runs the variations; --array-limit K caps how many at once");
   return sweep::run_sweep(request, swept, variations, options.command_line, sweep_options,
                           python_launcher(options.command_line));
 }

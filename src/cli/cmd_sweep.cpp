@@ -15,7 +15,6 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 namespace xrun::cli {
 
@@ -226,15 +225,8 @@ void add_sweep_command(CLI::App& app, Action& action) {
           given["type"] = manifest.on_slurm() ? "slurm" : "local"; // where it ran before
         }
         set_launcher(options, Json::object(), given);
-        if (options.slurm && (settings->jobs > 0 || settings->fail_fast || settings->verbose)) {
-          throw UsageError("-j, --fail-fast and -v are for sweeps run here, not on Slurm",
-                           "resume here with --launcher local");
-        }
-        options.jobs = settings->jobs > 0
-                           ? settings->jobs
-                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        options.fail_fast = settings->fail_fast;
-        options.verbose = settings->verbose;
+        set_local_options(options, settings->jobs, settings->fail_fast, settings->verbose,
+                          "resume here with --launcher local");
         return sweep::resume_sweep(manifest, retry, options,
                                    python_launcher(manifest.command_line));
       };

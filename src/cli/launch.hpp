@@ -39,4 +39,10 @@ void add_launcher_options(CLI::App& command, nlohmann::json& launcher);
 void set_launcher(sweep::Options& options, const nlohmann::json& from_config,
                   const nlohmann::json& given);
 
+/// The options of a sweep run here into `options` (after set_launcher): `jobs` workers (0:
+/// one a core), `--fail-fast` and `-v`. Given for a sweep Slurm runs, they are refused with
+/// `hint` (UsageError).
+void set_local_options(sweep::Options& options, int jobs, bool fail_fast, bool verbose,
+                       const std::string& hint);
+
 } // namespace xrun::cli

@@ -3,6 +3,7 @@
 #include "xrun/error.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <fmt/format.h>
 
 namespace xrun::cli {
@@ -114,6 +115,17 @@ void set_launcher(sweep::Options& options, const nlohmann::json& from_config,
   }
   merged.erase("type");
   options.slurm_options = std::move(merged);
+}
+
+void set_local_options(sweep::Options& options, int jobs, bool fail_fast, bool verbose,
+                       const std::string& hint) {
+  if (options.slurm && (jobs > 0 || fail_fast || verbose)) {
+    throw UsageError("-j, --fail-fast and -v are for sweeps run here, not on Slurm", hint);
+  }
+  options.jobs =
+      jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.fail_fast = fail_fast;
+  options.verbose = verbose;
 }
 
 } // namespace xrun::cli
