@@ -554,7 +554,10 @@ std::size_t write_entries(struct archive* reader, const std::filesystem::path& f
   archive_write_disk_set_options(
       // Entries were checked above and are placed under `root` by an absolute path, so
       // libarchive's own refusal of absolute paths cannot be used; its other guards still are.
-      disk.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+      // Without ARCHIVE_EXTRACT_PERM the modes lose setuid, setgid and sticky bits and pass
+      // through the umask, as tar extracts for an ordinary user: an archive from anyone must
+      // not leave a setuid program or a world-writable folder, whoever extracts it (root too).
+      disk.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                       ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_NO_OVERWRITE);
   archive_entry* entry = nullptr;
   std::size_t count = 0;

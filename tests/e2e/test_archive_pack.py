@@ -419,6 +419,34 @@ class HostileArchives(Workspace):
                 self.assert_refused("hard.tar.gz", "'results/hard'",
                                     "which is not a file earlier in the archive")
 
+    def test_modes_lose_setuid_setgid_sticky_and_pass_through_the_umask(self):
+        modes = {"results/setuid": 0o4755, "results/setgid": 0o2755, "results/open": 0o777,
+                 "results/private": 0o600}
+
+        def add(archive):
+            for name, mode in modes.items():
+                entry = tarfile.TarInfo(name)
+                entry.mode, entry.uid, entry.gid, entry.size = mode, 0, 0, 2
+                archive.addfile(entry, io.BytesIO(b"#!"))
+            folder = tarfile.TarInfo("results/shared")
+            folder.type, folder.mode = tarfile.DIRTYPE, 0o1777
+            archive.addfile(folder)
+        self.tar_with("modes.tar.gz", add)
+        for umask, expected in [(0o022, {"setuid": 0o755, "setgid": 0o755, "open": 0o755,
+                                         "private": 0o600, "shared": 0o755}),
+                                (0o077, {"setuid": 0o700, "setgid": 0o700, "open": 0o700,
+                                         "private": 0o600, "shared": 0o700})]:
+            with self.subTest(umask=oct(umask)):
+                target = f"target-{umask:o}"
+                result = subprocess.run(
+                    [XRUN, "archive", "extract", "modes.tar.gz", "--path", target], cwd=self.dir,
+                    env=self.env(), capture_output=True, text=True, timeout=60,
+                    preexec_fn=lambda umask=umask: os.umask(umask))
+                self.assertEqual(result.returncode, 0, result.stderr)
+                for name, mode in expected.items():
+                    found = (self.dir / target / "results" / name).stat().st_mode & 0o7777
+                    self.assertEqual(oct(found), oct(mode), name)
+
     def test_a_device(self):
         def add(archive):
             entry = tarfile.TarInfo("results/null")
