@@ -2,6 +2,7 @@
 prefix, and the installed binary runs the quickstart on its own."""
 
 import os
+import re
 import shutil
 import subprocess
 import unittest
@@ -22,6 +23,18 @@ class Install(Workspace):
                                  str(prefix)], capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr)
         installed = prefix / "bin" / "xrun"
+        self.assertIn("Stripping", result.stdout)
+        build_type = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$",
+                               (Path(XRUN).parent / "CMakeCache.txt").read_text(), re.M)
+        if build_type is None or build_type.group(1) != "Debug":
+            # Installed for running: without the debug information the build keeps.
+            sections = subprocess.run(["readelf", "-S", "-W", str(installed)],
+                                      capture_output=True, text=True, timeout=60)
+            self.assertEqual(sections.returncode, 0, sections.stderr)
+            self.assertIn(".dynsym", sections.stdout)  # what extension modules link against
+            self.assertNotIn(".debug_info", sections.stdout)
+            self.assertNotIn(".symtab", sections.stdout)
+            self.assertLess(installed.stat().st_size, Path(XRUN).stat().st_size)
         for path in [installed,
                      prefix / "share" / "bash-completion" / "completions" / "xrun",
                      prefix / "share" / "zsh" / "site-functions" / "_xrun",
