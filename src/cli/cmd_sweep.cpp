@@ -113,11 +113,11 @@ int run_task(const std::string& folder, int index, bool requeue) {
         if (restarts != nullptr && std::atoi(restarts) >= sweep::slurm::k_most_requeues) {
           std::cerr << fmt::format("xrun: variation {} of sweep {} is not requeued again: it "
                                    "ran out of time {} times\n",
-                                   index + 1, manifest.id, std::atoi(restarts) + 1);
+                                   index, manifest.id, std::atoi(restarts) + 1);
         } else if (const auto why = sweep::slurm::requeue_this_task(); why.empty()) {
           std::cerr << fmt::format("xrun: variation {} of sweep {} is requeued: it runs again "
                                    "as a new run\n",
-                                   index + 1, manifest.id);
+                                   index, manifest.id);
         } else {
           std::cerr << fmt::format("xrun: error: cannot requeue the task: {}\n", why);
         }

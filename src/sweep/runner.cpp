@@ -392,7 +392,7 @@ void Execution::read_output(Worker& worker) {
       line.pop_back();
     }
     if (m_options.verbose) {
-      say(fmt::format("[{}] {}", m_manifest.rows[worker.row].index + 1, line));
+      say(fmt::format("[{}] {}", m_manifest.rows[worker.row].index, line));
     }
     worker.tail.push_back(std::move(line));
     if (worker.tail.size() > k_tail_lines) {
@@ -443,7 +443,7 @@ void Execution::finished(Worker& worker, int wait_status) {
   }
   ++m_finished;
   const double seconds = std::chrono::duration<double>(SteadyClock::now() - worker.started).count();
-  say(fmt::format("{:<11} #{:<4} {}  {}  {}", row.status, row.index + 1, shown_parameters(row),
+  say(fmt::format("{:<11} #{:<4} {}  {}  {}", row.status, row.index, shown_parameters(row),
                   duration_text(seconds), row.run.empty() ? "(no run folder)" : row.run));
   if (row.status != "done" && row.status != "interrupted" && !m_options.verbose) {
     for (const auto& line : worker.tail) {
@@ -640,7 +640,7 @@ void print_table(const Manifest& manifest, const std::set<std::string>& done, st
   }
   table.push_back(header);
   for (const auto& row : manifest.rows) {
-    std::vector<std::string> cells{std::to_string(row.index + 1), row.run_hash.substr(0, 12)};
+    std::vector<std::string> cells{std::to_string(row.index), row.run_hash.substr(0, 12)};
     for (const auto& name : manifest.swept) {
       cells.push_back(row.parameters.contains(name) ? cell(row.parameters[name]) : "");
     }
@@ -829,7 +829,7 @@ void print_status(Manifest& manifest, std::ostream& out) {
     out << fmt::format("  ({}; the run folders alone tell)\n", unreachable);
   }
   for (const auto& row : manifest.rows) {
-    out << fmt::format("  {:<11} #{:<4} {:<12}  {}  {}{}\n", row.status, row.index + 1,
+    out << fmt::format("  {:<11} #{:<4} {:<12}  {}  {}{}\n", row.status, row.index,
                        row.run_hash.substr(0, 12), shown_parameters(row),
                        row.run.empty() ? "-" : row.run,
                        row.note.empty() || row.status == "done" ? "" : "  (" + row.note + ")");

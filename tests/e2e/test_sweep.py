@@ -126,6 +126,32 @@ class Sweep(Workspace):
         self.assertEqual(sorted(line.split()[-1] for line in found.splitlines()[1:]),
                          ["0.2", "0.3"])
 
+    def test_a_variation_has_one_number_everywhere(self):
+        args = ("run", "train.py", "--sweep", "LR=0.1,0.2,0.3", "--FAIL_AT", "0.3")
+        plan = self.xrun(*args, "--dry-run").stdout.splitlines()
+        self.assertEqual([line.split()[0] for line in plan[1:4]], ["0", "1", "2"])
+        result = self.xrun(*args, "-j", "1", "-v")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("[2] ValueError: LR 0.3 fails", result.stderr)
+        on_screen = {line.split()[-1]: line.split()[1] for line in result.stderr.splitlines()
+                     if line.startswith(("done ", "failed "))}
+        sweep_id = self.manifest()["id"]
+        status = self.xrun("sweep", "status", sweep_id, "--path", "results").stdout
+        in_status = {line.split()[-1] if "(" not in line else line.split()[-2]: line.split()[1]
+                     for line in status.splitlines()[1:]}
+        self.assertEqual(len(on_screen), 3)
+        for run in self.runs("results/train"):
+            index = self.meta(run)["sweep"]["index"]
+            self.assertEqual(on_screen[run.name], f"#{index}")
+            self.assertEqual(in_status[run.name], f"#{index}")
+            self.assertEqual(plan[1 + index].split()[2], str(self.meta(run)["parameters"]["LR"]
+                                                             ["value"]))
+            shown = self.xrun("archive", "show", run.name).stdout
+            self.assertIn(f"{sweep_id}, variation {index}\n", shown)
+        # Errors name a variation by the same number: the second is variation 1.
+        self.assertUsageError(self.xrun("run", "train.py", "--sweep", "BATCH=1,x"),
+                              "variation 1: --sweep BATCH=1,x: parameter BATCH (int) cannot be 'x'")
+
     def test_command_line_sweeps_and_their_quoting(self):
         result = self.xrun("run", "train.py", "--sweep", "TAG=plain,'a,b',\"[1, 2]\"",
                            "--sweep", "BATCH=1,2", "--LR", "0.5")
@@ -152,9 +178,9 @@ class Sweep(Workspace):
         cases = {
             "empty.yml": ("sweep:\n  grid:\n    LR: []\n", "empty.yml:4:9: LR has no values"),
             "lacks.yml": ("sweep:\n  grid:\n    LR: [0.1]\n    NOPE: [1, 2]\n",
-                          "variation 1: {}/lacks.yml:5:5: the experiment has no parameter NOPE"),
+                          "variation 0: {}/lacks.yml:5:5: the experiment has no parameter NOPE"),
             "type.yml": ("sweep:\n  zip:\n    BATCH: [1, 2.5]\n    LR: [1, 2]\n",
-                         "variation 2: {}/type.yml:4:5: parameter BATCH (int) cannot be 2.5"),
+                         "variation 1: {}/type.yml:4:5: parameter BATCH (int) cannot be 2.5"),
             "zip.yml": ("sweep:\n  zip:\n    BATCH: [1, 2]\n    LR: [1]\n",
                         "zip.yml:5:5: zip: LR has 1 values but BATCH has 2"),
             "dist.yml": ("sweep:\n  random:\n    samples: 2\n    LR: {gauss: [0, 1]}\n",
@@ -310,8 +336,8 @@ class Sweep(Workspace):
         self.write("loud.py", experiment_source("N: int = 1", 'print(f"hello from {N}")'))
         result = self.xrun("run", "loud.py", "--sweep", "N=1,2", "-v", "-j", "1")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("[1] hello from 1", result.stderr)
-        self.assertIn("[2] hello from 2", result.stderr)
+        self.assertIn("[0] hello from 1", result.stderr)
+        self.assertIn("[1] hello from 2", result.stderr)
         quiet = self.xrun("run", "loud.py", "--sweep", "N=3,4")
         self.assertNotIn("hello from", quiet.stdout + quiet.stderr)
 

@@ -1623,7 +1623,7 @@ def _plan(experiment: Experiment, invocation: dict):
         try:
             _apply_settings(experiment, variation)
         except UsageError as error:
-            raise UsageError(f"variation {index + 1}: {error}") from None
+            raise UsageError(f"variation {index}: {error}") from None
         records = [spec.record() for spec in specs.values()]
         _xrun.notify({"type": "plan", "index": index,
                       "parameters": {r["name"]: r.get("exact", r["value"]) for r in records
