@@ -1,6 +1,8 @@
 #include "archive/inspect.hpp"
 
 #include "archive/runs.hpp"
+#include "core/diagnostics.hpp"
+#include "util/color.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
@@ -24,6 +26,10 @@ namespace xrun::archive {
 namespace {
 
 using Json = nlohmann::json;
+
+// In a diff, what only the first run has and what only the second has.
+constexpr auto k_removed = util::Color::red;
+constexpr auto k_added = util::Color::green;
 
 
 std::string short_json(const Json& value, std::size_t limit = 80) {
@@ -150,11 +156,13 @@ std::string sparkline(const std::vector<double>& values, std::size_t width) {
   return line;
 }
 
-int show_run(const std::filesystem::path& folder, std::ostream& out) {
+int show_run(const std::filesystem::path& folder, std::ostream& out, bool color) {
   const auto meta = read_meta(folder); // a corrupt meta is an error here: nothing to show
   auto run = Run::load(folder);
   const double now = now_seconds();
-  out << fmt::format("{}  {}\n", run.status(now), folder.string());
+  const auto status = run.status(now);
+  out << fmt::format("{}  {}\n", util::paint(status, core::status_color(status), color),
+                     folder.string());
   out << fmt::format("  name        {}   namespace {}\n", meta.name, meta.namespace_name);
   if (!meta.short_description.empty()) {
     out << fmt::format("  about       {}\n", meta.short_description);
@@ -282,9 +290,8 @@ std::map<std::string, Json> flat_data(const std::filesystem::path& folder) {
     }
   };
   if (data.is_discarded()) {
-    std::cerr << fmt::format("xrun: warning: {} is not valid JSON; its data values are left "
-                             "out\n",
-                             (folder / "experiment_data.json").string());
+    core::print_warning(fmt::format("{} is not valid JSON; its data values are left out",
+                                    (folder / "experiment_data.json").string()));
   } else {
     walk(data, "");
   }
@@ -303,7 +310,7 @@ std::vector<std::string> lines_of(const std::filesystem::path& file) {
 /// The changed lines of two texts (a longest-common-subsequence diff), as `-` and `+` lines
 /// with their line numbers.
 std::vector<std::string> line_diff(const std::vector<std::string>& a,
-                                   const std::vector<std::string>& b) {
+                                   const std::vector<std::string>& b, bool color) {
   constexpr std::size_t k_max_cells = 16u << 20;
   if (a.size() * b.size() > k_max_cells) {
     return {fmt::format("  (too long to compare line by line: {} and {} lines)", a.size(),
@@ -325,10 +332,10 @@ std::vector<std::string> line_diff(const std::vector<std::string>& a,
       ++i;
       ++j;
     } else if (i < a.size() && (j == b.size() || common[i + 1][j] >= common[i][j + 1])) {
-      changes.push_back(fmt::format("  - {:>4}: {}", i + 1, a[i]));
+      changes.push_back(util::paint(fmt::format("  - {:>4}: {}", i + 1, a[i]), k_removed, color));
       ++i;
     } else {
-      changes.push_back(fmt::format("  + {:>4}: {}", j + 1, b[j]));
+      changes.push_back(util::paint(fmt::format("  + {:>4}: {}", j + 1, b[j]), k_added, color));
       ++j;
     }
   }
@@ -336,7 +343,7 @@ std::vector<std::string> line_diff(const std::vector<std::string>& a,
 }
 
 void compare(const std::string& title, const std::map<std::string, Json>& a,
-             const std::map<std::string, Json>& b, std::ostream& out) {
+             const std::map<std::string, Json>& b, std::ostream& out, bool color) {
   std::vector<std::string> lines;
   std::set<std::string> names;
   for (const auto& [name, value] : a) {
@@ -349,9 +356,10 @@ void compare(const std::string& title, const std::map<std::string, Json>& a,
     const auto left = a.count(name) ? a.at(name) : Json();
     const auto right = b.count(name) ? b.at(name) : Json();
     if (left != right || a.count(name) != b.count(name)) { // a null is not a missing value
-      lines.push_back(fmt::format("  {}: {} -> {}", name,
-                                  a.count(name) ? short_json(left) : "(none)",
-                                  b.count(name) ? short_json(right) : "(none)"));
+      lines.push_back(fmt::format(
+          "  {}: {} -> {}", name,
+          util::paint(a.count(name) ? short_json(left) : "(none)", k_removed, color),
+          util::paint(b.count(name) ? short_json(right) : "(none)", k_added, color)));
     }
   }
   out << title << (lines.empty() ? ": the same\n" : "\n");
@@ -382,10 +390,12 @@ std::map<std::string, Json> meta_summary(const RunMeta& meta) {
 
 } // namespace
 
-int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, std::ostream& out) {
+int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, std::ostream& out,
+              bool color) {
   const auto left = read_meta(a);
   const auto right = read_meta(b);
-  out << fmt::format("- {}\n+ {}\n", a.string(), b.string());
+  out << util::paint("- " + a.string(), k_removed, color) << '\n'
+      << util::paint("+ " + b.string(), k_added, color) << '\n';
   std::map<std::string, Json> left_parameters;
   std::map<std::string, Json> right_parameters;
   for (const auto& parameter : left.parameters) {
@@ -394,9 +404,9 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
   for (const auto& parameter : right.parameters) {
     right_parameters[parameter.name] = plain_json(parameter.shown_value());
   }
-  compare("parameters", left_parameters, right_parameters, out);
-  compare("data", flat_data(a), flat_data(b), out);
-  compare("meta", meta_summary(left), meta_summary(right), out);
+  compare("parameters", left_parameters, right_parameters, out, color);
+  compare("data", flat_data(a), flat_data(b), out, color);
+  compare("meta", meta_summary(left), meta_summary(right), out, color);
   // The module and every copy of code it ran with (bases, mixins, configs), by their names
   // in the run folders.
   std::set<std::string> files{"experiment_code.py"};
@@ -411,10 +421,11 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
     const bool in_a = std::filesystem::is_regular_file(a / file, error);
     const bool in_b = std::filesystem::is_regular_file(b / file, error);
     if (in_a != in_b) {
-      lines.push_back(fmt::format("  {}: only in {}", file, in_a ? "-" : "+"));
+      lines.push_back(fmt::format("  {}: only in {}", file,
+                                  util::paint(in_a ? "-" : "+", in_a ? k_removed : k_added, color)));
       continue;
     }
-    const auto changes = line_diff(lines_of(a / file), lines_of(b / file));
+    const auto changes = line_diff(lines_of(a / file), lines_of(b / file), color);
     if (!changes.empty()) {
       lines.push_back(fmt::format("  {}", file));
       for (const auto& change : changes) {

@@ -13,12 +13,15 @@ namespace xrun::archive {
 std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text);
 
 /// Everything about one run: status and times, error, parameters with their sources, data
-/// values, tracked series as terminal sparklines (last, min, max), files, git.
-int show_run(const std::filesystem::path& run, std::ostream& out);
+/// values, tracked series as terminal sparklines (last, min, max), files, git. With `color`,
+/// the status is in its color.
+int show_run(const std::filesystem::path& run, std::ostream& out, bool color = false);
 
 /// What differs between two runs: parameters, data values, meta (status, duration, host,
-/// versions, git) and the lines of the experiment's code.
-int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, std::ostream& out);
+/// versions, git) and the lines of the experiment's code. With `color`, what only the first
+/// run has is red and what only the second has green.
+int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, std::ostream& out,
+              bool color = false);
 
 /// Prints the run's log; with `follow`, keeps printing what is appended while the run is
 /// `running` (until it ends or its heartbeat goes stale).

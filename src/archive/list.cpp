@@ -1,6 +1,7 @@
 #include "archive/list.hpp"
 
 #include "archive/runs.hpp"
+#include "core/diagnostics.hpp"
 #include "util/time.hpp"
 
 #include <algorithm>
@@ -85,22 +86,6 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-std::string_view color_of(std::string_view status) {
-  if (status == "done") {
-    return "\033[32m";
-  }
-  if (status == "failed" || status == "lost" || status == "corrupt") {
-    return "\033[31m";
-  }
-  if (status == "interrupted") {
-    return "\033[33m";
-  }
-  if (status == "killed") {
-    return "\033[35m";
-  }
-  return "\033[36m";
-}
-
 /// Sort key order: numbers, then strings, then missing values.
 bool less(const Json& a, const Json& b) {
   const auto rank = [](const Json& v) { return v.is_number() ? 0 : (v.is_string() ? 1 : 2); };
@@ -129,7 +114,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   keyed.reserve(runs.size());
   for (auto& run : runs) {
     if (!run.readable()) {
-      std::cerr << "xrun: warning: " << run.problem << '\n';
+      core::print_warning(run.problem);
     }
     keyed.emplace_back(run.value(key, now), &run);
   }
@@ -259,14 +244,8 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   std::string text; // the whole table, written at once
   const auto print_row = [&](const std::string* row, bool is_header) {
     for (std::size_t i = 0; i < width; ++i) {
-      const bool colored = i == 0 && options.color && !is_header;
-      if (colored) {
-        text += color_of(row[0]);
-      }
-      text += row[i];
-      if (colored) {
-        text += "\033[0m";
-      }
+      text += i == 0 && !is_header ? util::paint(row[i], core::status_color(row[i]), options.color)
+                                   : row[i];
       if (i + 1 == width) {
         text += '\n';
       } else {

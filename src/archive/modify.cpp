@@ -1,6 +1,7 @@
 #include "archive/modify.hpp"
 
 #include "archive/runs.hpp"
+#include "core/diagnostics.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
@@ -309,8 +310,8 @@ int modify_runs(const ModifyOptions& options, std::ostream& out) {
                        fmt::format("{}  {}", run.relative(), line)});
   }
   for (const auto& name : unchecked) {
-    std::cerr << fmt::format("xrun: warning: the type of {} is not checked; the value is "
-                             "stored as given\n", name);
+    core::print_warning(
+        fmt::format("the type of {} is not checked; the value is stored as given", name));
   }
 
   std::size_t written = 0;

@@ -2,6 +2,7 @@
 
 #include "archive/index.hpp"
 #include "archive/query.hpp"
+#include "core/diagnostics.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
 #include "util/strings.hpp"
@@ -380,9 +381,8 @@ Json Run::value(std::string_view name, double now) {
       }
       data = !data_text->empty() ? Json::parse(*data_text, nullptr, false) : Json();
       if (data->is_discarded()) {
-        std::cerr << fmt::format("xrun: warning: {} is not valid JSON; its data values are "
-                                 "left out\n",
-                                 (folder() / "experiment_data.json").string());
+        core::print_warning(fmt::format("{} is not valid JSON; its data values are left out",
+                                        (folder() / "experiment_data.json").string()));
         data = Json();
       }
     }
@@ -443,8 +443,8 @@ void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
     known.insert({"status", "path"});
     const std::vector<std::string> candidates(known.begin(), known.end());
     const auto likely = util::closest_match(name, candidates);
-    std::cerr << fmt::format("xrun: warning: --where: no run has a value for {}{}\n", name,
-                             likely ? fmt::format(" (did you mean {}?)", *likely) : "");
+    core::print_warning(fmt::format("--where: no run has a value for {}{}", name,
+                                    likely ? fmt::format(" (did you mean {}?)", *likely) : ""));
   }
 }
 

@@ -6,6 +6,7 @@
 #include "archive/summary.hpp"
 #include "archive/trash.hpp"
 #include "cli/commands.hpp"
+#include "util/color.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 
@@ -77,7 +78,7 @@ void add_archive_command(CLI::App& app, Action& action) {
       options.format = args->json  ? archive::OutputFormat::json
                        : args->csv ? archive::OutputFormat::csv
                                    : archive::OutputFormat::table;
-      options.color = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+      options.color = util::color_enabled(STDOUT_FILENO);
       return archive::list_runs(options, std::cout);
     };
   });
@@ -95,7 +96,8 @@ void add_archive_command(CLI::App& app, Action& action) {
       ->required();
   show->callback([one, &action] {
     action = [one] {
-      return archive::show_run(archive::resolve_run(one->path, one->run), std::cout);
+      return archive::show_run(archive::resolve_run(one->path, one->run), std::cout,
+                               util::color_enabled(STDOUT_FILENO));
     };
   });
 
@@ -108,7 +110,8 @@ void add_archive_command(CLI::App& app, Action& action) {
   diff->callback([one, pair, &action] {
     action = [one, pair] {
       return archive::diff_runs(archive::resolve_run(one->path, pair->first),
-                                archive::resolve_run(one->path, pair->second), std::cout);
+                                archive::resolve_run(one->path, pair->second), std::cout,
+                                util::color_enabled(STDOUT_FILENO));
     };
   });
 

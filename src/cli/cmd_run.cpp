@@ -3,6 +3,7 @@
 #include "cli/launch.hpp"
 #include "config/config.hpp"
 #include "config/reproduction.hpp"
+#include "core/diagnostics.hpp"
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
 #include "sweep/expand.hpp"
@@ -268,7 +269,7 @@ int run_command(RunOptions& options) {
   if (extension == ".yml" || extension == ".yaml") {
     config = config::load_config(given, options.strict);
     for (const auto& warning : config->warnings) {
-      std::cerr << "xrun: warning: " << warning << '\n';
+      core::print_warning(warning);
     }
     child.file = request.file = config->experiment;
     child.config = config->to_json();
@@ -305,7 +306,7 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
   const auto folder = archive::resolve_run(archive, options.file);
   const auto plan = config::plan_reproduction(folder, parameters);
   for (const auto& warning : plan.warnings) {
-    std::cerr << "xrun: warning: " << warning << '\n';
+    core::print_warning(warning);
   }
   python::ChildOptions child{
       python::ChildMode::run, plan.config.experiment, parameters, -1, -1, nullptr};

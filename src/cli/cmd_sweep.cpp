@@ -1,11 +1,13 @@
 #include "cli/commands.hpp"
 #include "cli/launch.hpp"
 #include "config/config.hpp"
+#include "core/diagnostics.hpp"
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
 #include "sweep/manifest.hpp"
 
 #include "sweep/slurm.hpp"
+#include "util/color.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
 
@@ -119,11 +121,11 @@ int run_task(const std::string& folder, int index, bool requeue) {
                                    "as a new run\n",
                                    index, manifest.id);
         } else {
-          std::cerr << fmt::format("xrun: error: cannot requeue the task: {}\n", why);
+          core::print_error(fmt::format("cannot requeue the task: {}", why));
         }
       }
     } catch (const Error& failure) {
-      std::cerr << "xrun: error: " << failure.what() << '\n';
+      core::print_error(failure.what());
     }
   }
   return code;
@@ -192,7 +194,7 @@ void add_sweep_command(CLI::App& app, Action& action) {
   status->callback([&action, settings, load] {
     action = [settings, load] {
       auto manifest = load(*settings);
-      sweep::print_status(manifest, std::cout);
+      sweep::print_status(manifest, std::cout, util::color_enabled(STDOUT_FILENO));
       return 0;
     };
   });

@@ -2,6 +2,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/complete.hpp"
+#include "core/diagnostics.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 #include "xrun/version.hpp"
@@ -15,13 +16,6 @@
 namespace xrun::cli {
 
 namespace {
-
-void print_error(const std::string& message, const std::string& hint = {}) {
-  std::cerr << "xrun: error: " << message << '\n';
-  if (!hint.empty()) {
-    std::cerr << "xrun: hint: " << hint << '\n';
-  }
-}
 
 std::vector<std::string> visible_subcommands(CLI::App& app) {
   std::vector<std::string> names;
@@ -49,7 +43,7 @@ std::optional<int> check_subcommand_name(CLI::App& app, int argc, char** argv) {
     }
     if (found == nullptr) {
       const auto suggestion = util::closest_match(given, visible_subcommands(*group));
-      print_error(fmt::format("unknown command '{} {}'", prefix, given),
+      core::print_error(fmt::format("unknown command '{} {}'", prefix, given),
                   suggestion ? fmt::format("did you mean '{} {}'?", prefix, *suggestion)
                              : fmt::format("run '{} --help' for the list of commands", prefix));
       return k_exit_usage;
@@ -96,9 +90,9 @@ int run_app(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     if (argc < 2) {
       std::cerr << app.help();
-      print_error("no command given", "run 'xrun --help' for the list of commands");
+      core::print_error("no command given", "run 'xrun --help' for the list of commands");
     } else {
-      print_error(error.what(), "run 'xrun --help' for usage");
+      core::print_error(error.what(), "run 'xrun --help' for usage");
     }
     return k_exit_usage;
   }
@@ -112,10 +106,10 @@ int main(int argc, char** argv) {
   try {
     return run_app(argc, argv);
   } catch (const Error& error) {
-    print_error(error.what(), error.hint());
+    core::print_error(error.what(), error.hint());
     return error.exit_code();
   } catch (const std::exception& error) {
-    print_error(error.what());
+    core::print_error(error.what());
     return 1;
   }
 }

@@ -1,5 +1,6 @@
 #include "python/child.hpp"
 
+#include "core/diagnostics.hpp"
 #include "python/autosave.hpp"
 #include "python/interpreter.hpp"
 #include "python/module.hpp"
@@ -131,7 +132,8 @@ int run_child(const ChildOptions& options) {
     return py::module_::import("xrun").attr("_main")().cast<int>();
   } catch (const std::exception& error) {
     // Only a defect in xrun's own Python code gets here: the package catches everything else.
-    std::cerr << "xrun: error: internal error in the xrun Python package: " << error.what() << '\n';
+    core::print_error(
+        fmt::format("internal error in the xrun Python package: {}", error.what()));
     return k_exit_usage;
   }
 }

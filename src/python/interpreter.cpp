@@ -1,5 +1,6 @@
 #include "python/interpreter.hpp"
 
+#include "core/diagnostics.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
@@ -92,7 +93,7 @@ Interpreter::Interpreter(const std::vector<std::string>& argv) {
   const auto choice = choose_python(std::getenv("VIRTUAL_ENV"), build_python(),
                                     build_python_version());
   if (!choice.warning.empty()) {
-    std::cerr << "xrun: warning: " << choice.warning << '\n';
+    core::print_warning(choice.warning);
   }
   PyConfig config;
   PyConfig_InitPythonConfig(&config);

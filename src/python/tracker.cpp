@@ -1,5 +1,6 @@
 #include "python/tracker.hpp"
 
+#include "core/diagnostics.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 
@@ -168,8 +169,8 @@ private:
         } catch (const std::system_error& error) {
           if (!m_reported) {
             m_reported = true;
-            fmt::print(stderr, "xrun: warning: {}; tracked values are being lost\n",
-                       error.what());
+            core::print_warning(
+                fmt::format("{}; tracked values are being lost", error.what()));
           }
         }
       }

@@ -1,5 +1,6 @@
 #include "run/output_log.hpp"
 
+#include "core/diagnostics.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
 
@@ -44,7 +45,7 @@ void OutputLog::append(std::string_view line) {
   } catch (const std::system_error& error) {
     if (!m_reported) {
       m_reported = true;
-      std::cerr << "xrun: warning: " << error.what() << " (output still shown here)\n";
+      core::print_warning(fmt::format("{} (output still shown here)", error.what()));
     }
   }
 }

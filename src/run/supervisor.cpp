@@ -1,9 +1,11 @@
 #include "run/supervisor.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/diagnostics.hpp"
 #include "core/run_hash.hpp"
 #include "run/git_info.hpp"
 #include "run/output_log.hpp"
+#include "util/color.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
 #include "util/process.hpp"
@@ -149,7 +151,7 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   try {
     code = body(k_child_fd_control_in, k_child_fd_control_out);
   } catch (const std::exception& error) {
-    std::cerr << "xrun: error: " << error.what() << '\n';
+    core::print_error(error.what());
     code = k_exit_usage;
   }
   std::cout.flush();
@@ -163,6 +165,8 @@ struct Stream {
   int fd;
   int echo_fd;
   LineCollector lines;
+  bool paint = false;        // color xrun's message prefixes in the echo (a terminal)
+  bool at_line_start = true; // the next byte echoed starts a line
 };
 
 /// The series of a run whose experiment died before reporting them: `.track/<name>.csv`
@@ -289,7 +293,8 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
   m_control_in = control_in.write_end();
   m_control_out = control_out.read_end();
 
-  Stream streams[2] = {{out.read_end(), STDOUT_FILENO, {}}, {err.read_end(), STDERR_FILENO, {}}};
+  Stream streams[2] = {{out.read_end(), STDOUT_FILENO, {}},
+                       {err.read_end(), STDERR_FILENO, {}, util::color_enabled(STDERR_FILENO)}};
   bool control_open = true;
   std::optional<int> wait_status;
   std::optional<SteadyClock::time_point> drain_deadline;
@@ -395,12 +400,12 @@ void Supervision::finish_plugins() {
   const int status = watch(out, err, control_out, control_in);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     log_line("xrun: the plugins' after_end hooks did not complete");
-    std::cerr << "xrun: warning: the plugins' after_end hooks did not complete\n";
+    core::print_warning("the plugins' after_end hooks did not complete");
   }
   try {
     write_meta(folder, m_meta);
   } catch (const Error& error) {
-    std::cerr << "xrun: error: " << error.what() << '\n';
+    core::print_error(error.what());
   }
 }
 
@@ -459,7 +464,14 @@ void Supervision::handle_output(Stream& stream) {
   }
   const std::string_view chunk(buffer, static_cast<size_t>(got));
   try {
-    util::write_all(stream.echo_fd, chunk, "the terminal");
+    // The experiment process writes into a pipe, so its messages come uncolored (as they
+    // stay in the log); on the terminal they look as the supervisor's own.
+    if (stream.paint) {
+      util::write_all(stream.echo_fd, core::paint_message_prefixes(chunk, stream.at_line_start),
+                      "the terminal");
+    } else {
+      util::write_all(stream.echo_fd, chunk, "the terminal");
+    }
   } catch (const std::system_error&) {
     // The terminal went away (closed ssh session): the log and the run go on.
   }
@@ -662,7 +674,7 @@ void Supervision::heartbeat() {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {
     if (!m_heartbeat_failed) { // once: it is tried again every few seconds
-      std::cerr << "xrun: warning: " << error.what() << " (the run goes on)\n";
+      core::print_warning(fmt::format("{} (the run goes on)", error.what()));
     }
     m_heartbeat_failed = true;
   }
@@ -673,9 +685,9 @@ int Supervision::finish(int wait_status) {
     // The experiment never asked for a run folder: bad input (already reported by the child),
     // --help-like exits, or a crash while loading. Nothing was created.
     if (WIFSIGNALED(wait_status)) {
-      std::cerr << fmt::format("xrun: error: the experiment process died of {} before the run "
-                               "started; no run was created\n",
-                               signal_name(WTERMSIG(wait_status)));
+      core::print_error(fmt::format("the experiment process died of {} before the run "
+                                    "started; no run was created",
+                                    signal_name(WTERMSIG(wait_status))));
       return 128 + WTERMSIG(wait_status);
     }
     const int code = WEXITSTATUS(wait_status);
@@ -684,9 +696,9 @@ int Supervision::finish(int wait_status) {
     }
     // The module ended the process while it was loading (sys.exit, os._exit): a success
     // without a run would be a lie.
-    std::cerr << fmt::format("xrun: error: the experiment process exited with code {} before "
-                             "the run started; no run was created\n",
-                             code);
+    core::print_error(fmt::format("the experiment process exited with code {} before the run "
+                                  "started; no run was created",
+                                  code));
     return code == 0 ? k_exit_usage : code;
   }
 
@@ -799,7 +811,7 @@ void Supervision::record_outcome() {
     write_meta(m_folder->path, m_meta);
     m_outcome_written = true;
   } catch (const Error& error) {
-    std::cerr << "xrun: error: " << error.what() << '\n';
+    core::print_error(error.what());
   }
 }
 
@@ -818,14 +830,14 @@ int Supervision::end_run() {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {
     if (m_outcome_written) { // the status is on record; only later plugin records are not
-      std::cerr << "xrun: warning: " << error.what() << '\n';
+      core::print_warning(error.what());
       std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),
                                m_meta.duration, m_folder->path.string());
       return m_meta.exit_code.value_or(1);
     }
     // The run's folder says `running` (a full disk, say): the run ended, but not on record,
     // and a script must not take it for done.
-    std::cerr << "xrun: error: " << error.what() << '\n';
+    core::print_error(error.what());
     std::cerr << fmt::format("xrun: the run {} after {:.2f} s, but its record could not be "
                              "written; it will show as lost: {}\n",
                              to_string(m_meta.status), m_meta.duration,

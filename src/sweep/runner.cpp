@@ -1,6 +1,8 @@
 #include "sweep/runner.hpp"
 
+#include "core/diagnostics.hpp"
 #include "sweep/slurm.hpp"
+#include "util/color.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
@@ -96,7 +98,7 @@ std::vector<Json> plan(const Json& request, const Json& variations, const Launch
     try {
       code = launcher.plan(request, variations, control[1]);
     } catch (const std::exception& error) {
-      std::cerr << "xrun: error: " << error.what() << '\n';
+      core::print_error(error.what());
     }
     std::cout.flush();
     std::cerr.flush();
@@ -132,7 +134,7 @@ std::vector<Json> plan(const Json& request, const Json& variations, const Launch
   }
   if (exit_code == 0 && std::any_of(planned.begin(), planned.end(),
                                     [](const Json& entry) { return entry.is_null(); })) {
-    std::cerr << "xrun: error: the experiment process did not plan every variation\n";
+    core::print_error("the experiment process did not plan every variation");
     exit_code = k_exit_usage;
   }
   return planned;
@@ -207,7 +209,7 @@ public:
   Execution(Manifest& manifest, const SweepLock& lock, const Options& options,
             const Launcher& launcher)
       : m_manifest(manifest), m_options(options), m_launcher(launcher), m_lock(lock.fd()),
-        m_terminal(::isatty(STDERR_FILENO) != 0) {}
+        m_terminal(::isatty(STDERR_FILENO) != 0), m_color(util::color_enabled(STDERR_FILENO)) {}
   Execution(const Execution&) = delete;
   Execution& operator=(const Execution&) = delete;
 
@@ -229,6 +231,7 @@ private:
   const Launcher& m_launcher;
   int m_lock; // the sweep's lock, SweepLock's
   bool m_terminal;
+  bool m_color; // statuses and message prefixes in color (stderr is a terminal)
   std::vector<Worker> m_workers;
   std::array<int, 2> m_reports{-1, -1};
   std::string m_report_buffer;
@@ -244,7 +247,7 @@ void Execution::save() {
   try {
     m_manifest.save();
   } catch (const Error& error) {
-    std::cerr << "xrun: warning: " << error.what() << '\n';
+    core::print_warning(error.what());
   }
 }
 
@@ -344,7 +347,7 @@ void Execution::launch(std::size_t index) {
                                 ::write(reports, line.data(), line.size());
                           });
   } catch (const std::exception& error) {
-    std::cerr << "xrun: error: " << error.what() << '\n';
+    core::print_error(error.what());
     code = k_exit_usage;
   }
   std::cout.flush();
@@ -392,7 +395,9 @@ void Execution::read_output(Worker& worker) {
       line.pop_back();
     }
     if (m_options.verbose) {
-      say(fmt::format("[{}] {}", m_manifest.rows[worker.row].index, line));
+      bool at_line_start = true; // a whole line
+      say(fmt::format("[{}] {}", m_manifest.rows[worker.row].index,
+                      m_color ? core::paint_message_prefixes(line, at_line_start) : line));
     }
     worker.tail.push_back(std::move(line));
     if (worker.tail.size() > k_tail_lines) {
@@ -443,7 +448,8 @@ void Execution::finished(Worker& worker, int wait_status) {
   }
   ++m_finished;
   const double seconds = std::chrono::duration<double>(SteadyClock::now() - worker.started).count();
-  say(fmt::format("{:<11} #{:<4} {}  {}  {}", row.status, row.index, shown_parameters(row),
+  say(fmt::format("{} #{:<4} {}  {}  {}", core::paint_status(row.status, m_color, 11), row.index,
+                  shown_parameters(row),
                   duration_text(seconds), row.run.empty() ? "(no run folder)" : row.run));
   if (row.status != "done" && row.status != "interrupted" && !m_options.verbose) {
     for (const auto& line : worker.tail) {
@@ -812,7 +818,7 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
   return Execution(manifest, lock, options, launcher).run(rows);
 }
 
-void print_status(Manifest& manifest, std::ostream& out) {
+void print_status(Manifest& manifest, std::ostream& out, bool color) {
   const auto unreachable = slurm::observe(manifest);
   std::string where = manifest.state;
   if (manifest.on_slurm()) {
@@ -829,7 +835,8 @@ void print_status(Manifest& manifest, std::ostream& out) {
     out << fmt::format("  ({}; the run folders alone tell)\n", unreachable);
   }
   for (const auto& row : manifest.rows) {
-    out << fmt::format("  {:<11} #{:<4} {:<12}  {}  {}{}\n", row.status, row.index,
+    out << fmt::format("  {} #{:<4} {:<12}  {}  {}{}\n", core::paint_status(row.status, color, 11),
+                       row.index,
                        row.run_hash.substr(0, 12), shown_parameters(row),
                        row.run.empty() ? "-" : row.run,
                        row.note.empty() || row.status == "done" ? "" : "  (" + row.note + ")");

@@ -59,8 +59,8 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
                  const Launcher& launcher);
 
 /// `xrun sweep status`: the sweep's rows brought up to date from their run folders, counts
-/// by status and one line per variation.
-void print_status(Manifest& manifest, std::ostream& out);
+/// by status and one line per variation (its status in color with `color`).
+void print_status(Manifest& manifest, std::ostream& out, bool color = false);
 
 /// `xrun sweep cancel`: a sweep on Slurm has its jobs cancelled and its rows that never ran
 /// marked `cancelled`; a sweep running on this machine is stopped as by Ctrl-C. Returns the

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import tempfile
 import textwrap
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -60,6 +61,40 @@ class Workspace(unittest.TestCase):
     def xrun(self, *args, env=None, timeout=120, input=None):
         return subprocess.run([XRUN, *map(str, args)], cwd=self.dir, capture_output=True,
                               text=True, timeout=timeout, env=env or self.env(), input=input)
+
+    def on_terminal(self, *args, stdout=False, stderr=True, env=None):
+        """Runs xrun with stdout and/or stderr on a pseudo-terminal, as in an interactive shell
+        (stdin is not one); returns (exit code, what the terminal showed with its line ends as
+        `\\n`, and the stream that went to a pipe)."""
+        leader, follower = os.openpty()
+        try:
+            process = subprocess.Popen([XRUN, *map(str, args)], cwd=self.dir,
+                                       stdin=subprocess.DEVNULL,
+                                       stdout=follower if stdout else subprocess.PIPE,
+                                       stderr=follower if stderr else subprocess.PIPE,
+                                       env=env or self.env())
+        finally:
+            os.close(follower)
+        chunks = []
+
+        def drain():
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # every holder of the terminal has closed it
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        reader = threading.Thread(target=drain)
+        reader.start()
+        try:
+            piped = b"".join(part or b"" for part in process.communicate(timeout=120))
+        finally:
+            reader.join(timeout=60)
+            os.close(leader)
+        shown = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+        return process.returncode, shown, piped.decode(errors="replace")
 
     def start(self, *args, env=None):
         """Starts xrun in the background (its own session, like a terminal's job)."""

@@ -74,35 +74,15 @@ class Pack(Workspace):
         self.assertIn(b"raw\xff\xfe: its name is not UTF-8, which zip needs", result.stderr)
         self.assertFalse((self.dir / "raw.zip").exists())
 
-    def on_terminal(self, *args):
-        """Runs xrun with its stderr on a pseudo-terminal; returns (exit code, stderr)."""
-        leader, follower = os.openpty()
-        try:
-            process = subprocess.run([XRUN, *args], cwd=self.dir, stdout=subprocess.PIPE,
-                                     stderr=follower, env=self.env(), timeout=60)
-        finally:
-            os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal is closed once everything is read
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(leader)
-        return process.returncode, b"".join(chunks).decode()
-
     def test_progress_is_shown_on_a_terminal_only(self):
-        code, terminal = self.on_terminal("archive", "compress", "--all", "-o", "a.tar.zst",
-                                          "--remove")
+        code, terminal, _ = self.on_terminal("archive", "compress", "--all", "-o", "a.tar.zst",
+                                             "--remove")
         self.assertEqual(code, 0, terminal)
         self.assertIn("compress [", terminal)
         self.assertIn("2/2 runs", terminal)
         self.assertIn("verify [", terminal)
         self.assertIn("\r\033[K", terminal)  # the line is cleared when done
-        code, terminal = self.on_terminal("archive", "extract", "a.tar.zst", "--path", "back")
+        code, terminal, _ = self.on_terminal("archive", "extract", "a.tar.zst", "--path", "back")
         self.assertEqual(code, 0, terminal)
         self.assertIn("extract [", terminal)
         result = self.xrun("archive", "extract", "a.tar.zst", "--path", "again")

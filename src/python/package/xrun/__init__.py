@@ -57,6 +57,17 @@ class UsageError(Exception):
     """A wrong command line or experiment definition: reported without a traceback, exit 2."""
 
 
+def _prefix(kind: str) -> str:
+    """``xrun: error:`` or ``xrun: warning:``, in color as the C++ side prints it when stderr
+    is a terminal (https://no-color.org: a non-empty NO_COLOR turns it off). Inside
+    ``xrun run`` stderr is a pipe to the supervisor, which colors the prefix on the terminal
+    and keeps the log plain."""
+    text = f"xrun: {kind}:"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb" or not os.isatty(2):
+        return text
+    return f"\033[1;{31 if kind == 'error' else 33}m{text}\033[0m"
+
+
 def file_namespace(file: str) -> str:
     """``results/<module stem>``: the usual namespace of an experiment module."""
     return "results/" + os.path.splitext(os.path.basename(file))[0]
@@ -981,7 +992,8 @@ def _hand_over(file: str):
             binary = candidate  # the xrun that exported this package
     binary = binary or shutil.which("xrun")
     if not binary:
-        sys.stderr.write("xrun: error: the xrun command is not on PATH (set XRUN=/path/to/xrun)\n")
+        sys.stderr.write(f"{_prefix('error')} the xrun command is not on PATH "
+                         "(set XRUN=/path/to/xrun)\n")
         raise SystemExit(2)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -1338,7 +1350,7 @@ def _report_plugin(plugin: _Plugin, hook: str, text: str):
     _flush_output()
     what = "could not be loaded" if hook == "import" else f"failed in {hook}"
     try:
-        os.write(2, f"xrun: warning: plugin {plugin.name} {what}: {text}\n".encode(
+        os.write(2, f"{_prefix('warning')} plugin {plugin.name} {what}: {text}\n".encode(
             "utf-8", "replace"))
     except OSError:
         pass
@@ -1542,7 +1554,7 @@ class _Runner:
                 try:
                     experiment._save_data()
                 except Exception as failure:  # a full disk, say: the run did not end whole
-                    sys.stderr.write(f"xrun: error: {failure}\n")
+                    sys.stderr.write(f"{_prefix('error')} {failure}\n")
                     if "error_type" not in outcome:
                         outcome.update(error_type=type(failure).__name__,
                                        error_message=f"the data could not be saved: {failure}")
@@ -1841,7 +1853,7 @@ def _main() -> int:
             raise UsageError(f"cannot load {_load_error(file, error)}") from None
     except UsageError as error:
         sys.stdout.flush()
-        sys.stderr.write(f"xrun: error: {error}\n")
+        sys.stderr.write(f"{_prefix('error')} {error}\n")
         return 2
     except KeyboardInterrupt:
         return 130
