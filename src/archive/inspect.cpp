@@ -67,22 +67,26 @@ double now_seconds() {
 
 } // namespace
 
-std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text) {
-  std::error_code error;
-  if (std::filesystem::exists(std::filesystem::path(text) / k_meta_file, error)) {
-    return text;
-  }
-  std::vector<std::filesystem::path> matches;
+namespace {
+
+/// The index in `runs` (the runs under `root`) of the run `text` names: its id, its folder
+/// within the archive, or a unique part of its id. Throws UsageError.
+std::size_t match_run(const std::vector<Run>& runs, const std::filesystem::path& root,
+                      const std::string& text) {
+  std::vector<std::size_t> matches;
   std::vector<std::string> ids;
-  for (const auto& run : find_runs(root)) {
-    const auto id = run.folder().filename().string();
-    ids.push_back(id);
-    if (id == text || run.relative() == text) {
-      return run.folder();
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto relative = runs[i].relative();
+    const auto slash = relative.rfind('/');
+    const auto id = std::string(slash == std::string_view::npos ? relative
+                                                                : relative.substr(slash + 1));
+    if (id == text || relative == text) {
+      return i;
     }
     if (id.find(text) != std::string::npos) {
-      matches.push_back(run.folder());
+      matches.push_back(i);
     }
+    ids.push_back(id);
   }
   if (matches.size() == 1) {
     return matches.front();
@@ -90,12 +94,61 @@ std::filesystem::path resolve_run(const std::filesystem::path& root, const std::
   if (matches.size() > 1) {
     throw UsageError(fmt::format("'{}' names {} runs in {}", text, matches.size(), root.string()),
                      fmt::format("give more of the id, e.g. {}",
-                                 matches.front().filename().string()));
+                                 runs[matches.front()].folder().filename().string()));
   }
   const auto close = util::closest_match(text, ids);
   throw UsageError(fmt::format("no run '{}' in {}", text, root.string()),
                    close ? fmt::format("did you mean {}?", *close)
                          : "xrun archive list shows the runs");
+}
+
+bool is_run_folder(const std::string& text) {
+  std::error_code error;
+  return std::filesystem::exists(std::filesystem::path(text) / k_meta_file, error);
+}
+
+} // namespace
+
+std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text) {
+  if (is_run_folder(text)) {
+    return text;
+  }
+  const auto runs = find_runs(root);
+  return runs[match_run(runs, root, text)].folder();
+}
+
+std::vector<Run> pick_runs(std::vector<Run> runs, const std::filesystem::path& root,
+                           const std::vector<std::string>& texts) {
+  std::error_code error;
+  const auto real_root = std::filesystem::weakly_canonical(root, error);
+  std::vector<std::size_t> picked;
+  for (const auto& text : texts) {
+    std::size_t index = runs.size();
+    if (is_run_folder(text)) {
+      const auto inside =
+          std::filesystem::weakly_canonical(text, error).lexically_relative(real_root).string();
+      for (std::size_t i = 0; i < runs.size() && !inside.empty(); ++i) {
+        if (runs[i].relative() == inside) {
+          index = i;
+        }
+      }
+      if (index == runs.size()) {
+        throw UsageError(fmt::format("{} is not a run of the archive {}", text, root.string()),
+                         "--path names the archive the run belongs to");
+      }
+    } else {
+      index = match_run(runs, root, text);
+    }
+    if (std::find(picked.begin(), picked.end(), index) == picked.end()) {
+      picked.push_back(index);
+    }
+  }
+  std::vector<Run> chosen;
+  chosen.reserve(picked.size());
+  for (const auto index : picked) {
+    chosen.push_back(std::move(runs[index]));
+  }
+  return chosen;
 }
 
 std::vector<double> read_series(const std::filesystem::path& csv) {

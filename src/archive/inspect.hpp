@@ -1,6 +1,8 @@
 // Commands on one run or on the runs' statuses: show, tail, reconcile.
 #pragma once
 
+#include "archive/runs.hpp"
+
 #include <filesystem>
 #include <ostream>
 #include <string>
@@ -11,6 +13,12 @@ namespace xrun::archive {
 /// The run folder `text` names: a path to a run folder, or a run id (or a unique part of one)
 /// under `root`. Throws UsageError naming the run, with the closest ids as a hint.
 std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text);
+
+/// The runs of `runs` (the runs found under `root`) that `texts` name, as resolve_run finds
+/// them, each once, in the order given. A folder given by its path must be one of `runs`.
+/// Throws UsageError naming the text that names no run, or more than one.
+std::vector<Run> pick_runs(std::vector<Run> runs, const std::filesystem::path& root,
+                           const std::vector<std::string>& texts);
 
 /// Everything about one run: status and times, error, parameters with their sources, data
 /// values, tracked series as terminal sparklines (last, min, max), files, git. With `color`,

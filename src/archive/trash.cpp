@@ -1,5 +1,6 @@
 #include "archive/trash.hpp"
 
+#include "archive/inspect.hpp"
 #include "archive/runs.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -34,18 +35,84 @@ void move_run(const std::filesystem::path& from, const std::filesystem::path& to
   }
 }
 
+std::string runs_text(std::size_t count) {
+  return fmt::format("{} run{}", count, count == 1 ? "" : "s");
+}
+
+/// The runs under `root` that `options` chooses: named ones, those matching --where, or all.
+/// `command` names the command in errors. Throws UsageError.
+std::vector<Run> chosen_runs(const std::filesystem::path& root, const TrashOptions& options,
+                             const char* command) {
+  if (!options.runs.empty() && (options.where || options.all)) {
+    throw UsageError(fmt::format("{}: give runs, or --where EXPR, or --all; not both", command));
+  }
+  if (options.runs.empty() && !options.where && !options.all) {
+    throw UsageError(fmt::format("{} needs runs (ids or folders), --where EXPR or --all", command),
+                     "choose the runs first; `xrun archive list --where ...` shows them");
+  }
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  if (options.runs.empty()) {
+    return select_runs(root, options.where, now);
+  }
+  return pick_runs(find_runs(root), root, options.runs);
+}
+
+/// Asks `options.confirm` before deleting `paths` (of `bytes` in all) for good.
+bool confirmed(const TrashOptions& options, const std::vector<std::string>& paths,
+               std::uintmax_t bytes) {
+  const auto action = fmt::format("delete {} for good ({})", runs_text(paths.size()),
+                                  util::format_bytes(static_cast<double>(bytes)));
+  return !options.confirm || options.confirm(action, paths);
+}
+
+/// Empties the trash of `options.root` for good.
+int purge_trash(const TrashOptions& options, std::ostream& out) {
+  const auto trash = trash_of(options.root);
+  std::error_code error;
+  if (!std::filesystem::exists(trash, error)) {
+    out << "the trash is empty\n";
+    return 0;
+  }
+  const auto size = util::tree_size(trash);
+  std::vector<std::string> paths;
+  for (const auto& run : find_runs(trash)) {
+    paths.push_back(run.path);
+  }
+  if (options.dry_run) {
+    for (const auto& path : paths) {
+      out << fmt::format("would delete {}\n", path);
+    }
+    out << fmt::format("the trash holds {} ({}); dry run: nothing was deleted\n",
+                       runs_text(paths.size()), util::format_bytes(static_cast<double>(size)));
+    return 0;
+  }
+  if (!confirmed(options, paths, size)) {
+    out << "nothing was deleted\n";
+    return 1;
+  }
+  std::filesystem::remove_all(trash, error);
+  if (error) {
+    throw ArchiveError(fmt::format("cannot empty {}: {}", trash.string(), error.message()));
+  }
+  out << fmt::format("freed {}\n", util::format_bytes(static_cast<double>(size)));
+  return 0;
+}
+
 } // namespace
 
 std::filesystem::path trash_of(const std::filesystem::path& root) {
   return root / ".trash";
 }
 
-int delete_runs(const std::filesystem::path& root, const std::optional<std::string>& where,
-                bool purge, std::ostream& out) {
-  const double now = util::to_epoch_seconds(util::Clock::now());
-  const auto runs = select_runs(root, where, now);
+int delete_runs(const TrashOptions& options, std::ostream& out) {
+  const auto& root = options.root;
+  if (options.purge && options.runs.empty() && !options.where && !options.all) {
+    return purge_trash(options, out);
+  }
+  const auto runs = chosen_runs(root, options, "delete");
   if (runs.empty()) {
-    throw UsageError(fmt::format("no runs {}in {}", where ? "match " : "", root.string()));
+    throw UsageError(fmt::format("no runs {}in {}", options.where ? "match " : "",
+                                 root.string()));
   }
   for (const auto& run : runs) {
     if (run.readable() && run.summary.status == RunStatus::running) {
@@ -53,27 +120,51 @@ int delete_runs(const std::filesystem::path& root, const std::optional<std::stri
                        "a run whose supervisor died can go after `xrun archive reconcile`");
     }
   }
+  std::vector<std::string> paths;
+  std::uintmax_t size = 0;
+  for (const auto& run : runs) {
+    paths.push_back(run.path);
+    if (options.purge) {
+      size += util::tree_size(run.folder());
+    }
+  }
+  if (options.dry_run) {
+    for (const auto& path : paths) {
+      out << fmt::format("would {} {}\n", options.purge ? "delete" : "trash ", path);
+    }
+    out << (options.purge
+                ? fmt::format("{} would be deleted for good, freeing {}", runs_text(runs.size()),
+                              util::format_bytes(static_cast<double>(size)))
+                : fmt::format("{} would move to {}", runs_text(runs.size()),
+                              trash_of(root).string()))
+        << "; dry run: nothing was changed\n";
+    return 0;
+  }
+  if (options.purge && !confirmed(options, paths, size)) {
+    out << "nothing was deleted\n";
+    return 1;
+  }
   std::uintmax_t freed = 0;
   for (const auto& run : runs) {
     const auto trashed = trash_of(root) / run.relative();
     // Through the trash even when purging: the run leaves the archive at once (one rename),
     // and a purge cut short leaves it in the trash, not half-deleted among the runs.
     move_run(run.folder(), trashed);
-    if (!purge) {
+    if (!options.purge) {
       out << fmt::format("trashed  {}\n", run.path);
       continue;
     }
-    const auto size = util::tree_size(trashed);
+    const auto bytes = util::tree_size(trashed);
     std::error_code error;
     std::filesystem::remove_all(trashed, error);
     if (error) {
       throw ArchiveError(fmt::format("cannot delete {}: {}", trashed.string(), error.message()),
                          "what is left of it is in the trash");
     }
-    freed += size;
+    freed += bytes;
     out << fmt::format("deleted  {}\n", run.path);
   }
-  if (purge) {
+  if (options.purge) {
     out << fmt::format("{} runs deleted for good, freed {}\n", runs.size(),
                        util::format_bytes(static_cast<double>(freed)));
     return 0;
@@ -84,38 +175,29 @@ int delete_runs(const std::filesystem::path& root, const std::optional<std::stri
   return 0;
 }
 
-int purge_trash(const std::filesystem::path& root, std::ostream& out) {
-  const auto trash = trash_of(root);
-  std::error_code error;
-  if (!std::filesystem::exists(trash, error)) {
-    out << "the trash is empty\n";
-    return 0;
-  }
-  const auto size = util::tree_size(trash);
-  std::filesystem::remove_all(trash, error);
-  if (error) {
-    throw ArchiveError(fmt::format("cannot empty {}: {}", trash.string(), error.message()));
-  }
-  out << fmt::format("freed {}\n", util::format_bytes(static_cast<double>(size)));
-  return 0;
-}
-
-int restore_runs(const std::filesystem::path& root, const std::optional<std::string>& where,
-                 std::ostream& out) {
-  const auto trash = trash_of(root);
+int restore_runs(const TrashOptions& options, std::ostream& out) {
+  const auto trash = trash_of(options.root);
   std::error_code error;
   if (!std::filesystem::is_directory(trash, error)) {
-    throw UsageError(fmt::format("there is no trash in {}", root.string()));
+    throw UsageError(fmt::format("there is no trash in {}", options.root.string()));
   }
-  const auto runs = select_runs(trash, where, util::to_epoch_seconds(util::Clock::now()));
+  const auto runs = chosen_runs(trash, options, "restore");
   if (runs.empty()) {
-    throw UsageError(fmt::format("no trashed runs {}in {}", where ? "match " : "",
+    throw UsageError(fmt::format("no trashed runs {}in {}", options.where ? "match " : "",
                                  trash.string()));
   }
   for (const auto& run : runs) {
-    const auto destination = root / run.relative();
+    const auto destination = options.root / run.relative();
+    if (options.dry_run) {
+      out << fmt::format("would restore {}\n", destination.string());
+      continue;
+    }
     move_run(run.folder(), destination);
     out << fmt::format("restored {}\n", destination.string());
+  }
+  if (options.dry_run) {
+    out << fmt::format("{} would come back; dry run: nothing was changed\n",
+                       runs_text(runs.size()));
   }
   return 0;
 }

@@ -43,6 +43,33 @@ std::vector<std::string> split_columns(const std::string& text) {
   return columns;
 }
 
+/// Asks whether to do `action` to `items` on the terminal (stderr), reading y/N from stdin.
+/// Throws UsageError when stdin is not a terminal: deleting for good then needs --yes.
+bool confirm_on_terminal(const std::string& action, const std::vector<std::string>& items) {
+  if (::isatty(STDIN_FILENO) == 0) {
+    throw UsageError(fmt::format("--purge would {}, and stdin is not a terminal to confirm it on; "
+                                 "nothing was deleted",
+                                 action),
+                     "add --yes to delete for good without asking, or --dry-run to see what "
+                     "would go");
+  }
+  constexpr std::size_t k_shown = 20;
+  for (std::size_t i = 0; i < items.size() && i < k_shown; ++i) {
+    std::cerr << "  " << items[i] << '\n';
+  }
+  if (items.size() > k_shown) {
+    std::cerr << fmt::format("  ... and {} more\n", items.size() - k_shown);
+  }
+  std::cerr << action << "? [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) {
+    std::cerr << '\n';
+    return false;
+  }
+  answer = util::trim(answer);
+  return answer == "y" || answer == "Y" || answer == "yes" || answer == "Yes" || answer == "YES";
+}
+
 } // namespace
 
 void add_archive_command(CLI::App& app, Action& action) {
@@ -189,11 +216,26 @@ void add_archive_command(CLI::App& app, Action& action) {
 
   struct TrashArgs {
     std::string path = "results";
+    std::vector<std::string> runs;
     std::string where;
     bool all = false;
     bool purge = false;
+    bool dry_run = false;
+    bool yes = false;
+
+    archive::TrashOptions options() const {
+      archive::TrashOptions chosen;
+      chosen.root = path;
+      chosen.runs = runs;
+      if (!where.empty()) {
+        chosen.where = where;
+      }
+      chosen.all = all;
+      chosen.purge = purge;
+      chosen.dry_run = dry_run;
+      return chosen;
+    }
   };
-  auto trash = std::make_shared<TrashArgs>();
   const auto selection = [](const TrashArgs& chosen, const char* command) {
     if (chosen.where.empty() && !chosen.all) {
       throw UsageError(fmt::format("{} needs --where EXPR or --all", command),
@@ -201,32 +243,40 @@ void add_archive_command(CLI::App& app, Action& action) {
     }
     return chosen.where.empty() ? std::nullopt : std::optional<std::string>(chosen.where);
   };
+  auto trash = std::make_shared<TrashArgs>();
   auto* remove = archive->add_subcommand(
-      "delete", "Move runs to the archive's trash (--purge empties the trash for good)");
+      "delete", "Move runs to the archive's trash (--purge deletes for good, after asking)");
+  remove->add_option("runs", trash->runs,
+                     "Runs: folders, or run ids (or unique parts of them)");
   remove->add_option("--path", trash->path, "The archive folder")->capture_default_str();
   auto* remove_where = remove->add_option("--where", trash->where, "Runs matching an expression");
   remove->add_flag("--all", trash->all, "Every run")->excludes(remove_where);
   remove->add_flag("--purge", trash->purge,
-                   "Alone: empty the trash for good; with --where/--all: delete those runs for "
-                   "good, not into the trash");
-  remove->callback([trash, selection, &action] {
-    action = [trash, selection] {
-      if (trash->purge && trash->where.empty() && !trash->all) {
-        return archive::purge_trash(trash->path, std::cout);
-      }
-      return archive::delete_runs(trash->path, selection(*trash, "delete"), trash->purge,
-                                  std::cout);
+                   "Alone: empty the trash for good; with runs, --where or --all: delete those "
+                   "runs for good, not into the trash");
+  remove->add_flag("--dry-run", trash->dry_run, "List what would be deleted; change nothing");
+  remove->add_flag("-y,--yes", trash->yes,
+                   "Delete for good without asking (needed for --purge without a terminal)");
+  remove->callback([trash, &action] {
+    action = [trash] {
+      auto options = trash->options();
+      const bool yes = trash->yes;
+      options.confirm = [yes](const std::string& what, const std::vector<std::string>& items) {
+        return yes || confirm_on_terminal(what, items);
+      };
+      return archive::delete_runs(options, std::cout);
     };
   });
   auto* restore = archive->add_subcommand("restore", "Bring trashed runs back");
+  restore->add_option("runs", trash->runs,
+                      "Trashed runs: folders, or run ids (or unique parts of them)");
   restore->add_option("--path", trash->path, "The archive folder")->capture_default_str();
   auto* restore_where =
       restore->add_option("--where", trash->where, "Trashed runs matching an expression");
   restore->add_flag("--all", trash->all, "Every trashed run")->excludes(restore_where);
-  restore->callback([trash, selection, &action] {
-    action = [trash, selection] {
-      return archive::restore_runs(trash->path, selection(*trash, "restore"), std::cout);
-    };
+  restore->add_flag("--dry-run", trash->dry_run, "List what would come back; change nothing");
+  restore->callback([trash, &action] {
+    action = [trash] { return archive::restore_runs(trash->options(), std::cout); };
   });
 
   auto change = std::make_shared<archive::ModifyOptions>();

@@ -2,6 +2,7 @@
 
 #include "archive/inspect.hpp"
 #include "archive/runs.hpp"
+#include "archive/trash.hpp"
 #include "config/config.hpp"
 #include "core/module_scan.hpp"
 #include "python/package_export.hpp"
@@ -299,8 +300,10 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
     if (name == "completions") {
       found = {{"bash", ""}, {"zsh", ""}, {"fish", ""}};
     } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce" ||
-               name == "analysis") {
+               name == "analysis" || name == "delete") {
       found = run_candidates(archive);
+    } else if (name == "restore") {
+      found = run_candidates(archive::trash_of(archive));
     } else if ((name == "status" || name == "resume" || name == "retry" || name == "cancel") &&
                positionals.empty()) {
       for (const auto& folder : sweep::find_manifests(archive)) {

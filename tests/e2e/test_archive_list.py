@@ -263,7 +263,7 @@ class ArchiveList(Workspace):
         self.assertEqual(len(json.loads(self.xrun("archive", "list", "--json").stdout)), 3)
 
         self.xrun("archive", "delete", "--where", "LR < 0.05")
-        result = self.xrun("archive", "delete", "--purge")
+        result = self.xrun("archive", "delete", "--purge", "--yes")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("freed", result.stdout)
         self.assertFalse((self.dir / "results/.trash").exists())
@@ -271,7 +271,7 @@ class ArchiveList(Workspace):
 
     def test_purge_with_a_selection_deletes_only_those_runs(self):
         self.xrun("archive", "delete", "--where", 'status == "failed"')
-        result = self.xrun("archive", "delete", "--purge", "--where", 'MODEL == "cnn"')
+        result = self.xrun("archive", "delete", "--purge", "--where", 'MODEL == "cnn"', "--yes")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("1 runs deleted for good", result.stdout)
         self.assertNotIn("restore", result.stdout)
@@ -282,8 +282,96 @@ class ArchiveList(Workspace):
         rows = json.loads(self.xrun("archive", "list", "--json").stdout)
         self.assertEqual(sorted(row["parameters"]["MODEL"] for row in rows), ["bad", "mlp"])
 
+    def ids(self):
+        return sorted(row["id"] for row in json.loads(self.xrun("archive", "list", "--json").stdout))
+
+    def test_delete_and_restore_runs_named_by_id_or_folder(self):
+        first, second, third = [run.name for run in self.runs("results/exp")]
+        result = self.xrun("archive", "delete", first[-8:], f"results/exp/{second}")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"trashed  results/exp/{first}", result.stdout)
+        self.assertEqual(self.ids(), [third])
+        # Restore takes the same names, among the trashed runs; --dry-run changes nothing.
+        result = self.xrun("archive", "restore", first[-8:], "--dry-run")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"would restore results/exp/{first}", result.stdout)
+        self.assertIn("1 run would come back; dry run: nothing was changed", result.stdout)
+        self.assertEqual(self.ids(), [third])
+        result = self.xrun("archive", "restore", first)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.ids(), [first, third])
+        # Names that name no run, or several, or a run of another archive: nothing moves.
+        self.assertUsageError(self.xrun("archive", "delete", first + "x"), f"no run '{first}x'",
+                              f"did you mean {first}?")
+        self.assertUsageError(self.xrun("archive", "delete", "_"), "'_' names 2 runs")
+        self.write("elsewhere/exp.py", (self.dir / "exp.py").read_text())
+        self.xrun("run", "elsewhere/exp.py")
+        other = self.only_run("elsewhere/results/exp")
+        self.assertUsageError(self.xrun("archive", "delete", other),
+                              f"{other} is not a run of the archive results")
+        self.assertUsageError(self.xrun("archive", "delete", first, "--all"),
+                              "give runs, or --where EXPR, or --all; not both")
+        self.assertEqual(self.ids(), [first, third])
+
+    def test_dry_run_lists_what_would_go_and_changes_nothing(self):
+        first = self.runs("results/exp")[0]
+        for args, expected in [
+                ((), f"would trash  results/exp/{first.name}\n1 run would move to "
+                     "results/.trash; dry run: nothing was changed\n"),
+                (("--purge",), f"would delete results/exp/{first.name}\n1 run would be "
+                               "deleted for good, freeing ")]:
+            with self.subTest(args=args):
+                result = self.xrun("archive", "delete", first.name, "--dry-run", *args)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn(expected, result.stdout)
+                self.assertEqual(len(self.ids()), 3)
+        self.xrun("archive", "delete", first.name)
+        result = self.xrun("archive", "delete", "--purge", "--dry-run")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"would delete results/.trash/exp/{first.name}", result.stdout)
+        self.assertIn("the trash holds 1 run (", result.stdout)
+        self.assertTrue((self.dir / "results/.trash/exp" / first.name).is_dir())
+
+    def purge_on_terminal(self, answer, *args):
+        """`xrun archive delete --purge ARGS` with stdin on a terminal that types `answer`."""
+        leader, follower = os.openpty()
+        try:
+            os.write(leader, answer.encode())
+            return subprocess.run([XRUN, "archive", "delete", "--purge", *args], cwd=self.dir,
+                                  stdin=follower, capture_output=True, text=True,
+                                  env=self.env(), timeout=60)
+        finally:
+            os.close(follower)
+            os.close(leader)
+
+    def test_purge_asks_on_a_terminal_and_needs_yes_without_one(self):
+        first, second, _ = self.runs("results/exp")
+        result = self.purge_on_terminal("n\n", first.name)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f"  results/exp/{first.name}\ndelete 1 run for good (", result.stderr)
+        self.assertIn("? [y/N] ", result.stderr)
+        self.assertIn("nothing was deleted", result.stdout)
+        self.assertTrue(first.is_dir())
+        result = self.purge_on_terminal("y\n", first.name)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("1 runs deleted for good", result.stdout)
+        self.assertFalse(first.exists())
+        self.assertFalse((self.dir / "results/.trash/exp" / first.name).exists())
+        # Without a terminal to ask on, only --yes deletes for good.
+        self.xrun("archive", "delete", second.name)
+        result = self.xrun("archive", "delete", "--purge")
+        self.assertUsageError(result, "--purge would delete 1 run for good (",
+                              "stdin is not a terminal to confirm it on; nothing was deleted",
+                              "add --yes")
+        self.assertTrue((self.dir / "results/.trash/exp" / second.name).is_dir())
+        result = self.purge_on_terminal("", "--yes")  # --yes asks nothing, even on a terminal
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("[y/N]", result.stderr)
+        self.assertFalse((self.dir / "results/.trash").exists())
+
     def test_delete_needs_a_selection_and_spares_running_runs(self):
-        self.assertUsageError(self.xrun("archive", "delete"), "delete needs --where EXPR or --all")
+        self.assertUsageError(self.xrun("archive", "delete"),
+                              "delete needs runs (ids or folders), --where EXPR or --all")
         self.make_run("live", json.dumps({"status": "running", "heartbeat": time.time()}))
         result = self.xrun("archive", "delete", "--all")
         self.assertUsageError(result, "is recorded as running; nothing was deleted")

@@ -112,6 +112,11 @@ class Completion(Workspace):
         self.assertEqual(self.complete("archive", "diff", ids[0], ""), ids)
         self.assertEqual(self.complete("reproduce", ids[1][:12]), ids)
         self.assertEqual(self.complete("reproduce", ids[0], "--L"), ["--LAYERS", "--LR"])
+        # delete offers the archive's runs, restore the trashed ones.
+        self.assertEqual(self.complete("archive", "delete", ""), ids)
+        self.assertEqual(self.xrun("archive", "delete", ids[0]).returncode, 0)
+        self.assertEqual(self.complete("archive", "delete", ids[1], ""), ids[1:])
+        self.assertEqual(self.complete("archive", "restore", ""), ids[:1])
         folders = self.complete("archive", "list", "--path", "")
         self.assertIn("results", folders)
         self.assertIn("sub", folders)
