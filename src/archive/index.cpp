@@ -24,7 +24,8 @@ namespace xrun::archive {
 
 namespace {
 
-constexpr int k_schema_version = 2; // 2: parameters JSON cannot hold kept as their exact text
+// 2: parameters JSON cannot hold kept as their exact text; 3: tags and note.
+constexpr int k_schema_version = 3;
 
 /// Larger experiment_data.json files are read from the run folder when a query needs them.
 constexpr std::size_t k_max_indexed_data = 64 * 1024;
@@ -35,13 +36,14 @@ constexpr std::int64_t k_racy_window_ns = 2'000'000'000;
 
 constexpr const char* k_columns =
     "path, mtime, size, data_mtime, data_size, is_run, problem, status, id, name, namespace, start_time, end_time, "
-    "duration, heartbeat, exit_code, error_type, host, pid, parameters, data";
+    "duration, heartbeat, exit_code, error_type, host, pid, parameters, data, tags, note";
 
 constexpr const char* k_create =
     "CREATE TABLE entries (path TEXT PRIMARY KEY, mtime INTEGER NOT NULL, size INTEGER, "
     "data_mtime INTEGER, data_size INTEGER, is_run INTEGER NOT NULL, problem TEXT, status TEXT, id TEXT, name TEXT, namespace TEXT, "
     "start_time REAL, end_time REAL, duration REAL, heartbeat REAL, exit_code INTEGER, "
-    "error_type TEXT, host TEXT, pid INTEGER, parameters TEXT, data TEXT) WITHOUT ROWID";
+    "error_type TEXT, host TEXT, pid INTEGER, parameters TEXT, data TEXT, tags TEXT, note TEXT) "
+    "WITHOUT ROWID";
 
 /// What a file or folder looked like when it was read. Files are replaced by rename or
 /// rewritten in place; either way their time or size changes.
@@ -199,6 +201,8 @@ public:
       if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
         run.data_text = view(s, 20);
       }
+      summary.tags = view(s, 21);
+      summary.note = view(s, 22);
     }
     return step == SQLITE_DONE;
   }
@@ -211,7 +215,7 @@ public:
     }
     const auto insert = prepare_statement(std::string("INSERT OR REPLACE INTO entries (") +
                                           k_columns +
-                                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     const auto remove = prepare_statement("DELETE FROM entries WHERE path = ?");
     bool ok = insert && remove;
     const auto write = [&](std::string_view path, const State& state, const Run* run) {
@@ -347,6 +351,8 @@ private:
     if (run.data_text) {
       bind(s, 21, *run.data_text);
     }
+    bind(s, 22, summary.tags);
+    bind(s, 23, summary.note);
   }
 
   std::filesystem::path m_file;

@@ -117,6 +117,10 @@ std::filesystem::path resolve_run(const std::filesystem::path& root, const std::
   return runs[match_run(runs, root, text)].folder();
 }
 
+namespace {
+
+/// The runs of `runs` (the runs found under `root`) that `texts` name, as resolve_run finds
+/// them, each once, in the order given. A folder given by its path must be one of `runs`.
 std::vector<Run> pick_runs(std::vector<Run> runs, const std::filesystem::path& root,
                            const std::vector<std::string>& texts) {
   std::error_code error;
@@ -149,6 +153,23 @@ std::vector<Run> pick_runs(std::vector<Run> runs, const std::filesystem::path& r
     chosen.push_back(std::move(runs[index]));
   }
   return chosen;
+}
+
+} // namespace
+
+std::vector<Run> chosen_runs(const std::filesystem::path& root, const RunChoice& choice,
+                             std::string_view command) {
+  if (!choice.runs.empty() && (choice.where || choice.all)) {
+    throw UsageError(fmt::format("{}: give runs, or --where EXPR, or --all; not both", command));
+  }
+  if (choice.runs.empty() && !choice.where && !choice.all) {
+    throw UsageError(fmt::format("{} needs runs (ids or folders), --where EXPR or --all", command),
+                     "choose the runs first; `xrun archive list --where ...` shows them");
+  }
+  if (choice.runs.empty()) {
+    return select_runs(root, choice.where, now_seconds());
+  }
+  return pick_runs(find_runs(root), root, choice.runs);
 }
 
 std::vector<double> read_series(const std::filesystem::path& csv) {
@@ -219,6 +240,21 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   out << fmt::format("  name        {}   namespace {}\n", meta.name, meta.namespace_name);
   if (!meta.short_description.empty()) {
     out << fmt::format("  about       {}\n", meta.short_description);
+  }
+  if (const auto tags = meta.extra.find("tags"); tags != meta.extra.end()) {
+    std::vector<std::string> names;
+    for (const auto& tag : tags->is_array() ? *tags : nlohmann::ordered_json::array({*tags})) {
+      names.push_back(tag.is_string() ? tag.get<std::string>() : tag.dump());
+    }
+    out << fmt::format("  tags        {}\n", util::join(names, ", "));
+  }
+  if (const auto note = meta.extra.find("note"); note != meta.extra.end()) {
+    // A note of several lines keeps them, each under the first.
+    std::string text = note->is_string() ? note->get<std::string>() : note->dump();
+    for (std::size_t at = text.find('\n'); at != std::string::npos; at = text.find('\n', at + 15)) {
+      text.insert(at + 1, 14, ' ');
+    }
+    out << fmt::format("  note        {}\n", text);
   }
   out << fmt::format("  started     {}   on {} (pid {})\n", util::format_local(meta.start_time),
                      meta.host, meta.pid);
@@ -433,6 +469,11 @@ std::map<std::string, Json> meta_summary(const RunMeta& meta) {
                                      {"error", meta.error_type}};
   if (!meta.config_path.empty()) {
     fields["config"] = meta.config_path;
+  }
+  for (const char* label : {"tags", "note"}) {
+    if (const auto found = meta.extra.find(label); found != meta.extra.end()) {
+      fields[label] = plain_json(*found);
+    }
   }
   if (meta.git) {
     fields["git"] = fmt::format("{} on {}{}", meta.git->commit.substr(0, 12), meta.git->branch,

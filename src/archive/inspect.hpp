@@ -4,8 +4,10 @@
 #include "archive/runs.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace xrun::archive {
@@ -14,11 +16,19 @@ namespace xrun::archive {
 /// under `root`. Throws UsageError naming the run, with the closest ids as a hint.
 std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text);
 
-/// The runs of `runs` (the runs found under `root`) that `texts` name, as resolve_run finds
-/// them, each once, in the order given. A folder given by its path must be one of `runs`.
-/// Throws UsageError naming the text that names no run, or more than one.
-std::vector<Run> pick_runs(std::vector<Run> runs, const std::filesystem::path& root,
-                           const std::vector<std::string>& texts);
+/// The runs a command works on: runs named as resolve_run takes them, the runs matching a
+/// `--where` expression, or every run.
+struct RunChoice {
+  std::vector<std::string> runs;    // run ids (or unique parts of one) or run folders
+  std::optional<std::string> where; // or the runs matching this expression
+  bool all = false;                 // or every run
+};
+
+/// The runs under `root` that `choice` names, each once (named ones in the order given).
+/// Throws UsageError, naming `command`, when it names no way of choosing or more than one,
+/// or a text names no run or several; as select_runs for a bad expression.
+std::vector<Run> chosen_runs(const std::filesystem::path& root, const RunChoice& choice,
+                             std::string_view command);
 
 /// Everything about one run: status and times, error, parameters with their sources, data
 /// values, tracked series as terminal sparklines (last, min, max), files, git. With `color`,

@@ -1,6 +1,7 @@
 #include "archive/modify.hpp"
 
 #include "archive/runs.hpp"
+#include "core/run_labels.hpp"
 #include "core/diagnostics.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
@@ -159,13 +160,56 @@ bool listed(const std::array<const char*, N>& names, const std::string& name) {
   return false;
 }
 
+/// Meta fields a run has only when they hold something: an empty value takes them away.
+bool is_label(std::string_view name) {
+  return name == "tags" || name == "note";
+}
+
+/// `meta.tags` as given to --set: a JSON list of tags, or tags separated by commas; null for
+/// none. Throws UsageError for a tag that cannot be one.
+Json tags_value(const Assignment& assignment) {
+  std::vector<std::string> given;
+  const auto json = Json::parse(assignment.value, nullptr, false);
+  if (json.is_array()) {
+    for (const auto& item : json) {
+      if (!item.is_string()) {
+        throw UsageError(fmt::format("--set '{}': a tag is a string, not {}", assignment.text,
+                                     item.dump()));
+      }
+      given.push_back(item.get<std::string>());
+    }
+  } else if (!util::trim(assignment.value).empty()) {
+    for (const auto& part : util::split(assignment.value, ',')) {
+      given.push_back(util::trim(part));
+    }
+  }
+  std::vector<std::string> tags;
+  for (auto& tag : given) {
+    if (const auto problem = core::tag_problem(tag)) {
+      throw UsageError(fmt::format("--set '{}': tag '{}': {}", assignment.text, tag, *problem));
+    }
+    core::add_tag(tags, std::move(tag));
+  }
+  return tags.empty() ? Json() : Json(tags);
+}
+
 /// The new value of a meta field; throws UsageError for a field that may not change.
 Json field_value(const Assignment& assignment) {
   if (listed(k_recorded_fields, assignment.name)) {
     throw UsageError(
         fmt::format("--set '{}': meta.{} records what happened and cannot be changed",
                     assignment.text, assignment.name),
-        "name, description, short_description, status and fields of your own can be");
+        "name, description, short_description, note, tags, status and fields of your own can "
+        "be");
+  }
+  if (assignment.name == "tags") {
+    return tags_value(assignment);
+  }
+  if (assignment.name == "note") {
+    if (const auto problem = core::note_problem(assignment.value)) {
+      throw UsageError(fmt::format("--set '{}': {}", assignment.text, *problem));
+    }
+    return assignment.value.empty() ? Json() : Json(assignment.value);
   }
   if (assignment.name == "status") {
     const auto status = parse_status(assignment.value);
@@ -190,7 +234,9 @@ struct Change {
 /// What the assignments change in one run's meta (as JSON); throws UsageError naming the run
 /// for a parameter it lacks or a value that does not fit the parameter's type.
 std::vector<Change> plan(Json& meta, const std::vector<Assignment>& assignments,
-                         const Run& run, std::set<std::string>& unchecked) {
+                         const std::vector<std::string>& add_tags,
+                         const std::vector<std::string>& remove_tags, const Run& run,
+                         std::set<std::string>& unchecked) {
   std::vector<Change> changes;
   for (const auto& assignment : assignments) {
     Json* slot = nullptr;
@@ -230,12 +276,43 @@ std::vector<Change> plan(Json& meta, const std::vector<Assignment>& assignments,
       }
     } else {
       value = field_value(assignment);
-      slot = &meta[assignment.name];
       shown = "meta." + assignment.name;
+      if (value.is_null() && is_label(assignment.name)) {
+        if (meta.contains(assignment.name)) {
+          changes.push_back({shown, meta[assignment.name], value, std::nullopt});
+          meta.erase(assignment.name);
+        }
+        continue;
+      }
+      slot = &meta[assignment.name];
     }
     if (*slot != value) {
       changes.push_back({shown, *slot, value, std::nullopt});
       *slot = value;
+    }
+  }
+  if (!add_tags.empty() || !remove_tags.empty()) {
+    const Json before = meta.contains("tags") ? meta["tags"] : Json();
+    std::vector<std::string> tags;
+    for (const auto& tag : before.is_array() ? before : Json::array({before})) {
+      if (!tag.is_null()) {
+        tags.push_back(tag.is_string() ? tag.get<std::string>() : tag.dump());
+      }
+    }
+    std::erase_if(tags, [&](const std::string& tag) {
+      return std::find(remove_tags.begin(), remove_tags.end(), tag) != remove_tags.end();
+    });
+    for (const auto& tag : add_tags) {
+      core::add_tag(tags, tag);
+    }
+    const Json after = tags.empty() ? Json() : Json(tags);
+    if (after != before) {
+      changes.push_back({"meta.tags", before, after, std::nullopt});
+      if (after.is_null()) {
+        meta.erase("tags");
+      } else {
+        meta["tags"] = after;
+      }
     }
   }
   return changes;
@@ -244,9 +321,15 @@ std::vector<Change> plan(Json& meta, const std::vector<Assignment>& assignments,
 } // namespace
 
 int modify_runs(const ModifyOptions& options, std::ostream& out) {
-  if (options.assignments.empty()) {
-    throw UsageError("modify needs at least one --set NAME=VALUE",
-                     "e.g. --set LR=0.01 or --set meta.description='after the fix'");
+  if (options.assignments.empty() && options.add_tags.empty() && options.remove_tags.empty()) {
+    throw UsageError("modify needs at least one --set NAME=VALUE, --add-tag or --remove-tag",
+                     "e.g. --set LR=0.01, --set meta.description='after the fix' or "
+                     "--add-tag baseline");
+  }
+  for (const auto& tag : options.add_tags) {
+    if (const auto problem = core::tag_problem(tag)) {
+      throw UsageError(fmt::format("--add-tag '{}': {}", tag, *problem));
+    }
   }
   std::vector<Assignment> assignments;
   for (const auto& text : options.assignments) {
@@ -255,10 +338,9 @@ int modify_runs(const ModifyOptions& options, std::ostream& out) {
       field_value(assignments.back()); // a field that may not change is refused up front
     }
   }
-  const double now = util::to_epoch_seconds(util::Clock::now());
-  auto runs = select_runs(options.root, options.where, now);
+  auto runs = chosen_runs(options.root, options.choice, "modify");
   if (runs.empty()) {
-    throw UsageError(fmt::format("no runs {}in {}", options.where ? "match " : "",
+    throw UsageError(fmt::format("no runs {}in {}", options.choice.where ? "match " : "",
                                  options.root.string()));
   }
 
@@ -288,7 +370,8 @@ int modify_runs(const ModifyOptions& options, std::ostream& out) {
                        "(`xrun archive reconcile` marks a dead one lost)");
     }
     Json json = Json::parse(serialize_meta(current));
-    const auto changes = plan(json, assignments, run, unchecked);
+    const auto changes =
+        plan(json, assignments, options.add_tags, options.remove_tags, run, unchecked);
     if (changes.empty()) {
       continue;
     }

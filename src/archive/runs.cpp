@@ -185,6 +185,11 @@ constexpr std::pair<std::string_view, SummaryField> k_summary_fields[] = {
     {"error_type", [](const RunSummary& s) { return Json(s.error_type); }},
     {"host", [](const RunSummary& s) { return Json(s.host); }},
     {"pid", [](const RunSummary& s) { return Json(s.pid); }},
+    {"tags",
+     [](const RunSummary& s) {
+       return s.tags.empty() ? Json(nullptr) : Json::parse(s.tags, nullptr, false);
+     }},
+    {"note", [](const RunSummary& s) { return s.note.empty() ? Json(nullptr) : Json(s.note); }},
 };
 
 } // namespace
@@ -203,6 +208,12 @@ RunSummary RunSummary::of(const RunMeta& meta) {
   summary.error_type = meta.error_type;
   summary.host = meta.host;
   summary.pid = meta.pid;
+  if (const auto tags = meta.extra.find("tags"); tags != meta.extra.end()) {
+    summary.tags = tags->dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  if (const auto note = meta.extra.find("note"); note != meta.extra.end()) {
+    summary.note = note->is_string() ? note->get<std::string>() : note->dump();
+  }
   return summary;
 }
 

@@ -31,6 +31,8 @@ struct RunSummary {
   std::string error_type;
   std::string host;
   long pid = 0;
+  std::string tags; // the meta's `tags` as JSON text ("" when it has none)
+  std::string note;
 
   static RunSummary of(const RunMeta& meta);
 };

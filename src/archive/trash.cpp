@@ -39,24 +39,6 @@ std::string runs_text(std::size_t count) {
   return fmt::format("{} run{}", count, count == 1 ? "" : "s");
 }
 
-/// The runs under `root` that `options` chooses: named ones, those matching --where, or all.
-/// `command` names the command in errors. Throws UsageError.
-std::vector<Run> chosen_runs(const std::filesystem::path& root, const TrashOptions& options,
-                             const char* command) {
-  if (!options.runs.empty() && (options.where || options.all)) {
-    throw UsageError(fmt::format("{}: give runs, or --where EXPR, or --all; not both", command));
-  }
-  if (options.runs.empty() && !options.where && !options.all) {
-    throw UsageError(fmt::format("{} needs runs (ids or folders), --where EXPR or --all", command),
-                     "choose the runs first; `xrun archive list --where ...` shows them");
-  }
-  const double now = util::to_epoch_seconds(util::Clock::now());
-  if (options.runs.empty()) {
-    return select_runs(root, options.where, now);
-  }
-  return pick_runs(find_runs(root), root, options.runs);
-}
-
 /// Asks `options.confirm` before deleting `paths` (of `bytes` in all) for good.
 bool confirmed(const TrashOptions& options, const std::vector<std::string>& paths,
                std::uintmax_t bytes) {
@@ -106,12 +88,13 @@ std::filesystem::path trash_of(const std::filesystem::path& root) {
 
 int delete_runs(const TrashOptions& options, std::ostream& out) {
   const auto& root = options.root;
-  if (options.purge && options.runs.empty() && !options.where && !options.all) {
+  const auto& choice = options.choice;
+  if (options.purge && choice.runs.empty() && !choice.where && !choice.all) {
     return purge_trash(options, out);
   }
-  const auto runs = chosen_runs(root, options, "delete");
+  const auto runs = chosen_runs(root, choice, "delete");
   if (runs.empty()) {
-    throw UsageError(fmt::format("no runs {}in {}", options.where ? "match " : "",
+    throw UsageError(fmt::format("no runs {}in {}", choice.where ? "match " : "",
                                  root.string()));
   }
   for (const auto& run : runs) {
@@ -181,9 +164,9 @@ int restore_runs(const TrashOptions& options, std::ostream& out) {
   if (!std::filesystem::is_directory(trash, error)) {
     throw UsageError(fmt::format("there is no trash in {}", options.root.string()));
   }
-  const auto runs = chosen_runs(trash, options, "restore");
+  const auto runs = chosen_runs(trash, options.choice, "restore");
   if (runs.empty()) {
-    throw UsageError(fmt::format("no trashed runs {}in {}", options.where ? "match " : "",
+    throw UsageError(fmt::format("no trashed runs {}in {}", options.choice.where ? "match " : "",
                                  trash.string()));
   }
   for (const auto& run : runs) {

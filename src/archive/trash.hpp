@@ -1,6 +1,8 @@
 // `xrun archive delete` and `restore`: runs go to a trash folder and can come back.
 #pragma once
 
+#include "archive/inspect.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -22,9 +24,7 @@ using Confirm = std::function<bool(const std::string& action,
 /// The runs a command works on, and how.
 struct TrashOptions {
   std::filesystem::path root = "results";
-  std::vector<std::string> runs;    // run ids (or unique parts of one) or run folders
-  std::optional<std::string> where; // or the runs matching this expression
-  bool all = false;                 // or every run
+  RunChoice choice;                 // for restore: among the trashed runs
   bool purge = false;               // delete for good
   bool dry_run = false;             // only say what would be done
   Confirm confirm;                  // asked before a purge (not for a dry run)

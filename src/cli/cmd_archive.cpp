@@ -223,25 +223,17 @@ void add_archive_command(CLI::App& app, Action& action) {
     bool dry_run = false;
     bool yes = false;
 
+    archive::RunChoice choice() const {
+      return {runs, where.empty() ? std::nullopt : std::optional<std::string>(where), all};
+    }
     archive::TrashOptions options() const {
       archive::TrashOptions chosen;
       chosen.root = path;
-      chosen.runs = runs;
-      if (!where.empty()) {
-        chosen.where = where;
-      }
-      chosen.all = all;
+      chosen.choice = choice();
       chosen.purge = purge;
       chosen.dry_run = dry_run;
       return chosen;
     }
-  };
-  const auto selection = [](const TrashArgs& chosen, const char* command) {
-    if (chosen.where.empty() && !chosen.all) {
-      throw UsageError(fmt::format("{} needs --where EXPR or --all", command),
-                       "choose the runs first; `xrun archive list --where ...` shows them");
-    }
-    return chosen.where.empty() ? std::nullopt : std::optional<std::string>(chosen.where);
   };
   auto trash = std::make_shared<TrashArgs>();
   auto* remove = archive->add_subcommand(
@@ -282,7 +274,9 @@ void add_archive_command(CLI::App& app, Action& action) {
   auto change = std::make_shared<archive::ModifyOptions>();
   auto change_where = std::make_shared<TrashArgs>();
   auto* modify = archive->add_subcommand(
-      "modify", "Change parameter values or meta fields of selected runs (recorded in the meta)");
+      "modify", "Change parameter values, meta fields or tags of runs (recorded in the meta)");
+  modify->add_option("runs", change_where->runs,
+                     "Runs: folders, or run ids (or unique parts of them)");
   modify->add_option("--path", change_where->path, "The archive folder")->capture_default_str();
   auto* modify_where =
       modify->add_option("--where", change_where->where, "Runs matching an expression");
@@ -290,12 +284,16 @@ void add_archive_command(CLI::App& app, Action& action) {
   modify
       ->add_option("--set", change->assignments,
                    "NAME=VALUE: a parameter (LR=0.01) or a meta field "
-                   "(meta.description=...); repeat for more")
+                   "(meta.description=..., meta.note=...); repeat for more")
+      ->allow_extra_args(false);
+  modify->add_option("--add-tag", change->add_tags, "Tag the runs (repeatable)")
+      ->allow_extra_args(false);
+  modify->add_option("--remove-tag", change->remove_tags, "Take a tag off the runs (repeatable)")
       ->allow_extra_args(false);
   modify->add_flag("--dry-run", change->dry_run, "Show what would change; write nothing");
-  modify->callback([change, change_where, selection, &action] {
-    action = [change, change_where, selection] {
-      change->where = selection(*change_where, "modify");
+  modify->callback([change, change_where, &action] {
+    action = [change, change_where] {
+      change->choice = change_where->choice();
       change->root = change_where->path;
       return archive::modify_runs(*change, std::cout);
     };

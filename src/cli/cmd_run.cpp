@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "config/reproduction.hpp"
 #include "core/diagnostics.hpp"
+#include "core/run_labels.hpp"
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
 #include "sweep/expand.hpp"
@@ -41,6 +42,8 @@ struct RunOptions {
   bool skip_done = false;
   bool verbose = false;
   nlohmann::json launcher = nlohmann::json::object(); // --launcher and the Slurm options given
+  std::vector<std::string> tags;  // --tag NAME (repeatable)
+  std::optional<std::string> note; // --note TEXT (the last one given)
 };
 
 /// `-j N`, `-jN`, `--jobs N` or `--jobs=N` given after the file.
@@ -100,6 +103,21 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
                                     parameters.back().find('=') == std::string::npos;
     if (value_of_parameter) {
       parameters.push_back(arg);
+    } else if (flag == "--tag" || flag == "--note") {
+      std::string value;
+      if (flag.size() < arg.size()) {
+        value = arg.substr(flag.size() + 1);
+      } else if (i + 1 < options.rest.size()) {
+        value = options.rest[++i];
+      } else {
+        throw UsageError(fmt::format("{} needs a value", flag),
+                         "e.g. --tag baseline or --note 'first try with the new loss'");
+      }
+      if (flag == "--tag") {
+        options.tags.push_back(std::move(value));
+      } else {
+        options.note = std::move(value);
+      }
     } else if (flag == "--plugin" || flag == "--no-plugin") {
       if (flag.size() < arg.size()) {
         options.plugins.push_back(plugin_choice(flag, arg.substr(flag.size() + 1)));
@@ -148,6 +166,30 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
       parameters.push_back(arg);
     }
   }
+}
+
+/// The run's labels for its meta: the config's tags (if any) and then those of --tag, each
+/// once; --note, else the config's note. Throws UsageError (or ConfigError) for a bad one.
+nlohmann::ordered_json run_labels(const RunOptions& options, const config::Config* config) {
+  std::vector<std::string> tags = config ? config->tags : std::vector<std::string>{};
+  for (const auto& tag : options.tags) {
+    if (const auto problem = core::tag_problem(tag)) {
+      throw UsageError(fmt::format("--tag '{}': {}", tag, *problem));
+    }
+    core::add_tag(tags, tag);
+  }
+  auto note = options.note ? *options.note : config ? config->note : std::string();
+  if (const auto problem = core::note_problem(note); problem && options.note) {
+    throw UsageError(fmt::format("--note: {}", *problem));
+  }
+  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
+  if (!tags.empty()) {
+    labels["tags"] = tags;
+  }
+  if (!note.empty()) {
+    labels["note"] = note;
+  }
+  return labels;
 }
 
 /// Runs the experiment as `xrun run` does, or only shows its parameters (--help, --dry-run).
@@ -227,6 +269,7 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
   for (const auto& choice : options.plugins) {
     plugins.push_back(choice);
   }
+  const auto labels = run_labels(options, config ? &*config : nullptr);
   // Absolute: `xrun sweep resume` may be started anywhere.
   const auto absolute = [](const std::filesystem::path& path) {
     return std::filesystem::absolute(path).lexically_normal().string();
@@ -235,7 +278,8 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
                                   {"config", config ? child.config : nlohmann::json()},
                                   {"config_path", config ? absolute(options.file) : std::string()},
                                   {"args", parameters},
-                                  {"plugins", plugins}};
+                                  {"plugins", plugins},
+                                  {"labels", labels}};
   sweep::Options sweep_options;
   sweep_options.skip_done = options.skip_done;
   sweep_options.dry_run = options.dry_run;
@@ -297,6 +341,7 @@ int run_command(RunOptions& options) {
     sweep::Options checked; // Slurm's options without Slurm are refused
     set_launcher(checked, config ? config->launcher : nlohmann::json::object(), options.launcher);
   }
+  request.meta_extra.update(run_labels(options, config ? &*config : nullptr));
   return launch(options, child, request);
 }
 
@@ -317,12 +362,22 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
   request.args = parameters;
   request.command_line = options.command_line;
   request.meta_extra["reproduces"] = plan.reproduces;
+  request.meta_extra.update(run_labels(options, nullptr)); // the recorded run's are its own
   // Kept in the new run like a config's, so that it can be reproduced in turn.
   request.resolved_config = plan.config.resolved_yaml();
   if (!options.help && !options.dry_run) {
     std::cerr << fmt::format("xrun: reproducing {}\n", folder.string());
   }
   return launch(options, child, request);
+}
+
+/// --tag and --note before the file (after it, split_flags takes them).
+void add_label_options(CLI::App& command, RunOptions& options) {
+  command
+      .add_option("--tag", options.tags,
+                  "Tag the run (repeatable): recorded in its meta, for --where 'tags ~ ...'")
+      ->allow_extra_args(false);
+  command.add_option("--note", options.note, "A note on the run, recorded in its meta");
 }
 
 void add_plugin_options(CLI::App& command, RunOptions& options) {
@@ -381,8 +436,8 @@ int words_to_parse(int argc, char** argv, std::vector<std::string>& tail) {
   if (command != "run" && command != "reproduce") {
     return argc;
   }
-  std::vector<std::string> with_value{"--plugin", "--no-plugin", "--sweep",
-                                      "-j",       "--jobs",      "--path"};
+  std::vector<std::string> with_value{"--plugin", "--no-plugin", "--sweep", "-j",
+                                      "--jobs",   "--path",      "--tag",   "--note"};
   for (const auto& flag : launcher_flags()) {
     with_value.push_back(flag);
   }
@@ -417,6 +472,7 @@ int add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
                 "Print the resolved, typed parameters and where each comes from; create nothing");
   run->add_flag("--strict", options->strict, "Unknown keys in a config are errors, not warnings");
   add_plugin_options(*run, *options);
+  add_label_options(*run, *options);
   run->add_option("--sweep", options->sweeps,
                   "Sweep a parameter: NAME=V1,V2,... (repeatable: the grid of them; values with "
                   "commas in quotes)")
@@ -454,6 +510,7 @@ int add_run_command(CLI::App& app, Action& action, int argc, char** argv) {
   reproduce->add_flag("--dry-run", again->dry_run,
                       "Print the parameters the new run would have; create nothing");
   add_plugin_options(*reproduce, *again);
+  add_label_options(*reproduce, *again);
   reproduce->add_flag("-h,--help", again->help,
                       "Without RUN: this help. With RUN: the experiment's parameters");
   reproduce->footer("Parameters given after RUN as --NAME VALUE replace the recorded values. "

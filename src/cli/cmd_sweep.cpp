@@ -59,6 +59,9 @@ int run_variation(const Json& request, const Json& settings, const Json& sweep_r
   run.command_line = command_line;
   run.config = request.value("config_path", "");
   run.meta_extra["sweep"] = nlohmann::ordered_json::parse(sweep_record.dump());
+  if (const auto labels = request.find("labels"); labels != request.end() && labels->is_object()) {
+    run.meta_extra.update(nlohmann::ordered_json::parse(labels->dump())); // --tag, --note
+  }
   return supervise_child(child, run);
 }
 

@@ -300,7 +300,7 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
     if (name == "completions") {
       found = {{"bash", ""}, {"zsh", ""}, {"fish", ""}};
     } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce" ||
-               name == "analysis" || name == "delete") {
+               name == "analysis" || name == "delete" || name == "modify") {
       found = run_candidates(archive);
     } else if (name == "restore") {
       found = run_candidates(archive::trash_of(archive));

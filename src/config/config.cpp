@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "core/run_labels.hpp"
 #include "sweep/slurm.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
@@ -22,7 +23,7 @@ using Json = nlohmann::json;
 const std::vector<std::string> k_known_keys{"extend",    "parameters",  "include",
                                             "name",      "description", "base_path",
                                             "namespace", "plugins",     "sweep",
-                                            "launcher"};
+                                            "launcher",  "tags",        "note"};
 
 Location location_of(const std::filesystem::path& file, const YAML::Mark& mark) {
   return {file.string(), mark.line + 1, mark.column + 1};
@@ -322,6 +323,32 @@ SweepSpec read_sweep(const Layer& layer, const Environment& env) {
   return spec;
 }
 
+/// A config's `tags:` (a list of tags, or one) added to `tags`, each checked.
+void read_tags(const Layer& layer, const Environment& env, std::vector<std::string>& tags) {
+  const auto node = layer.root["tags"];
+  if (!node || node.IsNull()) {
+    return;
+  }
+  if (!node.IsScalar() && !node.IsSequence()) {
+    fail(location_of(layer.file, node.Mark()), "'tags' must be a list of tags, or one tag");
+  }
+  std::vector<YAML::Node> entries;
+  if (node.IsScalar()) {
+    entries.push_back(node);
+  } else {
+    for (const auto& entry : node) {
+      entries.push_back(entry);
+    }
+  }
+  for (const auto& entry : entries) {
+    const auto tag = string_value(entry, "tags", layer.file, env);
+    if (const auto problem = core::tag_problem(tag)) {
+      fail(location_of(layer.file, entry.Mark()), fmt::format("tag '{}': {}", tag, *problem));
+    }
+    core::add_tag(tags, tag);
+  }
+}
+
 void check_keys(const Layer& layer, bool strict, std::vector<std::string>& warnings) {
   for (const auto& item : layer.root) {
     const auto key = item.first.as<std::string>();
@@ -413,7 +440,7 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
     if (!layer.root.IsMap()) {
       fail(location_of(current, layer.root.Mark()),
            "a config is a mapping with the keys extend, parameters, include, name, "
-           "description, base_path, namespace, plugins, sweep and launcher");
+           "description, base_path, namespace, plugins, sweep, launcher, tags and note");
     }
     check_keys(layer, strict, config.warnings);
     const auto extend = layer.root["extend"];
@@ -522,6 +549,13 @@ Config load_config(const std::filesystem::path& file, bool strict, const Environ
       ns = std::move(value);
     }
     config.description = text("description").value_or(config.description);
+    if (auto value = text("note")) {
+      if (const auto problem = core::note_problem(*value)) {
+        fail(location_of(layer->file, layer->root["note"].Mark()), *problem);
+      }
+      config.note = std::move(*value);
+    }
+    read_tags(*layer, env, config.tags);
     if (const auto path = text("base_path")) {
       base = (layer->file.parent_path() / *path).lexically_normal();
     }

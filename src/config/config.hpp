@@ -97,6 +97,8 @@ struct Config {
   std::vector<PluginChoice> plugins;           // of every file, in chain order (later ones win)
   SweepSpec sweep;                             // the nearest config's `sweep:` section
   nlohmann::json launcher = nlohmann::json::object(); // `launcher:` settings, later files win
+  std::vector<std::string> tags;               // `tags:` of every file, base first, each once
+  std::string note;                            // the nearest config's `note:`
   std::vector<std::string> warnings;           // "file:line: unknown key 'x' (ignored)"
 
   /// The resolved config as YAML (what ran), for experiment_config.yml.

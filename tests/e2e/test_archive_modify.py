@@ -77,15 +77,53 @@ class ArchiveModify(Workspace):
             (["--set", "LR"], "--set 'LR' is not NAME=VALUE"),
             (["--set", "data.acc=1"], "'data.acc' is not a parameter or meta field name"),
             ([], "modify needs at least one --set"),
+            (["--add-tag", "a,b"], "--add-tag 'a,b': a tag has no commas"),
+            (["--add-tag", ""], "--add-tag '': a tag cannot be empty"),
+            (["--set", "meta.tags=[1]"], "--set 'meta.tags=[1]': a tag is a string, not 1"),
+            (["--set", "meta.tags=ok, x" + "y" * 70], "a tag has at most 64 characters"),
+            (["--set", "meta.note=\a"], "a note has no control characters"),
         ]
         for args, message in cases:
             with self.subTest(args=args):
                 self.assertUsageError(self.xrun("archive", "modify", "--all", *args), message)
         self.assertUsageError(self.xrun("archive", "modify", "--set", "LR=1"),
-                              "modify needs --where EXPR or --all")
+                              "modify needs runs (ids or folders), --where EXPR or --all")
         self.assertUsageError(self.xrun("archive", "modify", "--where", "LR > 9", "--set",
                                         "LR=1"), "no runs match")
         self.assertUnchanged()
+
+    def test_tags_and_note_of_runs_named_by_id(self):
+        result = self.xrun("archive", "modify", self.first.name[-10:], "--add-tag", "baseline",
+                           "--add-tag", "fixed", "--add-tag", "baseline")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('meta.tags: null -> ["baseline","fixed"]', result.stdout)
+        self.assertNotIn("tags", self.meta(self.second))
+        record = self.meta(self.first)["modifications"][-1]
+        self.assertEqual(record["changes"]["meta.tags"], {"from": None, "to": ["baseline", "fixed"]})
+        result = self.xrun("archive", "modify", "--all", "--remove-tag", "fixed", "--add-tag", "v2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.meta(self.first)["tags"], ["baseline", "v2"])
+        self.assertEqual(self.meta(self.second)["tags"], ["v2"])
+        found = self.xrun("archive", "list", "--where", 'tags == ["baseline", "v2"]').stdout
+        self.assertEqual(len(found.splitlines()), 2)
+        self.assertIn(self.first.name, found)
+        # --set replaces the list (JSON, or tags separated by commas); empty takes it away.
+        self.xrun("archive", "modify", self.second, "--set", "meta.tags=a, b",
+                  "--set", "meta.note=checked by hand")
+        self.assertEqual(self.meta(self.second)["tags"], ["a", "b"])
+        self.assertEqual(self.meta(self.second)["note"], "checked by hand")
+        shown = self.xrun("archive", "show", self.second.name).stdout
+        self.assertIn("  tags        a, b\n  note        checked by hand\n", shown)
+        self.xrun("archive", "modify", self.second, "--set", "meta.tags=", "--set", "meta.note=")
+        meta = self.meta(self.second)
+        self.assertNotIn("tags", meta)
+        self.assertNotIn("note", meta)
+        self.assertEqual(meta["modifications"][-1]["changes"]["meta.note"],
+                         {"from": "checked by hand", "to": None})
+        result = self.xrun("archive", "modify", self.second, "--remove-tag", "nothing")
+        self.assertIn("changed 0 runs", result.stdout)
+        self.assertUsageError(self.xrun("archive", "modify", self.first.name, "--all",
+                                        "--add-tag", "x"), "give runs, or --where EXPR")
 
     def test_optional_and_unchecked_types(self):
         result = self.xrun("archive", "modify", "--where", "LR < 0.3", "--set", "WD=None",

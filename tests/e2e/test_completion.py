@@ -60,6 +60,11 @@ class Completion(Workspace):
     def test_launchers_and_the_sweep_commands(self):
         self.assertEqual(self.complete("run", "exp.py", "--launcher", ""), ["local", "slurm"])
         self.assertEqual(self.complete("run", "--launcher", "s"), ["slurm"])
+        self.assertEqual(self.complete("run", "exp.py", "--no"), ["--no-plugin", "--note"])
+        self.assertEqual(self.complete("run", "exp.py", "--ta"), ["--tag"])
+        self.assertEqual(self.complete("reproduce", "--ta"), ["--tag"])
+        self.assertEqual(self.complete("run", "exp.py", "--tag", ""), [])  # a name of one's own
+        self.assertEqual(self.complete("archive", "modify", "--add"), ["--add-tag"])
         self.assertIn("--array-limit", self.complete("run", "exp.py", "--ar"))
         self.assertEqual(self.complete("sweep", ""),
                          ["cancel", "list", "resume", "retry", "status"])  # not `task`
@@ -117,6 +122,7 @@ class Completion(Workspace):
         self.assertEqual(self.xrun("archive", "delete", ids[0]).returncode, 0)
         self.assertEqual(self.complete("archive", "delete", ids[1], ""), ids[1:])
         self.assertEqual(self.complete("archive", "restore", ""), ids[:1])
+        self.assertEqual(self.complete("archive", "modify", ""), ids[1:])
         folders = self.complete("archive", "list", "--path", "")
         self.assertIn("results", folders)
         self.assertIn("sub", folders)

@@ -349,5 +349,96 @@ class Output(Workspace):
         self.assertTrue(data["prefix"])
 
 
+class Labels(Workspace):
+    """--tag and --note (and a config's tags: and note:) in the meta, shown and queried."""
+
+    def setUp(self):
+        super().setUp()
+        self.write("exp.py", experiment_source("LR: float = 0.1\n", 'e["acc"] = 1 - e.LR'))
+
+    def listed(self, *args):
+        result = self.xrun("archive", "list", "--json", *args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
+
+    def test_recorded_shown_listed_and_queried(self):
+        result = self.xrun("run", "--tag", "first", "exp.py", "--tag", "baseline", "--tag=first",
+                           "--note", "the new loss\nsecond try", "--LR", "0.2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/exp")
+        meta = self.meta(run)
+        self.assertEqual(meta["tags"], ["first", "baseline"])  # each once, in the order given
+        self.assertEqual(meta["note"], "the new loss\nsecond try")
+        self.assertEqual(meta["parameters"]["LR"]["value"], 0.2)
+        shown = self.xrun("archive", "show", run.name).stdout
+        self.assertIn("  tags        first, baseline\n  note        the new loss\n"
+                      "              second try\n", shown)
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)  # a run with neither
+        plain = [r for r in self.runs("results/exp") if r != run][0]
+        self.assertNotIn("tags", self.meta(plain))
+        self.assertNotIn("note", self.meta(plain))
+        rows = self.listed("--columns", "tags,note")
+        self.assertEqual([(row["tags"], row["note"]) for row in rows],
+                         [(["first", "baseline"], "the new loss\nsecond try"), (None, None)])
+        for where in ['note ~ "*new loss*"', 'tags == ["first", "baseline"]',
+                      'meta.tags != null']:
+            with self.subTest(where=where):
+                self.assertEqual([row["id"] for row in self.listed("--where", where)], [run.name])
+        table = self.xrun("archive", "list", "--columns", "tags", "--sort", "-tags").stdout
+        self.assertIn('["first","baseline"]', table.splitlines()[1])
+        diff = self.xrun("archive", "diff", run.name, plain.name).stdout
+        self.assertIn('  tags: ["first","baseline"] -> (none)', diff)
+
+    def test_config_tags_add_up_and_its_note_gives_way_to_the_command_line(self):
+        self.write("base.yml", "extend: exp.py\ntags: [base, shared]\nnote: from the base\n")
+        self.write("cfg.yml", "extend: base.yml\ntags: shared\nnote: ${NOTE:-from cfg}\n")
+        self.assertEqual(self.xrun("run", "cfg.yml").returncode, 0)
+        self.assertEqual(self.xrun("run", "cfg.yml", "--tag", "cli", "--note", "mine").returncode, 0)
+        first, second = self.runs("results/cfg")
+        self.assertEqual((self.meta(first)["tags"], self.meta(first)["note"]),
+                         (["base", "shared"], "from cfg"))
+        self.assertEqual((self.meta(second)["tags"], self.meta(second)["note"]),
+                         (["base", "shared", "cli"], "mine"))
+        # Labels are the run's, not settings of the computation: reproduce does not carry them.
+        self.assertNotIn("tags", (first / "experiment_config.yml").read_text())
+        result = self.xrun("reproduce", "--path", "results", first.name)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.xrun("reproduce", "--path", "results", first.name, "--tag", "again")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        reproduced = [self.meta(run) for run in self.runs("results/cfg")[2:]]
+        self.assertEqual([meta.get("tags") for meta in reproduced], [None, ["again"]])
+
+    def test_every_variation_of_a_sweep_gets_them(self):
+        result = self.xrun("run", "exp.py", "--sweep", "LR=0.1,0.2", "--tag", "grid",
+                           "--note", "lr grid", "-j", "1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        metas = [self.meta(run) for run in self.runs("results/exp")]
+        self.assertEqual([(m["tags"], m["note"]) for m in metas], [(["grid"], "lr grid")] * 2)
+        manifest = next((self.dir / "results/exp/.sweeps").glob("*/manifest.json"))
+        self.assertEqual(json.loads(manifest.read_text())["request"]["labels"],
+                         {"tags": ["grid"], "note": "lr grid"})
+
+    def test_bad_labels_are_refused_before_anything_runs(self):
+        cases = [(["--tag", "a,b"], "--tag 'a,b': a tag has no commas"),
+                 (["--tag", ""], "--tag '': a tag cannot be empty"),
+                 (["--tag", " x"], "--tag ' x': a tag has no spaces around it"),
+                 (["--tag", "x" * 65], "a tag has at most 64 characters"),
+                 (["--note", "red \033[31m"], "--note: a note has no control characters"),
+                 (["--note", "n" * 5000], "--note: a note has at most 4096 bytes"),
+                 (["--tag"], "--tag needs a value")]
+        for args, message in cases:
+            with self.subTest(args=args):
+                self.assertUsageError(self.xrun("run", "exp.py", *args), message)
+                self.assertUsageError(self.xrun("run", "exp.py", "--sweep", "LR=1,2", *args),
+                                      message)
+        self.write("bad.yml", "extend: exp.py\ntags: [ok, 'no,comma']\n")
+        self.assertUsageError(self.xrun("run", "bad.yml"),
+                              "bad.yml:2:12: tag 'no,comma': a tag has no commas")
+        self.write("worse.yml", "extend: exp.py\ntags: {a: 1}\n")
+        self.assertUsageError(self.xrun("run", "worse.yml"),
+                              "worse.yml:2:7: 'tags' must be a list of tags, or one tag")
+        self.assertNoRunFolder()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -124,6 +124,7 @@ class Slurm(Workspace):
         self.write("fail.flag", "")
         self.write("sweep.yml", """extend: train.py
 parameters: {FAIL_IF: fail.flag}
+tags: [cluster]
 sweep:
   grid: {LR: [0.1, 0.2, 0.3]}
 launcher:
@@ -131,7 +132,8 @@ launcher:
   array_limit: 2
   time: "10"
 """)
-        result = self.xrun("run", "sweep.yml", env=self.env(SBATCH_TIMELIMIT="5"))
+        result = self.xrun("run", "sweep.yml", "--tag", "nightly", "--note", "on Slurm",
+                           env=self.env(SBATCH_TIMELIMIT="5"))
         self.assertEqual(result.returncode, 0, result.stderr)
         manifest = self.manifest()
         [submission] = manifest["launcher"]["submissions"]
@@ -161,6 +163,7 @@ launcher:
             self.assertEqual(meta["status"], "done" if index == 0 else "failed")
             self.assertEqual(meta["sweep"]["slurm"]["array_job_id"], job)
             self.assertEqual(meta["sweep"]["slurm"]["task_id"], str(index))
+            self.assertEqual((meta["tags"], meta["note"]), (["cluster", "nightly"], "on Slurm"))
             self.assertTrue((self.sweep_folder() / "slurm" / f"{job}_{index}.out").exists())
 
         # The cause fixed, resume submits the two failed variations, and only them.
@@ -175,6 +178,7 @@ launcher:
         runs = self.runs_by_index()
         self.assertEqual([len(runs[index]) for index in range(3)], [1, 2, 2])
         self.assertEqual(runs[2][-1][1]["sweep"]["slurm"]["array_job_id"], second["job_id"])
+        self.assertEqual(runs[2][-1][1]["tags"], ["cluster", "nightly"])  # kept by the manifest
         listed = self.xrun("sweep", "list", "--path", "results")
         self.assertIn("3/3", listed.stdout)
         self.assertIn("finished", listed.stdout)
