@@ -482,6 +482,18 @@ std::map<std::string, Json> meta_summary(const RunMeta& meta) {
   return fields;
 }
 
+/// The meta's `packages` (name -> version), as compare() takes them.
+std::map<std::string, Json> packages_of(const RunMeta& meta) {
+  std::map<std::string, Json> packages;
+  if (const auto found = meta.extra.find("packages");
+      found != meta.extra.end() && found->is_object()) {
+    for (const auto& [name, version] : found->items()) {
+      packages[name] = plain_json(version);
+    }
+  }
+  return packages;
+}
+
 } // namespace
 
 int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, std::ostream& out,
@@ -501,6 +513,7 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
   compare("parameters", left_parameters, right_parameters, out, color);
   compare("data", flat_data(a), flat_data(b), out, color);
   compare("meta", meta_summary(left), meta_summary(right), out, color);
+  compare("packages", packages_of(left), packages_of(right), out, color);
   // The module and every copy of code it ran with (bases, mixins, configs), by their names
   // in the run folders.
   std::set<std::string> files{"experiment_code.py"};

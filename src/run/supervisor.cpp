@@ -5,6 +5,7 @@
 #include "core/run_hash.hpp"
 #include "run/git_info.hpp"
 #include "run/output_log.hpp"
+#include "run/python_packages.hpp"
 #include "util/color.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
@@ -611,6 +612,19 @@ void Supervision::record_start(const Json& message) {
   m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
   if (const auto plugins = message.value("plugins", Json::array()); !plugins.empty()) {
     m_meta.extra["plugins"] = plugins;
+  }
+  if (const auto path = message.find("sys_path"); path != message.end() && path->is_array()) {
+    // Listed here, while the experiment already runs: the run does not wait for it.
+    std::vector<std::filesystem::path> folders;
+    for (const auto& folder : *path) {
+      if (folder.is_string()) {
+        folders.emplace_back(folder.get<std::string>());
+      }
+    }
+    auto& packages = m_meta.extra["packages"] = nlohmann::ordered_json::object();
+    for (auto& [name, version] : installed_packages(folders)) {
+      packages[name] = std::move(version);
+    }
   }
 
   const auto& folder = m_folder->path;

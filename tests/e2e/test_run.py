@@ -440,5 +440,41 @@ class Labels(Workspace):
         self.assertNoRunFolder()
 
 
+class Packages(Workspace):
+    def test_the_packages_of_the_environment_are_recorded_as_importlib_sees_them(self):
+        self.write("exp.py", experiment_source("", """
+            import importlib.metadata, re
+            seen = {}
+            for dist in importlib.metadata.distributions():  # earlier on sys.path first
+                name = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+                seen.setdefault(name, dist.version)
+            e["seen"] = seen
+            """))
+        # Installed beside the experiment (its folder is on sys.path): a wheel's metadata,
+        # and an egg-info whose name has no version (read from its PKG-INFO).
+        self.write("My_Tool-2.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: My.Tool\n"
+                   "Version: 2.0\n")
+        self.write("legacy.egg-info/PKG-INFO", "Metadata-Version: 1.1\nName: legacy\n"
+                   "Version: 0.3.1\n\nVersion: 9 (the body, not a header)\n")
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        run = self.only_run("results/exp")
+        packages = self.meta(run)["packages"]
+        self.assertEqual(packages, self.data(run)["seen"])
+        self.assertEqual((packages["my-tool"], packages["legacy"]), ("2.0", "0.3.1"))
+        numpy = subprocess.run(["/usr/bin/python3", "-c", "import numpy; print(numpy.__version__)"],
+                               capture_output=True, text=True)
+        if numpy.returncode == 0:  # Debian's python3-numpy
+            self.assertEqual(packages["numpy"], numpy.stdout.strip())
+        self.assertEqual(list(packages), sorted(packages))
+        # Another version is a difference between the runs; the record cannot be changed.
+        os.rename(self.dir / "My_Tool-2.0.dist-info", self.dir / "My_Tool-2.1.dist-info")
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        first, second = self.runs("results/exp")
+        diff = self.xrun("archive", "diff", first.name, second.name).stdout
+        self.assertIn('packages\n  my-tool: "2.0" -> "2.1"\n', diff)
+        self.assertUsageError(self.xrun("archive", "modify", first.name, "--set",
+                                        "meta.packages={}"), "meta.packages records what happened")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1484,6 +1484,7 @@ class _Runner:
             "hooks": experiment._hook_records(),
             "dependencies": list(dict.fromkeys(experiment.dependencies)),
             "plugins": plugins.records(),
+            "sys_path": sys.path,  # where the supervisor finds the installed packages
         })
         if "error" in reply:
             raise UsageError(reply["error"])
