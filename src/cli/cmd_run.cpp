@@ -169,7 +169,7 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
 }
 
 /// The run's labels for its meta: the config's tags (if any) and then those of --tag, each
-/// once; --note, else the config's note. Throws UsageError (or ConfigError) for a bad one.
+/// once; --note, else the config's note. Throws UsageError for a bad tag or note.
 nlohmann::ordered_json run_labels(const RunOptions& options, const config::Config* config) {
   std::vector<std::string> tags = config ? config->tags : std::vector<std::string>{};
   for (const auto& tag : options.tags) {
