@@ -9,6 +9,7 @@
 #include "python/json_bridge.hpp"
 #include "python/tracker.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include "xrun/error.hpp"
 #include "xrun/version.hpp"
 
@@ -138,8 +139,19 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   module.def(
       "scan_module",
       [](const std::string& path) {
-        const auto source = xrun::util::read_file(path);
-        const auto scan = xrun::core::scan_module(source.value_or(""));
+        auto source = xrun::util::read_file(path).value_or("");
+        if (!xrun::util::valid_utf8(source)) {
+          // A module in the encoding its `# coding:` line declares (PEP 263): scanned as the
+          // text Python reads. One that does not decode is refused by the compiler anyway.
+          try {
+            source = py::module_::import("importlib.util")
+                         .attr("decode_source")(py::bytes(source))
+                         .cast<std::string>();
+          } catch (py::error_already_set&) {
+            source.clear();
+          }
+        }
+        const auto scan = xrun::core::scan_module(source);
         nlohmann::json assignments = nlohmann::json::array();
         for (const auto& assignment : scan.assignments) {
           assignments.push_back({{"name", assignment.name},

@@ -258,6 +258,41 @@ class BadInput(Workspace):
         self.assertIn("xrun: error: cannot load exp.py:2: ModuleNotFoundError", result.stderr)
         self.assertNoRunFolder()
 
+    def test_any_error_while_importing_names_the_module_and_line(self):
+        self.write("helper.py", "def fail():\n    raise ValueError('inside the helper')\n")
+        self.write("exp.py", "from xrun import Experiment\nimport helper\nX = 1\nhelper.fail()\n")
+        result = self.xrun("run", "exp.py")
+        self.assertUsageError(result, "cannot load exp.py:4: ValueError: inside the helper "
+                                      f"(raised at {self.dir / 'helper.py'}:2)")
+        # An exception that cannot even say what it is.
+        self.write("exp.py", "from xrun import Experiment\nclass Odd(Exception):\n"
+                   "    def __str__(self):\n        raise RuntimeError('no text')\n"
+                   "raise Odd()\n")
+        result = self.xrun("run", "exp.py")
+        self.assertUsageError(result, "cannot load exp.py:5: Odd: (its message cannot be shown)")
+        self.assertEqual(result.stderr.count("Traceback"), 1, result.stderr)
+        self.assertNotIn("internal error", result.stderr)
+        self.assertNoRunFolder()
+
+    def test_a_module_that_is_not_utf8_is_refused_as_python3_refuses_it(self):
+        source = experiment_source("MODEL: str = 'x'\n", "e['model'] = e.MODEL")
+        (self.dir / "exp.py").write_bytes(b"# caf\xe9: a Latin-1 comment\n" + source.encode())
+        result = self.xrun("run", "exp.py")
+        self.assertUsageError(result, "cannot load exp.py:1:6: SyntaxError: Non-UTF-8 code "
+                                      "starting with '\\xe9', but no encoding declared")
+        plain = subprocess.run(["/usr/bin/python3", "exp.py"], cwd=self.dir,
+                               capture_output=True, text=True, env=self.env())
+        self.assertIn("SyntaxError: Non-UTF-8 code starting with '\\xe9'", plain.stderr)
+        self.write("c.yml", "extend: exp.py\n")  # imported for a config: the same
+        self.assertUsageError(self.xrun("run", "c.yml"), "exp.py:1:6: SyntaxError: Non-UTF-8")
+        self.assertNoRunFolder()
+        # Declared, it is Latin-1, as for python3.
+        (self.dir / "exp.py").write_bytes(b"# -*- coding: latin-1 -*-\n"
+                                          + source.replace("'x'", "'caf\xe9'").encode("latin-1"))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.data(self.only_run("results/exp"))["model"], "café")
+
     def test_module_without_experiment(self):
         self.write("exp.py", "X = 1\n")
         self.assertUsageError(self.xrun("run", "exp.py"), "exp.py defines no experiment")

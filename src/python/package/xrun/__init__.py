@@ -51,10 +51,26 @@ _SPECIAL = {
                     "Mixin files to include: one path, a list, or comma-separated paths."),
 }
 _SPECIAL_TYPES = {"__INCLUDE__": None}  # by default type; None: a literal, else the text
+# How deep a value given as text may nest: the bound every converter of parameter values keeps
+# (core/value_limits.hpp), so that none of them can exhaust the stack.
+_MAX_DEPTH = getattr(_xrun, "MAX_DEPTH", 100)
+_SHOWN = 200  # characters of a value an error message echoes
 
 
 class UsageError(Exception):
     """A wrong command line or experiment definition: reported without a traceback, exit 2."""
+
+
+def _shown(text: str) -> str:
+    """``text`` as an error message echoes it: whole up to _SHOWN characters, else cut with an
+    ellipsis and its length (as util::shorten does on the C++ side)."""
+    text = str(text)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}… ({len(text)} characters)"
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "an int", "a list[int]"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def file_namespace(file: str) -> str:
@@ -163,7 +179,7 @@ def _assigned_names(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as handle:
             source = handle.read()
-    except OSError:
+    except (OSError, ValueError):  # unreadable, or in another encoding: the names are unknown
         return {}
     found = re.findall(r"^([A-Za-z_]\w*)\s*(?::\s*([^=\n]+?))?\s*=(?!=)", source, re.MULTILINE)
     return {name: (annotation or None) for name, annotation in reversed(found)}
@@ -1133,20 +1149,28 @@ def _exec_cached(name: str, path: str) -> types.ModuleType:
 
 def _plugin_error(error: BaseException, path: str) -> str:
     """``Type: message`` and the plugin's line that raised it."""
+    if isinstance(error, SyntaxError):
+        return f"SyntaxError: {error.msg} ({error.filename or path}:{error.lineno})"
+    frames = _user_frames(error)
+    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return _error_text(error) + where
+
+
+def _user_frames(error: BaseException) -> list:
+    """The frames of ``error``'s traceback outside xrun's own code."""
     import traceback
 
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if frame.filename != __file__ and not frame.filename.startswith("<frozen ")]
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    if isinstance(error, SyntaxError):
-        where = f" ({error.filename or path}:{error.lineno})"
-        return f"SyntaxError: {error.msg}{where}"
+    return [frame for frame in traceback.extract_tb(error.__traceback__)
+            if frame.filename != __file__ and not frame.filename.startswith("<frozen ")]
+
+
+def _error_text(error: BaseException) -> str:
+    """``Type: message`` on one line, whatever the exception makes of its message."""
     try:
         message = str(error)
     except Exception:  # noqa: BLE001 - an exception that cannot say what it is
         message = "(its message cannot be shown)"
-    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    return text + where
+    return f"{type(error).__name__}: {_shown(message)}" if message else type(error).__name__
 
 
 def _plugin_folders(invocation: dict) -> list:
@@ -1779,18 +1803,42 @@ def _chained(trace):
 
 
 def _load_error(file: str, error: BaseException) -> str:
-    """One clear line for an error raised while the module was being loaded."""
+    """One clear line for an error raised while the module was being loaded: the module's
+    line it came through (the traceback's last frame in that file) and, when it was raised in
+    another file (a module it imports, a base), that file's line too."""
     if isinstance(error, SyntaxError):
         where = f"{error.filename or file}:{error.lineno or '?'}"
         if error.offset:
             where += f":{error.offset}"
         return f"{where}: {type(error).__name__}: {error.msg}"
-    import traceback
+    frames = _user_frames(error)
+    own = [frame for frame in frames if os.path.abspath(frame.filename) == os.path.abspath(file)]
+    where = f"{file}:{own[-1].lineno}" if own else file
+    text = _error_text(error)
+    if frames and frames[-1] is not (own[-1] if own else None):
+        text += f" (raised at {frames[-1].filename}:{frames[-1].lineno})"
+    return f"{where}: {text}"
 
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if os.path.abspath(frame.filename) == os.path.abspath(file)]
-    where = f"{file}:{frames[-1].lineno}" if frames else file
-    return f"{where}: {type(error).__name__}: {error}"
+
+def _module_source(file: str) -> bytes:
+    """The module's source, refused as python3 refuses to run it when it is not UTF-8 and
+    declares no other encoding (compile() and importlib let such bytes through in comments and
+    decode them in strings with a message that names no file)."""
+    with open(file, "rb") as handle:
+        source = handle.read()
+    try:
+        source.decode("utf-8")
+        return source
+    except UnicodeDecodeError as error:
+        bad = error.start
+    for line in source.split(b"\n", 2)[:2]:  # PEP 263: a declaration on line 1 or 2
+        if line.lstrip().startswith(b"#") and (b"coding:" in line or b"coding=" in line):
+            return source  # compile() decodes it as declared, or says why it cannot
+    line = source.count(b"\n", 0, bad) + 1
+    column = bad - (source.rfind(b"\n", 0, bad) + 1) + 1
+    raise SyntaxError(f"Non-UTF-8 code starting with '\\x{source[bad]:02x}', but no encoding "
+                      f"declared; see https://peps.python.org/pep-0263/ for details",
+                      (file, line, column, None))
 
 
 def _run_as_main(file: str):
@@ -1800,8 +1848,7 @@ def _run_as_main(file: str):
     module.__builtins__ = builtins
     module.__spec__ = None
     sys.modules["__main__"] = module
-    with open(file, "rb") as handle:
-        code = compile(handle.read(), file, "exec", dont_inherit=True)
+    code = compile(_module_source(file), file, "exec", dont_inherit=True)
     exec(code, module.__dict__)
 
 
@@ -1821,6 +1868,7 @@ def _main() -> int:
             if config:
                 # A config's experiment is imported, not run as __main__: the config says how
                 # it runs.
+                _module_source(file)
                 experiment = _import_experiment(os.path.realpath(file))
                 _Runner.run(experiment, config)
             else:
