@@ -5,6 +5,7 @@
 #include "core/atomic_file.hpp"
 #include "core/module_scan.hpp"
 #include "core/run_hash.hpp"
+#include "core/value_limits.hpp"
 #include "python/autosave.hpp"
 #include "python/json_bridge.hpp"
 #include "python/tracker.hpp"
@@ -84,6 +85,7 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   using namespace xrun::python;
   module.doc() = "The native part of xrun, available inside experiments run by xrun.";
   module.attr("__version__") = xrun::k_version;
+  module.attr("MAX_DEPTH") = xrun::core::k_max_value_depth;
   if (!add_tracker(module.ptr()) || !add_autosave(module.ptr())) {
     throw py::error_already_set();
   }

@@ -99,6 +99,9 @@ class Parameter:
         self.description = description
         self.source = "default"  # default, base, config or cli
         self.source_file = source_file  # the module or config file the value comes from
+        # A config's value that needs an environment variable that is not set: the error to
+        # report unless a later source (the command line, a sweep) gives a value.
+        self.unset = None
 
     def record(self):
         value, usable = _jsonable(self.value)
@@ -239,7 +242,32 @@ def _long_digit_run(text: str) -> bool:
     return False
 
 
+def _check_nesting(text: str):
+    """Refuses a literal nested deeper than _MAX_DEPTH before any parser recurses into it
+    (brackets inside quotes do not count)."""
+    if sum(text.count(bracket) for bracket in "[{(") <= _MAX_DEPTH:
+        return
+    depth, quote, escaped = 0, None, False
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in "[{(":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise ValueError(f"nested more than {_MAX_DEPTH} levels deep")
+        elif char in "]})":
+            depth -= 1
+
+
 def _literal(text: str):
+    _check_nesting(text)
     try:
         if _xrun is not None and not _long_digit_run(text):
             return _xrun.loads(text)
@@ -357,13 +385,13 @@ def _convert(text: str, tp, default):
         if container in (tuple, set, frozenset) and isinstance(value, (list, tuple)):
             value = container(value)
         if not _check(value, tp):
-            raise ValueError(f"not a {_type_name(tp, None)}")
+            raise ValueError(f"not {_a(_type_name(tp, None))}")
         return value
     if isinstance(tp, type):
         try:
             return tp(text)  # e.g. pathlib.Path
         except Exception as error:  # noqa: BLE001 - any constructor failure is a bad value
-            raise ValueError(str(error)) from None
+            raise ValueError(_shown(error)) from None
     typing = sys.modules.get("typing")
     if typing is not None and origin is typing.Literal:
         choices = _args(tp)
@@ -391,10 +419,12 @@ def _apply_arguments(parameters: dict, args: list, file: str):
     while index < len(args):
         arg = args[index]
         if not arg.startswith("--") or len(arg) == 2:
-            raise UsageError(f"unexpected argument '{arg}' (parameters are given as --NAME value)")
+            raise UsageError(f"unexpected argument '{_shown(arg)}' (parameters are given as "
+                             f"--NAME value)")
         name, has_value, text = arg[2:].partition("=")
         if name not in parameters:
-            raise UsageError(f"{file} has no parameter {name}{_did_you_mean(name, parameters, '--')}")
+            raise UsageError(f"{file} has no parameter {_shown(name)}"
+                             f"{_did_you_mean(name, parameters, '--')}")
         parameter = parameters[name]
         if not has_value:
             following = args[index + 1] if index + 1 < len(args) else None
@@ -411,9 +441,10 @@ def _apply_arguments(parameters: dict, args: list, file: str):
         try:
             parameter.value = _convert(text, parameter.annotation, parameter.value)
         except ValueError as error:
-            raise UsageError(f"parameter {name} ({parameter.type_name}) cannot be '{text}': "
-                             f"{error}") from None
+            raise UsageError(f"parameter {name} ({parameter.type_name}) cannot be "
+                             f"'{_shown(text)}': {error}") from None
         parameter.source = "cli"
+        parameter.unset = None
         index += 1
 
 
@@ -942,8 +973,8 @@ def _resolve_file(path: str, relative_to: str, what: str) -> str:
         if os.path.isfile(candidate):
             return os.path.realpath(candidate)
     where = " or ".join(dict.fromkeys(candidates))
-    raise UsageError(f"{relative_to or 'the experiment'}: the {what} '{path}' does not exist "
-                     f"(looked for {where})")
+    raise UsageError(f"{relative_to or 'the experiment'}: the {what} '{_shown(path)}' does not "
+                     f"exist (looked for {_shown(where)})")
 
 
 def _import_module(path: str):
@@ -1272,7 +1303,7 @@ class _Plugins:
         for name, enabled, settings, where in _plugin_choices(invocation):
             plugin = found.get(name)
             if plugin is None:
-                raise UsageError(f"{where}: there is no plugin {name!r}"
+                raise UsageError(f"{where}: there is no plugin {_shown(repr(name))}"
                                  f"{_did_you_mean(name, found)} (xrun plugins list shows them)")
             state = wanted.setdefault(name, [None, {}, where])
             if enabled is not None:
@@ -1385,7 +1416,7 @@ def _check_plugin_settings(plugin: _Plugin, where: str):
     for key in plugin.settings:
         if key not in declared:
             known = ", ".join(declared) or "none"
-            raise UsageError(f"{where}: plugin {plugin.name} has no setting {key!r}"
+            raise UsageError(f"{where}: plugin {plugin.name} has no setting {_shown(repr(key))}"
                              f"{_did_you_mean(key, declared)} (its settings: {known})")
 
 
@@ -1465,6 +1496,8 @@ class _Runner:
         _apply_arguments(specs, [a for a in args if a not in include_args], invocation["file"])
         if invocation.get("variation"):
             _apply_settings(experiment, invocation["variation"])
+        if mode not in ("help", "plan"):  # a sweep's plan checks each variation
+            _check_unset(specs)
         for name, spec in specs.items():
             if isinstance(spec.value, _Inherit):
                 raise UsageError(f"{spec.source_file}: {name} = INHERIT needs a base experiment "
@@ -1632,7 +1665,8 @@ def _plan(experiment: Experiment, invocation: dict):
     """For a sweep: each variation's typed parameters, run hash and archive folder, sent to
     the process that runs the sweep; a variation that does not fit is bad input, named."""
     specs = experiment.parameter_specs
-    before = {name: (spec.value, spec.source, spec.source_file) for name, spec in specs.items()}
+    before = {name: (spec.value, spec.source, spec.source_file, spec.unset)
+              for name, spec in specs.items()}
     _Plugins.choose(invocation)  # an unknown plugin or setting is bad input here already
     files = []
     for path in [invocation["file"], *dict.fromkeys(experiment.dependencies)]:
@@ -1641,11 +1675,13 @@ def _plan(experiment: Experiment, invocation: dict):
                 name = "experiment_code.py" if not files else os.path.basename(path)
                 files.append((name, handle.read()))
     for index, variation in enumerate(invocation["variations"]):
-        for name, (value, source, source_file) in before.items():
+        for name, (value, source, source_file, unset) in before.items():
             spec = specs[name]
-            spec.value, spec.source, spec.source_file = value, source, source_file
+            spec.value, spec.source, spec.source_file, spec.unset = value, source, source_file, \
+                unset
         try:
             _apply_settings(experiment, variation)
+            _check_unset(specs)
         except UsageError as error:
             raise UsageError(f"variation {index + 1}: {error}") from None
         records = [spec.record() for spec in specs.values()]
@@ -1710,7 +1746,8 @@ def _apply_config(experiment: Experiment, config: dict):
     parameter values, each checked against the parameter's declared type."""
     experiment.name = config["name"]
     experiment.namespace = config["namespace"]
-    experiment.base_path = config["base_path"]
+    if config["base_path"]:  # else the experiment's own: a config's runs go beside its runs
+        experiment.base_path = config["base_path"]
     if config["description"]:
         experiment._describe(config["description"])
     experiment.dependencies.extend(config["files"])
@@ -1727,8 +1764,11 @@ def _apply_settings(experiment: Experiment, settings: list):
             else setting["file"]  # `--sweep LR=0.1,x`
         spec = specs.get(name)
         if spec is None:
-            raise UsageError(f"{where}: the experiment has no parameter {name}"
+            raise UsageError(f"{where}: the experiment has no parameter {_shown(name)}"
                              f"{_did_you_mean(name, specs)}")
+        if "unset" in setting:
+            spec.unset = setting["unset"]  # reported unless a later source gives a value
+            continue
         tp = spec.annotation if spec.annotation is not None else (
             type(spec.value) if spec.value is not None else None)
         try:
@@ -1739,10 +1779,19 @@ def _apply_settings(experiment: Experiment, settings: list):
         except ValueError as error:
             shown = setting.get("text", setting["value"])
             raise UsageError(f"{where}: parameter {name} ({spec.type_name}) cannot be "
-                             f"{shown!r}: {error}") from None
+                             f"{_shown(repr(shown))}: {error}") from None
         spec.value = value
+        spec.unset = None
         spec.source = setting.get("source", "config")
         spec.source_file = setting["file"] if spec.source == "config" else ""
+
+
+def _check_unset(specs: dict):
+    """UsageError for a config value that needs an environment variable that is not set, when
+    no later source gave its parameter a value."""
+    for spec in specs.values():
+        if spec.unset:
+            raise UsageError(spec.unset)
 
 
 def _from_config(value, tp):
@@ -1759,7 +1808,7 @@ def _from_config(value, tp):
         if paths and not _check(value, tp):
             value = paths[0](value)
     if not _check(value, tp):
-        raise ValueError(f"not a {_type_name(tp, None)}")
+        raise ValueError(f"not {_a(_type_name(tp, None))}")
     return value
 
 
@@ -1775,11 +1824,17 @@ def _print_help(experiment: Experiment, file: str):
 
 
 def _print_parameters(experiment: Experiment):
+    """``--dry-run``: every parameter's type, value and where it comes from, as a table."""
+    rows = [("NAME", "TYPE", "VALUE", "SOURCE")]
     for name, spec in experiment.parameter_specs.items():
         origin = spec.source
         if spec.source in ("base", "config") and spec.source_file:
             origin += f" {os.path.relpath(spec.source_file)}"
-        print(f"{name} ({spec.type_name}) = {spec.value!r}    [{origin}]")
+        rows.append((name, spec.type_name, repr(spec.value), origin))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    widths[2] = min(widths[2], 40)  # a long value pushes only its own row's source aside
+    for row in rows:
+        print("  ".join(text.ljust(width) for text, width in zip(row, widths)) + "  " + row[3])
 
 
 def _print_traceback(error: BaseException):
