@@ -8,6 +8,7 @@
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
 #include "sweep/expand.hpp"
+#include "util/strings.hpp"
 #include "xrun/error.hpp"
 
 #include <CLI/CLI.hpp>
@@ -56,8 +57,8 @@ int jobs_value(const std::string& text) {
     }
   } catch (const std::exception&) {
   }
-  throw UsageError(
-      fmt::format("-j {}: the number of parallel runs is a whole number from 1", text));
+  throw UsageError(fmt::format("-j {}: the number of parallel runs is a whole number from 1",
+                               util::shorten(text)));
 }
 
 /// `--plugin NAME`, `--plugin NAME:SETTING=VALUE` or `--no-plugin NAME` as a plugin choice for
@@ -66,12 +67,12 @@ nlohmann::json plugin_choice(const std::string& flag, const std::string& word) {
   const bool enable = flag == "--plugin";
   const auto colon = word.find(':');
   const auto name = word.substr(0, colon);
-  const auto where = fmt::format("{} {}", flag, word);
+  const auto where = fmt::format("{} {}", flag, util::shorten(word));
   const bool identifier = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
                           std::all_of(name.begin(), name.end(),
                                       [](unsigned char c) { return std::isalnum(c) || c == '_'; });
   if (!identifier) {
-    throw UsageError(fmt::format("{}: '{}' is not a plugin name", where, name),
+    throw UsageError(fmt::format("{}: '{}' is not a plugin name", where, util::shorten(name)),
                      "name a plugin as `xrun plugins list` shows it, e.g. --plugin notify");
   }
   nlohmann::json choice = {{"name", name}, {"enabled", enable}, {"where", where}};
@@ -87,9 +88,61 @@ nlohmann::json plugin_choice(const std::string& flag, const std::string& word) {
   return choice;
 }
 
+/// Warns once for each parameter given more than once: the last value is used (as most
+/// command lines do), but the earlier one was probably meant too.
+void warn_repeated(const std::vector<std::string>& parameters) {
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<int, std::string>> given; // name: times, the last value
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    const auto& arg = parameters[i];
+    if (!arg.starts_with("--") || arg.size() == 2) {
+      continue; // a value (split_flags never takes a word starting with `--` as one)
+    }
+    const auto equals = arg.find('=');
+    const auto name = arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
+    auto value = equals != std::string::npos ? arg.substr(equals + 1)
+                 : i + 1 < parameters.size() && !parameters[i + 1].starts_with("--")
+                     ? parameters[i + 1]
+                     : std::string("true"); // a bare flag
+    auto& [times, last] = given[name];
+    if (times++ == 0) {
+      order.push_back(name);
+    }
+    last = std::move(value);
+  }
+  for (const auto& name : order) {
+    const auto& [times, last] = given[name];
+    if (times > 1) {
+      std::cerr << fmt::format("xrun: warning: --{} given {}; using {}\n", util::shorten(name),
+                               times == 2 ? std::string("twice") : fmt::format("{} times", times),
+                               util::shorten(last));
+    }
+  }
+}
+
 /// Splits xrun's own flags from the experiment's `--NAME value` parameters. Parameters come
 /// after the file and may carry any value, so this is done by hand rather than by CLI11.
 void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
+  // Values reach Python as str and the run's record as JSON: both hold text, not bytes.
+  const auto check_text = [](const std::string& word, const std::string& before) {
+    if (util::valid_utf8(word)) {
+      return;
+    }
+    const auto shown = [](const std::string& text) {
+      return util::shorten(util::escape_non_utf8(text));
+    };
+    throw UsageError(fmt::format("'{}'{} is not UTF-8 text", shown(word),
+                                 before.starts_with("--")
+                                     ? fmt::format(" (the value of {})", shown(before))
+                                     : std::string()),
+                     "xrun takes values as text (UTF-8), as they are recorded in JSON");
+  };
+  for (std::size_t i = 0; i < options.rest.size(); ++i) {
+    check_text(options.rest[i], i > 0 ? options.rest[i - 1] : std::string());
+  }
+  for (const auto& [flag, word] : options.plugin_flags) {
+    check_text(word, flag);
+  }
   for (const auto& [flag, word] : options.plugin_flags) {
     options.plugins.push_back(plugin_choice(flag, word));
   }
@@ -166,6 +219,7 @@ void split_flags(RunOptions& options, std::vector<std::string>& parameters) {
       parameters.push_back(arg);
     }
   }
+  warn_repeated(parameters);
 }
 
 /// The run's labels for its meta: the config's tags (if any) and then those of --tag, each
@@ -207,6 +261,16 @@ int launch(const RunOptions& options, python::ChildOptions child, run::RunReques
 
 } // namespace
 
+std::function<std::string(const nlohmann::json&)> resolved_config(config::Config config) {
+  return [config = std::move(config)](const nlohmann::json& prepared) {
+    // Absolute, as the meta records it: the experiment may give `.`.
+    const std::filesystem::path base = prepared.value("base_path", "");
+    return config.resolved_yaml(base.empty() ? base
+                                             : std::filesystem::absolute(base).lexically_normal(),
+                                prepared.value("parameters", nlohmann::json::array()));
+  };
+}
+
 int supervise_child(python::ChildOptions child, run::RunRequest& request) {
   child.mode = python::ChildMode::run;
   request.child = [child](int control_in, int control_out) mutable {
@@ -238,7 +302,7 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
     auto list = sweep::parse_command_line_sweep(text);
     for (const auto& name : sweep::swept_names(spec)) {
       if (name == list.name) {
-        throw UsageError(fmt::format("--sweep {}: {} is swept already", text, name));
+        throw UsageError(fmt::format("--sweep {}: {} is swept already", util::shorten(text), name));
       }
     }
     spec.grid.push_back(std::move(list));
@@ -252,7 +316,7 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
     }
     for (const auto& arg : parameters) {
       if (arg.starts_with("--") && arg.substr(2, arg.find('=') - 2) == name) {
-        throw UsageError(fmt::format("{} is both swept and given as {}", name, arg),
+        throw UsageError(fmt::format("{} is both swept and given as {}", name, util::shorten(arg)),
                          "leave out one of them");
       }
     }
@@ -302,6 +366,7 @@ int run_command(RunOptions& options) {
   if (!std::filesystem::is_regular_file(given, error)) {
     throw UsageError(fmt::format("{} is not a file", given.string()));
   }
+  config::check_file_name(std::filesystem::absolute(given), {});
 
   python::ChildOptions child{python::ChildMode::run, given, parameters, -1, -1, nullptr};
   run::RunRequest request;
@@ -319,7 +384,7 @@ int run_command(RunOptions& options) {
     child.config = config->to_json();
     child.plugins = child.config["plugins"];
     request.config = given;
-    request.resolved_config = config->resolved_yaml();
+    request.resolved_config = resolved_config(*config);
   } else if (extension != ".py") {
     throw UsageError(
         fmt::format("{} is neither a Python module (.py) nor a config (.yml)", given.string()));
@@ -364,7 +429,7 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
   request.meta_extra["reproduces"] = plan.reproduces;
   request.meta_extra.update(run_labels(options, nullptr)); // the recorded run's are its own
   // Kept in the new run like a config's, so that it can be reproduced in turn.
-  request.resolved_config = plan.config.resolved_yaml();
+  request.resolved_config = resolved_config(plan.config);
   if (!options.help && !options.dry_run) {
     std::cerr << fmt::format("xrun: reproducing {}\n", folder.string());
   }

@@ -28,7 +28,7 @@ using Json = nlohmann::json;
 /// variation's settings: a config's get them among its parameters (so experiment_config.yml
 /// holds what ran), a module's after its command-line values.
 python::ChildOptions child_for(const Json& request, const Json& settings,
-                               std::string& resolved_config) {
+                               std::function<std::string(const Json&)>& resolved) {
   python::ChildOptions child;
   child.file = request.value("file", "");
   child.args = request.value("args", std::vector<std::string>{});
@@ -43,7 +43,7 @@ python::ChildOptions child_for(const Json& request, const Json& settings,
       }
     }
     child.config = config.to_json();
-    resolved_config = config.resolved_yaml();
+    resolved = resolved_config(config);
   } else {
     child.variation = settings;
   }
@@ -139,7 +139,7 @@ int run_task(const std::string& folder, int index, bool requeue) {
 sweep::Launcher python_launcher(const std::vector<std::string>& command_line) {
   sweep::Launcher launcher;
   launcher.plan = [](const Json& request, const Json& variations, int control_out) {
-    std::string ignored;
+    std::function<std::string(const Json&)> ignored;
     auto child = child_for(request, Json::array(), ignored);
     child.mode = python::ChildMode::plan;
     child.variations = variations;

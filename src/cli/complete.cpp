@@ -122,7 +122,10 @@ std::vector<Candidate> experiment_parameters(const std::filesystem::path& file) 
   const auto extension = file.extension().string();
   if (extension == ".yml" || extension == ".yaml") {
     try {
-      auto config = config::load_config(file, false);
+      // Only the experiment and the mixins matter here: a variable set when the run starts
+      // (or a value given on its command line) need not be set while it is typed.
+      auto config =
+          config::load_config(file, false, config::unset_as_empty(config::process_environment()));
       modules = {config.experiment};
       modules.insert(modules.end(), config.includes.begin(), config.includes.end());
     } catch (const std::exception&) {

@@ -2,11 +2,13 @@
 // a sweep (`xrun run` with a sweep, `xrun sweep resume`).
 #pragma once
 
+#include "config/config.hpp"
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
 #include "sweep/runner.hpp"
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -15,6 +17,9 @@ namespace xrun::cli {
 
 /// Runs `child` (run mode) under a supervisor recording `request`; returns the exit code.
 int supervise_child(python::ChildOptions child, run::RunRequest& request);
+
+/// RunRequest::resolved_config for a run of `config`: its experiment_config.yml with what ran.
+std::function<std::string(const nlohmann::json&)> resolved_config(config::Config config);
 
 /// Plans variations and runs one in the embedded interpreter, under a supervisor.
 sweep::Launcher python_launcher(const std::vector<std::string>& command_line);

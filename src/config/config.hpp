@@ -29,9 +29,12 @@ struct ParameterSetting {
   nlohmann::json value;
   std::optional<std::string> text;
   Location where;
+  /// Set when the value needs an environment variable that is not set: the error to report
+  /// unless a later source (the command line, a sweep) gives the parameter a value.
+  std::optional<std::string> unset;
 
-  /// As the experiment process takes it: {"name", "value", "text"?, "file", "line", "column",
-  /// "source"}; `source` is "config", or "cli" for a value from the command line.
+  /// As the experiment process takes it: {"name", "value", "text"?, "unset"?, "file", "line",
+  /// "column", "source"}; `source` is "config", or "cli" for a value from the command line.
   nlohmann::json to_json(std::string_view source = "config") const;
   /// The setting back from to_json().
   static ParameterSetting from_json(const nlohmann::json& json);
@@ -90,7 +93,7 @@ struct Config {
   std::vector<std::filesystem::path> files; // the config files, the root's child first ... top last
   std::string name;                         // default: the top config's file stem
   std::string description;
-  std::filesystem::path base_path;             // default: the top config's folder
+  std::filesystem::path base_path;             // empty: the experiment's own base path
   std::string namespace_name;                  // default: results/<name>
   std::vector<ParameterSetting> parameters;    // a later file's setting replaces an earlier one's
   std::vector<std::filesystem::path> includes; // mixins of every file, in chain order
@@ -101,13 +104,17 @@ struct Config {
   std::string note;                            // the nearest config's `note:`
   std::vector<std::string> warnings;           // "file:line: unknown key 'x' (ignored)"
 
-  /// The resolved config as YAML (what ran), for experiment_config.yml.
-  std::string resolved_yaml() const;
+  /// The resolved config as YAML, for experiment_config.yml: what ran, with
+  /// `experiment_base_path` where the config sets no base path, and the values the command
+  /// line gave, from the parameter records the experiment process reports ({"name", "value",
+  /// "source", "exact"?}; those of source "cli").
+  std::string resolved_yaml(const std::filesystem::path& experiment_base_path = {},
+                            const nlohmann::json& records = nlohmann::json::array()) const;
   /// The JSON handed to the experiment process.
   nlohmann::json to_json() const;
   /// The config back from to_json() (as a sweep's manifest keeps it).
   static Config from_json(const nlohmann::json& json);
-  /// Sets `setting` (a later setting of the same name replaces an earlier one).
+  /// Sets `setting`, in the place of an earlier setting of the same name if there is one.
   void set(ParameterSetting setting);
 };
 
@@ -116,10 +123,17 @@ using Environment = std::function<std::optional<std::string>(const std::string&)
 /// The process environment.
 Environment process_environment();
 
+/// `environment` with every variable that is not set read as empty (for shell completion,
+/// which needs the experiment a config names, not its values).
+Environment unset_as_empty(Environment environment);
+
 /// Reads `file` and the chain of configs it extends down to a Python module. Throws
-/// ConfigError with `file:line:column:` for malformed YAML, a missing or cyclic `extend`, an
-/// environment variable that is not set and has no default, a wrongly shaped key, or (with
-/// `strict`) an unknown top-level key.
+/// ConfigError with `file:line:column:` for malformed YAML or a file that is not UTF-8, a key
+/// given twice in one mapping, a NUL character, an unknown tag, a value nested or expanding
+/// (through aliases) beyond core/value_limits.hpp, a missing or cyclic `extend`, an
+/// environment variable that is not set and has no default (in a `parameters:` value, the
+/// setting's `unset` says so instead), a wrongly shaped key, or (with `strict`) an unknown
+/// top-level key.
 Config load_config(const std::filesystem::path& file, bool strict,
                    const Environment& environment = process_environment());
 
@@ -128,10 +142,14 @@ Config load_config(const std::filesystem::path& file, bool strict,
 std::vector<PluginChoice> plugin_choices_of(const std::filesystem::path& file,
                                             const Environment& environment = process_environment());
 
-/// Replaces `${NAME}` and `${NAME:-default}` in `text` (`$$` is a literal `$`). Throws
-/// ConfigError at `where` for a variable that is not set and has no default, or an
-/// unterminated `${`.
+/// Replaces `${NAME}` and `${NAME:-default}` in `text` (`$$` is a literal `$`); a default may
+/// hold further `${...}`, expanded only when it is used. Throws ConfigError at `where` for a
+/// variable that is not set and has no default, or an unterminated `${`.
 std::string substitute(std::string_view text, const Environment& environment,
                        const Location& where);
+
+/// Refuses a file name that is not UTF-8 (run folders record names in JSON): ConfigError at
+/// `where`, or UsageError when `where` names no file.
+void check_file_name(const std::filesystem::path& path, const Location& where);
 
 } // namespace xrun::config

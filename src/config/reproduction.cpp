@@ -257,7 +257,7 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
     if (parameter.name == "__INCLUDE__") {
       value = mapped_includes(run_folder, meta, value);
     }
-    config.parameters.push_back({parameter.name, std::move(value), exact, where});
+    config.parameters.push_back({parameter.name, std::move(value), exact, where, std::nullopt});
   }
   plan.reproduces = {{"run", folder.string()}, {"id", meta.id}};
   return plan;

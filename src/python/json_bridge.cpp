@@ -1,6 +1,9 @@
 #include "python/json_bridge.hpp"
 
+#include "core/value_limits.hpp"
+
 #include <cmath>
+#include <fmt/format.h>
 
 namespace py = pybind11;
 
@@ -8,11 +11,14 @@ namespace xrun::python {
 
 namespace {
 
-constexpr int k_max_depth = 200;
+// Both ways, a message may carry a value a few levels down (a config's parameters, a record's
+// value): twice a value's own bound leaves room for that and keeps the C stack safe.
+constexpr int k_max_depth = 2 * core::k_max_value_depth;
 
 nlohmann::json convert(py::handle object, py::handle fallback, int depth) {
   if (depth > k_max_depth) {
-    throw py::value_error("data nested more than 200 levels deep (a cycle?)");
+    throw py::value_error(
+        fmt::format("data nested more than {} levels deep (a cycle?)", k_max_depth));
   }
   PyObject* raw = object.ptr();
   if (raw == Py_None) {
@@ -79,13 +85,10 @@ nlohmann::json convert(py::handle object, py::handle fallback, int depth) {
   return convert(plain, fallback, depth + 1);
 }
 
-} // namespace
-
-nlohmann::json to_json(py::handle object, py::handle fallback) {
-  return convert(object, fallback, 0);
-}
-
-py::object from_json(const nlohmann::json& value) {
+py::object python_value(const nlohmann::json& value, int depth) {
+  if (depth > k_max_depth) {
+    throw py::value_error(fmt::format("JSON nested more than {} levels deep", k_max_depth));
+  }
   switch (value.type()) {
   case nlohmann::json::value_t::null:
     return py::none();
@@ -102,20 +105,30 @@ py::object from_json(const nlohmann::json& value) {
   case nlohmann::json::value_t::array: {
     py::list list;
     for (const auto& item : value) {
-      list.append(from_json(item));
+      list.append(python_value(item, depth + 1));
     }
     return list;
   }
   case nlohmann::json::value_t::object: {
     py::dict dict;
     for (const auto& [key, item] : value.items()) {
-      dict[py::str(key)] = from_json(item);
+      dict[py::str(key)] = python_value(item, depth + 1);
     }
     return dict;
   }
   default:
     return py::none();
   }
+}
+
+} // namespace
+
+nlohmann::json to_json(py::handle object, py::handle fallback) {
+  return convert(object, fallback, 0);
+}
+
+py::object from_json(const nlohmann::json& value) {
+  return python_value(value, 0);
 }
 
 } // namespace xrun::python

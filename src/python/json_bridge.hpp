@@ -13,7 +13,8 @@ namespace xrun::python {
 /// lists and numbers that way). Throws pybind11::error_already_set.
 nlohmann::json to_json(pybind11::handle object, pybind11::handle fallback);
 
-/// The Python object of a JSON value.
+/// The Python object of a JSON value. Throws pybind11::value_error for one nested more than
+/// twice core::k_max_value_depth levels deep.
 pybind11::object from_json(const nlohmann::json& value);
 
 } // namespace xrun::python

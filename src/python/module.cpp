@@ -5,10 +5,12 @@
 #include "core/atomic_file.hpp"
 #include "core/module_scan.hpp"
 #include "core/run_hash.hpp"
+#include "core/value_limits.hpp"
 #include "python/autosave.hpp"
 #include "python/json_bridge.hpp"
 #include "python/tracker.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include "xrun/error.hpp"
 #include "xrun/version.hpp"
 
@@ -83,6 +85,7 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   using namespace xrun::python;
   module.doc() = "The native part of xrun, available inside experiments run by xrun.";
   module.attr("__version__") = xrun::k_version;
+  module.attr("MAX_DEPTH") = xrun::core::k_max_value_depth;
   if (!add_tracker(module.ptr()) || !add_autosave(module.ptr())) {
     throw py::error_already_set();
   }
@@ -138,8 +141,19 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
   module.def(
       "scan_module",
       [](const std::string& path) {
-        const auto source = xrun::util::read_file(path);
-        const auto scan = xrun::core::scan_module(source.value_or(""));
+        auto source = xrun::util::read_file(path).value_or("");
+        if (!xrun::util::valid_utf8(source)) {
+          // A module in the encoding its `# coding:` line declares (PEP 263): scanned as the
+          // text Python reads. One that does not decode is refused by the compiler anyway.
+          try {
+            source = py::module_::import("importlib.util")
+                         .attr("decode_source")(py::bytes(source))
+                         .cast<std::string>();
+          } catch (py::error_already_set&) {
+            source.clear();
+          }
+        }
+        const auto scan = xrun::core::scan_module(source);
         nlohmann::json assignments = nlohmann::json::array();
         for (const auto& assignment : scan.assignments) {
           assignments.push_back({{"name", assignment.name},

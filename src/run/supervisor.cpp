@@ -661,8 +661,8 @@ void Supervision::record_start(const Json& message) {
     core::write_file_atomic(folder / m_meta.dependencies[i].copy, contents[i]);
   }
   core::write_file_atomic(folder / "analysis.py", k_run_analysis_template);
-  if (!m_request.resolved_config.empty()) {
-    core::write_file_atomic(folder / "experiment_config.yml", m_request.resolved_config);
+  if (m_request.resolved_config) {
+    core::write_file_atomic(folder / "experiment_config.yml", m_request.resolved_config(message));
   }
   m_log.open(folder / "experiment_out.log");
 }

@@ -15,7 +15,9 @@ struct RunRequest {
   std::vector<std::string> args;         // `--NAME value` parameter arguments
   std::vector<std::string> command_line; // as typed, recorded in the meta
   std::filesystem::path config;          // the YAML config run, if any
-  std::string resolved_config;           // its resolved form, for experiment_config.yml
+  /// The resolved config (of a config run or a reproduction) for experiment_config.yml, made
+  /// from the experiment process's report of what it resolved: {"base_path", "parameters"}.
+  std::function<std::string(const nlohmann::json& prepared)> resolved_config;
   /// Runs the experiment in the forked child process, talking to the supervisor over the two
   /// descriptors (control_in: replies from the supervisor, control_out: messages to it);
   /// returns the child's exit code.

@@ -1,5 +1,6 @@
 #include "sweep/expand.hpp"
 
+#include "util/strings.hpp"
 #include "xrun/error.hpp"
 
 #include <cmath>
@@ -38,7 +39,7 @@ private:
 
 config::ParameterSetting setting(const std::string& name, const config::SweepValue& value,
                                  const config::Location& where) {
-  return {name, value.value, value.text, where};
+  return {name, value.value, value.text, where, std::nullopt};
 }
 
 /// The two numeric bounds of a uniform, loguniform or integer draw.
@@ -70,7 +71,8 @@ config::ParameterSetting drawn(const config::SweepDraw& draw, Draws& draws) {
   const auto [low, high] = bounds(draw);
   if (draw.kind == "uniform") {
     const double a = low.get<double>();
-    return {draw.name, Json(a + (high.get<double>() - a) * u), std::nullopt, draw.where};
+    return {draw.name, Json(a + (high.get<double>() - a) * u), std::nullopt, draw.where,
+            std::nullopt};
   }
   if (draw.kind == "loguniform") {
     if (low.get<double>() <= 0) {
@@ -78,7 +80,7 @@ config::ParameterSetting drawn(const config::SweepDraw& draw, Draws& draws) {
     }
     const double a = std::log(low.get<double>());
     const double b = std::log(high.get<double>());
-    return {draw.name, Json(std::exp(a + (b - a) * u)), std::nullopt, draw.where};
+    return {draw.name, Json(std::exp(a + (b - a) * u)), std::nullopt, draw.where, std::nullopt};
   }
   if (draw.kind == "integer") {
     if (!low.is_number_integer() || !high.is_number_integer()) {
@@ -87,21 +89,22 @@ config::ParameterSetting drawn(const config::SweepDraw& draw, Draws& draws) {
     const auto a = low.get<long long>();
     const auto span = static_cast<double>(high.get<long long>() - a + 1);
     const auto offset = std::min(static_cast<long long>(u * span), high.get<long long>() - a);
-    return {draw.name, Json(a + offset), std::nullopt, draw.where};
+    return {draw.name, Json(a + offset), std::nullopt, draw.where, std::nullopt};
   }
   fail(draw.where, fmt::format("random {}: unknown distribution '{}' (uniform, loguniform, "
                                "integer or choice)",
-                               draw.name, draw.kind));
+                               draw.name, util::shorten(draw.kind)));
 }
 
 } // namespace
 
 config::SweepList parse_command_line_sweep(const std::string& text) {
-  const auto where = config::Location{fmt::format("--sweep {}", text), 0, 0};
+  const auto shown = util::shorten(text); // the whole text may be huge
+  const auto where = config::Location{fmt::format("--sweep {}", shown), 0, 0};
   const auto equals = text.find('=');
   const auto name = text.substr(0, equals);
   if (equals == std::string::npos || name.empty()) {
-    throw UsageError(fmt::format("--sweep {}: give NAME=VALUE,VALUE,...", text),
+    throw UsageError(fmt::format("--sweep {}: give NAME=VALUE,VALUE,...", shown),
                      "e.g. --sweep LR=0.1,0.01 (one --sweep per parameter: their grid runs)");
   }
   config::SweepList list{name, where, {}};
@@ -111,7 +114,7 @@ config::SweepList parse_command_line_sweep(const std::string& text) {
   int depth = 0;
   const auto finish = [&] {
     if (item.empty() && !quoted) {
-      throw UsageError(fmt::format("--sweep {}: an empty value", text),
+      throw UsageError(fmt::format("--sweep {}: an empty value", shown),
                        "write an empty text as '' (quoted)");
     }
     list.values.push_back({Json(item), item});
@@ -143,16 +146,16 @@ config::SweepList parse_command_line_sweep(const std::string& text) {
       depth += (c == '[' || c == '{' || c == '(') ? 1 : (c == ']' || c == '}' || c == ')') ? -1 : 0;
       if (depth < 0) {
         throw UsageError(
-            fmt::format("--sweep {}: '{}' closes a bracket that is not open", text, c));
+            fmt::format("--sweep {}: '{}' closes a bracket that is not open", shown, c));
       }
       item.push_back(c);
     }
   }
   if (quote) {
-    throw UsageError(fmt::format("--sweep {}: a quote is not closed", text));
+    throw UsageError(fmt::format("--sweep {}: a quote is not closed", shown));
   }
   if (depth > 0) {
-    throw UsageError(fmt::format("--sweep {}: a bracket is not closed", text));
+    throw UsageError(fmt::format("--sweep {}: a bracket is not closed", shown));
   }
   finish();
   return list;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fmt/format.h>
 #include <vector>
 
@@ -82,6 +83,17 @@ std::vector<std::string> split_outside_brackets(std::string_view text,
   return parts;
 }
 
+std::string float_repr(double value) {
+  if (std::isnan(value)) {
+    return "nan";
+  }
+  auto text = fmt::format("{}", value); // shortest round trip, as repr()
+  if (text.find_first_of(".en") == std::string::npos) {
+    text += ".0"; // `1` would read back as an int
+  }
+  return text;
+}
+
 std::string trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {
@@ -117,43 +129,91 @@ std::string join(std::span<const std::string> words, std::string_view separator)
   return joined;
 }
 
-bool valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    // The length of the sequence, and the range its second byte must be in (RFC 3629).
-    std::size_t length = 1;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    if (byte < 0x80) {
-      ++i;
-      continue;
+namespace {
+
+/// The length of the well-formed UTF-8 sequence at the start of `text`, or 0.
+std::size_t utf8_sequence(std::string_view text) {
+  const auto byte = static_cast<unsigned char>(text[0]);
+  // The length of the sequence, and the range its second byte must be in (RFC 3629).
+  std::size_t length = 1;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;
+  if (byte < 0x80) {
+    return 1;
+  }
+  if (byte >= 0xC2 && byte <= 0xDF) {
+    length = 2;
+  } else if (byte >= 0xE0 && byte <= 0xEF) {
+    length = 3;
+    low = byte == 0xE0 ? 0xA0 : 0x80;
+    high = byte == 0xED ? 0x9F : 0xBF;
+  } else if (byte >= 0xF0 && byte <= 0xF4) {
+    length = 4;
+    low = byte == 0xF0 ? 0x90 : 0x80;
+    high = byte == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (length > text.size()) {
+    return 0;
+  }
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[k]);
+    if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) {
+      return 0;
     }
-    if (byte >= 0xC2 && byte <= 0xDF) {
-      length = 2;
-    } else if (byte >= 0xE0 && byte <= 0xEF) {
-      length = 3;
-      low = byte == 0xE0 ? 0xA0 : 0x80;
-      high = byte == 0xED ? 0x9F : 0xBF;
-    } else if (byte >= 0xF0 && byte <= 0xF4) {
-      length = 4;
-      low = byte == 0xF0 ? 0x90 : 0x80;
-      high = byte == 0xF4 ? 0x8F : 0xBF;
-    } else {
-      return false;
-    }
-    if (i + length > text.size()) {
-      return false;
-    }
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) {
-        return false;
-      }
+  }
+  return length;
+}
+
+} // namespace
+
+std::optional<std::size_t> invalid_utf8_at(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto length = utf8_sequence(text.substr(i));
+    if (length == 0) {
+      return i;
     }
     i += length;
   }
-  return true;
+  return std::nullopt;
+}
+
+bool valid_utf8(std::string_view text) {
+  return !invalid_utf8_at(text);
+}
+
+std::string escape_non_utf8(std::string_view text) {
+  std::string shown;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto length = utf8_sequence(text.substr(i));
+    if (length == 0) {
+      shown += fmt::format("\\x{:02x}", static_cast<unsigned char>(text[i]));
+      ++i;
+    } else {
+      shown += text.substr(i, length);
+      i += length;
+    }
+  }
+  return shown;
+}
+
+std::string shorten(std::string_view text, std::size_t limit) {
+  // Characters are counted as UTF-8 lead bytes, so that a cut never splits one.
+  std::size_t characters = 0;
+  std::size_t cut = text.size();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      if (characters == limit) {
+        cut = i;
+      }
+      ++characters;
+    }
+  }
+  if (characters <= limit) {
+    return std::string(text);
+  }
+  return fmt::format("{}… ({} characters)", text.substr(0, cut), characters);
 }
 
 } // namespace xrun::util

@@ -27,11 +27,26 @@ std::string format_bytes(double bytes);
 std::vector<std::string> split_outside_brackets(std::string_view text,
                                                 std::string_view separators);
 
+/// The shortest text that reads back as `value`, written as Python's repr() writes a float
+/// (`1.0`, `0.3`, `1e+16`, `nan`).
+std::string float_repr(double value);
+
 /// `text` without the spaces, tabs and line ends around it.
 std::string trim(std::string_view text);
 
 /// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
 bool valid_utf8(std::string_view text);
+
+/// The offset of the first byte of `text` that is not part of well-formed UTF-8, or nullopt.
+std::optional<std::size_t> invalid_utf8_at(std::string_view text);
+
+/// `text` with bytes that are not UTF-8 written as `\xff` escapes (for a file name in a message).
+std::string escape_non_utf8(std::string_view text);
+
+/// `text` as a message may echo it: whole up to `limit` characters, else its first `limit`
+/// characters, an ellipsis and its total length (`[[[[… (60000 characters)`), so that a huge
+/// value never floods the terminal.
+std::string shorten(std::string_view text, std::size_t limit = 200);
 
 /// `text` split at every `separator` (`a,,b` -> [a, "", b]; an empty text -> []).
 std::vector<std::string> split(std::string_view text, char separator);

@@ -145,5 +145,23 @@ class Workspace(unittest.TestCase):
             self.assertIn(fragment, result.stderr)
 
 
+def dry_run_table(output: str) -> dict:
+    """The rows of ``--dry-run``'s table as NAME: (TYPE, VALUE, SOURCE), checking that each
+    row's columns start under the header's."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    header = next(index for index, line in enumerate(lines) if line.startswith("NAME "))
+    title = lines[header]
+    starts = [title.index(column) for column in ("TYPE", "VALUE", "SOURCE")]
+    rows = {}
+    for line in lines[header + 1:]:
+        for start in starts[:2]:
+            if line[start - 1] != " " or line[start] == " ":
+                raise AssertionError(f"not aligned under the header:\n{title}\n{line}")
+        value, source = line[starts[1]:].rstrip().rsplit("  ", 1)
+        rows[line[:starts[0]].strip()] = (line[starts[0]:starts[1]].strip(), value.strip(),
+                                          source.strip())
+    return rows
+
+
 def interrupt(process, sig=signal.SIGINT):
     os.killpg(process.pid, sig)

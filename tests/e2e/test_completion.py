@@ -57,6 +57,11 @@ class Completion(Workspace):
         self.assertEqual(self.complete("run", "cfg.yml", "--M"), ["--MODEL"])
         self.assertEqual(self.complete("run", "broken.py", "--S"), ["--SPEED"])
 
+    def test_a_config_needing_unset_variables_still_completes(self):
+        self.write("env.yml", "extend: exp.py\nname: ${RUN_NAME}\nbase_path: ${OUT}\n"
+                   "parameters:\n  LR: ${RATE}\n")
+        self.assertEqual(self.complete("run", "env.yml", "--L"), ["--LAYERS", "--LR"])
+
     def test_launchers_and_the_sweep_commands(self):
         self.assertEqual(self.complete("run", "exp.py", "--launcher", ""), ["local", "slurm"])
         self.assertEqual(self.complete("run", "--launcher", "s"), ["slurm"])

@@ -194,6 +194,18 @@ class Extend(Workspace):
         self.assertUsageError(result, "orphan.py: the base experiment 'nope.py' does not exist")
         self.assertNoRunFolder()
 
+    def test_a_base_that_raises_while_imported_is_named_with_its_line(self):
+        self.write("base.py", "LR = 0.1\n\nraise ValueError('broken base')\n")
+        self.child()
+        result = self.xrun("run", "child.py")
+        lines = CHILD.split("\n")
+        line = next(index for index, text in enumerate(lines) if "Experiment.extend(" in text)
+        self.assertUsageError(result, f"cannot load child.py:{line + 1}: ValueError: broken base "
+                                      f"(raised at {self.dir / 'base.py'}:3)")
+        self.write("c.yml", "extend: child.py\n")  # the same through a config
+        self.assertUsageError(self.xrun("run", "c.yml"), "ValueError: broken base (raised at ")
+        self.assertNoRunFolder()
+
     def test_inherit_without_a_base_is_a_usage_error(self):
         self.write("lonely.py", textwrap.dedent('''
             from xrun import Experiment, INHERIT, file_namespace, folder_path

@@ -52,7 +52,7 @@ class Examples(Workspace):
 
         quick = self.xrun("run", "configs/l2_strong_quick.yml")
         self.assertEqual(quick.returncode, 0, quick.stderr)
-        run = self.only_run("configs/results/l2_strong_quick")
+        run = self.only_run("results/l2_strong_quick")  # the experiment's base path
         meta = self.meta(run)
         self.assertEqual(meta["parameters"]["EPOCHS"]["value"], 20)
         self.assertEqual(meta["parameters"]["PENALTY"]["value"], 1.0)
@@ -60,7 +60,7 @@ class Examples(Workspace):
 
         strong = self.xrun("run", "configs/l2_strong.yml", env=self.env(EPOCHS="30"))
         self.assertEqual(strong.returncode, 0, strong.stderr)
-        run = self.only_run("configs/results/l2_strong")
+        run = self.only_run("results/l2_strong")
         self.assertEqual(self.meta(run)["parameters"]["EPOCHS"]["value"], 30)
 
     def test_failing(self):

@@ -5,7 +5,7 @@ import os
 import subprocess
 import unittest
 
-from support import Workspace, experiment_source
+from support import Workspace, dry_run_table, experiment_source
 
 PARAMETERS = '''
 import os
@@ -138,6 +138,72 @@ class Parameters(Workspace):
                 self.assertUsageError(self.xrun("run", "exp.py", *args), message)
         self.assertNoRunFolder()
 
+    def test_types_are_named_with_their_article(self):
+        self.assertUsageError(self.xrun("run", "exp.py", "--OPTIONS", "[1]"),
+                              "cannot be '[1]': not a dict")
+        self.write("c.yml", "extend: exp.py\nparameters:\n  EPOCHS: [1]\n")
+        result = self.xrun("run", "c.yml")
+        self.assertUsageError(result, "c.yml:3:3: parameter EPOCHS (int) cannot be [1]: not an int")
+        self.assertNotIn("a int", result.stderr)
+        self.assertNoRunFolder()
+
+    def test_values_nested_too_deeply_are_refused_whatever_their_way_in(self):
+        deep = "[" * 30000 + "]" * 30000
+        ways = [("run", "exp.py", "--dry-run", "--OPTIONS", deep),
+                ("run", "exp.py", "--LAYERS", deep),
+                ("run", "exp.py", f"--LAYERS={'[' * 101}{']' * 101}"),
+                ("run", "exp.py", "--sweep", f"LAYERS={deep},[1]")]
+        for args in ways:
+            with self.subTest(args=args[2][:20]):
+                result = self.xrun(*args)
+                self.assertUsageError(result, "nested more than 100 levels deep")
+                self.assertRegex(result.stderr, r"parameter (OPTIONS|LAYERS)")
+                self.assertIn("… (", result.stderr)  # the value echoed is cut short
+                self.assertLess(len(result.stderr), 2000)
+        self.assertNoRunFolder()
+        # 100 levels are fine.
+        result = self.xrun("run", "exp.py", "--dry-run", "--SHAPE", "[" * 100 + "]" * 100)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_a_long_value_is_cut_short_in_the_message(self):
+        result = self.xrun("run", "exp.py", "--EPOCHS", "9" * 10 + "x" * 100000)
+        self.assertUsageError(result, "parameter EPOCHS (int) cannot be '9999999999xxx",
+                              "… (100010 characters)': not an integer")
+        self.assertLess(len(result.stderr), 1000)
+        result = self.xrun("run", "exp.py", "--" + "N" * 50000, "1")
+        self.assertUsageError(result, "… (50000 characters)")
+        self.assertLess(len(result.stderr), 1000)
+
+    def test_dry_run_is_an_aligned_table(self):
+        result = self.xrun("run", "exp.py", "--dry-run", "--MODEL", "vit")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.startswith("NAME "), result.stdout)
+        rows = dry_run_table(result.stdout)  # raises unless each column lines up
+        self.assertEqual(rows["MODEL"], ("str", "'vit'", "cli"))
+        self.assertEqual(rows["LAYERS"], ("list[int]", "[64, 32]", "default"))
+        self.assertEqual(rows["SEED"], ("Optional[int]", "None", "default"))
+
+    def test_a_parameter_given_twice_warns_and_takes_the_last(self):
+        result = self.xrun("run", "exp.py", "--EPOCHS", "1", "--LR=0.5", "--EPOCHS=2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr.count("xrun: warning:"), 1, result.stderr)
+        self.assertIn("xrun: warning: --EPOCHS given twice; using 2", result.stderr)
+        meta = self.meta(self.only_run("results/exp"))
+        self.assertEqual(meta["parameters"]["EPOCHS"]["value"], 2)
+        # In a sweep: once, not once a variation.
+        result = self.xrun("run", "exp.py", "--sweep", "LR=0.1,0.2", "--MODEL", "a",
+                           "--MODEL", "b", "-j", "1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr.count("--MODEL given twice; using b"), 1, result.stderr)
+
+    def test_values_that_are_not_utf8_are_refused(self):
+        result = subprocess.run([os.environ["XRUN_BIN"], "run", "exp.py", "--MODEL",
+                                 b"caf\xe9"], cwd=self.dir, capture_output=True, text=True,
+                                env=self.env())
+        self.assertUsageError(result, "'caf\\xe9' (the value of --MODEL) is not UTF-8 text")
+        self.assertNotIn("internal error", result.stderr)
+        self.assertNoRunFolder()
+
     def test_unknown_parameter_gets_did_you_mean(self):
         result = self.xrun("run", "exp.py", "--EPOCH", "3")
         self.assertUsageError(result, "exp.py has no parameter EPOCH", "did you mean --EPOCHS?")
@@ -157,8 +223,9 @@ class Parameters(Workspace):
     def test_dry_run_prints_resolved_typed_values_and_sources(self):
         result = self.xrun("run", "exp.py", "--dry-run", "--EPOCHS", "9")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("EPOCHS (int) = 9    [cli]", result.stdout)
-        self.assertIn("LR (float) = 0.01    [default]", result.stdout)
+        rows = dry_run_table(result.stdout)
+        self.assertEqual(rows["EPOCHS"], ("int", "9", "cli"))
+        self.assertEqual(rows["LR"], ("float", "0.01", "default"))
         self.assertNoRunFolder()
         self.assertUsageError(self.xrun("run", "exp.py", "--dry-run", "--EPOCHS", "x"),
                               "cannot be 'x'")
@@ -256,6 +323,50 @@ class BadInput(Workspace):
         result = self.xrun("run", "exp.py")
         self.assertEqual(result.returncode, 2)
         self.assertIn("xrun: error: cannot load exp.py:2: ModuleNotFoundError", result.stderr)
+        self.assertNoRunFolder()
+
+    def test_any_error_while_importing_names_the_module_and_line(self):
+        self.write("helper.py", "def fail():\n    raise ValueError('inside the helper')\n")
+        self.write("exp.py", "from xrun import Experiment\nimport helper\nX = 1\nhelper.fail()\n")
+        result = self.xrun("run", "exp.py")
+        self.assertUsageError(result, "cannot load exp.py:4: ValueError: inside the helper "
+                                      f"(raised at {self.dir / 'helper.py'}:2)")
+        # An exception that cannot even say what it is.
+        self.write("exp.py", "from xrun import Experiment\nclass Odd(Exception):\n"
+                   "    def __str__(self):\n        raise RuntimeError('no text')\n"
+                   "raise Odd()\n")
+        result = self.xrun("run", "exp.py")
+        self.assertUsageError(result, "cannot load exp.py:5: Odd: (its message cannot be shown)")
+        self.assertEqual(result.stderr.count("Traceback"), 1, result.stderr)
+        self.assertNotIn("internal error", result.stderr)
+        self.assertNoRunFolder()
+
+    def test_a_module_that_is_not_utf8_is_refused_as_python3_refuses_it(self):
+        source = experiment_source("MODEL: str = 'x'\n", "e['model'] = e.MODEL")
+        (self.dir / "exp.py").write_bytes(b"# caf\xe9: a Latin-1 comment\n" + source.encode())
+        result = self.xrun("run", "exp.py")
+        self.assertUsageError(result, "cannot load exp.py:1:6: SyntaxError: Non-UTF-8 code "
+                                      "starting with '\\xe9', but no encoding declared")
+        plain = subprocess.run(["/usr/bin/python3", "exp.py"], cwd=self.dir,
+                               capture_output=True, text=True, env=self.env())
+        self.assertIn("SyntaxError: Non-UTF-8 code starting with '\\xe9'", plain.stderr)
+        self.write("c.yml", "extend: exp.py\n")  # imported for a config: the same
+        self.assertUsageError(self.xrun("run", "c.yml"), "exp.py:1:6: SyntaxError: Non-UTF-8")
+        self.assertNoRunFolder()
+        # Declared, it is Latin-1, as for python3.
+        (self.dir / "exp.py").write_bytes(b"# -*- coding: latin-1 -*-\n"
+                                          + source.replace("'x'", "'caf\xe9'").encode("latin-1"))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.data(self.only_run("results/exp"))["model"], "café")
+
+    def test_a_module_name_that_is_not_utf8_is_refused(self):
+        name = b"m\xff.py"
+        (self.dir / os.fsdecode(name)).write_text(experiment_source("N: int = 1\n", "pass"))
+        result = subprocess.run([os.environ["XRUN_BIN"], "run", name], cwd=self.dir,
+                                capture_output=True, text=True, env=self.env())
+        self.assertUsageError(result, "m\\xff.py is not UTF-8")
+        self.assertNotIn("internal error", result.stderr)
         self.assertNoRunFolder()
 
     def test_module_without_experiment(self):

@@ -5,7 +5,7 @@ import shutil
 import unittest
 from pathlib import Path
 
-from support import Workspace, experiment_source
+from support import Workspace, dry_run_table, experiment_source
 
 BASE = '''
 from xrun import Experiment, file_namespace, folder_path
@@ -76,18 +76,18 @@ class Reproduce(Workspace):
         self.write("configs/strong.yml", "extend: ../child.py\nparameters:\n  LR: 0.5\n"
                    "include: ../mixin.py\n")
         self.run_ok("run", "configs/strong.yml", "--TAG", "first")
-        original = self.only_run("configs/results/strong")
+        original = self.only_run("results/strong")  # the experiment's base path
         for name in ("base.py", "child.py", "mixin.py"):
             (self.dir / name).unlink()  # gone: only the archived copies are left
-        self.run_ok("reproduce", "--path", "configs/results", original.name)
-        again = self.runs("configs/results/strong")[-1]
+        self.run_ok("reproduce", "--path", "results", original.name)
+        again = self.runs("results/strong")[-1]
         self.assertNotEqual(again, original)
         self.assertEqual(self.data(again), {"scaled": 1.0, "tag": "first"})
         self.assertEqual(self.data(again), self.data(original))
         self.assertEqual(self.meta(again)["name"], "strong")
         # A reproduction can be reproduced in turn, mixins and all.
-        self.run_ok("reproduce", "--path", "configs/results", again.name)
-        third = self.runs("configs/results/strong")[-1]
+        self.run_ok("reproduce", "--path", "results", again.name)
+        third = self.runs("results/strong")[-1]
         self.assertEqual(self.data(third), self.data(original))
         self.assertEqual(self.meta(third)["reproduces"]["id"], again.name)
 
@@ -170,8 +170,9 @@ class Reproduce(Workspace):
         expected = ["nan", "-inf", str(2**70), "inf", str(-2**64 - 1)]
         self.assertEqual(self.data(original)["values"], expected)
         result = self.run_ok("reproduce", original.name, "--dry-run")
-        self.assertIn("E (float) = nan", result.stdout)
-        self.assertIn(f"G (int) = {2**70}", result.stdout)
+        rows = dry_run_table(result.stdout)
+        self.assertEqual(rows["E"][:2], ("float", "nan"))
+        self.assertEqual(rows["G"][:2], ("int", str(2**70)))
         self.assertEqual(self.runs("results/exp"), [original])
         result = self.run_ok("reproduce", original.name)
         self.assertNotIn("cannot be", result.stderr)
@@ -243,7 +244,7 @@ class Reproduce(Workspace):
         self.run_ok("run", "exp.py", "--LR", "0.7")
         original = self.only_run("results/exp")
         result = self.run_ok("reproduce", original.name, "--dry-run")
-        self.assertIn("LR (float) = 0.7", result.stdout)
+        self.assertEqual(dry_run_table(result.stdout)["LR"][:2], ("float", "0.7"))
         result = self.run_ok("reproduce", original.name, "--help")
         self.assertIn("LR", result.stdout)
         self.assertEqual(self.runs("results/exp"), [original])

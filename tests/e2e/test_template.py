@@ -69,9 +69,13 @@ experiment.run_if_main()
         self.assertIn("  ON: true", text)
         self.assertIn("# str: A label.", text)
         self.assertIn("# SIZES: [8, 8]", text)  # not a plain value: left to the module
+        self.assertIn("# base_path: .                      # default: the experiment's", text)
         self.run_done("configs/variant.yml")
-        run = self.only_run("configs/results/variant")
+        # Beside the experiment's own runs, where `archive list` from here finds it.
+        run = self.only_run("results/variant")
         self.assertEqual(self.data(run)["seen"], ["it's 'quoted'", "mlp", [8, 8], 0.001, True])
+        self.assertFalse((self.dir / "configs" / "results").exists())
+        self.assertIn(run.name, self.xrun("archive", "list").stdout)
 
     def test_bases_needing_imports_dollars_and_odd_paths(self):
         self.write("odd dir/base #1.py", '''
@@ -98,7 +102,7 @@ experiment.run_if_main()
                          ["mlp", "${run}_out $$5", 4])
         self.make("config", "variant", "--from", "odd dir/base #1.py")
         self.run_done("variant.yml")
-        self.assertEqual(self.data(self.only_run("results/variant"))["seen"],
+        self.assertEqual(self.data(self.only_run("odd dir/results/variant"))["seen"],
                          ["mlp", "${run}_out $$5", 4])
 
     def test_mixin_is_included_and_runs(self):

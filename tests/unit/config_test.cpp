@@ -3,6 +3,7 @@
 #include "xrun/error.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <fstream>
 #include <map>
 
@@ -51,6 +52,45 @@ TEST_CASE("environment substitution") {
         std::string::npos);
 }
 
+TEST_CASE("a default may hold further variables, expanded only when it is used") {
+  const Location here{"c.yml", 3, 5};
+  const auto env = fake({{"BS", "32"}});
+  CHECK(substitute("${NOPE:-${BS}}", env, here) == "32");
+  CHECK(substitute("${NOPE:-${ALSO:-x}}-y", env, here) == "x-y");
+  CHECK(substitute("${BS:-${NOPE}}", env, here) == "32"); // as a shell: the default is unused
+  CHECK(substitute("${NOPE:-a$$b}", env, here) == "a$b");
+  CHECK(substitute("${NOPE:-{x}}", env, here) == "{x}");
+  CHECK(message_of([&] { substitute("${NOPE:-${ALSO}}", env, here); }) ==
+        "c.yml:3:5: environment variable ALSO is not set");
+  CHECK(message_of([&] { substitute("${NOPE:-${BS}", env, here); }).find("unterminated") !=
+        std::string::npos);
+  std::string deep;
+  for (int i = 0; i < 200; ++i) {
+    deep += "${N:-";
+  }
+  CHECK(message_of([&] { substitute(deep, env, here); }).find("nested more than 100") !=
+        std::string::npos);
+}
+
+TEST_CASE("the resolved config records what ran") {
+  TempDir dir;
+  write(dir.path() / "exp.py", "X = 1\n");
+  write(dir.path() / "c.yml", "extend: exp.py\nparameters:\n  LR: 0.3\n  EPOCHS: 2\n");
+  const auto config = load_config(dir.path() / "c.yml", false, fake({}));
+  const auto records = nlohmann::json::parse(R"([
+      {"name": "LR", "value": 0.3, "source": "config"},
+      {"name": "EPOCHS", "value": 5, "source": "cli"},
+      {"name": "BIG", "value": 1.2e21, "exact": "1180591620717411303424", "source": "cli"},
+      {"name": "X", "value": 1, "source": "default"}])");
+  const auto yaml = config.resolved_yaml("/data/exp", records);
+  CHECK(yaml.find("LR: 0.3\n") != std::string::npos); // not 0.29999999999999999
+  CHECK(yaml.find("EPOCHS: 5") != std::string::npos); // the command line's value
+  CHECK(yaml.find("BIG: 1180591620717411303424") != std::string::npos);
+  CHECK(yaml.find("X:") == std::string::npos);
+  CHECK(yaml.find("base_path: /data/exp") != std::string::npos);
+  CHECK(yaml.find("and the command line") != std::string::npos);
+}
+
 TEST_CASE("a chain of configs resolves to the module with later values winning") {
   TempDir dir;
   write(dir.path() / "exp.py", "X = 1\n");
@@ -65,7 +105,7 @@ TEST_CASE("a chain of configs resolves to the module with later values winning")
   CHECK(config.files[0].filename() == "base.yml");
   CHECK(config.name == "top");
   CHECK(config.namespace_name == "results/top");
-  CHECK(config.base_path == dir.path() / "cfg");
+  CHECK(config.base_path.empty()); // the experiment's own, known once it is loaded
   REQUIRE(config.includes.size() == 1);
   CHECK(config.includes[0] == dir.path() / "mix.py");
   REQUIRE(config.parameters.size() == 4);
@@ -102,4 +142,64 @@ TEST_CASE("config errors name file, line and column") {
   write(dir.path() / "list.yml", "- a\n- b\n");
   CHECK(message_of([&] { load_config(dir.path() / "list.yml", false, fake({})); })
             .find("list.yml:1:1: a config is a mapping") != std::string::npos);
+  const auto error_in = [&](const std::string& text) {
+    write(dir.path() / "c.yml", text);
+    return message_of([&] { load_config(dir.path() / "c.yml", false, fake({})); });
+  };
+  CHECK(error_in("extend: exp.py\nparameters:\n  A: 1\n  A: 2\n") ==
+        (dir.path() / "c.yml").string() + ":4:3: duplicate key 'A' (first at line 3)");
+  CHECK(error_in("extend: exp.py\nparameters:\n  A: {b: 1, b: 2}\n")
+            .find("c.yml:3:13: duplicate key 'b'") != std::string::npos);
+  CHECK(error_in("extend: exp.py\nparameters:\n  A: \"x\\0y\"\n")
+            .find("c.yml:3:6: a NUL character") != std::string::npos);
+  CHECK(error_in("extend: exp.py\nparameters:\n  A: !foo 3\n")
+            .find("c.yml:3:6: unknown YAML tag '!foo'") != std::string::npos);
+  CHECK(error_in("extend: exp.py\nparameters:\n  A: !!int x\n").find("'x' is not an int") !=
+        std::string::npos);
+  CHECK(
+      error_in("extend: exp.py\nparameters:\n  A: !!seq x\n").find("the tag !!seq does not fit") !=
+      std::string::npos);
+  CHECK(error_in("extend: exp.py\ndescription: caf\xe9\n")
+            .find("c.yml:2:17: the config is not UTF-8") != std::string::npos);
+  CHECK(
+      error_in("extend: exp.py\nparameters:\n  [A]: 1\n").find("c.yml:3:3: a key must be a name") !=
+      std::string::npos);
+  CHECK(error_in("extend: exp.py\nparameters:\n  A: " + std::string(101, '[') +
+                 std::string(101, ']') + "\n")
+            .find("nested more than 100 levels deep") != std::string::npos);
+  CHECK(error_in("extend: exp.py\nparameters:\n  A: " + std::string(600, '[') +
+                 std::string(600, ']') + "\n")
+            .find("c.yml:3:1206: malformed YAML: nested too deeply") != std::string::npos);
+  // Aliases: counted at every use, refused where the value is given.
+  std::string bomb = "extend: exp.py\nx:\n  a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n";
+  for (const char* level : {"b", "c", "d", "e"}) {
+    const char previous = static_cast<char>(level[0] - 1);
+    bomb +=
+        fmt::format("  {0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n",
+                    level, previous);
+  }
+  CHECK(error_in(bomb + "parameters:\n  A: *d\n").empty() == false);
+  CHECK(error_in(bomb + "parameters:\n  A: *e\n") ==
+        (dir.path() / "c.yml").string() +
+            ":9:3: the config's values expand to more than 100000 YAML nodes (an alias counts "
+            "each time it is used)");
+}
+
+TEST_CASE("a parameter waiting for an unset variable is marked, not refused") {
+  TempDir dir;
+  write(dir.path() / "exp.py", "");
+  write(dir.path() / "c.yml", "extend: exp.py\nparameters:\n  SEED: ${S}\n");
+  const auto config = load_config(dir.path() / "c.yml", false, fake({}));
+  REQUIRE(config.parameters.size() == 1);
+  REQUIRE(config.parameters[0].unset.has_value());
+  CHECK(config.parameters[0].unset->find("c.yml:3:9: environment variable S is not set") !=
+        std::string::npos);
+  CHECK(config.parameters[0].to_json().contains("unset"));
+  // Elsewhere (here: the name) it is refused at once; completion reads it as empty.
+  write(dir.path() / "n.yml", "extend: exp.py\nname: ${NAME}\nparameters:\n  SEED: ${S}\n");
+  CHECK(message_of([&] {
+          load_config(dir.path() / "n.yml", false, fake({}));
+        }).find("environment variable NAME is not set") != std::string::npos);
+  CHECK(load_config(dir.path() / "n.yml", false, unset_as_empty(fake({}))).experiment ==
+        dir.path() / "exp.py");
 }

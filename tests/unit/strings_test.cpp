@@ -1,5 +1,7 @@
 #include "util/strings.hpp"
 
+#include <limits>
+
 #include <doctest/doctest.h>
 #include <string>
 #include <vector>
@@ -52,4 +54,38 @@ TEST_CASE("well-formed UTF-8 is told from bytes that are not") {
   CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));     // past U+10FFFF
   CHECK_FALSE(valid_utf8("\xe2\x82"));             // cut short
   CHECK_FALSE(valid_utf8("a\x80z"));               // a lone continuation byte
+}
+
+TEST_CASE("bytes that are not UTF-8 are found and shown as escapes") {
+  using xrun::util::escape_non_utf8;
+  using xrun::util::invalid_utf8_at;
+  CHECK_FALSE(invalid_utf8_at("caf\xc3\xa9").has_value());
+  CHECK(invalid_utf8_at("caf\xe9!") == 3u);
+  CHECK(escape_non_utf8("m\xff.py") == "m\\xff.py");
+  CHECK(escape_non_utf8("caf\xc3\xa9") == "caf\xc3\xa9");
+}
+
+TEST_CASE("a value echoed in a message is cut at a character, with its length") {
+  using xrun::util::shorten;
+  CHECK(shorten("short") == "short");
+  CHECK(shorten(std::string(200, 'x')) == std::string(200, 'x'));
+  CHECK(shorten(std::string(201, 'x')) == std::string(200, 'x') + "… (201 characters)");
+  // Two-byte characters: never cut in the middle of one.
+  std::string accents;
+  for (int i = 0; i < 5; ++i) {
+    accents += "\xc3\xa9";
+  }
+  CHECK(shorten(accents, 3) == "\xc3\xa9\xc3\xa9\xc3\xa9… (5 characters)");
+}
+
+TEST_CASE("floats are written as Python's repr writes them") {
+  using xrun::util::float_repr;
+  CHECK(float_repr(0.3) == "0.3");
+  CHECK(float_repr(0.1 + 0.2) == "0.30000000000000004");
+  CHECK(float_repr(1.0) == "1.0");
+  CHECK(float_repr(1e16) == "1e+16");
+  CHECK(float_repr(1e-5) == "1e-05");
+  CHECK(float_repr(-0.0) == "-0.0");
+  CHECK(float_repr(std::numeric_limits<double>::infinity()) == "inf");
+  CHECK(float_repr(std::numeric_limits<double>::quiet_NaN()) == "nan");
 }

@@ -51,6 +51,10 @@ _SPECIAL = {
                     "Mixin files to include: one path, a list, or comma-separated paths."),
 }
 _SPECIAL_TYPES = {"__INCLUDE__": None}  # by default type; None: a literal, else the text
+# How deep a value given as text may nest: the bound every converter of parameter values keeps
+# (core/value_limits.hpp), so that none of them can exhaust the stack.
+_MAX_DEPTH = getattr(_xrun, "MAX_DEPTH", 100)
+_SHOWN = 200  # characters of a value an error message echoes
 
 
 class UsageError(Exception):
@@ -66,6 +70,18 @@ def _prefix(kind: str) -> str:
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb" or not os.isatty(2):
         return text
     return f"\033[1;{31 if kind == 'error' else 33}m{text}\033[0m"
+
+
+def _shown(text: str) -> str:
+    """``text`` as an error message echoes it: whole up to _SHOWN characters, else cut with an
+    ellipsis and its length (as util::shorten does on the C++ side)."""
+    text = str(text)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}… ({len(text)} characters)"
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "an int", "a list[int]"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def file_namespace(file: str) -> str:
@@ -94,6 +110,9 @@ class Parameter:
         self.description = description
         self.source = "default"  # default, base, config or cli
         self.source_file = source_file  # the module or config file the value comes from
+        # A config's value that needs an environment variable that is not set: the error to
+        # report unless a later source (the command line, a sweep) gives a value.
+        self.unset = None
 
     def record(self):
         value, usable = _jsonable(self.value)
@@ -174,7 +193,7 @@ def _assigned_names(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as handle:
             source = handle.read()
-    except OSError:
+    except (OSError, ValueError):  # unreadable, or in another encoding: the names are unknown
         return {}
     found = re.findall(r"^([A-Za-z_]\w*)\s*(?::\s*([^=\n]+?))?\s*=(?!=)", source, re.MULTILINE)
     return {name: (annotation or None) for name, annotation in reversed(found)}
@@ -234,7 +253,32 @@ def _long_digit_run(text: str) -> bool:
     return False
 
 
+def _check_nesting(text: str):
+    """Refuses a literal nested deeper than _MAX_DEPTH before any parser recurses into it
+    (brackets inside quotes do not count)."""
+    if sum(text.count(bracket) for bracket in "[{(") <= _MAX_DEPTH:
+        return
+    depth, quote, escaped = 0, None, False
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in "[{(":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise ValueError(f"nested more than {_MAX_DEPTH} levels deep")
+        elif char in "]})":
+            depth -= 1
+
+
 def _literal(text: str):
+    _check_nesting(text)
     try:
         if _xrun is not None and not _long_digit_run(text):
             return _xrun.loads(text)
@@ -352,13 +396,13 @@ def _convert(text: str, tp, default):
         if container in (tuple, set, frozenset) and isinstance(value, (list, tuple)):
             value = container(value)
         if not _check(value, tp):
-            raise ValueError(f"not a {_type_name(tp, None)}")
+            raise ValueError(f"not {_a(_type_name(tp, None))}")
         return value
     if isinstance(tp, type):
         try:
             return tp(text)  # e.g. pathlib.Path
         except Exception as error:  # noqa: BLE001 - any constructor failure is a bad value
-            raise ValueError(str(error)) from None
+            raise ValueError(_shown(error)) from None
     typing = sys.modules.get("typing")
     if typing is not None and origin is typing.Literal:
         choices = _args(tp)
@@ -386,10 +430,12 @@ def _apply_arguments(parameters: dict, args: list, file: str):
     while index < len(args):
         arg = args[index]
         if not arg.startswith("--") or len(arg) == 2:
-            raise UsageError(f"unexpected argument '{arg}' (parameters are given as --NAME value)")
+            raise UsageError(f"unexpected argument '{_shown(arg)}' (parameters are given as "
+                             f"--NAME value)")
         name, has_value, text = arg[2:].partition("=")
         if name not in parameters:
-            raise UsageError(f"{file} has no parameter {name}{_did_you_mean(name, parameters, '--')}")
+            raise UsageError(f"{file} has no parameter {_shown(name)}"
+                             f"{_did_you_mean(name, parameters, '--')}")
         parameter = parameters[name]
         if not has_value:
             following = args[index + 1] if index + 1 < len(args) else None
@@ -406,9 +452,10 @@ def _apply_arguments(parameters: dict, args: list, file: str):
         try:
             parameter.value = _convert(text, parameter.annotation, parameter.value)
         except ValueError as error:
-            raise UsageError(f"parameter {name} ({parameter.type_name}) cannot be '{text}': "
-                             f"{error}") from None
+            raise UsageError(f"parameter {name} ({parameter.type_name}) cannot be "
+                             f"'{_shown(text)}': {error}") from None
         parameter.source = "cli"
+        parameter.unset = None
         index += 1
 
 
@@ -937,8 +984,8 @@ def _resolve_file(path: str, relative_to: str, what: str) -> str:
         if os.path.isfile(candidate):
             return os.path.realpath(candidate)
     where = " or ".join(dict.fromkeys(candidates))
-    raise UsageError(f"{relative_to or 'the experiment'}: the {what} '{path}' does not exist "
-                     f"(looked for {where})")
+    raise UsageError(f"{relative_to or 'the experiment'}: the {what} '{_shown(path)}' does not "
+                     f"exist (looked for {_shown(where)})")
 
 
 def _import_module(path: str):
@@ -1145,20 +1192,28 @@ def _exec_cached(name: str, path: str) -> types.ModuleType:
 
 def _plugin_error(error: BaseException, path: str) -> str:
     """``Type: message`` and the plugin's line that raised it."""
+    if isinstance(error, SyntaxError):
+        return f"SyntaxError: {error.msg} ({error.filename or path}:{error.lineno})"
+    frames = _user_frames(error)
+    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return _error_text(error) + where
+
+
+def _user_frames(error: BaseException) -> list:
+    """The frames of ``error``'s traceback outside xrun's own code."""
     import traceback
 
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if frame.filename != __file__ and not frame.filename.startswith("<frozen ")]
-    where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    if isinstance(error, SyntaxError):
-        where = f" ({error.filename or path}:{error.lineno})"
-        return f"SyntaxError: {error.msg}{where}"
+    return [frame for frame in traceback.extract_tb(error.__traceback__)
+            if frame.filename != __file__ and not frame.filename.startswith("<frozen ")]
+
+
+def _error_text(error: BaseException) -> str:
+    """``Type: message`` on one line, whatever the exception makes of its message."""
     try:
         message = str(error)
     except Exception:  # noqa: BLE001 - an exception that cannot say what it is
         message = "(its message cannot be shown)"
-    text = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    return text + where
+    return f"{type(error).__name__}: {_shown(message)}" if message else type(error).__name__
 
 
 def _plugin_folders(invocation: dict) -> list:
@@ -1260,7 +1315,7 @@ class _Plugins:
         for name, enabled, settings, where in _plugin_choices(invocation):
             plugin = found.get(name)
             if plugin is None:
-                raise UsageError(f"{where}: there is no plugin {name!r}"
+                raise UsageError(f"{where}: there is no plugin {_shown(repr(name))}"
                                  f"{_did_you_mean(name, found)} (xrun plugins list shows them)")
             state = wanted.setdefault(name, [None, {}, where])
             if enabled is not None:
@@ -1373,7 +1428,7 @@ def _check_plugin_settings(plugin: _Plugin, where: str):
     for key in plugin.settings:
         if key not in declared:
             known = ", ".join(declared) or "none"
-            raise UsageError(f"{where}: plugin {plugin.name} has no setting {key!r}"
+            raise UsageError(f"{where}: plugin {plugin.name} has no setting {_shown(repr(key))}"
                              f"{_did_you_mean(key, declared)} (its settings: {known})")
 
 
@@ -1453,6 +1508,8 @@ class _Runner:
         _apply_arguments(specs, [a for a in args if a not in include_args], invocation["file"])
         if invocation.get("variation"):
             _apply_settings(experiment, invocation["variation"])
+        if mode not in ("help", "plan"):  # a sweep's plan checks each variation
+            _check_unset(specs)
         for name, spec in specs.items():
             if isinstance(spec.value, _Inherit):
                 raise UsageError(f"{spec.source_file}: {name} = INHERIT needs a base experiment "
@@ -1621,7 +1678,8 @@ def _plan(experiment: Experiment, invocation: dict):
     """For a sweep: each variation's typed parameters, run hash and archive folder, sent to
     the process that runs the sweep; a variation that does not fit is bad input, named."""
     specs = experiment.parameter_specs
-    before = {name: (spec.value, spec.source, spec.source_file) for name, spec in specs.items()}
+    before = {name: (spec.value, spec.source, spec.source_file, spec.unset)
+              for name, spec in specs.items()}
     _Plugins.choose(invocation)  # an unknown plugin or setting is bad input here already
     files = []
     for path in [invocation["file"], *dict.fromkeys(experiment.dependencies)]:
@@ -1630,11 +1688,13 @@ def _plan(experiment: Experiment, invocation: dict):
                 name = "experiment_code.py" if not files else os.path.basename(path)
                 files.append((name, handle.read()))
     for index, variation in enumerate(invocation["variations"]):
-        for name, (value, source, source_file) in before.items():
+        for name, (value, source, source_file, unset) in before.items():
             spec = specs[name]
-            spec.value, spec.source, spec.source_file = value, source, source_file
+            spec.value, spec.source, spec.source_file, spec.unset = value, source, source_file, \
+                unset
         try:
             _apply_settings(experiment, variation)
+            _check_unset(specs)
         except UsageError as error:
             raise UsageError(f"variation {index}: {error}") from None
         records = [spec.record() for spec in specs.values()]
@@ -1699,7 +1759,8 @@ def _apply_config(experiment: Experiment, config: dict):
     parameter values, each checked against the parameter's declared type."""
     experiment.name = config["name"]
     experiment.namespace = config["namespace"]
-    experiment.base_path = config["base_path"]
+    if config["base_path"]:  # else the experiment's own: a config's runs go beside its runs
+        experiment.base_path = config["base_path"]
     if config["description"]:
         experiment._describe(config["description"])
     experiment.dependencies.extend(config["files"])
@@ -1716,8 +1777,11 @@ def _apply_settings(experiment: Experiment, settings: list):
             else setting["file"]  # `--sweep LR=0.1,x`
         spec = specs.get(name)
         if spec is None:
-            raise UsageError(f"{where}: the experiment has no parameter {name}"
+            raise UsageError(f"{where}: the experiment has no parameter {_shown(name)}"
                              f"{_did_you_mean(name, specs)}")
+        if "unset" in setting:
+            spec.unset = setting["unset"]  # reported unless a later source gives a value
+            continue
         tp = spec.annotation if spec.annotation is not None else (
             type(spec.value) if spec.value is not None else None)
         try:
@@ -1728,10 +1792,19 @@ def _apply_settings(experiment: Experiment, settings: list):
         except ValueError as error:
             shown = setting.get("text", setting["value"])
             raise UsageError(f"{where}: parameter {name} ({spec.type_name}) cannot be "
-                             f"{shown!r}: {error}") from None
+                             f"{_shown(repr(shown))}: {error}") from None
         spec.value = value
+        spec.unset = None
         spec.source = setting.get("source", "config")
         spec.source_file = setting["file"] if spec.source == "config" else ""
+
+
+def _check_unset(specs: dict):
+    """UsageError for a config value that needs an environment variable that is not set, when
+    no later source gave its parameter a value."""
+    for spec in specs.values():
+        if spec.unset:
+            raise UsageError(spec.unset)
 
 
 def _from_config(value, tp):
@@ -1748,7 +1821,7 @@ def _from_config(value, tp):
         if paths and not _check(value, tp):
             value = paths[0](value)
     if not _check(value, tp):
-        raise ValueError(f"not a {_type_name(tp, None)}")
+        raise ValueError(f"not {_a(_type_name(tp, None))}")
     return value
 
 
@@ -1764,11 +1837,17 @@ def _print_help(experiment: Experiment, file: str):
 
 
 def _print_parameters(experiment: Experiment):
+    """``--dry-run``: every parameter's type, value and where it comes from, as a table."""
+    rows = [("NAME", "TYPE", "VALUE", "SOURCE")]
     for name, spec in experiment.parameter_specs.items():
         origin = spec.source
         if spec.source in ("base", "config") and spec.source_file:
             origin += f" {os.path.relpath(spec.source_file)}"
-        print(f"{name} ({spec.type_name}) = {spec.value!r}    [{origin}]")
+        rows.append((name, spec.type_name, repr(spec.value), origin))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    widths[2] = min(widths[2], 40)  # a long value pushes only its own row's source aside
+    for row in rows:
+        print("  ".join(text.ljust(width) for text, width in zip(row, widths)) + "  " + row[3])
 
 
 def _print_traceback(error: BaseException):
@@ -1792,18 +1871,42 @@ def _chained(trace):
 
 
 def _load_error(file: str, error: BaseException) -> str:
-    """One clear line for an error raised while the module was being loaded."""
+    """One clear line for an error raised while the module was being loaded: the module's
+    line it came through (the traceback's last frame in that file) and, when it was raised in
+    another file (a module it imports, a base), that file's line too."""
     if isinstance(error, SyntaxError):
         where = f"{error.filename or file}:{error.lineno or '?'}"
         if error.offset:
             where += f":{error.offset}"
         return f"{where}: {type(error).__name__}: {error.msg}"
-    import traceback
+    frames = _user_frames(error)
+    own = [frame for frame in frames if os.path.abspath(frame.filename) == os.path.abspath(file)]
+    where = f"{file}:{own[-1].lineno}" if own else file
+    text = _error_text(error)
+    if frames and frames[-1] is not (own[-1] if own else None):
+        text += f" (raised at {frames[-1].filename}:{frames[-1].lineno})"
+    return f"{where}: {text}"
 
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if os.path.abspath(frame.filename) == os.path.abspath(file)]
-    where = f"{file}:{frames[-1].lineno}" if frames else file
-    return f"{where}: {type(error).__name__}: {error}"
+
+def _module_source(file: str) -> bytes:
+    """The module's source, refused as python3 refuses to run it when it is not UTF-8 and
+    declares no other encoding (compile() and importlib let such bytes through in comments and
+    decode them in strings with a message that names no file)."""
+    with open(file, "rb") as handle:
+        source = handle.read()
+    try:
+        source.decode("utf-8")
+        return source
+    except UnicodeDecodeError as error:
+        bad = error.start
+    for line in source.split(b"\n", 2)[:2]:  # PEP 263: a declaration on line 1 or 2
+        if line.lstrip().startswith(b"#") and (b"coding:" in line or b"coding=" in line):
+            return source  # compile() decodes it as declared, or says why it cannot
+    line = source.count(b"\n", 0, bad) + 1
+    column = bad - (source.rfind(b"\n", 0, bad) + 1) + 1
+    raise SyntaxError(f"Non-UTF-8 code starting with '\\x{source[bad]:02x}', but no encoding "
+                      f"declared; see https://peps.python.org/pep-0263/ for details",
+                      (file, line, column, None))
 
 
 def _run_as_main(file: str):
@@ -1813,8 +1916,7 @@ def _run_as_main(file: str):
     module.__builtins__ = builtins
     module.__spec__ = None
     sys.modules["__main__"] = module
-    with open(file, "rb") as handle:
-        code = compile(handle.read(), file, "exec", dont_inherit=True)
+    code = compile(_module_source(file), file, "exec", dont_inherit=True)
     exec(code, module.__dict__)
 
 
@@ -1834,6 +1936,7 @@ def _main() -> int:
             if config:
                 # A config's experiment is imported, not run as __main__: the config says how
                 # it runs.
+                _module_source(file)
                 experiment = _import_experiment(os.path.realpath(file))
                 _Runner.run(experiment, config)
             else:
