@@ -5,7 +5,9 @@
 #include "python/module.hpp"
 #include "python/package_export.hpp"
 #include "python/tracker.hpp"
+#include "util/signal_pipe.hpp"
 #include "xrun/error.hpp"
+#include "xrun/status.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -82,6 +84,8 @@ void install_interrupt_handlers() {
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     const long long ns = now.tv_sec * 1000000000LL + now.tv_nsec;
     const long long last = g_last_interrupt_ns.exchange(ns);
+    // With the supervisor gone, what the experiment prints while it stops goes to the log.
+    log_directly_if_orphaned();
     if (!interrupts_shielded() && (last == 0 || ns - last > k_interrupt_copies_ns)) {
       note_interrupt_signal(number);
       PyErr_SetInterrupt();
@@ -96,6 +100,10 @@ void install_interrupt_handlers() {
 } // namespace
 
 int run_child(const ChildOptions& options) {
+  // An interrupt while Python starts or the package loads would surface as a failed start
+  // ("cannot import the site module") or an error in xrun: it waits until Python can take it
+  // as a KeyboardInterrupt.
+  util::BlockedSignals interrupts{SIGINT, SIGTERM};
   const nlohmann::json invocation = {{"mode", mode_name(options.mode)},
                                      {"file", options.file.string()},
                                      {"args", options.args},
@@ -126,14 +134,28 @@ int run_child(const ChildOptions& options) {
       stop_tracker();
     }
   } stop_threads;
+  int code = 0;
   try {
     import_package(package_dir);
-    return py::module_::import("xrun").attr("_main")().cast<int>();
+    interrupts.release();
+    code = py::module_::import("xrun").attr("_main")().cast<int>();
+  } catch (py::error_already_set& error) {
+    if (!error.matches(PyExc_KeyboardInterrupt)) {
+      // Only a defect in xrun's own Python code gets here: the package catches everything else.
+      std::cerr << "xrun: error: internal error in the xrun Python package: " << error.what()
+                << '\n';
+      return k_exit_usage;
+    }
+    code = exit_code_for(RunStatus::interrupted);
   } catch (const std::exception& error) {
-    // Only a defect in xrun's own Python code gets here: the package catches everything else.
     std::cerr << "xrun: error: internal error in the xrun Python package: " << error.what() << '\n';
     return k_exit_usage;
   }
+  if (code == exit_code_for(RunStatus::interrupted) && options.mode != ChildMode::run &&
+      options.mode != ChildMode::finish) {
+    std::cerr << "xrun: interrupted\n"; // no supervisor to say so
+  }
+  return code;
 }
 
 } // namespace xrun::python

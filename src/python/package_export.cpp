@@ -57,9 +57,10 @@ std::filesystem::path exported_package_dir() {
     if (util::read_file(binary) != std::optional<std::string>(executable)) {
       core::write_file_atomic(binary, executable);
     }
+  } catch (const Error& error) {
+    throw RecordError(fmt::format("cannot export the xrun Python package: {}", error.what()));
   } catch (const std::system_error& error) {
-    throw ArchiveError(fmt::format("cannot write the xrun Python package to {}: {}",
-                                   package.string(), error.what()));
+    throw RecordError(fmt::format("cannot export the xrun Python package: {}", error.what()));
   }
   return dir;
 }

@@ -8,7 +8,7 @@ namespace xrun::python {
 /// A folder holding exactly the `xrun` package compiled into this binary, for PYTHONPATH:
 /// plain `python3 exp.py`, and the processes an experiment starts (multiprocessing workers
 /// import the experiment module, and so `xrun`). Written once per package version under
-/// $XDG_CACHE_HOME/xrun (or ~/.cache/xrun, else the temp folder). Throws ArchiveError.
+/// $XDG_CACHE_HOME/xrun (or ~/.cache/xrun, else the temp folder). Throws RecordError.
 std::filesystem::path exported_package_dir();
 
 /// The plugins installed with this binary: `<prefix>/share/xrun/plugins` beside `<prefix>/bin`,

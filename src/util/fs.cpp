@@ -1,6 +1,8 @@
 #include "util/fs.hpp"
 
 #include <cerrno>
+#include <cstdio> // renameat2
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <system_error>
@@ -57,14 +59,27 @@ void fsync_directory(const std::filesystem::path& dir) {
   }
 }
 
-void make_directories(const std::filesystem::path& dir) {
+void fsync_file(const std::filesystem::path& file) {
+  const FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    throw_errno(errno, "cannot open " + file.string());
+  }
+  if (::fsync(fd.get()) != 0) {
+    throw_errno(errno, "cannot sync " + file.string());
+  }
+}
+
+std::vector<std::filesystem::path> make_directories(const std::filesystem::path& dir,
+                                                    unsigned mode) {
+  std::vector<std::filesystem::path> created;
   std::filesystem::path current;
   for (const auto& part : dir) {
     current /= part;
     if (part.empty() || part == "/" || part == "." || part == "..") {
       continue;
     }
-    if (::mkdir(current.c_str(), 0777) == 0) {
+    if (::mkdir(current.c_str(), mode) == 0) {
+      created.push_back(current);
       continue;
     }
     const int error = errno;
@@ -72,11 +87,55 @@ void make_directories(const std::filesystem::path& dir) {
     if (error == EEXIST && ::stat(current.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
       continue; // created meanwhile by someone else, or there all along
     }
+    // What this call made is taken back (unless someone put something in it meanwhile).
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+      ::rmdir(it->c_str());
+    }
     if (error == EEXIST) {
       throw_errno(ENOTDIR, "cannot create folder " + current.string() + " (a file is in the way)");
     }
     throw_errno(error, "cannot create folder " + current.string());
   }
+  return created;
+}
+
+void write_new_file(const std::filesystem::path& file, std::string_view content) {
+  const FileDescriptor fd(
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+  if (fd.get() < 0) {
+    throw_errno(errno, "cannot create " + file.string());
+  }
+  try {
+    write_all(fd.get(), content, file);
+  } catch (const std::system_error&) {
+    ::unlink(file.c_str());
+    throw;
+  }
+}
+
+int rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+    return 0;
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    return -1;
+  }
+  // A file system without the flag: a hard link fails the same way on an existing name.
+  if (::link(from.c_str(), to.c_str()) == 0) {
+    ::unlink(from.c_str());
+    return 0;
+  }
+  if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS) {
+    return -1;
+  }
+  // Nor with hard links (or a folder, which cannot have them): look, then rename (not one
+  // step, but the best there is there; a folder is never renamed over one that has files).
+  struct stat info {};
+  if (::lstat(to.c_str(), &info) == 0) {
+    errno = EEXIST;
+    return -1;
+  }
+  return ::rename(from.c_str(), to.c_str());
 }
 
 std::uintmax_t tree_size(const std::filesystem::path& dir) {

@@ -57,6 +57,10 @@ class UsageError(Exception):
     """A wrong command line or experiment definition: reported without a traceback, exit 2."""
 
 
+class _NotRecorded(Exception):
+    """The supervisor could not record the run's start (and says why): the run does not start."""
+
+
 def file_namespace(file: str) -> str:
     """``results/<module stem>``: the usual namespace of an experiment module."""
     return "results/" + os.path.splitext(os.path.basename(file))[0]
@@ -1473,10 +1477,16 @@ class _Runner:
             "dependencies": list(dict.fromkeys(experiment.dependencies)),
             "plugins": plugins.records(),
         })
+        if reply.get("unrecorded"):
+            raise _NotRecorded(reply["error"])  # the supervisor reports it
         if "error" in reply:
             raise UsageError(reply["error"])
         experiment.path = path = reply["path"]
         start_time = reply.get("start_time") or time.time()
+        try:  # should the supervisor die, what the experiment prints then still reaches it
+            _xrun.keep_log(os.path.join(path, "experiment_out.log"))
+        except OSError:
+            pass
         _xrun.track_start(experiment._track_slow)
         _xrun.autosave_start(experiment._save_data, _SAVE_INTERVAL)
         if plugins.has("on_track"):
@@ -1485,9 +1495,7 @@ class _Runner:
             object.__setattr__(experiment, "track", _xrun.track)  # the native fast path
         for name, spec in specs.items():
             experiment._publish(name, spec.value)
-        if plugins.has("after_folder"):
-            _xrun.request({"type": "recorded"})  # the meta, code copies and log are written
-            plugins.fire("after_folder", experiment=experiment, path=path)
+        plugins.fire("after_folder", experiment=experiment, path=path)
         outcome = {"type": "finish"}
         error = None
         run_pid = os.getpid()
@@ -1785,12 +1793,16 @@ def _load_error(file: str, error: BaseException) -> str:
         if error.offset:
             where += f":{error.offset}"
         return f"{where}: {type(error).__name__}: {error.msg}"
+    return f"{_load_where(file, error)}: {type(error).__name__}: {error}"
+
+
+def _load_where(file: str, error: BaseException) -> str:
+    """``file:line`` of the module's line that raised ``error`` (``file`` when none did)."""
     import traceback
 
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
               if os.path.abspath(frame.filename) == os.path.abspath(file)]
-    where = f"{file}:{frames[-1].lineno}" if frames else file
-    return f"{where}: {type(error).__name__}: {error}"
+    return f"{file}:{frames[-1].lineno}" if frames else file
 
 
 def _run_as_main(file: str):
@@ -1830,10 +1842,12 @@ def _main() -> int:
                                  f"and decorate the main function with it")
             if not _Runner.ran:
                 _Runner.run(_Runner.experiments[-1])
-        except UsageError:
+        except (UsageError, _NotRecorded):
             raise
         except BaseException as error:
             started = any(e.path is not None for e in _Runner.experiments)
+            if isinstance(error, SystemExit) and not _Runner.ran:
+                raise UsageError(_load_exit(file, error)) from None
             if started or isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
             if not isinstance(error, SyntaxError):
@@ -1843,6 +1857,8 @@ def _main() -> int:
         sys.stdout.flush()
         sys.stderr.write(f"xrun: error: {error}\n")
         return 2
+    except _NotRecorded:
+        return 1
     except KeyboardInterrupt:
         return 130
     except SystemExit as error:
@@ -1859,3 +1875,13 @@ def _main() -> int:
         _Runner.end()
         _flush_output()
     return 0
+
+
+def _load_exit(file: str, error: SystemExit) -> str:
+    """The message for a module that called sys.exit() while it was loading: no run was made,
+    whatever the code, so it is bad input."""
+    code = error.code
+    if code is not None and not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")  # as Python would print it
+        code = 1
+    return f"{_load_where(file, error)}: the module exited with code {code or 0} while loading; no run was created"
