@@ -138,6 +138,69 @@ int rename_no_replace(const std::filesystem::path& from, const std::filesystem::
   return ::rename(from.c_str(), to.c_str());
 }
 
+namespace {
+
+/// Why a folder this user takes code from is not safe: the owner, then the mode.
+std::optional<std::string> foreign(const std::filesystem::path& dir, const struct stat& info,
+                                   bool ancestor) {
+  const uid_t self = ::geteuid();
+  if (info.st_uid != self && !(ancestor && info.st_uid == 0)) {
+    return dir.string() + " belongs to user " + std::to_string(info.st_uid);
+  }
+  const bool sticky = (info.st_mode & S_ISVTX) != 0;
+  if (ancestor ? ((info.st_mode & S_IWOTH) && !sticky) : (info.st_mode & (S_IWGRP | S_IWOTH))) {
+    return dir.string() + " is writable by other users";
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string> make_private_directories(const std::filesystem::path& root,
+                                                    const std::filesystem::path& relative) {
+  try {
+    make_directories(root, 0700);
+  } catch (const std::system_error& error) {
+    return std::string(error.what());
+  }
+  std::error_code error;
+  const auto real = std::filesystem::canonical(root, error);
+  if (error) {
+    return root.string() + ": " + error.message();
+  }
+  for (auto dir = real;; dir = dir.parent_path()) {
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) != 0) {
+      return dir.string() + ": " + std::strerror(errno);
+    }
+    if (auto problem = foreign(dir, info, true)) {
+      return problem;
+    }
+    if (dir == dir.root_path()) {
+      break;
+    }
+  }
+  auto current = root;
+  for (const auto& part : relative) {
+    current /= part;
+    if (::mkdir(current.c_str(), 0700) != 0 && errno != EEXIST) {
+      return current.string() + ": " + std::strerror(errno);
+    }
+    struct stat info {};
+    if (::lstat(current.c_str(), &info) != 0) {
+      return current.string() + ": " + std::strerror(errno);
+    }
+    if (!S_ISDIR(info.st_mode)) {
+      return current.string() + " is not a folder" +
+             (S_ISLNK(info.st_mode) ? std::string(" but a link") : std::string());
+    }
+    if (auto problem = foreign(current, info, false)) {
+      return problem;
+    }
+  }
+  return std::nullopt;
+}
+
 std::uintmax_t tree_size(const std::filesystem::path& dir) {
   std::uintmax_t total = 0;
   std::error_code error;

@@ -35,6 +35,15 @@ void write_new_file(const std::filesystem::path& file, std::string_view content)
 /// returns 0, or -1 with errno (EEXIST when `to` exists; ENOTEMPTY for a folder in the way).
 int rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to);
 
+/// Creates the folders of `relative` under `root`, each private to this user (mode 0700), or
+/// takes them as they are when they are: real folders (no link is followed) owned by this
+/// user and writable by nobody else. `root` may be a link; it is created (0700) when missing,
+/// and it and the folders above it must belong to this user or root and must not be writable
+/// by others (unless sticky, as /tmp). So no other user can put files where this process
+/// takes code from. Returns nullopt, or why a folder is not private, naming it.
+std::optional<std::string> make_private_directories(const std::filesystem::path& root,
+                                                    const std::filesystem::path& relative);
+
 /// The bytes of all regular files under `dir` (0 for a missing folder; unreadable parts are
 /// skipped).
 std::uintmax_t tree_size(const std::filesystem::path& dir);

@@ -1099,15 +1099,17 @@ class _Plugin:
 
 def _exec_cached(name: str, path: str) -> types.ModuleType:
     """Imports the module file at ``path`` as ``name``, with its bytecode cached beside the
-    exported package: every run imports the plugins, an installed plugins folder is read-only,
-    and PYTHONDONTWRITEBYTECODE is common, so Python's own cache often is not written."""
+    exported package, in a folder private to the user (the invocation's ``plugin_cache``, made
+    so by xrun: no one else can plant code there): every run imports the plugins, an installed
+    plugins folder is read-only, and PYTHONDONTWRITEBYTECODE is common, so Python's own cache
+    often is not written."""
     import marshal
 
     stat = os.stat(path)
     key = f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0{sys.implementation.cache_tag}\n"
     key = key.encode("utf-8", "surrogateescape")
-    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                         "plugin-cache", name + ".bin")
+    folder = _xrun.invocation().get("plugin_cache") if _xrun is not None else ""
+    cache = os.path.join(folder, name + ".bin") if folder else ""
     code = None
     try:
         with open(cache, "rb") as handle:
@@ -1120,11 +1122,11 @@ def _exec_cached(name: str, path: str) -> types.ModuleType:
         with open(path, "rb") as handle:
             code = compile(handle.read(), path, "exec", dont_inherit=True)
         try:
-            os.makedirs(os.path.dirname(cache), exist_ok=True)
-            temp = f"{cache}.{os.getpid()}.tmp"
-            with open(temp, "wb") as handle:
-                handle.write(key + marshal.dumps(code))
-            os.replace(temp, cache)
+            if cache:
+                temp = f"{cache}.{os.getpid()}.tmp"
+                with open(temp, "wb") as handle:
+                    handle.write(key + marshal.dumps(code))
+                os.replace(temp, cache)
         except OSError:
             pass  # a read-only cache: compiled again next time
     module = types.ModuleType(name)
