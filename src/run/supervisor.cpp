@@ -249,6 +249,7 @@ private:
   std::optional<RunFolder> m_folder;
   RunMeta m_meta;
   Json m_outcome = Json::object();
+  GitDiff m_git_diff = GitDiff::code;
   std::future<std::optional<GitSnapshot>> m_git;
   int m_interrupts = 0;
   bool m_terminated = false;
@@ -271,6 +272,7 @@ int Supervision::run() {
   // The code as it is when the run starts, not when the experiment asks for its folder (its
   // imports may take long enough for an editor to save a change meanwhile).
   m_code = util::read_file(m_request.file).value_or("");
+  m_git_diff = git_diff_mode(std::getenv("XRUN_GIT_DIFF"));
   for (const auto& [number, reason] : m_request.interrupt_reasons) {
     if (std::find(m_handled.begin(), m_handled.end(), number) == m_handled.end()) {
       m_handled.push_back(number);
@@ -282,7 +284,7 @@ int Supervision::run() {
     Pipe out, err, control_out, control_in;
     m_child = spawn_child(m_request.child, out, err, control_out, control_in, m_handled);
     // Asking git takes a few processes; do it while the child starts Python.
-    m_git = std::async(std::launch::async, read_git, m_request.file);
+    m_git = std::async(std::launch::async, read_git, m_request.file, m_git_diff);
     code = finish(watch(out, err, control_out, control_in));
   } // the pipes closed: a process forked next must not hold them
   if (plugins_owe_end()) {
@@ -526,6 +528,39 @@ void Supervision::handle_message(const std::string& line) {
   }
 }
 
+/// The recorded command line keeps no secret: the value of a plugin setting that the plugins'
+/// records hold as secret (`--plugin NAME:SETTING=VALUE`, or `--plugin=NAME:...`) is replaced
+/// by what the record holds instead.
+void redact_plugin_settings(std::vector<std::string>& words, const Json& plugins) {
+  std::vector<std::pair<std::string, std::string>> secret; // "NAME:SETTING=", shown value
+  for (const auto& plugin : plugins) {
+    const auto settings = plugin.value("settings", Json::object());
+    for (const auto& name : plugin.value("secret_settings", Json::array())) {
+      if (!name.is_string() || !settings.contains(name.get<std::string>())) {
+        continue;
+      }
+      const auto& shown = settings[name.get<std::string>()];
+      secret.emplace_back(fmt::format("{}:{}=", plugin.value("name", ""), name.get<std::string>()),
+                          shown.is_string() ? shown.get<std::string>() : shown.dump());
+    }
+  }
+  for (std::size_t i = 0; i < words.size() && !secret.empty(); ++i) {
+    std::size_t start = 0;
+    if (words[i] == "--plugin" && i + 1 < words.size()) {
+      ++i;
+    } else if (words[i].starts_with("--plugin=")) {
+      start = std::string_view("--plugin=").size();
+    } else {
+      continue;
+    }
+    for (const auto& [prefix, shown] : secret) {
+      if (std::string_view(words[i]).substr(start).starts_with(prefix)) {
+        words[i] = words[i].substr(0, start + prefix.size()) + shown;
+      }
+    }
+  }
+}
+
 ParameterRecord parameter_from(const Json& record) {
   ParameterRecord parameter;
   parameter.name = record.value("name", "");
@@ -650,6 +685,7 @@ void Supervision::record_start(const Json& message, const StagedRunFolder& stage
   m_meta.python_version = message.value("python_version", "");
   m_meta.python_executable = message.value("python_executable", "");
   m_meta.command_line = m_request.command_line;
+  redact_plugin_settings(m_meta.command_line, message.value("plugins", Json::array()));
   if (m_request.meta_extra.is_object()) {
     for (const auto& [key, value] : m_request.meta_extra.items()) {
       m_meta.extra[key] = value;
@@ -665,12 +701,14 @@ void Supervision::record_start(const Json& message, const StagedRunFolder& stage
   }
 
   const auto& folder = staged.staging;
+  std::vector<std::filesystem::path> code_files{m_request.file};
   for (const auto& source : message.value("dependencies", Json::array())) {
     m_meta.dependencies.push_back({source.get<std::string>(), copy_name(source)});
+    code_files.emplace_back(source.get<std::string>());
   }
   std::string diff;
   if (auto git = m_git.valid() ? m_git.get() : std::nullopt) {
-    diff = git->diff;
+    diff = m_git_diff == GitDiff::code ? diff_of_files(*git, code_files) : git->diff;
     if (!diff.empty()) {
       git->record.diff_file = "git_diff.patch";
     }

@@ -1004,6 +1004,9 @@ PLUGIN_HOOKS = ("before_parameters", "after_parameters", "after_folder", "before
 _PLUGIN_ORDER = {"builtin": 0, "package": 1, "user": 2}  # a later source shadows an earlier
 _PLUGIN_FAILURES_KEPT = 20  # in the meta, per plugin
 _PLUGIN_FAILURES_ALLOWED = 5  # per hook; then the hook is not called again in the run
+# A setting whose name holds one of these is kept out of the record (the plugin gets it).
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "key", "auth", "credential")
+_REDACTED = "<redacted>"
 
 
 class PluginEvent:
@@ -1084,12 +1087,24 @@ class _Plugin:
                 return assignment["value"].strip() not in ("False", "0", "None")
         return True
 
+    def secret_settings(self) -> list:
+        """The names of its settings whose values are not recorded: those the plugin lists in
+        ``SECRET_SETTINGS``, and those named like a secret (token, password, key, ...)."""
+        declared = getattr(self.module, "SECRET_SETTINGS", ()) if self.module is not None else ()
+        return sorted(name for name in self.settings
+                      if name in declared or any(word in name.lower() for word in _SECRET_WORDS))
+
     def record(self) -> dict:
         record = {"name": self.name, "source": self.source, "path": self.path,
                   "module": self.module_name, "loaded": self.module is not None,
                   "hooks": self.hooks}
         if self.settings:
-            record["settings"] = _plain_or_repr(self.settings)
+            secret = self.secret_settings()
+            record["settings"] = _plain_or_repr(
+                {name: _REDACTED if name in secret else value
+                 for name, value in self.settings.items()})
+            if secret:
+                record["secret_settings"] = secret
         if self.error:
             record["error"] = self.error
         if self.failures:
@@ -1283,13 +1298,17 @@ class _Plugins:
         return cls(active)
 
     @classmethod
-    def from_records(cls, records: list) -> "_Plugins":
+    def from_records(cls, records: list, given: dict) -> "_Plugins":
         """The plugins a run had, loaded again from their records (for the end of a run whose
-        experiment process died)."""
+        experiment process died); the values of secret settings, which the records do not
+        hold, come from ``given`` (name -> the settings chosen for the run)."""
         plugins = []
         for record in records:
             plugin = _Plugin(record["name"], record["source"], record["path"], record["module"])
-            plugin.settings = record.get("settings") or {}
+            plugin.settings = dict(record.get("settings") or {})
+            for name in record.get("secret_settings") or []:
+                if name in given.get(plugin.name, {}):
+                    plugin.settings[name] = given[plugin.name][name]
             plugin.failures = list(record.get("failures") or [])
             if record.get("loaded"):
                 plugin.load()
@@ -1661,7 +1680,10 @@ def _finish_run(invocation: dict) -> int:
     path = invocation["file"]
     with open(os.path.join(path, "experiment_meta.json"), encoding="utf-8") as handle:
         meta = json.load(handle)
-    plugins = _Plugins.from_records(meta.get("plugins") or [])
+    given = {}
+    for name, _, settings, _ in _plugin_choices(invocation):
+        given.setdefault(name, {}).update(settings)
+    plugins = _Plugins.from_records(meta.get("plugins") or [], given)
     data = {}
     try:
         with open(os.path.join(path, _DATA_FILE), encoding="utf-8") as handle:
