@@ -821,11 +821,15 @@ class Experiment:
             if extra and extra not in sys.path:
                 sys.path.append(extra)  # the experiment's own imports (`from models import MLP`)
         before = len(_Runner.experiments)
-        spec = importlib.util.spec_from_file_location(
-            "experiment_code", os.path.join(folder, "experiment_code.py"))
+        spec = _source_spec("experiment_code", os.path.join(folder, "experiment_code.py"))
         module = importlib.util.module_from_spec(spec)
         sys.modules.setdefault("experiment_code", module)
-        spec.loader.exec_module(module)
+        # Reading a run folder never writes into it (`import base` finds the copy there).
+        writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.dont_write_bytecode = writes_bytecode
         if len(_Runner.experiments) == before:
             raise UsageError(f"{folder}/experiment_code.py defines no experiment")
         experiment = _Runner.experiments[-1]
@@ -944,7 +948,7 @@ def _import_module(path: str):
             return module
     stem = os.path.splitext(os.path.basename(path))[0]
     name = stem if stem not in sys.modules else f"{stem}__{len(sys.modules)}"
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = _source_spec(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     folder = os.path.dirname(path)
@@ -952,6 +956,28 @@ def _import_module(path: str):
         sys.path.append(folder)  # the module's own imports of its neighbours
     spec.loader.exec_module(module)
     return module
+
+
+_SOURCE_LOADER = None
+
+
+def _source_spec(name: str, path: str):
+    """The import spec of the experiment file at ``path`` (a module, a base, a mixin, a run's
+    ``experiment_code.py``), loaded from its source alone: as for the script python3 runs, no
+    bytecode cache is read or written for it. So what runs is the source xrun archives and
+    hashes (a cached file of the same time and size could hold other code), and neither the
+    experiment's folder nor a run folder gets a ``__pycache__`` from it."""
+    global _SOURCE_LOADER
+    import importlib.machinery
+    import importlib.util
+
+    if _SOURCE_LOADER is None:
+        class SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+            def get_code(self, fullname):
+                source_path = self.get_filename(fullname)
+                return self.source_to_code(self.get_data(source_path), source_path)
+        _SOURCE_LOADER = SourceOnlyLoader
+    return importlib.util.spec_from_file_location(name, path, loader=_SOURCE_LOADER(name, path))
 
 
 def _import_experiment(path: str) -> Experiment:
@@ -1850,7 +1876,10 @@ def _main() -> int:
         return _finish_run(invocation)
     file = invocation["file"]
     sys.argv = [file, *invocation["args"]]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(file)))
+    folder = os.path.dirname(os.path.abspath(file))
+    sys.path.insert(0, folder)
+    if os.path.isfile(os.path.join(folder, "experiment_meta.json")):
+        sys.dont_write_bytecode = True  # a run folder is not written by running it again
     try:
         try:
             config = invocation.get("config")
