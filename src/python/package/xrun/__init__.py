@@ -1017,6 +1017,9 @@ def _hand_over(file: str):
     sys.stderr.flush()
     given = sys.argv[0] if sys.argv and os.path.abspath(sys.argv[0]) == os.path.abspath(file) \
         else file
+    # xrun runs the experiment in its own Python; it says so when that is not this one.
+    os.environ["XRUN_STARTED_WITH"] = "\n".join(
+        [sys.executable, sys.prefix, sys.version.split()[0], given])
     os.execv(binary, [binary, "run", given, *sys.argv[1:]])
 
 
@@ -1870,11 +1873,14 @@ def _run_as_main(file: str):
 def _main() -> int:
     """Entry point of the embedded interpreter: runs the module and returns the exit code."""
     invocation = _xrun.invocation()
+    started_with = os.environ.pop("XRUN_STARTED_WITH", "")
     if invocation["mode"] == "plugins":
         return _plugins_list(invocation)
     if invocation["mode"] == "finish":
         return _finish_run(invocation)
     file = invocation["file"]
+    if started_with and not invocation.get("variation"):  # a sweep's plan has said it
+        _warn_other_python(started_with)
     sys.argv = [file, *invocation["args"]]
     folder = os.path.dirname(os.path.abspath(file))
     sys.path.insert(0, folder)
@@ -1938,3 +1944,18 @@ def _load_exit(file: str, error: SystemExit) -> str:
         sys.stderr.write(f"{code}\n")  # as Python would print it
         code = 1
     return f"{_load_where(file, error)}: the module exited with code {code or 0} while loading; no run was created"
+
+
+def _warn_other_python(started_with: str):
+    """``python3 exp.py`` handed the run to xrun, which runs it in its own Python: when that is
+    not the one the user started, packages installed for that one only are missing, so say so."""
+    executable, prefix, version, file = (started_with.split("\n") + ["", "", "", ""])[:4]
+    if os.path.realpath(executable) == os.path.realpath(sys.executable) and \
+            os.path.realpath(prefix) == os.path.realpath(sys.prefix):
+        return
+    ours = f"{sys.executable} (Python {sys.version.split()[0]})"
+    sys.stderr.write(
+        f"xrun: warning: {file} was started with {executable} (Python {version}), but xrun runs "
+        f"experiments in its own Python, {ours}: packages installed only for the first are not "
+        f"available (use {sys.executable}, or a virtualenv made with it: "
+        f"{sys.executable} -m venv)\n")
