@@ -55,6 +55,24 @@ class Data(Workspace):
         self.assertEqual([(int(line.split(",")[0]), float(line.split(",")[1])) for line in lines],
                          [(0, 0.25), (1, 1.0)])
 
+    def test_the_data_file_is_indented_in_background_and_final_saves(self):
+        self.write("exp.py", experiment_source("import time\n", """
+            e["metrics/acc"] = 0.5
+            e["sizes"] = [1, 2]
+            time.sleep(60)
+            """))
+        expected = {"metrics": {"acc": 0.5}, "sizes": [1, 2]}
+        readable = json.dumps(expected, indent=2, sort_keys=True) + "\n"
+        process = self.start("run", "exp.py")
+        data = lambda: self.runs("results/exp")[0] / "experiment_data.json"
+        self.wait_for(lambda: self.runs("results/exp") and data().exists(),
+                      what="the background save")
+        self.assertEqual(data().read_text(), readable)
+        data().unlink()
+        interrupt(process)
+        process.communicate(timeout=30)
+        self.assertEqual(data().read_text(), readable)
+
     def test_a_value_stored_once_is_on_disk_within_a_second_and_survives_sigkill(self):
         self.write("exp.py", experiment_source("import time\n", """
             e["result"] = 42

@@ -590,7 +590,7 @@ class Experiment:
         if self.path is None:
             return
         visible = {k: v for k, v in self.data.items() if not str(k).startswith("_")}
-        _write_atomic(os.path.join(self.path, _DATA_FILE), _dumps(visible))
+        _write_atomic(os.path.join(self.path, _DATA_FILE), _dumps(visible, indent=2) + "\n")
 
     # -- logging -----------------------------------------------------------------------------
     def log(self, message, *args):
