@@ -30,6 +30,7 @@ std::atomic<bool> g_shielded{false};
 std::atomic<int> g_interrupt_signal{0}; // set from a signal handler: lock-free
 std::atomic<int> g_log_fd{-1};          // the run's log, for when the supervisor is gone
 std::atomic<pid_t> g_supervisor{0};
+std::atomic<pid_t> g_log_keeper{0}; // the experiment's process (not one it forked)
 constexpr char k_orphaned_note[] =
     "xrun: the supervisor is gone (killed?); the experiment is stopped, and what it prints "
     "goes straight to this log\n";
@@ -86,7 +87,8 @@ void note_interrupt_signal(int number) noexcept {
 
 void log_directly_if_orphaned() noexcept {
   const int fd = g_log_fd.load();
-  if (fd < 0 || ::getppid() == g_supervisor.load() || g_log_fd.exchange(-1) != fd) {
+  if (fd < 0 || ::getpid() != g_log_keeper.load() || ::getppid() == g_supervisor.load() ||
+      g_log_fd.exchange(-1) != fd) {
     return;
   }
   [[maybe_unused]] const auto ignored = ::write(fd, k_orphaned_note, sizeof k_orphaned_note - 1);
@@ -147,6 +149,7 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
           throw std::system_error(errno, std::generic_category(), "cannot open " + path);
         }
         g_supervisor.store(::getppid());
+        g_log_keeper.store(::getpid());
         if (const int previous = g_log_fd.exchange(fd); previous >= 0) {
           ::close(previous);
         }

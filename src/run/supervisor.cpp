@@ -731,8 +731,8 @@ void Supervision::record_start(const Json& message, const StagedRunFolder& stage
   auto hash = core::run_hash(m_meta.parameters, code);
   m_meta.run_hash = std::move(hash.hash);
   m_meta.extra["run_hash_inputs"] = std::move(hash.inputs);
-  // The folder is not visible yet: its files need no temp files, only checked writes (and a
-  // sync before the experiment can rely on them: sync_start).
+  // The folder is not visible yet: its files need no temp files, only checked writes (synced
+  // once the experiment is on its way: sync_start).
   const auto write = [&](const std::string& name, std::string_view content) {
     util::write_new_file(folder / name, content);
     m_start_files.push_back(name);

@@ -424,6 +424,32 @@ class Recording(Workspace):
                              if ".tmp" in p.name or p.name.endswith(".starting")]
                 self.assertEqual(leftovers, [])
 
+    @unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
+                     "GCC 12's AddressSanitizer can deadlock a process forked while other "
+                     "threads allocate (the run's writer threads); the plain build runs this")
+    def test_a_process_the_experiment_forks_is_not_taken_for_an_orphan(self):
+        # Stopped by the experiment, it still prints through the supervisor, to the terminal.
+        self.write("exp.py", experiment_source("", """
+            import os, signal, time
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    print("child ready", flush=True)
+                    time.sleep(30)
+                finally:
+                    print("child stopping", flush=True)
+                    os._exit(0)
+            time.sleep(0.5)
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+            """))
+        result = self.xrun("run", "exp.py", timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("child stopping", result.stdout)
+        log = self.log(self.only_run("results/exp"))
+        self.assertIn("child stopping", log)
+        self.assertNotIn("supervisor is gone", log)
+
 
 class Output(Workspace):
     def test_output_from_c_level_and_subprocesses_is_captured(self):
