@@ -106,7 +106,8 @@ std::filesystem::path exported_package_dir() {
       }
     }
     std::cerr << fmt::format("xrun: warning: not using the cache folder {}: {}; using {} "
-                             "instead (set XDG_CACHE_HOME to a folder of your own)\n",
+                             "instead (remove it if it is yours: xrun makes it again, private; "
+                             "or set XDG_CACHE_HOME to a folder of your own)\n",
                              (root / own).string(), *problem, fresh.string());
     return fresh / version;
   }();
