@@ -35,12 +35,16 @@ def plant(package: Path, marker: Path, unchecked_hash: bool = False):
 class PackageCache(Workspace):
     def setUp(self):
         super().setUp()
+        (self.dir / "tmp").mkdir()  # where the private folders used instead go
         self.write("exp.py", experiment_source("", "e['x'] = 1"))
         self.marker = self.dir / "planted"
         # Where the package of this xrun goes, relative to a cache folder.
         exported = Path(self.xrun("python-path").stdout.strip())
         self.version = exported.relative_to(self.dir / ".cache" / "xrun")
         shutil.rmtree(self.dir / ".cache")
+
+    def env(self, **extra):
+        return super().env(**{"TMPDIR": str(self.dir / "tmp"), **extra})
 
     def prepared_cache(self, root: Path) -> Path:
         """The package exported under `root` as xrun would, with planted bytecode."""
@@ -65,9 +69,10 @@ class PackageCache(Workspace):
         self.assertRunsSafely(result, str(cache / "xrun"))
         self.assertIn("belongs to user 65534", result.stderr)
         self.assertEqual(self.data(self.only_run("results/exp")), {"x": 1})
-        # The folder it used instead is private and holds the genuine package.
+        # The folder it used instead is a new private one in the temp folder.
         used = Path(self.xrun("python-path").stdout.strip())
-        self.assertNotEqual(used, cache / "xrun" / self.version)
+        self.assertEqual(used.parent.parent.parent, self.dir / "tmp")
+        self.assertTrue(used.parent.parent.name.startswith("xrun-0-"))
         self.assertEqual(used.parent.parent.stat().st_mode & 0o777, 0o700)
 
     def test_a_cache_folder_others_can_write_is_not_used(self):
@@ -113,7 +118,6 @@ class PackageCache(Workspace):
         if os.path.exists(pwd.getpwuid(OTHER_USER).pw_dir):
             self.skipTest("the other user has a home folder")
         temp = self.dir / "tmp"
-        temp.mkdir()
         temp.chmod(0o1777)
         self.dir.chmod(0o755)
         (self.dir / "exp.py").chmod(0o644)
