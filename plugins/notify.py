@@ -12,6 +12,8 @@ SETTINGS = {
                "(or XRUN_NOTIFY_COMMAND)",
     "when": "notify only these statuses, comma-separated, e.g. failed,killed (default: all)",
 }
+# Not recorded in the run's meta: a command often holds a token or a webhook's address.
+SECRET_SETTINGS = {"command"}
 _COMMAND_TIMEOUT = 60  # seconds
 
 

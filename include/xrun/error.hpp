@@ -17,20 +17,28 @@ enum class ErrorKind {
 /// Exit code for bad input: nothing was created.
 inline constexpr int k_exit_usage = 2;
 
+/// Exit code of `xrun run` when the run could not be recorded (its folder could not be created
+/// or its start written: a full disk, a file in the way, no permission); the experiment did not
+/// start and nothing was left. EX_IOERR of sysexits.h.
+inline constexpr int k_exit_unrecorded = 74;
+
 /// An error a user can act on. The message names the file, line, parameter or run involved;
 /// the hint (may be empty) says what to do about it.
 class Error : public std::runtime_error {
 public:
-  Error(ErrorKind kind, const std::string& message, std::string hint = {})
-      : std::runtime_error(message), m_kind(kind), m_hint(std::move(hint)) {}
+  Error(ErrorKind kind, const std::string& message, std::string hint = {},
+        int exit_code = k_exit_usage)
+      : std::runtime_error(message), m_kind(kind), m_hint(std::move(hint)), m_exit_code(exit_code) {
+  }
 
   ErrorKind kind() const noexcept { return m_kind; }
   const std::string& hint() const noexcept { return m_hint; }
-  int exit_code() const noexcept { return k_exit_usage; }
+  int exit_code() const noexcept { return m_exit_code; }
 
 private:
   ErrorKind m_kind;
   std::string m_hint;
+  int m_exit_code;
 };
 
 /// A wrong command line. Thrown by the CLI and by services that validate user input.
@@ -52,6 +60,14 @@ class ArchiveError : public Error {
 public:
   explicit ArchiveError(const std::string& message, std::string hint = {})
       : Error(ErrorKind::archive, message, std::move(hint)) {}
+};
+
+/// A run whose record could not be written, so that it did not start (or was stopped):
+/// exit code k_exit_unrecorded.
+class RecordError : public Error {
+public:
+  explicit RecordError(const std::string& message, std::string hint = {})
+      : Error(ErrorKind::archive, message, std::move(hint), k_exit_unrecorded) {}
 };
 
 /// Python code that could not be loaded; keeps the Python type and traceback.

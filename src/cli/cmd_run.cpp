@@ -113,9 +113,9 @@ void warn_repeated(const std::vector<std::string>& parameters) {
   for (const auto& name : order) {
     const auto& [times, last] = given[name];
     if (times > 1) {
-      std::cerr << fmt::format("xrun: warning: --{} given {}; using {}\n", util::shorten(name),
-                               times == 2 ? std::string("twice") : fmt::format("{} times", times),
-                               util::shorten(last));
+      core::print_warning(fmt::format(
+          "--{} given {}; using {}", util::shorten(name),
+          times == 2 ? std::string("twice") : fmt::format("{} times", times), util::shorten(last)));
     }
   }
 }
@@ -278,10 +278,13 @@ int supervise_child(python::ChildOptions child, run::RunRequest& request) {
     child.control_out = control_out;
     return python::run_child(child);
   };
-  request.finisher = [](const std::filesystem::path& folder, int control_in, int control_out) {
+  // The meta does not hold the values of secret plugin settings: the finisher gets them here.
+  request.finisher = [plugins = child.plugins](const std::filesystem::path& folder, int control_in,
+                                               int control_out) {
     python::ChildOptions finish;
     finish.mode = python::ChildMode::finish;
     finish.file = folder;
+    finish.plugins = plugins;
     finish.control_in = control_in;
     finish.control_out = control_out;
     return python::run_child(finish);

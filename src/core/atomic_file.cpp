@@ -1,14 +1,14 @@
 #include "core/atomic_file.hpp"
 
 #include "util/fs.hpp"
+#include "util/random.hpp"
 #include "xrun/error.hpp"
 
 #include <cerrno>
-#include <cstdio> // renameat2
 #include <cstring>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 #include <vector>
@@ -21,10 +21,29 @@ namespace {
   throw ArchiveError(fmt::format("cannot write {}: {}", target.string(), why));
 }
 
+/// Whether a file opened with O_TMPFILE can be given a name: linkat() through /proc (the
+/// AT_EMPTY_PATH way needs a capability).
+bool can_name_unnamed_files() {
+  static const bool available = ::access("/proc/self/fd", X_OK) == 0;
+  return available;
+}
+
+std::string proc_fd_path(int fd) {
+  return fmt::format("/proc/self/fd/{}", fd);
+}
+
 } // namespace
 
 AtomicFile::AtomicFile(std::filesystem::path target) : m_target(std::move(target)) {
   const auto folder = m_target.has_parent_path() ? m_target.parent_path() : ".";
+  // An unnamed file while it is written: a process killed meanwhile leaves nothing in the
+  // folder. File systems without O_TMPFILE get a named temp file.
+  if (can_name_unnamed_files()) {
+    m_fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    if (m_fd >= 0) {
+      return;
+    }
+  }
   // A dot-name keeps the temp out of listings of the folder; mkstemp makes it unique.
   auto pattern = (folder / ("." + m_target.filename().string() + ".tmp.XXXXXX")).string();
   std::vector<char> buffer(pattern.begin(), pattern.end());
@@ -49,41 +68,12 @@ void AtomicFile::write(std::string_view data) {
     fail(m_target, "the file was already committed or discarded");
   }
   try {
-    util::write_all(m_fd, data, m_temp);
+    util::write_all(m_fd, data, m_temp.empty() ? m_target : m_temp);
   } catch (const std::system_error& error) {
     discard();
     fail(m_target, error.code().message());
   }
 }
-
-namespace {
-
-/// Renames `from` to `to` unless `to` exists, in one step; errno EEXIST when it does.
-int rename_no_replace(const char* from, const char* to) {
-  if (::renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) {
-    return 0;
-  }
-  if (errno != EINVAL && errno != ENOSYS) {
-    return -1;
-  }
-  // A file system without the flag: a hard link fails the same way on an existing name.
-  if (::link(from, to) == 0) {
-    ::unlink(from);
-    return 0;
-  }
-  if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS) {
-    return -1;
-  }
-  // Nor with hard links: look, then rename (not one step, but the best there is there).
-  struct stat info {};
-  if (::lstat(to, &info) == 0) {
-    errno = EEXIST;
-    return -1;
-  }
-  return ::rename(from, to);
-}
-
-} // namespace
 
 void AtomicFile::commit(bool replace) {
   if (m_fd < 0) {
@@ -94,6 +84,33 @@ void AtomicFile::commit(bool replace) {
     discard();
     fail(m_target, std::strerror(error));
   }
+  if (m_temp.empty() && !replace) {
+    // The unnamed file becomes the target in one step, or not at all when it exists.
+    if (::linkat(AT_FDCWD, proc_fd_path(m_fd).c_str(), AT_FDCWD, m_target.c_str(),
+                 AT_SYMLINK_FOLLOW) != 0) {
+      const int error = errno;
+      discard();
+      fail(m_target, error == EEXIST ? "it exists already (made while this was written)"
+                                     : std::strerror(error));
+    }
+    m_committed = true;
+  } else if (m_temp.empty()) {
+    // A name of its own first (rename replaces atomically; a link cannot): it exists only
+    // between these two calls.
+    const auto folder = m_target.has_parent_path() ? m_target.parent_path() : ".";
+    for (int attempt = 0; m_temp.empty(); ++attempt) {
+      const auto temp =
+          folder / ("." + m_target.filename().string() + ".tmp." + util::random_token(6));
+      if (::linkat(AT_FDCWD, proc_fd_path(m_fd).c_str(), AT_FDCWD, temp.c_str(),
+                   AT_SYMLINK_FOLLOW) == 0) {
+        m_temp = temp;
+      } else if (errno != EEXIST || attempt >= 100) {
+        const int error = errno;
+        discard();
+        fail(m_target, std::strerror(error));
+      }
+    }
+  }
   const int fd = m_fd;
   m_fd = -1;
   if (::close(fd) != 0) {
@@ -101,8 +118,8 @@ void AtomicFile::commit(bool replace) {
     discard();
     fail(m_target, std::strerror(error));
   }
-  if ((replace ? ::rename(m_temp.c_str(), m_target.c_str())
-               : rename_no_replace(m_temp.c_str(), m_target.c_str())) != 0) {
+  if (!m_committed && (replace ? ::rename(m_temp.c_str(), m_target.c_str())
+                               : util::rename_no_replace(m_temp, m_target)) != 0) {
     const int error = errno;
     discard();
     fail(m_target, error == EEXIST ? "it exists already (made while this was written)"

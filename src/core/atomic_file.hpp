@@ -7,9 +7,11 @@
 namespace xrun::core {
 
 /// A file written to a temp file beside its target and renamed over it on commit().
-/// The temp file is created in the target's folder (so the rename is atomic), written with
-/// checked writes, fsynced, renamed, and the folder is fsynced. An AtomicFile destroyed
-/// without commit() removes its temp file, so no error path leaves a temp behind.
+/// The temp file is created in the target's folder (so the rename is atomic) without a name
+/// (O_TMPFILE) where the file system allows it, so that a process killed while writing leaves
+/// nothing behind; it is written with checked writes, fsynced, named and renamed in one go, and
+/// the folder is fsynced. Elsewhere it is a dot-named `.<name>.tmp.XXXXXX`. An AtomicFile
+/// destroyed without commit() removes its temp file, so no error path leaves a temp behind.
 /// Every failure throws xrun::ArchiveError naming the target.
 class AtomicFile {
 public:

@@ -42,27 +42,18 @@ void refuse_live_debug_run(const std::filesystem::path& path) {
   }
 }
 
-/// The debug folder is replaced on every run: move the old one aside atomically (so this run
-/// never writes into a half-deleted folder), delete it, and claim the name with mkdir.
-RunFolder create_debug_folder(const std::filesystem::path& namespace_dir,
-                              const RunIdSource& source) {
-  const auto path = namespace_dir / "debug";
-  for (int attempt = 0; attempt < k_max_attempts; ++attempt) {
-    if (::mkdir(path.c_str(), 0777) == 0) {
-      return {path, "debug", source.now()};
+/// Moves the previous debug run out of the way (atomically: no run ever writes into a
+/// half-deleted folder) and returns where it went, or an empty path when there was none.
+std::filesystem::path move_debug_aside(const std::filesystem::path& path) {
+  refuse_live_debug_run(path);
+  const auto aside = path.parent_path() / (".debug.old." + util::random_token(8));
+  if (::rename(path.c_str(), aside.c_str()) != 0) {
+    if (errno == ENOENT) {
+      return {};
     }
-    if (errno != EEXIST) {
-      fail_create(path, errno);
-    }
-    refuse_live_debug_run(path);
-    const auto aside = namespace_dir / (".debug.old." + util::random_token(8));
-    if (::rename(path.c_str(), aside.c_str()) != 0 && errno != ENOENT) {
-      fail_create(path, errno);
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(aside, ignored);
+    fail_create(path, errno);
   }
-  fail_create(path, EEXIST);
+  return aside;
 }
 
 } // namespace
@@ -94,14 +85,18 @@ std::filesystem::path namespace_path(const std::filesystem::path& base, std::str
   return base / relative;
 }
 
-std::filesystem::path ensure_namespace(const std::filesystem::path& base, std::string_view ns) {
+std::filesystem::path ensure_namespace(const std::filesystem::path& base, std::string_view ns,
+                                       std::vector<std::filesystem::path>* created) {
   const auto dir = namespace_path(base, ns);
   struct stat info {};
   if (::stat(base.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
-    throw ArchiveError(fmt::format("base path {} is not an existing folder", base.string()));
+    throw ConfigError(fmt::format("base path {} is not an existing folder", base.string()));
   }
   try {
-    util::make_directories(dir);
+    auto made = util::make_directories(dir);
+    if (created) {
+      created->insert(created->end(), made.begin(), made.end());
+    }
   } catch (const std::system_error& error) {
     throw ArchiveError(fmt::format("cannot create namespace '{}' in {}: {}", ns, base.string(),
                                    error.what()));
@@ -121,7 +116,14 @@ void check_prefix(std::string_view prefix) {
 RunFolder create_run_folder(const std::filesystem::path& namespace_dir, const RunNaming& naming,
                             const RunIdSource& source) {
   if (naming.debug) {
-    return create_debug_folder(namespace_dir, source);
+    const auto staged = stage_run_folder(namespace_dir, naming, source);
+    try {
+      return publish_run_folder(staged, naming, {}, source);
+    } catch (const Error&) {
+      std::error_code ignored;
+      std::filesystem::remove_all(staged.staging, ignored);
+      throw;
+    }
   }
   check_prefix(naming.prefix);
   for (int attempt = 0; attempt < k_max_attempts; ++attempt) {
@@ -133,6 +135,62 @@ RunFolder create_run_folder(const std::filesystem::path& namespace_dir, const Ru
     }
     if (errno != EEXIST) {
       fail_create(path, errno);
+    }
+  }
+  throw ArchiveError(fmt::format("cannot create a run folder in {}: {} ids in a row were taken",
+                                 namespace_dir.string(), k_max_attempts));
+}
+
+StagedRunFolder stage_run_folder(const std::filesystem::path& namespace_dir,
+                                 const RunNaming& naming, const RunIdSource& source) {
+  if (naming.debug) {
+    refuse_live_debug_run(namespace_dir / "debug");
+  } else {
+    check_prefix(naming.prefix);
+  }
+  for (int attempt = 0; attempt < k_max_attempts; ++attempt) {
+    const auto now = source.now();
+    const auto suffix = source.suffix();
+    const auto id = naming.debug ? std::string("debug") : format_run_id(now, suffix, naming.prefix);
+    const auto hidden =
+        naming.debug ? fmt::format(".debug-{}.starting", suffix) : fmt::format(".{}.starting", id);
+    const auto staging = namespace_dir / hidden;
+    if (::mkdir(staging.c_str(), 0777) == 0) {
+      return {staging, {namespace_dir / id, id, now}};
+    }
+    if (errno != EEXIST) {
+      fail_create(staging, errno);
+    }
+  }
+  throw ArchiveError(fmt::format("cannot create a run folder in {}: {} ids in a row were taken",
+                                 namespace_dir.string(), k_max_attempts));
+}
+
+RunFolder publish_run_folder(const StagedRunFolder& staged, const RunNaming& naming,
+                             const std::function<void(const RunFolder&)>& renamed,
+                             const RunIdSource& source) {
+  auto run = staged.run;
+  const auto namespace_dir = staged.staging.parent_path();
+  for (int attempt = 0; attempt < k_max_attempts; ++attempt) {
+    const auto aside = naming.debug ? move_debug_aside(run.path) : std::filesystem::path();
+    if (util::rename_no_replace(staged.staging, run.path) == 0) {
+      if (!aside.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(aside, ignored);
+      }
+      return run;
+    }
+    const int error = errno;
+    if (error != EEXIST && error != ENOTEMPTY) {
+      fail_create(run.path, error);
+    }
+    if (!naming.debug) { // taken meanwhile (a debug folder is replaced again)
+      const auto now = source.now();
+      const auto id = format_run_id(now, source.suffix(), naming.prefix);
+      run = {namespace_dir / id, id, now};
+      if (renamed) {
+        renamed(run);
+      }
     }
   }
   throw ArchiveError(fmt::format("cannot create a run folder in {}: {} ids in a row were taken",

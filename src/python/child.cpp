@@ -6,18 +6,23 @@
 #include "python/module.hpp"
 #include "python/package_export.hpp"
 #include "python/tracker.hpp"
+#include "util/signal_pipe.hpp"
 #include "xrun/error.hpp"
+#include "xrun/status.hpp"
 
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <pybind11/embed.h>
+#include <sys/stat.h>
 
 namespace py = pybind11;
 
@@ -43,23 +48,47 @@ std::string_view mode_name(ChildMode mode) {
   return "run";
 }
 
+/// Whether `cached` is the bytecode Python itself would check against `source` (by its time
+/// and size) and made by this interpreter: a hash-based file, which may be used unchecked,
+/// or one for another source, is not taken.
+bool bytecode_matches(const std::filesystem::path& cached, const std::filesystem::path& source) {
+  struct stat info {};
+  if (::stat(source.c_str(), &info) != 0) {
+    return false;
+  }
+  std::uint32_t header[4] = {};
+  std::ifstream file(cached, std::ios::binary);
+  if (!file.read(reinterpret_cast<char*>(header), sizeof header)) {
+    return false;
+  }
+  // Little-endian fields: magic, flags (0: checked by time and size), time, size.
+  return header[0] == static_cast<std::uint32_t>(PyImport_GetMagicNumber()) && header[1] == 0 &&
+         header[2] == static_cast<std::uint32_t>(info.st_mtime) &&
+         header[3] == static_cast<std::uint32_t>(info.st_size);
+}
+
 /// Imports the `xrun` package from `package_dir`, the byte-for-byte export of the copy compiled
-/// into this binary (so Python's bytecode cache spares compiling it on every run). It is put
-/// first on sys.path, so no other `xrun` can shadow it.
+/// into this binary, in a folder private to this user (exported_package_dir). It is put first
+/// on sys.path, so no other `xrun` can shadow it. Its bytecode is written by xrun itself
+/// (compiling the package costs more than the rest of its import), also under
+/// PYTHONDONTWRITEBYTECODE, which only stops writing, not reading.
 void import_package(const std::string& package_dir) {
   const auto sys = py::module_::import("sys");
   sys.attr("path").attr("insert")(0, package_dir);
-  // Write the bytecode cache even under PYTHONDONTWRITEBYTECODE (which only stops writing,
-  // not reading): compiling the package costs more than the rest of its import.
-  const auto source = package_dir + "/xrun/__init__.py";
+  const std::filesystem::path source = package_dir + "/xrun/__init__.py";
   const auto cached = fmt::format("{}/xrun/__pycache__/__init__.{}.pyc", package_dir,
                                   sys.attr("implementation").attr("cache_tag").cast<std::string>());
-  if (!std::filesystem::exists(cached)) {
+  if (!bytecode_matches(cached, source)) {
     try {
-      py::module_::import("py_compile")
-          .attr("compile")(source, py::arg("cfile") = cached, py::arg("doraise") = true);
-    } catch (py::error_already_set&) {
-      // A read-only cache folder: the import compiles in memory instead.
+      const auto py_compile = py::module_::import("py_compile");
+      py_compile.attr("compile")(
+          source.string(), py::arg("cfile") = cached, py::arg("doraise") = true,
+          py::arg("invalidation_mode") = py_compile.attr("PycInvalidationMode").attr("TIMESTAMP"));
+    } catch (py::error_already_set& error) {
+      if (error.matches(PyExc_KeyboardInterrupt)) {
+        throw;
+      }
+      // A cache that cannot be written now: the import compiles in memory instead.
     }
   }
   py::module_::import("xrun");
@@ -83,6 +112,8 @@ void install_interrupt_handlers() {
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     const long long ns = now.tv_sec * 1000000000LL + now.tv_nsec;
     const long long last = g_last_interrupt_ns.exchange(ns);
+    // With the supervisor gone, what the experiment prints while it stops goes to the log.
+    log_directly_if_orphaned();
     if (!interrupts_shielded() && (last == 0 || ns - last > k_interrupt_copies_ns)) {
       note_interrupt_signal(number);
       PyErr_SetInterrupt();
@@ -97,12 +128,20 @@ void install_interrupt_handlers() {
 } // namespace
 
 int run_child(const ChildOptions& options) {
+  // An interrupt while Python starts or the package loads would surface as a failed start
+  // ("cannot import the site module") or an error in xrun: it waits until Python can take it
+  // as a KeyboardInterrupt.
+  util::BlockedSignals interrupts{SIGINT, SIGTERM};
+  // Processes the experiment starts (multiprocessing workers re-import its module) need the
+  // same `xrun` package; the embedded interpreter itself uses the compiled-in copy.
+  const auto package_dir = exported_package_dir();
   const nlohmann::json invocation = {{"mode", mode_name(options.mode)},
                                      {"file", options.file.string()},
                                      {"args", options.args},
                                      {"config", options.config},
                                      {"plugins", options.plugins},
                                      {"plugin_folder", builtin_plugin_dir().string()},
+                                     {"plugin_cache", (package_dir / "plugin-cache").string()},
                                      {"json", options.json},
                                      {"variation", options.variation},
                                      {"variations", options.variations}};
@@ -110,11 +149,9 @@ int run_child(const ChildOptions& options) {
 
   std::vector<std::string> argv{options.file.string()};
   argv.insert(argv.end(), options.args.begin(), options.args.end());
-  // Processes the experiment starts (multiprocessing workers re-import its module) need the
-  // same `xrun` package; the embedded interpreter itself uses the compiled-in copy.
-  const auto package_dir = exported_package_dir().string();
   const char* python_path = std::getenv("PYTHONPATH");
-  const auto joined = python_path && *python_path ? package_dir + ":" + python_path : package_dir;
+  const auto joined =
+      python_path && *python_path ? package_dir.string() + ":" + python_path : package_dir.string();
   ::setenv("PYTHONPATH", joined.c_str(), 1);
   Interpreter interpreter(argv);
   if (options.mode == ChildMode::run) {
@@ -127,15 +164,29 @@ int run_child(const ChildOptions& options) {
       stop_tracker();
     }
   } stop_threads;
-  try {
-    import_package(package_dir);
-    return py::module_::import("xrun").attr("_main")().cast<int>();
-  } catch (const std::exception& error) {
-    // Only a defect in xrun's own Python code gets here: the package catches everything else.
-    core::print_error(
-        fmt::format("internal error in the xrun Python package: {}", error.what()));
+  // Only a defect in xrun's own Python code gets here: the package catches everything else.
+  const auto internal_error = [](const char* what) {
+    core::print_error(fmt::format("internal error in the xrun Python package: {}", what));
     return k_exit_usage;
+  };
+  int code = 0;
+  try {
+    import_package(package_dir.string());
+    interrupts.release();
+    code = py::module_::import("xrun").attr("_main")().cast<int>();
+  } catch (py::error_already_set& error) {
+    if (!error.matches(PyExc_KeyboardInterrupt)) {
+      return internal_error(error.what());
+    }
+    code = exit_code_for(RunStatus::interrupted);
+  } catch (const std::exception& error) {
+    return internal_error(error.what());
   }
+  if (code == exit_code_for(RunStatus::interrupted) && options.mode != ChildMode::run &&
+      options.mode != ChildMode::finish) {
+    std::cerr << "xrun: interrupted\n"; // no supervisor to say so
+  }
+  return code;
 }
 
 } // namespace xrun::python

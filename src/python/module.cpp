@@ -16,8 +16,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <pybind11/embed.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace py = pybind11;
@@ -28,6 +30,12 @@ namespace {
 
 std::atomic<bool> g_shielded{false};
 std::atomic<int> g_interrupt_signal{0}; // set from a signal handler: lock-free
+std::atomic<int> g_log_fd{-1};          // the run's log, for when the supervisor is gone
+std::atomic<pid_t> g_supervisor{0};
+std::atomic<pid_t> g_log_keeper{0}; // the experiment's process (not one it forked)
+constexpr char k_orphaned_note[] =
+    "xrun: the supervisor is gone (killed?); the experiment is stopped, and what it prints "
+    "goes straight to this log\n";
 
 ModuleContext& context() {
   static ModuleContext instance;
@@ -79,6 +87,18 @@ void note_interrupt_signal(int number) noexcept {
   g_interrupt_signal.compare_exchange_strong(none, number);
 }
 
+void log_directly_if_orphaned() noexcept {
+  const int fd = g_log_fd.load();
+  if (fd < 0 || ::getpid() != g_log_keeper.load() || ::getppid() == g_supervisor.load() ||
+      g_log_fd.exchange(-1) != fd) {
+    return;
+  }
+  [[maybe_unused]] const auto ignored = ::write(fd, k_orphaned_note, sizeof k_orphaned_note - 1);
+  ::dup2(fd, STDOUT_FILENO);
+  ::dup2(fd, STDERR_FILENO);
+  ::close(fd);
+}
+
 } // namespace xrun::python
 
 PYBIND11_EMBEDDED_MODULE(_xrun, module) {
@@ -117,9 +137,27 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
       [](py::handle message) {
         const auto text = message_text(message);
         py::gil_scoped_release release;
-        send_line(text);
+        try {
+          send_line(text);
+        } catch (const std::system_error&) {
+          // The supervisor is gone: nobody to tell, and the run's record shows it.
+        }
       },
       "Sends one message (plain data) to the supervisor without waiting for a reply.");
+  module.def(
+      "keep_log",
+      [](const std::string& path) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+          throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+        }
+        g_supervisor.store(::getppid());
+        g_log_keeper.store(::getpid());
+        if (const int previous = g_log_fd.exchange(fd); previous >= 0) {
+          ::close(previous);
+        }
+      },
+      "Keeps the run's log open, to write to directly should the supervisor die.");
   module.def(
       "dumps",
       [](py::handle value, py::handle fallback, int indent) {

@@ -22,4 +22,10 @@ bool interrupts_shielded() noexcept;
 /// `_xrun.interrupt_signal()`: the run's record says which signal it was.
 void note_interrupt_signal(int number) noexcept;
 
+/// When the supervisor has died (the experiment process was given to another parent), points
+/// this process's stdout and stderr straight at the run's log, which the experiment opened
+/// with `_xrun.keep_log(path)`: what the experiment prints while it stops is kept. Safe in a
+/// signal handler.
+void log_directly_if_orphaned() noexcept;
+
 } // namespace xrun::python

@@ -1,16 +1,22 @@
 #include "python/package_export.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/diagnostics.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
 #include "xrun/python_package.hpp"
 #include "xrun/version.hpp"
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
+#include <iostream>
+#include <pwd.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 namespace xrun::python {
 
@@ -24,14 +30,32 @@ std::uint64_t fnv1a(std::string_view text) {
   return hash;
 }
 
-std::filesystem::path cache_root() {
+std::filesystem::path temp_folder() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  return tmpdir && *tmpdir == '/' ? std::filesystem::path(tmpdir) : "/tmp";
+}
+
+/// The user's cache folder, and the folder of xrun's cache in it: $XDG_CACHE_HOME/xrun, else
+/// ~/.cache/xrun ($HOME, else the home folder of the user's account when it exists), else
+/// xrun-<uid> in the temp folder.
+std::pair<std::filesystem::path, std::filesystem::path> cache_root() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/') {
-    return std::filesystem::path(xdg) / "xrun";
+    return {xdg, "xrun"};
   }
-  if (const char* home = std::getenv("HOME"); home && *home == '/') {
-    return std::filesystem::path(home) / ".cache" / "xrun";
+  std::filesystem::path home;
+  if (const char* variable = std::getenv("HOME"); variable && *variable == '/') {
+    home = variable;
+  } else if (const passwd* account = ::getpwuid(::getuid());
+             account && account->pw_dir && account->pw_dir[0] == '/') {
+    std::error_code error;
+    if (std::filesystem::is_directory(account->pw_dir, error)) {
+      home = account->pw_dir;
+    }
   }
-  return std::filesystem::temp_directory_path() / fmt::format("xrun-{}", ::getuid());
+  if (!home.empty()) {
+    return {home / ".cache", "xrun"};
+  }
+  return {temp_folder(), fmt::format("xrun-{}", ::getuid())};
 }
 
 std::filesystem::path self_executable() {
@@ -40,26 +64,69 @@ std::filesystem::path self_executable() {
   return error ? std::filesystem::path("xrun") : path;
 }
 
+/// A new folder only this user can use, for a process whose cache folder is not private.
+std::filesystem::path fresh_private_folder() {
+  auto pattern = (temp_folder() / fmt::format("xrun-{}-XXXXXX", ::getuid())).string();
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (::mkdtemp(buffer.data()) == nullptr) {
+    throw RecordError(fmt::format("cannot create a private folder for the xrun Python package "
+                                  "in {}: {}",
+                                  temp_folder().string(), std::strerror(errno)));
+  }
+  return buffer.data();
+}
+
 } // namespace
 
 std::filesystem::path exported_package_dir() {
-  const auto dir =
-      cache_root() / "python" / fmt::format("{}-{:016x}", k_version, fnv1a(k_python_package));
+  // Once per process: the answer (and a warning about the cache) does not change.
+  static const std::filesystem::path dir = [] {
+    const auto version = std::filesystem::path("python") /
+                         fmt::format("{}-{:016x}", k_version, fnv1a(k_python_package));
+    // The package, its bytecode and the plugins' bytecode are code this user runs: every
+    // level must be this user's alone, or another user could plant what gets run.
+    const auto levels = {std::filesystem::path("xrun") / "__pycache__",
+                         std::filesystem::path("plugin-cache")};
+    const auto [root, own] = cache_root();
+    std::optional<std::string> problem;
+    for (const auto& level : levels) {
+      if (!problem) {
+        problem = util::make_private_directories(root, own / version / level);
+      }
+    }
+    if (!problem) {
+      return root / own / version;
+    }
+    const auto fresh = fresh_private_folder();
+    for (const auto& level : levels) {
+      if (const auto failed = util::make_private_directories(fresh, version / level)) {
+        throw RecordError(fmt::format("cannot create a private folder for the xrun Python "
+                                      "package: {}",
+                                      *failed));
+      }
+    }
+    core::print_warning(fmt::format("not using the cache folder {}: {}; using {} instead "
+                                    "(remove it if it is yours: xrun makes it again, private; "
+                                    "or set XDG_CACHE_HOME to a folder of your own)",
+                                    (root / own).string(), *problem, fresh.string()));
+    return fresh / version;
+  }();
   const auto package = dir / "xrun";
   const auto module = package / "__init__.py";
   const auto binary = package / "xrun_binary.txt";
   const auto executable = self_executable().string();
   try {
     if (util::read_file(module) != std::optional<std::string>(std::string(k_python_package))) {
-      util::make_directories(package);
       core::write_file_atomic(module, k_python_package);
     }
     if (util::read_file(binary) != std::optional<std::string>(executable)) {
       core::write_file_atomic(binary, executable);
     }
+  } catch (const Error& error) {
+    throw RecordError(fmt::format("cannot export the xrun Python package: {}", error.what()));
   } catch (const std::system_error& error) {
-    throw ArchiveError(fmt::format("cannot write the xrun Python package to {}: {}",
-                                   package.string(), error.what()));
+    throw RecordError(fmt::format("cannot export the xrun Python package: {}", error.what()));
   }
   return dir;
 }

@@ -7,8 +7,11 @@ namespace xrun::python {
 
 /// A folder holding exactly the `xrun` package compiled into this binary, for PYTHONPATH:
 /// plain `python3 exp.py`, and the processes an experiment starts (multiprocessing workers
-/// import the experiment module, and so `xrun`). Written once per package version under
-/// $XDG_CACHE_HOME/xrun (or ~/.cache/xrun, else the temp folder). Throws ArchiveError.
+/// import the experiment module, and so `xrun`); beside the package, `plugin-cache/` for the
+/// plugins' bytecode. Written once per package version under $XDG_CACHE_HOME/xrun (or
+/// ~/.cache/xrun, else xrun-<uid> in the temp folder), in folders private to this user; when
+/// a level of that is not (another user's, writable by others, a link), a new private folder
+/// in the temp folder is used instead, with a warning. Throws RecordError.
 std::filesystem::path exported_package_dir();
 
 /// The plugins installed with this binary: `<prefix>/share/xrun/plugins` beside `<prefix>/bin`,

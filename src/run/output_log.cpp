@@ -15,13 +15,18 @@
 namespace xrun::run {
 
 OutputLog::~OutputLog() {
+  close();
+}
+
+void OutputLog::close() {
   if (m_fd >= 0) {
     ::close(m_fd);
+    m_fd = -1;
   }
 }
 
 void OutputLog::open(const std::filesystem::path& file) {
-  m_fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  m_fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0666);
   if (m_fd < 0) {
     throw ArchiveError(fmt::format("cannot create {}: {}", file.string(), std::strerror(errno)));
   }
@@ -29,7 +34,11 @@ void OutputLog::open(const std::filesystem::path& file) {
   std::string buffered;
   buffered.swap(m_buffer);
   if (!buffered.empty()) {
-    util::write_all(m_fd, buffered, m_file);
+    try {
+      util::write_all(m_fd, buffered, m_file);
+    } catch (const std::system_error& error) {
+      throw ArchiveError(fmt::format("cannot write {}: {}", file.string(), error.code().message()));
+    }
   }
 }
 

@@ -57,6 +57,13 @@ public:
   /// Opens (appending) the log file and writes what was buffered. Throws ArchiveError.
   void open(const std::filesystem::path& file);
 
+  /// The name the open log file goes by now (its folder was renamed), for messages.
+  void renamed(const std::filesystem::path& file) { m_file = file; }
+
+  /// Closes the log file: lines are kept in memory again (the run it belonged to was not
+  /// recorded).
+  void close();
+
   /// Appends one line. Write errors are reported once on stderr and do not stop the run:
   /// the terminal still shows the output and the meta still records the outcome.
   void append(std::string_view line);

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -151,6 +152,9 @@ pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, con
   int code = 127;
   try {
     code = body(k_child_fd_control_in, k_child_fd_control_out);
+  } catch (const Error& error) {
+    core::print_error(error.what(), error.hint());
+    code = error.exit_code();
   } catch (const std::exception& error) {
     core::print_error(error.what());
     code = k_exit_usage;
@@ -227,8 +231,11 @@ private:
   void handle_output(Stream& stream);
   void handle_control();
   void handle_message(const std::string& line);
-  Json prepare(const Json& message);
-  void record_start(const Json& message);
+  Json start_run(const Json& message);
+  void record_start(const Json& message, const StagedRunFolder& staged);
+  void rewrite_start_meta(const std::filesystem::path& staging, const RunFolder& run);
+  void sync_start();
+  void undo_start(const std::optional<StagedRunFolder>& staged);
   std::string copy_name(const Json& source);
   void heartbeat();
   int finish(int wait_status);
@@ -247,6 +254,7 @@ private:
   std::optional<RunFolder> m_folder;
   RunMeta m_meta;
   Json m_outcome = Json::object();
+  GitDiff m_git_diff = GitDiff::code;
   std::future<std::optional<GitSnapshot>> m_git;
   int m_interrupts = 0;
   bool m_terminated = false;
@@ -259,6 +267,9 @@ private:
   bool m_ended = false;         // the final status is written
   bool m_plugins_ended = false; // the plugins' after_end hooks have run
   std::string m_record_error;   // why the run could not be recorded; it was stopped
+  std::string m_start_error;    // why the run's start could not be recorded; it did not start
+  std::vector<std::filesystem::path> m_created_dirs; // namespace folders this run created
+  std::vector<std::string> m_start_files;            // the files of the run folder's start
   std::string m_code;           // the experiment module's source when the run started
 };
 
@@ -266,6 +277,7 @@ int Supervision::run() {
   // The code as it is when the run starts, not when the experiment asks for its folder (its
   // imports may take long enough for an editor to save a change meanwhile).
   m_code = util::read_file(m_request.file).value_or("");
+  m_git_diff = git_diff_mode(std::getenv("XRUN_GIT_DIFF"));
   for (const auto& [number, reason] : m_request.interrupt_reasons) {
     if (std::find(m_handled.begin(), m_handled.end(), number) == m_handled.end()) {
       m_handled.push_back(number);
@@ -277,7 +289,7 @@ int Supervision::run() {
     Pipe out, err, control_out, control_in;
     m_child = spawn_child(m_request.child, out, err, control_out, control_in, m_handled);
     // Asking git takes a few processes; do it while the child starts Python.
-    m_git = std::async(std::launch::async, read_git, m_request.file);
+    m_git = std::async(std::launch::async, read_git, m_request.file, m_git_diff);
     code = finish(watch(out, err, control_out, control_in));
   } // the pipes closed: a process forked next must not hold them
   if (plugins_owe_end()) {
@@ -495,7 +507,8 @@ void Supervision::handle_message(const std::string& line) {
   }
   const auto type = message.value("type", "");
   if (type == "prepare") {
-    const auto reply = prepare(message).dump() + "\n";
+    // The experiment starts only once its run folder holds its whole start (meta, code, log).
+    const auto reply = start_run(message).dump() + "\n";
     try {
       util::write_all(m_control_in, reply, "the experiment's control pipe");
     } catch (const std::system_error&) {
@@ -504,9 +517,9 @@ void Supervision::handle_message(const std::string& line) {
     if (!m_folder) {
       return;
     }
-    // The experiment goes on while its start is recorded: the fsyncs are off its path.
+    // The experiment goes on while its start is made durable: the fsyncs are off its path.
     try {
-      record_start(message);
+      sync_start();
       if (m_request.on_folder) {
         m_request.on_folder(m_folder->path);
       }
@@ -515,12 +528,6 @@ void Supervision::handle_message(const std::string& line) {
       m_record_error = error.what();
       m_killed_by_us = true;
       ::kill(m_child, SIGKILL);
-    }
-  } else if (type == "recorded") {
-    // Messages are handled in order, so the start asked for before is recorded by now.
-    try {
-      util::write_all(m_control_in, "{}\n", "the experiment's control pipe");
-    } catch (const std::system_error&) {
     }
   } else if (type == "finish") {
     m_outcome = std::move(message);
@@ -531,6 +538,39 @@ void Supervision::handle_message(const std::string& line) {
   } else if (type == "plugins") {
     m_meta.extra["plugins"] = message.value("plugins", Json::array());
     m_plugins_ended = m_plugins_ended || message.value("ended", false);
+  }
+}
+
+/// The recorded command line keeps no secret: the value of a plugin setting that the plugins'
+/// records hold as secret (`--plugin NAME:SETTING=VALUE`, or `--plugin=NAME:...`) is replaced
+/// by what the record holds instead.
+void redact_plugin_settings(std::vector<std::string>& words, const Json& plugins) {
+  std::vector<std::pair<std::string, std::string>> secret; // "NAME:SETTING=", shown value
+  for (const auto& plugin : plugins) {
+    const auto settings = plugin.value("settings", Json::object());
+    for (const auto& name : plugin.value("secret_settings", Json::array())) {
+      if (!name.is_string() || !settings.contains(name.get<std::string>())) {
+        continue;
+      }
+      const auto& shown = settings[name.get<std::string>()];
+      secret.emplace_back(fmt::format("{}:{}=", plugin.value("name", ""), name.get<std::string>()),
+                          shown.is_string() ? shown.get<std::string>() : shown.dump());
+    }
+  }
+  for (std::size_t i = 0; i < words.size() && !secret.empty(); ++i) {
+    std::size_t start = 0;
+    if (words[i] == "--plugin" && i + 1 < words.size()) {
+      ++i;
+    } else if (words[i].starts_with("--plugin=")) {
+      start = std::string_view("--plugin=").size();
+    } else {
+      continue;
+    }
+    for (const auto& [prefix, shown] : secret) {
+      if (std::string_view(words[i]).substr(start).starts_with(prefix)) {
+        words[i] = words[i].substr(0, start + prefix.size()) + shown;
+      }
+    }
   }
 }
 
@@ -561,27 +601,85 @@ std::vector<HookRecord> hooks_from(const Json& list) {
   return hooks;
 }
 
-Json Supervision::prepare(const Json& message) {
-  if (m_folder) {
+/// Creates the run folder out of sight, writes the run's start into it (meta, code copies,
+/// analysis.py, config, git diff, log) and gives it its name: the reply to the experiment's
+/// "prepare". Bad input (a prefix, a namespace, a live debug run) is replied as an error for
+/// the experiment to report; a folder that cannot be created or written is the supervisor's
+/// to report (m_start_error), and the reply tells the experiment not to start. Either way,
+/// everything this attempt created is removed.
+Json Supervision::start_run(const Json& message) {
+  if (m_folder || !m_start_error.empty()) {
     return {{"error", "the run folder was already created"}};
   }
+  const RunNaming naming{.prefix = message.value("prefix", ""),
+                         .debug = message.value("debug", false)};
+  std::optional<StagedRunFolder> staged;
   try {
     const std::filesystem::path base = message.value("base_path", "");
-    check_prefix(message.value("prefix", "")); // before any folder is made
-    const auto ns_dir = ensure_namespace(base, message.value("namespace", ""));
-    m_folder = create_run_folder(
-        ns_dir, {.prefix = message.value("prefix", ""), .debug = message.value("debug", false)});
+    check_prefix(naming.prefix); // before any folder is made
+    const auto ns_dir = ensure_namespace(base, message.value("namespace", ""), &m_created_dirs);
+    staged = stage_run_folder(ns_dir, naming);
+    record_start(message, *staged);
+    m_folder = publish_run_folder(
+        *staged, naming, [&](const RunFolder& run) { rewrite_start_meta(staged->staging, run); });
+    m_log.renamed(m_folder->path / "experiment_out.log");
+  } catch (const Error& error) {
+    undo_start(staged);
+    if (error.kind() == ErrorKind::usage || error.kind() == ErrorKind::config) {
+      return {{"error", error.what()}};
+    }
+    m_start_error = error.what();
+    return {{"error", m_start_error}, {"unrecorded", true}};
   } catch (const std::exception& error) {
-    return {{"error", error.what()}};
+    undo_start(staged);
+    m_start_error = error.what();
+    return {{"error", m_start_error}, {"unrecorded", true}};
   }
   return {{"path", m_folder->path.string()},
           {"id", m_folder->id},
           {"start_time", util::to_epoch_seconds(m_folder->created)}};
 }
 
-void Supervision::record_start(const Json& message) {
+/// Removes what a start that failed created: the staged folder and the namespace folders.
+void Supervision::undo_start(const std::optional<StagedRunFolder>& staged) {
+  m_log.close();
+  m_start_files.clear();
+  std::error_code ignored;
+  if (staged) {
+    std::filesystem::remove_all(staged->staging, ignored);
+  }
+  // Deepest first; one that another run put something into meanwhile stays.
+  for (auto it = m_created_dirs.rbegin(); it != m_created_dirs.rend(); ++it) {
+    std::filesystem::remove(*it, ignored);
+  }
+  m_created_dirs.clear();
+}
+
+/// The staged meta again, for the id drawn after another run took the first one.
+void Supervision::rewrite_start_meta(const std::filesystem::path& staging, const RunFolder& run) {
+  m_meta.id = run.id;
+  m_meta.start_time = util::to_epoch_seconds(run.created);
+  const auto file = staging / k_meta_file;
+  std::filesystem::remove(file);
+  util::write_new_file(file, serialize_meta(m_meta));
+}
+
+/// Makes the start of the run durable: its files, its folder and the folder's name.
+void Supervision::sync_start() {
+  try {
+    for (const auto& name : m_start_files) {
+      util::fsync_file(m_folder->path / name);
+    }
+    util::fsync_directory(m_folder->path);
+    util::fsync_directory(m_folder->path.parent_path());
+  } catch (const std::system_error& error) {
+    throw ArchiveError(error.what());
+  }
+}
+
+void Supervision::record_start(const Json& message, const StagedRunFolder& staged) {
   const std::filesystem::path base = message.value("base_path", "");
-  m_meta.id = m_folder->id;
+  m_meta.id = staged.run.id;
   m_meta.name = message.value("name", "");
   m_meta.namespace_name = message.value("namespace", "");
   m_meta.base_path = std::filesystem::absolute(base).lexically_normal().string();
@@ -592,7 +690,7 @@ void Supervision::record_start(const Json& message) {
   m_meta.description = message.value("description", "");
   m_meta.short_description = message.value("short_description", "");
   m_meta.status = RunStatus::running;
-  m_meta.start_time = util::to_epoch_seconds(m_folder->created);
+  m_meta.start_time = util::to_epoch_seconds(staged.run.created);
   m_meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
   m_meta.host = util::host_name();
   m_meta.pid = ::getpid();
@@ -600,6 +698,7 @@ void Supervision::record_start(const Json& message) {
   m_meta.python_version = message.value("python_version", "");
   m_meta.python_executable = message.value("python_executable", "");
   m_meta.command_line = m_request.command_line;
+  redact_plugin_settings(m_meta.command_line, message.value("plugins", Json::array()));
   if (m_request.meta_extra.is_object()) {
     for (const auto& [key, value] : m_request.meta_extra.items()) {
       m_meta.extra[key] = value;
@@ -627,14 +726,17 @@ void Supervision::record_start(const Json& message) {
     }
   }
 
-  const auto& folder = m_folder->path;
+  const auto& folder = staged.staging;
+  std::vector<std::filesystem::path> code_files{m_request.file};
   for (const auto& source : message.value("dependencies", Json::array())) {
     m_meta.dependencies.push_back({source.get<std::string>(), copy_name(source)});
+    code_files.emplace_back(source.get<std::string>());
   }
+  std::string diff;
   if (auto git = m_git.valid() ? m_git.get() : std::nullopt) {
-    if (!git->diff.empty()) {
+    diff = m_git_diff == GitDiff::code ? diff_of_files(*git, code_files) : git->diff;
+    if (!diff.empty()) {
       git->record.diff_file = "git_diff.patch";
-      core::write_file_atomic(folder / git->record.diff_file, git->diff);
     }
     m_meta.git = git->record;
   }
@@ -655,16 +757,30 @@ void Supervision::record_start(const Json& message) {
   auto hash = core::run_hash(m_meta.parameters, code);
   m_meta.run_hash = std::move(hash.hash);
   m_meta.extra["run_hash_inputs"] = std::move(hash.inputs);
-  write_meta(folder, m_meta);
-  core::write_file_atomic(folder / "experiment_code.py", m_code);
-  for (std::size_t i = 0; i < contents.size(); ++i) {
-    core::write_file_atomic(folder / m_meta.dependencies[i].copy, contents[i]);
-  }
-  core::write_file_atomic(folder / "analysis.py", k_run_analysis_template);
-  if (m_request.resolved_config) {
-    core::write_file_atomic(folder / "experiment_config.yml", m_request.resolved_config(message));
+  // The folder is not visible yet: its files need no temp files, only checked writes (synced
+  // once the experiment is on its way: sync_start).
+  const auto write = [&](const std::string& name, std::string_view content) {
+    util::write_new_file(folder / name, content);
+    m_start_files.push_back(name);
+  };
+  try {
+    write(k_meta_file, serialize_meta(m_meta));
+    write("experiment_code.py", m_code);
+    for (std::size_t i = 0; i < contents.size(); ++i) {
+      write(m_meta.dependencies[i].copy, contents[i]);
+    }
+    write("analysis.py", k_run_analysis_template);
+    if (m_request.resolved_config) {
+      write("experiment_config.yml", m_request.resolved_config(message));
+    }
+    if (!diff.empty()) {
+      write(m_meta.git->diff_file, diff);
+    }
+  } catch (const std::system_error& error) {
+    throw ArchiveError(error.what());
   }
   m_log.open(folder / "experiment_out.log");
+  m_start_files.push_back("experiment_out.log");
 }
 
 /// The name a base or mixin file gets in the run folder: its own, so that the archived code
@@ -696,8 +812,22 @@ void Supervision::heartbeat() {
 
 int Supervision::finish(int wait_status) {
   if (!m_folder) {
-    // The experiment never asked for a run folder: bad input (already reported by the child),
-    // --help-like exits, or a crash while loading. Nothing was created.
+    // The experiment never got a run folder: bad input (already reported by the child),
+    // --help-like exits, an interrupt or a crash while loading, or a start that could not be
+    // recorded. Nothing was created.
+    if (!m_start_error.empty()) {
+      throw RecordError(
+          fmt::format("cannot record the run, so it did not start: {}", m_start_error),
+          "nothing was created or left; make room or fix the folder, then run again");
+    }
+    const bool interrupted = m_interrupts > 0 || m_terminated ||
+                             (WIFSIGNALED(wait_status) && (WTERMSIG(wait_status) == SIGINT ||
+                                                           WTERMSIG(wait_status) == SIGTERM)) ||
+                             (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 130);
+    if (interrupted) {
+      std::cerr << "xrun: interrupted before the run started; no run was created\n";
+      return exit_code_for(RunStatus::interrupted);
+    }
     if (WIFSIGNALED(wait_status)) {
       core::print_error(fmt::format("the experiment process died of {} before the run "
                                     "started; no run was created",
@@ -705,21 +835,26 @@ int Supervision::finish(int wait_status) {
       return 128 + WTERMSIG(wait_status);
     }
     const int code = WEXITSTATUS(wait_status);
-    if (code == k_exit_usage) {
-      return code; // bad input, reported by the experiment process
+    if (code == k_exit_unrecorded) {
+      return code; // what the run needs could not be written, as the experiment process said
     }
-    // The module ended the process while it was loading (sys.exit, os._exit): a success
-    // without a run would be a lie.
-    core::print_error(fmt::format("the experiment process exited with code {} before the run "
-                                  "started; no run was created",
-                                  code));
-    return code == 0 ? k_exit_usage : code;
+    if (code != k_exit_usage) {
+      // The module ended the process while it was loading (os._exit, exit() in C): neither
+      // a success without a run nor a run that failed. (sys.exit is reported by the child.)
+      core::print_error(fmt::format("the experiment process exited with code {} while loading "
+                                    "{}; no run was created",
+                                    code, m_request.file.string()));
+    }
+    return k_exit_usage;
   }
 
   if (!m_record_error.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(m_folder->path, ignored);
-    throw ArchiveError(fmt::format("cannot record the run, so it was stopped: {}", m_record_error));
+    for (auto it = m_created_dirs.rbegin(); it != m_created_dirs.rend(); ++it) {
+      std::filesystem::remove(*it, ignored);
+    }
+    throw RecordError(fmt::format("cannot record the run, so it was stopped: {}", m_record_error));
   }
 
   if (m_ended) {

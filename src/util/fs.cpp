@@ -1,6 +1,8 @@
 #include "util/fs.hpp"
 
 #include <cerrno>
+#include <cstdio> // renameat2
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <system_error>
@@ -57,14 +59,27 @@ void fsync_directory(const std::filesystem::path& dir) {
   }
 }
 
-void make_directories(const std::filesystem::path& dir) {
+void fsync_file(const std::filesystem::path& file) {
+  const FileDescriptor fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    throw_errno(errno, "cannot open " + file.string());
+  }
+  if (::fsync(fd.get()) != 0) {
+    throw_errno(errno, "cannot sync " + file.string());
+  }
+}
+
+std::vector<std::filesystem::path> make_directories(const std::filesystem::path& dir,
+                                                    unsigned mode) {
+  std::vector<std::filesystem::path> created;
   std::filesystem::path current;
   for (const auto& part : dir) {
     current /= part;
     if (part.empty() || part == "/" || part == "." || part == "..") {
       continue;
     }
-    if (::mkdir(current.c_str(), 0777) == 0) {
+    if (::mkdir(current.c_str(), mode) == 0) {
+      created.push_back(current);
       continue;
     }
     const int error = errno;
@@ -72,11 +87,118 @@ void make_directories(const std::filesystem::path& dir) {
     if (error == EEXIST && ::stat(current.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
       continue; // created meanwhile by someone else, or there all along
     }
+    // What this call made is taken back (unless someone put something in it meanwhile).
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+      ::rmdir(it->c_str());
+    }
     if (error == EEXIST) {
       throw_errno(ENOTDIR, "cannot create folder " + current.string() + " (a file is in the way)");
     }
     throw_errno(error, "cannot create folder " + current.string());
   }
+  return created;
+}
+
+void write_new_file(const std::filesystem::path& file, std::string_view content) {
+  const FileDescriptor fd(
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+  if (fd.get() < 0) {
+    throw_errno(errno, "cannot create " + file.string());
+  }
+  try {
+    write_all(fd.get(), content, file);
+  } catch (const std::system_error&) {
+    ::unlink(file.c_str());
+    throw;
+  }
+}
+
+int rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+    return 0;
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    return -1;
+  }
+  // A file system without the flag: a hard link fails the same way on an existing name.
+  if (::link(from.c_str(), to.c_str()) == 0) {
+    ::unlink(from.c_str());
+    return 0;
+  }
+  if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS) {
+    return -1;
+  }
+  // Nor with hard links (or a folder, which cannot have them): look, then rename (not one
+  // step, but the best there is there; a folder is never renamed over one that has files).
+  struct stat info {};
+  if (::lstat(to.c_str(), &info) == 0) {
+    errno = EEXIST;
+    return -1;
+  }
+  return ::rename(from.c_str(), to.c_str());
+}
+
+namespace {
+
+/// Why a folder this user takes code from is not safe: the owner, then the mode.
+std::optional<std::string> foreign(const std::filesystem::path& dir, const struct stat& info,
+                                   bool ancestor) {
+  const uid_t self = ::geteuid();
+  if (info.st_uid != self && !(ancestor && info.st_uid == 0)) {
+    return dir.string() + " belongs to user " + std::to_string(info.st_uid);
+  }
+  const bool sticky = (info.st_mode & S_ISVTX) != 0;
+  if (ancestor ? ((info.st_mode & S_IWOTH) && !sticky) : (info.st_mode & (S_IWGRP | S_IWOTH))) {
+    return dir.string() + " is writable by other users";
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string> make_private_directories(const std::filesystem::path& root,
+                                                    const std::filesystem::path& relative) {
+  try {
+    make_directories(root, 0700);
+  } catch (const std::system_error& error) {
+    return std::string(error.what());
+  }
+  std::error_code error;
+  const auto real = std::filesystem::canonical(root, error);
+  if (error) {
+    return root.string() + ": " + error.message();
+  }
+  for (auto dir = real;; dir = dir.parent_path()) {
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) != 0) {
+      return dir.string() + ": " + std::strerror(errno);
+    }
+    if (auto problem = foreign(dir, info, true)) {
+      return problem;
+    }
+    if (dir == dir.root_path()) {
+      break;
+    }
+  }
+  auto current = root;
+  for (const auto& part : relative) {
+    current /= part;
+    if (::mkdir(current.c_str(), 0700) != 0 && errno != EEXIST) {
+      return current.string() + ": " + std::strerror(errno);
+    }
+    struct stat info {};
+    if (::lstat(current.c_str(), &info) != 0) {
+      return current.string() + ": " + std::strerror(errno);
+    }
+    if (!S_ISDIR(info.st_mode)) {
+      return current.string() + " is not a folder" +
+             (S_ISLNK(info.st_mode) ? std::string(" but a link") : std::string());
+    }
+    if (auto problem = foreign(current, info, false)) {
+      return problem;
+    }
+  }
+  return std::nullopt;
 }
 
 std::uintmax_t tree_size(const std::filesystem::path& dir) {

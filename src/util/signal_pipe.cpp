@@ -66,6 +66,22 @@ std::vector<int> SignalPipe::descriptors() {
   return {g_pipe[0], g_pipe[1]};
 }
 
+BlockedSignals::BlockedSignals(std::initializer_list<int> signals) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int number : signals) {
+    sigaddset(&set, number);
+  }
+  m_held = ::pthread_sigmask(SIG_BLOCK, &set, &m_previous) == 0;
+}
+
+void BlockedSignals::release() {
+  if (m_held) {
+    m_held = false;
+    ::pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+  }
+}
+
 pid_t fork_quietly(const std::vector<int>& reset) {
   sigset_t all;
   sigset_t previous;

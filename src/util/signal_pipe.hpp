@@ -37,6 +37,21 @@ private:
   struct sigaction m_saved_pipe {};
 };
 
+/// Holds `signals` blocked in the calling thread from construction until release() (or the
+/// end of its life): one that arrives meanwhile waits, and is handled when they are unblocked.
+class BlockedSignals {
+public:
+  explicit BlockedSignals(std::initializer_list<int> signals);
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+  ~BlockedSignals() { release(); }
+  void release();
+
+private:
+  sigset_t m_previous{};
+  bool m_held = false;
+};
+
 /// fork() with every signal blocked across it, so that no handler of this process runs in the
 /// child: there, the `reset` signals get their default action before the mask is restored.
 /// Returns fork()'s result (with errno on failure).

@@ -4,7 +4,7 @@ import json
 import subprocess
 import unittest
 
-from support import Workspace, experiment_source, interrupt
+from support import DECORATOR, Workspace, experiment_source, interrupt
 
 
 class Data(Workspace):
@@ -54,6 +54,24 @@ class Data(Workspace):
         lines = (run / ".track" / "loss.csv").read_text().splitlines()[1:]
         self.assertEqual([(int(line.split(",")[0]), float(line.split(",")[1])) for line in lines],
                          [(0, 0.25), (1, 1.0)])
+
+    def test_the_data_file_is_indented_in_background_and_final_saves(self):
+        self.write("exp.py", experiment_source("import time\n", """
+            e["metrics/acc"] = 0.5
+            e["sizes"] = [1, 2]
+            time.sleep(60)
+            """))
+        expected = {"metrics": {"acc": 0.5}, "sizes": [1, 2]}
+        readable = json.dumps(expected, indent=2, sort_keys=True) + "\n"
+        process = self.start("run", "exp.py")
+        data = lambda: self.runs("results/exp")[0] / "experiment_data.json"
+        self.wait_for(lambda: self.runs("results/exp") and data().exists(),
+                      what="the background save")
+        self.assertEqual(data().read_text(), readable)
+        data().unlink()
+        interrupt(process)
+        process.communicate(timeout=30)
+        self.assertEqual(data().read_text(), readable)
 
     def test_a_value_stored_once_is_on_disk_within_a_second_and_survives_sigkill(self):
         self.write("exp.py", experiment_source("import time\n", """
@@ -153,6 +171,49 @@ class Git(Workspace):
         diff = (run / "git_diff.patch").read_text()
         self.assertIn("-LR = 1", diff)
         self.assertIn("+LR = 2", diff)
+
+    def test_only_the_changes_of_the_runs_own_files_are_recorded_unless_asked(self):
+        self.write("base.py", "from xrun import Experiment, file_namespace, folder_path\n"
+                   "SCALE = 1\n" + DECORATOR + "\ndef experiment(e):\n    pass\n")
+        self.write("exp.py", "from xrun import Experiment, folder_path\nLR = 1\n"
+                   "experiment = Experiment.extend('base.py', base_path=folder_path(__file__), "
+                   "namespace='results/exp', glob=globals())\nexperiment.run_if_main()\n")
+        self.write("secrets/db.txt", "password=old\n")
+        self.write(".gitignore", "results/\n.cache/\n")
+        self.git("init", "-q", "-b", "trunk")
+        self.git("-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+        self.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+        self.write("secrets/db.txt", "password=hunter2\n")
+        self.write("exp.py", (self.dir / "exp.py").read_text().replace("LR = 1", "LR = 2"))
+        self.write("base.py", (self.dir / "base.py").read_text().replace("SCALE = 1", "SCALE = 3"))
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        run = self.only_run("results/exp")
+        git = self.meta(run)["git"]
+        self.assertTrue(git["dirty"])  # the work tree, as git status says
+        diff = (run / git["diff_file"]).read_text()
+        self.assertIn("+LR = 2", diff)
+        self.assertIn("+SCALE = 3", diff)
+        self.assertNotIn("hunter2", diff)
+        self.assertEqual((run / "git_diff.patch").stat().st_mode,
+                         (run / "experiment_meta.json").stat().st_mode)
+        # The whole work tree only when asked; nothing when asked so.
+        self.assertEqual(self.xrun("run", "exp.py", env=self.env(XRUN_GIT_DIFF="all")).returncode,
+                         0)
+        self.assertIn("+password=hunter2", (self.runs("results/exp")[-1] /
+                                            "git_diff.patch").read_text())
+        self.assertEqual(self.xrun("run", "exp.py", env=self.env(XRUN_GIT_DIFF="none"))
+                         .returncode, 0)
+        last = self.runs("results/exp")[-1]
+        self.assertFalse((last / "git_diff.patch").exists())
+        self.assertTrue(self.meta(last)["git"]["dirty"])
+        # Only the secret file changed: no patch at all.
+        self.git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "second")
+        self.write("secrets/db.txt", "password=again\n")
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        self.assertFalse((self.runs("results/exp")[-1] / "git_diff.patch").exists())
+        self.assertUsageError(self.xrun("run", "exp.py", env=self.env(XRUN_GIT_DIFF="some")),
+                              "XRUN_GIT_DIFF=some: expected code, all or none")
+        self.assertEqual(len(self.runs("results/exp")), 4)
 
     def test_outside_a_work_tree_git_is_null(self):
         self.write("exp.py", experiment_source("", "pass"))

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import unittest
+from pathlib import Path
 
 from support import Workspace, dry_run_table, experiment_source
 
@@ -411,6 +412,39 @@ class PlainPython(Workspace):
         self.assertEqual(meta["command_line"][1:], ["run", "exp.py", "--LR", "0.5"])
         self.assertEqual(self.data(run), {"lr": 0.5})
         self.assertTrue((run / "experiment_code.py").exists())
+
+    def test_another_python3_is_told_which_python_runs_the_experiment(self):
+        self.write("exp.py", experiment_source("LR: float = 0.01\n", "e['lr'] = e.LR"))
+        env = self.env(PYTHONPATH=self.xrun("python-path").stdout.strip())
+        # A venv's python (not activated) has other packages than xrun's own Python; so has a
+        # python3 of another build (pyenv's, here).
+        venv = self.dir / "venv"
+        pyenv = sorted(Path("/root/.pyenv/versions").glob("3.*/bin/python3"),
+                       key=lambda path: [int(part) for part in path.parts[-3].split(".")])
+        others = [str(venv / "bin" / "python")] + [str(path) for path in pyenv[-1:]]
+        if subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)],
+                          capture_output=True).returncode != 0:
+            others.pop(0)
+        if not others:
+            self.skipTest("no other python3 here")
+        for python in others:
+            with self.subTest(python=python):
+                for args in [["--LR", "0.5"], ["--sweep", "LR=0.1,0.2"], ["--dry-run"]]:
+                    result = subprocess.run([python, "exp.py", *args], cwd=self.dir, env=env,
+                                            capture_output=True, text=True, timeout=120)
+                    self.assertEqual(result.returncode, 0, result.stderr)
+                    self.assertEqual(result.stderr.count("xrun: warning:"), 1, result.stderr)
+                    self.assertIn(f"xrun: warning: exp.py was started with {python} (Python ",
+                                  result.stderr)
+                    self.assertIn("but xrun runs experiments in its own Python, /usr/bin/python3",
+                                  result.stderr)
+        self.assertIn("xrun: warning: exp.py was started with",
+                      self.log(self.runs("results/exp")[0]))
+        # Its own Python says nothing.
+        result = subprocess.run(["/usr/bin/python3", "exp.py"], cwd=self.dir, env=env,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("warning", result.stderr)
 
     def test_python3_bad_value_is_the_same_usage_error(self):
         self.write("exp.py", experiment_source("LR: float = 0.01\n", "pass"))

@@ -318,6 +318,39 @@ def after_end(event):
         self.assertIn("plugin notify failed in after_end: RuntimeError: the command exited "
                       "with code 4", result.stderr)
 
+    def test_secret_settings_reach_the_plugin_but_not_the_record(self):
+        self.add_plugin("spy", "SECRET_SETTINGS = ['webhook']\n" + SPY)
+        self.write("exp.py", EXPERIMENT)
+        said = self.dir / "said.txt"
+        command = f"echo TOKEN-1 $1 >> {said}"
+        for end, code in [("done", 0), ("kill", 137)]:  # the killed run: the supervisor's hooks
+            with self.subTest(end=end):
+                said.unlink(missing_ok=True)
+                result = self.xrun("run", "exp.py", "--END", end,
+                                   "--plugin", f"notify:command={command}",
+                                   "--plugin=spy:api_token=TOKEN-2", "--plugin",
+                                   "spy:webhook=https://hooks.example/TOKEN-3",
+                                   "--plugin", "spy:channel=general")
+                self.assertEqual(result.returncode, code, result.stderr)
+                status = "done" if end == "done" else "killed"
+                self.assertEqual(said.read_text(), f"TOKEN-1 {status}\n")
+                settings = self.spied()[-1]["settings"]
+                self.assertEqual(settings, {"api_token": "TOKEN-2", "channel": "general",
+                                            "webhook": "https://hooks.example/TOKEN-3"})
+                run = self.runs("results/exp")[-1]
+                meta = self.meta(run)
+                records = {plugin["name"]: plugin for plugin in meta["plugins"]}
+                self.assertEqual(records["notify"]["settings"], {"command": "<redacted>"})
+                self.assertEqual(records["spy"]["settings"],
+                                 {"api_token": "<redacted>", "channel": "general",
+                                  "webhook": "<redacted>"})
+                self.assertEqual(records["spy"]["secret_settings"], ["api_token", "webhook"])
+                self.assertIn("--plugin=spy:api_token=<redacted>", meta["command_line"])
+                self.assertIn("spy:channel=general", meta["command_line"])
+                for file in run.rglob("*"):
+                    if file.is_file():
+                        self.assertNotIn(b"TOKEN-", file.read_bytes(), file)
+
     def test_notify_without_a_target_is_bad_input(self):
         self.write("exp.py", EXPERIMENT)
         result = self.xrun("run", "exp.py", "--plugin", "notify")

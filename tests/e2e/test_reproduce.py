@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import subprocess
 import unittest
 from pathlib import Path
 
@@ -90,6 +91,31 @@ class Reproduce(Workspace):
         third = self.runs("results/strong")[-1]
         self.assertEqual(self.data(third), self.data(original))
         self.assertEqual(self.meta(third)["reproduces"]["id"], again.name)
+
+    def test_reading_a_run_folder_never_writes_into_it(self):
+        env = self.env()
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # so that Python would write bytecode
+        self.write("base.py", BASE)
+        self.write("child.py", CHILD)
+        self.write("mixin.py", MIXIN)
+        self.write("strong.yml", "extend: child.py\nparameters:\n  LR: 0.5\ninclude: mixin.py\n")
+        # The modules xrun loads itself get no bytecode, as the script python3 runs: not when
+        # a config run is refused, nor when it runs.
+        self.assertUsageError(self.xrun("run", "strong.yml", "--LR", "x", env=env), "LR")
+        self.assertEqual(self.xrun("run", "strong.yml", env=env).returncode, 0)
+        self.assertFalse((self.dir / "__pycache__").exists())
+        original = self.only_run("results/strong")
+        files = sorted(original.rglob("*"))
+        self.assertEqual(self.xrun("reproduce", str(original), env=env).returncode, 0)
+        self.assertUsageError(self.xrun("reproduce", str(original), "--LR", "x", env=env), "LR")
+        self.assertEqual(self.xrun("reproduce", str(original), "--dry-run", env=env).returncode, 0)
+        env["PYTHONPATH"] = self.xrun("python-path").stdout.strip()
+        analysis = subprocess.run(["/usr/bin/python3", str(original / "analysis.py")], env=env,
+                                  cwd=self.dir, capture_output=True, text=True, timeout=60)
+        self.assertEqual(analysis.returncode, 0, analysis.stderr)
+        self.assertEqual(sorted(original.rglob("*")), files)
+        for run in self.runs("results/strong"):
+            self.assertEqual(list(run.rglob("__pycache__")), [], run)
 
     def test_values_changed_after_the_run_are_not_what_ran(self):
         self.write("exp.py", experiment_source("LR: float = 0.1\n", 'e["x"] = e.LR'))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import unittest
+from pathlib import Path
 
 from support import Workspace, experiment_source, interrupt
 
@@ -78,15 +79,20 @@ class Statuses(Workspace):
         self.assertEqual(self.meta(self.only_run("results/good"))["status"], "done")
 
     def test_a_module_that_exits_while_loading_creates_no_run_and_says_so(self):
-        for code, body, expected in [(0, "import sys\nsys.exit(0)\n", 2),
-                                     (4, "import os\nos._exit(4)\n", 4)]:
+        # No run was made, whatever the code: bad input, with the code the module gave.
+        for code, body, said in [
+                (0, "import sys\nsys.exit(0)\n", "leaves.py:2: the module exited with code 0"),
+                (3, "import sys\nsys.exit(3)\n", "leaves.py:2: the module exited with code 3"),
+                (1, "import sys\nsys.exit('bye')\n", "leaves.py:2: the module exited with code 1"),
+                (4, "import os\nos._exit(4)\n", "the experiment process exited with code 4")]:
             with self.subTest(code=code):
                 self.write("leaves.py", body)
-                result = self.xrun("run", "leaves.py")
-                self.assertEqual(result.returncode, expected)
-                self.assertIn(f"the experiment process exited with code {code} before the run "
-                              "started; no run was created", result.stderr)
-                self.assertNoRunFolder()
+                for args in [(), ("--dry-run",)][:1 if "_exit" in body else 2]:
+                    result = self.xrun("run", "leaves.py", *args)
+                    self.assertUsageError(result, said, "while loading", "no run was created")
+                    self.assertNoRunFolder()
+                    if "bye" in body:
+                        self.assertIn("bye\n", result.stderr)  # as Python prints it
 
     def test_os_exit_zero_before_the_end_is_failed_not_done(self):
         self.write("early.py", experiment_source("", """
@@ -266,6 +272,49 @@ class Statuses(Workspace):
             self.assertLess(time.monotonic() - started, 15)
             self.assertEqual(self.meta(self.only_run("results/exp"))["status"], "interrupted")
 
+    def test_ctrl_c_during_start_up_is_an_interrupt_that_creates_nothing(self):
+        """Wherever the interrupt lands (Python starting, the package, the module loading, the
+        run folder being made, the run), it is an interrupt: nothing half-made is left."""
+        self.write("exp.py", experiment_source("", """
+            import time
+            print("started", flush=True)
+            time.sleep(2)
+            """, "import json, csv, email.parser  # some loading to interrupt\n"))
+        outcomes = set()
+        for delay in [0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 0.8]:
+            with self.subTest(delay=delay):
+                shutil.rmtree(self.dir / "results", ignore_errors=True)
+                process = self.start("run", "exp.py")
+                time.sleep(delay)
+                interrupt(process)
+                _, stderr = process.communicate(timeout=30)
+                self.assertNotIn("internal error", stderr)
+                self.assertNotIn("cannot start Python", stderr)
+                self.assertNotIn("Traceback", stderr)
+                runs = self.runs("results/exp")
+                if process.returncode == -signal.SIGINT:
+                    # Before xrun set up its handling (its first milliseconds), as any program.
+                    self.assertEqual(runs, [])
+                    outcomes.add("killed before start")
+                    continue
+                self.assertEqual(process.returncode, 130, stderr)
+                if not runs:
+                    self.assertIn("xrun: interrupted before the run started; no run was created",
+                                  stderr)
+                    self.assertNoRunFolder()
+                    self.assertFalse((self.dir / "results").exists())
+                    outcomes.add("nothing")
+                    continue
+                run = self.only_run("results/exp")
+                meta = self.meta(run)
+                self.assertEqual((meta["status"], meta["exit_code"]), ("interrupted", 130))
+                self.assertTrue((run / "experiment_out.log").exists())
+                self.assertEqual(sorted(p.name for p in run.iterdir() if p.name.startswith(".")),
+                                 [])
+                outcomes.add("interrupted run")
+        self.assertIn("nothing", outcomes)
+        self.assertIn("interrupted run", outcomes)
+
     def test_heartbeat_and_running_status_while_alive(self):
         process = self._start_sleeper()
         meta = self.meta(self.only_run("results/exp"))
@@ -274,6 +323,132 @@ class Statuses(Workspace):
         self.assertEqual(meta["pid"], process.pid)
         interrupt(process)
         process.communicate(timeout=30)
+
+
+class Recording(Workspace):
+    """The run's record comes first: a run that cannot be recorded does not start, and what
+    a run prints reaches its log, even after its supervisor died."""
+
+    EXPERIMENT = experiment_source("", """
+        import pathlib, time
+        pathlib.Path("ran.txt").write_text("ran")
+        try:
+            print("ready", flush=True)
+            time.sleep(float(__import__("os").environ.get("SLEEP", "0")))
+        finally:
+            print("finally ran", flush=True)
+        """)
+
+    def assertNotStarted(self, result):
+        self.assertEqual(result.returncode, 74, result.stderr)
+        self.assertIn("xrun: error: cannot record the run, so it did not start:", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertFalse((self.dir / "ran.txt").exists(), "the experiment ran")
+        self.assertNoRunFolder()
+
+    def test_a_namespace_blocked_by_a_file_is_not_bad_input(self):
+        self.write("exp.py", self.EXPERIMENT)
+        self.write("results", "a file where the namespace's folder goes")
+        result = self.xrun("run", "exp.py")
+        self.assertNotStarted(result)
+        self.assertIn("a file is in the way", result.stderr)
+
+    def test_a_run_whose_start_cannot_be_written_does_not_start_and_leaves_nothing(self):
+        import resource
+        self.write("exp.py", self.EXPERIMENT)
+
+        def small_files():  # a write beyond 1000 bytes fails (EFBIG), as on a full disk
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+
+        def run():
+            return subprocess.run([os.environ["XRUN_BIN"], "run", "exp.py"], cwd=self.dir,
+                                  capture_output=True, text=True, env=self.env(), timeout=60,
+                                  preexec_fn=small_files)
+        # The Python package cannot be exported (a first run).
+        result = run()
+        self.assertEqual(result.returncode, 74, result.stderr)
+        self.assertIn("xrun: error: cannot export the xrun Python package", result.stderr)
+        self.assertFalse((self.dir / "ran.txt").exists(), "the experiment ran")
+        self.assertNoRunFolder()
+        # With the package exported (which the failing run then only reads): the run's start.
+        self.write("other.py", experiment_source("", "pass"))
+        self.assertEqual(self.xrun("run", "other.py").returncode, 0)
+        shutil.rmtree(self.dir / "results")
+        result = run()
+        self.assertNotStarted(result)
+        self.assertIn("File too large", result.stderr)
+        self.assertFalse((self.dir / "results").exists(), "the namespace folders were left")
+
+    def test_a_run_folder_appears_with_its_start_and_its_log(self):
+        self.write("exp.py", self.EXPERIMENT)
+        process = self.start("run", "exp.py", env=self.env(SLEEP="60"))
+        self.wait_for(lambda: self.runs("results/exp"), what="the run folder")
+        run = self.only_run("results/exp")
+        for name in ["experiment_meta.json", "experiment_code.py", "analysis.py",
+                     "experiment_out.log"]:
+            self.assertTrue((run / name).is_file(), name)
+        self.assertEqual(self.meta(run)["status"], "running")
+        interrupt(process)
+        process.communicate(timeout=30)
+        self.assertEqual(self.meta(run)["status"], "interrupted")
+
+    def test_what_the_experiment_prints_after_its_supervisor_died_reaches_the_log(self):
+        self.write("exp.py", self.EXPERIMENT)
+        namespace = self.dir / "results" / "exp"
+        for when in ["the folder appears", "the experiment printed", "a while later"]:
+            with self.subTest(when=when):
+                shutil.rmtree(self.dir / "results", ignore_errors=True)
+                process = self.start("run", "exp.py", env=self.env(SLEEP="60"))
+                if when == "the folder appears":
+                    self.wait_for(lambda: self.runs("results/exp"), what="the run folder")
+                else:
+                    self.wait_for(lambda: self.runs("results/exp") and "ready" in self.log(
+                        self.runs("results/exp")[0]), what="the experiment")
+                if when == "a while later":
+                    time.sleep(0.5)
+                child = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                                       text=True).stdout.split()
+                process.kill()
+                process.communicate(timeout=30)
+                self.wait_for(lambda: not child or not Path(f"/proc/{child[0]}").exists() or
+                              Path(f"/proc/{child[0]}/stat").read_text().rsplit(")", 1)[1]
+                              .split()[0] in ("Z", "X"), what="the experiment to stop")
+                run = self.only_run("results/exp")
+                log = self.log(run)
+                if "ready" in log:
+                    self.assertIn("finally ran", log)
+                    self.assertIn("xrun: the supervisor is gone", log)
+                    self.assertLess(log.index("ready"), log.index("finally ran"))
+                leftovers = [p.relative_to(namespace) for p in namespace.rglob("*")
+                             if ".tmp" in p.name or p.name.endswith(".starting")]
+                self.assertEqual(leftovers, [])
+
+    @unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
+                     "GCC 12's AddressSanitizer can deadlock a process forked while other "
+                     "threads allocate (the run's writer threads); the plain build runs this")
+    def test_a_process_the_experiment_forks_is_not_taken_for_an_orphan(self):
+        # Stopped by the experiment, it still prints through the supervisor, to the terminal.
+        self.write("exp.py", experiment_source("", """
+            import os, signal, time
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    print("child ready", flush=True)
+                    time.sleep(30)
+                finally:
+                    print("child stopping", flush=True)
+                    os._exit(0)
+            time.sleep(0.5)
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+            """))
+        result = self.xrun("run", "exp.py", timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("child stopping", result.stdout)
+        log = self.log(self.only_run("results/exp"))
+        self.assertIn("child stopping", log)
+        self.assertNotIn("supervisor is gone", log)
 
 
 class Output(Workspace):

@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 #include "util/random.hpp"
+#include "util/time.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
 #include "xrun/run_folder.hpp"
@@ -122,9 +123,75 @@ TEST_CASE("ensure_namespace creates nested folders and needs an existing base") 
   const auto ns = ensure_namespace(dir.path(), "results/a/b");
   CHECK(std::filesystem::is_directory(ns));
   CHECK(ensure_namespace(dir.path(), "results/a/b") == ns); // again: no error
-  CHECK_THROWS_AS(ensure_namespace(dir.path() / "missing", "results"), ArchiveError);
+  CHECK_THROWS_AS(ensure_namespace(dir.path() / "missing", "results"), ConfigError);
   std::ofstream(dir.path() / "file") << "x";
   CHECK_THROWS_AS(ensure_namespace(dir.path(), "file/results"), ArchiveError);
+}
+
+TEST_CASE("ensure_namespace says which folders it created, and leaves none when it fails") {
+  TempDir dir;
+  std::vector<std::filesystem::path> created;
+  ensure_namespace(dir.path(), "results/a", &created);
+  CHECK(created == std::vector{dir.path() / "results", dir.path() / "results" / "a"});
+  created.clear();
+  ensure_namespace(dir.path(), "results/a", &created);
+  CHECK(created.empty());
+  std::ofstream(dir.path() / "results" / "a" / "file") << "x";
+  // Fails after making results/b/c: a name too long for the file system.
+  CHECK_THROWS_AS(ensure_namespace(dir.path(), "results/b/c/" + std::string(300, 'n'), &created),
+                  ArchiveError);
+  CHECK_THROWS_AS(ensure_namespace(dir.path(), "results/a/file/d", &created), ArchiveError);
+  CHECK(created.empty());
+  CHECK(list_dir(dir.path() / "results") == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("a staged run folder is hidden until it is published whole") {
+  TempDir dir;
+  const auto now = at_millis(1795440077482LL);
+  const auto staged = stage_run_folder(dir.path(), {}, scripted(now, {"aaaa"}));
+  CHECK(staged.staging == dir.path() / ".2026-11-23_13-21-17-482_aaaa.starting");
+  CHECK(staged.run.id == "2026-11-23_13-21-17-482_aaaa");
+  std::ofstream(staged.staging / "experiment_meta.json") << "{}";
+  int renamed = 0;
+  const auto run = publish_run_folder(staged, {}, [&](const RunFolder&) { ++renamed; });
+  CHECK(renamed == 0);
+  CHECK(run.path == dir.path() / staged.run.id);
+  CHECK(list_dir(dir.path()) == std::vector<std::string>{staged.run.id});
+  CHECK(list_dir(run.path) == std::vector<std::string>{"experiment_meta.json"});
+}
+
+TEST_CASE("a staged run whose id was taken meanwhile gets a new one") {
+  TempDir dir;
+  const auto now = at_millis(1795440077482LL);
+  const auto first = create_run_folder(dir.path(), {}, scripted(now, {"aaaa"}));
+  std::ofstream(first.path / "experiment_meta.json") << "{}";
+  const auto source = scripted(now, {"aaaa", "bbbb"});
+  const auto staged = stage_run_folder(dir.path(), {}, source);
+  CHECK(staged.run.id == first.id); // its hidden name was free
+  std::vector<std::string> ids;
+  const auto run = publish_run_folder(
+      staged, {}, [&](const RunFolder& folder) { ids.push_back(folder.id); }, source);
+  CHECK(ids == std::vector<std::string>{"2026-11-23_13-21-17-482_bbbb"});
+  CHECK(run.id == ids[0]);
+  CHECK(list_dir(dir.path()) == std::vector<std::string>{first.id, run.id});
+  CHECK(list_dir(first.path) == std::vector<std::string>{"experiment_meta.json"});
+}
+
+TEST_CASE("a published debug run replaces the previous one, unless it is alive") {
+  TempDir dir;
+  const auto first = create_run_folder(dir.path(), {.debug = true});
+  std::ofstream(first.path / "old.txt") << "from the previous run";
+  const auto staged = stage_run_folder(dir.path(), {.debug = true});
+  std::ofstream(staged.staging / "new.txt") << "this run";
+  const auto run = publish_run_folder(staged, {.debug = true}, {});
+  CHECK(run.path == first.path);
+  CHECK(list_dir(run.path) == std::vector<std::string>{"new.txt"});
+  CHECK(list_dir(dir.path()) == std::vector<std::string>{"debug"});
+  RunMeta meta;
+  meta.status = RunStatus::running;
+  meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
+  write_meta(run.path, meta);
+  CHECK_THROWS_AS(stage_run_folder(dir.path(), {.debug = true}), UsageError);
 }
 
 namespace {

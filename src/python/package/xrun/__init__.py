@@ -84,6 +84,10 @@ def _a(noun: str) -> str:
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
+class _NotRecorded(Exception):
+    """The supervisor could not record the run's start (and says why): the run does not start."""
+
+
 def file_namespace(file: str) -> str:
     """``results/<module stem>``: the usual namespace of an experiment module."""
     return "results/" + os.path.splitext(os.path.basename(file))[0]
@@ -644,7 +648,7 @@ class Experiment:
         if self.path is None:
             return
         visible = {k: v for k, v in self.data.items() if not str(k).startswith("_")}
-        _write_atomic(os.path.join(self.path, _DATA_FILE), _dumps(visible))
+        _write_atomic(os.path.join(self.path, _DATA_FILE), _dumps(visible, indent=2) + "\n")
 
     # -- logging -----------------------------------------------------------------------------
     def log(self, message, *args):
@@ -875,11 +879,15 @@ class Experiment:
             if extra and extra not in sys.path:
                 sys.path.append(extra)  # the experiment's own imports (`from models import MLP`)
         before = len(_Runner.experiments)
-        spec = importlib.util.spec_from_file_location(
-            "experiment_code", os.path.join(folder, "experiment_code.py"))
+        spec = _source_spec("experiment_code", os.path.join(folder, "experiment_code.py"))
         module = importlib.util.module_from_spec(spec)
         sys.modules.setdefault("experiment_code", module)
-        spec.loader.exec_module(module)
+        # Reading a run folder never writes into it (`import base` finds the copy there).
+        writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.dont_write_bytecode = writes_bytecode
         if len(_Runner.experiments) == before:
             raise UsageError(f"{folder}/experiment_code.py defines no experiment")
         experiment = _Runner.experiments[-1]
@@ -998,7 +1006,7 @@ def _import_module(path: str):
             return module
     stem = os.path.splitext(os.path.basename(path))[0]
     name = stem if stem not in sys.modules else f"{stem}__{len(sys.modules)}"
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = _source_spec(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     folder = os.path.dirname(path)
@@ -1006,6 +1014,28 @@ def _import_module(path: str):
         sys.path.append(folder)  # the module's own imports of its neighbours
     spec.loader.exec_module(module)
     return module
+
+
+_SOURCE_LOADER = None
+
+
+def _source_spec(name: str, path: str):
+    """The import spec of the experiment file at ``path`` (a module, a base, a mixin, a run's
+    ``experiment_code.py``), loaded from its source alone: as for the script python3 runs, no
+    bytecode cache is read or written for it. So what runs is the source xrun archives and
+    hashes (a cached file of the same time and size could hold other code), and neither the
+    experiment's folder nor a run folder gets a ``__pycache__`` from it."""
+    global _SOURCE_LOADER
+    import importlib.machinery
+    import importlib.util
+
+    if _SOURCE_LOADER is None:
+        class SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+            def get_code(self, fullname):
+                source_path = self.get_filename(fullname)
+                return self.source_to_code(self.get_data(source_path), source_path)
+        _SOURCE_LOADER = SourceOnlyLoader
+    return importlib.util.spec_from_file_location(name, path, loader=_SOURCE_LOADER(name, path))
 
 
 def _import_experiment(path: str) -> Experiment:
@@ -1046,6 +1076,9 @@ def _hand_over(file: str):
     sys.stderr.flush()
     given = sys.argv[0] if sys.argv and os.path.abspath(sys.argv[0]) == os.path.abspath(file) \
         else file
+    # xrun runs the experiment in its own Python; it says so when that is not this one.
+    os.environ["XRUN_STARTED_WITH"] = "\n".join(
+        [sys.executable, sys.prefix, sys.version.split()[0], given])
     os.execv(binary, [binary, "run", given, *sys.argv[1:]])
 
 
@@ -1059,6 +1092,9 @@ PLUGIN_HOOKS = ("before_parameters", "after_parameters", "after_folder", "before
 _PLUGIN_ORDER = {"builtin": 0, "package": 1, "user": 2}  # a later source shadows an earlier
 _PLUGIN_FAILURES_KEPT = 20  # in the meta, per plugin
 _PLUGIN_FAILURES_ALLOWED = 5  # per hook; then the hook is not called again in the run
+# A setting whose name holds one of these is kept out of the record (the plugin gets it).
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "key", "auth", "credential")
+_REDACTED = "<redacted>"
 
 
 class PluginEvent:
@@ -1139,12 +1175,24 @@ class _Plugin:
                 return assignment["value"].strip() not in ("False", "0", "None")
         return True
 
+    def secret_settings(self) -> list:
+        """The names of its settings whose values are not recorded: those the plugin lists in
+        ``SECRET_SETTINGS``, and those named like a secret (token, password, key, ...)."""
+        declared = getattr(self.module, "SECRET_SETTINGS", ()) if self.module is not None else ()
+        return sorted(name for name in self.settings
+                      if name in declared or any(word in name.lower() for word in _SECRET_WORDS))
+
     def record(self) -> dict:
         record = {"name": self.name, "source": self.source, "path": self.path,
                   "module": self.module_name, "loaded": self.module is not None,
                   "hooks": self.hooks}
         if self.settings:
-            record["settings"] = _plain_or_repr(self.settings)
+            secret = self.secret_settings()
+            record["settings"] = _plain_or_repr(
+                {name: _REDACTED if name in secret else value
+                 for name, value in self.settings.items()})
+            if secret:
+                record["secret_settings"] = secret
         if self.error:
             record["error"] = self.error
         if self.failures:
@@ -1154,15 +1202,17 @@ class _Plugin:
 
 def _exec_cached(name: str, path: str) -> types.ModuleType:
     """Imports the module file at ``path`` as ``name``, with its bytecode cached beside the
-    exported package: every run imports the plugins, an installed plugins folder is read-only,
-    and PYTHONDONTWRITEBYTECODE is common, so Python's own cache often is not written."""
+    exported package, in a folder private to the user (the invocation's ``plugin_cache``, made
+    so by xrun: no one else can plant code there): every run imports the plugins, an installed
+    plugins folder is read-only, and PYTHONDONTWRITEBYTECODE is common, so Python's own cache
+    often is not written."""
     import marshal
 
     stat = os.stat(path)
     key = f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0{sys.implementation.cache_tag}\n"
     key = key.encode("utf-8", "surrogateescape")
-    cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                         "plugin-cache", name + ".bin")
+    folder = _xrun.invocation().get("plugin_cache") if _xrun is not None else ""
+    cache = os.path.join(folder, name + ".bin") if folder else ""
     code = None
     try:
         with open(cache, "rb") as handle:
@@ -1175,11 +1225,11 @@ def _exec_cached(name: str, path: str) -> types.ModuleType:
         with open(path, "rb") as handle:
             code = compile(handle.read(), path, "exec", dont_inherit=True)
         try:
-            os.makedirs(os.path.dirname(cache), exist_ok=True)
-            temp = f"{cache}.{os.getpid()}.tmp"
-            with open(temp, "wb") as handle:
-                handle.write(key + marshal.dumps(code))
-            os.replace(temp, cache)
+            if cache:
+                temp = f"{cache}.{os.getpid()}.tmp"
+                with open(temp, "wb") as handle:
+                    handle.write(key + marshal.dumps(code))
+                os.replace(temp, cache)
         except OSError:
             pass  # a read-only cache: compiled again next time
     module = types.ModuleType(name)
@@ -1344,13 +1394,17 @@ class _Plugins:
         return cls(active)
 
     @classmethod
-    def from_records(cls, records: list) -> "_Plugins":
+    def from_records(cls, records: list, given: dict) -> "_Plugins":
         """The plugins a run had, loaded again from their records (for the end of a run whose
-        experiment process died)."""
+        experiment process died); the values of secret settings, which the records do not
+        hold, come from ``given`` (name -> the settings chosen for the run)."""
         plugins = []
         for record in records:
             plugin = _Plugin(record["name"], record["source"], record["path"], record["module"])
-            plugin.settings = record.get("settings") or {}
+            plugin.settings = dict(record.get("settings") or {})
+            for name in record.get("secret_settings") or []:
+                if name in given.get(plugin.name, {}):
+                    plugin.settings[name] = given[plugin.name][name]
             plugin.failures = list(record.get("failures") or [])
             if record.get("loaded"):
                 plugin.load()
@@ -1543,10 +1597,16 @@ class _Runner:
             "plugins": plugins.records(),
             "sys_path": sys.path,  # where the supervisor finds the installed packages
         })
+        if reply.get("unrecorded"):
+            raise _NotRecorded(reply["error"])  # the supervisor reports it
         if "error" in reply:
             raise UsageError(reply["error"])
         experiment.path = path = reply["path"]
         start_time = reply.get("start_time") or time.time()
+        try:  # should the supervisor die, what the experiment prints then still reaches it
+            _xrun.keep_log(os.path.join(path, "experiment_out.log"))
+        except OSError:
+            pass
         _xrun.track_start(experiment._track_slow)
         _xrun.autosave_start(experiment._save_data, _SAVE_INTERVAL)
         if plugins.has("on_track"):
@@ -1555,9 +1615,7 @@ class _Runner:
             object.__setattr__(experiment, "track", _xrun.track)  # the native fast path
         for name, spec in specs.items():
             experiment._publish(name, spec.value)
-        if plugins.has("after_folder"):
-            _xrun.request({"type": "recorded"})  # the meta, code copies and log are written
-            plugins.fire("after_folder", experiment=experiment, path=path)
+        plugins.fire("after_folder", experiment=experiment, path=path)
         outcome = {"type": "finish"}
         error = None
         run_pid = os.getpid()
@@ -1724,7 +1782,10 @@ def _finish_run(invocation: dict) -> int:
     path = invocation["file"]
     with open(os.path.join(path, "experiment_meta.json"), encoding="utf-8") as handle:
         meta = json.load(handle)
-    plugins = _Plugins.from_records(meta.get("plugins") or [])
+    given = {}
+    for name, _, settings, _ in _plugin_choices(invocation):
+        given.setdefault(name, {}).update(settings)
+    plugins = _Plugins.from_records(meta.get("plugins") or [], given)
     data = {}
     try:
         with open(os.path.join(path, _DATA_FILE), encoding="utf-8") as handle:
@@ -1880,12 +1941,22 @@ def _load_error(file: str, error: BaseException) -> str:
             where += f":{error.offset}"
         return f"{where}: {type(error).__name__}: {error.msg}"
     frames = _user_frames(error)
-    own = [frame for frame in frames if os.path.abspath(frame.filename) == os.path.abspath(file)]
-    where = f"{file}:{own[-1].lineno}" if own else file
+    own = _frames_in(file, frames)
     text = _error_text(error)
     if frames and frames[-1] is not (own[-1] if own else None):
         text += f" (raised at {frames[-1].filename}:{frames[-1].lineno})"
-    return f"{where}: {text}"
+    return f"{_load_where(file, error)}: {text}"
+
+
+def _frames_in(file: str, frames: list) -> list:
+    """The frames of ``frames`` that ran in ``file``."""
+    return [frame for frame in frames if os.path.abspath(frame.filename) == os.path.abspath(file)]
+
+
+def _load_where(file: str, error: BaseException) -> str:
+    """``file:line`` of the module's line that ``error`` came through (``file`` when none)."""
+    own = _frames_in(file, _user_frames(error))
+    return f"{file}:{own[-1].lineno}" if own else file
 
 
 def _module_source(file: str) -> bytes:
@@ -1923,13 +1994,19 @@ def _run_as_main(file: str):
 def _main() -> int:
     """Entry point of the embedded interpreter: runs the module and returns the exit code."""
     invocation = _xrun.invocation()
+    started_with = os.environ.pop("XRUN_STARTED_WITH", "")
     if invocation["mode"] == "plugins":
         return _plugins_list(invocation)
     if invocation["mode"] == "finish":
         return _finish_run(invocation)
     file = invocation["file"]
+    if started_with and not invocation.get("variation"):  # a sweep's plan has said it
+        _warn_other_python(started_with)
     sys.argv = [file, *invocation["args"]]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(file)))
+    folder = os.path.dirname(os.path.abspath(file))
+    sys.path.insert(0, folder)
+    if os.path.isfile(os.path.join(folder, "experiment_meta.json")):
+        sys.dont_write_bytecode = True  # a run folder is not written by running it again
     try:
         try:
             config = invocation.get("config")
@@ -1946,10 +2023,12 @@ def _main() -> int:
                                  f"and decorate the main function with it")
             if not _Runner.ran:
                 _Runner.run(_Runner.experiments[-1])
-        except UsageError:
+        except (UsageError, _NotRecorded):
             raise
         except BaseException as error:
             started = any(e.path is not None for e in _Runner.experiments)
+            if isinstance(error, SystemExit) and not _Runner.ran:
+                raise UsageError(_load_exit(file, error)) from None
             if started or isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
             if not isinstance(error, SyntaxError):
@@ -1959,6 +2038,8 @@ def _main() -> int:
         sys.stdout.flush()
         sys.stderr.write(f"{_prefix('error')} {error}\n")
         return 2
+    except _NotRecorded:
+        return 1
     except KeyboardInterrupt:
         return 130
     except SystemExit as error:
@@ -1975,3 +2056,28 @@ def _main() -> int:
         _Runner.end()
         _flush_output()
     return 0
+
+
+def _load_exit(file: str, error: SystemExit) -> str:
+    """The message for a module that called sys.exit() while it was loading: no run was made,
+    whatever the code, so it is bad input."""
+    code = error.code
+    if code is not None and not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")  # as Python would print it
+        code = 1
+    return f"{_load_where(file, error)}: the module exited with code {code or 0} while loading; no run was created"
+
+
+def _warn_other_python(started_with: str):
+    """``python3 exp.py`` handed the run to xrun, which runs it in its own Python: when that is
+    not the one the user started, packages installed for that one only are missing, so say so."""
+    executable, prefix, version, file = (started_with.split("\n") + ["", "", "", ""])[:4]
+    if os.path.realpath(executable) == os.path.realpath(sys.executable) and \
+            os.path.realpath(prefix) == os.path.realpath(sys.prefix):
+        return
+    ours = f"{sys.executable} (Python {sys.version.split()[0]})"
+    sys.stderr.write(
+        f"{_prefix('warning')} {file} was started with {executable} (Python {version}), but xrun runs "
+        f"experiments in its own Python, {ours}: packages installed only for the first are not "
+        f"available (use {sys.executable}, or a virtualenv made with it: "
+        f"{sys.executable} -m venv)\n")
