@@ -1,15 +1,19 @@
 #include "archive/inspect.hpp"
 
 #include "archive/runs.hpp"
+#include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <fstream>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <set>
@@ -18,6 +22,8 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
+#include <utility>
 
 namespace xrun::archive {
 
@@ -63,7 +69,10 @@ double now_seconds() {
 
 std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text) {
   std::error_code error;
-  if (std::filesystem::exists(std::filesystem::path(text) / k_meta_file, error)) {
+  // Whatever holds the meta's name (a dangling link too) makes a run folder, to be shown as
+  // corrupt rather than not found.
+  if (std::filesystem::exists(
+          std::filesystem::symlink_status(std::filesystem::path(text) / k_meta_file, error))) {
     return text;
   }
   std::vector<std::filesystem::path> matches;
@@ -92,32 +101,35 @@ std::filesystem::path resolve_run(const std::filesystem::path& root, const std::
                          : "xrun archive list shows the runs");
 }
 
-std::vector<double> read_series(const std::filesystem::path& csv) {
-  std::vector<double> values;
-  const auto text = util::read_file(csv);
+std::optional<std::vector<double>> read_series(const std::filesystem::path& folder,
+                                               std::string_view name) {
+  const auto text = core::read_run_file(folder, name, core::k_max_data_bytes);
   if (!text) {
-    return values;
+    return std::nullopt;
   }
-  std::istringstream lines(*text);
-  std::string line;
+  std::vector<double> values;
+  std::string_view rest = *text;
   bool header = true;
-  while (std::getline(lines, line)) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    if (lines.eof() && !text->ends_with('\n')) {
+  while (!rest.empty()) {
+    const auto end = rest.find('\n');
+    if (end == std::string_view::npos) {
       break; // a torn last record (the writer was killed mid-line)
+    }
+    const auto line = rest.substr(0, end);
+    rest.remove_prefix(end + 1);
+    if (std::exchange(header, false)) {
+      continue;
     }
     const auto first = line.find(',');
     const auto second = line.find(',', first + 1);
-    if (first == std::string::npos || second == std::string::npos) {
+    if (first == std::string_view::npos || second == std::string_view::npos) {
       continue;
     }
-    try {
-      values.push_back(std::stod(line.substr(first + 1, second - first - 1)));
-    } catch (const std::exception&) {
-      // not a number: skipped, like any line that is not a record
+    const std::string number(line.substr(first + 1, second - first - 1));
+    char* stop = nullptr;
+    const double value = std::strtod(number.c_str(), &stop);
+    if (stop != number.c_str()) {
+      values.push_back(value); // NaN and infinities too: they are counted, not drawn
     }
   }
   return values;
@@ -222,17 +234,16 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
                        to_string(parameter.source));
   }
 
-  const auto data_text = util::read_file(folder / "experiment_data.json");
-  if (data_text) {
-    const auto data = Json::parse(*data_text, nullptr, false);
+  std::string data_problem;
+  if (const auto data = core::read_data_values(folder, data_problem)) {
     out << "\ndata\n";
-    if (data.is_discarded()) {
-      out << "  (experiment_data.json is not valid JSON)\n";
-    } else if (data.empty()) {
+    if (!data_problem.empty()) {
+      out << fmt::format("  ({} {})\n", core::k_data_file, data_problem);
+    } else if (data->empty()) {
       out << "  (none stored)\n";
     } else {
       std::vector<std::string> lines;
-      flatten(data, "", lines);
+      flatten(*data, "", lines);
       for (const auto& line : lines) {
         out << "  " << line << '\n';
       }
@@ -242,21 +253,31 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
   if (!meta.tracked.empty()) {
     out << "\ntracked\n";
     for (const auto& name : meta.tracked) {
-      const auto values = read_series(folder / ".track" / (name + ".csv"));
-      if (values.empty()) {
+      std::optional<std::vector<double>> values;
+      try {
+        values = read_series(folder, ".track/" + name + ".csv");
+      } catch (const Error& problem) {
+        out << fmt::format("  {}  ({})\n", name, problem.what());
+        continue;
+      }
+      if (!values || values->empty()) {
         out << fmt::format("  {}  (images in .track/)\n", name);
         continue;
       }
-      const auto [low, high] = std::minmax_element(values.begin(), values.end());
+      const auto [low, high] = std::minmax_element(values->begin(), values->end());
       out << fmt::format("  {}  {}  last {:.6g}  min {:.6g}  max {:.6g}  ({} points)\n", name,
-                         sparkline(values, 40), values.back(), *low, *high, values.size());
+                         sparkline(*values, 40), values->back(), *low, *high, values->size());
     }
   }
 
   out << "\nfiles\n";
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    files.push_back(entry.path().filename().string() + (entry.is_directory() ? "/" : ""));
+    const auto kind = entry.symlink_status();
+    files.push_back(entry.path().filename().string() +
+                    (std::filesystem::is_symlink(kind)     ? " (symbolic link)"
+                     : std::filesystem::is_directory(kind) ? "/"
+                                                           : ""));
   }
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
@@ -269,8 +290,8 @@ namespace {
 
 std::map<std::string, Json> flat_data(const std::filesystem::path& folder) {
   std::map<std::string, Json> values;
-  const auto text = util::read_file(folder / "experiment_data.json");
-  const auto data = text ? Json::parse(*text, nullptr, false) : Json();
+  std::string problem;
+  const auto data = core::read_data_values(folder, problem).value_or(Json());
   const std::function<void(const Json&, const std::string&)> walk = [&](const Json& node,
                                                                         const std::string& path) {
     if (node.is_object() && !node.empty()) {
@@ -281,19 +302,29 @@ std::map<std::string, Json> flat_data(const std::filesystem::path& folder) {
       values[path] = node;
     }
   };
-  if (data.is_discarded()) {
-    std::cerr << fmt::format("xrun: warning: {} is not valid JSON; its data values are left "
-                             "out\n",
-                             (folder / "experiment_data.json").string());
+  if (!problem.empty()) {
+    std::cerr << fmt::format("xrun: warning: {} {}; its data values are left out\n",
+                             (folder / core::k_data_file).string(), problem);
   } else {
     walk(data, "");
   }
   return values;
 }
 
-std::vector<std::string> lines_of(const std::filesystem::path& file) {
+/// The lines of a file of the run's code (`name` in the run folder): nullopt when there is no
+/// such file; a file that cannot be read as one is `problem`.
+std::optional<std::vector<std::string>> lines_of(const std::filesystem::path& folder,
+                                                 const std::string& name, std::string& problem) {
+  auto read = util::read_regular_file(folder, name, core::k_max_text_bytes);
+  if (read.problem == util::FileProblem::missing) {
+    return std::nullopt;
+  }
+  if (!read.ok()) {
+    problem = core::run_file_why(read.problem, read.why);
+    return std::nullopt;
+  }
   std::vector<std::string> lines;
-  std::istringstream in(util::read_file(file).value_or(""));
+  std::istringstream in(read.text);
   for (std::string line; std::getline(in, line);) {
     lines.push_back(line);
   }
@@ -407,14 +438,26 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
   }
   std::vector<std::string> lines;
   for (const auto& file : files) {
-    std::error_code error;
-    const bool in_a = std::filesystem::is_regular_file(a / file, error);
-    const bool in_b = std::filesystem::is_regular_file(b / file, error);
-    if (in_a != in_b) {
-      lines.push_back(fmt::format("  {}: only in {}", file, in_a ? "-" : "+"));
+    std::string problem_a;
+    std::string problem_b;
+    const auto text_a = lines_of(a, file, problem_a);
+    const auto text_b = lines_of(b, file, problem_b);
+    if (!problem_a.empty() || !problem_b.empty()) {
+      for (const auto& [side, problem] : {std::pair{"-", problem_a}, std::pair{"+", problem_b}}) {
+        if (!problem.empty()) {
+          lines.push_back(fmt::format("  {}: in {} it {}", file, side, problem));
+        }
+      }
       continue;
     }
-    const auto changes = line_diff(lines_of(a / file), lines_of(b / file));
+    if (text_a.has_value() != text_b.has_value()) {
+      lines.push_back(fmt::format("  {}: only in {}", file, text_a ? "-" : "+"));
+      continue;
+    }
+    if (!text_a) {
+      continue;
+    }
+    const auto changes = line_diff(*text_a, *text_b);
     if (!changes.empty()) {
       lines.push_back(fmt::format("  {}", file));
       for (const auto& change : changes) {
@@ -430,23 +473,32 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
 }
 
 int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out) {
-  const auto log = folder / "experiment_out.log";
-  std::error_code error;
-  if (std::filesystem::is_directory(log, error)) {
-    throw ArchiveError(fmt::format("{} is a folder, not a log", log.string()));
-  }
-  std::ifstream in(log, std::ios::binary);
-  if (!in) {
+  auto log = util::open_regular_file(folder, core::k_log_file);
+  if (log.problem == util::FileProblem::missing) {
     const bool running = Run::load(folder).status(now_seconds()) == "running";
     throw ArchiveError(running ? fmt::format("{} has no log yet", folder.string())
                                : fmt::format("{} has no log: {} is missing", folder.string(),
-                                             log.filename().string()));
+                                             core::k_log_file));
   }
-  const auto copy_new = [&in, &out] {
-    in.clear(); // past the end last time: read on from there
+  if (!log.ok()) {
+    throw ArchiveError(core::run_file_problem(folder, core::k_log_file, log.problem, log.why));
+  }
+  // Streamed, never read whole: a log may be larger than memory, and grow while read.
+  const auto copy_new = [&] {
     char buffer[65536];
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-      out.write(buffer, in.gcount());
+    for (;;) {
+      const ssize_t got = ::read(log.fd.get(), buffer, sizeof buffer);
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got < 0) {
+        throw ArchiveError(fmt::format("cannot read {}: {}", (folder / core::k_log_file).string(),
+                                       std::strerror(errno)));
+      }
+      if (got == 0) {
+        break; // the end for now: -f reads on from here
+      }
+      out.write(buffer, got);
     }
     out.flush();
   };
@@ -454,6 +506,7 @@ int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out
   if (!follow) {
     return 0;
   }
+  std::error_code error;
   for (;;) {
     const auto run = Run::load(folder);
     const auto status = run.status(now_seconds());

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace xrun::archive {
@@ -31,7 +33,11 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out);
 /// A one-line chart of `values` scaled between their min and max, `width` characters at most.
 std::string sparkline(const std::vector<double>& values, std::size_t width);
 
-/// The values of a tracked series file (`step,value,time` lines); a torn last line is ignored.
-std::vector<double> read_series(const std::filesystem::path& csv);
+/// The values of the tracked series file `name` in the run folder `folder` (`step,value,time`
+/// lines), NaN and infinities included; a torn last line is ignored. nullopt when there is no
+/// such file. Throws ArchiveError for a file that is not a regular one in the run folder
+/// (core/run_files.hpp).
+std::optional<std::vector<double>> read_series(const std::filesystem::path& folder,
+                                               std::string_view name);
 
 } // namespace xrun::archive

@@ -2,6 +2,7 @@
 
 #include "archive/index.hpp"
 #include "archive/query.hpp"
+#include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
 #include "util/strings.hpp"
@@ -162,7 +163,7 @@ std::optional<Json> member(std::string_view text, std::string_view key) {
     return text.find('\\') == std::string_view::npos ? std::optional<Json>(nullptr)
                                                        : std::nullopt;
   }
-  auto parsed = Json::parse(*value, nullptr, false);
+  auto parsed = core::parse_bounded_json<Json>(*value);
   return parsed.is_discarded() ? std::nullopt : std::optional(std::move(parsed));
 }
 
@@ -237,6 +238,22 @@ Run Run::load(const std::filesystem::path& folder) {
   } catch (const Error& problem) {
     run.problem = problem.what();
   }
+  auto data = util::read_regular_file(folder, core::k_data_file, k_max_indexed_data);
+  switch (data.problem) {
+  case util::FileProblem::none:
+    run.data_text = std::move(data.text);
+    break;
+  case util::FileProblem::missing:
+    run.data_text = "";
+    break;
+  case util::FileProblem::too_large:
+  case util::FileProblem::unreadable:
+    break; // read (or found unreadable) when a query needs it
+  default: // a link, a FIFO: nothing the run's own experiment wrote
+    if (run.problem.empty()) {
+      run.problem = core::run_file_problem(folder, core::k_data_file, data.problem, data.why);
+    }
+  }
   return run;
 }
 
@@ -304,7 +321,7 @@ std::string Run::status(double now) const {
 const nlohmann::ordered_json& Run::parameters() {
   auto& parameters = loaded().parameters;
   if (!parameters) {
-    parameters = nlohmann::ordered_json::parse(parameters_text, nullptr, false);
+    parameters = core::parse_bounded_json<nlohmann::ordered_json>(parameters_text);
     if (parameters->is_discarded() || !parameters->is_object()) {
       parameters = nlohmann::ordered_json::object();
     }
@@ -361,28 +378,30 @@ Json Run::value(std::string_view name, double now) {
   if (parts[0] == "data") {
     auto& data = loaded().data;
     if (!data) {
+      const auto data_file = (folder() / core::k_data_file).string();
       if (!data_text) {
-        try {
-          data_text = util::read_file(folder() / "experiment_data.json").value_or("");
-        } catch (const std::exception&) {
-          data_text = ""; // unreadable: the run has no data values to offer
+        auto read = util::read_regular_file(folder(), core::k_data_file, core::k_max_data_bytes);
+        if (!read.ok() && read.problem != util::FileProblem::missing) {
+          std::cerr << fmt::format("xrun: warning: {}; its data values are left out\n",
+                                   core::run_file_problem(folder(), core::k_data_file,
+                                                          read.problem, read.why));
         }
+        data_text = read.ok() ? std::move(read.text) : std::string();
       }
       auto& checked = loaded().data_checked;
       if (!checked) {
         // Once a run: the quick lookup below trusts the text's shape, not each value in it.
-        checked = data_text->empty() || Json::accept(*data_text);
+        checked = data_text->empty() || core::json_problem(*data_text).empty();
       }
       if (parts.size() > 1 && *checked && !data_text->empty()) {
         if (const auto value = member(*data_text, parts[1])) {
           return walk(*value, parts, 2);
         }
       }
-      data = !data_text->empty() ? Json::parse(*data_text, nullptr, false) : Json();
-      if (data->is_discarded()) {
-        std::cerr << fmt::format("xrun: warning: {} is not valid JSON; its data values are "
-                                 "left out\n",
-                                 (folder() / "experiment_data.json").string());
+      data = !data_text->empty() && *checked ? core::parse_bounded_json<Json>(*data_text) : Json();
+      if (!*checked) {
+        std::cerr << fmt::format("xrun: warning: {} {}; its data values are left out\n",
+                                 data_file, core::json_problem(*data_text));
         data = Json();
       }
     }

@@ -17,6 +17,10 @@ namespace xrun::archive {
 /// A running run whose heartbeat is older than this is `lost` (its supervisor died).
 inline constexpr double k_lost_after_seconds = 60.0;
 
+/// Data files up to this size are read with the meta and kept in the index; larger ones are
+/// read from the run folder when a query needs them.
+inline constexpr std::size_t k_max_indexed_data = 64 * 1024;
+
 /// What listing and selecting runs need of a meta; the archive index keeps exactly this.
 struct RunSummary {
   RunStatus status = RunStatus::running;
@@ -42,7 +46,9 @@ bool supervisor_alive_here(const RunSummary& summary);
 /// One run folder as found in the archive. Everything beyond the summary (the whole meta,
 /// the data values) is read on first use.
 struct Run {
-  /// Reads the run folder's meta now; a corrupt one is kept as `problem`, never thrown.
+  /// Reads the run folder's meta now, and its data file when it is small enough for the
+  /// index. A corrupt meta, or a data file that is not a regular file (a link, a FIFO), is
+  /// kept as `problem`, never thrown.
   static Run load(const std::filesystem::path& folder);
 
   std::string path;             // the run folder

@@ -1,5 +1,7 @@
 #include "config/reproduction.hpp"
 
+#include "core/run_files.hpp"
+#include "util/fs.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
 
@@ -174,10 +176,15 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
   const RunMeta meta = read_meta(run_folder);
   const auto code = run_folder / "experiment_code.py";
   std::error_code error;
-  if (!std::filesystem::is_regular_file(code, error)) {
+  if (const auto snapshot = util::open_regular_file(run_folder, "experiment_code.py");
+      snapshot.problem == util::FileProblem::missing) {
     throw UsageError(
         fmt::format("run {} has no code snapshot (experiment_code.py)", run_folder.string()),
         "only runs recorded by xrun run can be reproduced");
+  } else if (!snapshot.ok()) {
+    throw UsageError(core::run_file_problem(run_folder, "experiment_code.py", snapshot.problem,
+                                            snapshot.why),
+                     "the snapshot xrun wrote is a regular file; this run cannot be reproduced");
   }
   Reproduction plan;
   Config& config = plan.config;

@@ -2,6 +2,7 @@
 
 #include "archive/runs.hpp"
 #include "core/atomic_file.hpp"
+#include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
 #include "util/time.hpp"
@@ -56,11 +57,12 @@ void Manifest::save() const {
 
 Manifest Manifest::load(const std::filesystem::path& folder) {
   const auto file = folder / k_manifest_file;
-  const auto text = util::read_file(file);
+  const auto text = core::read_run_file(folder, k_manifest_file, core::k_max_text_bytes);
   if (!text) {
     throw ArchiveError(fmt::format("cannot read {}", file.string()));
   }
-  const auto root = Json::parse(*text, nullptr, false); // ordered: parameters as swept
+  // Ordered: parameters as swept.
+  const auto root = core::parse_bounded_json<Json>(*text);
   if (!root.is_object() || !root.contains("variations")) {
     throw ArchiveError(fmt::format("{} is not a sweep manifest", file.string()));
   }

@@ -165,7 +165,8 @@ class SweepLock {
 public:
   explicit SweepLock(const Manifest& manifest) {
     const auto file = manifest.folder / "lock";
-    m_fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    // Like any file of a run (0666 less the umask): a group sharing the archive resumes it.
+    m_fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (m_fd < 0) {
       throw ArchiveError(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
     }

@@ -123,7 +123,7 @@ class Inspect(Workspace):
                               "has no log: experiment_out.log is missing")
         log.mkdir()
         self.assertUsageError(self.xrun("archive", "tail", self.run_folder.name),
-                              "experiment_out.log is a folder, not a log")
+                              "experiment_out.log is a folder, not a regular file")
 
     def test_show_states_where_a_run_came_from_and_how_it_ended(self):
         meta_file = self.run_folder / "experiment_meta.json"
