@@ -27,7 +27,8 @@ namespace xrun::archive {
 
 namespace {
 
-constexpr int k_schema_version = 2; // 2: parameters JSON cannot hold kept as their exact text
+// 2: parameters JSON cannot hold kept as their exact text; 3: the supervisor's pid namespace
+constexpr int k_schema_version = 3;
 
 /// The index file's SQLite application id ("xrun"): what tells it from another program's
 /// database. Indexes of earlier versions have none (0).
@@ -39,13 +40,14 @@ constexpr std::int64_t k_racy_window_ns = 2'000'000'000;
 
 constexpr const char* k_columns =
     "path, mtime, size, data_mtime, data_size, is_run, problem, status, id, name, namespace, start_time, end_time, "
-    "duration, heartbeat, exit_code, error_type, host, pid, parameters, data";
+    "duration, heartbeat, exit_code, error_type, host, pid, parameters, data, pid_namespace";
 
 constexpr const char* k_create =
     "CREATE TABLE entries (path TEXT PRIMARY KEY, mtime INTEGER NOT NULL, size INTEGER, "
     "data_mtime INTEGER, data_size INTEGER, is_run INTEGER NOT NULL, problem TEXT, status TEXT, id TEXT, name TEXT, namespace TEXT, "
     "start_time REAL, end_time REAL, duration REAL, heartbeat REAL, exit_code INTEGER, "
-    "error_type TEXT, host TEXT, pid INTEGER, parameters TEXT, data TEXT) WITHOUT ROWID";
+    "error_type TEXT, host TEXT, pid INTEGER, parameters TEXT, data TEXT, pid_namespace TEXT) "
+    "WITHOUT ROWID";
 
 /// What a file or folder looked like when it was read. Files are replaced by rename or
 /// rewritten in place; either way their time or size changes.
@@ -225,6 +227,7 @@ public:
       if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
         run.data_text = view(s, 20);
       }
+      summary.pid_namespace = view(s, 21);
     }
     return step == SQLITE_DONE;
   }
@@ -237,7 +240,7 @@ public:
     }
     const auto insert = prepare_statement(std::string("INSERT OR REPLACE INTO entries (") +
                                           k_columns +
-                                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     const auto remove = prepare_statement("DELETE FROM entries WHERE path = ?");
     bool ok = insert && remove;
     const auto write = [&](std::string_view path, const State& state, const Run* run) {
@@ -451,6 +454,7 @@ private:
     if (run.data_text) {
       bind(s, 21, *run.data_text);
     }
+    bind(s, 22, summary.pid_namespace);
   }
 
   std::filesystem::path m_shown; // as the user named the archive

@@ -65,6 +65,16 @@ double now_seconds() {
   return util::to_epoch_seconds(util::Clock::now());
 }
 
+/// Why a lost run is lost, for the user and for its meta.
+std::string lost_because(const RunSummary& summary) {
+  if (liveness_here(summary.supervisor()) == Liveness::gone) {
+    return fmt::format("its supervisor (pid {} on {}) is gone; its last heartbeat was at {}",
+                       summary.pid, summary.host, util::format_local(summary.heartbeat));
+  }
+  return fmt::format("its supervisor stopped updating the heartbeat at {} (host {} pid {})",
+                     util::format_local(summary.heartbeat), summary.host, summary.pid);
+}
+
 } // namespace
 
 std::filesystem::path resolve_run(const std::filesystem::path& root, const std::string& text) {
@@ -166,7 +176,11 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
   const auto meta = read_meta(folder); // a corrupt meta is an error here: nothing to show
   auto run = Run::load(folder);
   const double now = now_seconds();
-  out << fmt::format("{}  {}\n", run.status(now), folder.string());
+  const auto status = run.status(now);
+  out << fmt::format("{}  {}\n", status, folder.string());
+  if (!run.readable()) {
+    out << fmt::format("  problem     {}\n", run.problem);
+  }
   out << fmt::format("  name        {}   namespace {}\n", meta.name, meta.namespace_name);
   if (!meta.short_description.empty()) {
     out << fmt::format("  about       {}\n", meta.short_description);
@@ -176,6 +190,16 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
   if (meta.end_time) {
     out << fmt::format("  ended       {}   after {:.2f} s\n", util::format_local(*meta.end_time),
                        meta.duration);
+  } else if (status == "lost") {
+    // Its supervisor is gone: the run ended, as far as anyone knows, at its last heartbeat.
+    out << fmt::format("  lost        {} ({})\n",
+                       meta.heartbeat > 0
+                           ? fmt::format("last heartbeat {}, after {:.2f} s",
+                                         util::format_local(meta.heartbeat), run.duration(now))
+                           : std::string("no heartbeat recorded"),
+                       liveness_here(run.summary.supervisor()) == Liveness::gone
+                           ? "its supervisor is gone"
+                           : "none since, for over a minute");
   } else if (meta.heartbeat > 0) {
     out << fmt::format("  heartbeat   {:.0f} s ago\n", now - meta.heartbeat);
   } else {
@@ -517,10 +541,7 @@ int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out
                                        folder.string()));
       }
       if (status == "lost") {
-        std::cerr << fmt::format("xrun: the run is lost: its supervisor stopped updating the "
-                                 "heartbeat at {} (host {}, pid {})\n",
-                                 util::format_local(run.summary.heartbeat), run.summary.host,
-                                 run.summary.pid);
+        std::cerr << fmt::format("xrun: the run is lost: {}\n", lost_because(run.summary));
         return 1;
       }
       return 0;
@@ -545,9 +566,7 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
     meta.status = RunStatus::lost;
     meta.end_time = meta.heartbeat;
     meta.duration = meta.heartbeat - meta.start_time;
-    meta.error_message = fmt::format(
-        "the supervisor stopped updating the heartbeat at {} (host {} pid {})",
-        util::format_local(meta.heartbeat), meta.host, meta.pid);
+    meta.error_message = lost_because(RunSummary::of(meta));
     write_meta(run.folder(), meta);
     out << fmt::format("lost  {}\n", run.path);
     ++marked;

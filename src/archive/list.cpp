@@ -198,16 +198,11 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   for (Run* run : selected) {
     const auto& summary = run->summary;
     const bool readable = run->readable();
-    const auto status = run->status(now);
-    // A running run's time so far; a lost one's ends at its last heartbeat.
-    const double duration = status == "running" ? now - summary.start_time
-                            : status == "lost"  ? summary.heartbeat - summary.start_time
-                                                : summary.duration;
-    cells.push_back(status);
+    cells.push_back(run->status(now));
     cells.push_back(printable(std::string(run->relative())));
     cells.push_back(readable && summary.start_time > 0 ? util::format_local(summary.start_time)
                                                        : "-");
-    cells.push_back(readable ? human_duration(std::max(0.0, duration)) : "-");
+    cells.push_back(readable ? human_duration(std::max(0.0, run->duration(now))) : "-");
     for (const auto& column : options.columns) {
       cells.push_back(printable(render(run->value(column, now))));
     }

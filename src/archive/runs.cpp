@@ -5,6 +5,7 @@
 #include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 
@@ -14,9 +15,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fmt/format.h>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <unistd.h>
 
 namespace xrun::archive {
@@ -203,6 +202,10 @@ RunSummary RunSummary::of(const RunMeta& meta) {
   summary.error_type = meta.error_type;
   summary.host = meta.host;
   summary.pid = meta.pid;
+  if (const auto pids = meta.extra.find("pid_namespace");
+      pids != meta.extra.end() && pids->is_string()) {
+    summary.pid_namespace = pids->get<std::string>();
+  }
   return summary;
 }
 
@@ -257,65 +260,86 @@ Run Run::load(const std::filesystem::path& folder) {
   return run;
 }
 
+Liveness liveness_here(const RecordedProcess& process) {
+  static const std::string host = util::host_name();
+  static const std::string pids = util::pid_namespace();
+  if (process.host != host || process.pid <= 0 ||
+      (!process.pid_namespace.empty() && process.pid_namespace != pids)) {
+    return Liveness::unknown;
+  }
+  if (process.pid == ::getpid() ||
+      (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno != EPERM)) {
+    return Liveness::gone;
+  }
+  // A dead process's pid may have gone to another process since (even another xrun): the
+  // recorded one runs xrun (by the program's own name: a link to it that the user named
+  // otherwise resolves to it) and had started by `running_by`. What /proc hides (another
+  // user's) is taken to be it.
+  if (const auto program = util::process_executable(process.pid);
+      program && !program->filename().string().starts_with("xrun")) {
+    return Liveness::gone;
+  }
+  const auto started = util::process_start_time(process.pid);
+  return !started || process.running_by <= 0 || *started <= process.running_by + 1.0
+             ? Liveness::alive
+             : Liveness::gone;
+}
+
 namespace {
 
-/// When process `pid` started, in seconds since the epoch; nullopt when that cannot be read.
-std::optional<double> process_start(long pid) {
-  static const std::optional<double> boot = [] {
-    std::ifstream stat("/proc/stat");
-    for (std::string word; stat >> word;) {
-      if (word == "btime") {
-        double seconds = 0;
-        stat >> seconds;
-        return std::optional(seconds);
-      }
-    }
-    return std::optional<double>();
-  }();
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string text;
-  if (!boot || !std::getline(stat, text) || text.rfind(')') == std::string::npos) {
-    return std::nullopt;
+bool lost_given(const RunSummary& summary, double now, Liveness supervisor) {
+  switch (supervisor) {
+  case Liveness::alive:
+    return false; // perhaps suspended: its heartbeat may be as old as it likes
+  case Liveness::gone:
+    return true;
+  case Liveness::unknown:
+    break;
   }
-  // After the name in parentheses: field 3 (the state) onwards; field 22 is the start time.
-  std::istringstream fields(text.substr(text.rfind(')') + 1));
-  std::string field;
-  for (int number = 3; number <= 22 && fields >> field; ++number) {
-    if (number == 22) {
-      return *boot + std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    }
-  }
-  return std::nullopt;
+  return now - summary.heartbeat > k_lost_after_seconds;
 }
 
 } // namespace
 
-bool supervisor_alive_here(const RunSummary& summary) {
-  static const std::string host = util::host_name();
-  if (summary.host != host || summary.pid <= 0 || summary.pid == ::getpid() ||
-      (::kill(static_cast<pid_t>(summary.pid), 0) != 0 && errno != EPERM)) {
-    return false;
-  }
-  // A dead supervisor's pid may have gone to another process since (even another xrun): the
-  // supervisor started before its run did.
-  std::ifstream comm(fmt::format("/proc/{}/comm", summary.pid));
-  std::string name;
-  if (comm && !(std::getline(comm, name) && name.starts_with("xrun"))) {
-    return false;
-  }
-  const auto started = process_start(summary.pid);
-  return !started || *started <= summary.start_time + 1.0;
+bool is_lost(const RunSummary& summary, double now) {
+  return summary.status == RunStatus::running &&
+         lost_given(summary, now, liveness_here(summary.supervisor()));
 }
 
 std::string Run::status(double now) const {
   if (!readable()) {
     return "corrupt";
   }
-  if (summary.status == RunStatus::running && now - summary.heartbeat > k_lost_after_seconds &&
-      !supervisor_alive_here(summary)) {
-    return "lost";
+  if (summary.status != RunStatus::running) {
+    return std::string(to_string(summary.status));
   }
-  return std::string(to_string(summary.status));
+  if (!m_shown) {
+    const auto supervisor = liveness_here(summary.supervisor());
+    m_shown = lost_given(summary, now, supervisor) ? RunStatus::lost : RunStatus::running;
+    if (*m_shown == RunStatus::lost && supervisor == Liveness::gone) {
+      // The run may have ended between the reading of its meta and now, its supervisor
+      // with it: the meta as it is now, read after the supervisor was found gone, tells.
+      try {
+        if (const auto current = read_meta(folder()); current.status != RunStatus::running) {
+          m_shown = current.status;
+        }
+      } catch (const Error&) {
+        // gone or damaged since: lost as far as anyone can tell
+      }
+    }
+  }
+  return std::string(to_string(*m_shown));
+}
+
+double Run::duration(double now) const {
+  const auto shown = status(now);
+  if (shown == "running") {
+    return std::max(0.0, now - summary.start_time);
+  }
+  if (shown == "lost") {
+    return std::max(0.0, summary.heartbeat - summary.start_time);
+  }
+  return summary.duration;
 }
 
 const nlohmann::ordered_json& Run::parameters() {

@@ -1,7 +1,10 @@
 """`xrun archive show`, `tail [-f]` and `reconcile`."""
 
 import json
+import math
+import os
 import shutil
+import signal
 import subprocess
 import time
 import unittest
@@ -103,7 +106,7 @@ class Inspect(Workspace):
         meta.update(status="running", heartbeat=0, end_time=None, start_time=1e300)
         meta_file.write_text(json.dumps(meta))
         out = self.xrun("archive", "show", self.run_folder.name).stdout
-        self.assertIn("heartbeat   none recorded", out)
+        self.assertIn("lost        no heartbeat recorded (its supervisor is gone)", out)
         self.assertIn("started     1e+300 (not a date)", out)
         self.assertIn("1e+300 (not a date)", self.xrun("archive", "list").stdout)
 
@@ -115,8 +118,8 @@ class Inspect(Workspace):
         result = self.xrun("archive", "tail", "-f", self.run_folder.name, timeout=30)
         self.assertEqual(result.returncode, 1)
         self.assertIn("the end", result.stdout)
-        self.assertIn("xrun: the run is lost: its supervisor stopped updating the heartbeat",
-                      result.stderr)
+        self.assertIn("xrun: the run is lost: its supervisor (pid 999999999 on ", result.stderr)
+        self.assertIn(") is gone; its last heartbeat was at ", result.stderr)
         log = self.run_folder / "experiment_out.log"
         log.unlink()
         self.assertUsageError(self.xrun("archive", "tail", self.run_folder.name),
@@ -141,6 +144,47 @@ class Inspect(Workspace):
         self.assertIn("  reproduces  /data/results/exp/r1\n", out)
         self.assertIn("data\n  (none stored)\n", out)
 
+    def test_a_supervisor_killed_here_is_lost_at_once(self):
+        self.write("sleeper.py", experiment_source("", """
+            import time
+            for step in range(600):
+                e.track("beat", step)
+                time.sleep(0.1)
+            """))
+        process = self.start("run", "sleeper.py")
+        # The supervisor records the start (meta, code, log: the log last) while the experiment
+        # begins.
+        self.wait_for(lambda: self.runs("results/sleeper") and
+                      (self.runs("results/sleeper")[0] / ".track" / "beat.csv").exists() and
+                      (self.runs("results/sleeper")[0] / "experiment_out.log").exists(),
+                      what="the experiment under way, its start recorded")
+        run = self.runs("results/sleeper")[0]
+        os.kill(process.pid, signal.SIGKILL)  # the supervisor; its experiment stops with it
+        process.communicate(timeout=30)
+        meta = self.meta(run)
+        self.assertEqual(meta["status"], "running")  # as the supervisor left it
+        rows = json.loads(self.xrun("archive", "list", "--json").stdout)
+        self.assertEqual(next(row["status"] for row in rows if row["path"].endswith(run.name)),
+                         "lost")
+        line = next(line for line in self.xrun("archive", "list").stdout.splitlines()
+                    if run.name in line)
+        self.assertTrue(line.startswith("lost "), line)
+        # Its duration ends at its last heartbeat, however long ago that was.
+        self.assertTrue(line.endswith(f"{meta['heartbeat'] - meta['start_time']:.1f}s"), line)
+        show = self.xrun("archive", "show", run.name).stdout
+        self.assertTrue(show.startswith("lost  "), show)
+        self.assertIn("(its supervisor is gone)", show)
+        follow = self.xrun("archive", "tail", "-f", run.name, timeout=60)
+        self.assertEqual(follow.returncode, 1, follow.stderr)
+        self.assertIn(f"xrun: the run is lost: its supervisor (pid {process.pid} on ",
+                      follow.stderr)
+        result = self.xrun("archive", "reconcile")
+        self.assertEqual(result.stdout, f"lost  results/sleeper/{run.name}\n")
+        self.assertIn("1 run marked lost", result.stderr)
+        meta = self.meta(run)
+        self.assertEqual(meta["status"], "lost")
+        self.assertEqual(meta["end_time"], meta["heartbeat"])
+
     def test_reconcile_marks_stale_runs_lost(self):
         meta_file = self.run_folder / "experiment_meta.json"
         meta = json.loads(meta_file.read_text())
@@ -151,7 +195,9 @@ class Inspect(Workspace):
         self.assertEqual(result.stdout, f"lost  results/exp/{self.run_folder.name}\n")
         meta = json.loads(meta_file.read_text())
         self.assertEqual(meta["status"], "lost")
-        self.assertIn("stopped updating the heartbeat", meta["error_message"])
+        # Its supervisor, on this host, is gone: no need to wait for the heartbeat to age.
+        self.assertIn(f"its supervisor (pid {meta['pid']} on ", meta["error_message"])
+        self.assertEqual(meta["end_time"], meta["heartbeat"])
         again = self.xrun("archive", "reconcile")
         self.assertIn("0 runs marked lost", again.stderr)
 
