@@ -455,6 +455,20 @@ std::vector<Run> find_runs(const std::filesystem::path& root, bool with_data) {
 
 namespace {
 
+/// The names of the values in `data` (`data.metrics.acc`, and `data.metrics` too), as a
+/// query writes them, for did-you-mean; a few levels deep is what a typo needs.
+void add_data_names(const Json& data, const std::string& prefix, std::set<std::string>& names,
+                    int depth = 0) {
+  if (!data.is_object() || depth > 8) {
+    return;
+  }
+  for (const auto& [key, value] : data.items()) {
+    const auto name = prefix + "." + key;
+    names.insert(name);
+    add_data_names(value, name, names, depth + 1);
+  }
+}
+
 /// Warns about each name of a query that no run has a value for (a misspelt `lr` for `LR`
 /// matches nothing, silently otherwise), with the likely name.
 void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
@@ -478,6 +492,9 @@ void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
     for (std::size_t i = 0; i < std::min<std::size_t>(runs.size(), 100); ++i) {
       for (const auto& [parameter, value] : runs[i].parameters().items()) {
         known.insert(parameter);
+      }
+      if (reads_data(name)) {
+        add_data_names(runs[i].value("data", now), "data", known);
       }
     }
     for (const auto& [field, get] : k_summary_fields) {

@@ -307,6 +307,32 @@ class ArchiveList(Workspace):
         result = self.xrun("archive", "list", "--where", 'status == "failed" and LR > 0.01')
         self.assertNotIn("warning", result.stderr)
 
+    def test_a_data_key_no_run_has_is_warned_of_with_the_likely_one(self):
+        result = self.xrun("archive", "list", "--where", "data.metrics.acu > 0.5")
+        self.assertEqual((result.returncode, result.stdout), (0, ""))
+        self.assertIn("no run has a value for data.metrics.acu (did you mean data.metrics.acc?)",
+                      result.stderr)
+        result = self.xrun("archive", "list", "--where", "data.metric > 0.5")
+        self.assertIn("(did you mean data.metrics?)", result.stderr)
+
+    def test_a_glob_on_a_list_matches_its_elements(self):
+        for name, hidden, tags in [("wide", [64, 16], ["baseline", "gpu"]),
+                                   ("narrow", [8], ["cpu"])]:
+            self.make_run(name, json.dumps({"status": "done", "start_time": 1.0, "parameters": {
+                "HIDDEN": {"name": "HIDDEN", "type": "list[int]", "value": hidden},
+                "TAGS": {"name": "TAGS", "type": "list[str]", "value": tags}}}))
+
+        def names(where):
+            result = self.xrun("archive", "list", "--where", where)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            return [line.split()[1].rsplit("/", 1)[1] for line in result.stdout.splitlines()[1:]]
+
+        self.assertEqual(names('HIDDEN ~ "*16*"'), ["wide"])
+        self.assertEqual(names('HIDDEN !~ "*16*"'), ["narrow"])
+        self.assertEqual(names('TAGS ~ "base*"'), ["wide"])
+        self.assertEqual(names('TAGS !~ "gpu"'), ["narrow"])
+        self.assertEqual(len(names('LR ~ "0.0*"')), 2)  # a number by its text
+
     def test_empty_selection(self):
         result = self.xrun("archive", "list", "--where", "LR > 5")
         self.assertEqual(result.returncode, 0)
