@@ -938,8 +938,9 @@ int index_archive(const std::filesystem::path& root, bool rebuild, std::ostream&
   const auto runs = scan_archive(root, ScanOptions{true, rebuild}, &report);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  out << fmt::format("{} runs in {} folders; {} read from their folders, in {:.2f} s\n",
-                     runs.size(), report.folders, report.read, seconds);
+  out << fmt::format("{} in {}; {} read from their folders, in {:.2f} s\n",
+                     util::count_of(runs.size(), "run"), util::count_of(report.folders, "folder"),
+                     report.read, seconds);
   if (report.indexed && report.saved) {
     const auto size = std::filesystem::file_size(file, error);
     out << fmt::format("index {} ({})\n", file.string(),

@@ -571,7 +571,7 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
     out << fmt::format("lost  {}\n", run.path);
     ++marked;
   }
-  std::cerr << fmt::format("xrun: {} run{} marked lost\n", marked, marked == 1 ? "" : "s");
+  std::cerr << fmt::format("xrun: {} marked lost\n", util::count_of(marked, "run"));
   return 0;
 }
 

@@ -707,9 +707,11 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
 
   const auto size = std::filesystem::file_size(options.output, error);
   progress.finish();
-  out << fmt::format("{}: {} runs, {} in {} files -> {}\n", options.output.string(),
-                     selected.size(), util::format_bytes(static_cast<double>(added.bytes)),
-                     added.files, util::format_bytes(static_cast<double>(size)));
+  out << fmt::format("{}: {}, {} in {} -> {}\n", options.output.string(),
+                     util::count_of(selected.size(), "run"),
+                     util::format_bytes(static_cast<double>(added.bytes)),
+                     util::count_of(added.files, "file"),
+                     util::format_bytes(static_cast<double>(size)));
   if (options.remove) {
     verify(options.output, written);
     util::Progress removing("remove", selected.size(), "runs");
@@ -718,7 +720,7 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
       removing.advance(1);
     }
     removing.finish();
-    out << fmt::format("verified; removed {} run folders\n", selected.size());
+    out << fmt::format("verified; removed {}\n", util::count_of(selected.size(), "run folder"));
   }
   return 0;
 }
@@ -760,7 +762,8 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
                                    error.what(), util::join(left, ", ")),
         known ? known->hint() : std::string());
   }
-  out << fmt::format("{}: {} entries extracted into {}\n", file.string(), count, target.string());
+  out << fmt::format("{}: {} extracted into {}\n", file.string(),
+                     util::count_of(count, "entry", "entries"), target.string());
   return 0;
 }
 

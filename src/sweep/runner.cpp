@@ -829,8 +829,8 @@ void print_status(Manifest& manifest, std::ostream& out) {
     where += fmt::format(", on Slurm: job{} {}", jobs.size() == 1 ? "" : "s",
                          util::join(jobs, ", "));
   }
-  out << fmt::format("sweep {} ({}): {} variations: {}\n", manifest.id, where,
-                     manifest.rows.size(), summary_of(manifest));
+  out << fmt::format("sweep {} ({}): {}: {}\n", manifest.id, where,
+                     util::count_of(manifest.rows.size(), "variation"), summary_of(manifest));
   if (!unreachable.empty()) {
     out << fmt::format("  ({}; the run folders alone tell)\n", unreachable);
   }

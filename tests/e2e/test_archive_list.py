@@ -158,7 +158,7 @@ class ArchiveList(Workspace):
                          lines[0].index("data.s"))
         rows = list(csv.reader(io.StringIO(self.xrun("archive", "list", "--csv", "--columns",
                                                      "data.s").stdout)))
-        self.assertIn(["done", "other/ünï cödé", "1", "0", "x\ny\x1b[31mred"],
+        self.assertIn(["done", "other/ünï cödé", "1.0", "0", "x\ny\x1b[31mred"],
                       [row[:2] + [row[2], row[3][:1], row[4]] for row in rows])
 
     def test_corrupt_meta_is_listed_not_fatal(self):
@@ -249,11 +249,13 @@ class ArchiveList(Workspace):
         self.assertEqual(len([line for line in lines[:3] if "exp/" in line]), 2)
         self.assertTrue(lines[-1].endswith("total (3 runs)"))
         self.assertTrue(any(line.endswith("results/exp/") for line in lines))
+        result = self.xrun("archive", "du", "--where", "LR == 0.1")
+        self.assertTrue(result.stdout.splitlines()[-1].endswith("total (1 run)"), result.stdout)
 
     def test_delete_restore_and_purge(self):
         result = self.xrun("archive", "delete", "--where", 'status == "failed"')
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("1 runs moved to results/.trash", result.stdout)
+        self.assertIn("1 run moved to results/.trash", result.stdout)
         listed = json.loads(self.xrun("archive", "list", "--json").stdout)
         self.assertEqual([row["status"] for row in listed], ["done", "done"])
         self.assertEqual(len(list((self.dir / "results/.trash/exp").iterdir())), 1)
@@ -273,7 +275,7 @@ class ArchiveList(Workspace):
         self.xrun("archive", "delete", "--where", 'status == "failed"')
         result = self.xrun("archive", "delete", "--purge", "--where", 'MODEL == "cnn"')
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("1 runs deleted for good", result.stdout)
+        self.assertIn("1 run deleted for good", result.stdout)
         self.assertNotIn("restore", result.stdout)
         self.assertEqual(len(list((self.dir / "results/.trash/exp").iterdir())), 1)
         rows = json.loads(self.xrun("archive", "list", "--json").stdout)
@@ -332,6 +334,19 @@ class ArchiveList(Workspace):
         self.assertEqual(names('TAGS ~ "base*"'), ["wide"])
         self.assertEqual(names('TAGS !~ "gpu"'), ["narrow"])
         self.assertEqual(len(names('LR ~ "0.0*"')), 2)  # a number by its text
+
+    def test_floats_are_listed_as_floats(self):
+        folder = self.make_run("floats", json.dumps({"status": "done", "start_time": 1.0,
+                                                     "parameters": {"F": {"value": 1.0},
+                                                                    "N": {"value": 3}}}))
+        (folder / "experiment_data.json").write_text('{"loss": 2.0, "steps": 10}')
+        result = self.xrun("archive", "list", "--where", "F == 1", "--columns", "F,N,data.loss,"
+                           "data.steps")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.splitlines()[1].split()[-4:], ["1.0", "3", "2.0", "10"])
+        rows = list(csv.reader(io.StringIO(self.xrun("archive", "list", "--csv", "--where",
+                                                     "F == 1", "--columns", "F,N").stdout)))
+        self.assertEqual(rows[1][-2:], ["1.0", "3"])
 
     def test_empty_selection(self):
         result = self.xrun("archive", "list", "--where", "LR > 5")

@@ -121,7 +121,8 @@ class Pack(Workspace):
         result = self.xrun("archive", "compress", "--where", "LR < 0.05", "-o", "small.tar.gz",
                            "--remove")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("verified; removed 1 run folders", result.stdout)
+        self.assertIn("verified; removed 1 run folder", result.stdout)
+        self.assertNotIn("1 run folders", result.stdout)
         remaining = self.runs("results/exp")
         self.assertEqual(len(remaining), 1)
         self.assertEqual(self.meta(remaining[0])["parameters"]["LR"]["value"], 0.1)
