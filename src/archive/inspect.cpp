@@ -145,6 +145,17 @@ std::optional<std::vector<double>> read_series(const std::filesystem::path& fold
   return values;
 }
 
+SeriesSummary summarize_series(const std::vector<double>& values) {
+  SeriesSummary summary;
+  summary.points = values.size();
+  for (const double value : values) {
+    if (std::isfinite(value)) {
+      summary.finite.push_back(value);
+    }
+  }
+  return summary;
+}
+
 std::string sparkline(const std::vector<double>& values, std::size_t width) {
   static const char* k_bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
   if (values.empty() || width == 0) {
@@ -171,6 +182,81 @@ std::string sparkline(const std::vector<double>& values, std::size_t width) {
   }
   return line;
 }
+
+namespace {
+
+/// What stopped a run, from its meta's `interrupted_by`: the signal and why, the signal named
+/// once (`SIGINT (Ctrl-C)`, also for a reason that starts with its signal's name).
+std::string stopped_by(const nlohmann::ordered_json& why) {
+  const auto signal = field_text(why, "signal");
+  if (!why.contains("reason")) {
+    return signal;
+  }
+  const auto reason = field_text(why, "reason");
+  return reason.starts_with(signal) ? reason : fmt::format("{} ({})", signal, reason);
+}
+
+/// The series found under `.track/` (`train/loss` for `.track/train/loss.csv` or for the
+/// figures `.track/train/loss_000.png`), sorted. Links are not followed.
+std::vector<std::string> series_on_disk(const std::filesystem::path& folder) {
+  std::set<std::string> names;
+  const auto track = folder / ".track";
+  std::error_code error;
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(track, error))) {
+    return {};
+  }
+  for (std::filesystem::recursive_directory_iterator it(track, error), end; !error && it != end;
+       it.increment(error)) {
+    if (!std::filesystem::is_regular_file(it->symlink_status(error))) {
+      continue;
+    }
+    auto name = it->path().lexically_relative(track).generic_string();
+    if (name.ends_with(".csv")) {
+      names.insert(name.substr(0, name.size() - 4));
+    } else if (const auto mark = name.rfind('_');
+               name.ends_with(".png") && mark != std::string::npos && name.size() - mark == 8 &&
+               std::all_of(name.begin() + static_cast<std::ptrdiff_t>(mark) + 1, name.end() - 4,
+                           [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      names.insert(name.substr(0, mark)); // NAME_NNN.png: a figure of NAME
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+/// One series as `show` prints it: a sparkline and its last, min and max of the finite
+/// values, and how many points (and how many of them not finite).
+std::string series_line(const std::filesystem::path& folder, const std::string& name) {
+  std::optional<std::vector<double>> values;
+  try {
+    values = read_series(folder, ".track/" + name + ".csv");
+  } catch (const Error& problem) {
+    return fmt::format("({})", problem.what());
+  }
+  if (!values) {
+    return "(images in .track/)";
+  }
+  const auto series = summarize_series(*values);
+  if (series.points == 0) {
+    return "(no points yet)";
+  }
+  if (series.finite.empty()) {
+    return fmt::format("({}, none finite)", util::count_of(series.points, "point"));
+  }
+  const auto [low, high] = std::minmax_element(series.finite.begin(), series.finite.end());
+  return fmt::format("{}  last {:.6g}  min {:.6g}  max {:.6g}  ({}{})",
+                     sparkline(series.finite, 40), series.finite.back(), *low, *high,
+                     util::count_of(series.points, "point"),
+                     series.not_finite() ? fmt::format(", {} not finite", series.not_finite())
+                                         : "");
+}
+
+/// `text` followed by spaces up to `width` characters on a terminal.
+std::string padded(const std::string& text, std::size_t width) {
+  const auto used = util::display_width(text);
+  return used >= width ? text : text + std::string(width - used, ' ');
+}
+
+} // namespace
 
 int show_run(const std::filesystem::path& folder, std::ostream& out) {
   const auto meta = read_meta(folder); // a corrupt meta is an error here: nothing to show
@@ -216,8 +302,7 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
   }
   if (const auto why = meta.extra.find("interrupted_by"); why != meta.extra.end() &&
                                                           why->is_object()) {
-    out << fmt::format("  stopped by  {}{}\n", field_text(*why, "signal"),
-                       why->contains("reason") ? " (" + field_text(*why, "reason") + ")" : "");
+    out << fmt::format("  stopped     by {}\n", stopped_by(*why));
   }
   if (const auto sweep = meta.extra.find("sweep"); sweep != meta.extra.end() &&
                                                     sweep->is_object()) {
@@ -244,18 +329,23 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
   }
 
   out << "\nparameters\n";
-  std::size_t width = 0;
-  for (const auto& parameter : meta.parameters) {
-    width = std::max(width, parameter.name.size());
-  }
+  std::vector<std::array<std::string, 3>> rows; // name, type, value
+  std::array<std::size_t, 3> widths{};
   for (const auto& parameter : meta.parameters) {
     // A value JSON cannot hold exactly (NaN, a big int) is shown as the run had it.
     const auto exact = parameter.extra.find("exact");
-    out << fmt::format("  {:<{}}  {} = {}   [{}]\n", parameter.name, width, parameter.type,
-                       exact != parameter.extra.end() && exact->is_string()
-                           ? exact->get<std::string>()
-                           : short_json(plain_json(parameter.value)),
-                       to_string(parameter.source));
+    rows.push_back({parameter.name, parameter.type,
+                    exact != parameter.extra.end() && exact->is_string()
+                        ? exact->get<std::string>()
+                        : short_json(plain_json(parameter.value))});
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], util::display_width(rows.back()[i]));
+    }
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out << fmt::format("  {}  {} = {}   [{}]\n", padded(rows[i][0], widths[0]),
+                       padded(rows[i][1], widths[1]), padded(rows[i][2], widths[2]),
+                       to_string(meta.parameters[i].source));
   }
 
   std::string data_problem;
@@ -274,23 +364,21 @@ int show_run(const std::filesystem::path& folder, std::ostream& out) {
     }
   }
 
-  if (!meta.tracked.empty()) {
+  // The meta lists the series when the run ends; while it runs, they are on disk only.
+  auto names = meta.tracked;
+  for (auto& name : series_on_disk(folder)) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(std::move(name));
+    }
+  }
+  if (!names.empty()) {
     out << "\ntracked\n";
-    for (const auto& name : meta.tracked) {
-      std::optional<std::vector<double>> values;
-      try {
-        values = read_series(folder, ".track/" + name + ".csv");
-      } catch (const Error& problem) {
-        out << fmt::format("  {}  ({})\n", name, problem.what());
-        continue;
-      }
-      if (!values || values->empty()) {
-        out << fmt::format("  {}  (images in .track/)\n", name);
-        continue;
-      }
-      const auto [low, high] = std::minmax_element(values->begin(), values->end());
-      out << fmt::format("  {}  {}  last {:.6g}  min {:.6g}  max {:.6g}  ({} points)\n", name,
-                         sparkline(*values, 40), values->back(), *low, *high, values->size());
+    std::size_t width = 0;
+    for (const auto& name : names) {
+      width = std::max(width, util::display_width(name));
+    }
+    for (const auto& name : names) {
+      out << fmt::format("  {}  {}\n", padded(name, width), series_line(folder, name));
     }
   }
 

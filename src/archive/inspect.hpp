@@ -40,4 +40,13 @@ std::string sparkline(const std::vector<double>& values, std::size_t width);
 std::optional<std::vector<double>> read_series(const std::filesystem::path& folder,
                                                std::string_view name);
 
+/// What `show` says of a series: its finite values (what is drawn and measured) and how many
+/// points it has in all.
+struct SeriesSummary {
+  std::vector<double> finite;
+  std::size_t points = 0;
+  std::size_t not_finite() const { return points - finite.size(); }
+};
+SeriesSummary summarize_series(const std::vector<double>& values);
+
 } // namespace xrun::archive

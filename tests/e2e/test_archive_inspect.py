@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from support import XRUN, Workspace, experiment_source
+from support import XRUN, Workspace, experiment_source, interrupt
 
 
 class Inspect(Workspace):
@@ -31,10 +31,55 @@ class Inspect(Workspace):
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertRegex(result.stdout.splitlines()[0], rf"^done  \S*results/exp/{run_id}$")
         out = self.xrun("archive", "show", run_id).stdout
-        self.assertRegex(out, r"\n  LR +float = 0.1   \[default\]\n")
+        # Names, types, values and sources each in a column.
+        self.assertRegex(out, r"\n  LR {11}float {21}= 0.1 {5}\[default\]\n"
+                              r"  __DEBUG__ {4}bool {22}= false {3}\[default\]\n")
         self.assertIn("metrics/acc = 0.75", out)
         self.assertRegex(out, r"loss  [▁▂▃▄▅▆▇█]{40}  last 0.02  min 0.02  max 1  \(50 points\)")
         self.assertIn("experiment_meta.json", out)
+
+    def test_series_statistics_leave_out_values_that_are_not_finite(self):
+        track = self.run_folder / ".track"
+        (track / "spiky.csv").write_text("step,value,time\n0,nan,0\n1,1,0\n2,5,0\n3,2,0\n")
+        wave = [math.sin(step / 3) for step in range(40)]
+        peak = max(range(40), key=wave.__getitem__)
+        values = [math.nan if step in (0, peak - 1, 30) else value
+                  for step, value in enumerate(wave)]
+        (track / "wave.csv").write_text("step,value,time\n" + "".join(
+            f"{step},{value},0\n" for step, value in enumerate(values)))
+        (track / "one.csv").write_text("step,value,time\n0,3,0\n")
+        (track / "void.csv").write_text("step,value,time\n0,nan,0\n1,inf,0\n")
+        out = self.xrun("archive", "show", self.run_folder.name).stdout
+        self.assertIn("\n  spiky  ▁█▃  last 2  min 1  max 5  (4 points, 1 not finite)\n", out)
+        finite = [value for value in values if not math.isnan(value)]
+        self.assertIn(f"  last {finite[-1]:.6g}  min {min(finite):.6g}  max {max(finite):.6g}  "
+                      "(40 points, 3 not finite)\n", out)
+        self.assertIn("\n  one    ▄  last 3  min 3  max 3  (1 point)\n", out)
+        self.assertIn("\n  void   (2 points, none finite)\n", out)
+        self.assertRegex(out, r"\n  loss   [▁▂▃▄▅▆▇█]{40}  last 0.02")  # names in a column
+
+    def test_show_lists_the_series_of_a_run_still_running(self):
+        self.write("live.py", experiment_source("", """
+            import time
+            for step in range(20):
+                e.track("train/loss", 1.0 / (step + 1))
+            e.track("acc", 0.5)
+            time.sleep(60)
+            """))
+        process = self.start("run", "live.py")
+        try:
+            series = lambda name: self.runs("results/live")[0] / ".track" / f"{name}.csv"
+            self.wait_for(lambda: self.runs("results/live") and series("acc").exists() and
+                          series("acc").read_text().count("\n") == 2, what="the series on disk")
+            out = self.xrun("archive", "show", self.runs("results/live")[0].name).stdout
+            self.assertTrue(out.startswith("running  "), out)
+            self.assertEqual(self.meta(self.runs("results/live")[0])["tracked"], [])
+            self.assertIn("\ntracked\n  acc         ▄  last 0.5  min 0.5  max 0.5  (1 point)\n"
+                          "  train/loss  ", out)
+            self.assertIn("(20 points)", out)
+        finally:
+            interrupt(process)
+            process.communicate(timeout=60)
 
     def test_diff_parameters_data_meta_and_code(self):
         source = (self.dir / "exp.py").read_text()
@@ -139,7 +184,11 @@ class Inspect(Workspace):
         (self.run_folder / "experiment_data.json").write_text("{}")
         out = self.xrun("archive", "show", self.run_folder.name).stdout
         self.assertIn("  error       SIGKILL\n", out)
-        self.assertIn("  stopped by  SIGTERM (Slurm's time limit)\n", out)
+        self.assertIn("  stopped     by SIGTERM (Slurm's time limit)\n", out)
+        meta.update(interrupted_by={"signal": "SIGINT", "reason": "SIGINT (Ctrl-C)"})
+        meta_file.write_text(json.dumps(meta))
+        out = self.xrun("archive", "show", self.run_folder.name).stdout
+        self.assertIn("  stopped     by SIGINT (Ctrl-C)\n", out)  # the signal named once
         self.assertIn("  sweep       2026-11-26_lr, variation 2   Slurm job 41_2\n", out)
         self.assertIn("  reproduces  /data/results/exp/r1\n", out)
         self.assertIn("data\n  (none stored)\n", out)
