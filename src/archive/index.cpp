@@ -227,7 +227,9 @@ public:
       if (sqlite3_column_type(s, 20) != SQLITE_NULL) {
         run.data_text = view(s, 20);
       }
-      summary.pid_namespace = view(s, 21);
+      if (summary.status == RunStatus::running) {
+        summary.pid_namespace = view(s, 21); // asked of running runs only: no copy for the rest
+      }
     }
     return step == SQLITE_DONE;
   }

@@ -213,6 +213,21 @@ class ArchiveList(Workspace):
             live.terminate()  # the supervisor stops its experiment and records the run
             live.wait(timeout=30)
 
+    def test_a_dead_pid_in_another_pid_namespace_is_judged_by_the_heartbeat(self):
+        here = os.readlink("/proc/self/ns/pid")
+        for name, namespace in [("container", "pid:[1]"), ("this", here)]:
+            folder = self.make_run(name, json.dumps({
+                "status": "running", "heartbeat": time.time(), "start_time": time.time() - 5,
+                "host": socket.gethostname(), "pid": 999999999, "pid_namespace": namespace}))
+            past = time.time() - 3600  # settled: the second listing reads the index's row
+            os.utime(folder / "experiment_meta.json", (past, past))
+        for _ in range(2):
+            rows = {row["path"].rsplit("/", 1)[1]: row["status"] for row in
+                    json.loads(self.xrun("archive", "list", "--json").stdout)}
+            # The same pid in a container's namespace is another process: its heartbeat tells.
+            self.assertEqual(rows["container"], "running")
+            self.assertEqual(rows["this"], "lost")
+
     def test_overview(self):
         result = self.xrun("archive", "overview")
         self.assertEqual(result.returncode, 0, result.stderr)
