@@ -14,6 +14,22 @@ namespace xrun::config {
 
 namespace {
 
+/// Refuses a file of the run folder that is there but is not a regular file inside it (a link,
+/// a FIFO, a name that leads out): reproducing runs the run's own files, never what a link
+/// leads to. False when there is no such file.
+bool usable_run_file(const std::filesystem::path& run_folder, const std::string& name) {
+  const auto file = util::open_regular_file(run_folder, name);
+  if (file.problem == util::FileProblem::missing) {
+    return false;
+  }
+  if (!file.ok()) {
+    throw UsageError(core::run_file_problem(run_folder, name, file.problem, file.why),
+                     "xrun writes the files of a run as regular files; this run cannot be "
+                     "reproduced");
+  }
+  return true;
+}
+
 /// The file in the run folder that stands for `original` (a base or mixin as it was given),
 /// or nullopt when the run did not archive it.
 std::optional<std::filesystem::path> archived_copy(const std::filesystem::path& run_folder,
@@ -26,6 +42,7 @@ std::optional<std::filesystem::path> archived_copy(const std::filesystem::path& 
   path = path.lexically_normal();
   for (const auto& copy : meta.dependencies) {
     if (std::filesystem::path(copy.source).lexically_normal() == path) {
+      usable_run_file(run_folder, copy.copy);
       return run_folder / copy.copy;
     }
   }
@@ -36,8 +53,7 @@ std::optional<std::filesystem::path> archived_copy(const std::filesystem::path& 
 std::vector<std::string> config_includes(const std::filesystem::path& run_folder) {
   std::vector<std::string> includes;
   const auto file = run_folder / "experiment_config.yml";
-  std::error_code error;
-  if (!std::filesystem::exists(file, error)) {
+  if (!usable_run_file(run_folder, "experiment_config.yml")) {
     return includes;
   }
   try {
@@ -175,16 +191,10 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
                                const std::vector<std::string>& arguments) {
   const RunMeta meta = read_meta(run_folder);
   const auto code = run_folder / "experiment_code.py";
-  std::error_code error;
-  if (const auto snapshot = util::open_regular_file(run_folder, "experiment_code.py");
-      snapshot.problem == util::FileProblem::missing) {
+  if (!usable_run_file(run_folder, "experiment_code.py")) {
     throw UsageError(
         fmt::format("run {} has no code snapshot (experiment_code.py)", run_folder.string()),
         "only runs recorded by xrun run can be reproduced");
-  } else if (!snapshot.ok()) {
-    throw UsageError(core::run_file_problem(run_folder, "experiment_code.py", snapshot.problem,
-                                            snapshot.why),
-                     "the snapshot xrun wrote is a regular file; this run cannot be reproduced");
   }
   Reproduction plan;
   Config& config = plan.config;
@@ -203,9 +213,8 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
     config.includes.push_back(*copy);
   }
   // The plugins a config chose (choices given on the command line are given again).
-  if (const auto recorded = run_folder / "experiment_config.yml";
-      std::filesystem::is_regular_file(recorded, error)) {
-    config.plugins = plugin_choices_of(recorded);
+  if (usable_run_file(run_folder, "experiment_config.yml")) {
+    config.plugins = plugin_choices_of(run_folder / "experiment_config.yml");
   }
   // Values changed later by `xrun archive modify` are not what ran: the first recorded
   // change of each parameter holds the value it ran with.

@@ -167,6 +167,17 @@ class Trust(Workspace):
             self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(f"{self.other.name}/experiment_data.json is a symbolic link", result.stderr)
 
+    def test_reproduce_runs_only_the_runs_own_files(self):
+        (self.secrets / "evil.py").write_text(f'print("{SECRET}")\n')
+        self.replace("experiment_code.py", self.secrets / "evil.py")
+        result = self.xrun("reproduce", self.run_folder.name, timeout=60)
+        self.assertUsageError(result, "experiment_code.py is a symbolic link")
+        self.assertNotIn(SECRET, result.stdout + result.stderr)
+        os.mkfifo(self.other / "experiment_config.yml")  # would block a reader
+        result = self.xrun("reproduce", self.other.name, "--dry-run", timeout=60)
+        self.assertUsageError(result, "experiment_config.yml is a FIFO, not a regular file")
+        self.assertEqual(len(self.runs("results/exp")), 2)  # nothing ran
+
     def test_json_nested_beyond_any_need_makes_a_corrupt_run_not_a_crash(self):
         deep = "[" * 100000 + "]" * 100000
         (self.run_folder / "experiment_meta.json").write_text(
