@@ -123,7 +123,7 @@ public:
       close();
       return false;
     }
-    const auto foreign = foreign_content();
+    const auto foreign = foreign_content(version);
     if (!foreign || !foreign->empty()) {
       if (foreign) {
         refuse(*foreign);
@@ -327,16 +327,19 @@ private:
     return false;
   }
 
-  /// Why the open database is not xrun's index ("" when it is: nothing in it but an index's
-  /// `entries` table, and no other program's application id); nullopt when that cannot be
-  /// read now (locked). Nothing is ever added to another program's database.
-  std::optional<std::string> foreign_content() {
+  /// Why the open database, of schema `version`, is not xrun's index ("" when it is: nothing
+  /// in it but an index's `entries` table, and no other program's application id or version);
+  /// nullopt when that cannot be read now (locked). Nothing is ever added to another program's
+  /// database.
+  std::optional<std::string> foreign_content(int version) {
     const auto id = prepare_statement("PRAGMA application_id");
     if (!id || sqlite3_step(id.get()) != SQLITE_ROW) {
       return std::nullopt;
     }
     const auto application = sqlite3_column_int(id.get(), 0);
-    if (application != 0 && application != k_application_id) {
+    // Indexes older than the application id have none, and a version of ours.
+    if ((application != 0 && application != k_application_id) ||
+        (application == 0 && version > k_schema_version)) {
       return "is another program's SQLite database";
     }
     const auto schema = prepare_statement("SELECT type, name, sql FROM sqlite_schema");

@@ -273,6 +273,11 @@ class ForeignIndex(Workspace):
             db.execute("PRAGMA application_id = 1234")
         self.check_left_alone("is another program's SQLite database")
         self.assertEqual(self.tables(self.index), [])
+        with sqlite3.connect(self.index) as db:
+            db.execute("PRAGMA application_id = 0")
+            db.execute("PRAGMA user_version = 41")  # no version of xrun's index
+        self.check_left_alone("is another program's SQLite database")
+        self.assertEqual(self.tables(self.index), [])
 
     def test_an_index_with_tables_added_is_refused_and_one_moved_away_is_made_anew(self):
         self.assertEqual(self.xrun("archive", "index").returncode, 0)
