@@ -1,5 +1,7 @@
 #include "archive/index.hpp"
 
+#include "core/diagnostics.hpp"
+#include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/progress.hpp"
 #include "util/strings.hpp"
@@ -12,7 +14,9 @@
 #include <dirent.h>
 #include <fmt/format.h>
 #include <fcntl.h>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <sqlite3.h>
 #include <string>
 #include <sys/stat.h>
@@ -24,11 +28,13 @@ namespace xrun::archive {
 
 namespace {
 
-// 2: parameters JSON cannot hold kept as their exact text; 3: tags and note.
-constexpr int k_schema_version = 3;
+// 2: parameters JSON cannot hold kept as their exact text; 3: tags and note; 4: the
+// supervisor's pid namespace
+constexpr int k_schema_version = 4;
 
-/// Larger experiment_data.json files are read from the run folder when a query needs them.
-constexpr std::size_t k_max_indexed_data = 64 * 1024;
+/// The index file's SQLite application id ("xrun"): what tells it from another program's
+/// database. Indexes of earlier versions have none (0).
+constexpr int k_application_id = 0x7872756e;
 
 /// Folder times this close to the scan may hide a write in the same clock tick: the folder is
 /// stored with time 0 and read again by the next scan.
@@ -36,13 +42,15 @@ constexpr std::int64_t k_racy_window_ns = 2'000'000'000;
 
 constexpr const char* k_columns =
     "path, mtime, size, data_mtime, data_size, is_run, problem, status, id, name, namespace, start_time, end_time, "
-    "duration, heartbeat, exit_code, error_type, host, pid, parameters, data, tags, note";
+    "duration, heartbeat, exit_code, error_type, host, pid, parameters, data, tags, note, "
+    "pid_namespace";
 
 constexpr const char* k_create =
     "CREATE TABLE entries (path TEXT PRIMARY KEY, mtime INTEGER NOT NULL, size INTEGER, "
     "data_mtime INTEGER, data_size INTEGER, is_run INTEGER NOT NULL, problem TEXT, status TEXT, id TEXT, name TEXT, namespace TEXT, "
     "start_time REAL, end_time REAL, duration REAL, heartbeat REAL, exit_code INTEGER, "
-    "error_type TEXT, host TEXT, pid INTEGER, parameters TEXT, data TEXT, tags TEXT, note TEXT) "
+    "error_type TEXT, host TEXT, pid INTEGER, parameters TEXT, data TEXT, tags TEXT, note TEXT, "
+    "pid_namespace TEXT) "
     "WITHOUT ROWID";
 
 /// What a file or folder looked like when it was read. Files are replaced by rename or
@@ -85,8 +93,17 @@ using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 /// from the folders.
 class Database {
 public:
-  explicit Database(const std::filesystem::path& file) : m_file(file) {
-    if (!open(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) {
+  /// The index of the archive `root`.
+  explicit Database(const std::filesystem::path& root) : m_shown(root / k_index_file) {
+    // Opened by its real path: SQLite then refuses a link in the index's own place only,
+    // not one the user made on the way to the archive.
+    std::error_code error;
+    const auto real = std::filesystem::canonical(root, error);
+    m_file = (error ? root : real) / k_index_file;
+    if (!claim()) {
+      return;
+    }
+    if (!open(SQLITE_OPEN_READWRITE)) {
       // A read-only archive: an index someone else keeps still helps.
       m_read_only = open(SQLITE_OPEN_READONLY);
     }
@@ -95,21 +112,34 @@ public:
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  /// Makes sure the table exists with this version's schema. False when there is no usable
-  /// index: none can be made here, or another process holds it locked for long.
-  bool prepare() {
+  /// Makes sure the table exists with this version's schema (made anew with `rebuild`). False
+  /// when there is no usable index: none can be made here, the file is not xrun's (said once),
+  /// or another process holds it locked for long.
+  bool prepare(bool rebuild = false) {
     if (!m_db) {
       return false;
     }
     const int version = user_version();
-    if (version == k_schema_version) {
+    if (version < 0) {
+      if (damaged()) {
+        return recreate();
+      }
+      close();
+      return false;
+    }
+    const auto foreign = foreign_content(version);
+    if (!foreign || !foreign->empty()) {
+      if (foreign) {
+        refuse(*foreign);
+      }
+      close();
+      return false;
+    }
+    if (version == k_schema_version && !rebuild) {
       return true;
     }
-    if (version >= 0 && !m_read_only) {
-      return create(); // another version's index is made anew
-    }
-    if (damaged()) {
-      return recreate();
+    if (!m_read_only) {
+      return create(rebuild); // another version's index is made anew
     }
     close();
     return false;
@@ -134,7 +164,7 @@ public:
     std::error_code error;
     std::filesystem::remove(m_file, error);
     std::filesystem::remove(m_file.string() + "-journal", error);
-    if (!open(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) || !create()) {
+    if (!claim() || !open(SQLITE_OPEN_READWRITE) || !create(false)) {
       close();
       return false;
     }
@@ -203,6 +233,9 @@ public:
       }
       summary.tags = view(s, 21);
       summary.note = view(s, 22);
+      if (summary.status == RunStatus::running) {
+        summary.pid_namespace = view(s, 23); // asked of running runs only: no copy for the rest
+      }
     }
     return step == SQLITE_DONE;
   }
@@ -215,7 +248,7 @@ public:
     }
     const auto insert = prepare_statement(std::string("INSERT OR REPLACE INTO entries (") +
                                           k_columns +
-                                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     const auto remove = prepare_statement("DELETE FROM entries WHERE path = ?");
     bool ok = insert && remove;
     const auto write = [&](std::string_view path, const State& state, const Run* run) {
@@ -256,11 +289,90 @@ public:
   }
 
 private:
+  /// Makes sure the index's name holds a regular file, creating an empty one when there is
+  /// none. False when no file can be had (a read-only archive), or when the name holds a
+  /// symbolic link or something else that is not a file: that is left alone, and said once.
+  bool claim() {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      struct stat info {};
+      if (::lstat(m_file.c_str(), &info) == 0) {
+        if (S_ISLNK(info.st_mode)) {
+          return refuse("is a symbolic link");
+        }
+        return S_ISREG(info.st_mode) || refuse("is not a regular file");
+      }
+      if (errno != ENOENT) {
+        return false;
+      }
+      // Made here, not by SQLite (which makes it 0644 whatever the umask): with the mode run
+      // files get (0666 less the umask), so a group sharing the archive can update it. SQLite
+      // gives its journal the mode of the file.
+      const int fd = ::open(m_file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                            0666);
+      if (fd >= 0) {
+        ::close(fd);
+        return true;
+      }
+      if (errno != EEXIST) {
+        return false; // made by another process meanwhile: looked at again
+      }
+    }
+    return false;
+  }
+
+  /// Says once per process why the file in the index's place is not used. Returns false.
+  bool refuse(const std::string& why) const {
+    static bool said = false;
+    if (!said) {
+      said = true;
+      core::print_warning(fmt::format("{} {}, not xrun's index: it is left as it is, and the "
+                                      "run folders are read without an index (move it away to "
+                                      "let xrun keep one)",
+                                      m_shown.string(), why));
+    }
+    return false;
+  }
+
+  /// Why the open database, of schema `version`, is not xrun's index ("" when it is: nothing
+  /// in it but an index's `entries` table, and no other program's application id or version);
+  /// nullopt when that cannot be read now (locked). Nothing is ever added to another program's
+  /// database.
+  std::optional<std::string> foreign_content(int version) {
+    const auto id = prepare_statement("PRAGMA application_id");
+    if (!id || sqlite3_step(id.get()) != SQLITE_ROW) {
+      return std::nullopt;
+    }
+    const auto application = sqlite3_column_int(id.get(), 0);
+    // Indexes older than the application id have none, and a version of ours.
+    if ((application != 0 && application != k_application_id) ||
+        (application == 0 && version > k_schema_version)) {
+      return "is another program's SQLite database";
+    }
+    const auto schema = prepare_statement("SELECT type, name, sql FROM sqlite_schema");
+    if (!schema) {
+      return std::nullopt;
+    }
+    int step;
+    while ((step = sqlite3_step(schema.get())) == SQLITE_ROW) {
+      const auto type = view(schema.get(), 0);
+      const auto name = view(schema.get(), 1);
+      if (type == "table" && name.starts_with("sqlite_")) {
+        continue; // SQLite's own (statistics, sequences)
+      }
+      if (type != "table" || name != "entries" ||
+          view(schema.get(), 2).find("is_run INTEGER") == std::string_view::npos) {
+        return fmt::format("is an SQLite database that holds {} {}, which is not xrun's", type,
+                           name);
+      }
+    }
+    return step == SQLITE_DONE ? std::optional(std::string()) : std::nullopt;
+  }
+
   bool open(int flags) {
     close();
     sqlite3* db = nullptr;
-    if (sqlite3_open_v2(m_file.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(m_file.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                        nullptr) != SQLITE_OK) {
       sqlite3_close(db);
       return false;
     }
@@ -286,16 +398,18 @@ private:
     return sqlite3_column_int(statement.get(), 0);
   }
 
-  bool create() {
+  /// Makes the table anew; `rebuild`: even when another process has just made it.
+  bool create(bool rebuild) {
     if (!m_db || !execute("BEGIN IMMEDIATE")) {
       return false;
     }
     // Another process may have made the table while this one waited for the lock.
-    if (user_version() == k_schema_version) {
+    if (!rebuild && user_version() == k_schema_version) {
       return execute("COMMIT");
     }
     const bool ok = execute("DROP TABLE IF EXISTS entries") && execute(k_create) &&
-                    execute("PRAGMA user_version = " + std::to_string(k_schema_version));
+                    execute("PRAGMA user_version = " + std::to_string(k_schema_version)) &&
+                    execute("PRAGMA application_id = " + std::to_string(k_application_id));
     return execute(ok ? "COMMIT" : "ROLLBACK") && ok;
   }
 
@@ -353,8 +467,10 @@ private:
     }
     bind(s, 22, summary.tags);
     bind(s, 23, summary.note);
+    bind(s, 24, summary.pid_namespace);
   }
 
+  std::filesystem::path m_shown; // as the user named the archive
   std::filesystem::path m_file;
   sqlite3* m_db = nullptr;
   bool m_read_only = false;
@@ -365,38 +481,14 @@ Stamp stamp_of(const struct stat& info) {
           static_cast<std::int64_t>(info.st_size)};
 }
 
-/// The stamp of a file named relative to an open folder; mtime -1 when it is missing.
+/// The stamp of a file named relative to an open folder; mtime -1 when it is missing. A
+/// symbolic link is stamped as itself: a run file is never read through one.
 Stamp stamp_at(int folder_fd, const char* name) {
   struct stat info {};
-  if (::fstatat(folder_fd, name, &info, 0) != 0) {
+  if (::fstatat(folder_fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0) {
     return {-1, -1};
   }
   return stamp_of(info);
-}
-
-/// experiment_data.json for the index: "" when there is none, nullopt when it is too large to
-/// keep there.
-std::optional<std::string> read_data(const std::string& folder) {
-  const auto file = folder + "/experiment_data.json";
-  struct stat info {};
-  if (::stat(file.c_str(), &info) != 0) {
-    return std::string();
-  }
-  if (!S_ISREG(info.st_mode) || static_cast<std::size_t>(info.st_size) > k_max_indexed_data) {
-    return std::nullopt; // read (or found unreadable) when a query needs it
-  }
-  try {
-    auto text = util::read_file(file);
-    if (!text) {
-      return std::string();
-    }
-    if (text->size() > k_max_indexed_data) {
-      return std::nullopt;
-    }
-    return text;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
 }
 
 /// Byte order of the paths: what the lookups search by.
@@ -554,6 +646,7 @@ private:
     std::optional<std::size_t> run; // the known run at this path
     Stamp meta{-1, -1};             // missing until looked at
     Stamp data{-1, -1};
+    bool data_stamped = false; // `data` was looked at
     std::optional<Stamp> folder; // when it is not a known run: the folder, if it is one
   };
 
@@ -632,14 +725,12 @@ private:
     if (probe.run) {
       State& state = m_catalog.run_states[*probe.run];
       if (state.stamp.matches(probe.meta)) {
+        if (probe.data_stamped && !state.data.matches(probe.data)) {
+          read_run(relative, probe.meta, probe.run, report); // its data file changed
+          return;
+        }
         ++report.folders;
         state.seen = true;
-        if (m_data && !state.data.matches(probe.data)) {
-          Run& run = m_catalog.runs[*probe.run];
-          run.data_text = read_data(run.path);
-          state.data = settled(probe.data);
-          state.changed = true;
-        }
         return;
       }
       if (probe.meta.mtime < 0) { // no longer a run folder
@@ -661,7 +752,9 @@ private:
     }
     const auto path = full(relative);
     struct stat info {};
-    if (::stat((path + "/" + k_meta_file).c_str(), &info) != 0) {
+    // Whatever is there under the meta's name makes a run folder: one whose meta is a
+    // dangling link or a FIFO is listed as corrupt, not left out.
+    if (::lstat((path + "/" + k_meta_file).c_str(), &info) != 0) {
       visit_folder(relative, *probe.folder, report);
       return;
     }
@@ -677,12 +770,11 @@ private:
     m_progress.advance(1);
     const auto path = full(relative);
     struct stat info {};
-    const Stamp data = ::stat((path + "/experiment_data.json").c_str(), &info) == 0
+    const Stamp data = ::lstat((path + "/" + core::k_data_file).c_str(), &info) == 0
                            ? stamp_of(info)
                            : Stamp{-1, -1};
     Run run = Run::load(path);
     run.root_length = m_root.size() + 1;
-    run.data_text = read_data(path);
     if (known) {
       m_catalog.runs[*known] = std::move(run);
       m_catalog.run_states[*known] = read_state(meta, data);
@@ -716,9 +808,12 @@ private:
         const auto length = name.size();
         if (probe.run) {
           probe.meta = stamp_at(parent_fd, name.append("/").append(k_meta_file).c_str());
-          if (m_data) {
+          // The data file when the caller reads data values, and for a corrupt run (it may be
+          // its data file that is wrong, and mended since).
+          if (m_data || !m_catalog.runs[*probe.run].readable()) {
             name.resize(length);
-            probe.data = stamp_at(parent_fd, name.append("/experiment_data.json").c_str());
+            probe.data = stamp_at(parent_fd, name.append("/").append(core::k_data_file).c_str());
+            probe.data_stamped = true;
           }
           continue;
         }
@@ -825,8 +920,8 @@ std::vector<Run> scan_archive(const std::filesystem::path& root, const ScanOptio
     top.pop_back();
   }
   Catalog catalog;
-  Database database(root / k_index_file);
-  if (database.prepare()) {
+  Database database(root);
+  if (database.prepare(options.rebuild)) {
     out.indexed = database.load(top, options.data, catalog);
     if (!out.indexed) {
       catalog = Catalog();
@@ -852,16 +947,13 @@ int index_archive(const std::filesystem::path& root, bool rebuild, std::ostream&
   if (!std::filesystem::is_directory(root, error)) {
     find_runs(root); // throws the error every command gives for a bad archive folder
   }
-  if (rebuild) {
-    std::filesystem::remove(file, error);
-    std::filesystem::remove(file.string() + "-journal", error);
-  }
   ScanReport report;
-  const auto runs = scan_archive(root, ScanOptions{true}, &report);
+  const auto runs = scan_archive(root, ScanOptions{true, rebuild}, &report);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  out << fmt::format("{} runs in {} folders; {} read from their folders, in {:.2f} s\n",
-                     runs.size(), report.folders, report.read, seconds);
+  out << fmt::format("{} in {}; {} read from their folders, in {:.2f} s\n",
+                     util::count_of(runs.size(), "run"), util::count_of(report.folders, "folder"),
+                     report.read, seconds);
   if (report.indexed && report.saved) {
     const auto size = std::filesystem::file_size(file, error);
     out << fmt::format("index {} ({})\n", file.string(),

@@ -21,7 +21,8 @@ namespace xrun::archive {
 inline constexpr const char* k_index_file = ".xrun-index.sqlite";
 
 struct ScanOptions {
-  bool data = false; // load the data values kept in the index (for queries on data.*)
+  bool data = false;    // load the data values kept in the index (for queries on data.*)
+  bool rebuild = false; // start the index again from the folders
 };
 
 /// Whether a name of `--where`, `--columns` or `--sort` reads data values.
@@ -37,7 +38,8 @@ struct ScanReport {
 
 /// Every run folder under `root`, sorted by relative path, brought up to date through the
 /// index in `root`. Without a usable index (a read-only archive, an index locked by another
-/// process for long) the folders are read and the scan goes on. `root` must be a folder.
+/// process for long, a file in its place that is not xrun's index) the folders are read and
+/// the scan goes on. `root` must be a folder.
 std::vector<Run> scan_archive(const std::filesystem::path& root, const ScanOptions& options = {},
                               ScanReport* report = nullptr);
 

@@ -2,6 +2,7 @@
 
 #include "archive/runs.hpp"
 #include "core/diagnostics.hpp"
+#include "core/run_files.hpp"
 #include "util/color.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -9,9 +10,12 @@
 #include "xrun/error.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <fstream>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <set>
@@ -20,6 +24,8 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
+#include <utility>
 
 namespace xrun::archive {
 
@@ -65,6 +71,16 @@ double now_seconds() {
   return util::to_epoch_seconds(util::Clock::now());
 }
 
+/// Why a lost run is lost, for the user and for its meta.
+std::string lost_because(const RunSummary& summary) {
+  if (liveness_here(summary.supervisor()) == Liveness::gone) {
+    return fmt::format("its supervisor (pid {} on {}) is gone; its last heartbeat was at {}",
+                       summary.pid, summary.host, util::format_local(summary.heartbeat));
+  }
+  return fmt::format("its supervisor stopped updating the heartbeat at {} (host {} pid {})",
+                     util::format_local(summary.heartbeat), summary.host, summary.pid);
+}
+
 } // namespace
 
 namespace {
@@ -104,7 +120,10 @@ std::size_t match_run(const std::vector<Run>& runs, const std::filesystem::path&
 
 bool is_run_folder(const std::string& text) {
   std::error_code error;
-  return std::filesystem::exists(std::filesystem::path(text) / k_meta_file, error);
+  // Whatever holds the meta's name (a dangling link too) makes a run folder, to be shown as
+  // corrupt rather than not found.
+  return std::filesystem::exists(
+      std::filesystem::symlink_status(std::filesystem::path(text) / k_meta_file, error));
 }
 
 } // namespace
@@ -172,35 +191,49 @@ std::vector<Run> chosen_runs(const std::filesystem::path& root, const RunChoice&
   return pick_runs(find_runs(root), root, choice.runs);
 }
 
-std::vector<double> read_series(const std::filesystem::path& csv) {
-  std::vector<double> values;
-  const auto text = util::read_file(csv);
+std::optional<std::vector<double>> read_series(const std::filesystem::path& folder,
+                                               std::string_view name) {
+  const auto text = core::read_run_file(folder, name, core::k_max_data_bytes);
   if (!text) {
-    return values;
+    return std::nullopt;
   }
-  std::istringstream lines(*text);
-  std::string line;
+  std::vector<double> values;
+  std::string_view rest = *text;
   bool header = true;
-  while (std::getline(lines, line)) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    if (lines.eof() && !text->ends_with('\n')) {
+  while (!rest.empty()) {
+    const auto end = rest.find('\n');
+    if (end == std::string_view::npos) {
       break; // a torn last record (the writer was killed mid-line)
+    }
+    const auto line = rest.substr(0, end);
+    rest.remove_prefix(end + 1);
+    if (std::exchange(header, false)) {
+      continue;
     }
     const auto first = line.find(',');
     const auto second = line.find(',', first + 1);
-    if (first == std::string::npos || second == std::string::npos) {
+    if (first == std::string_view::npos || second == std::string_view::npos) {
       continue;
     }
-    try {
-      values.push_back(std::stod(line.substr(first + 1, second - first - 1)));
-    } catch (const std::exception&) {
-      // not a number: skipped, like any line that is not a record
+    const std::string number(line.substr(first + 1, second - first - 1));
+    char* stop = nullptr;
+    const double value = std::strtod(number.c_str(), &stop);
+    if (stop != number.c_str()) {
+      values.push_back(value); // NaN and infinities too: they are counted, not drawn
     }
   }
   return values;
+}
+
+SeriesSummary summarize_series(const std::vector<double>& values) {
+  SeriesSummary summary;
+  summary.points = values.size();
+  for (const double value : values) {
+    if (std::isfinite(value)) {
+      summary.finite.push_back(value);
+    }
+  }
+  return summary;
 }
 
 std::string sparkline(const std::vector<double>& values, std::size_t width) {
@@ -230,6 +263,81 @@ std::string sparkline(const std::vector<double>& values, std::size_t width) {
   return line;
 }
 
+namespace {
+
+/// What stopped a run, from its meta's `interrupted_by`: the signal and why, the signal named
+/// once (`SIGINT (Ctrl-C)`, also for a reason that starts with its signal's name).
+std::string stopped_by(const nlohmann::ordered_json& why) {
+  const auto signal = field_text(why, "signal");
+  if (!why.contains("reason")) {
+    return signal;
+  }
+  const auto reason = field_text(why, "reason");
+  return reason.starts_with(signal) ? reason : fmt::format("{} ({})", signal, reason);
+}
+
+/// The series found under `.track/` (`train/loss` for `.track/train/loss.csv` or for the
+/// figures `.track/train/loss_000.png`), sorted. Links are not followed.
+std::vector<std::string> series_on_disk(const std::filesystem::path& folder) {
+  std::set<std::string> names;
+  const auto track = folder / ".track";
+  std::error_code error;
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(track, error))) {
+    return {};
+  }
+  for (std::filesystem::recursive_directory_iterator it(track, error), end; !error && it != end;
+       it.increment(error)) {
+    if (!std::filesystem::is_regular_file(it->symlink_status(error))) {
+      continue;
+    }
+    auto name = it->path().lexically_relative(track).generic_string();
+    if (name.ends_with(".csv")) {
+      names.insert(name.substr(0, name.size() - 4));
+    } else if (const auto mark = name.rfind('_');
+               name.ends_with(".png") && mark != std::string::npos && name.size() - mark == 8 &&
+               std::all_of(name.begin() + static_cast<std::ptrdiff_t>(mark) + 1, name.end() - 4,
+                           [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      names.insert(name.substr(0, mark)); // NAME_NNN.png: a figure of NAME
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+/// One series as `show` prints it: a sparkline and its last, min and max of the finite
+/// values, and how many points (and how many of them not finite).
+std::string series_line(const std::filesystem::path& folder, const std::string& name) {
+  std::optional<std::vector<double>> values;
+  try {
+    values = read_series(folder, ".track/" + name + ".csv");
+  } catch (const Error& problem) {
+    return fmt::format("({})", problem.what());
+  }
+  if (!values) {
+    return "(images in .track/)";
+  }
+  const auto series = summarize_series(*values);
+  if (series.points == 0) {
+    return "(no points yet)";
+  }
+  if (series.finite.empty()) {
+    return fmt::format("({}, none finite)", util::count_of(series.points, "point"));
+  }
+  const auto [low, high] = std::minmax_element(series.finite.begin(), series.finite.end());
+  return fmt::format("{}  last {:.6g}  min {:.6g}  max {:.6g}  ({}{})",
+                     sparkline(series.finite, 40), series.finite.back(), *low, *high,
+                     util::count_of(series.points, "point"),
+                     series.not_finite() ? fmt::format(", {} not finite", series.not_finite())
+                                         : "");
+}
+
+/// `text` followed by spaces up to `width` characters on a terminal.
+std::string padded(const std::string& text, std::size_t width) {
+  const auto used = util::display_width(text);
+  return used >= width ? text : text + std::string(width - used, ' ');
+}
+
+} // namespace
+
 int show_run(const std::filesystem::path& folder, std::ostream& out, bool color) {
   const auto meta = read_meta(folder); // a corrupt meta is an error here: nothing to show
   auto run = Run::load(folder);
@@ -237,6 +345,9 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   const auto status = run.status(now);
   out << fmt::format("{}  {}\n", util::paint(status, core::status_color(status), color),
                      folder.string());
+  if (!run.readable()) {
+    out << fmt::format("  problem     {}\n", run.problem);
+  }
   out << fmt::format("  name        {}   namespace {}\n", meta.name, meta.namespace_name);
   if (!meta.short_description.empty()) {
     out << fmt::format("  about       {}\n", meta.short_description);
@@ -261,6 +372,16 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   if (meta.end_time) {
     out << fmt::format("  ended       {}   after {:.2f} s\n", util::format_local(*meta.end_time),
                        meta.duration);
+  } else if (status == "lost") {
+    // Its supervisor is gone: the run ended, as far as anyone knows, at its last heartbeat.
+    out << fmt::format("  lost        {} ({})\n",
+                       meta.heartbeat > 0
+                           ? fmt::format("last heartbeat {}, after {:.2f} s",
+                                         util::format_local(meta.heartbeat), run.duration(now))
+                           : std::string("no heartbeat recorded"),
+                       liveness_here(run.summary.supervisor()) == Liveness::gone
+                           ? "its supervisor is gone"
+                           : "none since, for over a minute");
   } else if (meta.heartbeat > 0) {
     out << fmt::format("  heartbeat   {:.0f} s ago\n", now - meta.heartbeat);
   } else {
@@ -277,8 +398,7 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   }
   if (const auto why = meta.extra.find("interrupted_by"); why != meta.extra.end() &&
                                                           why->is_object()) {
-    out << fmt::format("  stopped by  {}{}\n", field_text(*why, "signal"),
-                       why->contains("reason") ? " (" + field_text(*why, "reason") + ")" : "");
+    out << fmt::format("  stopped     by {}\n", stopped_by(*why));
   }
   if (const auto sweep = meta.extra.find("sweep"); sweep != meta.extra.end() &&
                                                     sweep->is_object()) {
@@ -305,55 +425,67 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   }
 
   out << "\nparameters\n";
-  std::size_t width = 0;
-  for (const auto& parameter : meta.parameters) {
-    width = std::max(width, parameter.name.size());
-  }
+  std::vector<std::array<std::string, 3>> rows; // name, type, value
+  std::array<std::size_t, 3> widths{};
   for (const auto& parameter : meta.parameters) {
     // A value JSON cannot hold exactly (NaN, a big int) is shown as the run had it.
     const auto exact = parameter.extra.find("exact");
-    out << fmt::format("  {:<{}}  {} = {}   [{}]\n", parameter.name, width, parameter.type,
-                       exact != parameter.extra.end() && exact->is_string()
-                           ? exact->get<std::string>()
-                           : short_json(plain_json(parameter.value)),
-                       to_string(parameter.source));
+    rows.push_back({parameter.name, parameter.type,
+                    exact != parameter.extra.end() && exact->is_string()
+                        ? exact->get<std::string>()
+                        : short_json(plain_json(parameter.value))});
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], util::display_width(rows.back()[i]));
+    }
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out << fmt::format("  {}  {} = {}   [{}]\n", padded(rows[i][0], widths[0]),
+                       padded(rows[i][1], widths[1]), padded(rows[i][2], widths[2]),
+                       to_string(meta.parameters[i].source));
   }
 
-  const auto data_text = util::read_file(folder / "experiment_data.json");
-  if (data_text) {
-    const auto data = Json::parse(*data_text, nullptr, false);
+  std::string data_problem;
+  if (const auto data = core::read_data_values(folder, data_problem)) {
     out << "\ndata\n";
-    if (data.is_discarded()) {
-      out << "  (experiment_data.json is not valid JSON)\n";
-    } else if (data.empty()) {
+    if (!data_problem.empty()) {
+      out << fmt::format("  ({} {})\n", core::k_data_file, data_problem);
+    } else if (data->empty()) {
       out << "  (none stored)\n";
     } else {
       std::vector<std::string> lines;
-      flatten(data, "", lines);
+      flatten(*data, "", lines);
       for (const auto& line : lines) {
         out << "  " << line << '\n';
       }
     }
   }
 
-  if (!meta.tracked.empty()) {
+  // The meta lists the series when the run ends; while it runs, they are on disk only.
+  auto names = meta.tracked;
+  for (auto& name : series_on_disk(folder)) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(std::move(name));
+    }
+  }
+  if (!names.empty()) {
     out << "\ntracked\n";
-    for (const auto& name : meta.tracked) {
-      const auto values = read_series(folder / ".track" / (name + ".csv"));
-      if (values.empty()) {
-        out << fmt::format("  {}  (images in .track/)\n", name);
-        continue;
-      }
-      const auto [low, high] = std::minmax_element(values.begin(), values.end());
-      out << fmt::format("  {}  {}  last {:.6g}  min {:.6g}  max {:.6g}  ({} points)\n", name,
-                         sparkline(values, 40), values.back(), *low, *high, values.size());
+    std::size_t width = 0;
+    for (const auto& name : names) {
+      width = std::max(width, util::display_width(name));
+    }
+    for (const auto& name : names) {
+      out << fmt::format("  {}  {}\n", padded(name, width), series_line(folder, name));
     }
   }
 
   out << "\nfiles\n";
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    files.push_back(entry.path().filename().string() + (entry.is_directory() ? "/" : ""));
+    const auto kind = entry.symlink_status();
+    files.push_back(entry.path().filename().string() +
+                    (std::filesystem::is_symlink(kind)     ? " (symbolic link)"
+                     : std::filesystem::is_directory(kind) ? "/"
+                                                           : ""));
   }
   std::sort(files.begin(), files.end());
   for (const auto& file : files) {
@@ -366,8 +498,8 @@ namespace {
 
 std::map<std::string, Json> flat_data(const std::filesystem::path& folder) {
   std::map<std::string, Json> values;
-  const auto text = util::read_file(folder / "experiment_data.json");
-  const auto data = text ? Json::parse(*text, nullptr, false) : Json();
+  std::string problem;
+  const auto data = core::read_data_values(folder, problem).value_or(Json());
   const std::function<void(const Json&, const std::string&)> walk = [&](const Json& node,
                                                                         const std::string& path) {
     if (node.is_object() && !node.empty()) {
@@ -378,18 +510,29 @@ std::map<std::string, Json> flat_data(const std::filesystem::path& folder) {
       values[path] = node;
     }
   };
-  if (data.is_discarded()) {
-    core::print_warning(fmt::format("{} is not valid JSON; its data values are left out",
-                                    (folder / "experiment_data.json").string()));
+  if (!problem.empty()) {
+    core::print_warning(fmt::format("{} {}; its data values are left out",
+                                    (folder / core::k_data_file).string(), problem));
   } else {
     walk(data, "");
   }
   return values;
 }
 
-std::vector<std::string> lines_of(const std::filesystem::path& file) {
+/// The lines of a file of the run's code (`name` in the run folder): nullopt when there is no
+/// such file; a file that cannot be read as one is `problem`.
+std::optional<std::vector<std::string>> lines_of(const std::filesystem::path& folder,
+                                                 const std::string& name, std::string& problem) {
+  auto read = util::read_regular_file(folder, name, core::k_max_text_bytes);
+  if (read.problem == util::FileProblem::missing) {
+    return std::nullopt;
+  }
+  if (!read.ok()) {
+    problem = core::run_file_why(read.problem, read.why);
+    return std::nullopt;
+  }
   std::vector<std::string> lines;
-  std::istringstream in(util::read_file(file).value_or(""));
+  std::istringstream in(read.text);
   for (std::string line; std::getline(in, line);) {
     lines.push_back(line);
   }
@@ -524,15 +667,28 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
   }
   std::vector<std::string> lines;
   for (const auto& file : files) {
-    std::error_code error;
-    const bool in_a = std::filesystem::is_regular_file(a / file, error);
-    const bool in_b = std::filesystem::is_regular_file(b / file, error);
-    if (in_a != in_b) {
-      lines.push_back(fmt::format("  {}: only in {}", file,
-                                  util::paint(in_a ? "-" : "+", in_a ? k_removed : k_added, color)));
+    std::string problem_a;
+    std::string problem_b;
+    const auto text_a = lines_of(a, file, problem_a);
+    const auto text_b = lines_of(b, file, problem_b);
+    if (!problem_a.empty() || !problem_b.empty()) {
+      for (const auto& [side, problem] : {std::pair{"-", problem_a}, std::pair{"+", problem_b}}) {
+        if (!problem.empty()) {
+          lines.push_back(fmt::format("  {}: in {} it {}", file, side, problem));
+        }
+      }
       continue;
     }
-    const auto changes = line_diff(lines_of(a / file), lines_of(b / file), color);
+    if (text_a.has_value() != text_b.has_value()) {
+      lines.push_back(fmt::format("  {}: only in {}", file,
+                                  util::paint(text_a ? "-" : "+", text_a ? k_removed : k_added,
+                                              color)));
+      continue;
+    }
+    if (!text_a) {
+      continue;
+    }
+    const auto changes = line_diff(*text_a, *text_b, color);
     if (!changes.empty()) {
       lines.push_back(fmt::format("  {}", file));
       for (const auto& change : changes) {
@@ -548,23 +704,32 @@ int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, st
 }
 
 int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out) {
-  const auto log = folder / "experiment_out.log";
-  std::error_code error;
-  if (std::filesystem::is_directory(log, error)) {
-    throw ArchiveError(fmt::format("{} is a folder, not a log", log.string()));
-  }
-  std::ifstream in(log, std::ios::binary);
-  if (!in) {
+  auto log = util::open_regular_file(folder, core::k_log_file);
+  if (log.problem == util::FileProblem::missing) {
     const bool running = Run::load(folder).status(now_seconds()) == "running";
     throw ArchiveError(running ? fmt::format("{} has no log yet", folder.string())
                                : fmt::format("{} has no log: {} is missing", folder.string(),
-                                             log.filename().string()));
+                                             core::k_log_file));
   }
-  const auto copy_new = [&in, &out] {
-    in.clear(); // past the end last time: read on from there
+  if (!log.ok()) {
+    throw ArchiveError(core::run_file_problem(folder, core::k_log_file, log.problem, log.why));
+  }
+  // Streamed, never read whole: a log may be larger than memory, and grow while read.
+  const auto copy_new = [&] {
     char buffer[65536];
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-      out.write(buffer, in.gcount());
+    for (;;) {
+      const ssize_t got = ::read(log.fd.get(), buffer, sizeof buffer);
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got < 0) {
+        throw ArchiveError(fmt::format("cannot read {}: {}", (folder / core::k_log_file).string(),
+                                       std::strerror(errno)));
+      }
+      if (got == 0) {
+        break; // the end for now: -f reads on from here
+      }
+      out.write(buffer, got);
     }
     out.flush();
   };
@@ -572,6 +737,7 @@ int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out
   if (!follow) {
     return 0;
   }
+  std::error_code error;
   for (;;) {
     const auto run = Run::load(folder);
     const auto status = run.status(now_seconds());
@@ -582,10 +748,7 @@ int tail_run(const std::filesystem::path& folder, bool follow, std::ostream& out
                                        folder.string()));
       }
       if (status == "lost") {
-        std::cerr << fmt::format("xrun: the run is lost: its supervisor stopped updating the "
-                                 "heartbeat at {} (host {}, pid {})\n",
-                                 util::format_local(run.summary.heartbeat), run.summary.host,
-                                 run.summary.pid);
+        std::cerr << fmt::format("xrun: the run is lost: {}\n", lost_because(run.summary));
         return 1;
       }
       return 0;
@@ -610,14 +773,12 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out) {
     meta.status = RunStatus::lost;
     meta.end_time = meta.heartbeat;
     meta.duration = meta.heartbeat - meta.start_time;
-    meta.error_message = fmt::format(
-        "the supervisor stopped updating the heartbeat at {} (host {} pid {})",
-        util::format_local(meta.heartbeat), meta.host, meta.pid);
+    meta.error_message = lost_because(RunSummary::of(meta));
     write_meta(run.folder(), meta);
     out << fmt::format("lost  {}\n", run.path);
     ++marked;
   }
-  std::cerr << fmt::format("xrun: {} run{} marked lost\n", marked, marked == 1 ? "" : "s");
+  std::cerr << fmt::format("xrun: {} marked lost\n", util::count_of(marked, "run"));
   return 0;
 }
 

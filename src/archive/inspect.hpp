@@ -52,7 +52,20 @@ int reconcile_runs(const std::filesystem::path& root, std::ostream& out);
 /// A one-line chart of `values` scaled between their min and max, `width` characters at most.
 std::string sparkline(const std::vector<double>& values, std::size_t width);
 
-/// The values of a tracked series file (`step,value,time` lines); a torn last line is ignored.
-std::vector<double> read_series(const std::filesystem::path& csv);
+/// The values of the tracked series file `name` in the run folder `folder` (`step,value,time`
+/// lines), NaN and infinities included; a torn last line is ignored. nullopt when there is no
+/// such file. Throws ArchiveError for a file that is not a regular one in the run folder
+/// (core/run_files.hpp).
+std::optional<std::vector<double>> read_series(const std::filesystem::path& folder,
+                                               std::string_view name);
+
+/// What `show` says of a series: its finite values (what is drawn and measured) and how many
+/// points it has in all.
+struct SeriesSummary {
+  std::vector<double> finite;
+  std::size_t points = 0;
+  std::size_t not_finite() const { return points - finite.size(); }
+};
+SeriesSummary summarize_series(const std::vector<double>& values);
 
 } // namespace xrun::archive

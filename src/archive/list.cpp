@@ -2,6 +2,7 @@
 
 #include "archive/runs.hpp"
 #include "core/diagnostics.hpp"
+#include "util/strings.hpp"
 #include "util/time.hpp"
 
 #include <algorithm>
@@ -25,10 +26,8 @@ std::string render(const Json& value) {
   if (value.is_string()) {
     return value.get<std::string>();
   }
-  if (value.is_number_float()) {
-    return fmt::format("{}", value.get<double>());
-  }
-  return value.dump();
+  // A float as JSON writes it (`1.0`, `0.001`), as `show` prints values: 1.0 is not 1.
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 
@@ -54,14 +53,6 @@ std::string printable(const std::string& text) {
     }
   }
   return shown;
-}
-
-/// The columns `text` takes on a terminal: one a character (UTF-8's continuation bytes take
-/// none).
-std::size_t display_width(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
 }
 
 std::string human_duration(double seconds) {
@@ -183,16 +174,11 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   for (Run* run : selected) {
     const auto& summary = run->summary;
     const bool readable = run->readable();
-    const auto status = run->status(now);
-    // A running run's time so far; a lost one's ends at its last heartbeat.
-    const double duration = status == "running" ? now - summary.start_time
-                            : status == "lost"  ? summary.heartbeat - summary.start_time
-                                                : summary.duration;
-    cells.push_back(status);
+    cells.push_back(run->status(now));
     cells.push_back(printable(std::string(run->relative())));
     cells.push_back(readable && summary.start_time > 0 ? util::format_local(summary.start_time)
                                                        : "-");
-    cells.push_back(readable ? human_duration(std::max(0.0, duration)) : "-");
+    cells.push_back(readable ? human_duration(std::max(0.0, run->duration(now))) : "-");
     for (const auto& column : options.columns) {
       cells.push_back(printable(render(run->value(column, now))));
     }
@@ -236,9 +222,9 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   }
   std::vector<std::size_t> widths(width);
   for (std::size_t i = 0; i < width; ++i) {
-    widths[i] = display_width(header[i]);
+    widths[i] = util::display_width(header[i]);
     for (std::size_t r = 0; r < rows; ++r) {
-      widths[i] = std::max(widths[i], display_width(cell(r, i)));
+      widths[i] = std::max(widths[i], util::display_width(cell(r, i)));
     }
   }
   std::string text; // the whole table, written at once
@@ -249,7 +235,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
       if (i + 1 == width) {
         text += '\n';
       } else {
-        text.append(widths[i] - display_width(row[i]) + 2, ' ');
+        text.append(widths[i] - util::display_width(row[i]) + 2, ' ');
       }
     }
   };

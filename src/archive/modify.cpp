@@ -31,7 +31,8 @@ constexpr std::array k_recorded_fields = {
     "python_version", "python_executable", "command_line", "working_directory", "parameters",
     "hooks",      "tracked",     "dependencies",   "run_hash",          "git",
     "modifications", "error_type", "error_message", "run_hash_inputs", "plugins",
-    "sweep",      "reproduces",  "interrupted_by", "packages"};
+    "sweep",      "reproduces",  "interrupted_by", "packages",
+    "pid_namespace"};
 
 /// Meta fields that hold text.
 constexpr std::array k_text_fields = {"name", "description", "short_description"};

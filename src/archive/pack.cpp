@@ -2,6 +2,8 @@
 
 #include "archive/runs.hpp"
 #include "core/atomic_file.hpp"
+#include "core/diagnostics.hpp"
+#include "util/fs.hpp"
 #include "util/progress.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
@@ -94,6 +96,11 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
   if (::lstat(path.c_str(), &info) != 0) {
     throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   }
+  if (!S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode) && !S_ISLNK(info.st_mode)) {
+    // A FIFO, socket or device holds no data of the run, and `extract` refuses such entries.
+    core::print_warning(fmt::format("{} is not a file, folder or link; it is left out", path));
+    return;
+  }
   std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(),
                                                                       archive_entry_free);
   archive_entry_copy_stat(entry.get(), &info);
@@ -115,7 +122,9 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
   }
   if (S_ISDIR(info.st_mode)) {
     std::vector<std::string> names;
-    if (DIR* dir = ::opendir(path.c_str())) {
+    // Not through a link put in the folder's place since it was looked at.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr) {
       while (const dirent* item = ::readdir(dir)) {
         const std::string_view child = item->d_name;
         if (child != "." && child != "..") {
@@ -124,7 +133,11 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
       }
       ::closedir(dir);
     } else {
-      throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+      const int error = errno;
+      if (fd >= 0) {
+        ::close(fd);
+      }
+      throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(error)));
     }
     std::sort(names.begin(), names.end());
     for (const auto& child : names) {
@@ -134,12 +147,15 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     return;
   }
   if (!S_ISREG(info.st_mode)) {
-    return;
+    return; // a link: archived as a link, never followed
   }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  // The file the header describes: not a link or FIFO put in its place since.
+  const std::filesystem::path file = path;
+  auto opened = util::open_regular_file(file.parent_path(), file.filename().string());
+  if (!opened.ok()) {
+    throw ArchiveError(fmt::format("cannot add {}: it {}", path, opened.why));
   }
+  const int fd = opened.fd.get();
   Checksum checksum;
   std::int64_t total = 0;
   for (;;) {
@@ -155,14 +171,12 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     }
     total += got;
     if (archive_write_data(writer, buffer.data(), static_cast<std::size_t>(got)) < 0) {
-      ::close(fd);
       fail_archive(writer, fmt::format("cannot add {}", path));
     }
     if (total >= info.st_size) {
       break; // the whole file as it was when its header was written; spares one read
     }
   }
-  ::close(fd);
   ++added.files;
   added.bytes += static_cast<std::uint64_t>(total);
   if (written) {
@@ -696,9 +710,11 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
 
   const auto size = std::filesystem::file_size(options.output, error);
   progress.finish();
-  out << fmt::format("{}: {} runs, {} in {} files -> {}\n", options.output.string(),
-                     selected.size(), util::format_bytes(static_cast<double>(added.bytes)),
-                     added.files, util::format_bytes(static_cast<double>(size)));
+  out << fmt::format("{}: {}, {} in {} -> {}\n", options.output.string(),
+                     util::count_of(selected.size(), "run"),
+                     util::format_bytes(static_cast<double>(added.bytes)),
+                     util::count_of(added.files, "file"),
+                     util::format_bytes(static_cast<double>(size)));
   if (options.remove) {
     verify(options.output, written);
     util::Progress removing("remove", selected.size(), "runs");
@@ -707,7 +723,7 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
       removing.advance(1);
     }
     removing.finish();
-    out << fmt::format("verified; removed {} run folders\n", selected.size());
+    out << fmt::format("verified; removed {}\n", util::count_of(selected.size(), "run folder"));
   }
   return 0;
 }
@@ -749,7 +765,8 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
                                    error.what(), util::join(left, ", ")),
         known ? known->hint() : std::string());
   }
-  out << fmt::format("{}: {} entries extracted into {}\n", file.string(), count, target.string());
+  out << fmt::format("{}: {} extracted into {}\n", file.string(),
+                     util::count_of(count, "entry", "entries"), target.string());
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include "xrun/error.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
 #include <fnmatch.h>
@@ -330,6 +331,18 @@ std::optional<int> order(const Json& a, const Json& b) {
   return std::nullopt;
 }
 
+/// The text a glob is matched against: a string as it is, a number or boolean as JSON writes
+/// it (`16`, `0.5`, `true`); nothing for null, a list or an object.
+std::optional<std::string> glob_text(const Json& value) {
+  if (value.is_string()) {
+    return value.get<std::string>();
+  }
+  if (value.is_number() || value.is_boolean()) {
+    return value.dump();
+  }
+  return std::nullopt;
+}
+
 bool equal(const Json& a, const Json& b) {
   if (a.is_number() && b.is_number()) {
     return a.get<double>() == b.get<double>();
@@ -352,11 +365,23 @@ bool compare(const std::string& op, const Json& left, const Json& right) {
     return op == "in" ? found : !found;
   }
   if (op == "~" || op == "!~") {
-    if (!left.is_string() || !right.is_string()) {
+    if (!right.is_string()) {
       return false;
     }
-    const bool match = ::fnmatch(right.get_ref<const std::string&>().c_str(),
-                                 left.get_ref<const std::string&>().c_str(), 0) == 0;
+    const auto& pattern = right.get_ref<const std::string&>();
+    if (left.is_array()) {
+      // A list matches when one of its elements does: `tags ~ "base*"`; `!~` when none does.
+      const bool any = std::any_of(left.begin(), left.end(), [&](const Json& item) {
+        const auto text = glob_text(item);
+        return text && ::fnmatch(pattern.c_str(), text->c_str(), 0) == 0;
+      });
+      return op == "~" ? any : !any;
+    }
+    const auto text = glob_text(left);
+    if (!text) {
+      return false;
+    }
+    const bool match = ::fnmatch(pattern.c_str(), text->c_str(), 0) == 0;
     return op == "~" ? match : !match;
   }
   const auto result = order(left, right);

@@ -6,6 +6,8 @@
 //
 // Values: numbers, "strings" or 'strings', true, false, null, [lists], and names (dotted
 // paths). Operators: == != < <= > >= ~ (glob match) !~ in, not in; and, or, not; parentheses.
+// A glob matches a string, a number or boolean by its JSON text, and a list by its elements:
+// `~` when one of them matches, `!~` when none does.
 #pragma once
 
 #include <functional>

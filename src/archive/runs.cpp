@@ -3,8 +3,10 @@
 #include "archive/index.hpp"
 #include "archive/query.hpp"
 #include "core/diagnostics.hpp"
+#include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 
@@ -14,9 +16,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fmt/format.h>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <unistd.h>
 
 namespace xrun::archive {
@@ -163,7 +163,7 @@ std::optional<Json> member(std::string_view text, std::string_view key) {
     return text.find('\\') == std::string_view::npos ? std::optional<Json>(nullptr)
                                                        : std::nullopt;
   }
-  auto parsed = Json::parse(*value, nullptr, false);
+  auto parsed = core::parse_bounded_json<Json>(*value);
   return parsed.is_discarded() ? std::nullopt : std::optional(std::move(parsed));
 }
 
@@ -214,6 +214,10 @@ RunSummary RunSummary::of(const RunMeta& meta) {
   if (const auto note = meta.extra.find("note"); note != meta.extra.end()) {
     summary.note = note->is_string() ? note->get<std::string>() : note->dump();
   }
+  if (const auto pids = meta.extra.find("pid_namespace");
+      pids != meta.extra.end() && pids->is_string()) {
+    summary.pid_namespace = pids->get<std::string>();
+  }
   return summary;
 }
 
@@ -249,74 +253,111 @@ Run Run::load(const std::filesystem::path& folder) {
   } catch (const Error& problem) {
     run.problem = problem.what();
   }
+  auto data = util::read_regular_file(folder, core::k_data_file, k_max_indexed_data);
+  switch (data.problem) {
+  case util::FileProblem::none:
+    run.data_text = std::move(data.text);
+    break;
+  case util::FileProblem::missing:
+    run.data_text = "";
+    break;
+  case util::FileProblem::too_large:
+  case util::FileProblem::unreadable:
+    break; // read (or found unreadable) when a query needs it
+  default: // a link, a FIFO: nothing the run's own experiment wrote
+    if (run.problem.empty()) {
+      run.problem = core::run_file_problem(folder, core::k_data_file, data.problem, data.why);
+    }
+  }
   return run;
+}
+
+Liveness liveness_here(const RecordedProcess& process) {
+  static const std::string host = util::host_name();
+  static const std::string pids = util::pid_namespace();
+  if (process.host != host || process.pid <= 0 ||
+      (!process.pid_namespace.empty() && process.pid_namespace != pids)) {
+    return Liveness::unknown;
+  }
+  if (process.pid == ::getpid() ||
+      (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno != EPERM)) {
+    return Liveness::gone;
+  }
+  // A dead process's pid may have gone to another process since (even another xrun): the
+  // recorded one runs xrun (by the program's own name: a link to it that the user named
+  // otherwise resolves to it) and had started by `running_by`. What /proc hides (another
+  // user's) is taken to be it.
+  if (const auto program = util::process_executable(process.pid);
+      program && !program->filename().string().starts_with("xrun")) {
+    return Liveness::gone;
+  }
+  const auto started = util::process_start_time(process.pid);
+  return !started || process.running_by <= 0 || *started <= process.running_by + 1.0
+             ? Liveness::alive
+             : Liveness::gone;
 }
 
 namespace {
 
-/// When process `pid` started, in seconds since the epoch; nullopt when that cannot be read.
-std::optional<double> process_start(long pid) {
-  static const std::optional<double> boot = [] {
-    std::ifstream stat("/proc/stat");
-    for (std::string word; stat >> word;) {
-      if (word == "btime") {
-        double seconds = 0;
-        stat >> seconds;
-        return std::optional(seconds);
-      }
-    }
-    return std::optional<double>();
-  }();
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string text;
-  if (!boot || !std::getline(stat, text) || text.rfind(')') == std::string::npos) {
-    return std::nullopt;
+bool lost_given(const RunSummary& summary, double now, Liveness supervisor) {
+  switch (supervisor) {
+  case Liveness::alive:
+    return false; // perhaps suspended: its heartbeat may be as old as it likes
+  case Liveness::gone:
+    return true;
+  case Liveness::unknown:
+    break;
   }
-  // After the name in parentheses: field 3 (the state) onwards; field 22 is the start time.
-  std::istringstream fields(text.substr(text.rfind(')') + 1));
-  std::string field;
-  for (int number = 3; number <= 22 && fields >> field; ++number) {
-    if (number == 22) {
-      return *boot + std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    }
-  }
-  return std::nullopt;
+  return now - summary.heartbeat > k_lost_after_seconds;
 }
 
 } // namespace
 
-bool supervisor_alive_here(const RunSummary& summary) {
-  static const std::string host = util::host_name();
-  if (summary.host != host || summary.pid <= 0 || summary.pid == ::getpid() ||
-      (::kill(static_cast<pid_t>(summary.pid), 0) != 0 && errno != EPERM)) {
-    return false;
-  }
-  // A dead supervisor's pid may have gone to another process since (even another xrun): the
-  // supervisor started before its run did.
-  std::ifstream comm(fmt::format("/proc/{}/comm", summary.pid));
-  std::string name;
-  if (comm && !(std::getline(comm, name) && name.starts_with("xrun"))) {
-    return false;
-  }
-  const auto started = process_start(summary.pid);
-  return !started || *started <= summary.start_time + 1.0;
+bool is_lost(const RunSummary& summary, double now) {
+  return summary.status == RunStatus::running &&
+         lost_given(summary, now, liveness_here(summary.supervisor()));
 }
 
 std::string Run::status(double now) const {
   if (!readable()) {
     return "corrupt";
   }
-  if (summary.status == RunStatus::running && now - summary.heartbeat > k_lost_after_seconds &&
-      !supervisor_alive_here(summary)) {
-    return "lost";
+  if (summary.status != RunStatus::running) {
+    return std::string(to_string(summary.status));
   }
-  return std::string(to_string(summary.status));
+  if (!m_shown) {
+    const auto supervisor = liveness_here(summary.supervisor());
+    m_shown = lost_given(summary, now, supervisor) ? RunStatus::lost : RunStatus::running;
+    if (*m_shown == RunStatus::lost && supervisor == Liveness::gone) {
+      // The run may have ended between the reading of its meta and now, its supervisor
+      // with it: the meta as it is now, read after the supervisor was found gone, tells.
+      try {
+        if (const auto current = read_meta(folder()); current.status != RunStatus::running) {
+          m_shown = current.status;
+        }
+      } catch (const Error&) {
+        // gone or damaged since: lost as far as anyone can tell
+      }
+    }
+  }
+  return std::string(to_string(*m_shown));
+}
+
+double Run::duration(double now) const {
+  const auto shown = status(now);
+  if (shown == "running") {
+    return std::max(0.0, now - summary.start_time);
+  }
+  if (shown == "lost") {
+    return std::max(0.0, summary.heartbeat - summary.start_time);
+  }
+  return summary.duration;
 }
 
 const nlohmann::ordered_json& Run::parameters() {
   auto& parameters = loaded().parameters;
   if (!parameters) {
-    parameters = nlohmann::ordered_json::parse(parameters_text, nullptr, false);
+    parameters = core::parse_bounded_json<nlohmann::ordered_json>(parameters_text);
     if (parameters->is_discarded() || !parameters->is_object()) {
       parameters = nlohmann::ordered_json::object();
     }
@@ -373,27 +414,30 @@ Json Run::value(std::string_view name, double now) {
   if (parts[0] == "data") {
     auto& data = loaded().data;
     if (!data) {
+      const auto data_file = (folder() / core::k_data_file).string();
       if (!data_text) {
-        try {
-          data_text = util::read_file(folder() / "experiment_data.json").value_or("");
-        } catch (const std::exception&) {
-          data_text = ""; // unreadable: the run has no data values to offer
+        auto read = util::read_regular_file(folder(), core::k_data_file, core::k_max_data_bytes);
+        if (!read.ok() && read.problem != util::FileProblem::missing) {
+          core::print_warning(fmt::format("{}; its data values are left out",
+                                          core::run_file_problem(folder(), core::k_data_file,
+                                                                 read.problem, read.why)));
         }
+        data_text = read.ok() ? std::move(read.text) : std::string();
       }
       auto& checked = loaded().data_checked;
       if (!checked) {
         // Once a run: the quick lookup below trusts the text's shape, not each value in it.
-        checked = data_text->empty() || Json::accept(*data_text);
+        checked = data_text->empty() || core::json_problem(*data_text).empty();
       }
       if (parts.size() > 1 && *checked && !data_text->empty()) {
         if (const auto value = member(*data_text, parts[1])) {
           return walk(*value, parts, 2);
         }
       }
-      data = !data_text->empty() ? Json::parse(*data_text, nullptr, false) : Json();
-      if (data->is_discarded()) {
-        core::print_warning(fmt::format("{} is not valid JSON; its data values are left out",
-                                        (folder() / "experiment_data.json").string()));
+      data = !data_text->empty() && *checked ? core::parse_bounded_json<Json>(*data_text) : Json();
+      if (!*checked) {
+        core::print_warning(fmt::format("{} {}; its data values are left out", data_file,
+                                        core::json_problem(*data_text)));
         data = Json();
       }
     }
@@ -423,6 +467,20 @@ std::vector<Run> find_runs(const std::filesystem::path& root, bool with_data) {
 
 namespace {
 
+/// The names of the values in `data` (`data.metrics.acc`, and `data.metrics` too), as a
+/// query writes them, for did-you-mean; a few levels deep is what a typo needs.
+void add_data_names(const Json& data, const std::string& prefix, std::set<std::string>& names,
+                    int depth = 0) {
+  if (!data.is_object() || depth > 8) {
+    return;
+  }
+  for (const auto& [key, value] : data.items()) {
+    const auto name = prefix + "." + key;
+    names.insert(name);
+    add_data_names(value, name, names, depth + 1);
+  }
+}
+
 /// Warns about each name of a query that no run has a value for (a misspelt `lr` for `LR`
 /// matches nothing, silently otherwise), with the likely name.
 void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
@@ -446,6 +504,9 @@ void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
     for (std::size_t i = 0; i < std::min<std::size_t>(runs.size(), 100); ++i) {
       for (const auto& [parameter, value] : runs[i].parameters().items()) {
         known.insert(parameter);
+      }
+      if (reads_data(name)) {
+        add_data_names(runs[i].value("data", now), "data", known);
       }
     }
     for (const auto& [field, get] : k_summary_fields) {

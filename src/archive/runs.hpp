@@ -14,8 +14,29 @@
 
 namespace xrun::archive {
 
-/// A running run whose heartbeat is older than this is `lost` (its supervisor died).
+/// A running run of another host whose heartbeat is older than this is `lost` (its
+/// supervisor died). On the supervisor's own host its process tells at once.
 inline constexpr double k_lost_after_seconds = 60.0;
+
+/// Data files up to this size are read with the meta and kept in the index; larger ones are
+/// read from the run folder when a query needs them.
+inline constexpr std::size_t k_max_indexed_data = 64 * 1024;
+
+/// A process that a record names: a run's supervisor, a sweep's process.
+struct RecordedProcess {
+  std::string_view host;
+  long pid = 0;
+  std::string_view pid_namespace; // "" when not recorded (taken to be this process's)
+  double running_by = 0;          // a time by which it surely ran; 0 when not known
+};
+
+/// Whether a recorded process lives, as far as this machine can tell.
+enum class Liveness { alive, gone, unknown };
+
+/// On the process's own host and in its pid namespace: alive when its pid is a live xrun
+/// process that started by `running_by` (a pid reused by a later process is gone), else gone.
+/// Elsewhere unknown, to be judged by a heartbeat.
+Liveness liveness_here(const RecordedProcess& process);
 
 /// What listing and selecting runs need of a meta; the archive index keeps exactly this.
 struct RunSummary {
@@ -33,18 +54,25 @@ struct RunSummary {
   long pid = 0;
   std::string tags; // the meta's `tags` as JSON text ("" when it has none)
   std::string note;
+  std::string pid_namespace; // of the supervisor; "" when not recorded
 
   static RunSummary of(const RunMeta& meta);
+
+  /// The run's supervisor, which started before the run did.
+  RecordedProcess supervisor() const { return {host, pid, pid_namespace, start_time}; }
 };
 
-/// Whether the supervisor a running run records is a live xrun process on this host: its
-/// heartbeat may then be stale because it is suspended (Ctrl-Z), not because it died.
-bool supervisor_alive_here(const RunSummary& summary);
+/// Whether a run recorded as `running` is lost at `now`: its supervisor is gone from this host,
+/// or (on another host) its heartbeat is older than k_lost_after_seconds. A live supervisor
+/// here with a stale heartbeat is suspended (Ctrl-Z), not lost.
+bool is_lost(const RunSummary& summary, double now);
 
 /// One run folder as found in the archive. Everything beyond the summary (the whole meta,
 /// the data values) is read on first use.
 struct Run {
-  /// Reads the run folder's meta now; a corrupt one is kept as `problem`, never thrown.
+  /// Reads the run folder's meta now, and its data file when it is small enough for the
+  /// index. A corrupt meta, or a data file that is not a regular file (a link, a FIFO), is
+  /// kept as `problem`, never thrown.
   static Run load(const std::filesystem::path& folder);
 
   std::string path;             // the run folder
@@ -63,9 +91,13 @@ struct Run {
   /// The run folder relative to the archive it was found in.
   std::string_view relative() const { return std::string_view(path).substr(root_length); }
 
-  /// The status to show: `lost` for a `running` run with a stale heartbeat at `now` (unless
-  /// its supervisor lives on this host); "corrupt" for a run whose meta cannot be read.
+  /// The status to show: `lost` for a `running` run that is_lost() at `now`; "corrupt" for a
+  /// run whose files cannot be read.
   std::string status(double now) const;
+
+  /// The run's duration at `now`: so far for a running run, up to its last heartbeat for a
+  /// lost one, as recorded otherwise.
+  double duration(double now) const;
 
   /// Parameter name -> value, in declaration order.
   const nlohmann::ordered_json& parameters();
@@ -82,6 +114,7 @@ private:
   struct Loaded; // what was read or parsed on demand; kept apart so a Run stays small to move
   Loaded& loaded();
   std::shared_ptr<Loaded> m_loaded;
+  mutable std::optional<RunStatus> m_shown; // status() of a running run: found out once
 };
 
 /// Every run folder under `root` (a folder holding experiment_meta.json; not searched

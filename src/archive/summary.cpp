@@ -183,8 +183,8 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
   for (const auto& [name, bytes] : namespaces) {
     out << fmt::format("{:>10}  {}/\n", util::format_bytes(static_cast<double>(bytes)), name);
   }
-  out << fmt::format("{:>10}  total ({} runs)\n", util::format_bytes(static_cast<double>(total)),
-                     runs.size());
+  out << fmt::format("{:>10}  total ({})\n", util::format_bytes(static_cast<double>(total)),
+                     util::count_of(runs.size(), "run"));
   return 0;
 }
 

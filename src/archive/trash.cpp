@@ -148,13 +148,13 @@ int delete_runs(const TrashOptions& options, std::ostream& out) {
     out << fmt::format("deleted  {}\n", run.path);
   }
   if (options.purge) {
-    out << fmt::format("{} runs deleted for good, freed {}\n", runs.size(),
+    out << fmt::format("{} deleted for good, freed {}\n", util::count_of(runs.size(), "run"),
                        util::format_bytes(static_cast<double>(freed)));
     return 0;
   }
-  out << fmt::format("{} runs moved to {} (`xrun archive restore` brings them back, "
+  out << fmt::format("{} moved to {} (`xrun archive restore` brings them back, "
                      "`xrun archive delete --purge` frees the space)\n",
-                     runs.size(), trash_of(root).string());
+                     util::count_of(runs.size(), "run"), trash_of(root).string());
   return 0;
 }
 

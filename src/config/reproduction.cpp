@@ -1,5 +1,7 @@
 #include "config/reproduction.hpp"
 
+#include "core/run_files.hpp"
+#include "util/fs.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
 
@@ -11,6 +13,22 @@
 namespace xrun::config {
 
 namespace {
+
+/// Refuses a file of the run folder that is there but is not a regular file inside it (a link,
+/// a FIFO, a name that leads out): reproducing runs the run's own files, never what a link
+/// leads to. False when there is no such file.
+bool usable_run_file(const std::filesystem::path& run_folder, const std::string& name) {
+  const auto file = util::open_regular_file(run_folder, name);
+  if (file.problem == util::FileProblem::missing) {
+    return false;
+  }
+  if (!file.ok()) {
+    throw UsageError(core::run_file_problem(run_folder, name, file.problem, file.why),
+                     "xrun writes the files of a run as regular files; this run cannot be "
+                     "reproduced");
+  }
+  return true;
+}
 
 /// The file in the run folder that stands for `original` (a base or mixin as it was given),
 /// or nullopt when the run did not archive it.
@@ -24,6 +42,7 @@ std::optional<std::filesystem::path> archived_copy(const std::filesystem::path& 
   path = path.lexically_normal();
   for (const auto& copy : meta.dependencies) {
     if (std::filesystem::path(copy.source).lexically_normal() == path) {
+      usable_run_file(run_folder, copy.copy);
       return run_folder / copy.copy;
     }
   }
@@ -34,8 +53,7 @@ std::optional<std::filesystem::path> archived_copy(const std::filesystem::path& 
 std::vector<std::string> config_includes(const std::filesystem::path& run_folder) {
   std::vector<std::string> includes;
   const auto file = run_folder / "experiment_config.yml";
-  std::error_code error;
-  if (!std::filesystem::exists(file, error)) {
+  if (!usable_run_file(run_folder, "experiment_config.yml")) {
     return includes;
   }
   try {
@@ -173,8 +191,7 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
                                const std::vector<std::string>& arguments) {
   const RunMeta meta = read_meta(run_folder);
   const auto code = run_folder / "experiment_code.py";
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(code, error)) {
+  if (!usable_run_file(run_folder, "experiment_code.py")) {
     throw UsageError(
         fmt::format("run {} has no code snapshot (experiment_code.py)", run_folder.string()),
         "only runs recorded by xrun run can be reproduced");
@@ -196,9 +213,8 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
     config.includes.push_back(*copy);
   }
   // The plugins a config chose (choices given on the command line are given again).
-  if (const auto recorded = run_folder / "experiment_config.yml";
-      std::filesystem::is_regular_file(recorded, error)) {
-    config.plugins = plugin_choices_of(recorded);
+  if (usable_run_file(run_folder, "experiment_config.yml")) {
+    config.plugins = plugin_choices_of(run_folder / "experiment_config.yml");
   }
   // Values changed later by `xrun archive modify` are not what ran: the first recorded
   // change of each parameter holds the value it ran with.

@@ -1,15 +1,15 @@
 #include "xrun/meta.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/run_files.hpp"
 #include "util/enum_names.hpp"
-#include "util/fs.hpp"
+#include "util/json_depth.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
 #include <climits>
 #include <fmt/format.h>
 #include <initializer_list>
-#include <system_error>
 
 namespace xrun {
 
@@ -259,19 +259,25 @@ const ParameterRecord* RunMeta::parameter(std::string_view wanted) const {
 }
 
 RunMeta parse_meta(std::string_view text, const std::filesystem::path& file) {
-  Json root;
-  try {
-    root = Json::parse(text);
-  } catch (const Json::parse_error& error) {
-    // nlohmann reports a byte offset; a line and column is what an editor can jump to.
-    const auto offset = std::min(error.byte, text.size());
+  // nlohmann reports a byte offset; a line and column is what an editor can jump to.
+  const auto fail_at = [&](std::size_t byte, std::string_view what) {
+    const auto offset = std::min(byte, text.size());
     const auto before = text.substr(0, offset == 0 ? 0 : offset - 1);
     const auto line = std::count(before.begin(), before.end(), '\n') + 1;
     const auto line_start = before.rfind('\n');
     const auto column = before.size() - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
-    throw ArchiveError(fmt::format("{}:{}:{}: corrupt run metadata (not valid JSON)",
-                                   file.string(), line, column),
+    throw ArchiveError(fmt::format("{}:{}:{}: corrupt run metadata ({})", file.string(), line,
+                                   column, what),
                        "the run folder may have been edited by hand or copied incompletely");
+  };
+  if (const auto deep = util::json_nesting_beyond(text, core::k_max_json_depth)) {
+    fail_at(*deep + 1, fmt::format("nested deeper than {} levels", core::k_max_json_depth));
+  }
+  Json root;
+  try {
+    root = Json::parse(text);
+  } catch (const Json::parse_error& error) {
+    fail_at(error.byte, "not valid JSON");
   }
 
   ObjectReader reader(root, file, "");
@@ -417,12 +423,7 @@ std::string serialize_meta(const RunMeta& meta) {
 
 RunMeta read_meta(const std::filesystem::path& run_folder) {
   const auto file = run_folder / k_meta_file;
-  std::optional<std::string> text;
-  try {
-    text = util::read_file(file);
-  } catch (const std::system_error& error) {
-    throw ArchiveError(fmt::format("cannot read {}: {}", file.string(), error.code().message()));
-  }
+  const auto text = core::read_run_file(run_folder, k_meta_file, core::k_max_text_bytes);
   if (!text) {
     throw ArchiveError(fmt::format("{} is not a run folder: it has no {}", run_folder.string(),
                                    k_meta_file));

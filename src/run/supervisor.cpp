@@ -694,6 +694,11 @@ void Supervision::record_start(const Json& message, const StagedRunFolder& stage
   m_meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
   m_meta.host = util::host_name();
   m_meta.pid = ::getpid();
+  // With host and pid, what tells whether the supervisor lives: a container with this host
+  // name but its own pid namespace has other processes under the same pids.
+  if (const auto pids = util::pid_namespace(); !pids.empty()) {
+    m_meta.extra["pid_namespace"] = pids;
+  }
   m_meta.xrun_version = k_version;
   m_meta.python_version = message.value("python_version", "");
   m_meta.python_executable = message.value("python_executable", "");

@@ -2,6 +2,7 @@
 
 #include "archive/runs.hpp"
 #include "core/atomic_file.hpp"
+#include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
 #include "util/time.hpp"
@@ -45,6 +46,8 @@ void Manifest::save() const {
                      {"state", state},
                      {"host", host},
                      {"pid", pid},
+                     {"pid_namespace", pid_namespace},
+                     {"pid_time", pid_time},
                      {"working_directory", working_directory},
                      {"command_line", command_line},
                      {"swept", swept},
@@ -56,11 +59,12 @@ void Manifest::save() const {
 
 Manifest Manifest::load(const std::filesystem::path& folder) {
   const auto file = folder / k_manifest_file;
-  const auto text = util::read_file(file);
+  const auto text = core::read_run_file(folder, k_manifest_file, core::k_max_text_bytes);
   if (!text) {
     throw ArchiveError(fmt::format("cannot read {}", file.string()));
   }
-  const auto root = Json::parse(*text, nullptr, false); // ordered: parameters as swept
+  // Ordered: parameters as swept.
+  const auto root = core::parse_bounded_json<Json>(*text);
   if (!root.is_object() || !root.contains("variations")) {
     throw ArchiveError(fmt::format("{} is not a sweep manifest", file.string()));
   }
@@ -78,6 +82,8 @@ Manifest Manifest::load(const std::filesystem::path& folder) {
     manifest.state = root.value("state", "running");
     manifest.host = root.value("host", "");
     manifest.pid = root.value("pid", 0L);
+    manifest.pid_namespace = root.value("pid_namespace", "");
+    manifest.pid_time = root.value("pid_time", 0.0);
     manifest.working_directory = root.value("working_directory", "");
     manifest.command_line = root.value("command_line", std::vector<std::string>{});
     manifest.swept = root.value("swept", std::vector<std::string>{});
@@ -107,10 +113,15 @@ Manifest Manifest::load(const std::filesystem::path& folder) {
 }
 
 bool sweep_process_alive(const Manifest& manifest) {
-  if (manifest.pid <= 0 || manifest.host != util::host_name()) {
-    return manifest.pid > 0; // elsewhere: not known to be dead
-  }
-  return ::kill(static_cast<pid_t>(manifest.pid), 0) == 0 || errno == EPERM;
+  return manifest.pid > 0 &&
+         archive::liveness_here({manifest.host, manifest.pid, manifest.pid_namespace,
+                                 manifest.pid_time}) != archive::Liveness::gone;
+}
+
+std::string shown_state(const Manifest& manifest) {
+  return manifest.state == "running" && manifest.pid > 0 && !sweep_process_alive(manifest)
+             ? "lost"
+             : manifest.state;
 }
 
 namespace {
@@ -205,10 +216,11 @@ void reconcile(Manifest& manifest) {
     try {
       const auto meta = read_meta(manifest.namespace_dir / row.run);
       row.status = std::string(to_string(meta.status));
-      if (meta.status == RunStatus::running &&
-          now - meta.heartbeat > archive::k_lost_after_seconds) {
+      if (const auto summary = archive::RunSummary::of(meta); archive::is_lost(summary, now)) {
         row.status = "lost";
-        row.note = fmt::format("its supervisor stopped {:.0f} s ago", now - meta.heartbeat);
+        row.note = archive::liveness_here(summary.supervisor()) == archive::Liveness::gone
+                       ? "its supervisor is gone"
+                       : fmt::format("its supervisor stopped {:.0f} s ago", now - meta.heartbeat);
       }
       if (meta.exit_code) {
         row.exit_code = meta.exit_code;

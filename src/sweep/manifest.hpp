@@ -37,6 +37,8 @@ struct Manifest {
   std::string state = "running"; // running, finished, interrupted (of the sweep process)
   std::string host;                // of the process running the sweep, and its pid
   long pid = 0;
+  std::string pid_namespace; // that process's (see util::pid_namespace); "" when unknown
+  double pid_time = 0;       // when it recorded its pid (it had started by then); 0: unknown
   std::string working_directory;   // where the sweep was started (its runs run there)
   std::vector<std::string> command_line;
   std::vector<std::string> swept;                    // the swept parameters' names
@@ -62,8 +64,13 @@ struct Manifest {
 /// without one (see slurm::observe for what Slurm knows).
 void reconcile(Manifest& manifest);
 
-/// Whether the process that runs the sweep is alive (known only on its own host).
+/// Whether the process that runs the sweep may be alive: false only when it is known gone (on
+/// its own host, see archive::liveness_here).
 bool sweep_process_alive(const Manifest& manifest);
+
+/// The sweep's state as `sweep status` and `sweep list` show it: the manifest's, except
+/// `lost` for a sweep recorded as running whose process is gone.
+std::string shown_state(const Manifest& manifest);
 
 /// The manifests under `root` (namespaces at any depth), oldest first.
 std::vector<std::filesystem::path> find_manifests(const std::filesystem::path& root);

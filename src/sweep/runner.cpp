@@ -167,7 +167,8 @@ class SweepLock {
 public:
   explicit SweepLock(const Manifest& manifest) {
     const auto file = manifest.folder / "lock";
-    m_fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    // Like any file of a run (0666 less the umask): a group sharing the archive resumes it.
+    m_fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (m_fd < 0) {
       throw ArchiveError(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
     }
@@ -492,6 +493,8 @@ int Execution::run(const std::vector<std::size_t>& rows) {
   m_total = rows.size();
   m_manifest.pid = ::getpid();
   m_manifest.host = util::host_name();
+  m_manifest.pid_namespace = util::pid_namespace();
+  m_manifest.pid_time = util::to_epoch_seconds(util::Clock::now());
   std::size_t next = 0;
   save();
   while (true) {
@@ -820,7 +823,10 @@ int resume_sweep(Manifest& manifest, bool failed_only, const Options& options,
 
 void print_status(Manifest& manifest, std::ostream& out, bool color) {
   const auto unreachable = slurm::observe(manifest);
-  std::string where = manifest.state;
+  std::string where = shown_state(manifest);
+  if (where == "lost") {
+    where += fmt::format(": its process (pid {} on {}) is gone", manifest.pid, manifest.host);
+  }
   if (manifest.on_slurm()) {
     std::vector<std::string> jobs;
     for (const auto& submission : manifest.launcher.value("submissions", Json::array())) {
@@ -829,8 +835,8 @@ void print_status(Manifest& manifest, std::ostream& out, bool color) {
     where += fmt::format(", on Slurm: job{} {}", jobs.size() == 1 ? "" : "s",
                          util::join(jobs, ", "));
   }
-  out << fmt::format("sweep {} ({}): {} variations: {}\n", manifest.id, where,
-                     manifest.rows.size(), summary_of(manifest));
+  out << fmt::format("sweep {} ({}): {}: {}\n", manifest.id, where,
+                     util::count_of(manifest.rows.size(), "variation"), summary_of(manifest));
   if (!unreachable.empty()) {
     out << fmt::format("  ({}; the run folders alone tell)\n", unreachable);
   }
@@ -874,7 +880,7 @@ int cancel_sweep(Manifest& manifest, std::ostream& out) {
   }
   if (manifest.state != "running" || !sweep_process_alive(manifest)) {
     out << fmt::format("sweep {} is not running ({}): nothing to cancel\n", manifest.id,
-                       manifest.state);
+                       shown_state(manifest));
     return 0;
   }
   if (::kill(static_cast<pid_t>(manifest.pid), SIGTERM) != 0) {
@@ -901,7 +907,7 @@ void print_list(const std::filesystem::path& root, std::ostream& out) {
         return r.status == "done" || r.status == "skipped";
       });
       out << fmt::format("{}  {:>4}/{:<4} done  {:<11}  {}\n", manifest.id, done,
-                         manifest.rows.size(), manifest.state,
+                         manifest.rows.size(), shown_state(manifest),
                          std::filesystem::relative(manifest.namespace_dir, root).string());
     } catch (const Error& error) {
       out << fmt::format("{}  damaged: {}\n", folder.filename().string(), error.what());

@@ -1,12 +1,16 @@
 #include "util/fs.hpp"
 
+#include "util/strings.hpp"
+
 #include <cerrno>
 #include <cstdio> // renameat2
 #include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 namespace xrun::util {
 
@@ -15,22 +19,6 @@ namespace {
 [[noreturn]] void throw_errno(int error, const std::string& what) {
   throw std::system_error(error, std::generic_category(), what);
 }
-
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
 
 } // namespace
 
@@ -206,7 +194,8 @@ std::uintmax_t tree_size(const std::filesystem::path& dir) {
   std::error_code error;
   for (std::filesystem::recursive_directory_iterator it(dir, error), end; !error && it != end;
        it.increment(error)) {
-    if (it->is_regular_file(error)) {
+    // A link is counted as itself, never as what it points to (a file outside, a device).
+    if (std::filesystem::is_regular_file(it->symlink_status(error))) {
       total += it->file_size(error);
     }
   }
@@ -237,6 +226,177 @@ std::optional<std::string> read_file(const std::filesystem::path& file) {
     content.append(buffer, static_cast<size_t>(got));
   }
   return content;
+}
+
+FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = std::exchange(other.m_fd, -1);
+  }
+  return *this;
+}
+
+FileDescriptor::~FileDescriptor() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+namespace {
+
+std::string_view kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) {
+    return "a folder";
+  }
+  if (S_ISFIFO(mode)) {
+    return "a FIFO";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  if (S_ISCHR(mode) || S_ISBLK(mode)) {
+    return "a device";
+  }
+  return "not a regular file";
+}
+
+RegularFile refused(FileProblem problem, std::string why) {
+  RegularFile file;
+  file.problem = problem;
+  file.why = std::move(why);
+  return file;
+}
+
+/// What is at `name` in `folder_fd` when opening it failed with `error`: the open flags make
+/// a link, a FIFO and a folder fail alike, so the entry itself tells them apart.
+RegularFile why_not(int folder_fd, const std::string& name, int error) {
+  struct stat info {};
+  if (::fstatat(folder_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno == ENOENT ? refused(FileProblem::missing, "does not exist")
+                           : refused(FileProblem::unreadable,
+                                     fmt::format("cannot be read: {}", std::strerror(errno)));
+  }
+  if (S_ISLNK(info.st_mode)) {
+    return refused(FileProblem::link, "is a symbolic link");
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return refused(FileProblem::not_regular,
+                   fmt::format("is {}, not a regular file", kind_of(info.st_mode)));
+  }
+  return refused(FileProblem::unreadable,
+                 fmt::format("cannot be read: {}", std::strerror(error)));
+}
+
+} // namespace
+
+RegularFile open_regular_file(const std::filesystem::path& folder, std::string_view relative) {
+  std::vector<std::string> parts;
+  for (const auto& part : split(relative, '/')) {
+    if (part == "..") {
+      return refused(FileProblem::outside, "climbs out of its folder with '..'");
+    }
+    if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+  }
+  if (relative.starts_with('/') || parts.empty()) {
+    return refused(FileProblem::outside, "does not name a file inside its folder");
+  }
+  // The folder as given (it may be reached through links the user made), then each step
+  // below it without following any. A file directly inside needs no descriptor of the folder:
+  // O_NOFOLLOW guards the last step of its path.
+  FileDescriptor at;
+  std::string last = parts.back();
+  if (parts.size() == 1) {
+    last = (folder.empty() ? std::filesystem::path(".") : folder / last).string();
+  } else {
+    at = FileDescriptor(::open(folder.empty() ? "." : folder.c_str(),
+                               O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!at.valid()) {
+      return errno == ENOENT || errno == ENOTDIR
+                 ? refused(FileProblem::missing, "does not exist (nor does its folder)")
+                 : refused(FileProblem::unreadable,
+                           fmt::format("cannot be read: {}", std::strerror(errno)));
+    }
+  }
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    FileDescriptor next(
+        ::openat(at.get(), parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) {
+      const int error = errno;
+      auto problem = why_not(at.get(), parts[i], error);
+      if (problem.problem == FileProblem::link) {
+        problem.why = fmt::format("goes through the symbolic link {}", parts[i]);
+      } else if (problem.problem == FileProblem::not_regular ||
+                 (problem.problem == FileProblem::unreadable && error == ENOTDIR)) {
+        problem = refused(FileProblem::missing,
+                          fmt::format("does not exist ({} is not a folder)", parts[i]));
+      }
+      return problem;
+    }
+    at = std::move(next);
+  }
+  const int last_at = at.valid() ? at.get() : AT_FDCWD;
+  RegularFile file;
+  // O_NONBLOCK: a FIFO opens at once (to be refused below) instead of waiting for a writer.
+  file.fd = FileDescriptor(::openat(last_at, last.c_str(),
+                                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!file.fd.valid()) {
+    return why_not(last_at, last, errno);
+  }
+  struct stat info {};
+  if (::fstat(file.fd.get(), &info) != 0) {
+    return refused(FileProblem::unreadable, fmt::format("cannot be read: {}", std::strerror(errno)));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return refused(FileProblem::not_regular,
+                   fmt::format("is {}, not a regular file", kind_of(info.st_mode)));
+  }
+  file.size = static_cast<std::uintmax_t>(info.st_size);
+  return file;
+}
+
+FileText read_regular_file(const std::filesystem::path& folder, std::string_view relative,
+                           std::uintmax_t max_size) {
+  FileText result;
+  auto file = open_regular_file(folder, relative);
+  const auto too_large = [&] {
+    result.text.clear();
+    result.problem = FileProblem::too_large;
+    result.why = fmt::format("is larger than {}", format_bytes(static_cast<double>(max_size)));
+    return std::move(result);
+  };
+  if (!file.ok()) {
+    result.problem = file.problem;
+    result.why = std::move(file.why);
+    return result;
+  }
+  if (file.size > max_size) {
+    return too_large();
+  }
+  result.text.reserve(static_cast<std::size_t>(file.size));
+  char buffer[65536];
+  for (;;) {
+    const ssize_t got = ::read(file.fd.get(), buffer, sizeof buffer);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      result.text.clear();
+      result.problem = FileProblem::unreadable;
+      result.why = fmt::format("cannot be read: {}", std::strerror(errno));
+      return result;
+    }
+    if (got == 0) {
+      return result;
+    }
+    if (result.text.size() + static_cast<std::size_t>(got) > max_size) {
+      return too_large(); // it grew while being read
+    }
+    result.text.append(buffer, static_cast<std::size_t>(got));
+  }
 }
 
 } // namespace xrun::util

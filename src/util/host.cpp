@@ -1,6 +1,8 @@
 #include "util/host.hpp"
 
 #include <climits>
+#include <filesystem>
+#include <system_error>
 #include <unistd.h>
 
 namespace xrun::util {
@@ -11,6 +13,12 @@ std::string host_name() {
     return "unknown";
   }
   return buffer;
+}
+
+std::string pid_namespace() {
+  std::error_code error;
+  const auto name = std::filesystem::read_symlink("/proc/self/ns/pid", error);
+  return error ? std::string() : name.string();
 }
 
 } // namespace xrun::util

@@ -10,6 +10,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
 #include <poll.h>
 #include <spawn.h>
 #include <string_view>
@@ -98,6 +101,45 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv) 
     return std::nullopt;
   }
   return std::move(result.out);
+}
+
+std::optional<double> process_start_time(long pid) {
+  static const std::optional<double> boot = [] {
+    std::ifstream stat("/proc/stat");
+    for (std::string word; stat >> word;) {
+      if (word == "btime") {
+        double seconds = 0;
+        stat >> seconds;
+        return std::optional(seconds);
+      }
+    }
+    return std::optional<double>();
+  }();
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string text;
+  if (!boot || !std::getline(stat, text) || text.rfind(')') == std::string::npos) {
+    return std::nullopt;
+  }
+  // After the name in parentheses (which may hold anything): field 3 (the state) onwards;
+  // field 22 is the start time in clock ticks since boot.
+  std::istringstream fields(text.substr(text.rfind(')') + 1));
+  std::string field;
+  for (int number = 3; number <= 22 && fields >> field; ++number) {
+    if (number == 22) {
+      char* end = nullptr;
+      const double ticks = std::strtod(field.c_str(), &end);
+      return end != field.c_str() ? std::optional(*boot + ticks / static_cast<double>(
+                                                              ::sysconf(_SC_CLK_TCK)))
+                                  : std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::filesystem::path> process_executable(long pid) {
+  std::error_code error;
+  auto program = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", pid), error);
+  return error ? std::nullopt : std::optional(std::move(program));
 }
 
 bool on_path(const std::string& name) {

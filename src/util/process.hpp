@@ -28,6 +28,15 @@ ProgramResult run_program(const std::vector<std::string>& argv);
 /// stdout when it exits with 0; nullopt when it cannot start or fails.
 std::optional<std::string> capture_output(const std::vector<std::string>& argv);
 
+/// When process `pid` started, in seconds since the epoch (to within a second: the kernel
+/// counts from the boot time, which it gives in whole seconds); nullopt when that cannot be
+/// read (no such process, /proc hidden).
+std::optional<double> process_start_time(long pid);
+
+/// The program process `pid` runs (/proc/PID/exe, links resolved); nullopt when that cannot
+/// be read (no such process, another user's).
+std::optional<std::filesystem::path> process_executable(long pid);
+
 /// Whether `name` is an executable file in a folder of PATH.
 bool on_path(const std::string& name);
 

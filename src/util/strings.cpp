@@ -58,6 +58,19 @@ std::optional<std::string> closest_match(std::string_view word,
   return best;
 }
 
+std::string count_of(std::size_t count, std::string_view noun, std::string_view plural) {
+  if (count == 1) {
+    return fmt::format("1 {}", noun);
+  }
+  return plural.empty() ? fmt::format("{} {}s", count, noun) : fmt::format("{} {}", count, plural);
+}
+
+std::size_t display_width(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
 std::string format_bytes(double bytes) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB"};
   int unit = 0;

@@ -19,6 +19,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string> candidates);
 
+/// `1 run`, `3 runs`, `0 entries`: a count with its noun, plural unless the count is one
+/// (`plural` defaults to the noun with an `s`).
+std::string count_of(std::size_t count, std::string_view noun, std::string_view plural = {});
+
+/// The columns `text` takes on a terminal: one a character (UTF-8's continuation bytes take
+/// none).
+std::size_t display_width(std::string_view text);
+
 /// `1.5 MB`, `340 B`: a size for people (powers of 1024).
 std::string format_bytes(double bytes);
 

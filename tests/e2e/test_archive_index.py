@@ -150,9 +150,12 @@ class ArchiveIndex(Workspace):
             self.assertEqual(result.returncode, 0, result.stderr)
             rows = json.loads(result.stdout)
             self.assertEqual(len(rows), 20)  # nothing hidden, nothing twice
-            by_id = {row["id"]: row for row in rows}
-            self.assertEqual(by_id["run001"]["data.acc"], 0.5)
-            self.assertIsNone(by_id["run002"]["data.acc"])
+            by_path = {row["path"].rsplit("/", 1)[1]: row for row in rows}
+            self.assertEqual(by_path["run001"]["data.acc"], 0.5)
+            # Not a file: never read, and the run is corrupt.
+            self.assertEqual(by_path["run002"]["status"], "corrupt")
+            self.assertIn("run002/experiment_data.json is a folder, not a regular file",
+                          by_path["run002"]["problem"])
         result = self.xrun("archive", "list", "--where", "data.acc >= 0.5")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(len(result.stdout.splitlines()), 2)

@@ -158,7 +158,7 @@ class ArchiveList(Workspace):
                          lines[0].index("data.s"))
         rows = list(csv.reader(io.StringIO(self.xrun("archive", "list", "--csv", "--columns",
                                                      "data.s").stdout)))
-        self.assertIn(["done", "other/ünï cödé", "1", "0", "x\ny\x1b[31mred"],
+        self.assertIn(["done", "other/ünï cödé", "1.0", "0", "x\ny\x1b[31mred"],
                       [row[:2] + [row[2], row[3][:1], row[4]] for row in rows])
 
     def test_corrupt_meta_is_listed_not_fatal(self):
@@ -213,6 +213,21 @@ class ArchiveList(Workspace):
             live.terminate()  # the supervisor stops its experiment and records the run
             live.wait(timeout=30)
 
+    def test_a_dead_pid_in_another_pid_namespace_is_judged_by_the_heartbeat(self):
+        here = os.readlink("/proc/self/ns/pid")
+        for name, namespace in [("container", "pid:[1]"), ("this", here)]:
+            folder = self.make_run(name, json.dumps({
+                "status": "running", "heartbeat": time.time(), "start_time": time.time() - 5,
+                "host": socket.gethostname(), "pid": 999999999, "pid_namespace": namespace}))
+            past = time.time() - 3600  # settled: the second listing reads the index's row
+            os.utime(folder / "experiment_meta.json", (past, past))
+        for _ in range(2):
+            rows = {row["path"].rsplit("/", 1)[1]: row["status"] for row in
+                    json.loads(self.xrun("archive", "list", "--json").stdout)}
+            # The same pid in a container's namespace is another process: its heartbeat tells.
+            self.assertEqual(rows["container"], "running")
+            self.assertEqual(rows["this"], "lost")
+
     def test_overview(self):
         result = self.xrun("archive", "overview")
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -249,11 +264,13 @@ class ArchiveList(Workspace):
         self.assertEqual(len([line for line in lines[:3] if "exp/" in line]), 2)
         self.assertTrue(lines[-1].endswith("total (3 runs)"))
         self.assertTrue(any(line.endswith("results/exp/") for line in lines))
+        result = self.xrun("archive", "du", "--where", "LR == 0.1")
+        self.assertTrue(result.stdout.splitlines()[-1].endswith("total (1 run)"), result.stdout)
 
     def test_delete_restore_and_purge(self):
         result = self.xrun("archive", "delete", "--where", 'status == "failed"')
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("1 runs moved to results/.trash", result.stdout)
+        self.assertIn("1 run moved to results/.trash", result.stdout)
         listed = json.loads(self.xrun("archive", "list", "--json").stdout)
         self.assertEqual([row["status"] for row in listed], ["done", "done"])
         self.assertEqual(len(list((self.dir / "results/.trash/exp").iterdir())), 1)
@@ -273,7 +290,7 @@ class ArchiveList(Workspace):
         self.xrun("archive", "delete", "--where", 'status == "failed"')
         result = self.xrun("archive", "delete", "--purge", "--where", 'MODEL == "cnn"', "--yes")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("1 runs deleted for good", result.stdout)
+        self.assertIn("1 run deleted for good", result.stdout)
         self.assertNotIn("restore", result.stdout)
         self.assertEqual(len(list((self.dir / "results/.trash/exp").iterdir())), 1)
         rows = json.loads(self.xrun("archive", "list", "--json").stdout)
@@ -354,7 +371,7 @@ class ArchiveList(Workspace):
         self.assertTrue(first.is_dir())
         result = self.purge_on_terminal("y\n", first.name)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("1 runs deleted for good", result.stdout)
+        self.assertIn("1 run deleted for good", result.stdout)
         self.assertFalse(first.exists())
         self.assertFalse((self.dir / "results/.trash/exp" / first.name).exists())
         # Without a terminal to ask on, only --yes deletes for good.
@@ -394,6 +411,45 @@ class ArchiveList(Workspace):
         # A name some run has is not warned of, even when a short-circuit skips it.
         result = self.xrun("archive", "list", "--where", 'status == "failed" and LR > 0.01')
         self.assertNotIn("warning", result.stderr)
+
+    def test_a_data_key_no_run_has_is_warned_of_with_the_likely_one(self):
+        result = self.xrun("archive", "list", "--where", "data.metrics.acu > 0.5")
+        self.assertEqual((result.returncode, result.stdout), (0, ""))
+        self.assertIn("no run has a value for data.metrics.acu (did you mean data.metrics.acc?)",
+                      result.stderr)
+        result = self.xrun("archive", "list", "--where", "data.metric > 0.5")
+        self.assertIn("(did you mean data.metrics?)", result.stderr)
+
+    def test_a_glob_on_a_list_matches_its_elements(self):
+        for name, hidden, tags in [("wide", [64, 16], ["baseline", "gpu"]),
+                                   ("narrow", [8], ["cpu"])]:
+            self.make_run(name, json.dumps({"status": "done", "start_time": 1.0, "parameters": {
+                "HIDDEN": {"name": "HIDDEN", "type": "list[int]", "value": hidden},
+                "TAGS": {"name": "TAGS", "type": "list[str]", "value": tags}}}))
+
+        def names(where):
+            result = self.xrun("archive", "list", "--where", where)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            return [line.split()[1].rsplit("/", 1)[1] for line in result.stdout.splitlines()[1:]]
+
+        self.assertEqual(names('HIDDEN ~ "*16*"'), ["wide"])
+        self.assertEqual(names('HIDDEN !~ "*16*"'), ["narrow"])
+        self.assertEqual(names('TAGS ~ "base*"'), ["wide"])
+        self.assertEqual(names('TAGS !~ "gpu"'), ["narrow"])
+        self.assertEqual(len(names('LR ~ "0.0*"')), 2)  # a number by its text
+
+    def test_floats_are_listed_as_floats(self):
+        folder = self.make_run("floats", json.dumps({"status": "done", "start_time": 1.0,
+                                                     "parameters": {"F": {"value": 1.0},
+                                                                    "N": {"value": 3}}}))
+        (folder / "experiment_data.json").write_text('{"loss": 2.0, "steps": 10}')
+        result = self.xrun("archive", "list", "--where", "F == 1", "--columns", "F,N,data.loss,"
+                           "data.steps")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.splitlines()[1].split()[-4:], ["1.0", "3", "2.0", "10"])
+        rows = list(csv.reader(io.StringIO(self.xrun("archive", "list", "--csv", "--where",
+                                                     "F == 1", "--columns", "F,N").stdout)))
+        self.assertEqual(rows[1][-2:], ["1.0", "3"])
 
     def test_empty_selection(self):
         result = self.xrun("archive", "list", "--where", "LR > 5")

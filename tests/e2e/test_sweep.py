@@ -291,6 +291,10 @@ class Sweep(Workspace):
         folder = f"results/train/.sweeps/{sweep_id}/"  # as a shell completes it
         status = self.xrun("sweep", "status", folder).stdout
         self.assertIn("4 variations: 2 done, 2 pending", status)
+        # Its process is gone from this host: not `running` any more, at once.
+        self.assertIn(f"(lost: its process (pid {process.pid} on ", status)
+        self.assertIn(f"{sweep_id}     2/4    done  lost ",
+                      self.xrun("sweep", "list").stdout)
         # From another folder: the runs still run where the sweep was started.
         result = subprocess.run([XRUN, "sweep", "resume", sweep_id, "--path",
                                  str(self.dir / "results")], cwd="/", env=self.env(),

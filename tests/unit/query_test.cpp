@@ -19,6 +19,9 @@ const Json k_run = {
     {"name", "lr_sweep"},
     {"data.metrics.acc", 0.93},
     {"SEED", nullptr},
+    {"HIDDEN", {64, 128, 16}},
+    {"tags", {"baseline", "gpu"}},
+    {"EMPTY", Json::array()},
 };
 
 bool match(std::string_view expression) {
@@ -68,6 +71,24 @@ TEST_CASE("glob matching and lists") {
   CHECK(match("EPOCHS in [5, 10.0]"));
   CHECK(match("MODEL not in ['vit']"));
   CHECK_FALSE(match("MODEL in []"));
+}
+
+TEST_CASE("a glob on a list matches its elements, on a number its text") {
+  CHECK(match("HIDDEN ~ '*16*'"));
+  CHECK(match("HIDDEN ~ '12?'"));
+  CHECK_FALSE(match("HIDDEN ~ '32'"));
+  CHECK(match("HIDDEN !~ '32'"));
+  CHECK_FALSE(match("HIDDEN !~ '64'"));
+  CHECK(match("tags ~ 'baseline'"));
+  CHECK(match("tags ~ 'base*'"));
+  CHECK_FALSE(match("tags ~ 'cpu'"));
+  CHECK(match("tags !~ 'cpu'"));
+  CHECK_FALSE(match("EMPTY ~ '*'"));
+  CHECK(match("EMPTY !~ '*'"));
+  CHECK(match("EPOCHS ~ '1*'"));
+  CHECK(match("LR ~ '0.01'"));
+  CHECK_FALSE(match("MISSING ~ '*'"));
+  CHECK_FALSE(match("MISSING !~ '*'"));
 }
 
 TEST_CASE("missing values and null") {
