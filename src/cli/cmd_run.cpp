@@ -433,8 +433,19 @@ int reproduce_command(RunOptions& options, const std::string& archive) {
   request.meta_extra.update(run_labels(options, nullptr)); // the recorded run's are its own
   // Kept in the new run like a config's, so that it can be reproduced in turn.
   request.resolved_config = resolved_config(plan.config);
-  if (!options.help && !options.dry_run) {
-    std::cerr << fmt::format("xrun: reproducing {}\n", folder.string());
+  std::string where;
+  std::error_code error;
+  if (!plan.working_directory.empty() &&
+      !std::filesystem::equivalent(plan.working_directory, ".", error)) {
+    // Relative paths among the parameters (a data file, an output folder) mean what they
+    // meant when the run ran.
+    std::filesystem::current_path(plan.working_directory, error);
+    where = error ? fmt::format(" (not in {}, the folder it ran in: {})",
+                                plan.working_directory.string(), error.message())
+                  : fmt::format(" in {}, the folder it ran in", plan.working_directory.string());
+  }
+  if (!options.help && (!options.dry_run || !where.empty())) {
+    std::cerr << fmt::format("xrun: reproducing {}{}\n", folder.string(), where);
   }
   return launch(options, child, request);
 }

@@ -190,7 +190,9 @@ std::optional<std::string> exact_text(const ParameterRecord& parameter) {
 Reproduction plan_reproduction(const std::filesystem::path& run_folder,
                                const std::vector<std::string>& arguments) {
   const RunMeta meta = read_meta(run_folder);
-  const auto code = run_folder / "experiment_code.py";
+  // Absolute, so that the new run may start in the recorded working directory.
+  const auto folder = normal_absolute(run_folder);
+  const auto code = folder / "experiment_code.py";
   if (!usable_run_file(run_folder, "experiment_code.py")) {
     throw UsageError(
         fmt::format("run {} has no code snapshot (experiment_code.py)", run_folder.string()),
@@ -201,11 +203,20 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
   config.experiment = code;
   config.name = meta.name;
   config.description = meta.description;
-  const auto folder = normal_absolute(run_folder);
   config.base_path = base_beside(folder, meta, plan.warnings);
   config.namespace_name = meta.namespace_name;
+  std::error_code error;
+  if (!meta.working_directory.empty() &&
+      std::filesystem::is_directory(meta.working_directory, error)) {
+    plan.working_directory = meta.working_directory;
+  } else if (!meta.working_directory.empty()) {
+    plan.warnings.push_back(fmt::format(
+        "run {} ran in {}, which is gone; the new run runs in the current folder, where relative "
+        "paths among its parameters may lead elsewhere",
+        meta.id, meta.working_directory));
+  }
   for (const auto& include : config_includes(run_folder)) {
-    const auto copy = archived_copy(run_folder, meta, include);
+    const auto copy = archived_copy(folder, meta, include);
     if (!copy) {
       throw UsageError(fmt::format("run {} included the mixin {}, which it did not archive",
                                    run_folder.string(), include));
@@ -271,7 +282,7 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
       value = original->second.value;
     }
     if (parameter.name == "__INCLUDE__") {
-      value = mapped_includes(run_folder, meta, value);
+      value = mapped_includes(folder, meta, value);
     }
     config.parameters.push_back({parameter.name, std::move(value), exact, where, std::nullopt});
   }

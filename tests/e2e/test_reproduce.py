@@ -6,7 +6,7 @@ import subprocess
 import unittest
 from pathlib import Path
 
-from support import Workspace, dry_run_table, experiment_source
+from support import XRUN, Workspace, dry_run_table, experiment_source
 
 BASE = '''
 from xrun import Experiment, file_namespace, folder_path
@@ -40,6 +40,36 @@ class Reproduce(Workspace):
         result = self.xrun(*args)
         self.assertEqual(result.returncode, 0, result.stderr)
         return result
+
+    def test_it_runs_in_the_folder_the_run_ran_in(self):
+        # A relative path among the parameters means what it meant when the run ran.
+        project = self.dir / "project"
+        (project / "data").mkdir(parents=True)
+        (project / "data" / "train.txt").write_text("42\n")
+        self.write("project/exp.py", experiment_source(
+            'from pathlib import Path\nDATA: Path = Path("data/train.txt")\n',
+            'import os\ne["value"] = int(e.DATA.read_text())\ne["cwd"] = os.getcwd()'))
+        result = subprocess.run([XRUN, "run", "exp.py"], cwd=project, env=self.env(),
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        original = self.only_run("project/results/exp")
+        # From elsewhere, by its path: the new run runs in project/ again, and says so.
+        result = self.run_ok("reproduce", original)
+        self.assertIn(f"in {project}, the folder it ran in", result.stderr)
+        again = self.runs("project/results/exp")[1]
+        self.assertEqual(self.data(again)["value"], 42)
+        self.assertEqual(self.data(again)["cwd"], str(project))
+        self.assertEqual(self.meta(again)["working_directory"], str(project))
+        # A folder that is gone: the current one, with a warning naming it.
+        moved = self.dir / "moved"
+        project.rename(moved)
+        (self.dir / "data").mkdir()
+        (self.dir / "data" / "train.txt").write_text("7\n")
+        result = self.run_ok("reproduce", moved / "results" / "exp" / original.name)
+        self.assertIn(f"ran in {project}, which is gone", result.stderr)
+        third = self.runs("moved/results/exp")[2]
+        self.assertEqual(self.data(third)["value"], 7)
+        self.assertEqual(self.data(third)["cwd"], str(self.dir))
 
     def test_archived_code_and_parameters_make_a_new_run(self):
         self.write("exp.py", experiment_source(
