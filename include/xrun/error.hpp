@@ -12,6 +12,7 @@ enum class ErrorKind {
   config,  // a config or experiment file that cannot be used as written
   archive, // a run folder or archive file that cannot be read or written
   python,  // the experiment's Python code could not be loaded
+  system,  // the operating system refused what xrun needs to work (a pipe, a process, a thread)
 };
 
 /// Exit code for bad input: nothing was created.
@@ -21,6 +22,14 @@ inline constexpr int k_exit_usage = 2;
 /// or its start written: a full disk, a file in the way, no permission); the experiment did not
 /// start and nothing was left. EX_IOERR of sysexits.h.
 inline constexpr int k_exit_unrecorded = 74;
+
+/// Exit code when the operating system refuses what xrun needs to work: a pipe, a process, a
+/// thread (EX_OSERR of sysexits.h). Not bad input: the same command may work once the system
+/// has room (fewer processes, more file descriptors).
+inline constexpr int k_exit_system = 71;
+
+/// Exit code of an internal error: a defect of xrun, not of the input (EX_SOFTWARE).
+inline constexpr int k_exit_internal = 70;
 
 /// An error a user can act on. The message names the file, line, parameter or run involved;
 /// the hint (may be empty) says what to do about it.
@@ -68,6 +77,14 @@ class RecordError : public Error {
 public:
   explicit RecordError(const std::string& message, std::string hint = {})
       : Error(ErrorKind::archive, message, std::move(hint), k_exit_unrecorded) {}
+};
+
+/// A system call that xrun cannot work without failed (pipe, fork, poll, a thread):
+/// exit code k_exit_system.
+class SystemError : public Error {
+public:
+  explicit SystemError(const std::string& message, std::string hint = {})
+      : Error(ErrorKind::system, message, std::move(hint), k_exit_system) {}
 };
 
 /// Python code that could not be loaded; keeps the Python type and traceback.

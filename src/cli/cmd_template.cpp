@@ -1,3 +1,4 @@
+#include "archive/inspect.hpp"
 #include "cli/commands.hpp"
 #include "scaffold/templates.hpp"
 
@@ -50,7 +51,12 @@ void add_template_command(CLI::App& app, Action& action) {
     sub->add_option("--dir", request->folder, "Where to write the file")->capture_default_str();
     sub->add_flag("--force", request->force, "Replace a file that exists");
     sub->callback([request, &action] {
-      action = [request] { return scaffold::make_template(*request, std::cout); };
+      action = [request] {
+        if (request->kind == scaffold::Kind::analysis) {
+          request->run = archive::resolve_run(request->archive, request->name);
+        }
+        return scaffold::make_template(*request, std::cout);
+      };
     });
   }
 }

@@ -109,8 +109,8 @@ int main(int argc, char** argv) {
     core::print_error(error.what(), error.hint());
     return error.exit_code();
   } catch (const std::exception& error) {
-    core::print_error(error.what());
-    return 1;
+    core::print_error(error.what()); // not converted to an Error: a defect of xrun
+    return k_exit_internal;
   }
 }
 

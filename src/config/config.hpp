@@ -1,6 +1,9 @@
 // YAML experiment configs: `xrun run config.yml` runs a variation of an experiment module.
 #pragma once
 
+#include "config/location.hpp"
+#include "config/sweep_grammar.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -10,15 +13,6 @@
 #include <vector>
 
 namespace xrun::config {
-
-/// Where something stands in a config file (1-based line and column).
-struct Location {
-  std::string file;
-  int line = 0;
-  int column = 0;
-
-  std::string str() const; // "file:line:column"
-};
 
 /// One `parameters:` entry after environment substitution. A YAML-typed value (number, bool,
 /// null, list, mapping, quoted string) is `value`; a plain string or a value built by `${VAR}`
@@ -50,42 +44,6 @@ struct PluginChoice {
 
   /// As the experiment process takes plugin choices: {"name", "enabled", "settings", "where"}.
   nlohmann::json to_json() const;
-};
-
-/// One value of a swept parameter: as a `parameters:` entry's (`text` when it is converted by
-/// the declared type, as a plain word or a command-line value is).
-struct SweepValue {
-  nlohmann::json value;
-  std::optional<std::string> text;
-};
-
-/// A parameter varied over a list of values (a `grid:` or `zip:` entry, or `--sweep`).
-struct SweepList {
-  std::string name;
-  Location where;
-  std::vector<SweepValue> values;
-};
-
-/// A parameter drawn at random: `uniform: [low, high]`, `loguniform: [low, high]`,
-/// `integer: [low, high]` (both included) or `choice: [values...]`.
-struct SweepDraw {
-  std::string name;
-  Location where;
-  std::string kind;
-  std::vector<SweepValue> arguments;
-};
-
-/// A config's `sweep:` section: the grid's cartesian product, crossed with the zip's rows,
-/// crossed with `samples` random draws (seeded: the same sweep always expands the same way).
-struct SweepSpec {
-  Location where; // of the `sweep:` key; line 0 when there is none
-  std::vector<SweepList> grid;
-  std::vector<SweepList> zip;
-  std::vector<SweepDraw> random;
-  long long samples = 0;
-  long long seed = 0;
-
-  bool empty() const { return grid.empty() && zip.empty() && random.empty(); }
 };
 
 struct Config {

@@ -1,6 +1,5 @@
 #include "scaffold/templates.hpp"
 
-#include "archive/inspect.hpp"
 #include "core/atomic_file.hpp"
 #include "core/module_scan.hpp"
 #include "util/fs.hpp"
@@ -237,7 +236,7 @@ int make_template(const TemplateRequest& request, std::ostream& out) {
     break;
   }
   case Kind::analysis: {
-    const auto run = archive::resolve_run(request.archive, request.name);
+    const auto& run = request.run;
     const auto meta = read_meta(run);
     stem = "analysis_" + meta.id.substr(meta.id.size() >= 4 ? meta.id.size() - 4 : 0);
     static const std::regex unsafe("[^A-Za-z0-9_]");

@@ -17,6 +17,7 @@ struct TemplateRequest {
   std::filesystem::path from;            // extend: the base module; config: the experiment
   std::filesystem::path folder = ".";    // where the file goes
   std::filesystem::path archive = "results"; // analysis: where to find the run
+  std::filesystem::path run; // analysis: the run's folder, found by the caller (resolve_run)
   bool force = false;                    // overwrite an existing file
 };
 
