@@ -97,8 +97,7 @@ void add_archive_summaries(CLI::App& archive, Action& action) {
   auto* du = archive.add_subcommand("du", "Disk use per run (largest first) and per namespace");
   du->add_option("--path", args->path, "The archive folder")->capture_default_str();
   du->add_option("--where", args->where, "Only runs matching an expression");
-  du->add_option("--limit", args->limit, "At most this many runs")
-      ->check(CLI::Range(1, 100000000));
+  du->add_option("--limit", args->limit, "At most this many runs")->check(CLI::Range(1, 100000000));
   du->callback([args, &action] {
     action = [args] {
       return archive::disk_usage(args->path, selection(args->where), args->limit, std::cout);

@@ -27,9 +27,7 @@ struct SweepArgs {
   int index = -1;                 // of `sweep task`
   bool requeue = false;           // of `sweep task`
 
-  sweep::Manifest load() const {
-    return sweep::Manifest::load(sweep::resolve_sweep(path, id));
-  }
+  sweep::Manifest load() const { return sweep::Manifest::load(sweep::resolve_sweep(path, id)); }
 };
 
 void add_path(CLI::App& command, SweepArgs& args) {
@@ -43,8 +41,7 @@ void add_sweep_id(CLI::App& command, SweepArgs& args) {
   command.add_option("id", args.id, "The sweep id (or a unique part of it)")->required();
 }
 
-void add_list_and_status(CLI::App& sweep, Action& action,
-                         const std::shared_ptr<SweepArgs>& args) {
+void add_list_and_status(CLI::App& sweep, Action& action, const std::shared_ptr<SweepArgs>& args) {
   auto* list = sweep.add_subcommand("list", "Every sweep under --path: id, progress, state");
   add_path(*list, *args);
   list->callback([&action, args] {
@@ -95,12 +92,14 @@ void add_resume(CLI::App& sweep, Action& action, const std::shared_ptr<SweepArgs
   command->add_flag("-v,--verbose", args->verbose,
                     "Show every run's output, each line prefixed by its variation");
   if (retry) {
-    command->add_flag("--failed")->description(
-        "Only the variations that failed, were killed, interrupted, lost or cancelled (the "
-        "default)");
+    command->add_flag("--failed")
+        ->description(
+            "Only the variations that failed, were killed, interrupted, lost or cancelled (the "
+            "default)");
   }
   add_launcher_options(*command, args->launcher);
-  command->callback([&action, args, retry] { action = [args, retry] { return resume(*args, retry); }; });
+  command->callback(
+      [&action, args, retry] { action = [args, retry] { return resume(*args, retry); }; });
 }
 
 /// The run of a Slurm task's variation, as `xrun run` would start it here.
@@ -126,8 +125,7 @@ void add_cancel_and_task(CLI::App& sweep, Action& action, const std::shared_ptr<
   auto* task = sweep.add_subcommand("task", "One Slurm array task of a sweep");
   task->group("");
   task->add_option("folder", args->id, "The sweep folder")->required();
-  task->add_option("index", args->index, "The variation's index (the array task id)")
-      ->required();
+  task->add_option("index", args->index, "The variation's index (the array task id)")->required();
   task->add_flag("--requeue", args->requeue, "Requeue the task when warned of its limit");
   task->callback([&action, args] {
     action = [args] {

@@ -1,7 +1,7 @@
-// What `xrun run` and `xrun reproduce` share: their options, their flags declared once in a
-// table (run_flags.cpp: CLI11's declarations before FILE or RUN, the split of xrun's own flags
-// from the experiment's parameters after it, and the words CLI11 is given), and how either
-// starts the experiment (experiment_command.cpp).
+// What `xrun run` and `xrun reproduce` share: their options; their flags, declared once in a
+// table (run_flags.hpp) from which CLI11's declarations before FILE or RUN, the split of
+// xrun's own flags from the experiment's parameters after it (split_flags.cpp) and the words
+// CLI11 is given derive; and how either starts the experiment (experiment_command.cpp).
 #pragma once
 
 #include "cli/commands.hpp"
@@ -20,9 +20,9 @@ namespace xrun::cli {
 
 /// What `xrun run FILE` or `xrun reproduce RUN` was given.
 struct RunOptions {
-  std::string file;             // FILE, or RUN
+  std::string file;                // FILE, or RUN
   std::string archive = "results"; // --path of `reproduce`: where RUN is looked for
-  std::vector<std::string> rest; // parameters as given, and xrun's own flags among them
+  std::vector<std::string> rest;   // parameters as given, and xrun's own flags among them
   bool dry_run = false;
   bool help = false;
   bool strict = false;
@@ -39,8 +39,8 @@ struct RunOptions {
   bool skip_done = false;
   bool verbose = false;
   nlohmann::json launcher = nlohmann::json::object(); // --launcher and the Slurm options given
-  std::vector<std::string> tags;  // --tag NAME (repeatable)
-  std::optional<std::string> note; // --note TEXT (the last one given)
+  std::vector<std::string> tags;                      // --tag NAME (repeatable)
+  std::optional<std::string> note;                    // --note TEXT (the last one given)
 };
 
 /// The command a flag is declared for (before its FILE or RUN; after it, both take the same).

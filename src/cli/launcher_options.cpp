@@ -78,9 +78,7 @@ void add_launcher_option(CLI::App& command, const LauncherFlag& flag, nlohmann::
   command
       .add_option_function<std::string>(
           name,
-          [&launcher, name](const std::string& value) {
-            set_launcher_flag(launcher, name, value);
-          },
+          [&launcher, name](const std::string& value) { set_launcher_flag(launcher, name, value); },
           flag.description)
       ->allow_extra_args(false)
       ->group(group);

@@ -3,8 +3,8 @@
 namespace xrun::sweep {
 
 nlohmann::json Request::to_json() const {
-  return {{"file", file},       {"config", config},   {"config_path", config_path},
-          {"args", args},       {"plugins", plugins}, {"labels", labels}};
+  return {{"file", file}, {"config", config},   {"config_path", config_path},
+          {"args", args}, {"plugins", plugins}, {"labels", labels}};
 }
 
 Request Request::from_json(const nlohmann::json& json) {

@@ -11,10 +11,10 @@ namespace xrun::sweep {
 /// How each run of a sweep is started, as `xrun run` would start it: kept in the manifest, so
 /// that `resume`, `retry` and Slurm's tasks start later runs exactly as the first ones.
 struct Request {
-  std::string file;                // the experiment module, absolute
-  nlohmann::json config;           // the config (config::Config::to_json); null for a module
-  std::string config_path;         // the config file, absolute; empty for a module
-  std::vector<std::string> args;   // the experiment's `--NAME value` words, as given
+  std::string file;              // the experiment module, absolute
+  nlohmann::json config;         // the config (config::Config::to_json); null for a module
+  std::string config_path;       // the config file, absolute; empty for a module
+  std::vector<std::string> args; // the experiment's `--NAME value` words, as given
   nlohmann::json plugins = nlohmann::json::array(); // plugin choices, in the order given
   nlohmann::json labels = nlohmann::json::object(); // {"tags", "note"} for every run's meta
 

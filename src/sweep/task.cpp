@@ -68,8 +68,7 @@ void requeue_if_warned(const Manifest& manifest, int index,
 
 } // namespace
 
-int run_task(const std::filesystem::path& folder, int index, bool requeue,
-             const TaskRunner& run) {
+int run_task(const std::filesystem::path& folder, int index, bool requeue, const TaskRunner& run) {
   // Slurm's warning may come at any time; outside the supervisor it must not end xrun.
   std::signal(SIGUSR1, SIG_IGN);
   const auto manifest = Manifest::load(folder);

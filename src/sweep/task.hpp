@@ -18,7 +18,7 @@ struct TaskRun {
   const Manifest& manifest;
   const Row& row;
   nlohmann::json sweep_record; // the meta's `sweep`: {"id", "index", "slurm": {"job_id", ...}}
-  std::map<int, std::string> interrupt_reasons; // why Slurm's signals end the run
+  std::map<int, std::string> interrupt_reasons;                // why Slurm's signals end the run
   std::function<void(const std::filesystem::path&)> on_folder; // the run folder, once it exists
 };
 
@@ -30,7 +30,6 @@ using TaskRunner = std::function<int(const TaskRun& task)>;
 /// has the task requeued, so that the variation runs again as a new run (at most
 /// slurm::k_most_requeues times). Returns the run's exit code. Throws UsageError for an index
 /// the sweep does not have or a folder this node cannot enter, ArchiveError for the manifest.
-int run_task(const std::filesystem::path& folder, int index, bool requeue,
-             const TaskRunner& run);
+int run_task(const std::filesystem::path& folder, int index, bool requeue, const TaskRunner& run);
 
 } // namespace xrun::sweep
