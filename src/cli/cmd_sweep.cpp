@@ -41,8 +41,8 @@ void add_sweep_id(CLI::App& command, SweepArgs& args) {
   command.add_option("id", args.id, "The sweep id (or a unique part of it)")->required();
 }
 
-void add_list_and_status(CLI::App& sweep, Action& action, const std::shared_ptr<SweepArgs>& args) {
-  auto* list = sweep.add_subcommand("list", "Every sweep under --path: id, progress, state");
+void add_list_and_status(CLI::App& group, Action& action, const std::shared_ptr<SweepArgs>& args) {
+  auto* list = group.add_subcommand("list", "Every sweep under --path: id, progress, state");
   add_path(*list, *args);
   list->callback([&action, args] {
     action = [args] {
@@ -50,7 +50,7 @@ void add_list_and_status(CLI::App& sweep, Action& action, const std::shared_ptr<
       return 0;
     };
   });
-  auto* status = sweep.add_subcommand(
+  auto* status = group.add_subcommand(
       "status", "A sweep's variations and what became of each (read from their run folders)");
   add_sweep_id(*status, *args);
   status->callback([&action, args] {
@@ -62,8 +62,11 @@ void add_list_and_status(CLI::App& sweep, Action& action, const std::shared_ptr<
   });
 }
 
-/// Resumes (`retry`: retries) the sweep of `args`, where it ran unless told otherwise.
-int resume(const SweepArgs& args, bool retry) {
+/// What runs again: every variation not done (`resume`), or those that failed (`retry`).
+enum class Again { not_done, failed };
+
+/// Resumes or retries the sweep of `args`, where it ran unless told otherwise.
+int resume(const SweepArgs& args, Again again) {
   auto manifest = args.load();
   sweep::Options options;
   auto given = args.launcher;
@@ -73,12 +76,14 @@ int resume(const SweepArgs& args, bool retry) {
   set_launcher(options, Json::object(), given);
   set_local_options(options, args.jobs, args.fail_fast, args.verbose,
                     "resume here with --launcher local");
-  return sweep::resume_sweep(manifest, retry, options, python_launcher(manifest.command_line));
+  return sweep::resume_sweep(manifest, again == Again::failed, options,
+                             python_launcher(manifest.command_line));
 }
 
-void add_resume(CLI::App& sweep, Action& action, const std::shared_ptr<SweepArgs>& args,
-                bool retry) {
-  auto* command = sweep.add_subcommand(
+void add_resume(CLI::App& group, Action& action, const std::shared_ptr<SweepArgs>& args,
+                Again again) {
+  const bool retry = again == Again::failed;
+  auto* command = group.add_subcommand(
       retry ? "retry" : "resume",
       retry ? "Run a sweep's failed, killed, interrupted or lost variations again"
             : "Run what a sweep has not done yet (anything not done), each as a new run");
@@ -99,7 +104,7 @@ void add_resume(CLI::App& sweep, Action& action, const std::shared_ptr<SweepArgs
   }
   add_launcher_options(*command, args->launcher);
   command->callback(
-      [&action, args, retry] { action = [args, retry] { return resume(*args, retry); }; });
+      [&action, args, again] { action = [args, again] { return resume(*args, again); }; });
 }
 
 /// The run of a Slurm task's variation, as `xrun run` would start it here.
@@ -111,8 +116,8 @@ int run_task_variation(const sweep::TaskRun& task) {
                        task.manifest.command_line, run);
 }
 
-void add_cancel_and_task(CLI::App& sweep, Action& action, const std::shared_ptr<SweepArgs>& args) {
-  auto* cancel = sweep.add_subcommand(
+void add_cancel_and_task(CLI::App& group, Action& action, const std::shared_ptr<SweepArgs>& args) {
+  auto* cancel = group.add_subcommand(
       "cancel", "Stop a sweep: cancel its Slurm jobs, or stop its process on this machine");
   add_sweep_id(*cancel, *args);
   cancel->callback([&action, args] {
@@ -122,7 +127,7 @@ void add_cancel_and_task(CLI::App& sweep, Action& action, const std::shared_ptr<
     };
   });
   // Run by the batch script of a sweep on Slurm, on the task's node; not for people.
-  auto* task = sweep.add_subcommand("task", "One Slurm array task of a sweep");
+  auto* task = group.add_subcommand("task", "One Slurm array task of a sweep");
   task->group("");
   task->add_option("folder", args->id, "The sweep folder")->required();
   task->add_option("index", args->index, "The variation's index (the array task id)")->required();
@@ -137,14 +142,14 @@ void add_cancel_and_task(CLI::App& sweep, Action& action, const std::shared_ptr<
 } // namespace
 
 void add_sweep_command(CLI::App& app, Action& action) {
-  auto* sweep =
+  auto* group =
       app.add_subcommand("sweep", "The sweeps of an archive: list, status, resume, cancel");
-  sweep->require_subcommand(1);
+  group->require_subcommand(1);
   const auto args = std::make_shared<SweepArgs>();
-  add_list_and_status(*sweep, action, args);
-  add_resume(*sweep, action, args, false);
-  add_resume(*sweep, action, args, true);
-  add_cancel_and_task(*sweep, action, args);
+  add_list_and_status(*group, action, args);
+  add_resume(*group, action, args, Again::not_done);
+  add_resume(*group, action, args, Again::failed);
+  add_cancel_and_task(*group, action, args);
 }
 
 } // namespace xrun::cli

@@ -164,8 +164,6 @@ std::vector<Candidate> run_candidates(const std::filesystem::path& root) {
   return found;
 }
 
-} // namespace
-
 /// The plugins in xrun's own folder and the user's, described by their docstring's first line
 /// (read as text: completion never starts Python).
 std::vector<Candidate> plugin_candidates() {
@@ -201,8 +199,6 @@ std::vector<Candidate> plugin_candidates() {
   }
   return found;
 }
-
-namespace {
 
 /// Where the words typed so far lead: the command, the words it was given that are no
 /// command's or option's, and the archive they name (`--path`).
