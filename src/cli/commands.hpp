@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -12,10 +14,23 @@ namespace xrun::cli {
 
 using Action = std::function<int()>;
 
-/// `xrun run FILE [--NAME VALUE ...]` and `xrun reproduce RUN [...]`. Returns how many of the
-/// words CLI11 is to parse: for these commands, those up to the file or run (the rest are the
-/// experiment's, taken by the command itself).
-int add_run_command(CLI::App& app, Action& action, int argc, char** argv);
+/// The command line as `xrun run` and `xrun reproduce` take it: CLI11 parses the first
+/// `parsed` words (for these commands, those up to the file or run); the words after the file
+/// or run (`tail`) are the experiment's, taken by the command itself.
+struct ExperimentWords {
+  std::vector<std::string> command_line; // every word, as recorded in the meta
+  std::vector<std::string> tail;
+  int parsed = 0;
+};
+
+/// The words of `argv` as ExperimentWords says.
+ExperimentWords experiment_words(int argc, char** argv);
+
+/// `xrun run FILE [--NAME VALUE ...]`: runs an experiment module or config.
+void add_run_command(CLI::App& app, Action& action, const ExperimentWords& words);
+
+/// `xrun reproduce RUN [--NAME VALUE ...]`: a recorded run again, as a new run.
+void add_reproduce_command(CLI::App& app, Action& action, const ExperimentWords& words);
 
 /// `xrun python-path`: where the xrun package for plain python3 lives.
 void add_python_path_command(CLI::App& app, Action& action);

@@ -164,8 +164,6 @@ std::vector<Candidate> run_candidates(const std::filesystem::path& root) {
   return found;
 }
 
-} // namespace
-
 /// The plugins in xrun's own folder and the user's, described by their docstring's first line
 /// (read as text: completion never starts Python).
 std::vector<Candidate> plugin_candidates() {
@@ -202,24 +200,29 @@ std::vector<Candidate> plugin_candidates() {
   return found;
 }
 
-int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream& out) {
-  std::vector<std::string> words = given.empty() ? std::vector<std::string>{""} : given;
-  const std::string current = words.back();
-  words.pop_back();
-
-  CLI::App* node = &app;
+/// Where the words typed so far lead: the command, the words it was given that are no
+/// command's or option's, and the archive they name (`--path`).
+struct Position {
+  CLI::App* node = nullptr;
   std::vector<std::string> positionals;
   std::string archive = "results";
-  const auto experiment_command = [&] {
+
+  bool experiment_command() const {
     return node->get_name() == "run" || node->get_name() == "reproduce";
-  };
+  }
+};
+
+Position walk(CLI::App& app, const std::vector<std::string>& words) {
+  Position position;
+  position.node = &app;
   for (std::size_t i = 0; i < words.size(); ++i) {
     const auto& word = words[i];
     if (word.starts_with("-")) {
-      const auto* option = find_option(*node, word);
-      const bool parameter = !option && experiment_command() && !positionals.empty();
+      const auto* option = find_option(*position.node, word);
+      const bool parameter =
+          !option && position.experiment_command() && !position.positionals.empty();
       if (word.starts_with("--path=")) {
-        archive = word.substr(7);
+        position.archive = word.substr(7);
       }
       // A parameter given bare (a bool) is followed by the next option, not by its value.
       const bool value_follows =
@@ -227,93 +230,125 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
           (takes_value(option) || (parameter && !words[i + 1].starts_with("--")));
       if (value_follows && word.find('=') == std::string::npos) {
         if (word == "--path") {
-          archive = words[i + 1];
+          position.archive = words[i + 1];
         }
         ++i;
       }
       continue;
     }
     CLI::App* sub = nullptr;
-    if (positionals.empty()) {
-      for (auto* candidate : node->get_subcommands([](CLI::App*) { return true; })) {
+    if (position.positionals.empty()) {
+      for (auto* candidate : position.node->get_subcommands([](CLI::App*) { return true; })) {
         if (candidate->get_name() == word) {
           sub = candidate;
         }
       }
     }
     if (sub) {
-      node = sub;
+      position.node = sub;
     } else {
-      positionals.push_back(word);
+      position.positionals.push_back(word);
     }
   }
+  return position;
+}
+
+/// After `run FILE` or `reproduce RUN`: the experiment's parameters and the command's options,
+/// unless a parameter's value is being typed.
+std::vector<Candidate> parameter_candidates(const Position& position, const std::string& previous,
+                                            bool previous_is_option, const std::string& current,
+                                            std::ostream& out) {
+  if (previous == "--__INCLUDE__") {
+    out << ":files py\n";
+    return {};
+  }
+  if (previous.starts_with("--") && !previous_is_option &&
+      previous.find('=') == std::string::npos && !current.starts_with("--")) {
+    return {}; // the value of a parameter
+  }
+  std::vector<Candidate> found;
+  if (position.node->get_name() == "run") {
+    found = experiment_parameters(position.positionals.front());
+  } else {
+    std::filesystem::path folder = position.positionals.front();
+    try {
+      folder = archive::resolve_run(position.archive, position.positionals.front());
+    } catch (const std::exception&) {
+      return {}; // no such run: nothing to offer
+    }
+    found = experiment_parameters(folder / "experiment_code.py");
+  }
+  const auto own = option_candidates(*position.node);
+  found.insert(found.end(), own.begin(), own.end());
+  return found;
+}
+
+/// A command's arguments: runs, sweeps, shells, or files and folders (a directive on `out`).
+std::vector<Candidate> argument_candidates(const Position& position, std::ostream& out) {
+  const auto& name = position.node->get_name();
+  if (name == "run") {
+    out << ":files py yml yaml\n";
+    return {};
+  }
+  if (name == "extract") {
+    out << ":files zst tzst gz tgz zip\n";
+    return {};
+  }
+  std::vector<Candidate> found;
+  if (name == "completions") {
+    found = {{"bash", ""}, {"zsh", ""}, {"fish", ""}};
+  } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce" ||
+             name == "analysis" || name == "delete" || name == "modify") {
+    found = run_candidates(position.archive);
+  } else if (name == "restore") {
+    found = run_candidates(archive::trash_of(position.archive));
+  } else if ((name == "status" || name == "resume" || name == "retry" || name == "cancel") &&
+             position.positionals.empty()) {
+    for (const auto& folder : sweep::find_manifests(position.archive)) {
+      found.push_back({folder.filename().string(),
+                       "sweep in " + folder.parent_path().parent_path().string()});
+    }
+  }
+  return found;
+}
+
+/// The shell's directive for the value of option `previous`: folders or files, or nothing.
+void value_directive(const std::string& previous, std::ostream& out) {
+  if (previous == "--path" || previous == "--dir") {
+    out << ":dirs\n";
+  } else if (previous == "--from") {
+    out << ":files py\n";
+  } else if (previous == "-o" || previous == "--output") {
+    out << ":files\n";
+  }
+}
+
+} // namespace
+
+int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream& out) {
+  std::vector<std::string> words = given.empty() ? std::vector<std::string>{""} : given;
+  const std::string current = words.back();
+  words.pop_back();
+  const auto position = walk(app, words);
+  const auto& node = *position.node;
 
   const std::string previous = words.empty() ? std::string() : words.back();
-  const auto* previous_option = find_option(*node, previous);
+  const auto* previous_option = find_option(node, previous);
   std::vector<Candidate> found;
-  if (experiment_command() && (previous == "--plugin" || previous == "--no-plugin")) {
+  if (position.experiment_command() && (previous == "--plugin" || previous == "--no-plugin")) {
     found = plugin_candidates();
   } else if (previous == "--launcher") {
     found = {{"local", "here, with -j workers"}, {"slurm", "one Slurm job array"}};
   } else if (takes_value(previous_option) && previous.find('=') == std::string::npos) {
-    if (previous == "--path" || previous == "--dir") {
-      out << ":dirs\n";
-    } else if (previous == "--from") {
-      out << ":files py\n";
-    } else if (previous == "-o" || previous == "--output") {
-      out << ":files\n";
-    }
-    return 0;
-  } else if (experiment_command() && !positionals.empty()) {
-    if (previous == "--__INCLUDE__") {
-      out << ":files py\n";
-      return 0;
-    }
-    if (previous.starts_with("--") && !previous_option && previous.find('=') == std::string::npos &&
-        !current.starts_with("--")) {
-      return 0; // the value of a parameter
-    }
-    if (node->get_name() == "run") {
-      found = experiment_parameters(positionals.front());
-    } else {
-      std::filesystem::path folder = positionals.front();
-      try {
-        folder = archive::resolve_run(archive, positionals.front());
-      } catch (const std::exception&) {
-        return 0; // no such run: nothing to offer
-      }
-      found = experiment_parameters(folder / "experiment_code.py");
-    }
-    const auto own = option_candidates(*node);
-    found.insert(found.end(), own.begin(), own.end());
+    value_directive(previous, out);
+  } else if (position.experiment_command() && !position.positionals.empty()) {
+    found = parameter_candidates(position, previous, previous_option != nullptr, current, out);
   } else if (current.starts_with("-")) {
-    found = option_candidates(*node);
-  } else if (!command_candidates(*node).empty() && positionals.empty()) {
-    found = command_candidates(*node);
+    found = option_candidates(node);
+  } else if (!command_candidates(node).empty() && position.positionals.empty()) {
+    found = command_candidates(node);
   } else {
-    const auto& name = node->get_name();
-    if (name == "run") {
-      out << ":files py yml yaml\n";
-      return 0;
-    }
-    if (name == "extract") {
-      out << ":files zst tzst gz tgz zip\n";
-      return 0;
-    }
-    if (name == "completions") {
-      found = {{"bash", ""}, {"zsh", ""}, {"fish", ""}};
-    } else if (name == "show" || name == "tail" || name == "diff" || name == "reproduce" ||
-               name == "analysis" || name == "delete" || name == "modify") {
-      found = run_candidates(archive);
-    } else if (name == "restore") {
-      found = run_candidates(archive::trash_of(archive));
-    } else if ((name == "status" || name == "resume" || name == "retry" || name == "cancel") &&
-               positionals.empty()) {
-      for (const auto& folder : sweep::find_manifests(archive)) {
-        found.push_back({folder.filename().string(),
-                         "sweep in " + folder.parent_path().parent_path().string()});
-      }
-    }
+    found = argument_candidates(position, out);
   }
   for (const auto& candidate : found) {
     if (candidate.word.starts_with(current)) {

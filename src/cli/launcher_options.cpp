@@ -1,30 +1,28 @@
-#include "cli/launch.hpp"
+#include "cli/launcher_options.hpp"
+
 #include "sweep/slurm.hpp"
 #include "xrun/error.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
-#include <thread>
 #include <fmt/format.h>
+#include <thread>
 
 namespace xrun::cli {
 
 namespace {
 
-/// The launcher's flags with a value, and the `launcher:` settings they give.
-const std::vector<std::pair<std::string, std::string>> k_flags{
-    {"--launcher", "type"},           {"--partition", "partition"},
-    {"--time", "time"},               {"--mem", "mem"},
-    {"--gpus", "gpus"},               {"--cpus-per-task", "cpus_per_task"},
-    {"--array-limit", "array_limit"}, {"--sbatch-arg", "sbatch_args"},
-    {"--signal-before", "signal_before"}};
+const LauncherFlag* find_flag(const std::string& name) {
+  const auto& flags = launcher_flags();
+  const auto found = std::find_if(flags.begin(), flags.end(),
+                                  [&](const LauncherFlag& flag) { return flag.name == name; });
+  return found == flags.end() ? nullptr : &*found;
+}
 
 std::string flag_of(const std::string& key) {
-  if (key == "requeue") {
-    return "--requeue";
-  }
-  for (const auto& [flag, setting] : k_flags) {
-    if (setting == key) {
-      return flag;
+  for (const auto& flag : launcher_flags()) {
+    if (flag.key == key) {
+      return flag.name;
     }
   }
   return key;
@@ -32,61 +30,64 @@ std::string flag_of(const std::string& key) {
 
 } // namespace
 
-std::vector<std::string> launcher_flags() {
-  std::vector<std::string> flags;
-  for (const auto& [flag, key] : k_flags) {
-    flags.push_back(flag);
-  }
+const std::vector<LauncherFlag>& launcher_flags() {
+  static const std::vector<LauncherFlag> flags{
+      {"--launcher", "type", true,
+       "Where a sweep's variations run: local (here, the default) or slurm"},
+      {"--partition", "partition", true, "The Slurm partition"},
+      {"--time", "time", true, "Each task's time limit (Slurm's form: 90, 02:00:00, 1-12:00:00)"},
+      {"--mem", "mem", true, "Each task's memory (8G)"},
+      {"--gpus", "gpus", true, "Each task's GPUs (1, or TYPE:N)"},
+      {"--cpus-per-task", "cpus_per_task", true, "Each task's CPUs"},
+      {"--array-limit", "array_limit", true, "At most this many tasks run at once (--array=...%K)"},
+      {"--sbatch-arg", "sbatch_args", true,
+       "An option passed to sbatch as it is (repeatable): --sbatch-arg=--qos=long"},
+      {"--signal-before", "signal_before", true,
+       "Seconds before the time limit that Slurm warns a task (default 120): its run is "
+       "interrupted and recorded so"},
+      {"--requeue", "requeue", false,
+       "A task warned of its time limit is requeued and runs its variation again"}};
   return flags;
-}
-
-bool is_launcher_flag(const std::string& flag) {
-  return std::any_of(k_flags.begin(), k_flags.end(),
-                     [&](const auto& entry) { return entry.first == flag; });
 }
 
 void set_launcher_flag(nlohmann::json& launcher, const std::string& flag,
                        const std::string& value) {
-  for (const auto& [name, key] : k_flags) {
-    if (name == flag) {
-      if (key == "sbatch_args") {
-        launcher[key].push_back(value);
-      } else {
-        launcher[key] = value;
-      }
-    }
+  const auto* found = find_flag(flag);
+  if (found == nullptr) {
+    return;
+  }
+  if (!found->takes_value) {
+    launcher[found->key] = true;
+  } else if (found->key == "sbatch_args") {
+    launcher[found->key].push_back(value);
+  } else {
+    launcher[found->key] = value;
   }
 }
 
-void add_launcher_options(CLI::App& command, nlohmann::json& launcher) {
+void add_launcher_option(CLI::App& command, const LauncherFlag& flag, nlohmann::json& launcher) {
   const auto group = "Slurm (a sweep's variations as one job array)";
-  const auto add = [&](const std::string& flag, const std::string& description) {
+  const auto name = flag.name;
+  if (!flag.takes_value) {
     command
-        .add_option_function<std::string>(
-            flag,
-            [&launcher, flag](const std::string& value) {
-              set_launcher_flag(launcher, flag, value);
-            },
-            description)
-        ->allow_extra_args(false)
+        .add_flag_callback(
+            name, [&launcher, name] { set_launcher_flag(launcher, name); }, flag.description)
         ->group(group);
-  };
-  add("--launcher", "Where a sweep's variations run: local (here, the default) or slurm");
-  add("--partition", "The Slurm partition");
-  add("--time", "Each task's time limit (Slurm's form: 90, 02:00:00, 1-12:00:00)");
-  add("--mem", "Each task's memory (8G)");
-  add("--gpus", "Each task's GPUs (1, or TYPE:N)");
-  add("--cpus-per-task", "Each task's CPUs");
-  add("--array-limit", "At most this many tasks run at once (--array=...%K)");
-  add("--sbatch-arg", "An option passed to sbatch as it is (repeatable): --sbatch-arg=--qos=long");
-  add("--signal-before",
-      "Seconds before the time limit that Slurm warns a task (default 120): its run is "
-      "interrupted and recorded so");
+    return;
+  }
   command
-      .add_flag_callback(
-          "--requeue", [&launcher] { launcher["requeue"] = true; },
-          "A task warned of its time limit is requeued and runs its variation again")
+      .add_option_function<std::string>(
+          name,
+          [&launcher, name](const std::string& value) { set_launcher_flag(launcher, name, value); },
+          flag.description)
+      ->allow_extra_args(false)
       ->group(group);
+}
+
+void add_launcher_options(CLI::App& command, nlohmann::json& launcher) {
+  for (const auto& flag : launcher_flags()) {
+    add_launcher_option(command, flag, launcher);
+  }
 }
 
 void set_launcher(sweep::Options& options, const nlohmann::json& from_config,

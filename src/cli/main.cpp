@@ -62,7 +62,9 @@ int run_app(int argc, char** argv) {
   app.footer("Run 'xrun COMMAND --help' for the options of a command.");
 
   Action action;
-  const int parsed = add_run_command(app, action, argc, argv);
+  const auto words = experiment_words(argc, argv);
+  add_run_command(app, action, words);
+  add_reproduce_command(app, action, words);
   add_archive_command(app, action);
   add_template_command(app, action);
   add_python_path_command(app, action);
@@ -80,7 +82,7 @@ int run_app(int argc, char** argv) {
     return *code;
   }
   try {
-    app.parse(parsed, argv);
+    app.parse(words.parsed, argv);
   } catch (const CLI::CallForHelp& help) {
     return app.exit(help);
   } catch (const CLI::CallForAllHelp& help) {

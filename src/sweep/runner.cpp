@@ -678,9 +678,10 @@ void print_table(const Manifest& manifest, const std::set<std::string>& done, st
 
 } // namespace
 
-int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swept,
-              const nlohmann::json& variations, const std::vector<std::string>& command_line,
-              const Options& options, const Launcher& launcher) {
+int run_sweep(const NewSweep& sweep, const Options& options, const Launcher& launcher) {
+  const auto request = sweep.request.to_json();
+  const auto& swept = sweep.swept;
+  const auto& variations = sweep.variations;
   int code = 0;
   const auto planned = plan(request, variations, launcher, code);
   if (code != 0) {
@@ -689,7 +690,7 @@ int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swe
   Manifest manifest;
   manifest.swept = swept;
   manifest.request = request;
-  manifest.command_line = command_line;
+  manifest.command_line = sweep.command_line;
   for (std::size_t i = 0; i < planned.size(); ++i) {
     Row row;
     row.index = static_cast<int>(i);

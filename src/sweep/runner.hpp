@@ -3,6 +3,7 @@
 #pragma once
 
 #include "sweep/manifest.hpp"
+#include "sweep/request.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -41,15 +42,12 @@ struct Launcher {
       run;
 };
 
-/// A new sweep: `request` ({"file", "config", "config_path", "resolved_config", "args",
-/// "plugins"}) with each of `variations` applied. Plans it (bad input: exit 2, nothing
-/// created), prints it (`dry_run`) or writes the manifest and runs it, or submits it to Slurm
-/// (`slurm`: exit 0 once submitted, 2 with nothing left behind when sbatch refuses). Returns
-/// the exit code: 0 when every variation is done (or skipped), 1 when one is not, 130 when
-/// interrupted.
-int run_sweep(const nlohmann::json& request, const std::vector<std::string>& swept,
-              const nlohmann::json& variations, const std::vector<std::string>& command_line,
-              const Options& options, const Launcher& launcher);
+/// A new sweep: its request with each of its variations applied. Plans it (bad input: exit
+/// 2, nothing created), prints it (`dry_run`) or writes the manifest and runs it, or submits
+/// it to Slurm (`slurm`: exit 0 once submitted, 2 with nothing left behind when sbatch
+/// refuses). Returns the exit code: 0 when every variation is done (or skipped), 1 when one is
+/// not, 130 when interrupted.
+int run_sweep(const NewSweep& sweep, const Options& options, const Launcher& launcher);
 
 /// Runs the rows of an existing sweep that are not done (`failed_only`: only those that
 /// failed, were killed, interrupted, lost or cancelled), each as a fresh run, here or

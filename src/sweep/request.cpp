@@ -1,0 +1,25 @@
+#include "sweep/request.hpp"
+
+namespace xrun::sweep {
+
+nlohmann::json Request::to_json() const {
+  return {{"file", file}, {"config", config},   {"config_path", config_path},
+          {"args", args}, {"plugins", plugins}, {"labels", labels}};
+}
+
+Request Request::from_json(const nlohmann::json& json) {
+  Request request;
+  request.file = json.value("file", "");
+  request.args = json.value("args", std::vector<std::string>{});
+  request.plugins = json.value("plugins", nlohmann::json::array());
+  if (const auto config = json.find("config"); config != json.end() && config->is_object()) {
+    request.config = *config;
+  }
+  request.config_path = json.value("config_path", "");
+  if (const auto labels = json.find("labels"); labels != json.end() && labels->is_object()) {
+    request.labels = *labels;
+  }
+  return request;
+}
+
+} // namespace xrun::sweep
