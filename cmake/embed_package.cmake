@@ -19,7 +19,8 @@ endforeach()
 file(WRITE "${OUTPUT}.tmp"
   "// Generated from the files of ${FOLDER}; do not edit.\n#pragma once\n#include <array>\n"
   "#include <string_view>\n#include <utility>\n"
-  "inline constexpr std::array<std::pair<std::string_view, std::string_view>, ${count}> ${NAME} = {{\n"
+  "inline constexpr std::array<std::pair<std::string_view, std::string_view>, ${count}>\n"
+  "    ${NAME} = {{\n"
   "${entries}}};\n")
 file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)
 file(REMOVE "${OUTPUT}.tmp")
