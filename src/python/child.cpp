@@ -90,10 +90,9 @@ void import_package(const std::string& package_dir) {
       if (!py_compile) {
         py_compile = py::module_::import("py_compile");
       }
-      py_compile->attr("compile")(source.string(), py::arg("cfile") = cached,
-                                  py::arg("doraise") = true,
-                                  py::arg("invalidation_mode") =
-                                      py_compile->attr("PycInvalidationMode").attr("TIMESTAMP"));
+      py_compile->attr("compile")(
+          source.string(), py::arg("cfile") = cached, py::arg("doraise") = true,
+          py::arg("invalidation_mode") = py_compile->attr("PycInvalidationMode").attr("TIMESTAMP"));
     } catch (py::error_already_set& error) {
       if (error.matches(PyExc_KeyboardInterrupt)) {
         throw;

@@ -96,8 +96,8 @@ std::filesystem::path fresh_private_folder() {
 std::filesystem::path exported_package_dir() {
   // Once per process: the answer (and a warning about the cache) does not change.
   static const std::filesystem::path dir = [] {
-    const auto version = std::filesystem::path("python") /
-                         fmt::format("{}-{:016x}", k_version, package_hash());
+    const auto version =
+        std::filesystem::path("python") / fmt::format("{}-{:016x}", k_version, package_hash());
     // The package, its bytecode and the plugins' bytecode are code this user runs: every
     // level must be this user's alone, or another user could plant what gets run.
     const auto levels = {std::filesystem::path("xrun") / "__pycache__",
