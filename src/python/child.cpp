@@ -21,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <pybind11/embed.h>
 #include <sys/stat.h>
 
@@ -69,21 +70,29 @@ bool bytecode_matches(const std::filesystem::path& cached, const std::filesystem
 
 /// Imports the `xrun` package from `package_dir`, the byte-for-byte export of the copy compiled
 /// into this binary, in a folder private to this user (exported_package_dir). It is put first
-/// on sys.path, so no other `xrun` can shadow it. Its bytecode is written by xrun itself
-/// (compiling the package costs more than the rest of its import), also under
-/// PYTHONDONTWRITEBYTECODE, which only stops writing, not reading.
+/// on sys.path, so no other `xrun` can shadow it. The bytecode of each of its modules is written
+/// by xrun itself (compiling the package costs more than the rest of its import), also under
+/// PYTHONDONTWRITEBYTECODE, which only stops writing, not reading: Python never takes a module's
+/// bytecode that xrun did not check or write.
 void import_package(const std::string& package_dir) {
   const auto sys = py::module_::import("sys");
   sys.attr("path").attr("insert")(0, package_dir);
-  const std::filesystem::path source = package_dir + "/xrun/__init__.py";
-  const auto cached = fmt::format("{}/xrun/__pycache__/__init__.{}.pyc", package_dir,
-                                  sys.attr("implementation").attr("cache_tag").cast<std::string>());
-  if (!bytecode_matches(cached, source)) {
+  const auto cache_tag = sys.attr("implementation").attr("cache_tag").cast<std::string>();
+  std::optional<py::module_> py_compile;
+  for (const auto name : package_files()) {
+    const std::filesystem::path source = fmt::format("{}/xrun/{}", package_dir, name);
+    const auto cached = fmt::format("{}/xrun/__pycache__/{}.{}.pyc", package_dir,
+                                    source.stem().string(), cache_tag);
+    if (bytecode_matches(cached, source)) {
+      continue;
+    }
     try {
-      const auto py_compile = py::module_::import("py_compile");
-      py_compile.attr("compile")(
+      if (!py_compile) {
+        py_compile = py::module_::import("py_compile");
+      }
+      py_compile->attr("compile")(
           source.string(), py::arg("cfile") = cached, py::arg("doraise") = true,
-          py::arg("invalidation_mode") = py_compile.attr("PycInvalidationMode").attr("TIMESTAMP"));
+          py::arg("invalidation_mode") = py_compile->attr("PycInvalidationMode").attr("TIMESTAMP"));
     } catch (py::error_already_set& error) {
       if (error.matches(PyExc_KeyboardInterrupt)) {
         throw;
@@ -157,7 +166,7 @@ int run_child(const ChildOptions& options) {
   if (options.mode == ChildMode::run) {
     install_interrupt_handlers();
   }
-  // However _main ends, the native threads stop before the interpreter does.
+  // However the entry point ends, the native threads stop before the interpreter does.
   struct StopThreads {
     ~StopThreads() {
       stop_autosave();
@@ -173,7 +182,7 @@ int run_child(const ChildOptions& options) {
   try {
     import_package(package_dir.string());
     interrupts.release();
-    code = py::module_::import("xrun").attr("_main")().cast<int>();
+    code = py::module_::import("xrun._entry").attr("main")().cast<int>();
   } catch (py::error_already_set& error) {
     if (!error.matches(PyExc_KeyboardInterrupt)) {
       return internal_error(error.what());

@@ -22,10 +22,24 @@ namespace xrun::python {
 
 namespace {
 
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ULL;
+constexpr std::uint64_t k_fnv1a_offset = 14695981039346656037ULL;
+
+/// FNV-1a of `text`, going on from `hash` (so that several texts hash as one).
+std::uint64_t fnv1a(std::string_view text, std::uint64_t hash = k_fnv1a_offset) {
   for (const unsigned char c : text) {
     hash = (hash ^ c) * 1099511628211ULL;
+  }
+  return hash;
+}
+
+/// One hash over the whole package: each file's name and text, each ended by a NUL, in the
+/// embedded order (sorted by name), so that a change to any file gives a new export folder.
+std::uint64_t package_hash() {
+  std::uint64_t hash = k_fnv1a_offset;
+  for (const auto& [name, text] : k_python_package) {
+    for (const auto part : {name, text}) {
+      hash = fnv1a(std::string_view("\0", 1), fnv1a(part, hash));
+    }
   }
   return hash;
 }
@@ -82,8 +96,8 @@ std::filesystem::path fresh_private_folder() {
 std::filesystem::path exported_package_dir() {
   // Once per process: the answer (and a warning about the cache) does not change.
   static const std::filesystem::path dir = [] {
-    const auto version = std::filesystem::path("python") /
-                         fmt::format("{}-{:016x}", k_version, fnv1a(k_python_package));
+    const auto version =
+        std::filesystem::path("python") / fmt::format("{}-{:016x}", k_version, package_hash());
     // The package, its bytecode and the plugins' bytecode are code this user runs: every
     // level must be this user's alone, or another user could plant what gets run.
     const auto levels = {std::filesystem::path("xrun") / "__pycache__",
@@ -113,12 +127,14 @@ std::filesystem::path exported_package_dir() {
     return fresh / version;
   }();
   const auto package = dir / "xrun";
-  const auto module = package / "__init__.py";
   const auto binary = package / "xrun_binary.txt";
   const auto executable = self_executable().string();
   try {
-    if (util::read_file(module) != std::optional<std::string>(std::string(k_python_package))) {
-      core::write_file_atomic(module, k_python_package);
+    for (const auto& [name, text] : k_python_package) {
+      const auto module = package / name;
+      if (util::read_file(module) != std::optional<std::string>(std::string(text))) {
+        core::write_file_atomic(module, text);
+      }
     }
     if (util::read_file(binary) != std::optional<std::string>(executable)) {
       core::write_file_atomic(binary, executable);
@@ -129,6 +145,14 @@ std::filesystem::path exported_package_dir() {
     throw RecordError(fmt::format("cannot export the xrun Python package: {}", error.what()));
   }
   return dir;
+}
+
+std::vector<std::string_view> package_files() {
+  std::vector<std::string_view> names;
+  for (const auto& [name, text] : k_python_package) {
+    names.push_back(name);
+  }
+  return names;
 }
 
 std::filesystem::path builtin_plugin_dir() {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string_view>
+#include <vector>
 
 namespace xrun::python {
 
@@ -13,6 +15,10 @@ namespace xrun::python {
 /// a level of that is not (another user's, writable by others, a link), a new private folder
 /// in the temp folder is used instead, with a warning. Throws RecordError.
 std::filesystem::path exported_package_dir();
+
+/// The names of the files of the `xrun` package (`__init__.py` and its modules), as exported
+/// to exported_package_dir() / "xrun".
+std::vector<std::string_view> package_files();
 
 /// The plugins installed with this binary: `<prefix>/share/xrun/plugins` beside `<prefix>/bin`,
 /// or `plugins/` beside the binary in a build folder; empty when there is neither.

@@ -114,6 +114,25 @@ class PackageCache(Workspace):
         self.assertRunsSafely(result)
         self.assertNotIn("warning", result.stderr)
 
+    def test_bytecode_xrun_did_not_write_is_not_trusted_for_any_module(self):
+        # The package is several modules: none is imported from bytecode xrun did not check.
+        dir = self.prepared_cache(self.dir / ".cache" / "xrun")
+        for path in [self.dir / ".cache", *(self.dir / ".cache").rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o700)
+        modules = sorted((dir / "xrun").glob("*.py"))
+        self.assertGreater(len(modules), 1)
+        for source in modules:
+            evil = compile(f"open({str(self.marker)!r}, 'w').write('planted code ran')\n",
+                           str(source), "exec")
+            data = bootstrap._code_to_hash_pyc(evil, b"\0" * 8, checked=False)
+            (dir / "xrun" / "__pycache__" /
+             f"{source.stem}.{sys.implementation.cache_tag}.pyc").write_bytes(bytes(data))
+        result = self.xrun("run", "exp.py")
+        self.assertRunsSafely(result)
+        self.assertNotIn("warning", result.stderr)
+        self.assertEqual(self.data(self.only_run("results/exp")), {"x": 1})
+
     def test_without_home_the_temp_folder_is_used_only_when_private(self):
         if os.path.exists(pwd.getpwuid(OTHER_USER).pw_dir):
             self.skipTest("the other user has a home folder")

@@ -1,0 +1,98 @@
+"""What every module of the package shares: the native ``_xrun`` module (None under plain
+python3), the errors that end a run before it starts, and the wording of messages (the
+``xrun: error:`` prefix, shortened values, did-you-mean hints, a raised error's own frames).
+Imports only the standard library and ``_xrun``: every other module of the package may import
+it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+try:  # present when the package runs inside xrun's embedded interpreter
+    import _xrun
+except ImportError:  # plain python3: run_if_main() hands over to the xrun command
+    _xrun = None
+
+__version__ = getattr(_xrun, "__version__", "0.1.0")
+
+_DATA_FILE = "experiment_data.json"  # the data of a run, in its folder
+_SHOWN = 200  # characters of a value an error message echoes
+# The folder of the package's own modules: their frames are not the experiment's.
+_PACKAGE_FOLDER = os.path.dirname(__file__)
+
+
+class UsageError(Exception):
+    """A wrong command line or experiment definition: reported without a traceback, exit 2."""
+
+
+def _prefix(kind: str) -> str:
+    """``xrun: error:`` or ``xrun: warning:``, in color as the C++ side prints it when stderr
+    is a terminal (https://no-color.org: a non-empty NO_COLOR turns it off). Inside
+    ``xrun run`` stderr is a pipe to the supervisor, which colors the prefix on the terminal
+    and keeps the log plain."""
+    text = f"xrun: {kind}:"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb" or not os.isatty(2):
+        return text
+    return f"\033[1;{31 if kind == 'error' else 33}m{text}\033[0m"
+
+
+def _shown(text: str) -> str:
+    """``text`` as an error message echoes it: whole up to _SHOWN characters, else cut with an
+    ellipsis and its length (as util::shorten does on the C++ side)."""
+    text = str(text)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}… ({len(text)} characters)"
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "an int", "a list[int]"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+class _NotRecorded(Exception):
+    """The supervisor could not record the run's start (and says why): the run does not start."""
+
+
+def _did_you_mean(name: str, known, prefix: str = "") -> str:
+    known = list(known)
+    same = [candidate for candidate in known if candidate.lower() == name.lower()]
+    if same:  # `--lr` for `--LR`: a difference of case only
+        return f"; did you mean {prefix}{same[0]}?"
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {prefix}{close[0]}?" if close else ""
+
+
+def _flush_output():
+    """Flushes sys.stdout and sys.stderr, whatever the experiment or a plugin made of them."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - closed, None, or not a file any more
+            pass
+
+
+def _own_frame(filename: str) -> bool:
+    """Whether a traceback frame ran in xrun's own code (a module of this package, or
+    Python's frozen import machinery) rather than the experiment's."""
+    return os.path.dirname(filename) == _PACKAGE_FOLDER or filename.startswith("<frozen ")
+
+
+def _user_frames(error: BaseException) -> list:
+    """The frames of ``error``'s traceback outside xrun's own code."""
+    import traceback
+
+    return [frame for frame in traceback.extract_tb(error.__traceback__)
+            if not _own_frame(frame.filename)]
+
+
+def _error_text(error: BaseException) -> str:
+    """``Type: message`` on one line, whatever the exception makes of its message."""
+    try:
+        message = str(error)
+    except Exception:  # noqa: BLE001 - an exception that cannot say what it is
+        message = "(its message cannot be shown)"
+    return f"{type(error).__name__}: {_shown(message)}" if message else type(error).__name__
+

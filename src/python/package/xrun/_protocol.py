@@ -1,0 +1,75 @@
+"""The experiment process's side of its protocol with the C++ side: the invocation (what xrun
+was asked to do), the request for a run folder and its reply, and the reports of how the run
+ended, of the plugins' records and of a sweep's planned variations. The only module that calls
+``_xrun.invocation``, ``_xrun.request`` and ``_xrun.notify`` or builds and reads those
+messages, one JSON object a line, each carrying ``PROTOCOL_VERSION``. Imports ``_common``
+only.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ._common import UsageError, _NotRecorded, _xrun
+
+# The version of the messages below, sent in each as "protocol"; the C++ side mirrors it.
+PROTOCOL_VERSION = 1
+
+
+def invocation() -> dict:
+    """What xrun was asked to do: the mode, the module file and its arguments, the resolved
+    config, the plugin choices and folders, a sweep's variations."""
+    return _xrun.invocation()
+
+
+def request_run_folder(experiment, plugins: list) -> tuple:
+    """Asks the supervisor to create the run folder and record the run's start: the meta (from
+    the experiment's parameters, hooks and the ``plugins``' records), the code and the log.
+    Returns the folder's path and the run's start time; raises _NotRecorded when the start
+    could not be recorded (the supervisor reports why), UsageError when the request is bad."""
+    specs = experiment.parameter_specs
+    reply = _xrun.request({
+        "type": "prepare",
+        "protocol": PROTOCOL_VERSION,
+        "base_path": experiment.base_path,
+        "namespace": experiment.namespace,
+        "prefix": str(specs["__PREFIX__"].value or ""),
+        "debug": bool(specs["__DEBUG__"].value),
+        "name": experiment.name,
+        "python_version": sys.version.split()[0],
+        "python_executable": sys.executable,
+        "description": experiment.description,
+        "short_description": experiment.short_description,
+        "parameters": [spec.record() for spec in specs.values()],
+        "hooks": experiment._hook_records(),
+        "dependencies": list(dict.fromkeys(experiment.dependencies)),
+        "plugins": plugins,
+        "sys_path": sys.path,  # where the supervisor finds the installed packages
+    })
+    if reply.get("unrecorded"):
+        raise _NotRecorded(reply["error"])  # the supervisor reports it
+    if "error" in reply:
+        raise UsageError(reply["error"])
+    return reply["path"], reply.get("start_time") or time.time()
+
+
+def report_end(outcome: dict, tracked: list, hooks: list, end_time: float, plugins: list):
+    """Tells the supervisor how the run ended: ``outcome`` holds ``error_type``,
+    ``error_message``, ``interrupted`` and ``signal`` where they apply; then the names of the
+    tracked series, the hooks' records, the end time and the plugins' records."""
+    _xrun.notify({"type": "finish", "protocol": PROTOCOL_VERSION, **outcome,
+                  "tracked": tracked, "hooks": hooks, "end_time": end_time, "plugins": plugins})
+
+
+def report_plugins(plugins: list):
+    """The plugins' records once their after_end hooks have run (failures included)."""
+    _xrun.notify({"type": "plugins", "protocol": PROTOCOL_VERSION, "plugins": plugins,
+                  "ended": True})
+
+
+def report_plan(index: int, parameters: dict, run_hash: str, base_path: str, namespace: str):
+    """One planned variation of a sweep: its typed values, run hash and archive folder."""
+    _xrun.notify({"type": "plan", "protocol": PROTOCOL_VERSION, "index": index,
+                  "parameters": parameters, "run_hash": run_hash, "base_path": base_path,
+                  "namespace": namespace})
