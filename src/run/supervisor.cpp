@@ -1,6 +1,7 @@
 #include "run/supervisor.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/child_process.hpp"
 #include "core/diagnostics.hpp"
 #include "core/run_hash.hpp"
 #include "run/git_info.hpp"
@@ -9,6 +10,7 @@
 #include "util/color.hpp"
 #include "util/fs.hpp"
 #include "util/host.hpp"
+#include "util/line_reader.hpp"
 #include "util/process.hpp"
 #include "util/signal_pipe.hpp"
 #include "util/time.hpp"
@@ -51,125 +53,72 @@ constexpr auto k_drain_grace = std::chrono::seconds(2);
 constexpr int k_child_fd_control_out = 3;
 constexpr int k_child_fd_control_in = 4;
 
-class Pipe {
-public:
-  Pipe() {
-    if (::pipe2(m_fds.data(), O_CLOEXEC) != 0) {
-      throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
-    }
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  ~Pipe() {
-    close_read();
-    close_write();
-  }
-  int read_end() const { return m_fds[0]; }
-  int write_end() const { return m_fds[1]; }
-  void close_read() { close_fd(m_fds[0]); }
-  void close_write() { close_fd(m_fds[1]); }
-
-private:
-  static void close_fd(int& fd) {
-    if (fd >= 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  std::array<int, 2> m_fds{-1, -1};
-};
-
-/// In the forked child: move `fd` to `target`.
-void place_fd(int fd, int target) {
-  if (::dup2(fd, target) < 0) {
-    ::_exit(127);
-  }
-}
+using core::Pipe;
 
 /// Forks the experiment process. The child does not exec: it is this program, already loaded,
 /// and goes straight to `body` (starting Python), which saves a whole process start.
 pid_t spawn_child(const std::function<int(int, int)>& body, const Pipe& out, const Pipe& err,
                   const Pipe& control_out, const Pipe& control_in,
                   const std::vector<int>& handled) {
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
   // The supervisor's handlers (of `handled`, and SIGPIPE, which it ignores) must not run in
   // the child: a signal would land in the supervisor's signal pipe.
   auto reset = handled;
   reset.push_back(SIGPIPE);
   const pid_t supervisor = ::getpid();
-  const pid_t pid = util::fork_quietly(reset);
-  if (pid != 0) {
-    const int error = errno;
-    if (pid < 0) {
-      throw ArchiveError(
-          fmt::format("cannot start the experiment process: {}", std::strerror(error)));
+  return core::fork_child("the experiment process", reset, [&]() -> int {
+    // Move the four descriptors the child keeps out of the way, close every descriptor of the
+    // supervisor (they are close-on-exec, but no exec comes), then put the four in place. Only
+    // then can no dup2 or close hit a descriptor that is still needed. Descriptors the user's
+    // environment passed down stay open, as they would across exec.
+    const int keep[4] = {out.write_end(), err.write_end(), control_out.write_end(),
+                         control_in.read_end()};
+    const int targets[4] = {STDOUT_FILENO, STDERR_FILENO, k_child_fd_control_out,
+                            k_child_fd_control_in};
+    const int supervisor_fds[] = {out.read_end(),         out.write_end(),
+                                  err.read_end(),         err.write_end(),
+                                  control_out.read_end(), control_out.write_end(),
+                                  control_in.read_end(),  control_in.write_end()};
+    int high[4];
+    for (int i = 0; i < 4; ++i) {
+      high[i] = ::fcntl(keep[i], F_DUPFD_CLOEXEC, 10);
+      if (high[i] < 0) {
+        ::_exit(127);
+      }
     }
-    return pid;
-  }
-  // Move the four descriptors the child keeps out of the way, close every descriptor of the
-  // supervisor (they are close-on-exec, but no exec comes), then put the four in place. Only
-  // then can no dup2 or close hit a descriptor that is still needed. Descriptors the user's
-  // environment passed down stay open, as they would across exec.
-  const int keep[4] = {out.write_end(), err.write_end(), control_out.write_end(),
-                       control_in.read_end()};
-  const int targets[4] = {STDOUT_FILENO, STDERR_FILENO, k_child_fd_control_out,
-                          k_child_fd_control_in};
-  const int supervisor_fds[] = {out.read_end(),         out.write_end(),
-                                err.read_end(),         err.write_end(),
-                                control_out.read_end(), control_out.write_end(),
-                                control_in.read_end(),  control_in.write_end()};
-  int high[4];
-  for (int i = 0; i < 4; ++i) {
-    high[i] = ::fcntl(keep[i], F_DUPFD_CLOEXEC, 10);
-    if (high[i] < 0) {
-      ::_exit(127);
+    for (int fd : supervisor_fds) {
+      ::close(fd);
     }
-  }
-  for (int fd : supervisor_fds) {
-    ::close(fd);
-  }
-  for (int i = 0; i < 4; ++i) {
-    place_fd(high[i], targets[i]);
-    ::close(high[i]);
-  }
-  // Whatever else this process holds for itself (a sweep's pipes, the log) is close-on-exec:
-  // closed here as exec would. The four placed above are not marked.
-  util::close_exec_descriptors();
-  // Programs the experiment starts share its output pipes (their output is captured too) but
-  // not the control pipes: a process left running must not keep the run from being closed.
-  ::fcntl(k_child_fd_control_out, F_SETFD, FD_CLOEXEC);
-  ::fcntl(k_child_fd_control_in, F_SETFD, FD_CLOEXEC);
-  ::setenv("PYTHONUNBUFFERED", "1", 1);
-  // A supervisor that dies (SIGKILL, the OOM killer) takes the experiment with it, as an
-  // interrupt: with nobody to record it, a run going on would only show as lost later with
-  // its end missing. The check after the call closes the gap of a supervisor gone already.
-  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (::getppid() != supervisor) {
-    ::_exit(128 + SIGTERM);
-  }
-  int code = 127;
-  try {
-    code = body(k_child_fd_control_in, k_child_fd_control_out);
-  } catch (const Error& error) {
-    core::print_error(error.what(), error.hint());
-    code = error.exit_code();
-  } catch (const std::exception& error) {
-    core::print_error(error.what());
-    code = k_exit_usage;
-  }
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
-  // Not exit(): the supervisor's objects, copied by fork, are not this process's to destroy.
-  ::_exit(code);
+    for (int i = 0; i < 4; ++i) {
+      if (::dup2(high[i], targets[i]) < 0) {
+        ::_exit(127);
+      }
+      ::close(high[i]);
+    }
+    // Whatever else this process holds for itself (a sweep's pipes, the log) is close-on-exec:
+    // closed here as exec would. The four placed above are not marked.
+    util::close_exec_descriptors();
+    // Programs the experiment starts share its output pipes (their output is captured too) but
+    // not the control pipes: a process left running must not keep the run from being closed.
+    ::fcntl(k_child_fd_control_out, F_SETFD, FD_CLOEXEC);
+    ::fcntl(k_child_fd_control_in, F_SETFD, FD_CLOEXEC);
+    ::setenv("PYTHONUNBUFFERED", "1", 1);
+    // A supervisor that dies (SIGKILL, the OOM killer) takes the experiment with it, as an
+    // interrupt: with nobody to record it, a run going on would only show as lost later with
+    // its end missing. The check after the call closes the gap of a supervisor gone already.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != supervisor) {
+      ::_exit(128 + SIGTERM);
+    }
+    return body(k_child_fd_control_in, k_child_fd_control_out);
+  });
 }
 
 struct Stream {
   int fd;
   int echo_fd;
-  LineCollector lines;
+  // A `\r` that is not part of `\r\n` starts the line over (a progress bar redrawing
+  // itself): the log keeps only its last state.
+  util::LineReader lines{util::CarriageReturn::starts_over};
   bool paint = false;        // color xrun's message prefixes in the echo (a terminal)
   bool at_line_start = true; // the next byte echoed starts a line
 };
@@ -229,8 +178,7 @@ private:
   void finish_plugins();
   void handle_signal(int number, bool sent_by_process);
   void handle_output(Stream& stream);
-  void handle_control();
-  void handle_message(const std::string& line);
+  void handle_message(std::string_view line);
   Json start_run(const Json& message);
   void record_start(const Json& message, const StagedRunFolder& staged);
   void rewrite_start_meta(const std::filesystem::path& staging, const RunFolder& run);
@@ -249,7 +197,7 @@ private:
   pid_t m_child = -1;
   int m_control_in = -1; // supervisor -> child
   int m_control_out = -1;
-  std::string m_control_buffer;
+  util::LineReader m_control_lines; // the child's messages, a JSON object a line
   OutputLog m_log;
   std::optional<RunFolder> m_folder;
   RunMeta m_meta;
@@ -306,8 +254,10 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
   m_control_in = control_in.write_end();
   m_control_out = control_out.read_end();
 
-  Stream streams[2] = {{out.read_end(), STDOUT_FILENO, {}},
-                       {err.read_end(), STDERR_FILENO, {}, util::color_enabled(STDERR_FILENO)}};
+  Stream streams[2] = {{.fd = out.read_end(), .echo_fd = STDOUT_FILENO},
+                       {.fd = err.read_end(),
+                        .echo_fd = STDERR_FILENO,
+                        .paint = util::color_enabled(STDERR_FILENO)}};
   bool control_open = true;
   std::optional<int> wait_status;
   std::optional<SteadyClock::time_point> drain_deadline;
@@ -354,8 +304,8 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
       char buffer[4096];
       const ssize_t got = ::read(m_control_out, buffer, sizeof buffer);
       if (got > 0) {
-        m_control_buffer.append(buffer, static_cast<size_t>(got));
-        handle_control();
+        m_control_lines.feed(std::string_view(buffer, static_cast<size_t>(got)),
+                             [this](std::string_view line) { handle_message(line); });
       } else if (got == 0 || errno != EINTR) {
         control_open = false;
       }
@@ -491,16 +441,7 @@ void Supervision::handle_output(Stream& stream) {
   stream.lines.feed(chunk, [this](std::string_view line) { log_line(line); });
 }
 
-void Supervision::handle_control() {
-  for (auto end = m_control_buffer.find('\n'); end != std::string::npos;
-       end = m_control_buffer.find('\n')) {
-    const auto line = m_control_buffer.substr(0, end);
-    m_control_buffer.erase(0, end + 1);
-    handle_message(line);
-  }
-}
-
-void Supervision::handle_message(const std::string& line) {
+void Supervision::handle_message(std::string_view line) {
   Json message = Json::parse(line, nullptr, false);
   if (!message.is_object()) {
     return;

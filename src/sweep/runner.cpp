@@ -1,5 +1,6 @@
 #include "sweep/runner.hpp"
 
+#include "core/child_process.hpp"
 #include "core/diagnostics.hpp"
 #include "sweep/slurm.hpp"
 #include "util/color.hpp"
@@ -7,6 +8,7 @@
 #include "util/process.hpp"
 #include "util/strings.hpp"
 #include "util/host.hpp"
+#include "util/line_reader.hpp"
 #include "util/signal_pipe.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
@@ -37,14 +39,6 @@ using Json = nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::size_t k_tail_lines = 20; // of a worker's output, shown when it fails
-
-std::array<int, 2> make_pipe() {
-  std::array<int, 2> fds{-1, -1};
-  if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
-    throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
-  }
-  return fds;
-}
 
 /// A value as a table cell: text without quotes, anything else as JSON.
 std::string cell(const nlohmann::ordered_json& value) {
@@ -85,53 +79,40 @@ std::string summary_of(const Manifest& manifest) {
 /// Plans the variations in a new process: their typed parameters, run hashes and archive.
 std::vector<Json> plan(const Json& request, const Json& variations, const Launcher& launcher,
                        int& exit_code) {
-  const auto control = make_pipe();
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    throw ArchiveError(fmt::format("cannot start Python: {}", std::strerror(errno)));
-  }
-  if (pid == 0) {
-    ::close(control[0]);
-    int code = k_exit_usage;
-    try {
-      code = launcher.plan(request, variations, control[1]);
-    } catch (const std::exception& error) {
-      core::print_error(error.what());
-    }
-    std::cout.flush();
-    std::cerr.flush();
-    ::_exit(code);
-  }
-  ::close(control[1]);
+  core::Pipe control;
+  const pid_t pid = core::fork_child(
+      "Python", {},
+      [&] {
+        control.close_read();
+        return launcher.plan(request, variations, control.write_end());
+      },
+      core::EscapedError::usage);
+  control.close_write();
   std::string buffer;
   char chunk[65536];
   for (;;) {
-    const ssize_t got = ::read(control[0], chunk, sizeof chunk);
+    const ssize_t got = ::read(control.read_end(), chunk, sizeof chunk);
     if (got > 0) {
       buffer.append(chunk, static_cast<std::size_t>(got));
     } else if (got == 0 || errno != EINTR) {
       break;
     }
   }
-  ::close(control[0]);
+  control.close_read();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  exit_code = core::exit_code_of(status);
   std::vector<Json> planned(variations.size());
-  std::size_t start = 0;
-  for (auto end = buffer.find('\n'); end != std::string::npos; end = buffer.find('\n', start)) {
-    auto message = Json::parse(buffer.substr(start, end - start), nullptr, false);
-    start = end + 1;
+  util::LineReader().feed(buffer, [&](std::string_view line) {
+    auto message = Json::parse(line, nullptr, false);
     if (message.is_object() && message.value("type", "") == "plan") {
       const auto index = message.value("index", std::size_t(0));
       if (index < planned.size()) {
         planned[index] = std::move(message);
       }
     }
-  }
+  });
   if (exit_code == 0 && std::any_of(planned.begin(), planned.end(),
                                     [](const Json& entry) { return entry.is_null(); })) {
     core::print_error("the experiment process did not plan every variation");
@@ -198,7 +179,7 @@ struct Worker {
   pid_t pid = -1;
   std::size_t row = 0;
   int output = -1; // its stdout and stderr
-  std::string partial;
+  util::LineReader lines{util::CarriageReturn::line_end}; // a last line without `\n` is dropped
   std::vector<std::string> tail;
   SteadyClock::time_point started;
 };
@@ -218,6 +199,7 @@ public:
 
 private:
   void launch(std::size_t row);
+  int work(const Row& row, const core::Pipe& output);
   void handle_signal(int number, bool sent_by_process);
   void read_output(Worker& worker);
   void read_reports();
@@ -234,8 +216,8 @@ private:
   bool m_terminal;
   bool m_color; // statuses and message prefixes in color (stderr is a terminal)
   std::vector<Worker> m_workers;
-  std::array<int, 2> m_reports{-1, -1};
-  std::string m_report_buffer;
+  std::optional<core::Pipe> m_reports; // workers -> sweep: "<index>\t<run folder>" lines
+  util::LineReader m_report_lines;
   std::size_t m_total = 0;
   std::size_t m_finished = 0;
   bool m_stopping = false;
@@ -287,42 +269,35 @@ void Execution::draw_status() {
 
 void Execution::launch(std::size_t index) {
   auto& row = m_manifest.rows[index];
-  const auto output = make_pipe();
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t pid = util::fork_quietly({SIGINT, SIGTERM, SIGHUP, SIGCHLD});
-  if (pid != 0) {
-    const int error = errno;
-    if (pid > 0) {
-      ::setpgid(pid, pid); // as the worker does itself: whichever comes first
-    }
-    ::close(output[1]);
-    if (pid < 0) {
-      ::close(output[0]);
-      throw ArchiveError(fmt::format("cannot start a worker: {}", std::strerror(error)));
-    }
-    Worker worker;
-    worker.pid = pid;
-    worker.row = index;
-    worker.output = output[0];
-    worker.started = SteadyClock::now();
-    m_workers.push_back(std::move(worker));
-    row.status = "running";
-    row.run.clear();
-    row.job.clear();
-    row.exit_code.reset();
-    return;
-  }
-  // The worker: this program, already loaded, running one `xrun run`. In a process group of
-  // its own (signals come from the sweep, see handle_signal), with no terminal input: the runs
-  // of a sweep go on side by side.
+  core::Pipe output;
+  const pid_t pid = core::fork_child(
+      "a worker", {SIGINT, SIGTERM, SIGHUP, SIGCHLD}, [&] { return work(row, output); },
+      core::EscapedError::usage);
+  ::setpgid(pid, pid); // as the worker does itself: whichever comes first
+  output.close_write();
+  Worker worker;
+  worker.pid = pid;
+  worker.row = index;
+  worker.output = output.release_read(); // the worker's to close
+  worker.started = SteadyClock::now();
+  m_workers.push_back(std::move(worker));
+  row.status = "running";
+  row.run.clear();
+  row.job.clear();
+  row.exit_code.reset();
+}
+
+/// In the forked worker: this program, already loaded, running one `xrun run` of `row`. In a
+/// process group of its own (signals come from the sweep, see handle_signal), with no terminal
+/// input: the runs of a sweep go on side by side.
+int Execution::work(const Row& row, const core::Pipe& output) {
   ::setpgid(0, 0);
   if (const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC); null >= 0) {
     ::dup2(null, STDIN_FILENO);
     ::close(null);
   }
-  ::dup2(output[1], STDOUT_FILENO);
-  ::dup2(output[1], STDERR_FILENO);
+  ::dup2(output.write_end(), STDOUT_FILENO);
+  ::dup2(output.write_end(), STDERR_FILENO);
   // The sweep's descriptors stay open across fork (close-on-exec, but no exec comes): close
   // what this run must not hold, so that its experiment does not inherit them.
   for (int fd : util::SignalPipe::descriptors()) {
@@ -331,29 +306,20 @@ void Execution::launch(std::size_t index) {
   for (const auto& other : m_workers) {
     ::close(other.output);
   }
-  ::close(output[0]);
-  ::close(output[1]);
-  ::close(m_reports[0]);
+  ::close(output.read_end());
+  ::close(output.write_end());
+  ::close(m_reports->read_end());
   ::close(m_lock); // the sweep's lock is the sweep process's, not its runs'
 
-  const int reports = m_reports[1];
+  const int reports = m_reports->write_end();
   const Json sweep_record = {{"id", m_manifest.id}, {"index", row.index}};
-  int code = 127;
-  try {
-    code = m_launcher.run(m_manifest.request, row.settings, sweep_record,
-                          [reports, &row](const std::filesystem::path& folder) {
-                            const auto line =
-                                fmt::format("{}\t{}\n", row.index, folder.filename().string());
-                            [[maybe_unused]] const auto ignored =
-                                ::write(reports, line.data(), line.size());
-                          });
-  } catch (const std::exception& error) {
-    core::print_error(error.what());
-    code = k_exit_usage;
-  }
-  std::cout.flush();
-  std::cerr.flush();
-  ::_exit(code);
+  return m_launcher.run(m_manifest.request, row.settings, sweep_record,
+                        [reports, &row](const std::filesystem::path& folder) {
+                          const auto line =
+                              fmt::format("{}\t{}\n", row.index, folder.filename().string());
+                          [[maybe_unused]] const auto ignored =
+                              ::write(reports, line.data(), line.size());
+                        });
 }
 
 void Execution::handle_signal(int number, bool sent_by_process) {
@@ -387,49 +353,41 @@ void Execution::read_output(Worker& worker) {
     worker.output = -1;
     return;
   }
-  worker.partial.append(buffer, static_cast<std::size_t>(got));
-  for (auto end = worker.partial.find('\n'); end != std::string::npos;
-       end = worker.partial.find('\n')) {
-    auto line = worker.partial.substr(0, end);
-    worker.partial.erase(0, end + 1);
-    if (!line.empty() && line.back() == '\r') {
-      line.pop_back();
-    }
-    if (m_options.verbose) {
-      bool at_line_start = true; // a whole line
-      say(fmt::format("[{}] {}", m_manifest.rows[worker.row].index,
-                      m_color ? core::paint_message_prefixes(line, at_line_start) : line));
-    }
-    worker.tail.push_back(std::move(line));
-    if (worker.tail.size() > k_tail_lines) {
-      worker.tail.erase(worker.tail.begin());
-    }
-  }
+  worker.lines.feed(std::string_view(buffer, static_cast<std::size_t>(got)),
+                    [&](std::string_view line) {
+                      if (m_options.verbose) {
+                        bool at_line_start = true; // a whole line
+                        say(fmt::format("[{}] {}", m_manifest.rows[worker.row].index,
+                                        m_color ? core::paint_message_prefixes(line, at_line_start)
+                                                : std::string(line)));
+                      }
+                      worker.tail.emplace_back(line);
+                      if (worker.tail.size() > k_tail_lines) {
+                        worker.tail.erase(worker.tail.begin());
+                      }
+                    });
 }
 
 void Execution::read_reports() {
   char buffer[4096];
-  const ssize_t got = ::read(m_reports[0], buffer, sizeof buffer);
+  const ssize_t got = ::read(m_reports->read_end(), buffer, sizeof buffer);
   if (got <= 0) {
     return;
   }
-  m_report_buffer.append(buffer, static_cast<std::size_t>(got));
-  for (auto end = m_report_buffer.find('\n'); end != std::string::npos;
-       end = m_report_buffer.find('\n')) {
-    const auto line = m_report_buffer.substr(0, end);
-    m_report_buffer.erase(0, end + 1);
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos) {
-      continue;
-    }
-    const auto index = std::stoul(line.substr(0, tab));
-    for (auto& row : m_manifest.rows) {
-      if (std::size_t(row.index) == index) {
-        row.run = line.substr(tab + 1);
-      }
-    }
-    save(); // the folder of a running variation is on record at once
-  }
+  m_report_lines.feed(std::string_view(buffer, static_cast<std::size_t>(got)),
+                      [this](std::string_view line) {
+                        const auto tab = line.find('\t');
+                        if (tab == std::string_view::npos) {
+                          return;
+                        }
+                        const auto index = std::stoul(std::string(line.substr(0, tab)));
+                        for (auto& row : m_manifest.rows) {
+                          if (std::size_t(row.index) == index) {
+                            row.run = line.substr(tab + 1);
+                          }
+                        }
+                        save(); // the folder of a running variation is on record at once
+                      });
 }
 
 void Execution::finished(Worker& worker, int wait_status) {
@@ -488,8 +446,8 @@ void Execution::reap() {
 
 int Execution::run(const std::vector<std::size_t>& rows) {
   util::SignalPipe signals{SIGINT, SIGTERM, SIGHUP, SIGCHLD};
-  m_reports = make_pipe();
-  ::fcntl(m_reports[0], F_SETFL, O_NONBLOCK);
+  m_reports.emplace();
+  ::fcntl(m_reports->read_end(), F_SETFL, O_NONBLOCK);
   m_total = rows.size();
   m_manifest.pid = ::getpid();
   m_manifest.host = util::host_name();
@@ -511,7 +469,7 @@ int Execution::run(const std::vector<std::size_t>& rows) {
       break;
     }
     draw_status();
-    std::vector<pollfd> fds{{signals.fd(), POLLIN, 0}, {m_reports[0], POLLIN, 0}};
+    std::vector<pollfd> fds{{signals.fd(), POLLIN, 0}, {m_reports->read_end(), POLLIN, 0}};
     for (const auto& worker : m_workers) {
       fds.push_back({worker.output, POLLIN, 0});
     }
@@ -540,8 +498,7 @@ int Execution::run(const std::vector<std::size_t>& rows) {
   if (m_status_drawn) {
     std::cerr << "\r\033[K" << std::flush;
   }
-  ::close(m_reports[0]);
-  ::close(m_reports[1]);
+  m_reports.reset();
   m_manifest.state = m_interrupted ? "interrupted" : "finished";
   if (std::any_of(m_manifest.rows.begin(), m_manifest.rows.end(), slurm::in_slurms_hands)) {
     m_manifest.state = "submitted"; // some of it is still Slurm's to run
