@@ -7,6 +7,7 @@
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
+#include "util/table.hpp"
 #include "util/host.hpp"
 #include "util/line_reader.hpp"
 #include "util/signal_pipe.hpp"
@@ -54,13 +55,25 @@ std::string shown_parameters(const Row& row) {
 }
 
 std::string duration_text(double seconds) {
-  if (seconds < 60) {
-    return seconds < 10 ? fmt::format("{:.1f}s", seconds) : fmt::format("{:.0f}s", seconds);
+  return util::format_duration(seconds, util::SubMinute::tenths_under_ten);
+}
+
+/// A sweep row's line: its status (in color), index, [run hash], parameters, [duration], run
+/// folder; the fields line up from row to row.
+enum class RunHash { left_out, shown };
+std::string row_line(const Row& row, RunHash hash, const std::vector<std::string>& fields,
+                     bool color, std::string indent = {}) {
+  std::vector<util::Column> columns{{.min_width = 11, .after = " "}, {.min_width = 5, .after = " "}};
+  std::vector<util::Cell> cells{{row.status, core::status_color(row.status)},
+                                fmt::format("#{}", row.index)};
+  if (hash == RunHash::shown) {
+    columns.push_back({.min_width = 12});
+    cells.emplace_back(row.run_hash.substr(0, 12));
   }
-  if (seconds < 3600) {
-    return fmt::format("{}m{:02}s", int(seconds) / 60, int(seconds) % 60);
-  }
-  return fmt::format("{}h{:02}m", int(seconds) / 3600, int(seconds) % 3600 / 60);
+  cells.insert(cells.end(), fields.begin(), fields.end());
+  util::Table line(std::move(columns), std::move(indent));
+  line.add_row(std::move(cells));
+  return line.render(color);
 }
 
 /// "2 done, 1 failed": how many rows have each status.
@@ -407,9 +420,12 @@ void Execution::finished(Worker& worker, int wait_status) {
   }
   ++m_finished;
   const double seconds = std::chrono::duration<double>(SteadyClock::now() - worker.started).count();
-  say(fmt::format("{} #{:<4} {}  {}  {}", core::paint_status(row.status, m_color, 11), row.index,
-                  shown_parameters(row),
-                  duration_text(seconds), row.run.empty() ? "(no run folder)" : row.run));
+  auto shown = row_line(row, RunHash::left_out,
+                        {shown_parameters(row), duration_text(seconds),
+                         row.run.empty() ? "(no run folder)" : row.run},
+                        m_color);
+  shown.pop_back(); // say() ends the line
+  say(shown);
   if (row.status != "done" && row.status != "interrupted" && !m_options.verbose) {
     for (const auto& line : worker.tail) {
       say("    " + line);
@@ -598,39 +614,24 @@ int submit_rows(Manifest& manifest, const std::vector<std::size_t>& rows, const 
 }
 
 void print_table(const Manifest& manifest, const std::set<std::string>& done, std::ostream& out) {
-  std::vector<std::vector<std::string>> table;
-  std::vector<std::string> header{"#", "run hash"};
+  util::Table table;
+  std::vector<util::Cell> header{"#", "run hash"};
   header.insert(header.end(), manifest.swept.begin(), manifest.swept.end());
   if (!done.empty()) {
-    header.push_back("");
+    header.emplace_back("");
   }
-  table.push_back(header);
+  table.add_row(std::move(header));
   for (const auto& row : manifest.rows) {
-    std::vector<std::string> cells{std::to_string(row.index), row.run_hash.substr(0, 12)};
+    std::vector<util::Cell> cells{std::to_string(row.index), row.run_hash.substr(0, 12)};
     for (const auto& name : manifest.swept) {
-      cells.push_back(row.parameters.contains(name) ? cell(row.parameters[name]) : "");
+      cells.emplace_back(row.parameters.contains(name) ? cell(row.parameters[name]) : "");
     }
     if (!done.empty()) {
-      cells.push_back(done.count(row.run_hash) ? "done already" : "");
+      cells.emplace_back(done.count(row.run_hash) ? "done already" : "");
     }
-    table.push_back(std::move(cells));
+    table.add_row(std::move(cells));
   }
-  std::vector<std::size_t> widths(header.size(), 0);
-  for (const auto& cells : table) {
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      widths[i] = std::max(widths[i], cells[i].size());
-    }
-  }
-  for (const auto& cells : table) {
-    std::string line;
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      line += fmt::format("{:<{}}", cells[i], i + 1 < cells.size() ? widths[i] + 2 : 0);
-    }
-    while (!line.empty() && line.back() == ' ') {
-      line.pop_back();
-    }
-    out << line << '\n';
-  }
+  out << table.render(false, util::TrailingSpaces::trimmed);
 }
 
 } // namespace
@@ -798,11 +799,11 @@ void print_status(Manifest& manifest, std::ostream& out, bool color) {
     out << fmt::format("  ({}; the run folders alone tell)\n", unreachable);
   }
   for (const auto& row : manifest.rows) {
-    out << fmt::format("  {} #{:<4} {:<12}  {}  {}{}\n", core::paint_status(row.status, color, 11),
-                       row.index,
-                       row.run_hash.substr(0, 12), shown_parameters(row),
-                       row.run.empty() ? "-" : row.run,
-                       row.note.empty() || row.status == "done" ? "" : "  (" + row.note + ")");
+    out << row_line(row, RunHash::shown,
+                    {shown_parameters(row),
+                     (row.run.empty() ? "-" : row.run) +
+                         (row.note.empty() || row.status == "done" ? "" : "  (" + row.note + ")")},
+                    color, "  ");
   }
 }
 
@@ -863,9 +864,14 @@ void print_list(const std::filesystem::path& root, std::ostream& out) {
       const auto done = std::count_if(manifest.rows.begin(), manifest.rows.end(), [](const Row& r) {
         return r.status == "done" || r.status == "skipped";
       });
-      out << fmt::format("{}  {:>4}/{:<4} done  {:<11}  {}\n", manifest.id, done,
-                         manifest.rows.size(), shown_state(manifest),
-                         std::filesystem::relative(manifest.namespace_dir, root).string());
+      util::Table line({{},
+                        {.min_width = 4, .align = util::Align::right, .after = "/"},
+                        {.min_width = 4, .after = " done  "},
+                        {.min_width = 11}});
+      line.add_row({manifest.id, std::to_string(done), std::to_string(manifest.rows.size()),
+                    shown_state(manifest),
+                    std::filesystem::relative(manifest.namespace_dir, root).string()});
+      out << line.render();
     } catch (const Error& error) {
       out << fmt::format("{}  damaged: {}\n", folder.filename().string(), error.what());
     }
