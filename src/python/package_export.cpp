@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
+#include "util/checksum.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
 #include "xrun/python_package.hpp"
@@ -21,14 +22,6 @@
 namespace xrun::python {
 
 namespace {
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (const unsigned char c : text) {
-    hash = (hash ^ c) * 1099511628211ULL;
-  }
-  return hash;
-}
 
 std::filesystem::path temp_folder() {
   const char* tmpdir = std::getenv("TMPDIR");
@@ -83,7 +76,7 @@ std::filesystem::path exported_package_dir() {
   // Once per process: the answer (and a warning about the cache) does not change.
   static const std::filesystem::path dir = [] {
     const auto version = std::filesystem::path("python") /
-                         fmt::format("{}-{:016x}", k_version, fnv1a(k_python_package));
+                         fmt::format("{}-{:016x}", k_version, util::fnv1a(k_python_package));
     // The package, its bytecode and the plugins' bytecode are code this user runs: every
     // level must be this user's alone, or another user could plant what gets run.
     const auto levels = {std::filesystem::path("xrun") / "__pycache__",
