@@ -5,6 +5,7 @@
 #include "core/diagnostics.hpp"
 #include "core/run_hash.hpp"
 #include "run/git_info.hpp"
+#include "run/outcome.hpp"
 #include "run/output_log.hpp"
 #include "run/python_packages.hpp"
 #include "util/color.hpp"
@@ -145,11 +146,6 @@ std::vector<std::string> tracked_on_disk(const std::filesystem::path& track) {
   return names;
 }
 
-std::string signal_name(int number) {
-  const char* name = ::sigabbrev_np(number);
-  return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", number);
-}
-
 std::string default_interrupt_reason(int number) {
   switch (number) {
   case SIGINT:
@@ -162,6 +158,14 @@ std::string default_interrupt_reason(int number) {
     return signal_name(number);
   }
 }
+
+/// How far a supervised run has come.
+enum class Phase {
+  starting, // no run folder yet: the experiment process loads and resolves its parameters
+  running,  // the run folder holds the run's start; the experiment runs
+  ended,    // the final status is decided (in the meta), not yet on record
+  recorded, // the final status, as the experiment reported it, is written
+};
 
 /// The run being supervised: what the supervisor knows and writes.
 class Supervision {
@@ -187,6 +191,8 @@ private:
   std::string copy_name(const Json& source);
   void heartbeat();
   int finish(int wait_status);
+  Report reported() const;
+  void apply(const RunEnd& end);
   void record_end();
   void record_outcome();
   int end_run();
@@ -204,16 +210,12 @@ private:
   Json m_outcome = Json::object();
   GitDiff m_git_diff = GitDiff::code;
   std::future<std::optional<GitSnapshot>> m_git;
-  int m_interrupts = 0;
-  bool m_terminated = false;
-  bool m_killed_by_us = false;
+  Phase m_phase = Phase::starting;
+  Interruption m_interruption = Interruption::none;
   bool m_heartbeat_failed = false; // a heartbeat could not be written (warned of once)
-  bool m_outcome_written = false;  // the final status, as reported, is on record
   Json m_interrupted_by; // {"signal", "reason"} of the first signal that came
   std::vector<int> m_handled{SIGINT, SIGTERM, SIGHUP, SIGCHLD}; // and interrupt_reasons' signals
   std::optional<util::SignalPipe> m_signals;
-  bool m_ended = false;         // the final status is written
-  bool m_plugins_ended = false; // the plugins' after_end hooks have run
   std::string m_record_error;   // why the run could not be recorded; it was stopped
   std::string m_start_error;    // why the run's start could not be recorded; it did not start
   std::vector<std::filesystem::path> m_created_dirs; // namespace folders this run created
@@ -270,7 +272,7 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
     if (drain_deadline && now >= *drain_deadline) {
       break;
     }
-    if (!m_folder || m_ended) {
+    if (m_phase != Phase::running) {
       next_heartbeat = now + k_heartbeat_interval; // nothing (more) to beat for
     } else if (now >= next_heartbeat) {
       heartbeat();
@@ -333,7 +335,7 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
 /// ended without calling it (killed, or died in C code).
 bool Supervision::plugins_owe_end() const {
   // After the experiment's report, its process ran them (or was stopped while it did).
-  if (!m_folder || m_plugins_ended || !m_record_error.empty() || !m_outcome.empty()) {
+  if (m_phase == Phase::starting || !m_record_error.empty() || !m_outcome.empty()) {
     return false;
   }
   const auto found = m_meta.extra.find("plugins");
@@ -359,7 +361,7 @@ void Supervision::finish_plugins() {
   Pipe out, err, control_out, control_in;
   m_child = spawn_child([&](int in, int to) { return finisher(folder, in, to); }, out, err,
                         control_out, control_in, m_handled);
-  m_interrupts = 0;
+  m_interruption = Interruption::none;
   const int status = watch(out, err, control_out, control_in);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     log_line("xrun: the plugins' after_end hooks did not complete");
@@ -383,35 +385,33 @@ void Supervision::handle_signal(int number, bool sent_by_process) {
                                        ? given->second
                                        : default_interrupt_reason(number)}};
   }
+  const bool first = m_interruption == Interruption::none;
   if (number != SIGINT && number != SIGTERM && number != SIGHUP) {
     // A warning (a batch system's time limit is near): the experiment is interrupted as by a
     // first Ctrl-C, so that it saves what it has; the limit itself brings SIGTERM.
-    if (m_interrupts++ == 0) {
+    if (first) {
+      m_interruption = Interruption::asked;
       ::kill(m_child, SIGINT);
       std::cerr << fmt::format("\nxrun: interrupting the experiment: {}\n",
                                m_interrupted_by.value("reason", ""));
     }
     return;
   }
-  if (number == SIGINT) {
-    ++m_interrupts;
-    if (m_interrupts == 1) {
+  if (first) {
+    m_interruption = Interruption::asked;
+    if (number == SIGINT) {
       // Ctrl-C at the terminal reaches the experiment directly (same process group);
       // a SIGINT sent to xrun alone is passed on.
       if (sent_by_process) {
         ::kill(m_child, SIGINT);
       }
       std::cerr << "\nxrun: interrupting the experiment (press Ctrl-C again to kill it)\n";
-      return;
-    }
-  } else {
-    m_terminated = true;
-    if (m_interrupts++ == 0) {
+    } else {
       ::kill(m_child, SIGTERM);
-      return;
     }
+    return;
   }
-  m_killed_by_us = true;
+  m_interruption = Interruption::killed;
   ::kill(m_child, SIGKILL);
 }
 
@@ -467,7 +467,6 @@ void Supervision::handle_message(std::string_view line) {
     } catch (const std::exception& error) {
       // A run that cannot be recorded must not go on unrecorded.
       m_record_error = error.what();
-      m_killed_by_us = true;
       ::kill(m_child, SIGKILL);
     }
   } else if (type == "finish") {
@@ -478,7 +477,6 @@ void Supervision::handle_message(std::string_view line) {
     record_outcome();
   } else if (type == "plugins") {
     m_meta.extra["plugins"] = message.value("plugins", Json::array());
-    m_plugins_ended = m_plugins_ended || message.value("ended", false);
   }
 }
 
@@ -563,6 +561,7 @@ Json Supervision::start_run(const Json& message) {
     record_start(message, *staged);
     m_folder = publish_run_folder(
         *staged, naming, [&](const RunFolder& run) { rewrite_start_meta(staged->staging, run); });
+    m_phase = Phase::running;
     m_log.renamed(m_folder->path / "experiment_out.log");
   } catch (const Error& error) {
     undo_start(staged);
@@ -766,7 +765,7 @@ int Supervision::finish(int wait_status) {
           fmt::format("cannot record the run, so it did not start: {}", m_start_error),
           "nothing was created or left; make room or fix the folder, then run again");
     }
-    const bool interrupted = m_interrupts > 0 || m_terminated ||
+    const bool interrupted = m_interruption != Interruption::none ||
                              (WIFSIGNALED(wait_status) && (WTERMSIG(wait_status) == SIGINT ||
                                                            WTERMSIG(wait_status) == SIGTERM)) ||
                              (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 130);
@@ -803,10 +802,10 @@ int Supervision::finish(int wait_status) {
     throw RecordError(fmt::format("cannot record the run, so it was stopped: {}", m_record_error));
   }
 
-  if (m_ended) {
+  if (m_phase >= Phase::ended) {
     // Recorded from the experiment's report; what its process did afterwards (the plugins'
     // after_end hooks) does not change how the run ended.
-    if (WIFSIGNALED(wait_status) && !m_killed_by_us) {
+    if (WIFSIGNALED(wait_status) && m_interruption != Interruption::killed) {
       const auto note = fmt::format("xrun: the experiment process was killed by {} after the "
                                     "run had ended",
                                     signal_name(WTERMSIG(wait_status)));
@@ -816,62 +815,43 @@ int Supervision::finish(int wait_status) {
     return end_run();
   }
   record_end();
-  const bool interrupt_requested = m_interrupts > 0 || m_terminated;
-  int signal = 0;
-  if (WIFSIGNALED(wait_status)) {
-    signal = WTERMSIG(wait_status);
-    // Ended by the interrupt the user asked for: a forwarded SIGINT/SIGTERM, or the SIGKILL
-    // xrun sent on a second Ctrl-C. Any other signal is the experiment's death.
-    const bool by_interrupt =
-        interrupt_requested && (signal == SIGINT || signal == SIGTERM || m_killed_by_us);
-    m_meta.status = by_interrupt ? RunStatus::interrupted : RunStatus::killed;
-    m_meta.signal = signal;
-    if (m_killed_by_us) {
-      m_meta.error_message = "killed by xrun after a second interrupt";
-    } else if (m_meta.status == RunStatus::killed) {
-      m_meta.error_type = signal_name(signal);
-    }
-    log_line(fmt::format("xrun: the experiment process was killed by {}", signal_name(signal)));
-  } else {
-    const int code = WEXITSTATUS(wait_status);
-    if (code == 0) {
-      // A run ends with the experiment's report. A process that exited cleanly without one
-      // (os._exit, exit() from native code) cut its experiment short: the run did not finish.
-      m_meta.status = RunStatus::failed;
-      m_meta.error_type = "EarlyExit";
-      m_meta.error_message = "the experiment process exited with code 0 before the experiment "
-                             "ended (os._exit, or exit() from native code)";
-      log_line("xrun: " + m_meta.error_message);
-      std::cerr << "xrun: " << m_meta.error_message << '\n';
-    } else if (code == 130 || m_outcome.value("interrupted", false)) {
-      m_meta.status = RunStatus::interrupted;
-      if (m_meta.error_type.empty()) {
-        // Exit code 130: a KeyboardInterrupt outside the experiment's function (while the run
-        // was being set up or closed), so it made no report of its own.
-        m_meta.error_type = "KeyboardInterrupt";
-      }
-    } else {
-      m_meta.status = RunStatus::failed;
-      if (m_meta.error_type.empty()) {
-        m_meta.error_type = fmt::format("exit code {}", code);
-      }
+  apply(end_from_exit(wait_status, m_interruption, reported()));
+  return end_run();
+}
+
+/// What the experiment reported of its end, as far as the status goes.
+Report Supervision::reported() const {
+  return {.interrupted = m_outcome.value("interrupted", false),
+          .error_type = m_outcome.value("error_type", ""),
+          .error_message = m_outcome.value("error_message", "")};
+}
+
+/// Puts the run's end into the meta, and its note into the log (and on stderr, if it says so).
+void Supervision::apply(const RunEnd& end) {
+  m_meta.status = end.status;
+  m_meta.exit_code = end.exit_code;
+  if (end.signal != 0) {
+    m_meta.signal = end.signal;
+  }
+  m_meta.error_type = end.error_type;
+  m_meta.error_message = end.error_message;
+  if (!end.note.empty()) {
+    log_line(end.note);
+    if (end.note_on_stderr) {
+      std::cerr << end.note << '\n';
     }
   }
-  m_meta.exit_code = exit_code_for(m_meta.status, signal);
-  return end_run();
 }
 
 /// The end time, errors, series and hooks of the run, from the experiment's report when it
 /// made one (its own end: the plugins' after_end hooks after it are not the run's time).
 void Supervision::record_end() {
-  m_ended = true;
+  m_phase = Phase::ended;
   const double now = util::to_epoch_seconds(util::Clock::now());
   const double reported = m_outcome.value("end_time", now);
   m_meta.end_time = reported >= m_meta.start_time && reported <= now ? reported : now;
   m_meta.duration = *m_meta.end_time - m_meta.start_time;
   m_meta.heartbeat = *m_meta.end_time;
-  m_meta.error_type = m_outcome.value("error_type", "");
-  m_meta.error_message = m_outcome.value("error_message", "");
   if (m_outcome.contains("tracked")) {
     m_meta.tracked = m_outcome["tracked"].get<std::vector<std::string>>();
   } else {
@@ -891,20 +871,15 @@ void Supervision::record_end() {
 /// The final status as the experiment reported it, written at once: from here on, nothing its
 /// process does (a plugin calling os._exit, a kill during the after_end hooks) can change it.
 void Supervision::record_outcome() {
-  if (!m_folder || m_ended || !m_record_error.empty()) {
+  if (m_phase != Phase::running || !m_record_error.empty()) {
     return;
   }
   record_end();
-  if (m_outcome.value("interrupted", false)) {
-    m_meta.status = RunStatus::interrupted;
-  } else {
-    m_meta.status = m_meta.error_type.empty() ? RunStatus::done : RunStatus::failed;
-  }
-  m_meta.exit_code = exit_code_for(m_meta.status, 0);
+  apply(end_from_report(reported()));
   note_interruption();
   try {
     write_meta(m_folder->path, m_meta);
-    m_outcome_written = true;
+    m_phase = Phase::recorded;
   } catch (const Error& error) {
     core::print_error(error.what());
   }
@@ -913,7 +888,7 @@ void Supervision::record_outcome() {
 /// Keeps in the meta why an interrupted run was interrupted.
 void Supervision::note_interruption() {
   if (!m_interrupted_by.is_null() &&
-      (m_meta.status == RunStatus::interrupted || m_killed_by_us)) {
+      (m_meta.status == RunStatus::interrupted || m_interruption == Interruption::killed)) {
     m_meta.extra["interrupted_by"] = nlohmann::ordered_json::parse(m_interrupted_by.dump());
   }
 }
@@ -924,7 +899,7 @@ int Supervision::end_run() {
   try {
     write_meta(m_folder->path, m_meta);
   } catch (const Error& error) {
-    if (m_outcome_written) { // the status is on record; only later plugin records are not
+    if (m_phase == Phase::recorded) { // the status is on record; only later plugin records are not
       core::print_warning(error.what());
       std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),
                                m_meta.duration, m_folder->path.string());
