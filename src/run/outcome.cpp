@@ -1,8 +1,8 @@
 #include "run/outcome.hpp"
 
 #include <csignal>
-#include <fmt/format.h>
 #include <cstring>
+#include <fmt/format.h>
 #include <sys/wait.h>
 
 namespace xrun::run {
@@ -42,7 +42,8 @@ RunEnd end_from_exit(int wait_status, Interruption interruption, const Report& r
     } else if (end.status == RunStatus::killed) {
       end.error_type = signal_name(end.signal);
     }
-    end.note = fmt::format("xrun: the experiment process was killed by {}", signal_name(end.signal));
+    end.note =
+        fmt::format("xrun: the experiment process was killed by {}", signal_name(end.signal));
   } else {
     const int code = WEXITSTATUS(wait_status);
     if (code == 0) {

@@ -27,7 +27,8 @@ std::string duration_text(double seconds) {
 
 std::string row_line(const Row& row, RunHash hash, const std::vector<std::string>& fields,
                      bool color, std::string indent) {
-  std::vector<util::Column> columns{{.min_width = 11, .after = " "}, {.min_width = 5, .after = " "}};
+  std::vector<util::Column> columns{{.min_width = 11, .after = " "},
+                                    {.min_width = 5, .after = " "}};
   std::vector<util::Cell> cells{{row.status, core::status_color(row.status)},
                                 fmt::format("#{}", row.index)};
   if (hash == RunHash::shown) {

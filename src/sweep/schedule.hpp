@@ -39,8 +39,8 @@ struct Ended {
 };
 } // namespace worker_event
 
-using WorkerEvent = std::variant<worker_event::Signal, worker_event::Output,
-                                 worker_event::Folder, worker_event::Ended>;
+using WorkerEvent = std::variant<worker_event::Signal, worker_event::Output, worker_event::Folder,
+                                 worker_event::Ended>;
 
 /// Starts and watches the workers of a sweep: each runs one row as a whole `xrun run`.
 class Workers {

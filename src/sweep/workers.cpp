@@ -30,8 +30,8 @@ ProcessWorkers::~ProcessWorkers() {
 int ProcessWorkers::start(const Manifest& manifest, const Row& row) {
   core::Pipe output;
   const pid_t pid = core::fork_child(
-      "a worker", {SIGINT, SIGTERM, SIGHUP, SIGCHLD},
-      [&] { return work(manifest, row, output); }, core::EscapedError::usage);
+      "a worker", {SIGINT, SIGTERM, SIGHUP, SIGCHLD}, [&] { return work(manifest, row, output); },
+      core::EscapedError::usage);
   ::setpgid(pid, pid); // as the worker does itself: whichever comes first
   output.close_write();
   Process process;
@@ -119,15 +119,14 @@ void ProcessWorkers::read_reports(std::vector<WorkerEvent>& events) {
   if (got <= 0) {
     return;
   }
-  m_report_lines.feed(std::string_view(buffer, static_cast<std::size_t>(got)),
-                      [&](std::string_view line) {
-                        const auto tab = line.find('\t');
-                        if (tab != std::string_view::npos) {
-                          events.emplace_back(worker_event::Folder{
-                              std::stoi(std::string(line.substr(0, tab))),
-                              std::string(line.substr(tab + 1))});
-                        }
-                      });
+  m_report_lines.feed(
+      std::string_view(buffer, static_cast<std::size_t>(got)), [&](std::string_view line) {
+        const auto tab = line.find('\t');
+        if (tab != std::string_view::npos) {
+          events.emplace_back(worker_event::Folder{std::stoi(std::string(line.substr(0, tab))),
+                                                   std::string(line.substr(tab + 1))});
+        }
+      });
 }
 
 void ProcessWorkers::reap(std::vector<WorkerEvent>& events) {

@@ -8,10 +8,10 @@ namespace xrun::util {
 
 /// What a `\r` in the bytes means.
 enum class CarriageReturn {
-  kept,          // an ordinary byte of the line
-  line_end,      // one right before the `\n` is part of the line end (`\r\n`); others are kept
-  starts_over,   // the line starts over (a progress bar redrawing itself): its last state is
-                 // kept; `\r\n` is a line end
+  kept,        // an ordinary byte of the line
+  line_end,    // one right before the `\n` is part of the line end (`\r\n`); others are kept
+  starts_over, // the line starts over (a progress bar redrawing itself): its last state is
+               // kept; `\r\n` is a line end
 };
 
 /// Cuts the bytes of one stream into lines. The bytes after the last `\n` wait for the next

@@ -21,7 +21,8 @@ namespace {
 } // namespace
 
 Sha256::Sha256() : m_context(std::make_unique<Context>()) {
-  if (!m_context->digest || EVP_DigestInit_ex(m_context->digest.get(), EVP_sha256(), nullptr) != 1) {
+  if (!m_context->digest ||
+      EVP_DigestInit_ex(m_context->digest.get(), EVP_sha256(), nullptr) != 1) {
     fail();
   }
 }

@@ -24,7 +24,7 @@ enum class Align { left, right };
 struct Column {
   std::size_t min_width = 0; // cells are padded to at least this many characters
   Align align = Align::left;
-  std::string after = "  ";  // what follows the column's cells (not after the last column)
+  std::string after = "  "; // what follows the column's cells (not after the last column)
 };
 
 /// Whether spaces at the end of a line are kept (padding of empty cells) or cut off.

@@ -19,10 +19,10 @@ namespace {
 /// the next wait(), unless it is slow, when it runs until a signal ends it (as interrupted).
 class FakeWorkers final : public Workers {
 public:
-  std::map<int, int> exit_codes;        // row index -> exit code (0 when not given)
-  std::set<int> slow;                   // rows whose workers run until signalled
-  std::map<int, int> signal_at_wait;    // wait() number -> signal the sweep process receives
-  std::vector<int> started;             // row indices, in the order started
+  std::map<int, int> exit_codes;         // row index -> exit code (0 when not given)
+  std::set<int> slow;                    // rows whose workers run until signalled
+  std::map<int, int> signal_at_wait;     // wait() number -> signal the sweep process receives
+  std::vector<int> started;              // row indices, in the order started
   std::vector<std::pair<int, int>> sent; // (row index, signal) sent to workers
   std::size_t most_at_once = 0;
 
