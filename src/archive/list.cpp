@@ -215,8 +215,9 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   for (std::size_t r = 0; r < rows; ++r) {
     const auto first = cells.begin() + static_cast<std::ptrdiff_t>(r * width);
     const auto color = core::status_color(*first);
-    std::vector<util::Cell> row(std::make_move_iterator(first),
-                                std::make_move_iterator(first + static_cast<std::ptrdiff_t>(width)));
+    std::vector<util::Cell> row(
+        std::make_move_iterator(first),
+        std::make_move_iterator(first + static_cast<std::ptrdiff_t>(width)));
     row.front().color = color;
     table.add_row(std::move(row));
   }

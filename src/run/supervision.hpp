@@ -27,9 +27,11 @@ namespace xrun::run {
 
 using Json = nlohmann::json;
 
+/// One of the experiment process's output pipes: the terminal it is echoed to, and its lines
+/// for the log.
 struct Stream {
-  int fd;
-  int echo_fd;
+  int fd;      // the read end; -1 at its end
+  int echo_fd; // STDOUT_FILENO or STDERR_FILENO
   // A `\r` that is not part of `\r\n` starts the line over (a progress bar redrawing
   // itself): the log keeps only its last state.
   util::LineReader lines{util::CarriageReturn::starts_over};

@@ -1,32 +1,25 @@
 #include "run/supervision.hpp"
 
-#include "core/atomic_file.hpp"
 #include "core/child_process.hpp"
 #include "core/diagnostics.hpp"
-#include "core/run_hash.hpp"
 #include "run/git_info.hpp"
 #include "run/outcome.hpp"
 #include "run/output_log.hpp"
-#include "run/python_packages.hpp"
 #include "util/color.hpp"
 #include "util/fs.hpp"
-#include "util/host.hpp"
 #include "util/line_reader.hpp"
 #include "util/process.hpp"
 #include "util/signal_pipe.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 #include "xrun/meta.hpp"
-#include "xrun/run_analysis_template.hpp"
 #include "xrun/run_folder.hpp"
-#include "xrun/version.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
