@@ -1,5 +1,7 @@
 #include "run/outcome.hpp"
 
+#include "xrun/error.hpp"
+
 #include <csignal>
 #include <cstring>
 #include <fmt/format.h>
@@ -10,6 +12,38 @@ namespace xrun::run {
 std::string signal_name(int number) {
   const char* name = ::sigabbrev_np(number);
   return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", number);
+}
+
+NoRunEnd end_before_start(int wait_status, Interruption interruption, const std::string& file) {
+  const bool interrupted = interruption != Interruption::none ||
+                           (WIFSIGNALED(wait_status) && (WTERMSIG(wait_status) == SIGINT ||
+                                                         WTERMSIG(wait_status) == SIGTERM)) ||
+                           (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 130);
+  if (interrupted) {
+    return {exit_code_for(RunStatus::interrupted),
+            "interrupted before the run started; no run was created", NoRunEnd::Say::line};
+  }
+  if (WIFSIGNALED(wait_status)) {
+    return {128 + WTERMSIG(wait_status),
+            fmt::format("the experiment process died of {} before the run started; no run was "
+                        "created",
+                        signal_name(WTERMSIG(wait_status))),
+            NoRunEnd::Say::error};
+  }
+  const int code = WEXITSTATUS(wait_status);
+  if (code == k_exit_unrecorded) {
+    return {code}; // what the run needs could not be written, as the experiment process said
+  }
+  if (code != k_exit_usage) {
+    // The module ended the process while it was loading (os._exit, exit() in C): neither a
+    // success without a run nor a run that failed. (sys.exit is reported by the child.)
+    return {k_exit_usage,
+            fmt::format("the experiment process exited with code {} while loading {}; no run "
+                        "was created",
+                        code, file),
+            NoRunEnd::Say::error};
+  }
+  return {k_exit_usage};
 }
 
 RunEnd end_from_report(const Report& report) {

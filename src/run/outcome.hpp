@@ -37,6 +37,19 @@ struct RunEnd {
   bool note_on_stderr = false;
 };
 
+/// How `xrun run` ends when the experiment process ended before it had a run folder: nothing
+/// was recorded.
+struct NoRunEnd {
+  int exit_code = 2;
+  std::string message = {};                                   // what is said on stderr
+  enum class Say { nothing, line, error } say = Say::nothing; // `xrun: ...` or `xrun: error: ...`
+};
+
+/// The end of `xrun run` whose experiment process (loading `file`) ended with `wait_status`
+/// before its run started: interrupted (130), killed (128 + N), its own start error (74), or
+/// bad input (2; reported by the process itself, or here for an unexpected exit code).
+NoRunEnd end_before_start(int wait_status, Interruption interruption, const std::string& file);
+
 /// `SIGINT`, `SIGKILL`, ...: the name of signal `number` (`signal N` for one without).
 std::string signal_name(int number);
 

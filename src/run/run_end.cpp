@@ -47,32 +47,13 @@ int Supervision::finish(int wait_status) {
           fmt::format("cannot record the run, so it did not start: {}", m_start_error),
           "nothing was created or left; make room or fix the folder, then run again");
     }
-    const bool interrupted = m_interruption != Interruption::none ||
-                             (WIFSIGNALED(wait_status) && (WTERMSIG(wait_status) == SIGINT ||
-                                                           WTERMSIG(wait_status) == SIGTERM)) ||
-                             (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 130);
-    if (interrupted) {
-      std::cerr << "xrun: interrupted before the run started; no run was created\n";
-      return exit_code_for(RunStatus::interrupted);
+    const auto end = end_before_start(wait_status, m_interruption, m_request.file.string());
+    if (end.say == NoRunEnd::Say::line) {
+      std::cerr << "xrun: " << end.message << '\n';
+    } else if (end.say == NoRunEnd::Say::error) {
+      core::print_error(end.message);
     }
-    if (WIFSIGNALED(wait_status)) {
-      core::print_error(fmt::format("the experiment process died of {} before the run "
-                                    "started; no run was created",
-                                    signal_name(WTERMSIG(wait_status))));
-      return 128 + WTERMSIG(wait_status);
-    }
-    const int code = WEXITSTATUS(wait_status);
-    if (code == k_exit_unrecorded) {
-      return code; // what the run needs could not be written, as the experiment process said
-    }
-    if (code != k_exit_usage) {
-      // The module ended the process while it was loading (os._exit, exit() in C): neither
-      // a success without a run nor a run that failed. (sys.exit is reported by the child.)
-      core::print_error(fmt::format("the experiment process exited with code {} while loading "
-                                    "{}; no run was created",
-                                    code, m_request.file.string()));
-    }
-    return k_exit_usage;
+    return end.exit_code;
   }
 
   if (!m_record_error.empty()) {

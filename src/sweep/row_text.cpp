@@ -25,13 +25,13 @@ std::string duration_text(double seconds) {
   return util::format_duration(seconds, util::SubMinute::tenths_under_ten);
 }
 
-std::string row_line(const Row& row, RunHash hash, const std::vector<std::string>& fields,
+std::string row_line(const Row& row, HashColumn hash, const std::vector<std::string>& fields,
                      bool color, std::string indent) {
   std::vector<util::Column> columns{{.min_width = 11, .after = " "},
                                     {.min_width = 5, .after = " "}};
   std::vector<util::Cell> cells{{row.status, core::status_color(row.status)},
                                 fmt::format("#{}", row.index)};
-  if (hash == RunHash::shown) {
+  if (hash == HashColumn::shown) {
     columns.push_back({.min_width = 12});
     cells.emplace_back(row.run_hash.substr(0, 12));
   }

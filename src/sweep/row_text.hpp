@@ -18,11 +18,11 @@ std::string shown_parameters(const Row& row);
 std::string duration_text(double seconds);
 
 /// Whether a row's line shows its run hash.
-enum class RunHash { left_out, shown };
+enum class HashColumn { left_out, shown };
 
 /// A row's line: its status (in color when `color`), index, run hash (`hash`), then `fields`;
 /// each ending in `\n`, the fields lined up from row to row.
-std::string row_line(const Row& row, RunHash hash, const std::vector<std::string>& fields,
+std::string row_line(const Row& row, HashColumn hash, const std::vector<std::string>& fields,
                      bool color, std::string indent = {});
 
 /// "2 done, 1 failed": how many rows have each status.

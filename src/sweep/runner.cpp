@@ -394,7 +394,7 @@ void print_status(Manifest& manifest, std::ostream& out, bool color) {
     out << fmt::format("  ({}; the run folders alone tell)\n", unreachable);
   }
   for (const auto& row : manifest.rows) {
-    out << row_line(row, RunHash::shown,
+    out << row_line(row, HashColumn::shown,
                     {shown_parameters(row),
                      (row.run.empty() ? "-" : row.run) +
                          (row.note.empty() || row.status == "done" ? "" : "  (" + row.note + ")")},

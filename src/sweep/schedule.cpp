@@ -197,7 +197,7 @@ void Execution::finished(int id, int exit_code) {
   ++m_finished;
   const double seconds =
       std::chrono::duration<double>(SteadyClock::now() - worker->started).count();
-  auto shown = row_line(row, RunHash::left_out,
+  auto shown = row_line(row, HashColumn::left_out,
                         {shown_parameters(row), duration_text(seconds),
                          row.run.empty() ? "(no run folder)" : row.run},
                         m_color);

@@ -110,3 +110,38 @@ TEST_CASE("how the process ended is noted in the log") {
   CHECK(early.note_on_stderr);
   CHECK(end_from_exit(W_EXITCODE(1, 0), Interruption::none, {}).note.empty());
 }
+
+TEST_CASE("an experiment process that ends before its run started leaves no run") {
+  using xrun::run::end_before_start;
+  using xrun::run::NoRunEnd;
+  const struct {
+    const char* what;
+    int wait_status;
+    Interruption interruption;
+    int exit_code;
+    NoRunEnd::Say say;
+    std::string message;
+  } cases[] = {
+      {"Ctrl-C while loading", exited(1), Interruption::asked, 130, NoRunEnd::Say::line,
+       "interrupted before the run started; no run was created"},
+      {"a KeyboardInterrupt while loading", exited(130), Interruption::none, 130,
+       NoRunEnd::Say::line, "interrupted before the run started; no run was created"},
+      {"SIGTERM from elsewhere", killed_by(SIGTERM), Interruption::none, 130, NoRunEnd::Say::line,
+       "interrupted before the run started; no run was created"},
+      {"a crash", killed_by(SIGSEGV), Interruption::none, 128 + SIGSEGV, NoRunEnd::Say::error,
+       "the experiment process died of SIGSEGV before the run started; no run was created"},
+      {"bad input, reported by the process", exited(2), Interruption::none, 2,
+       NoRunEnd::Say::nothing, ""},
+      {"a start that could not be recorded", exited(74), Interruption::none, 74,
+       NoRunEnd::Say::nothing, ""},
+      {"os._exit while loading", exited(0), Interruption::none, 2, NoRunEnd::Say::error,
+       "the experiment process exited with code 0 while loading exp.py; no run was created"},
+  };
+  for (const auto& row : cases) {
+    CAPTURE(row.what);
+    const auto end = end_before_start(row.wait_status, row.interruption, "exp.py");
+    CHECK(end.exit_code == row.exit_code);
+    CHECK(end.say == row.say);
+    CHECK(end.message == row.message);
+  }
+}
