@@ -6,6 +6,7 @@
 #include "util/color.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+#include "util/table.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
@@ -330,12 +331,6 @@ std::string series_line(const std::filesystem::path& folder, const std::string& 
                                          : "");
 }
 
-/// `text` followed by spaces up to `width` characters on a terminal.
-std::string padded(const std::string& text, std::size_t width) {
-  const auto used = util::display_width(text);
-  return used >= width ? text : text + std::string(width - used, ' ');
-}
-
 } // namespace
 
 int show_run(const std::filesystem::path& folder, std::ostream& out, bool color) {
@@ -425,24 +420,18 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   }
 
   out << "\nparameters\n";
-  std::vector<std::array<std::string, 3>> rows; // name, type, value
-  std::array<std::size_t, 3> widths{};
+  // name, type, value, [source]
+  util::Table parameters({{}, {.after = " = "}, {.after = "   "}}, "  ");
   for (const auto& parameter : meta.parameters) {
     // A value JSON cannot hold exactly (NaN, a big int) is shown as the run had it.
     const auto exact = parameter.extra.find("exact");
-    rows.push_back({parameter.name, parameter.type,
-                    exact != parameter.extra.end() && exact->is_string()
-                        ? exact->get<std::string>()
-                        : short_json(plain_json(parameter.value))});
-    for (std::size_t i = 0; i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], util::display_width(rows.back()[i]));
-    }
+    parameters.add_row({parameter.name, parameter.type,
+                        exact != parameter.extra.end() && exact->is_string()
+                            ? exact->get<std::string>()
+                            : short_json(plain_json(parameter.value)),
+                        fmt::format("[{}]", to_string(parameter.source))});
   }
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    out << fmt::format("  {}  {} = {}   [{}]\n", padded(rows[i][0], widths[0]),
-                       padded(rows[i][1], widths[1]), padded(rows[i][2], widths[2]),
-                       to_string(meta.parameters[i].source));
-  }
+  out << parameters.render();
 
   std::string data_problem;
   if (const auto data = core::read_data_values(folder, data_problem)) {
@@ -469,13 +458,11 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   }
   if (!names.empty()) {
     out << "\ntracked\n";
-    std::size_t width = 0;
+    util::Table series({}, "  ");
     for (const auto& name : names) {
-      width = std::max(width, util::display_width(name));
+      series.add_row({name, series_line(folder, name)});
     }
-    for (const auto& name : names) {
-      out << fmt::format("  {}  {}\n", padded(name, width), series_line(folder, name));
-    }
+    out << series.render();
   }
 
   out << "\nfiles\n";

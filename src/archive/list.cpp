@@ -3,6 +3,7 @@
 #include "archive/runs.hpp"
 #include "core/diagnostics.hpp"
 #include "util/strings.hpp"
+#include "util/table.hpp"
 #include "util/time.hpp"
 
 #include <algorithm>
@@ -53,17 +54,6 @@ std::string printable(const std::string& text) {
     }
   }
   return shown;
-}
-
-std::string human_duration(double seconds) {
-  if (seconds < 60) {
-    return fmt::format("{:.1f}s", seconds);
-  }
-  const auto total = static_cast<long>(seconds);
-  if (total < 3600) {
-    return fmt::format("{}m{:02}s", total / 60, total % 60);
-  }
-  return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
 }
 
 std::string csv_field(const std::string& text) {
@@ -178,7 +168,7 @@ int list_runs(const ListOptions& options, std::ostream& out) {
     cells.push_back(printable(std::string(run->relative())));
     cells.push_back(readable && summary.start_time > 0 ? util::format_local(summary.start_time)
                                                        : "-");
-    cells.push_back(readable ? human_duration(std::max(0.0, run->duration(now))) : "-");
+    cells.push_back(readable ? util::format_duration(std::max(0.0, run->duration(now))) : "-");
     for (const auto& column : options.columns) {
       cells.push_back(printable(render(run->value(column, now))));
     }
@@ -220,29 +210,18 @@ int list_runs(const ListOptions& options, std::ostream& out) {
               << '\n';
     return 0;
   }
-  std::vector<std::size_t> widths(width);
-  for (std::size_t i = 0; i < width; ++i) {
-    widths[i] = util::display_width(header[i]);
-    for (std::size_t r = 0; r < rows; ++r) {
-      widths[i] = std::max(widths[i], util::display_width(cell(r, i)));
-    }
-  }
-  std::string text; // the whole table, written at once
-  const auto print_row = [&](const std::string* row, bool is_header) {
-    for (std::size_t i = 0; i < width; ++i) {
-      text += i == 0 && !is_header ? util::paint(row[i], core::status_color(row[i]), options.color)
-                                   : row[i];
-      if (i + 1 == width) {
-        text += '\n';
-      } else {
-        text.append(widths[i] - util::display_width(row[i]) + 2, ' ');
-      }
-    }
-  };
-  print_row(header.data(), true);
+  util::Table table;
+  table.add_row({header.begin(), header.end()});
   for (std::size_t r = 0; r < rows; ++r) {
-    print_row(&cell(r, 0), false);
+    const auto first = cells.begin() + static_cast<std::ptrdiff_t>(r * width);
+    const auto color = core::status_color(*first);
+    std::vector<util::Cell> row(
+        std::make_move_iterator(first),
+        std::make_move_iterator(first + static_cast<std::ptrdiff_t>(width)));
+    row.front().color = color;
+    table.add_row(std::move(row));
   }
+  const auto text = table.render(options.color); // the whole table, written at once
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   return 0;
 }

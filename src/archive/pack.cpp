@@ -3,6 +3,7 @@
 #include "archive/runs.hpp"
 #include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
+#include "util/checksum.hpp"
 #include "util/fs.hpp"
 #include "util/progress.hpp"
 #include "util/strings.hpp"
@@ -58,16 +59,6 @@ Format format_of(const std::filesystem::path& output) {
   throw UsageError(fmt::format("cannot tell the archive format of {}", output.string()),
                    "name it .tar.zst, .tar.gz or .zip");
 }
-
-/// FNV-1a over a file's bytes: enough to tell a faithful copy from a damaged one.
-struct Checksum {
-  std::uint64_t value = 14695981039346656037ULL;
-  void add(const char* data, std::size_t size) {
-    for (std::size_t i = 0; i < size; ++i) {
-      value = (value ^ static_cast<unsigned char>(data[i])) * 1099511628211ULL;
-    }
-  }
-};
 
 struct Expected {
   std::int64_t size;
@@ -156,7 +147,7 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     throw ArchiveError(fmt::format("cannot add {}: it {}", path, opened.why));
   }
   const int fd = opened.fd.get();
-  Checksum checksum;
+  util::Checksum checksum;
   std::int64_t total = 0;
   for (;;) {
     const ssize_t got = ::read(fd, buffer.data(), buffer.size());
@@ -180,7 +171,7 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
   ++added.files;
   added.bytes += static_cast<std::uint64_t>(total);
   if (written) {
-    (*written)[name] = {total, checksum.value};
+    (*written)[name] = {total, checksum.value()};
   }
 }
 
@@ -236,7 +227,7 @@ void verify(const std::filesystem::path& file, const std::map<std::string, Expec
     if (archive_entry_filetype(entry) != AE_IFREG) {
       continue;
     }
-    Checksum checksum;
+    util::Checksum checksum;
     std::int64_t total = 0;
     la_ssize_t got = 0;
     while ((got = archive_read_data(reader.get(), buffer.data(), buffer.size())) > 0) {
@@ -246,7 +237,7 @@ void verify(const std::filesystem::path& file, const std::map<std::string, Expec
     if (got < 0) {
       fail_archive(reader.get(), fmt::format("{} is damaged", file.string()));
     }
-    found[archive_entry_pathname(entry)] = {total, checksum.value};
+    found[archive_entry_pathname(entry)] = {total, checksum.value()};
     progress.advance(1, static_cast<std::uint64_t>(total));
   }
   progress.finish();
