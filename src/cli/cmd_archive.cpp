@@ -1,3 +1,4 @@
+#include "archive/diff.hpp"
 #include "archive/index.hpp"
 #include "archive/inspect.hpp"
 #include "archive/list.hpp"
