@@ -34,7 +34,7 @@ void flush_output() {
 
 Pipe::Pipe() {
   if (::pipe2(m_fds.data(), O_CLOEXEC) != 0) {
-    throw ArchiveError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
+    throw SystemError(fmt::format("cannot create a pipe: {}", std::strerror(errno)));
   }
 }
 
@@ -63,7 +63,7 @@ pid_t fork_child(std::string_view what, const std::vector<int>& reset_signals,
   flush_output();
   const pid_t pid = util::fork_quietly(reset_signals);
   if (pid < 0) {
-    throw ArchiveError(fmt::format("cannot start {}: {}", what, std::strerror(errno)));
+    throw SystemError(fmt::format("cannot start {}: {}", what, std::strerror(errno)));
   }
   if (pid > 0) {
     return pid;

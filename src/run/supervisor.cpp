@@ -188,7 +188,7 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
                                {streams[1].fd, POLLIN, 0},
                                {control_open ? m_control_out : -1, POLLIN, 0}}};
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
-      throw ArchiveError(fmt::format("poll failed: {}", std::strerror(errno)));
+      throw SystemError(fmt::format("poll failed: {}", std::strerror(errno)));
     }
     if (fds[0].revents & POLLIN) {
       while (const auto caught = m_signals->next()) {

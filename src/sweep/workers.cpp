@@ -155,7 +155,7 @@ std::vector<WorkerEvent> ProcessWorkers::wait(std::chrono::milliseconds timeout)
     fds.push_back({process.output, POLLIN, 0});
   }
   if (::poll(fds.data(), fds.size(), static_cast<int>(timeout.count())) < 0 && errno != EINTR) {
-    throw ArchiveError(fmt::format("poll failed: {}", std::strerror(errno)));
+    throw SystemError(fmt::format("poll failed: {}", std::strerror(errno)));
   }
   std::vector<WorkerEvent> events;
   if (fds[0].revents & POLLIN) {
