@@ -7,7 +7,10 @@ data value and tracks nothing, so the plot_track plugin has nothing to draw. The
 which tracks two series, is shown without and with its plots (matplotlib's import alone is
 about half a second). Usage:
 
-    bench/startup.py [--xrun build/xrun] [--rounds 30]
+    bench/startup.py [--xrun build/xrun] [--rounds 30] [--baseline OTHER/xrun]
+
+With --baseline, another build's trivial run is timed in the same rounds, and the ratio of
+the two is printed: how a change moved start-up, free of the machine's mood.
 """
 
 import argparse
@@ -44,6 +47,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xrun", default=str(ROOT / "build" / "xrun"))
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--baseline", help="another xrun binary to compare the trivial run with")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="xrun-bench-"))
@@ -57,6 +61,8 @@ def main():
                 [args.xrun, "run", "quickstart.py", "--no-plugin", "plot_track"],
             "xrun run quickstart.py (2 plots)": [args.xrun, "run", "quickstart.py"],
         }
+        if args.baseline:
+            commands["baseline run trivial.py"] = [args.baseline, "run", "trivial.py"]
         times = {name: [] for name in commands}
         for _ in range(2):  # warm the page cache, the exported package and bytecode caches
             for command in commands.values():
@@ -72,6 +78,9 @@ def main():
             print(f"{name:46} median {median * 1000:7.1f} ms   ratio {median / python:5.2f}")
         print(f"ratio trivial run / python3  {medians['xrun run trivial.py'] / python:.2f}"
               f"  (budget 2.0)")
+        if args.baseline:
+            print(f"ratio trivial run / baseline's  "
+                  f"{medians['xrun run trivial.py'] / medians['baseline run trivial.py']:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
