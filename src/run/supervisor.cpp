@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
+#include "core/protocol.hpp"
 #include "core/run_hash.hpp"
 #include "run/git_info.hpp"
 #include "run/output_log.hpp"
@@ -42,6 +43,7 @@ namespace xrun::run {
 namespace {
 
 using Json = nlohmann::json;
+namespace protocol = core::protocol;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto k_heartbeat_interval = std::chrono::seconds(5);
@@ -231,12 +233,13 @@ private:
   void handle_output(Stream& stream);
   void handle_control();
   void handle_message(const std::string& line);
-  Json start_run(const Json& message);
-  void record_start(const Json& message, const StagedRunFolder& staged);
+  void send_reply(const protocol::PrepareReply& reply);
+  protocol::PrepareReply start_run(const protocol::PrepareRequest& message);
+  void record_start(const protocol::PrepareRequest& message, const StagedRunFolder& staged);
   void rewrite_start_meta(const std::filesystem::path& staging, const RunFolder& run);
   void sync_start();
   void undo_start(const std::optional<StagedRunFolder>& staged);
-  std::string copy_name(const Json& source);
+  std::string copy_name(const std::string& source);
   void heartbeat();
   int finish(int wait_status);
   void record_end();
@@ -253,7 +256,7 @@ private:
   OutputLog m_log;
   std::optional<RunFolder> m_folder;
   RunMeta m_meta;
-  Json m_outcome = Json::object();
+  std::optional<protocol::FinishReport> m_outcome; // the experiment's report of its end
   GitDiff m_git_diff = GitDiff::code;
   std::future<std::optional<GitSnapshot>> m_git;
   int m_interrupts = 0;
@@ -383,7 +386,7 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
 /// ended without calling it (killed, or died in C code).
 bool Supervision::plugins_owe_end() const {
   // After the experiment's report, its process ran them (or was stopped while it did).
-  if (!m_folder || m_plugins_ended || !m_record_error.empty() || !m_outcome.empty()) {
+  if (!m_folder || m_plugins_ended || !m_record_error.empty() || m_outcome) {
     return false;
   }
   const auto found = m_meta.extra.find("plugins");
@@ -501,19 +504,23 @@ void Supervision::handle_control() {
 }
 
 void Supervision::handle_message(const std::string& line) {
-  Json message = Json::parse(line, nullptr, false);
-  if (!message.is_object()) {
+  std::optional<protocol::Message> message;
+  try {
+    message = protocol::parse_message(line);
+  } catch (const protocol::ProtocolError& error) {
+    core::print_error(error.what());
+    if (Json::parse(line, nullptr, false).value("type", "") == "prepare") {
+      // Refused, so that the experiment stops instead of waiting for its folder.
+      send_reply(protocol::PrepareReply::refused(error.what()));
+    }
     return;
   }
-  const auto type = message.value("type", "");
-  if (type == "prepare") {
+  if (!message) {
+    return;
+  }
+  if (const auto* prepare = std::get_if<protocol::PrepareRequest>(&*message)) {
     // The experiment starts only once its run folder holds its whole start (meta, code, log).
-    const auto reply = start_run(message).dump() + "\n";
-    try {
-      util::write_all(m_control_in, reply, "the experiment's control pipe");
-    } catch (const std::system_error&) {
-      // The child is gone; its exit status tells the rest.
-    }
+    send_reply(start_run(*prepare));
     if (!m_folder) {
       return;
     }
@@ -529,15 +536,21 @@ void Supervision::handle_message(const std::string& line) {
       m_killed_by_us = true;
       ::kill(m_child, SIGKILL);
     }
-  } else if (type == "finish") {
-    m_outcome = std::move(message);
-    if (m_outcome.contains("plugins")) {
-      m_meta.extra["plugins"] = m_outcome["plugins"];
-    }
+  } else if (auto* finish = std::get_if<protocol::FinishReport>(&*message)) {
+    m_outcome = std::move(*finish);
+    m_meta.extra["plugins"] = m_outcome->plugins;
     record_outcome();
-  } else if (type == "plugins") {
-    m_meta.extra["plugins"] = message.value("plugins", Json::array());
-    m_plugins_ended = m_plugins_ended || message.value("ended", false);
+  } else if (const auto* plugins = std::get_if<protocol::PluginsReport>(&*message)) {
+    m_meta.extra["plugins"] = plugins->plugins;
+    m_plugins_ended = m_plugins_ended || plugins->ended;
+  }
+}
+
+void Supervision::send_reply(const protocol::PrepareReply& answer) {
+  try {
+    util::write_all(m_control_in, answer.to_json().dump() + "\n", "the experiment's control pipe");
+  } catch (const std::system_error&) {
+    // The child is gone; its exit status tells the rest.
   }
 }
 
@@ -574,50 +587,22 @@ void redact_plugin_settings(std::vector<std::string>& words, const Json& plugins
   }
 }
 
-ParameterRecord parameter_from(const Json& record) {
-  ParameterRecord parameter;
-  parameter.name = record.value("name", "");
-  parameter.type = record.value("type", "");
-  parameter.description = record.value("description", "");
-  parameter.value = nlohmann::ordered_json::parse(record.value("value", Json()).dump());
-  parameter.usable = record.value("usable", true);
-  parameter.source =
-      parse_value_source(record.value("source", "default")).value_or(ValueSource::default_value);
-  parameter.source_file = record.value("source_file", "");
-  if (record.contains("exact")) {
-    parameter.extra["exact"] = record["exact"]; // the value JSON cannot hold exactly
-  }
-  return parameter;
-}
-
-std::vector<HookRecord> hooks_from(const Json& list) {
-  std::vector<HookRecord> hooks;
-  if (list.is_array()) {
-    for (const auto& item : list) {
-      hooks.push_back({item.value("name", ""), item.value("description", ""),
-                       item.value("count", 0), nlohmann::ordered_json::object()});
-    }
-  }
-  return hooks;
-}
-
 /// Creates the run folder out of sight, writes the run's start into it (meta, code copies,
 /// analysis.py, config, git diff, log) and gives it its name: the reply to the experiment's
 /// "prepare". Bad input (a prefix, a namespace, a live debug run) is replied as an error for
 /// the experiment to report; a folder that cannot be created or written is the supervisor's
 /// to report (m_start_error), and the reply tells the experiment not to start. Either way,
 /// everything this attempt created is removed.
-Json Supervision::start_run(const Json& message) {
+protocol::PrepareReply Supervision::start_run(const protocol::PrepareRequest& message) {
   if (m_folder || !m_start_error.empty()) {
-    return {{"error", "the run folder was already created"}};
+    return protocol::PrepareReply::refused("the run folder was already created");
   }
-  const RunNaming naming{.prefix = message.value("prefix", ""),
-                         .debug = message.value("debug", false)};
+  const RunNaming naming{.prefix = message.prefix, .debug = message.debug};
   std::optional<StagedRunFolder> staged;
   try {
-    const std::filesystem::path base = message.value("base_path", "");
+    const std::filesystem::path base = message.base_path;
     check_prefix(naming.prefix); // before any folder is made
-    const auto ns_dir = ensure_namespace(base, message.value("namespace", ""), &m_created_dirs);
+    const auto ns_dir = ensure_namespace(base, message.namespace_name, &m_created_dirs);
     staged = stage_run_folder(ns_dir, naming);
     record_start(message, *staged);
     m_folder = publish_run_folder(
@@ -626,18 +611,17 @@ Json Supervision::start_run(const Json& message) {
   } catch (const Error& error) {
     undo_start(staged);
     if (error.kind() == ErrorKind::usage || error.kind() == ErrorKind::config) {
-      return {{"error", error.what()}};
+      return protocol::PrepareReply::refused(error.what());
     }
     m_start_error = error.what();
-    return {{"error", m_start_error}, {"unrecorded", true}};
+    return protocol::PrepareReply::unrecordable(m_start_error);
   } catch (const std::exception& error) {
     undo_start(staged);
     m_start_error = error.what();
-    return {{"error", m_start_error}, {"unrecorded", true}};
+    return protocol::PrepareReply::unrecordable(m_start_error);
   }
-  return {{"path", m_folder->path.string()},
-          {"id", m_folder->id},
-          {"start_time", util::to_epoch_seconds(m_folder->created)}};
+  return protocol::PrepareReply::created(m_folder->path.string(), m_folder->id,
+                                        util::to_epoch_seconds(m_folder->created));
 }
 
 /// Removes what a start that failed created: the staged folder and the namespace folders.
@@ -677,18 +661,19 @@ void Supervision::sync_start() {
   }
 }
 
-void Supervision::record_start(const Json& message, const StagedRunFolder& staged) {
-  const std::filesystem::path base = message.value("base_path", "");
+void Supervision::record_start(const protocol::PrepareRequest& message,
+                               const StagedRunFolder& staged) {
+  const std::filesystem::path base = message.base_path;
   m_meta.id = staged.run.id;
-  m_meta.name = message.value("name", "");
-  m_meta.namespace_name = message.value("namespace", "");
+  m_meta.name = message.name;
+  m_meta.namespace_name = message.namespace_name;
   m_meta.base_path = std::filesystem::absolute(base).lexically_normal().string();
   m_meta.experiment_path = std::filesystem::absolute(m_request.file).lexically_normal().string();
   if (!m_request.config.empty()) {
     m_meta.config_path = std::filesystem::absolute(m_request.config).lexically_normal().string();
   }
-  m_meta.description = message.value("description", "");
-  m_meta.short_description = message.value("short_description", "");
+  m_meta.description = message.description;
+  m_meta.short_description = message.short_description;
   m_meta.status = RunStatus::running;
   m_meta.start_time = util::to_epoch_seconds(staged.run.created);
   m_meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
@@ -700,31 +685,25 @@ void Supervision::record_start(const Json& message, const StagedRunFolder& stage
     m_meta.extra["pid_namespace"] = pids;
   }
   m_meta.xrun_version = k_version;
-  m_meta.python_version = message.value("python_version", "");
-  m_meta.python_executable = message.value("python_executable", "");
+  m_meta.python_version = message.python_version;
+  m_meta.python_executable = message.python_executable;
   m_meta.command_line = m_request.command_line;
-  redact_plugin_settings(m_meta.command_line, message.value("plugins", Json::array()));
+  redact_plugin_settings(m_meta.command_line, message.plugins);
   if (m_request.meta_extra.is_object()) {
     for (const auto& [key, value] : m_request.meta_extra.items()) {
       m_meta.extra[key] = value;
     }
   }
   m_meta.working_directory = std::filesystem::current_path().string();
-  for (const auto& record : message.value("parameters", Json::array())) {
-    m_meta.parameters.push_back(parameter_from(record));
+  m_meta.parameters = message.parameters;
+  m_meta.hooks = message.hooks;
+  if (message.plugins.is_array() && !message.plugins.empty()) {
+    m_meta.extra["plugins"] = message.plugins;
   }
-  m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
-  if (const auto plugins = message.value("plugins", Json::array()); !plugins.empty()) {
-    m_meta.extra["plugins"] = plugins;
-  }
-  if (const auto path = message.find("sys_path"); path != message.end() && path->is_array()) {
+  if (message.sys_path) {
     // Listed here, while the experiment already runs: the run does not wait for it.
-    std::vector<std::filesystem::path> folders;
-    for (const auto& folder : *path) {
-      if (folder.is_string()) {
-        folders.emplace_back(folder.get<std::string>());
-      }
-    }
+    const std::vector<std::filesystem::path> folders(message.sys_path->begin(),
+                                                     message.sys_path->end());
     auto& packages = m_meta.extra["packages"] = nlohmann::ordered_json::object();
     for (auto& [name, version] : installed_packages(folders)) {
       packages[name] = std::move(version);
@@ -733,9 +712,9 @@ void Supervision::record_start(const Json& message, const StagedRunFolder& stage
 
   const auto& folder = staged.staging;
   std::vector<std::filesystem::path> code_files{m_request.file};
-  for (const auto& source : message.value("dependencies", Json::array())) {
-    m_meta.dependencies.push_back({source.get<std::string>(), copy_name(source)});
-    code_files.emplace_back(source.get<std::string>());
+  for (const auto& source : message.dependencies) {
+    m_meta.dependencies.push_back({source, copy_name(source)});
+    code_files.emplace_back(source);
   }
   std::string diff;
   if (auto git = m_git.valid() ? m_git.get() : std::nullopt) {
@@ -790,8 +769,8 @@ void Supervision::record_start(const Json& message, const StagedRunFolder& stage
 
 /// The name a base or mixin file gets in the run folder: its own, so that the archived code
 /// finds it as the original did; numbered when two files share a name.
-std::string Supervision::copy_name(const Json& source) {
-  const auto name = std::filesystem::path(source.get<std::string>()).filename().string();
+std::string Supervision::copy_name(const std::string& source) {
+  const auto name = std::filesystem::path(source).filename().string();
   std::string candidate = name;
   for (int n = 2; std::any_of(m_meta.dependencies.begin(), m_meta.dependencies.end(),
                               [&](const FileCopy& copy) { return copy.copy == candidate; }) ||
@@ -902,7 +881,7 @@ int Supervision::finish(int wait_status) {
                              "ended (os._exit, or exit() from native code)";
       log_line("xrun: " + m_meta.error_message);
       std::cerr << "xrun: " << m_meta.error_message << '\n';
-    } else if (code == 130 || m_outcome.value("interrupted", false)) {
+    } else if (code == 130 || (m_outcome && m_outcome->interrupted)) {
       m_meta.status = RunStatus::interrupted;
       if (m_meta.error_type.empty()) {
         // Exit code 130: a KeyboardInterrupt outside the experiment's function (while the run
@@ -925,24 +904,23 @@ int Supervision::finish(int wait_status) {
 void Supervision::record_end() {
   m_ended = true;
   const double now = util::to_epoch_seconds(util::Clock::now());
-  const double reported = m_outcome.value("end_time", now);
+  const double reported = m_outcome ? m_outcome->end_time : now;
   m_meta.end_time = reported >= m_meta.start_time && reported <= now ? reported : now;
   m_meta.duration = *m_meta.end_time - m_meta.start_time;
   m_meta.heartbeat = *m_meta.end_time;
-  m_meta.error_type = m_outcome.value("error_type", "");
-  m_meta.error_message = m_outcome.value("error_message", "");
-  if (m_outcome.contains("tracked")) {
-    m_meta.tracked = m_outcome["tracked"].get<std::vector<std::string>>();
-  } else {
+  if (!m_outcome) { // the experiment's process died before its report: its series are on disk
+    m_meta.error_type.clear();
+    m_meta.error_message.clear();
     m_meta.tracked = tracked_on_disk(m_folder->path / ".track");
+    return;
   }
-  if (m_outcome.contains("hooks")) {
-    m_meta.hooks = hooks_from(m_outcome["hooks"]);
-  }
+  m_meta.error_type = m_outcome->error_type;
+  m_meta.error_message = m_outcome->error_message;
+  m_meta.tracked = m_outcome->tracked;
+  m_meta.hooks = m_outcome->hooks;
   // A signal sent to the experiment process itself, not to xrun.
-  if (const auto signal = m_outcome.find("signal");
-      m_interrupted_by.is_null() && signal != m_outcome.end() && signal->is_number_integer()) {
-    m_interrupted_by = {{"signal", signal_name(signal->get<int>())},
+  if (m_interrupted_by.is_null() && m_outcome->signal) {
+    m_interrupted_by = {{"signal", signal_name(*m_outcome->signal)},
                         {"reason", "sent to the experiment process"}};
   }
 }
@@ -954,11 +932,7 @@ void Supervision::record_outcome() {
     return;
   }
   record_end();
-  if (m_outcome.value("interrupted", false)) {
-    m_meta.status = RunStatus::interrupted;
-  } else {
-    m_meta.status = m_meta.error_type.empty() ? RunStatus::done : RunStatus::failed;
-  }
+  m_meta.status = m_outcome->status();
   m_meta.exit_code = exit_code_for(m_meta.status, 0);
   note_interruption();
   try {
