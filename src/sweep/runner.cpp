@@ -1,6 +1,7 @@
 #include "sweep/runner.hpp"
 
 #include "core/diagnostics.hpp"
+#include "core/protocol.hpp"
 #include "sweep/slurm.hpp"
 #include "util/color.hpp"
 #include "util/fs.hpp"
@@ -23,6 +24,7 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <poll.h>
 #include <set>
 #include <sys/file.h>
@@ -83,8 +85,8 @@ std::string summary_of(const Manifest& manifest) {
 }
 
 /// Plans the variations in a new process: their typed parameters, run hashes and archive.
-std::vector<Json> plan(const Json& request, const Json& variations, const Launcher& launcher,
-                       int& exit_code) {
+std::vector<core::protocol::PlanReport> plan(const Json& request, const Json& variations,
+                                             const Launcher& launcher, int& exit_code) {
   const auto control = make_pipe();
   std::cout.flush();
   std::cerr.flush();
@@ -120,24 +122,35 @@ std::vector<Json> plan(const Json& request, const Json& variations, const Launch
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::vector<Json> planned(variations.size());
+  std::vector<std::optional<core::protocol::PlanReport>> planned(variations.size());
   std::size_t start = 0;
   for (auto end = buffer.find('\n'); end != std::string::npos; end = buffer.find('\n', start)) {
-    auto message = Json::parse(buffer.substr(start, end - start), nullptr, false);
+    const auto line = std::string_view(buffer).substr(start, end - start);
     start = end + 1;
-    if (message.is_object() && message.value("type", "") == "plan") {
-      const auto index = message.value("index", std::size_t(0));
-      if (index < planned.size()) {
-        planned[index] = std::move(message);
+    try {
+      const auto message = core::protocol::parse_message(line);
+      const auto* report = message ? std::get_if<core::protocol::PlanReport>(&*message) : nullptr;
+      if (report && report->index < planned.size()) {
+        planned[report->index] = *report;
       }
+    } catch (const core::protocol::ProtocolError& error) {
+      core::print_error(error.what());
+      exit_code = exit_code == 0 ? error.exit_code() : exit_code;
+      return {};
     }
   }
-  if (exit_code == 0 && std::any_of(planned.begin(), planned.end(),
-                                    [](const Json& entry) { return entry.is_null(); })) {
-    core::print_error("the experiment process did not plan every variation");
-    exit_code = k_exit_usage;
+  std::vector<core::protocol::PlanReport> reports;
+  for (auto& report : planned) {
+    if (!report) {
+      if (exit_code == 0) {
+        core::print_error("the experiment process did not plan every variation");
+        exit_code = k_exit_usage;
+      }
+      return {};
+    }
+    reports.push_back(std::move(*report));
   }
-  return planned;
+  return reports;
 }
 
 /// The run hashes of the `done` runs in a namespace folder, with their folder names.
@@ -695,18 +708,18 @@ int run_sweep(const NewSweep& sweep, const Options& options, const Launcher& lau
     Row row;
     row.index = static_cast<int>(i);
     row.parameters = nlohmann::ordered_json::object();
-    const auto& values = planned[i]["parameters"];
+    const auto& values = planned[i].parameters;
     for (const auto& name : swept) {
       if (values.contains(name)) {
         row.parameters[name] = nlohmann::ordered_json::parse(values[name].dump());
       }
     }
     row.settings = variations[i];
-    row.run_hash = planned[i].value("run_hash", "");
+    row.run_hash = planned[i].run_hash;
     manifest.rows.push_back(std::move(row));
   }
-  const std::filesystem::path base = planned.front().value("base_path", "");
-  const auto ns = planned.front().value("namespace", "");
+  const std::filesystem::path base = planned.front().base_path;
+  const auto ns = planned.front().namespace_name;
   std::set<std::string> done_hashes;
   std::map<std::string, std::string> done;
   if (options.skip_done) {

@@ -40,7 +40,7 @@ TEST_CASE("a line from the experiment process is the message its type names") {
   REQUIRE(prepare);
   const auto& request = std::get<protocol::PrepareRequest>(*prepare);
   CHECK(request.namespace_name == "train");
-  REQUIRE(request.parameters.size() == 4);
+  REQUIRE(request.parameters.size() == 5);
   CHECK(request.parameters[1].source == xrun::ValueSource::config);
   CHECK(protocol::stated_value(request.parameters[1]) == "nan");
   CHECK(protocol::stated_value(request.parameters[0]) == 20);
