@@ -65,8 +65,9 @@ struct Config {
 
   /// The resolved config as YAML, for experiment_config.yml: what ran, with
   /// `experiment_base_path` where the config sets no base path, and the values the command
-  /// line gave, from the parameter records the experiment process reports ({"name", "value",
-  /// "source", "exact"?}; those of source "cli").
+  /// line gave, from the parameter records the experiment process reports (those of source
+  /// `cli`, as their stated value: core::protocol::stated_value); `records` as JSON are read
+  /// by core::protocol::parameter_from_json.
   std::string resolved_yaml(const std::filesystem::path& experiment_base_path = {},
                             const nlohmann::json& records = nlohmann::json::array()) const;
   std::string resolved_yaml(const std::filesystem::path& experiment_base_path,

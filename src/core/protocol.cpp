@@ -381,7 +381,8 @@ FinishReport FinishReport::from_json(const Json& json) {
   report.error_type = json.value("error_type", "");
   report.error_message = json.value("error_message", "");
   report.interrupted = json.value("interrupted", false);
-  if (const auto signal = json.find("signal"); signal != json.end() && signal->is_number_integer()) {
+  if (const auto signal = json.find("signal");
+      signal != json.end() && signal->is_number_integer()) {
     report.signal = signal->get<int>();
   }
   report.tracked = strings(json, "tracked");
@@ -423,7 +424,8 @@ std::optional<Message> parse_message(std::string_view line) {
     return std::nullopt;
   }
   const auto found = json.find("type");
-  const std::string type = found != json.end() && found->is_string() ? found->get<std::string>() : "";
+  const std::string type =
+      found != json.end() && found->is_string() ? found->get<std::string>() : "";
   if (type != "prepare" && type != "finish" && type != "plugins" && type != "plan") {
     return std::nullopt;
   }
@@ -440,8 +442,8 @@ std::optional<Message> parse_message(std::string_view line) {
     }
     return PlanReport::from_json(json);
   } catch (const Json::exception& error) {
-    throw ProtocolError(fmt::format("the \"{}\" message of the experiment process does not read: {}",
-                                    type, error.what()));
+    throw ProtocolError(fmt::format(
+        "the \"{}\" message of the experiment process does not read: {}", type, error.what()));
   }
 }
 

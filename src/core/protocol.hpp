@@ -56,8 +56,8 @@ struct Setting {
   nlohmann::json value;             // the YAML-typed value
   std::optional<std::string> text;  // text to convert by the declared type, as on the command line
   std::optional<std::string> unset; // the error to report unless a later source gives a value
-  std::string file;                 // where it was given (`--sweep` for the command line's)
-  int line = 0;                     // 0: not at a line of a file
+  std::string file;                 // the config file, or the flag: "--sweep LR=0.1,0.2"
+  int line = 0;                     // in the config file; 0 for a flag
   int column = 0;                   // of the value on that line
   std::string source = "config";    // "config", or "cli" for a value of the command line
 
@@ -68,10 +68,10 @@ struct Setting {
 
 /// A plugin choice: a config's `plugins:` entry or a `--plugin`/`--no-plugin` flag.
 struct PluginChoice {
-  std::string name;                                          // the plugin
-  bool enabled = true;                                       // on, or off (`--no-plugin`, `NAME: false`)
-  nlohmann::json settings = nlohmann::json::object();        // `NAME:SETTING=VALUE` or the entry's mapping
-  std::string where;                                         // what to name in errors: "--plugin x", "a.yml:3"
+  std::string name;                                   // the plugin
+  bool enabled = true;                                // on, or off (`--no-plugin`, `NAME: false`)
+  nlohmann::json settings = nlohmann::json::object(); // `NAME:SETTING=VALUE` or the entry's mapping
+  std::string where; // what to name in errors: "--plugin x", "a.yml:3"
 
   nlohmann::json to_json() const;
   static PluginChoice from_json(const nlohmann::json& json);
@@ -79,15 +79,15 @@ struct PluginChoice {
 
 /// A resolved YAML config as the experiment process applies it (config::Config::to_json).
 struct InvocationConfig {
-  std::string experiment;              // the Python module at the root of the chain
-  std::vector<std::string> files;      // the config files, the root's child first, the top last
-  std::string name;                    // the experiment's name for its runs
-  std::string description;             // replaces the module's description when not empty
-  std::string base_path;               // empty: the experiment's own base path
-  std::string namespace_name;          // "namespace": the folder of the runs under base_path
-  std::vector<Setting> parameters;     // the values the config sets
-  std::vector<std::string> include;    // mixin files of every config, in chain order
-  std::vector<PluginChoice> plugins;   // of every config, in chain order (later ones win)
+  std::string experiment;            // the Python module at the root of the chain
+  std::vector<std::string> files;    // the config files, the root's child first, the top last
+  std::string name;                  // the experiment's name for its runs
+  std::string description;           // replaces the module's description when not empty
+  std::string base_path;             // empty: the experiment's own base path
+  std::string namespace_name;        // "namespace": the folder of the runs under base_path
+  std::vector<Setting> parameters;   // the values the config sets
+  std::vector<std::string> include;  // mixin files of every config, in chain order
+  std::vector<PluginChoice> plugins; // of every config, in chain order (later ones win)
 
   nlohmann::json to_json() const;
   /// Lenient: a missing field keeps its default (a sweep's manifest keeps configs).
@@ -96,15 +96,15 @@ struct InvocationConfig {
 
 /// What the experiment process is asked to do (`_xrun.invocation()`).
 struct Invocation {
-  std::string mode;                    // run, help, dry-run, finish, plugins or plan
-  std::string file;                    // the experiment module (finish: the run folder)
-  std::vector<std::string> args;       // `--NAME value` parameter arguments
-  std::optional<InvocationConfig> config; // the config run, if any (null)
-  std::vector<PluginChoice> plugins;   // plugin choices, highest precedence last
-  std::string plugin_folder;           // the plugins shipped with xrun
-  std::string plugin_cache;            // where the plugins' bytecode is cached
-  bool json = false;                   // plugins mode: JSON output
-  std::vector<Setting> variation;      // run mode: a sweep's variation, applied last
+  std::string mode;                             // run, help, dry-run, finish, plugins or plan
+  std::string file;                             // the experiment module (finish: the run folder)
+  std::vector<std::string> args;                // `--NAME value` parameter arguments
+  std::optional<InvocationConfig> config;       // the config run, if any (null)
+  std::vector<PluginChoice> plugins;            // plugin choices, highest precedence last
+  std::string plugin_folder;                    // the plugins shipped with xrun
+  std::string plugin_cache;                     // where the plugins' bytecode is cached
+  bool json = false;                            // plugins mode: JSON output
+  std::vector<Setting> variation;               // run mode: a sweep's variation, applied last
   std::vector<std::vector<Setting>> variations; // plan mode: every variation of a sweep
 
   nlohmann::json to_json() const;
@@ -114,19 +114,21 @@ struct Invocation {
 
 /// "prepare": the experiment process asks for its run folder once its parameters are resolved.
 struct PrepareRequest {
-  std::string base_path;                  // the archive folder, as the experiment gives it
-  std::string namespace_name;             // "namespace": the folder of its runs under base_path
-  std::string prefix;                     // __PREFIX__: text put before the run folder's name
-  bool debug = false;                     // __DEBUG__: run into `debug`, replacing the last one
-  std::string name;                       // the experiment's name
-  std::string python_version;             // of the interpreter running it ("3.11.2")
-  std::string python_executable;          // sys.executable
-  std::string description;                // the module's docstring, or the config's
-  std::string short_description;          // its first paragraph
+  std::string base_path;                   // the archive folder, as the experiment gives it
+  std::string namespace_name;              // "namespace": the folder of its runs under base_path
+  std::string prefix;                      // __PREFIX__: text put before the run folder's name
+  bool debug = false;                      // __DEBUG__: run into `debug`, replacing the last one
+  std::string name;                        // the experiment's name
+  std::string python_version;              // of the interpreter running it ("3.11.2")
+  std::string python_executable;           // sys.executable
+  std::string description;                 // the module's docstring, or the config's
+  std::string short_description;           // its first paragraph
   std::vector<ParameterRecord> parameters; // every parameter, typed, with where its value came from
-  std::vector<HookRecord> hooks;          // every hook registered or described
-  std::vector<std::string> dependencies;  // files of the code besides the module (bases, mixins, configs)
-  nlohmann::json plugins = nlohmann::json::array(); // the plugins' records, kept in the meta as sent
+  std::vector<HookRecord> hooks;           // every hook registered or described
+  std::vector<std::string>
+      dependencies; // files of the code besides the module (bases, mixins, configs)
+  nlohmann::json plugins =
+      nlohmann::json::array(); // the plugins' records, kept in the meta as sent
   std::optional<std::vector<std::string>> sys_path; // where the supervisor lists installed packages
 
   nlohmann::json to_json() const;
@@ -135,11 +137,12 @@ struct PrepareRequest {
 
 /// The supervisor's reply to "prepare": the run folder, or why there is none.
 struct PrepareReply {
-  std::string path;        // the run folder, created with its start recorded
-  std::string id;          // the run's id (the folder's name)
-  double start_time = 0;   // epoch seconds
-  std::string error;       // not empty: no run folder, and why
-  bool unrecorded = false; // with `error`: the start could not be recorded (the supervisor reports it)
+  std::string path;      // the run folder, created with its start recorded
+  std::string id;        // the run's id (the folder's name)
+  double start_time = 0; // epoch seconds
+  std::string error;     // not empty: no run folder, and why
+  bool unrecorded =
+      false; // with `error`: the start could not be recorded (the supervisor reports it)
 
   /// The run folder, created with the run's start recorded in it.
   static PrepareReply created(std::string path, std::string id, double start_time);
@@ -155,14 +158,15 @@ struct PrepareReply {
 
 /// "finish": how the experiment ended, sent once its data is saved.
 struct FinishReport {
-  std::string error_type;               // the exception that ended it ("" when none)
-  std::string error_message;            // its message
-  bool interrupted = false;             // ended by an interrupt (Ctrl-C, SIGTERM)
-  std::optional<int> signal;            // the signal that interrupted it, when one did
-  std::vector<std::string> tracked;     // the names of its tracked series
-  std::vector<HookRecord> hooks;        // the hooks' records, as they ended
-  double end_time = 0;                  // epoch seconds
-  nlohmann::json plugins = nlohmann::json::array(); // the plugins' records, kept in the meta as sent
+  std::string error_type;           // the exception that ended it ("" when none)
+  std::string error_message;        // its message
+  bool interrupted = false;         // ended by an interrupt (Ctrl-C, SIGTERM)
+  std::optional<int> signal;        // the signal that interrupted it, when one did
+  std::vector<std::string> tracked; // the names of its tracked series
+  std::vector<HookRecord> hooks;    // the hooks' records, as they ended
+  double end_time = 0;              // epoch seconds
+  nlohmann::json plugins =
+      nlohmann::json::array(); // the plugins' records, kept in the meta as sent
 
   /// The run's status by this report: interrupted, else failed when an error is named, else done.
   RunStatus status() const;
@@ -173,8 +177,9 @@ struct FinishReport {
 
 /// "plugins": the plugins' records after their after_end hooks ran (failures included).
 struct PluginsReport {
-  nlohmann::json plugins = nlohmann::json::array(); // the plugins' records, kept in the meta as sent
-  bool ended = false;                               // the after_end hooks have run
+  nlohmann::json plugins =
+      nlohmann::json::array(); // the plugins' records, kept in the meta as sent
+  bool ended = false;          // the after_end hooks have run
 
   nlohmann::json to_json() const;
   static PluginsReport from_json(const nlohmann::json& json);
@@ -182,11 +187,12 @@ struct PluginsReport {
 
 /// "plan": one planned variation of a sweep.
 struct PlanReport {
-  std::size_t index = 0;                              // the variation's place in the sweep
-  nlohmann::json parameters = nlohmann::json::object(); // the swept parameters' typed values (stated_value)
-  std::string run_hash;                               // the run hash its run will have
-  std::string base_path;                              // the archive folder
-  std::string namespace_name;                         // "namespace": the folder of its runs
+  std::size_t index = 0; // the variation's place in the sweep
+  nlohmann::json parameters =
+      nlohmann::json::object(); // the swept parameters' typed values (stated_value)
+  std::string run_hash;         // the run hash its run will have
+  std::string base_path;        // the archive folder
+  std::string namespace_name;   // "namespace": the folder of its runs
 
   nlohmann::json to_json() const;
   static PlanReport from_json(const nlohmann::json& json);

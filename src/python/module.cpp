@@ -240,7 +240,8 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
       "stated_value",
       [](py::handle record) {
         const auto repr = py::module_::import("builtins").attr("repr");
-        return from_json(protocol::stated_value(protocol::parameter_from_json(to_json(record, repr))));
+        const auto parameter = protocol::parameter_from_json(to_json(record, repr));
+        return from_json(protocol::stated_value(parameter));
       },
       "The value a parameter record states, as a config or a sweep's manifest writes it: its "
       "`exact` text where JSON cannot hold the value, else its value.");

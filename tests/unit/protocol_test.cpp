@@ -51,8 +51,9 @@ TEST_CASE("a line from the experiment process is the message its type names") {
   CHECK(std::get<protocol::FinishReport>(*finish).status() == xrun::RunStatus::interrupted);
   CHECK(std::holds_alternative<protocol::PluginsReport>(
       *protocol::parse_message(fixture("plugins.json").dump())));
-  CHECK(std::get<protocol::PlanReport>(*protocol::parse_message(fixture("plan.json").dump()))
-            .index == 3);
+  CHECK(
+      std::get<protocol::PlanReport>(*protocol::parse_message(fixture("plan.json").dump())).index ==
+      3);
 
   CHECK_FALSE(protocol::parse_message("not json"));
   CHECK_FALSE(protocol::parse_message("[1, 2]"));

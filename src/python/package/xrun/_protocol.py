@@ -2,8 +2,10 @@
 was asked to do), the request for a run folder and its reply, and the reports of how the run
 ended, of the plugins' records and of a sweep's planned variations. The only module that calls
 ``_xrun.invocation``, ``_xrun.request`` and ``_xrun.notify`` or builds and reads those
-messages, one JSON object a line, each carrying ``PROTOCOL_VERSION``. Imports ``_common``
-only.
+messages, one JSON object a line, each carrying ``PROTOCOL_VERSION``; what comes from the
+C++ side is refused when it carries another. Mirrored by ``src/core/protocol.hpp``, one struct
+a message; ``tests/protocol/`` holds an example of each, read by the tests of both sides.
+Imports ``_common`` only.
 """
 
 from __future__ import annotations
