@@ -4,6 +4,7 @@
 #include "archive/runs.hpp"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -11,6 +12,9 @@
 #include <vector>
 
 namespace xrun::archive {
+
+/// A value as one line of JSON, cut to `limit` characters (with "...").
+std::string short_json(const nlohmann::json& value, std::size_t limit = 80);
 
 /// The run folder `text` names: a path to a run folder, or a run id (or a unique part of one)
 /// under `root`. Throws UsageError naming the run, with the closest ids as a hint.
@@ -34,12 +38,6 @@ std::vector<Run> chosen_runs(const std::filesystem::path& root, const RunChoice&
 /// values, tracked series as terminal sparklines (last, min, max), files, git. With `color`,
 /// the status is in its color.
 int show_run(const std::filesystem::path& run, std::ostream& out, bool color = false);
-
-/// What differs between two runs: parameters, data values, meta (status, duration, host,
-/// versions, git) and the lines of the experiment's code. With `color`, what only the first
-/// run has is red and what only the second has green.
-int diff_runs(const std::filesystem::path& a, const std::filesystem::path& b, std::ostream& out,
-              bool color = false);
 
 /// Prints the run's log; with `follow`, keeps printing what is appended while the run is
 /// `running` (until it ends or its heartbeat goes stale).

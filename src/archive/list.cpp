@@ -3,6 +3,7 @@
 #include "archive/runs.hpp"
 #include "core/diagnostics.hpp"
 #include "util/strings.hpp"
+#include "util/table.hpp"
 #include "util/time.hpp"
 
 #include <algorithm>
@@ -55,17 +56,6 @@ std::string printable(const std::string& text) {
   return shown;
 }
 
-std::string human_duration(double seconds) {
-  if (seconds < 60) {
-    return fmt::format("{:.1f}s", seconds);
-  }
-  const auto total = static_cast<long>(seconds);
-  if (total < 3600) {
-    return fmt::format("{}m{:02}s", total / 60, total % 60);
-  }
-  return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
-}
-
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) {
     return text;
@@ -92,15 +82,11 @@ bool less(const Json& a, const Json& b) {
   return false;
 }
 
-} // namespace
-
-int list_runs(const ListOptions& options, std::ostream& out) {
-  const double now = util::to_epoch_seconds(util::Clock::now());
+/// The runs `options` select, sorted by its key and cut to its limit: pointers into `runs`.
+std::vector<Run*> sorted_selection(std::vector<Run>& runs, const ListOptions& options,
+                                   double now) {
   const bool descending = options.sort.starts_with('-');
   const std::string key = descending ? options.sort.substr(1) : options.sort;
-  auto reads = options.columns;
-  reads.push_back(key);
-  auto runs = select_runs(options.root, options.where, now, reads);
   std::vector<std::pair<Json, Run*>> keyed;
   keyed.reserve(runs.size());
   for (auto& run : runs) {
@@ -125,125 +111,119 @@ int list_runs(const ListOptions& options, std::ostream& out) {
   if (options.limit && selected.size() > *options.limit) {
     selected.resize(*options.limit);
   }
+  return selected;
+}
 
-  if (options.format == OutputFormat::json) {
-    // Written row by row, one run a line, compact like the parameters the index keeps:
-    // building the whole document as one JSON value costs more than reading the archive.
-    const auto dump = [](const Json& value) {
-      return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-    };
-    constexpr std::array<std::string_view, 9> fields{
-        "path", "status", "id", "name", "namespace", "start_time", "duration", "problem",
-        "parameters"};
-    std::vector<std::string> columns; // each name once, and none of the fields again
-    for (const auto& column : options.columns) {
-      if (std::find(fields.begin(), fields.end(), column) == fields.end() &&
-          std::find(columns.begin(), columns.end(), column) == columns.end()) {
-        columns.push_back(column);
-      }
-    }
-    std::string text = "[";
-    for (Run* run : selected) {
-      text += text.size() == 1 ? "\n  {" : ",\n  {";
-      for (const auto field : std::span(fields).first(7)) {
-        text.append(fmt::format("\"{}\":", field)).append(dump(run->value(field, now)));
-        text += ',';
-      }
-      if (!run->readable()) {
-        text.append("\"problem\":").append(dump(run->problem)).append(",");
-      }
-      text.append("\"parameters\":").append(run->parameters_text); // a JSON object of ours
-      for (const auto& column : columns) {
-        text.append(",").append(dump(column)).append(":").append(dump(run->value(column, now)));
-      }
-      text += "}";
-    }
-    text += selected.empty() ? "]\n" : "\n]\n";
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    return 0;
-  }
-
-  std::vector<std::string> header{"STATUS", "RUN", "STARTED", "DURATION"};
+/// `--format json`: written row by row, one run a line, compact like the parameters the index
+/// keeps: building the whole document as one JSON value costs more than reading the archive.
+void write_json(const std::vector<Run*>& selected, const ListOptions& options, double now,
+                std::ostream& out) {
+  const auto dump = [](const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  };
+  constexpr std::array<std::string_view, 9> fields{
+      "path", "status", "id", "name", "namespace", "start_time", "duration", "problem",
+      "parameters"};
+  std::vector<std::string> columns; // each name once, and none of the fields again
   for (const auto& column : options.columns) {
-    header.push_back(column);
+    if (std::find(fields.begin(), fields.end(), column) == fields.end() &&
+        std::find(columns.begin(), columns.end(), column) == columns.end()) {
+      columns.push_back(column);
+    }
   }
-  // One row after another in one list: a listing of many runs makes no list per row.
-  const std::size_t width = header.size();
-  std::vector<std::string> cells;
-  cells.reserve(selected.size() * width);
+  std::string text = "[";
+  for (Run* run : selected) {
+    text += text.size() == 1 ? "\n  {" : ",\n  {";
+    for (const auto field : std::span(fields).first(7)) {
+      text.append(fmt::format("\"{}\":", field)).append(dump(run->value(field, now)));
+      text += ',';
+    }
+    if (!run->readable()) {
+      text.append("\"problem\":").append(dump(run->problem)).append(",");
+    }
+    text.append("\"parameters\":").append(run->parameters_text); // a JSON object of ours
+    for (const auto& column : columns) {
+      text.append(",").append(dump(column)).append(":").append(dump(run->value(column, now)));
+    }
+    text += "}";
+  }
+  text += selected.empty() ? "]\n" : "\n]\n";
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+/// `--format csv`: raw values, and nothing for a missing one (the table's "-" is for the eye).
+void write_csv(const std::vector<Run*>& selected, const ListOptions& options, double now,
+               std::ostream& out) {
+  std::vector<std::string> fields{"status", "run", "start_time", "duration"};
+  fields.insert(fields.end(), options.columns.begin(), options.columns.end());
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    out << (i ? "," : "") << csv_field(fields[i]);
+  }
+  out << '\n';
+  for (Run* run : selected) {
+    const auto raw = [&](std::string_view name) {
+      const auto value = run->value(name, now);
+      return value.is_null() ? std::string() : render(value);
+    };
+    out << csv_field(run->status(now)) << ',' << csv_field(std::string(run->relative())) << ','
+        << csv_field(raw("start_time")) << ',' << csv_field(raw("duration"));
+    for (const auto& column : options.columns) {
+      out << ',' << csv_field(raw(column));
+    }
+    out << '\n';
+  }
+}
+
+/// The table: status (in its color), run, start, duration and the chosen columns.
+void write_table(const std::vector<Run*>& selected, const ListOptions& options, double now,
+                 std::ostream& out) {
+  if (selected.empty()) {
+    std::cerr << "xrun: no runs" << (options.where ? " match" : "") << " in "
+              << options.root.string() << '\n';
+    return;
+  }
+  util::Table table;
+  std::vector<util::Cell> header{"STATUS", "RUN", "STARTED", "DURATION"};
+  for (const auto& column : options.columns) {
+    header.emplace_back(column);
+  }
+  table.add_row(std::move(header));
   for (Run* run : selected) {
     const auto& summary = run->summary;
     const bool readable = run->readable();
-    cells.push_back(run->status(now));
-    cells.push_back(printable(std::string(run->relative())));
-    cells.push_back(readable && summary.start_time > 0 ? util::format_local(summary.start_time)
-                                                       : "-");
-    cells.push_back(readable ? human_duration(std::max(0.0, run->duration(now))) : "-");
+    std::vector<util::Cell> row;
+    row.reserve(4 + options.columns.size());
+    const auto status = run->status(now);
+    row.emplace_back(status);
+    row.front().color = core::status_color(status);
+    row.emplace_back(printable(std::string(run->relative())));
+    row.emplace_back(readable && summary.start_time > 0 ? util::format_local(summary.start_time)
+                                                        : "-");
+    row.emplace_back(readable ? util::format_duration(std::max(0.0, run->duration(now))) : "-");
     for (const auto& column : options.columns) {
-      cells.push_back(printable(render(run->value(column, now))));
+      row.emplace_back(printable(render(run->value(column, now))));
     }
+    table.add_row(std::move(row));
   }
-  const std::size_t rows = selected.size();
-  const auto cell = [&](std::size_t row, std::size_t column) -> const std::string& {
-    return cells[row * width + column];
-  };
-
-  if (options.format == OutputFormat::csv) {
-    const std::vector<std::string> names{"status", "run", "start_time", "duration"};
-    std::vector<std::string> fields = names;
-    fields.insert(fields.end(), options.columns.begin(), options.columns.end());
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      out << (i ? "," : "") << csv_field(fields[i]);
-    }
-    out << '\n';
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t i = 0; i < width; ++i) {
-        // Raw values, and nothing for a missing one (the table's "-" is for the eye).
-        const auto raw = [&](std::string_view name) {
-          const auto value = selected[r]->value(name, now);
-          return value.is_null() ? std::string() : render(value);
-        };
-        const std::string field = i == 1   ? std::string(selected[r]->relative())
-                                  : i == 2 ? raw("start_time")
-                                  : i == 3 ? raw("duration")
-                                  : i >= 4 ? raw(options.columns[i - 4])
-                                           : cell(r, i);
-        out << (i ? "," : "") << csv_field(field);
-      }
-      out << '\n';
-    }
-    return 0;
-  }
-
-  if (rows == 0) {
-    std::cerr << "xrun: no runs" << (options.where ? " match" : "") << " in " << options.root.string()
-              << '\n';
-    return 0;
-  }
-  std::vector<std::size_t> widths(width);
-  for (std::size_t i = 0; i < width; ++i) {
-    widths[i] = util::display_width(header[i]);
-    for (std::size_t r = 0; r < rows; ++r) {
-      widths[i] = std::max(widths[i], util::display_width(cell(r, i)));
-    }
-  }
-  std::string text; // the whole table, written at once
-  const auto print_row = [&](const std::string* row, bool is_header) {
-    for (std::size_t i = 0; i < width; ++i) {
-      text += i == 0 && !is_header ? util::paint(row[i], core::status_color(row[i]), options.color)
-                                   : row[i];
-      if (i + 1 == width) {
-        text += '\n';
-      } else {
-        text.append(widths[i] - util::display_width(row[i]) + 2, ' ');
-      }
-    }
-  };
-  print_row(header.data(), true);
-  for (std::size_t r = 0; r < rows; ++r) {
-    print_row(&cell(r, 0), false);
-  }
+  const auto text = table.render(options.color); // the whole table, written at once
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+} // namespace
+
+int list_runs(const ListOptions& options, std::ostream& out) {
+  const double now = util::to_epoch_seconds(util::Clock::now());
+  auto reads = options.columns;
+  reads.push_back(options.sort.starts_with('-') ? options.sort.substr(1) : options.sort);
+  auto runs = select_runs(options.root, options.where, now, reads);
+  const auto selected = sorted_selection(runs, options, now);
+  if (options.format == OutputFormat::json) {
+    write_json(selected, options, now, out);
+  } else if (options.format == OutputFormat::csv) {
+    write_csv(selected, options, now, out);
+  } else {
+    write_table(selected, options, now, out);
+  }
   return 0;
 }
 

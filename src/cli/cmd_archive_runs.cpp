@@ -1,4 +1,5 @@
 // `xrun archive show|diff|tail`: one or two recorded runs, found by folder or id.
+#include "archive/diff.hpp"
 #include "archive/inspect.hpp"
 #include "cli/archive_commands.hpp"
 #include "util/color.hpp"

@@ -11,6 +11,7 @@
 #include "python/json_bridge.hpp"
 #include "python/tracker.hpp"
 #include "util/fs.hpp"
+#include "util/line_reader.hpp"
 #include "util/strings.hpp"
 #include "xrun/status.hpp"
 #include "xrun/error.hpp"
@@ -20,6 +21,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <pybind11/embed.h>
 #include <system_error>
 #include <unistd.h>
@@ -53,9 +55,11 @@ void send_line(const std::string& message) {
 }
 
 std::string receive_line() {
-  std::string line;
+  // A byte at a time: what follows the line is not this reply's to take.
+  util::LineReader reader;
+  std::optional<std::string> line;
   char byte = 0;
-  for (;;) {
+  while (!line) {
     const ssize_t got = ::read(context().control_in, &byte, 1);
     if (got < 0 && errno == EINTR) {
       continue;
@@ -63,11 +67,9 @@ std::string receive_line() {
     if (got <= 0) {
       throw std::runtime_error("xrun: the supervisor closed the control pipe");
     }
-    if (byte == '\n') {
-      return line;
-    }
-    line.push_back(byte);
+    reader.feed(std::string_view(&byte, 1), [&](std::string_view text) { line = text; });
   }
+  return *line;
 }
 
 /// The JSON line of a message from the Python side (plain data; anything else as its repr).

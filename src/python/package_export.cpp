@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
+#include "util/checksum.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
 #include "xrun/python_package.hpp"
@@ -22,23 +23,13 @@ namespace xrun::python {
 
 namespace {
 
-constexpr std::uint64_t k_fnv1a_offset = 14695981039346656037ULL;
-
-/// FNV-1a of `text`, going on from `hash` (so that several texts hash as one).
-std::uint64_t fnv1a(std::string_view text, std::uint64_t hash = k_fnv1a_offset) {
-  for (const unsigned char c : text) {
-    hash = (hash ^ c) * 1099511628211ULL;
-  }
-  return hash;
-}
-
 /// One hash over the whole package: each file's name and text, each ended by a NUL, in the
 /// embedded order (sorted by name), so that a change to any file gives a new export folder.
 std::uint64_t package_hash() {
-  std::uint64_t hash = k_fnv1a_offset;
+  std::uint64_t hash = util::k_fnv1a_offset;
   for (const auto& [name, text] : k_python_package) {
     for (const auto part : {name, text}) {
-      hash = fnv1a(std::string_view("\0", 1), fnv1a(part, hash));
+      hash = util::fnv1a(std::string_view("\0", 1), util::fnv1a(part, hash));
     }
   }
   return hash;

@@ -7,44 +7,6 @@
 
 namespace xrun::run {
 
-/// Turns the raw bytes of one output stream into log lines: a `\r` that is not part of `\r\n`
-/// starts the line over (a progress bar redrawing itself), so only its last state is kept.
-class LineCollector {
-public:
-  /// Feeds bytes; calls `emit(line)` (without the newline) for every completed line.
-  template <class Emit> void feed(std::string_view bytes, Emit&& emit) {
-    for (const char c : bytes) {
-      if (m_pending_cr) {
-        m_pending_cr = false;
-        if (c != '\n') {
-          m_line.clear();
-        }
-      }
-      if (c == '\n') {
-        emit(m_line);
-        m_line.clear();
-      } else if (c == '\r') {
-        m_pending_cr = true;
-      } else {
-        m_line.push_back(c);
-      }
-    }
-  }
-
-  /// Emits a last line that ended without a newline.
-  template <class Emit> void finish(Emit&& emit) {
-    if (!m_line.empty()) {
-      emit(m_line);
-      m_line.clear();
-    }
-    m_pending_cr = false;
-  }
-
-private:
-  std::string m_line;
-  bool m_pending_cr = false;
-};
-
 /// The log file of a run. Lines that arrive before the run folder exists are kept in memory
 /// and written when open() is called.
 class OutputLog {

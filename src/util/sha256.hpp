@@ -1,27 +1,28 @@
-// SHA-256 (FIPS 180-4), for content hashes that must not collide by accident.
+// SHA-256 (FIPS 180-4), for content hashes that must not collide by accident: libcrypto's.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace xrun::util {
 
+/// A SHA-256 digest fed in parts. Throws std::runtime_error when libcrypto cannot hash (out
+/// of memory).
 class Sha256 {
 public:
   Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
+  ~Sha256();
+
   Sha256& update(std::string_view bytes);
   /// The digest as 64 lowercase hex digits; the object is spent afterwards.
   std::string hex();
 
 private:
-  void block(const unsigned char* data);
-
-  std::array<std::uint32_t, 8> m_state;
-  std::array<unsigned char, 64> m_buffer{};
-  std::size_t m_buffered = 0;
-  std::uint64_t m_length = 0; // bytes
+  struct Context;
+  std::unique_ptr<Context> m_context;
 };
 
 /// The SHA-256 of `bytes` as 64 lowercase hex digits.

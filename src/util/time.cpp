@@ -92,4 +92,17 @@ std::string format_iso_utc(Clock::time_point time) {
                      t.minute, t.second, t.millisecond);
 }
 
+std::string format_duration(double seconds, SubMinute sub_minute) {
+  if (seconds < 60) {
+    return sub_minute == SubMinute::tenths_under_ten && seconds >= 10
+               ? fmt::format("{:.0f}s", seconds)
+               : fmt::format("{:.1f}s", seconds);
+  }
+  const auto total = static_cast<long>(seconds);
+  if (total < 3600) {
+    return fmt::format("{}m{:02}s", total / 60, total % 60);
+  }
+  return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);
+}
+
 } // namespace xrun::util

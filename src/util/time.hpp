@@ -24,4 +24,11 @@ std::string format_local(double epoch_seconds);
 /// `2026-11-23T13:21:17.482Z`: ISO 8601 in UTC with milliseconds.
 std::string format_iso_utc(Clock::time_point time);
 
+/// How a duration under a minute is written: always in tenths (`42.0s`), or in tenths only
+/// under ten seconds (`4.2s`, `42s`).
+enum class SubMinute { tenths, tenths_under_ten };
+
+/// A duration for people: `4.2s`, `3m07s`, `2h05m`.
+std::string format_duration(double seconds, SubMinute sub_minute = SubMinute::tenths);
+
 } // namespace xrun::util

@@ -10,10 +10,26 @@ import time
 import unittest
 from pathlib import Path
 
-from support import Workspace, experiment_source, interrupt
+from support import XRUN, Workspace, experiment_source, interrupt
 
 
 class Statuses(Workspace):
+    @unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
+                     "the sanitizers' runtime needs file descriptors of its own")
+    def test_a_system_that_refuses_a_pipe_exits_71_and_creates_nothing(self):
+        import resource
+        self.write("exp.py", experiment_source("N: int = 1\n", "e['n'] = e.N"))
+
+        def few_files():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (8, 8))
+
+        result = subprocess.run([XRUN, "run", "exp.py"], cwd=self.dir,
+                                capture_output=True, text=True, timeout=120, env=self.env(),
+                                preexec_fn=few_files)
+        self.assertEqual(result.returncode, 71, result.stderr)
+        self.assertIn("xrun: error: cannot create a pipe", result.stderr)
+        self.assertNoRunFolder()
+
     def test_done_run_leaves_a_complete_folder(self):
         self.write("exp.py", experiment_source(
             "LR: float = 0.01\nEPOCHS: int = 3\n",
