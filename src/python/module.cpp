@@ -13,8 +13,8 @@
 #include "util/fs.hpp"
 #include "util/line_reader.hpp"
 #include "util/strings.hpp"
-#include "xrun/status.hpp"
 #include "xrun/error.hpp"
+#include "xrun/status.hpp"
 #include "xrun/version.hpp"
 
 #include <atomic>
