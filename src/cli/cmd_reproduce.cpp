@@ -55,22 +55,14 @@ int reproduce_command(RunOptions& options) {
 } // namespace
 
 void add_reproduce_command(CLI::App& app, Action& action, const ExperimentWords& words) {
-  auto options = std::make_shared<RunOptions>();
-  options->command_line = words.command_line;
-  options->tail = words.tail;
-  auto* reproduce = app.add_subcommand(
-      "reproduce", "Run a recorded run's archived code again with its parameters, as a new run");
-  // As `run`: after RUN, `--help` and everything else are the experiment's.
-  reproduce->set_help_flag();
-  reproduce->prefix_command();
-  reproduce->add_option("run", options->file,
-                        "A run folder, or a run id (or a unique part of one)");
-  add_run_flags(*reproduce, ExperimentCommand::reproduce, *options);
-  reproduce->footer("Parameters given after RUN as --NAME VALUE replace the recorded values. "
-                    "The new run records the one it reproduces in its meta (`reproduces`).");
-  on_command(reproduce, options, action, "reproduce needs a run",
-             "xrun reproduce RUN [--NAME VALUE ...]",
-             [options] { return reproduce_command(*options); });
+  add_experiment_command(
+      app, action, words,
+      {ExperimentCommand::reproduce, "reproduce",
+       "Run a recorded run's archived code again with its parameters, as a new run", "run",
+       "A run folder, or a run id (or a unique part of one)",
+       "Parameters given after RUN as --NAME VALUE replace the recorded values. The new run "
+       "records the one it reproduces in its meta (`reproduces`).",
+       "reproduce needs a run", "xrun reproduce RUN [--NAME VALUE ...]", reproduce_command});
 }
 
 } // namespace xrun::cli

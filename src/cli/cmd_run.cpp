@@ -162,21 +162,14 @@ ExperimentWords experiment_words(int argc, char** argv) {
 }
 
 void add_run_command(CLI::App& app, Action& action, const ExperimentWords& words) {
-  auto options = std::make_shared<RunOptions>();
-  options->command_line = words.command_line;
-  options->tail = words.tail;
-  auto* run = app.add_subcommand(
-      "run", "Run a Python experiment module or YAML config and record it in a run folder");
-  // `--help` after the file lists the experiment's parameters, so CLI11 must not take it.
-  run->set_help_flag();
-  // Everything after the file is the experiment's: CLI11 stops at the first unknown argument.
-  run->prefix_command();
-  run->add_option("file", options->file, "The experiment module (.py) or config (.yml)");
-  add_run_flags(*run, ExperimentCommand::run, *options);
-  run->footer("Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE. A "
-              "config's sweep: section or --sweep runs many variations (--dry-run lists them).");
-  on_command(run, options, action, "run needs an experiment file",
-             "xrun run exp.py [--NAME VALUE ...]", [options] { return run_command(*options); });
+  add_experiment_command(
+      app, action, words,
+      {ExperimentCommand::run, "run",
+       "Run a Python experiment module or YAML config and record it in a run folder", "file",
+       "The experiment module (.py) or config (.yml)",
+       "Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE. A "
+       "config's sweep: section or --sweep runs many variations (--dry-run lists them).",
+       "run needs an experiment file", "xrun run exp.py [--NAME VALUE ...]", run_command});
 }
 
 } // namespace xrun::cli

@@ -75,4 +75,21 @@ void on_command(CLI::App* sub, const std::shared_ptr<RunOptions>& options, Actio
   });
 }
 
+void add_experiment_command(CLI::App& app, Action& action, const ExperimentWords& words,
+                            ExperimentCommandSpec spec) {
+  auto options = std::make_shared<RunOptions>();
+  options->command_line = words.command_line;
+  options->tail = words.tail;
+  auto* sub = app.add_subcommand(spec.name, spec.description);
+  // `--help` after the argument is the experiment's, so CLI11 must not take it.
+  sub->set_help_flag();
+  // Everything after the argument is the experiment's: CLI11 stops at the first unknown word.
+  sub->prefix_command();
+  sub->add_option(spec.argument, options->file, spec.argument_description);
+  add_run_flags(*sub, spec.command, *options);
+  sub->footer(spec.footer);
+  on_command(sub, options, action, spec.missing, spec.usage,
+             [options, service = std::move(spec.service)] { return service(*options); });
+}
+
 } // namespace xrun::cli

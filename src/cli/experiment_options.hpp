@@ -9,6 +9,7 @@
 #include "python/child.hpp"
 #include "run/supervisor.hpp"
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -73,5 +74,23 @@ int launch(const RunOptions& options, python::ChildOptions child, run::RunReques
 /// `command` with one, else this help (`--help`) or a usage error (`missing`, `usage`).
 void on_command(CLI::App* sub, const std::shared_ptr<RunOptions>& options, Action& action,
                 const char* missing, const char* usage, Action command);
+
+/// What tells `run` and `reproduce` apart where they are declared alike.
+struct ExperimentCommandSpec {
+  ExperimentCommand command;
+  const char* name;                 // "run"
+  const char* description;          // the subcommand's line in help
+  const char* argument;             // "file"
+  const char* argument_description; // its line in help
+  const char* footer;               // help's last paragraph
+  const char* missing;              // the error without the argument
+  const char* usage;                // the usage line shown with it
+  std::function<int(RunOptions&)> service;
+};
+
+/// Adds `spec`'s subcommand: its flags, then one argument after which every word is the
+/// experiment's (CLI11 stops there, and `--help` after it lists the experiment's parameters).
+void add_experiment_command(CLI::App& app, Action& action, const ExperimentWords& words,
+                            ExperimentCommandSpec spec);
 
 } // namespace xrun::cli

@@ -30,18 +30,25 @@ const std::vector<std::string> k_known_keys{"extend",    "parameters",  "include
                                             "namespace", "plugins",     "sweep",
                                             "launcher",  "tags",        "note"};
 
+/// The layer's section `key`, which must be `shape` (a mapping); an empty node when the layer
+/// has none (or it is empty).
+YAML::Node mapping_section(const Layer& layer, const char* key, const char* shape) {
+  const auto node = layer.root[key];
+  if (!node || node.IsNull()) {
+    return YAML::Node(YAML::NodeType::Map);
+  }
+  if (!node.IsMap()) {
+    fail(layer.reader.where(node), fmt::format("'{}' must be {}", key, shape));
+  }
+  return node;
+}
+
 /// The layer's `plugins:` mapping: `NAME: true` (or empty), `NAME: false` or
 /// `NAME: {SETTING: value}` (on, with settings).
 void read_plugins(Layer& layer, std::vector<PluginChoice>& out) {
-  const auto plugins = layer.root["plugins"];
-  if (!plugins || plugins.IsNull()) {
-    return;
-  }
+  const auto plugins =
+      mapping_section(layer, "plugins", "a mapping of NAME: true, false or {SETTING: value}");
   auto& reader = layer.reader;
-  if (!plugins.IsMap()) {
-    fail(reader.where(plugins),
-         "'plugins' must be a mapping of NAME: true, false or {SETTING: value}");
-  }
   for (const auto& item : plugins) {
     PluginChoice choice;
     choice.name = reader.key(item.first);
@@ -63,15 +70,9 @@ void read_plugins(Layer& layer, std::vector<PluginChoice>& out) {
 /// The layer's `launcher:` settings into `out` (a later layer's replace an earlier one's),
 /// with where each was set (`file:line:column: launcher.KEY`).
 void read_launcher(Layer& layer, Json& out, std::map<std::string, std::string>& where) {
-  const auto launcher = layer.root["launcher"];
-  if (!launcher || launcher.IsNull()) {
-    return;
-  }
+  const auto launcher = mapping_section(
+      layer, "launcher", "a mapping like {type: slurm, partition: gpu, time: 02:00:00}");
   auto& reader = layer.reader;
-  if (!launcher.IsMap()) {
-    fail(reader.where(launcher),
-         "'launcher' must be a mapping like {type: slurm, partition: gpu, time: 02:00:00}");
-  }
   for (const auto& item : launcher) {
     const auto key = reader.key(item.first);
     out[key] = reader.value(item.second, reader.where(item.first));
