@@ -12,7 +12,7 @@ using Json = nlohmann::json;
 /// variation's settings: a config's get them among its parameters (so experiment_config.yml
 /// holds what ran), a module's after its command-line values.
 python::ChildOptions child_for(const sweep::Request& request, const Json& settings,
-                               std::function<std::string(const Json&)>& resolved) {
+                               ResolvedConfig& resolved) {
   python::ChildOptions child;
   child.file = request.file;
   child.args = request.args;
@@ -36,13 +36,13 @@ python::ChildOptions child_for(const sweep::Request& request, const Json& settin
 
 } // namespace
 
-std::function<std::string(const nlohmann::json&)> resolved_config(config::Config config) {
-  return [config = std::move(config)](const nlohmann::json& prepared) {
+ResolvedConfig resolved_config(config::Config config) {
+  return [config = std::move(config)](const core::protocol::PrepareRequest& prepared) {
     // Absolute, as the meta records it: the experiment may give `.`.
-    const std::filesystem::path base = prepared.value("base_path", "");
+    const std::filesystem::path base = prepared.base_path;
     return config.resolved_yaml(base.empty() ? base
                                              : std::filesystem::absolute(base).lexically_normal(),
-                                prepared.value("parameters", nlohmann::json::array()));
+                                prepared.parameters);
   };
 }
 
@@ -83,7 +83,7 @@ int run_variation(const Json& request, const Json& settings, const Json& sweep_r
 sweep::Launcher python_launcher(const std::vector<std::string>& command_line) {
   sweep::Launcher launcher;
   launcher.plan = [](const Json& request, const Json& variations, int control_out) {
-    std::function<std::string(const Json&)> ignored;
+    ResolvedConfig ignored;
     auto child = child_for(sweep::Request::from_json(request), Json::array(), ignored);
     child.mode = python::ChildMode::plan;
     child.variations = variations;

@@ -17,8 +17,10 @@ namespace xrun::cli {
 /// Runs `child` (run mode) under a supervisor recording `request`; returns the exit code.
 int supervise_child(python::ChildOptions child, run::RunRequest& request);
 
+using ResolvedConfig = decltype(run::RunRequest::resolved_config);
+
 /// RunRequest::resolved_config for a run of `config`: its experiment_config.yml with what ran.
-std::function<std::string(const nlohmann::json&)> resolved_config(config::Config config);
+ResolvedConfig resolved_config(config::Config config);
 
 /// Runs one variation of a sweep as `xrun run` does, under a supervisor in this process:
 /// `request` as the manifest keeps it (sweep::Request), the variation's `settings`, the meta's

@@ -2,6 +2,7 @@
 
 #include "config/launcher.hpp"
 #include "config/yaml_reader.hpp"
+#include "core/protocol.hpp"
 #include "core/run_labels.hpp"
 #include "core/value_limits.hpp"
 #include "util/fs.hpp"
@@ -322,34 +323,26 @@ std::vector<PluginChoice> plugin_choices_of(const std::filesystem::path& file,
 }
 
 Json PluginChoice::to_json() const {
-  return {{"name", name}, {"enabled", enabled}, {"settings", settings}, {"where", where.str()}};
+  return core::protocol::PluginChoice{name, enabled, settings, where.str()}.to_json();
 }
 
 Json ParameterSetting::to_json(std::string_view source) const {
-  Json entry = {{"name", name},       {"value", value},         {"file", where.file},
-                {"line", where.line}, {"column", where.column}, {"source", source}};
-  if (text) {
-    entry["text"] = *text;
-  }
-  if (unset) {
-    entry["unset"] = *unset;
-  }
-  return entry;
+  return core::protocol::Setting{name,      value,     text, unset, where.file, where.line,
+                                 where.column, std::string(source)}
+      .to_json();
 }
 
+namespace {
+
+ParameterSetting setting_of(core::protocol::Setting setting) {
+  return {std::move(setting.name), std::move(setting.value), std::move(setting.text),
+          {std::move(setting.file), setting.line, setting.column}, std::move(setting.unset)};
+}
+
+} // namespace
+
 ParameterSetting ParameterSetting::from_json(const Json& json) {
-  ParameterSetting setting{json.value("name", ""),
-                           json.value("value", Json()),
-                           std::nullopt,
-                           {json.value("file", ""), json.value("line", 0), json.value("column", 0)},
-                           std::nullopt};
-  if (json.contains("text") && json["text"].is_string()) {
-    setting.text = json["text"].get<std::string>();
-  }
-  if (json.contains("unset") && json["unset"].is_string()) {
-    setting.unset = json["unset"].get<std::string>();
-  }
-  return setting;
+  return setting_of(core::protocol::Setting::from_json(json));
 }
 
 void Config::set(ParameterSetting setting) {
@@ -364,56 +357,44 @@ void Config::set(ParameterSetting setting) {
 }
 
 Config Config::from_json(const Json& json) {
+  const auto given = core::protocol::InvocationConfig::from_json(json);
   Config config;
-  config.experiment = json.value("experiment", "");
-  for (const auto& file : json.value("files", Json::array())) {
-    config.files.emplace_back(file.get<std::string>());
+  config.experiment = given.experiment;
+  config.files.assign(given.files.begin(), given.files.end());
+  config.name = given.name;
+  config.description = given.description;
+  config.base_path = given.base_path;
+  config.namespace_name = given.namespace_name;
+  for (const auto& setting : given.parameters) {
+    config.parameters.push_back(setting_of(setting));
   }
-  config.name = json.value("name", "");
-  config.description = json.value("description", "");
-  config.base_path = json.value("base_path", "");
-  config.namespace_name = json.value("namespace", "");
-  for (const auto& entry : json.value("parameters", Json::array())) {
-    config.parameters.push_back(ParameterSetting::from_json(entry));
-  }
-  for (const auto& path : json.value("include", Json::array())) {
-    config.includes.emplace_back(path.get<std::string>());
-  }
-  for (const auto& entry : json.value("plugins", Json::array())) {
-    config.plugins.push_back({entry.value("name", ""),
-                              entry.value("enabled", true),
-                              entry.value("settings", Json::object()),
-                              {entry.value("where", ""), 0, 0}});
+  config.includes.assign(given.include.begin(), given.include.end());
+  for (const auto& choice : given.plugins) {
+    config.plugins.push_back({choice.name, choice.enabled, choice.settings, {choice.where, 0, 0}});
   }
   return config;
 }
 
 Json Config::to_json() const {
-  Json settings = Json::array();
-  for (const auto& setting : parameters) {
-    settings.push_back(setting.to_json());
-  }
-  Json chain = Json::array();
+  core::protocol::InvocationConfig given;
+  given.experiment = experiment.string();
   for (const auto& path : files) {
-    chain.push_back(path.string());
+    given.files.push_back(path.string());
   }
-  Json mixins = Json::array();
+  given.name = name;
+  given.description = description;
+  given.base_path = base_path.string();
+  given.namespace_name = namespace_name;
+  for (const auto& setting : parameters) {
+    given.parameters.push_back(core::protocol::Setting::from_json(setting.to_json()));
+  }
   for (const auto& path : includes) {
-    mixins.push_back(path.string());
+    given.include.push_back(path.string());
   }
-  Json plugin_choices = Json::array();
   for (const auto& choice : plugins) {
-    plugin_choices.push_back(choice.to_json());
+    given.plugins.push_back(core::protocol::PluginChoice::from_json(choice.to_json()));
   }
-  return {{"experiment", experiment.string()},
-          {"files", chain},
-          {"name", name},
-          {"description", description},
-          {"base_path", base_path.string()},
-          {"namespace", namespace_name},
-          {"parameters", settings},
-          {"include", mixins},
-          {"plugins", plugin_choices}};
+  return given.to_json();
 }
 
 } // namespace xrun::config

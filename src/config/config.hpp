@@ -3,6 +3,7 @@
 
 #include "config/location.hpp"
 #include "config/sweep_grammar.hpp"
+#include "xrun/meta.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -27,8 +28,8 @@ struct ParameterSetting {
   /// unless a later source (the command line, a sweep) gives the parameter a value.
   std::optional<std::string> unset;
 
-  /// As the experiment process takes it: {"name", "value", "text"?, "unset"?, "file", "line",
-  /// "column", "source"}; `source` is "config", or "cli" for a value from the command line.
+  /// As the experiment process takes it (core::protocol::Setting); `source` is "config", or
+  /// "cli" for a value from the command line.
   nlohmann::json to_json(std::string_view source = "config") const;
   /// The setting back from to_json().
   static ParameterSetting from_json(const nlohmann::json& json);
@@ -42,7 +43,7 @@ struct PluginChoice {
   nlohmann::json settings = nlohmann::json::object();
   Location where;
 
-  /// As the experiment process takes plugin choices: {"name", "enabled", "settings", "where"}.
+  /// As the experiment process takes plugin choices (core::protocol::PluginChoice).
   nlohmann::json to_json() const;
 };
 
@@ -64,11 +65,14 @@ struct Config {
 
   /// The resolved config as YAML, for experiment_config.yml: what ran, with
   /// `experiment_base_path` where the config sets no base path, and the values the command
-  /// line gave, from the parameter records the experiment process reports ({"name", "value",
-  /// "source", "exact"?}; those of source "cli").
+  /// line gave, from the parameter records the experiment process reports (those of source
+  /// `cli`, as their stated value: core::protocol::stated_value); `records` as JSON are read
+  /// by core::protocol::parameter_from_json.
   std::string resolved_yaml(const std::filesystem::path& experiment_base_path = {},
                             const nlohmann::json& records = nlohmann::json::array()) const;
-  /// The JSON handed to the experiment process.
+  std::string resolved_yaml(const std::filesystem::path& experiment_base_path,
+                            const std::vector<ParameterRecord>& records) const;
+  /// The JSON handed to the experiment process (core::protocol::InvocationConfig).
   nlohmann::json to_json() const;
   /// The config back from to_json() (as a sweep's manifest keeps it).
   static Config from_json(const nlohmann::json& json);

@@ -1,6 +1,7 @@
 // experiment_config.yml: the config a run ran with, as YAML that reads back as that config.
 #include "config/config.hpp"
 #include "config/yaml_reader.hpp"
+#include "core/protocol.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -65,26 +66,32 @@ void emit_value(YAML::Emitter& out, const Json& value) {
 
 std::string Config::resolved_yaml(const std::filesystem::path& experiment_base_path,
                                   const Json& records) const {
+  std::vector<ParameterRecord> parameters_given;
+  for (const auto& record : records) {
+    parameters_given.push_back(core::protocol::parameter_from_json(record));
+  }
+  return resolved_yaml(experiment_base_path, parameters_given);
+}
+
+std::string Config::resolved_yaml(const std::filesystem::path& experiment_base_path,
+                                  const std::vector<ParameterRecord>& records) const {
   // What ran: the command line's values over the config's.
   auto parameters_ran = parameters;
   bool command_line = false;
   for (const auto& record : records) {
-    if (record.value("source", "") != "cli") {
+    if (record.source != ValueSource::cli) {
       continue;
     }
     command_line = true;
-    auto value = record.value("value", Json());
-    if (const auto exact = record.find("exact"); exact != record.end() && exact->is_string()) {
-      value = *exact; // NaN, 2**70: as the text its declared type reads back
-    }
-    const auto parameter = record.value("name", "");
+    // NaN, 2**70: as the text its declared type reads back
+    auto value = core::protocol::stated_value(record);
     const auto same =
         std::find_if(parameters_ran.begin(), parameters_ran.end(),
-                     [&](const ParameterSetting& setting) { return setting.name == parameter; });
+                     [&](const ParameterSetting& setting) { return setting.name == record.name; });
     if (same != parameters_ran.end()) {
       same->value = std::move(value);
     } else {
-      parameters_ran.push_back({parameter, std::move(value), std::nullopt, {}, std::nullopt});
+      parameters_ran.push_back({record.name, std::move(value), std::nullopt, {}, std::nullopt});
     }
   }
   YAML::Emitter out;

@@ -1,6 +1,7 @@
 #include "python/child.hpp"
 
 #include "core/diagnostics.hpp"
+#include "core/protocol.hpp"
 #include "python/autosave.hpp"
 #include "python/interpreter.hpp"
 #include "python/module.hpp"
@@ -144,17 +145,30 @@ int run_child(const ChildOptions& options) {
   // Processes the experiment starts (multiprocessing workers re-import its module) need the
   // same `xrun` package; the embedded interpreter itself uses the compiled-in copy.
   const auto package_dir = exported_package_dir();
-  const nlohmann::json invocation = {{"mode", mode_name(options.mode)},
-                                     {"file", options.file.string()},
-                                     {"args", options.args},
-                                     {"config", options.config},
-                                     {"plugins", options.plugins},
-                                     {"plugin_folder", builtin_plugin_dir().string()},
-                                     {"plugin_cache", (package_dir / "plugin-cache").string()},
-                                     {"json", options.json},
-                                     {"variation", options.variation},
-                                     {"variations", options.variations}};
-  set_module_context({invocation, options.control_in, options.control_out});
+  namespace protocol = core::protocol;
+  protocol::Invocation invocation;
+  invocation.mode = mode_name(options.mode);
+  invocation.file = options.file.string();
+  invocation.args = options.args;
+  if (options.config.is_object()) {
+    invocation.config = protocol::InvocationConfig::from_json(options.config);
+  }
+  for (const auto& choice : options.plugins) {
+    invocation.plugins.push_back(protocol::PluginChoice::from_json(choice));
+  }
+  invocation.plugin_folder = builtin_plugin_dir().string();
+  invocation.plugin_cache = (package_dir / "plugin-cache").string();
+  invocation.json = options.json;
+  for (const auto& setting : options.variation) {
+    invocation.variation.push_back(protocol::Setting::from_json(setting));
+  }
+  for (const auto& variation : options.variations) {
+    auto& settings = invocation.variations.emplace_back();
+    for (const auto& setting : variation) {
+      settings.push_back(protocol::Setting::from_json(setting));
+    }
+  }
+  set_module_context({invocation.to_json(), options.control_in, options.control_out});
 
   std::vector<std::string> argv{options.file.string()};
   argv.insert(argv.end(), options.args.begin(), options.args.end());

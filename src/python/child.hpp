@@ -25,12 +25,11 @@ struct ChildOptions {
   int control_in = -1;           // supervisor -> child replies (run mode)
   int control_out = -1;          // child -> supervisor messages (run mode)
   nlohmann::json config;         // a resolved YAML config (config::Config::to_json), or null
-  /// Plugin choices, highest precedence last: [{"name", "enabled": bool (absent: unchanged),
-  /// "settings": {...}, "where": what to name in errors}].
+  /// Plugin choices (core::protocol::PluginChoice), highest precedence last.
   nlohmann::json plugins = nlohmann::json::array();
   bool json = false; // plugins mode: JSON output
   /// A sweep's variation to apply after the config and the command line (run mode), or all of
-  /// them (plan mode): located settings as a config's `parameters` (config::Config::to_json).
+  /// them (plan mode): located settings (core::protocol::Setting).
   nlohmann::json variation = nlohmann::json::array();
   nlohmann::json variations = nlohmann::json::array();
 };

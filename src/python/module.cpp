@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/module_scan.hpp"
+#include "core/protocol.hpp"
 #include "core/run_hash.hpp"
 #include "core/value_limits.hpp"
 #include "python/autosave.hpp"
@@ -13,6 +14,7 @@
 #include "util/line_reader.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
+#include "xrun/status.hpp"
 #include "xrun/version.hpp"
 
 #include <atomic>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 namespace py = pybind11;
+namespace protocol = xrun::core::protocol;
 
 namespace xrun::python {
 
@@ -120,7 +123,7 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
       "The signal that interrupted the experiment (SIGINT or SIGTERM), 0 for none.");
   module.def(
       "invocation", [] { return from_json(context().invocation); },
-      "This invocation: {'mode', 'file', 'args'}.");
+      "What this process is asked to do (core::protocol::Invocation).");
   module.def(
       "request",
       [](py::handle message) {
@@ -212,16 +215,7 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
         const auto repr = py::module_::import("builtins").attr("repr");
         std::vector<xrun::ParameterRecord> records;
         for (const auto& record : to_json(parameters, repr)) {
-          xrun::ParameterRecord parameter;
-          parameter.name = record.value("name", "");
-          parameter.type = record.value("type", "");
-          parameter.value =
-              nlohmann::ordered_json::parse(record.value("value", nlohmann::json()).dump());
-          parameter.usable = record.value("usable", true);
-          if (record.contains("exact")) {
-            parameter.extra["exact"] = record["exact"];
-          }
-          records.push_back(std::move(parameter));
+          records.push_back(protocol::parameter_from_json(record));
         }
         std::vector<xrun::core::CodeFile> code;
         for (const auto item : files) {
@@ -232,6 +226,36 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
       },
       "The run hash of parameter records and (name, bytes) code files, as the supervisor "
       "records it.");
+  module.def(
+      "closest_match",
+      [](const std::string& word, py::iterable candidates) -> py::object {
+        std::vector<std::string> names;
+        for (const auto candidate : candidates) {
+          names.push_back(py::str(candidate).cast<std::string>());
+        }
+        const auto close = xrun::util::closest_match(word, names);
+        return close ? py::str(*close) : py::object(py::none());
+      },
+      "The candidate closest to `word` when it is a likely typo of it (as xrun's did-you-mean "
+      "hints choose everywhere), else None.");
+  module.def(
+      "stated_value",
+      [](py::handle record) {
+        const auto repr = py::module_::import("builtins").attr("repr");
+        const auto parameter = protocol::parameter_from_json(to_json(record, repr));
+        return from_json(protocol::stated_value(parameter));
+      },
+      "The value a parameter record states, as a config or a sweep's manifest writes it: its "
+      "`exact` text where JSON cannot hold the value, else its value.");
+  module.def(
+      "reported_status",
+      [](py::handle outcome) {
+        const auto repr = py::module_::import("builtins").attr("repr");
+        const auto report = protocol::FinishReport::from_json(to_json(outcome, repr));
+        return std::string(xrun::to_string(report.status()));
+      },
+      "The run's status ('done', 'failed', 'interrupted') by the fields of a \"finish\" report, "
+      "as the supervisor records it.");
   module.def(
       "write_atomic",
       [](const std::string& path, const std::string& content) {

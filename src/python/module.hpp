@@ -6,7 +6,7 @@
 namespace xrun::python {
 
 struct ModuleContext {
-  nlohmann::json invocation; // {"mode", "file", "args"}
+  nlohmann::json invocation; // core::protocol::Invocation::to_json()
   int control_in = -1;
   int control_out = -1;
 };

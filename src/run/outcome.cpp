@@ -1,5 +1,6 @@
 #include "run/outcome.hpp"
 
+#include "core/protocol.hpp"
 #include "xrun/error.hpp"
 
 #include <csignal>
@@ -50,11 +51,11 @@ RunEnd end_from_report(const Report& report) {
   RunEnd end;
   end.error_type = report.error_type;
   end.error_message = report.error_message;
-  if (report.interrupted) {
-    end.status = RunStatus::interrupted;
-  } else {
-    end.status = report.error_type.empty() ? RunStatus::done : RunStatus::failed;
-  }
+  // The rule the experiment process also uses for its after_end hooks (_xrun.reported_status).
+  core::protocol::FinishReport finish;
+  finish.interrupted = report.interrupted;
+  finish.error_type = report.error_type;
+  end.status = finish.status();
   end.exit_code = exit_code_for(end.status, 0);
   return end;
 }

@@ -84,9 +84,12 @@ int Supervision::finish(int wait_status) {
 
 /// What the experiment reported of its end, as far as the status goes.
 Report Supervision::reported() const {
-  return {.interrupted = m_outcome.value("interrupted", false),
-          .error_type = m_outcome.value("error_type", ""),
-          .error_message = m_outcome.value("error_message", "")};
+  if (!m_outcome) {
+    return {};
+  }
+  return {.interrupted = m_outcome->interrupted,
+          .error_type = m_outcome->error_type,
+          .error_message = m_outcome->error_message};
 }
 
 /// Puts the run's end into the meta, and its note into the log (and on stderr, if it says so).
@@ -111,22 +114,19 @@ void Supervision::apply(const RunEnd& end) {
 void Supervision::record_end() {
   m_phase = Phase::ended;
   const double now = util::to_epoch_seconds(util::Clock::now());
-  const double reported = m_outcome.value("end_time", now);
+  const double reported = m_outcome ? m_outcome->end_time : now;
   m_meta.end_time = reported >= m_meta.start_time && reported <= now ? reported : now;
   m_meta.duration = *m_meta.end_time - m_meta.start_time;
   m_meta.heartbeat = *m_meta.end_time;
-  if (m_outcome.contains("tracked")) {
-    m_meta.tracked = m_outcome["tracked"].get<std::vector<std::string>>();
-  } else {
+  if (!m_outcome) { // the experiment's process died before its report: its series are on disk
     m_meta.tracked = tracked_on_disk(m_folder->path / ".track");
+    return;
   }
-  if (m_outcome.contains("hooks")) {
-    m_meta.hooks = hooks_from(m_outcome["hooks"]);
-  }
+  m_meta.tracked = m_outcome->tracked;
+  m_meta.hooks = m_outcome->hooks;
   // A signal sent to the experiment process itself, not to xrun.
-  if (const auto signal = m_outcome.find("signal");
-      m_interrupted_by.is_null() && signal != m_outcome.end() && signal->is_number_integer()) {
-    m_interrupted_by = {{"signal", signal_name(signal->get<int>())},
+  if (m_interrupted_by.is_null() && m_outcome->signal) {
+    m_interrupted_by = {{"signal", signal_name(*m_outcome->signal)},
                         {"reason", "sent to the experiment process"}};
   }
 }

@@ -52,34 +52,7 @@ void redact_plugin_settings(std::vector<std::string>& words, const Json& plugins
   }
 }
 
-ParameterRecord parameter_from(const Json& record) {
-  ParameterRecord parameter;
-  parameter.name = record.value("name", "");
-  parameter.type = record.value("type", "");
-  parameter.description = record.value("description", "");
-  parameter.value = nlohmann::ordered_json::parse(record.value("value", Json()).dump());
-  parameter.usable = record.value("usable", true);
-  parameter.source =
-      parse_value_source(record.value("source", "default")).value_or(ValueSource::default_value);
-  parameter.source_file = record.value("source_file", "");
-  if (record.contains("exact")) {
-    parameter.extra["exact"] = record["exact"]; // the value JSON cannot hold exactly
-  }
-  return parameter;
-}
-
 } // namespace
-
-std::vector<HookRecord> hooks_from(const Json& list) {
-  std::vector<HookRecord> hooks;
-  if (list.is_array()) {
-    for (const auto& item : list) {
-      hooks.push_back({item.value("name", ""), item.value("description", ""),
-                       item.value("count", 0), nlohmann::ordered_json::object()});
-    }
-  }
-  return hooks;
-}
 
 /// Creates the run folder out of sight, writes the run's start into it (meta, code copies,
 /// analysis.py, config, git diff, log) and gives it its name: the reply to the experiment's
@@ -87,17 +60,16 @@ std::vector<HookRecord> hooks_from(const Json& list) {
 /// the experiment to report; a folder that cannot be created or written is the supervisor's
 /// to report (m_start_error), and the reply tells the experiment not to start. Either way,
 /// everything this attempt created is removed.
-Json Supervision::start_run(const Json& message) {
+protocol::PrepareReply Supervision::start_run(const protocol::PrepareRequest& message) {
   if (m_folder || !m_start_error.empty()) {
-    return {{"error", "the run folder was already created"}};
+    return protocol::PrepareReply::refused("the run folder was already created");
   }
-  const RunNaming naming{.prefix = message.value("prefix", ""),
-                         .debug = message.value("debug", false)};
+  const RunNaming naming{.prefix = message.prefix, .debug = message.debug};
   std::optional<StagedRunFolder> staged;
   try {
-    const std::filesystem::path base = message.value("base_path", "");
+    const std::filesystem::path base = message.base_path;
     check_prefix(naming.prefix); // before any folder is made
-    const auto ns_dir = ensure_namespace(base, message.value("namespace", ""), &m_created_dirs);
+    const auto ns_dir = ensure_namespace(base, message.namespace_name, &m_created_dirs);
     staged = stage_run_folder(ns_dir, naming);
     record_start(message, *staged);
     m_folder = publish_run_folder(
@@ -107,18 +79,17 @@ Json Supervision::start_run(const Json& message) {
   } catch (const Error& error) {
     undo_start(staged);
     if (error.kind() == ErrorKind::usage || error.kind() == ErrorKind::config) {
-      return {{"error", error.what()}};
+      return protocol::PrepareReply::refused(error.what());
     }
     m_start_error = error.what();
-    return {{"error", m_start_error}, {"unrecorded", true}};
+    return protocol::PrepareReply::unrecordable(m_start_error);
   } catch (const std::exception& error) {
     undo_start(staged);
     m_start_error = error.what();
-    return {{"error", m_start_error}, {"unrecorded", true}};
+    return protocol::PrepareReply::unrecordable(m_start_error);
   }
-  return {{"path", m_folder->path.string()},
-          {"id", m_folder->id},
-          {"start_time", util::to_epoch_seconds(m_folder->created)}};
+  return protocol::PrepareReply::created(m_folder->path.string(), m_folder->id,
+                                         util::to_epoch_seconds(m_folder->created));
 }
 
 /// Removes what a start that failed created: the staged folder and the namespace folders.
@@ -160,8 +131,8 @@ void Supervision::sync_start() {
 
 /// The name a base or mixin file gets in the run folder: its own, so that the archived code
 /// finds it as the original did; numbered when two files share a name.
-std::string Supervision::copy_name(const Json& source) {
-  const auto name = std::filesystem::path(source.get<std::string>()).filename().string();
+std::string Supervision::copy_name(const std::string& source) {
+  const auto name = std::filesystem::path(source).filename().string();
   std::string candidate = name;
   for (int n = 2; std::any_of(m_meta.dependencies.begin(), m_meta.dependencies.end(),
                               [&](const FileCopy& copy) { return copy.copy == candidate; }) ||
@@ -174,24 +145,26 @@ std::string Supervision::copy_name(const Json& source) {
 }
 
 /// Writes the run's start into its staged folder: the meta, the code and the log.
-void Supervision::record_start(const Json& message, const StagedRunFolder& staged) {
+void Supervision::record_start(const protocol::PrepareRequest& message,
+                               const StagedRunFolder& staged) {
   describe_start(message, staged);
   archive_start(message, staged.staging);
 }
 
 /// The meta of the run's start, from the experiment's "prepare" message.
-void Supervision::describe_start(const Json& message, const StagedRunFolder& staged) {
-  const std::filesystem::path base = message.value("base_path", "");
+void Supervision::describe_start(const protocol::PrepareRequest& message,
+                                 const StagedRunFolder& staged) {
+  const std::filesystem::path base = message.base_path;
   m_meta.id = staged.run.id;
-  m_meta.name = message.value("name", "");
-  m_meta.namespace_name = message.value("namespace", "");
+  m_meta.name = message.name;
+  m_meta.namespace_name = message.namespace_name;
   m_meta.base_path = std::filesystem::absolute(base).lexically_normal().string();
   m_meta.experiment_path = std::filesystem::absolute(m_request.file).lexically_normal().string();
   if (!m_request.config.empty()) {
     m_meta.config_path = std::filesystem::absolute(m_request.config).lexically_normal().string();
   }
-  m_meta.description = message.value("description", "");
-  m_meta.short_description = message.value("short_description", "");
+  m_meta.description = message.description;
+  m_meta.short_description = message.short_description;
   m_meta.status = RunStatus::running;
   m_meta.start_time = util::to_epoch_seconds(staged.run.created);
   m_meta.heartbeat = util::to_epoch_seconds(util::Clock::now());
@@ -203,31 +176,25 @@ void Supervision::describe_start(const Json& message, const StagedRunFolder& sta
     m_meta.extra["pid_namespace"] = pids;
   }
   m_meta.xrun_version = k_version;
-  m_meta.python_version = message.value("python_version", "");
-  m_meta.python_executable = message.value("python_executable", "");
+  m_meta.python_version = message.python_version;
+  m_meta.python_executable = message.python_executable;
   m_meta.command_line = m_request.command_line;
-  redact_plugin_settings(m_meta.command_line, message.value("plugins", Json::array()));
+  redact_plugin_settings(m_meta.command_line, message.plugins);
   if (m_request.meta_extra.is_object()) {
     for (const auto& [key, value] : m_request.meta_extra.items()) {
       m_meta.extra[key] = value;
     }
   }
   m_meta.working_directory = std::filesystem::current_path().string();
-  for (const auto& record : message.value("parameters", Json::array())) {
-    m_meta.parameters.push_back(parameter_from(record));
+  m_meta.parameters = message.parameters;
+  m_meta.hooks = message.hooks;
+  if (message.plugins.is_array() && !message.plugins.empty()) {
+    m_meta.extra["plugins"] = message.plugins;
   }
-  m_meta.hooks = hooks_from(message.value("hooks", Json::array()));
-  if (const auto plugins = message.value("plugins", Json::array()); !plugins.empty()) {
-    m_meta.extra["plugins"] = plugins;
-  }
-  if (const auto path = message.find("sys_path"); path != message.end() && path->is_array()) {
+  if (message.sys_path) {
     // Listed here, while the experiment already runs: the run does not wait for it.
-    std::vector<std::filesystem::path> folders;
-    for (const auto& folder : *path) {
-      if (folder.is_string()) {
-        folders.emplace_back(folder.get<std::string>());
-      }
-    }
+    const std::vector<std::filesystem::path> folders(message.sys_path->begin(),
+                                                     message.sys_path->end());
     auto& packages = m_meta.extra["packages"] = nlohmann::ordered_json::object();
     for (auto& [name, version] : installed_packages(folders)) {
       packages[name] = std::move(version);
@@ -237,11 +204,12 @@ void Supervision::describe_start(const Json& message, const StagedRunFolder& sta
 
 /// The code of the run (the module and the files of its chain), its run hash, git diff and
 /// the files of its start, written into the run folder `folder` while it is still hidden.
-void Supervision::archive_start(const Json& message, const std::filesystem::path& folder) {
+void Supervision::archive_start(const protocol::PrepareRequest& message,
+                                const std::filesystem::path& folder) {
   std::vector<std::filesystem::path> code_files{m_request.file};
-  for (const auto& source : message.value("dependencies", Json::array())) {
-    m_meta.dependencies.push_back({source.get<std::string>(), copy_name(source)});
-    code_files.emplace_back(source.get<std::string>());
+  for (const auto& source : message.dependencies) {
+    m_meta.dependencies.push_back({source, copy_name(source)});
+    code_files.emplace_back(source);
   }
   std::string diff;
   if (auto git = m_git.valid() ? m_git.get() : std::nullopt) {

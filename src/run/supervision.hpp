@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/child_process.hpp"
+#include "core/protocol.hpp"
 #include "run/git_info.hpp"
 #include "run/outcome.hpp"
 #include "run/output_log.hpp"
@@ -26,6 +27,7 @@
 namespace xrun::run {
 
 using Json = nlohmann::json;
+namespace protocol = core::protocol;
 
 /// One of the experiment process's output pipes: the terminal it is echoed to, and its lines
 /// for the log.
@@ -63,14 +65,15 @@ private:
   void handle_signal(int number, bool sent_by_process);
   void handle_output(Stream& stream);
   void handle_message(std::string_view line);
-  Json start_run(const Json& message);
-  void record_start(const Json& message, const StagedRunFolder& staged);
-  void describe_start(const Json& message, const StagedRunFolder& staged);
-  void archive_start(const Json& message, const std::filesystem::path& folder);
+  void send_reply(const protocol::PrepareReply& reply);
+  protocol::PrepareReply start_run(const protocol::PrepareRequest& message);
+  void record_start(const protocol::PrepareRequest& message, const StagedRunFolder& staged);
+  void describe_start(const protocol::PrepareRequest& message, const StagedRunFolder& staged);
+  void archive_start(const protocol::PrepareRequest& message, const std::filesystem::path& folder);
   void rewrite_start_meta(const std::filesystem::path& staging, const RunFolder& run);
   void sync_start();
   void undo_start(const std::optional<StagedRunFolder>& staged);
-  std::string copy_name(const Json& source);
+  std::string copy_name(const std::string& source);
   void heartbeat();
   int finish(int wait_status);
   Report reported() const;
@@ -89,7 +92,7 @@ private:
   OutputLog m_log;
   std::optional<RunFolder> m_folder;
   RunMeta m_meta;
-  Json m_outcome = Json::object();
+  std::optional<protocol::FinishReport> m_outcome; // the experiment's report of its end
   GitDiff m_git_diff = GitDiff::code;
   std::future<std::optional<GitSnapshot>> m_git;
   Phase m_phase = Phase::starting;
@@ -104,8 +107,5 @@ private:
   std::vector<std::string> m_start_files;            // the files of the run folder's start
   std::string m_code; // the experiment module's source when the run started
 };
-
-/// The records of the hooks in a message's "hooks" list (none when it is not a list).
-std::vector<HookRecord> hooks_from(const Json& list);
 
 } // namespace xrun::run

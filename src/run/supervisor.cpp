@@ -233,7 +233,7 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
 /// ended without calling it (killed, or died in C code).
 bool Supervision::plugins_owe_end() const {
   // After the experiment's report, its process ran them (or was stopped while it did).
-  if (m_phase == Phase::starting || !m_record_error.empty() || !m_outcome.empty()) {
+  if (m_phase == Phase::starting || !m_record_error.empty() || m_outcome) {
     return false;
   }
   const auto found = m_meta.extra.find("plugins");
@@ -340,19 +340,23 @@ void Supervision::handle_output(Stream& stream) {
 }
 
 void Supervision::handle_message(std::string_view line) {
-  Json message = Json::parse(line, nullptr, false);
-  if (!message.is_object()) {
+  std::optional<protocol::Message> message;
+  try {
+    message = protocol::parse_message(line);
+  } catch (const protocol::ProtocolError& error) {
+    core::print_error(error.what());
+    if (Json::parse(line, nullptr, false).value("type", "") == "prepare") {
+      // Refused, so that the experiment stops instead of waiting for its folder.
+      send_reply(protocol::PrepareReply::refused(error.what()));
+    }
     return;
   }
-  const auto type = message.value("type", "");
-  if (type == "prepare") {
+  if (!message) {
+    return;
+  }
+  if (const auto* prepare = std::get_if<protocol::PrepareRequest>(&*message)) {
     // The experiment starts only once its run folder holds its whole start (meta, code, log).
-    const auto reply = start_run(message).dump() + "\n";
-    try {
-      util::write_all(m_control_in, reply, "the experiment's control pipe");
-    } catch (const std::system_error&) {
-      // The child is gone; its exit status tells the rest.
-    }
+    send_reply(start_run(*prepare));
     if (!m_folder) {
       return;
     }
@@ -367,14 +371,20 @@ void Supervision::handle_message(std::string_view line) {
       m_record_error = error.what();
       ::kill(m_child, SIGKILL);
     }
-  } else if (type == "finish") {
-    m_outcome = std::move(message);
-    if (m_outcome.contains("plugins")) {
-      m_meta.extra["plugins"] = m_outcome["plugins"];
-    }
+  } else if (auto* finish = std::get_if<protocol::FinishReport>(&*message)) {
+    m_outcome = std::move(*finish);
+    m_meta.extra["plugins"] = m_outcome->plugins;
     record_outcome();
-  } else if (type == "plugins") {
-    m_meta.extra["plugins"] = message.value("plugins", Json::array());
+  } else if (const auto* plugins = std::get_if<protocol::PluginsReport>(&*message)) {
+    m_meta.extra["plugins"] = plugins->plugins;
+  }
+}
+
+void Supervision::send_reply(const protocol::PrepareReply& answer) {
+  try {
+    util::write_all(m_control_in, answer.to_json().dump() + "\n", "the experiment's control pipe");
+  } catch (const std::system_error&) {
+    // The child is gone; its exit status tells the rest.
   }
 }
 

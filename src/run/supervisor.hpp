@@ -1,6 +1,8 @@
 // The supervisor of `xrun run`: owns the truth about a run whatever happens to the experiment.
 #pragma once
 
+#include "core/protocol.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -16,8 +18,8 @@ struct RunRequest {
   std::vector<std::string> command_line; // as typed, recorded in the meta
   std::filesystem::path config;          // the YAML config run, if any
   /// The resolved config (of a config run or a reproduction) for experiment_config.yml, made
-  /// from the experiment process's report of what it resolved: {"base_path", "parameters"}.
-  std::function<std::string(const nlohmann::json& prepared)> resolved_config;
+  /// from the experiment process's request for its run folder (its base path and parameters).
+  std::function<std::string(const core::protocol::PrepareRequest& prepared)> resolved_config;
   /// Runs the experiment in the forked child process, talking to the supervisor over the two
   /// descriptors (control_in: replies from the supervisor, control_out: messages to it);
   /// returns the child's exit code.

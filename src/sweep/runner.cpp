@@ -2,6 +2,7 @@
 
 #include "core/child_process.hpp"
 #include "core/diagnostics.hpp"
+#include "core/protocol.hpp"
 #include "sweep/row_text.hpp"
 #include "sweep/schedule.hpp"
 #include "sweep/slurm.hpp"
@@ -25,6 +26,7 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -37,8 +39,8 @@ namespace {
 using Json = nlohmann::json;
 
 /// Plans the variations in a new process: their typed parameters, run hashes and archive.
-std::vector<Json> plan(const Json& request, const Json& variations, const Launcher& launcher,
-                       int& exit_code) {
+std::vector<core::protocol::PlanReport> plan(const Json& request, const Json& variations,
+                                             const Launcher& launcher, int& exit_code) {
   core::Pipe control;
   const pid_t pid = core::fork_child(
       "Python", {},
@@ -63,22 +65,36 @@ std::vector<Json> plan(const Json& request, const Json& variations, const Launch
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   exit_code = core::exit_code_of(status);
-  std::vector<Json> planned(variations.size());
+  std::vector<std::optional<core::protocol::PlanReport>> planned(variations.size());
+  std::string refused; // a message of another protocol version
   util::LineReader().feed(buffer, [&](std::string_view line) {
-    auto message = Json::parse(line, nullptr, false);
-    if (message.is_object() && message.value("type", "") == "plan") {
-      const auto index = message.value("index", std::size_t(0));
-      if (index < planned.size()) {
-        planned[index] = std::move(message);
+    try {
+      const auto message = core::protocol::parse_message(line);
+      const auto* report = message ? std::get_if<core::protocol::PlanReport>(&*message) : nullptr;
+      if (report && report->index < planned.size()) {
+        planned[report->index] = *report;
       }
+    } catch (const core::protocol::ProtocolError& error) {
+      refused = error.what();
     }
   });
-  if (exit_code == 0 && std::any_of(planned.begin(), planned.end(),
-                                    [](const Json& entry) { return entry.is_null(); })) {
-    core::print_error("the experiment process did not plan every variation");
-    exit_code = k_exit_usage;
+  if (!refused.empty()) {
+    core::print_error(refused);
+    exit_code = exit_code == 0 ? k_exit_internal : exit_code;
+    return {};
   }
-  return planned;
+  std::vector<core::protocol::PlanReport> reports;
+  for (auto& report : planned) {
+    if (!report) {
+      if (exit_code == 0) {
+        core::print_error("the experiment process did not plan every variation");
+        exit_code = k_exit_usage;
+      }
+      return {};
+    }
+    reports.push_back(std::move(*report));
+  }
+  return reports;
 }
 
 /// The run hashes of the `done` runs in a namespace folder, with their folder names.
@@ -255,18 +271,18 @@ int run_sweep(const NewSweep& sweep, const Options& options, const Launcher& lau
     Row row;
     row.index = static_cast<int>(i);
     row.parameters = nlohmann::ordered_json::object();
-    const auto& values = planned[i]["parameters"];
+    const auto& values = planned[i].parameters;
     for (const auto& name : swept) {
       if (values.contains(name)) {
         row.parameters[name] = nlohmann::ordered_json::parse(values[name].dump());
       }
     }
     row.settings = variations[i];
-    row.run_hash = planned[i].value("run_hash", "");
+    row.run_hash = planned[i].run_hash;
     manifest.rows.push_back(std::move(row));
   }
-  const std::filesystem::path base = planned.front().value("base_path", "");
-  const auto ns = planned.front().value("namespace", "");
+  const std::filesystem::path base = planned.front().base_path;
+  const auto ns = planned.front().namespace_name;
   std::set<std::string> done_hashes;
   std::map<std::string, std::string> done;
   if (options.skip_done) {

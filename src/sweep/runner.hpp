@@ -27,9 +27,9 @@ struct Options {
 /// not start Python itself).
 struct Launcher {
   /// Plans the variations (their located settings, one array each) in a new interpreter,
-  /// which sends one {"type": "plan", "index", "parameters", "run_hash", "base_path",
-  /// "namespace"} line per variation to `control_out`; returns its exit code (2 for a
-  /// variation that does not fit the experiment, reported on stderr).
+  /// which sends one "plan" message (core::protocol::PlanReport) per variation to
+  /// `control_out`; returns its exit code (2 for a variation that does not fit the
+  /// experiment, reported on stderr).
   std::function<int(const nlohmann::json& request, const nlohmann::json& variations,
                     int control_out)>
       plan;

@@ -55,14 +55,15 @@ class _NotRecorded(Exception):
 
 
 def _did_you_mean(name: str, known, prefix: str = "") -> str:
-    known = list(known)
-    same = [candidate for candidate in known if candidate.lower() == name.lower()]
-    if same:  # `--lr` for `--LR`: a difference of case only
-        return f"; did you mean {prefix}{same[0]}?"
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean {prefix}{close[0]}?" if close else ""
+    """``; did you mean --LR?`` for a likely typo of one of ``known``, else "": the candidate
+    xrun's did-you-mean hints choose everywhere (util::closest_match, through ``_xrun``)."""
+    known = [str(candidate) for candidate in known]
+    if _xrun is not None:
+        close = _xrun.closest_match(name, known)
+    else:  # plain python3 (no run is made there): a difference of case only
+        close = next((candidate for candidate in known if candidate.lower() == name.lower()),
+                     None)
+    return f"; did you mean {prefix}{close}?" if close else ""
 
 
 def _flush_output():

@@ -2,8 +2,10 @@
 was asked to do), the request for a run folder and its reply, and the reports of how the run
 ended, of the plugins' records and of a sweep's planned variations. The only module that calls
 ``_xrun.invocation``, ``_xrun.request`` and ``_xrun.notify`` or builds and reads those
-messages, one JSON object a line, each carrying ``PROTOCOL_VERSION``. Imports ``_common``
-only.
+messages, one JSON object a line, each carrying ``PROTOCOL_VERSION``; what comes from the
+C++ side is refused when it carries another. Mirrored by ``src/core/protocol.hpp``, one struct
+a message; ``tests/protocol/`` holds an example of each, read by the tests of both sides.
+Imports ``_common`` only.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ PROTOCOL_VERSION = 1
 
 
 def invocation() -> dict:
-    """What xrun was asked to do: the mode, the module file and its arguments, the resolved
-    config, the plugin choices and folders, a sweep's variations."""
-    return _xrun.invocation()
+    """What xrun was asked to do (core::protocol::Invocation): the mode, the module file and
+    its arguments, the resolved config, the plugin choices and folders, a sweep's variations.
+    Raises UsageError when it is of another protocol version."""
+    given = _xrun.invocation()
+    _check_version(given, "the invocation")
+    return given
 
 
 def request_run_folder(experiment, plugins: list) -> tuple:
@@ -47,6 +52,7 @@ def request_run_folder(experiment, plugins: list) -> tuple:
         "plugins": plugins,
         "sys_path": sys.path,  # where the supervisor finds the installed packages
     })
+    _check_version(reply, 'the reply to "prepare"')
     if reply.get("unrecorded"):
         raise _NotRecorded(reply["error"])  # the supervisor reports it
     if "error" in reply:
@@ -69,7 +75,17 @@ def report_plugins(plugins: list):
 
 
 def report_plan(index: int, parameters: dict, run_hash: str, base_path: str, namespace: str):
-    """One planned variation of a sweep: its typed values, run hash and archive folder."""
+    """One planned variation of a sweep: its swept parameters' values as their records state
+    them (``_xrun.stated_value``), its run hash and archive folder."""
     _xrun.notify({"type": "plan", "protocol": PROTOCOL_VERSION, "index": index,
                   "parameters": parameters, "run_hash": run_hash, "base_path": base_path,
                   "namespace": namespace})
+
+
+def _check_version(message: dict, what: str):
+    """Raises UsageError unless ``message`` from the C++ side carries PROTOCOL_VERSION."""
+    given = message.get("protocol")
+    if given != PROTOCOL_VERSION or isinstance(given, bool):
+        version = "no protocol version" if given is None else f"protocol version {given!r}"
+        raise UsageError(f"{what} from xrun has {version}, this xrun package speaks version "
+                         f"{PROTOCOL_VERSION}: the package is not this xrun's")

@@ -157,8 +157,7 @@ def _execute(experiment, plugins: _Plugins, path: str, start_time: float):
         # The run has ended and the supervisor knows how; the plugins have the last word
         # once the error (if any) is reported: the entry point calls _end().
         if plugins.has("after_end"):
-            status = "interrupted" if outcome.get("interrupted") else (
-                "failed" if "error_type" in outcome else "done")
+            status = _xrun.reported_status(outcome)  # as the supervisor records it
             _Run.pending_end = dict(
                 experiment=experiment, path=path, name=experiment.name, status=status,
                 error=error, error_type=outcome.get("error_type", ""),
@@ -255,7 +254,7 @@ def _plan(experiment, invocation: dict):
             raise UsageError(f"variation {index}: {error}") from None
         records = [spec.record() for spec in specs.values()]
         _protocol.report_plan(
-            index, {r["name"]: r.get("exact", r["value"]) for r in records
+            index, {r["name"]: _xrun.stated_value(r) for r in records
                     if r["name"] in {s["name"] for s in variation}},
             _xrun.run_hash(records, files), experiment.base_path, experiment.namespace)
 
