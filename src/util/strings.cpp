@@ -55,6 +55,16 @@ std::optional<std::string> closest_match(std::string_view word,
       best = candidate;
     }
   }
+  if (best || word.size() < 3) {
+    return best;
+  }
+  // A name cut short (`LEARNING` for `LEARNING_RATE`): the shortest that begins with it.
+  const auto start = lower(word);
+  for (const auto& candidate : candidates) {
+    if (lower(candidate).starts_with(start) && (!best || candidate.size() < best->size())) {
+      best = candidate;
+    }
+  }
   return best;
 }
 

@@ -15,7 +15,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The candidate closest to `word` when it is close enough to be a likely typo (one that
 /// differs in case only, else an edit distance of at most a third of the word's length, at
-/// least 1), else nullopt. Ties go to the first candidate.
+/// least 1, else the shortest that begins with a word of 3 or more characters, as a name cut
+/// short), else nullopt. Ties go to the first candidate.
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string> candidates);
 

@@ -210,6 +210,8 @@ class Parameters(Workspace):
         self.assertUsageError(result, "exp.py has no parameter EPOCH", "did you mean --EPOCHS?")
         result = self.xrun("run", "exp.py", "--epochs", "3")  # a difference of case only
         self.assertUsageError(result, "exp.py has no parameter epochs", "did you mean --EPOCHS?")
+        result = self.xrun("run", "exp.py", "--OPT", "{}")  # a name cut short
+        self.assertUsageError(result, "exp.py has no parameter OPT", "did you mean --OPTIONS?")
         self.assertNoRunFolder()
 
     def test_help_lists_parameters_without_creating_a_run(self):

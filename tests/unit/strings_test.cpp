@@ -26,6 +26,9 @@ TEST_CASE("closest match suggests only likely typos") {
   CHECK(closest_match("tempalte", names) == "template");
   CHECK_FALSE(closest_match("deploy", names).has_value());
   CHECK_FALSE(closest_match("x", std::vector<std::string>{}).has_value());
+  // A name cut short is a likely slip too; two letters are too few to tell.
+  CHECK(closest_match("temp", names) == "template");
+  CHECK_FALSE(closest_match("te", names).has_value());
   // A difference of case only is the likeliest slip, however long the name.
   const std::vector<std::string> parameters{"LEARNING_RATE", "LR", "BATCH_SIZE"};
   CHECK(closest_match("lr", parameters) == "LR");
