@@ -104,17 +104,11 @@ void log_directly_if_orphaned() noexcept {
   ::close(fd);
 }
 
-} // namespace xrun::python
+namespace {
 
-PYBIND11_EMBEDDED_MODULE(_xrun, module) {
-  using namespace xrun::python;
-  module.doc() = "The native part of xrun, available inside experiments run by xrun.";
-  module.attr("__version__") = xrun::k_version;
-  module.attr("MAX_DEPTH") = xrun::core::k_max_value_depth;
-  if (!add_tracker(module.ptr()) || !add_autosave(module.ptr())) {
-    throw py::error_already_set();
-  }
-
+/// The functions of the experiment's process: signals, the messages to and from the
+/// supervisor (core::protocol, sent by the package's _protocol only), the log kept open.
+void add_process_functions(py::module_& module) {
   module.def(
       "shield_interrupts", [](bool on) { g_shielded.store(on); },
       "While on, SIGINT/SIGTERM do not interrupt Python (xrun kills on a second Ctrl-C).");
@@ -163,6 +157,10 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
         }
       },
       "Keeps the run's log open, to write to directly should the supervisor die.");
+}
+
+/// JSON in and out, and atomic writes: the package's I/O done in C++.
+void add_data_functions(py::module_& module) {
   module.def(
       "dumps",
       [](py::handle value, py::handle fallback, int indent) {
@@ -181,6 +179,22 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
         return from_json(parsed);
       },
       "The value of a JSON text; ValueError when it is not JSON.");
+  module.def(
+      "write_atomic",
+      [](const std::string& path, const std::string& content) {
+        py::gil_scoped_release release;
+        try {
+          xrun::core::write_file_atomic(path, content);
+        } catch (const xrun::Error& error) {
+          throw std::runtime_error(error.what());
+        }
+      },
+      "Replaces the file's content atomically (temp file, fsync, rename).");
+}
+
+/// Rules the C++ side keeps and the package calls rather than repeats: a module's parameters
+/// read from its source, the run hash, did-you-mean, a record's stated value, a report's status.
+void add_rule_functions(py::module_& module) {
   module.def(
       "scan_module",
       [](const std::string& path) {
@@ -256,15 +270,21 @@ PYBIND11_EMBEDDED_MODULE(_xrun, module) {
       },
       "The run's status ('done', 'failed', 'interrupted') by the fields of a \"finish\" report, "
       "as the supervisor records it.");
-  module.def(
-      "write_atomic",
-      [](const std::string& path, const std::string& content) {
-        py::gil_scoped_release release;
-        try {
-          xrun::core::write_file_atomic(path, content);
-        } catch (const xrun::Error& error) {
-          throw std::runtime_error(error.what());
-        }
-      },
-      "Replaces the file's content atomically (temp file, fsync, rename).");
+}
+
+} // namespace
+
+} // namespace xrun::python
+
+PYBIND11_EMBEDDED_MODULE(_xrun, module) {
+  using namespace xrun::python;
+  module.doc() = "The native part of xrun, available inside experiments run by xrun.";
+  module.attr("__version__") = xrun::k_version;
+  module.attr("MAX_DEPTH") = xrun::core::k_max_value_depth;
+  if (!add_tracker(module.ptr()) || !add_autosave(module.ptr())) {
+    throw py::error_already_set();
+  }
+  add_process_functions(module);
+  add_data_functions(module);
+  add_rule_functions(module);
 }
