@@ -11,13 +11,11 @@ Usage: bench/archive.py [--xrun build/xrun] [--runs 10000]
 import argparse
 import json
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
-from timing import median_seconds
+from timing import median_seconds, scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,8 +53,7 @@ def main():
     parser.add_argument("--xrun", default=str(ROOT / "build" / "xrun"))
     parser.add_argument("--runs", type=int, default=10000)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="xrun-bench-"))
-    try:
+    with scratch_folder() as work:
         generate(work, args.runs)
         size = sum(f.stat().st_size for f in (work / "results").rglob("*") if f.is_file())
         print(f"{args.runs} runs, {size / 2**20:.0f} MB")
@@ -90,8 +87,6 @@ def main():
         ours, tar = statistics.median(ours_times), statistics.median(tar_times)
         print(f"compress: xrun {size / ours / 2**20:6.0f} MB/s, tar -I 'zstd -T2' "
               f"{size / tar / 2**20:6.0f} MB/s, ratio {tar / ours:.2f} (target >= 1.0)")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,9 @@ Usage: bench/completion.py [--xrun build/xrun] [--lines 500]
 """
 
 import argparse
-import shutil
-import tempfile
 from pathlib import Path
 
-from timing import median_seconds
+from timing import median_seconds, scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,8 +33,7 @@ def main():
     parser.add_argument("--lines", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="xrun-bench-"))
-    try:
+    with scratch_folder() as work:
         (work / "big.py").write_text(module(args.lines))
         lines = len((work / "big.py").read_text().splitlines())
         start = median_seconds([args.xrun, "--version"], work, args.rounds)
@@ -45,8 +42,6 @@ def main():
         print(f"xrun --version                   {start * 1000:6.1f} ms")
         print(f"xrun __complete run big.py --    {completion * 1000:6.1f} ms  (target: 20 ms; "
               f"{(completion - start) * 1000:.1f} ms beyond the process start)")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ import argparse
 import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from pathlib import Path
+
+from timing import scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,8 +51,7 @@ def main():
     parser.add_argument("--baseline", help="another xrun binary to compare the trivial run with")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="xrun-bench-"))
-    try:
+    with scratch_folder() as work:
         shutil.copy(ROOT / "examples" / "quickstart.py", work / "quickstart.py")
         (work / "trivial.py").write_text(TRIVIAL)
         commands = {
@@ -81,8 +81,6 @@ def main():
         if args.baseline:
             print(f"ratio trivial run / baseline's  "
                   f"{medians['xrun run trivial.py'] / medians['baseline run trivial.py']:.2f}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

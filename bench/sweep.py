@@ -11,11 +11,11 @@ are measured in the same session, alternately. Usage:
 """
 
 import argparse
-import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
+
+from timing import scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,8 +50,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="xrun-bench-"))
-    try:
+    with scratch_folder() as work:
         (work / "exp.py").write_text(EXPERIMENT)
         values = ",".join(str(i) for i in range(args.variations))
         sweep = [args.xrun, "run", "exp.py", "--sweep", f"INDEX={values}", "-j", "2",
@@ -74,8 +73,6 @@ def main():
               f"(target 80%)")
         print(f"sweep machinery per variation          "
               f"{(p - s / 2) / n * 1000 * 2:+.0f} ms of worker time")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

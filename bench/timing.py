@@ -1,8 +1,12 @@
 """The timing the bench scripts share."""
 
+import contextlib
+import shutil
 import statistics
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 
 def median_seconds(command, cwd, rounds=3, check=True):
@@ -14,3 +18,13 @@ def median_seconds(command, cwd, rounds=3, check=True):
                        stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+@contextlib.contextmanager
+def scratch_folder():
+    """A fresh folder for one bench, removed afterwards whatever happens."""
+    work = Path(tempfile.mkdtemp(prefix="xrun-bench-"))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

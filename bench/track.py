@@ -6,8 +6,9 @@ how soon a tracked value is on disk. Usage: bench/track.py [--xrun build/xrun] [
 import argparse
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
+
+from timing import scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,8 +18,7 @@ def main():
     parser.add_argument("--xrun", default=str(ROOT / "build" / "xrun"))
     parser.add_argument("--calls", type=int, default=1_000_000)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="xrun-bench-"))
-    try:
+    with scratch_folder() as work:
         shutil.copy(ROOT / "bench" / "track_experiment.py", work / "track_experiment.py")
         subprocess.run([args.xrun, "run", "track_experiment.py", "--CALLS", str(args.calls)],
                        cwd=work, check=True)
@@ -26,8 +26,6 @@ def main():
         with open(run / ".track" / "loss.csv") as series:
             lines = sum(1 for _ in series) - 1
         print(f"series lines on disk       {lines} of {1 + 5 * args.calls} tracked")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

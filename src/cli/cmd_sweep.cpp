@@ -7,6 +7,7 @@
 #include "util/color.hpp"
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <unistd.h>
@@ -41,6 +42,20 @@ void add_sweep_id(CLI::App& command, SweepArgs& args) {
   command.add_option("id", args.id, "The sweep id (or a unique part of it)")->required();
 }
 
+/// A subcommand on one sweep (--path and its id) that does `work` with its manifest.
+void add_on_one_sweep(CLI::App& group, Action& action, const std::shared_ptr<SweepArgs>& args,
+                      const char* name, const char* description,
+                      std::function<int(sweep::Manifest&)> work) {
+  auto* command = group.add_subcommand(name, description);
+  add_sweep_id(*command, *args);
+  command->callback([&action, args, work] {
+    action = [args, work] {
+      auto manifest = args->load();
+      return work(manifest);
+    };
+  });
+}
+
 void add_list_and_status(CLI::App& group, Action& action, const std::shared_ptr<SweepArgs>& args) {
   auto* list = group.add_subcommand("list", "Every sweep under --path: id, progress, state");
   add_path(*list, *args);
@@ -50,16 +65,13 @@ void add_list_and_status(CLI::App& group, Action& action, const std::shared_ptr<
       return 0;
     };
   });
-  auto* status = group.add_subcommand(
-      "status", "A sweep's variations and what became of each (read from their run folders)");
-  add_sweep_id(*status, *args);
-  status->callback([&action, args] {
-    action = [args] {
-      auto manifest = args->load();
-      sweep::print_status(manifest, std::cout, util::color_enabled(STDOUT_FILENO));
-      return 0;
-    };
-  });
+  add_on_one_sweep(group, action, args, "status",
+                   "A sweep's variations and what became of each (read from their run folders)",
+                   [](sweep::Manifest& manifest) {
+                     sweep::print_status(manifest, std::cout,
+                                         util::color_enabled(STDOUT_FILENO));
+                     return 0;
+                   });
 }
 
 /// What runs again: every variation not done (`resume`), or those that failed (`retry`).
@@ -117,15 +129,9 @@ int run_task_variation(const sweep::TaskRun& task) {
 }
 
 void add_cancel_and_task(CLI::App& group, Action& action, const std::shared_ptr<SweepArgs>& args) {
-  auto* cancel = group.add_subcommand(
-      "cancel", "Stop a sweep: cancel its Slurm jobs, or stop its process on this machine");
-  add_sweep_id(*cancel, *args);
-  cancel->callback([&action, args] {
-    action = [args] {
-      auto manifest = args->load();
-      return sweep::cancel_sweep(manifest, std::cout);
-    };
-  });
+  add_on_one_sweep(group, action, args, "cancel",
+                   "Stop a sweep: cancel its Slurm jobs, or stop its process on this machine",
+                   [](sweep::Manifest& manifest) { return sweep::cancel_sweep(manifest, std::cout); });
   // Run by the batch script of a sweep on Slurm, on the task's node; not for people.
   auto* task = group.add_subcommand("task", "One Slurm array task of a sweep");
   task->group("");

@@ -31,58 +31,50 @@ std::vector<std::string> strings(const Json& json, const char* key) {
   return result;
 }
 
-std::vector<Setting> settings_of(const Json& list) {
-  std::vector<Setting> result;
+/// The items of a JSON list, each read by `read` (nothing for a value that is no list).
+template <typename Read>
+auto list_of(const Json& list, Read read) {
+  std::vector<decltype(read(list))> result;
   if (list.is_array()) {
     for (const auto& item : list) {
-      result.push_back(Setting::from_json(item));
+      result.push_back(read(item));
     }
   }
   return result;
+}
+
+/// A JSON list of `items`, each written by `write`.
+template <typename T, typename Write>
+Json list_json(const std::vector<T>& items, Write write) {
+  Json list = Json::array();
+  for (const auto& item : items) {
+    list.push_back(write(item));
+  }
+  return list;
+}
+
+std::vector<Setting> settings_of(const Json& list) {
+  return list_of(list, [](const Json& item) { return Setting::from_json(item); });
 }
 
 Json settings_json(const std::vector<Setting>& settings) {
-  Json list = Json::array();
-  for (const auto& setting : settings) {
-    list.push_back(setting.to_json());
-  }
-  return list;
+  return list_json(settings, [](const Setting& setting) { return setting.to_json(); });
 }
 
 std::vector<PluginChoice> choices_of(const Json& list) {
-  std::vector<PluginChoice> result;
-  if (list.is_array()) {
-    for (const auto& item : list) {
-      result.push_back(PluginChoice::from_json(item));
-    }
-  }
-  return result;
+  return list_of(list, [](const Json& item) { return PluginChoice::from_json(item); });
 }
 
 Json choices_json(const std::vector<PluginChoice>& choices) {
-  Json list = Json::array();
-  for (const auto& choice : choices) {
-    list.push_back(choice.to_json());
-  }
-  return list;
+  return list_json(choices, [](const PluginChoice& choice) { return choice.to_json(); });
 }
 
 std::vector<HookRecord> hooks_of(const Json& list) {
-  std::vector<HookRecord> hooks;
-  if (list.is_array()) {
-    for (const auto& item : list) {
-      hooks.push_back(hook_from_json(item));
-    }
-  }
-  return hooks;
+  return list_of(list, [](const Json& item) { return hook_from_json(item); });
 }
 
 Json hooks_json(const std::vector<HookRecord>& hooks) {
-  Json list = Json::array();
-  for (const auto& hook : hooks) {
-    list.push_back(protocol::to_json(hook));
-  }
-  return list;
+  return list_json(hooks, [](const HookRecord& hook) { return protocol::to_json(hook); });
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include "xrun/error.hpp"
 #include "xrun/status.hpp"
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -32,22 +33,13 @@ namespace xrun::python {
 
 namespace {
 
+/// The invocation's name of each ChildMode, in the enum's order.
+constexpr std::array<std::string_view, 6> k_mode_names{"run",    "help",    "dry-run",
+                                                       "finish", "plugins", "plan"};
+static_assert(static_cast<std::size_t>(ChildMode::plan) + 1 == k_mode_names.size());
+
 std::string_view mode_name(ChildMode mode) {
-  switch (mode) {
-  case ChildMode::run:
-    return "run";
-  case ChildMode::help:
-    return "help";
-  case ChildMode::dry_run:
-    return "dry-run";
-  case ChildMode::finish:
-    return "finish";
-  case ChildMode::plugins:
-    return "plugins";
-  case ChildMode::plan:
-    return "plan";
-  }
-  return "run";
+  return k_mode_names[static_cast<std::size_t>(mode)];
 }
 
 /// Whether `cached` is the bytecode Python itself would check against `source` (by its time

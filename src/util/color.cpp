@@ -1,5 +1,6 @@
 #include "util/color.hpp"
 
+#include <array>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -7,26 +8,13 @@ namespace xrun::util {
 
 namespace {
 
+/// The escape sequence of each Color, in the enum's order (none has none).
+constexpr std::array<std::string_view, 8> k_codes{
+    "", "\033[31m", "\033[32m", "\033[33m", "\033[35m", "\033[36m", "\033[1;31m", "\033[1;33m"};
+static_assert(static_cast<std::size_t>(Color::bold_yellow) + 1 == k_codes.size());
+
 std::string_view code_of(Color color) {
-  switch (color) {
-  case Color::none:
-    break;
-  case Color::red:
-    return "\033[31m";
-  case Color::green:
-    return "\033[32m";
-  case Color::yellow:
-    return "\033[33m";
-  case Color::magenta:
-    return "\033[35m";
-  case Color::cyan:
-    return "\033[36m";
-  case Color::bold_red:
-    return "\033[1;31m";
-  case Color::bold_yellow:
-    return "\033[1;33m";
-  }
-  return {};
+  return k_codes[static_cast<std::size_t>(color)];
 }
 
 } // namespace
