@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <iostream>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,11 @@ int main(int argc, char** argv) {
   } catch (const Error& error) {
     core::print_error(error.what(), error.hint());
     return error.exit_code();
+  } catch (const std::system_error& error) {
+    // A system call refused outside what xrun turns into its own errors (a pipe, a folder
+    // that cannot be removed): the system's answer, not a defect of xrun's.
+    core::print_error(error.what());
+    return k_exit_system;
   } catch (const std::exception& error) {
     core::print_error(error.what()); // not converted to an Error: a defect of xrun
     return k_exit_internal;

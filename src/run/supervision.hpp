@@ -98,6 +98,7 @@ private:
   Phase m_phase = Phase::starting;
   Interruption m_interruption = Interruption::none;
   bool m_heartbeat_failed = false; // a heartbeat could not be written (warned of once)
+  bool m_plugins_ended = false;    // the experiment process ran the plugins' after_end hooks
   Json m_interrupted_by;           // {"signal", "reason"} of the first signal that came
   std::vector<int> m_handled{SIGINT, SIGTERM, SIGHUP, SIGCHLD}; // and interrupt_reasons' signals
   std::optional<util::SignalPipe> m_signals;

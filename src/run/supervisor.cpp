@@ -233,7 +233,7 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
 /// ended without calling it (killed, or died in C code).
 bool Supervision::plugins_owe_end() const {
   // After the experiment's report, its process ran them (or was stopped while it did).
-  if (m_phase == Phase::starting || !m_record_error.empty() || m_outcome) {
+  if (m_phase == Phase::starting || !m_record_error.empty() || m_outcome || m_plugins_ended) {
     return false;
   }
   const auto found = m_meta.extra.find("plugins");
@@ -344,10 +344,14 @@ void Supervision::handle_message(std::string_view line) {
   try {
     message = protocol::parse_message(line);
   } catch (const protocol::ProtocolError& error) {
-    core::print_error(error.what());
-    if (Json::parse(line, nullptr, false).value("type", "") == "prepare") {
-      // Refused, so that the experiment stops instead of waiting for its folder.
-      send_reply(protocol::PrepareReply::refused(error.what()));
+    if (Json::parse(line, nullptr, false).value("type", "") == "prepare" && !m_folder &&
+        m_start_error.empty()) {
+      // The start cannot be recorded: the experiment stops instead of waiting for its
+      // folder, and the end reports why, once (exit 74).
+      m_start_error = error.what();
+      send_reply(protocol::PrepareReply::unrecordable(m_start_error));
+    } else {
+      core::print_error(error.what());
     }
     return;
   }
@@ -377,6 +381,7 @@ void Supervision::handle_message(std::string_view line) {
     record_outcome();
   } else if (const auto* plugins = std::get_if<protocol::PluginsReport>(&*message)) {
     m_meta.extra["plugins"] = plugins->plugins;
+    m_plugins_ended = m_plugins_ended || plugins->ended;
   }
 }
 

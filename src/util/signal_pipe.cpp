@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <unistd.h>
 
 namespace xrun::util {
@@ -25,7 +25,7 @@ void on_signal(int number, siginfo_t* info, void*) {
 
 SignalPipe::SignalPipe(std::vector<int> signals) : m_signals(std::move(signals)) {
   if (::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-    throw std::runtime_error(std::string("cannot create a pipe: ") + std::strerror(errno));
+    throw std::system_error(errno, std::generic_category(), "cannot create a pipe");
   }
   struct sigaction action {};
   action.sa_sigaction = on_signal;

@@ -20,15 +20,16 @@ class Statuses(Workspace):
         import resource
         self.write("exp.py", experiment_source("N: int = 1\n", "e['n'] = e.N"))
 
-        def few_files():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (8, 8))
-
-        result = subprocess.run([XRUN, "run", "exp.py"], cwd=self.dir,
-                                capture_output=True, text=True, timeout=120, env=self.env(),
-                                preexec_fn=few_files)
-        self.assertEqual(result.returncode, 71, result.stderr)
-        self.assertIn("xrun: error: cannot create a pipe", result.stderr)
-        self.assertNoRunFolder()
+        # Each limit runs out at another of the pipes xrun makes before the run starts.
+        for limit in range(5, 9):
+            with self.subTest(limit=limit):
+                result = subprocess.run(
+                    [XRUN, "run", "exp.py"], cwd=self.dir, capture_output=True, text=True,
+                    timeout=120, env=self.env(),
+                    preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+                self.assertEqual(result.returncode, 71, result.stderr)
+                self.assertIn("xrun: error: cannot create a pipe", result.stderr)
+                self.assertNoRunFolder()
 
     def test_done_run_leaves_a_complete_folder(self):
         self.write("exp.py", experiment_source(

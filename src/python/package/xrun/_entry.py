@@ -21,7 +21,11 @@ from ._runner import _end, _finish_run, _run, _Run
 
 def main() -> int:
     """Entry point of the embedded interpreter: runs the module and returns the exit code."""
-    invocation = _protocol.invocation()
+    try:
+        invocation = _protocol.invocation()
+    except UsageError as error:  # not this xrun's protocol: nothing can be asked of it
+        sys.stderr.write(f"{_prefix('error')} {error}\n")
+        return 2
     started_with = os.environ.pop("XRUN_STARTED_WITH", "")
     if invocation["mode"] == "plugins":
         return _plugins_list(invocation)
