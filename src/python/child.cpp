@@ -66,12 +66,18 @@ bool bytecode_matches(const std::filesystem::path& cached, const std::filesystem
 /// on sys.path, so no other `xrun` can shadow it. The bytecode of each of its modules is written
 /// by xrun itself (compiling the package costs more than the rest of its import), also under
 /// PYTHONDONTWRITEBYTECODE, which only stops writing, not reading: Python never takes a module's
-/// bytecode that xrun did not check or write.
+/// bytecode that xrun did not check or write. A stamped export (package_export_stamped) was
+/// checked so by an earlier process and is imported as it is.
 void import_package(const std::string& package_dir) {
   const auto sys = py::module_::import("sys");
   sys.attr("path").attr("insert")(0, package_dir);
+  if (package_export_stamped(package_dir)) {
+    py::module_::import("xrun");
+    return;
+  }
   const auto cache_tag = sys.attr("implementation").attr("cache_tag").cast<std::string>();
   std::optional<py::module_> py_compile;
+  bool compiled = true;
   for (const auto name : package_files()) {
     const std::filesystem::path source = fmt::format("{}/xrun/{}", package_dir, name);
     const auto cached = fmt::format("{}/xrun/__pycache__/{}.{}.pyc", package_dir,
@@ -91,7 +97,11 @@ void import_package(const std::string& package_dir) {
         throw;
       }
       // A cache that cannot be written now: the import compiles in memory instead.
+      compiled = false;
     }
+  }
+  if (compiled) {
+    stamp_package_export(package_dir);
   }
   py::module_::import("xrun");
 }
@@ -186,9 +196,14 @@ int run_child(const ChildOptions& options) {
   };
   int code = 0;
   try {
+    // The package's import makes many objects and no garbage cycles: the collector, which
+    // would run a few times meanwhile, waits until the experiment's own code starts.
+    PyGC_Disable();
     import_package(package_dir.string());
+    const auto entry = py::module_::import("xrun._entry").attr("main");
+    PyGC_Enable();
     interrupts.release();
-    code = py::module_::import("xrun._entry").attr("main")().cast<int>();
+    code = entry().cast<int>();
   } catch (py::error_already_set& error) {
     if (!error.matches(PyExc_KeyboardInterrupt)) {
       return internal_error(error.what());

@@ -14,7 +14,10 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <iostream>
+#include <optional>
+#include <patchlevel.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 #include <vector>
@@ -82,6 +85,24 @@ std::filesystem::path fresh_private_folder() {
   return buffer.data();
 }
 
+constexpr std::string_view k_stamp_name = "exported";
+
+/// What the stamp of a complete export says: the binary that checked it, the interpreter its
+/// bytecode is for, and the modification times of the package folder and its bytecode folder,
+/// which change when a file in them is added, removed or renamed (bytecode and the modules
+/// are only ever replaced by renames). Empty when a folder cannot be read.
+std::optional<std::string> export_stamp(const std::filesystem::path& dir) {
+  std::string stamp = fmt::format("{}\n{}\n", self_executable().string(), PY_VERSION);
+  for (const auto& folder : {dir / "xrun", dir / "xrun" / "__pycache__"}) {
+    struct stat info {};
+    if (::stat(folder.c_str(), &info) != 0) {
+      return std::nullopt;
+    }
+    stamp += fmt::format("{}.{:09}\n", info.st_mtim.tv_sec, info.st_mtim.tv_nsec);
+  }
+  return stamp;
+}
+
 } // namespace
 
 std::filesystem::path exported_package_dir() {
@@ -117,6 +138,9 @@ std::filesystem::path exported_package_dir() {
                                     (root / own).string(), *problem, fresh.string()));
     return fresh / version;
   }();
+  if (package_export_stamped(dir)) {
+    return dir;
+  }
   const auto package = dir / "xrun";
   const auto binary = package / "xrun_binary.txt";
   const auto executable = self_executable().string();
@@ -136,6 +160,22 @@ std::filesystem::path exported_package_dir() {
     throw RecordError(fmt::format("cannot export the xrun Python package: {}", error.what()));
   }
   return dir;
+}
+
+bool package_export_stamped(const std::filesystem::path& dir) {
+  static const bool stamped = util::read_file(dir / k_stamp_name) == export_stamp(dir);
+  return stamped;
+}
+
+void stamp_package_export(const std::filesystem::path& dir) {
+  if (const auto stamp = export_stamp(dir)) {
+    try {
+      core::write_file_atomic(dir / k_stamp_name, *stamp);
+    } catch (const Error&) {
+      // Unstamped, the next process checks every file again: slower, never wrong.
+    } catch (const std::system_error&) {
+    }
+  }
 }
 
 std::vector<std::string_view> package_files() {

@@ -16,6 +16,15 @@ namespace xrun::python {
 /// in the temp folder is used instead, with a warning. Throws RecordError.
 std::filesystem::path exported_package_dir();
 
+/// Whether the export in `dir` is stamped as checked: every module and its bytecode exported
+/// and compiled by this binary for this interpreter, and no file added, removed or renamed since
+/// (a module edited in place is still checked by Python against its bytecode). Then a process
+/// imports it without comparing each file. Asked once per process.
+bool package_export_stamped(const std::filesystem::path& dir);
+
+/// Stamps the export in `dir` as checked, after every module's bytecode was checked or written.
+void stamp_package_export(const std::filesystem::path& dir);
+
 /// The names of the files of the `xrun` package (`__init__.py` and its modules), as exported
 /// to exported_package_dir() / "xrun".
 std::vector<std::string_view> package_files();

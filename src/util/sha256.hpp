@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), for content hashes that must not collide by accident: libcrypto's.
+// SHA-256 (FIPS 180-4), for content hashes that must not collide by accident: nettle's.
 #pragma once
 
 #include <memory>
@@ -7,8 +7,7 @@
 
 namespace xrun::util {
 
-/// A SHA-256 digest fed in parts. Throws std::runtime_error when libcrypto cannot hash (out
-/// of memory).
+/// A SHA-256 digest fed in parts.
 class Sha256 {
 public:
   Sha256();

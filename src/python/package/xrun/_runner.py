@@ -127,8 +127,9 @@ def _execute(experiment, plugins: _Plugins, path: str, start_time: float):
             raise
         error = caught
         outcome.update(error_type="KeyboardInterrupt", interrupted=True)
-        if _xrun.interrupt_signal():  # else raised by the experiment's own code
-            outcome["signal"] = _xrun.interrupt_signal()
+        signal_number = _xrun.interrupt_signal()
+        if signal_number:  # else raised by the experiment's own code
+            outcome["signal"] = signal_number
         sys.stderr.write("xrun: the experiment was interrupted\n")
         plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
                      status="interrupted")
