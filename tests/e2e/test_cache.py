@@ -133,6 +133,26 @@ class PackageCache(Workspace):
         self.assertNotIn("warning", result.stderr)
         self.assertEqual(self.data(self.only_run("results/exp")), {"x": 1})
 
+    def test_a_checked_export_is_checked_again_after_a_change(self):
+        # A run leaves the export stamped as checked; a module removed or bytecode replaced
+        # afterwards (as compileall replaces it: by a rename) is seen by the next run.
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        dir = self.dir / ".cache" / "xrun" / self.version
+        self.assertTrue((dir / "exported").is_file())
+        (dir / "xrun" / "_jsonio.py").unlink()
+        self.assertEqual(self.xrun("run", "exp.py").returncode, 0)
+        self.assertTrue((dir / "xrun" / "_jsonio.py").is_file())
+        source = dir / "xrun" / "_common.py"
+        evil = compile(f"open({str(self.marker)!r}, 'w').write('planted code ran')\n",
+                       str(source), "exec")
+        cached = dir / "xrun" / "__pycache__" / f"_common.{sys.implementation.cache_tag}.pyc"
+        planted = cached.with_suffix(".new")
+        planted.write_bytes(bytes(bootstrap._code_to_hash_pyc(evil, b"\0" * 8, checked=False)))
+        planted.rename(cached)
+        result = self.xrun("run", "exp.py")
+        self.assertRunsSafely(result)
+        self.assertEqual(len(self.runs("results/exp")), 3)
+
     def test_without_home_the_temp_folder_is_used_only_when_private(self):
         if os.path.exists(pwd.getpwuid(OTHER_USER).pw_dir):
             self.skipTest("the other user has a home folder")
