@@ -92,17 +92,24 @@ private:
     }
   }
   void unlock() noexcept { m_spin.clear(std::memory_order_release); }
+  void wake();
   void start();
   void stop();
   void run();
   void write(const std::vector<SeriesPoint>& batch);
+  void flush(std::size_t index);
   void write_summary();
   void warn_once(const std::string& what);
 
-  std::vector<Series> m_series; // changed only while the thread is stopped
-  std::vector<SeriesPoint> m_pending;
+  // What the producer writes on every point sits on cache lines of its own: were the writer
+  // thread reading a neighbour (m_series, per point) the line would move between the cores
+  // at each point, which alone costs more than the rest of track().
+  alignas(64) std::vector<SeriesPoint> m_pending;
   std::atomic_flag m_spin = ATOMIC_FLAG_INIT;
-  Primary m_primary;                       // under the spin lock
+  bool m_nudged = false; // under the spin lock: the writer was woken
+  Primary m_primary;     // under the spin lock
+  alignas(64) std::vector<Series> m_series; // changed only while the thread is stopped
+  std::vector<std::string> m_text;          // the writer's line buffers, one per series
   std::atomic<bool> m_summary_changed{false};
   std::mutex m_summary_mutex;              // m_summary, m_folder
   nlohmann::json m_summary = nlohmann::json::object();
