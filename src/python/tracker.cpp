@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <pthread.h>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -16,9 +17,12 @@ namespace xrun::python {
 
 namespace {
 
+// Lives until exit: no teardown-order hazards. A forked process gets a fresh one (the parent's
+// thread does not exist there, and its locks may have been held at the fork).
+SeriesWriter* g_writer = new SeriesWriter();
+
 SeriesWriter& writer() {
-  static auto* instance = new SeriesWriter(); // lives until exit: no teardown-order hazards
-  return *instance;
+  return *g_writer;
 }
 
 // Producer-side state, touched only with the GIL held.
@@ -27,6 +31,19 @@ PyObject* g_fallback = nullptr; // track()'s Python path for everything but the 
 PyObject* g_register = nullptr; // log()'s Python path for a new series
 std::vector<std::int64_t> g_last_step; // per series; -1 before its first point
 std::int64_t g_last_log_step = -1;
+// In a process the run's process forked, the run's series are not recorded (its writer lives
+// in the run's process): they are refused until a run starts in the forked process itself.
+bool g_forked = false;
+
+bool refused_in_fork(const char* function) {
+  if (g_forked) {
+    PyErr_Format(PyExc_RuntimeError,
+                 "%s() records values in the run's own process, not in a process it forked; "
+                 "return them to it",
+                 function);
+  }
+  return g_forked;
+}
 
 /// A small direct-mapped cache of name object -> series index: the same name object (a string
 /// constant in the caller's loop) skips the dict lookup. Holds a reference to each key, so an
@@ -119,6 +136,9 @@ PyObject* track(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   double value = 0;
   if (!plain_number(args[1], value)) {
     return call_fallback(args);
+  }
+  if (refused_in_fork("track")) {
+    return nullptr;
   }
   const SeriesPoint point{static_cast<std::uint32_t>(index), ++g_last_step[index], value,
                           Clock::now(), nullptr};
@@ -379,6 +399,9 @@ PyObject* log_metrics(PyObject* self, PyObject* const* args, Py_ssize_t nargs, P
       return register_new(call) ? log_metrics(self, args, nargs, kwnames) : nullptr;
     }
   }
+  if (refused_in_fork("log")) {
+    return nullptr;
+  }
   if (!given) {
     step = g_last_log_step + 1;
   }
@@ -404,6 +427,13 @@ PyObject* track_start(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       (nargs > 2 && args[2] != Py_None && !PyUnicode_Check(args[2]))) {
     PyErr_SetString(PyExc_TypeError, "track_start(fallback, register=None, folder=None)");
     return nullptr;
+  }
+  if (g_forked) { // a run of the forked process's own: the parent's series are not its
+    clear_names();
+    Py_CLEAR(g_series);
+    g_last_step.clear();
+    g_last_log_step = -1;
+    g_forked = false;
   }
   if (g_series == nullptr && (g_series = PyDict_New()) == nullptr) {
     return nullptr;
@@ -570,6 +600,11 @@ PyMethodDef k_methods[] = {
 } // namespace
 
 bool add_tracker(PyObject* module) {
+  static const bool at_fork = ::pthread_atfork(nullptr, nullptr, [] {
+    g_writer = new SeriesWriter(); // the parent's is left as it was, never touched here
+    g_forked = true;
+  }) == 0;
+  static_cast<void>(at_fork);
   g_word_data = PyUnicode_InternFromString("data");
   g_word_step = PyUnicode_InternFromString("step");
   g_word_stage = PyUnicode_InternFromString("stage");

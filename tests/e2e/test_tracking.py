@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 
 from support import SOURCE_DIR, Workspace, experiment_source
@@ -165,6 +166,41 @@ class Tracking(Workspace):
         shown = self.xrun("archive", "show", run)
         self.assertEqual(shown.returncode, 0, shown.stderr)
         self.assertIn("2 points", shown.stdout)
+
+    def test_a_forked_process_is_told_its_points_are_not_recorded(self):
+        run = self.run_experiment("""
+            import os
+            _xrun.log({"loss": 1.0})
+            pid = os.fork()
+            if pid == 0:
+                attempt(lambda: _xrun.log({"loss": 9.0}))
+                os._exit(0)
+            os.waitpid(pid, 0)
+            _xrun.log({"loss": 2.0})
+            """)
+        self.assertEqual(self.series(run, "loss"), [(0, 1.0, ""), (1, 2.0, "")])
+        self.assertIn("refused: RuntimeError: log() records values in the run's own process, "
+                      "not in a process it forked", self.log(run))
+
+    def test_the_analysis_template_shows_the_summary_and_the_stages(self):
+        run = self.run_experiment("""
+            _xrun.summary_update({"test_acc": 0.91})
+            _xrun.log({"loss": 1.0}, stage="train")
+            _xrun.log({"loss": 0.5}, stage="val")
+            """, parameters="try:\n    import _xrun\nexcept ImportError:  # loaded by the "
+                            "analysis\n    pass\n")
+        with open(run / ".track" / "loss.csv", "a") as series:
+            series.write("2,0.2")  # a line cut short by a kill
+        made = self.xrun("template", "analysis", run, "--dir", self.dir / "scripts")
+        self.assertEqual(made.returncode, 0, made.stderr)
+        script = next((self.dir / "scripts").glob("analysis_*.py"))
+        env = self.env(PYTHONPATH=self.xrun("python-path").stdout.strip())
+        analysis = subprocess.run(["/usr/bin/python3", str(script)], cwd=self.dir,
+                                  capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(analysis.returncode, 0, analysis.stderr)
+        self.assertIn('"test_acc": 0.91', analysis.stdout)
+        self.assertIn("loss: 2 values, last 0.5, min 0.5, max 1, stages train, val",
+                      analysis.stdout)
 
 
 class Durability(Workspace):
