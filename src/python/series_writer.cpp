@@ -54,7 +54,12 @@ bool invariant_tsc() noexcept {
 #endif
 }
 
-const bool g_use_tsc = invariant_tsc();
+/// Asked once, on first use: the writer may be constructed during another file's static
+/// initialisation, before a namespace-scope constant of this one would be.
+bool use_tsc() noexcept {
+  static const bool value = invariant_tsc();
+  return value;
+}
 
 /// The first line of the file at `fd` (at most the header's length).
 std::string first_line(int fd) {
@@ -74,7 +79,7 @@ Clock::Clock() {
 
 std::uint64_t Clock::now() noexcept {
 #if defined(__x86_64__)
-  if (g_use_tsc) {
+  if (use_tsc()) {
     return __rdtsc();
   }
 #endif
@@ -90,7 +95,7 @@ void Clock::calibrate() noexcept {
 }
 
 double Clock::seconds(std::uint64_t ticks) const noexcept {
-  if (!g_use_tsc) {
+  if (!use_tsc()) {
     return static_cast<double>(ticks) * 1e-9;
   }
   // A point lies between the first and the latest pair, so the error of the rate measured
@@ -110,8 +115,8 @@ bool SeriesWriter::push(const SeriesPoint* points, std::size_t count) noexcept {
     const SeriesPoint& point = points[i];
     m_pending.push_back(point);
     if (static_cast<int>(point.series) == m_primary.index && !std::isnan(point.value) &&
-        (!m_primary.best || (m_primary.maximize ? point.value > *m_primary.best
-                                                : point.value < *m_primary.best))) {
+        (!m_primary.best ||
+         (m_primary.maximize ? point.value > *m_primary.best : point.value < *m_primary.best))) {
       m_primary.best = point.value;
       m_primary.step = point.step;
       m_primary.ticks = point.ticks;
@@ -352,8 +357,7 @@ void SeriesWriter::write_summary() {
   }
   try {
     core::write_file_atomic(std::filesystem::path(folder) / "experiment_summary.json",
-                            document.dump(2, ' ', false,
-                                          nlohmann::json::error_handler_t::replace) +
+                            document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
                                 "\n");
   } catch (const Error& error) {
     m_summary_changed.store(true, std::memory_order_relaxed); // tried again next tick

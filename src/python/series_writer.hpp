@@ -20,8 +20,8 @@ struct SeriesPoint {
   std::uint32_t series;
   std::int64_t step;
   double value;
-  std::uint64_t ticks;       // Clock::now() when the point was given
-  const std::string* stage;  // interned, never freed; nullptr for none
+  std::uint64_t ticks;      // Clock::now() when the point was given
+  const std::string* stage; // interned, never freed; nullptr for none
 };
 
 /// Timestamps cheap enough for the hot path: the invariant TSC where the CPU has one (a few
@@ -106,16 +106,16 @@ private:
   // at each point, which alone costs more than the rest of track().
   alignas(64) std::vector<SeriesPoint> m_pending;
   std::atomic_flag m_spin = ATOMIC_FLAG_INIT;
-  bool m_nudged = false; // under the spin lock: the writer was woken
-  Primary m_primary;     // under the spin lock
+  bool m_nudged = false;                    // under the spin lock: the writer was woken
+  Primary m_primary;                        // under the spin lock
   alignas(64) std::vector<Series> m_series; // changed only while the thread is stopped
   std::vector<std::string> m_text;          // the writer's line buffers, one per series
   std::atomic<bool> m_summary_changed{false};
-  std::mutex m_summary_mutex;              // m_summary, m_folder
+  std::mutex m_summary_mutex; // m_summary, m_folder
   nlohmann::json m_summary = nlohmann::json::object();
-  bool m_summary_used = false;             // something was set: the file is owed
+  bool m_summary_used = false; // something was set: the file is owed
   std::string m_folder;
-  Clock m_clock;                           // used by the writer thread only
+  Clock m_clock; // used by the writer thread only
   std::mutex m_mutex;
   std::condition_variable m_wake;
   bool m_stopping = false;
@@ -123,5 +123,8 @@ private:
   bool m_reported = false;
   std::thread m_thread;
 };
+
+/// The process's writer (tracker.cpp owns it; a forked process gets its own).
+SeriesWriter& series_writer();
 
 } // namespace xrun::python

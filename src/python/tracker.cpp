@@ -1,7 +1,7 @@
 #include "python/tracker.hpp"
 
-#include "python/json_bridge.hpp"
 #include "python/series_writer.hpp"
+#include "python/summary.hpp"
 
 #include <array>
 #include <cstdint>
@@ -10,8 +10,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-namespace py = pybind11;
 
 namespace xrun::python {
 
@@ -25,10 +23,18 @@ SeriesWriter& writer() {
   return *g_writer;
 }
 
+} // namespace
+
+SeriesWriter& series_writer() {
+  return writer();
+}
+
+namespace {
+
 // Producer-side state, touched only with the GIL held.
-PyObject* g_series = nullptr;   // dict: name -> index
-PyObject* g_fallback = nullptr; // track()'s Python path for everything but the fast path
-PyObject* g_register = nullptr; // log()'s Python path for a new series
+PyObject* g_series = nullptr;          // dict: name -> index
+PyObject* g_fallback = nullptr;        // track()'s Python path for everything but the fast path
+PyObject* g_register = nullptr;        // log()'s Python path for a new series
 std::vector<std::int64_t> g_last_step; // per series; -1 before its first point
 std::int64_t g_last_log_step = -1;
 // In a process the run's process forked, the run's series are not recorded (its writer lives
@@ -93,19 +99,6 @@ inline bool plain_number(PyObject* object, double& value) {
     return true;
   }
   return false;
-}
-
-/// repr(object), cut to a readable length, for error messages.
-std::string shown(PyObject* object) {
-  PyObject* repr = PyObject_Repr(object);
-  const char* text = repr != nullptr ? PyUnicode_AsUTF8(repr) : nullptr;
-  std::string result = text != nullptr ? text : "<unprintable>";
-  Py_XDECREF(repr);
-  PyErr_Clear();
-  if (result.size() > 200) {
-    result = result.substr(0, 197) + "...";
-  }
-  return result;
 }
 
 void wait_if_full(bool full) {
@@ -215,17 +208,18 @@ bool metric_number(Metric& metric) {
     }
     PyErr_Clear();
     PyErr_Format(PyExc_ValueError, "log(): the metric %R has no float value: %s", metric.name,
-                 shown(metric.value).c_str());
+                 repr_for_message(metric.value).c_str());
     return false;
   }
   PyErr_Format(PyExc_TypeError, "log(): the metric %R takes a number, not %s (%s)", metric.name,
-               shown(metric.value).c_str(), Py_TYPE(metric.value)->tp_name);
+               repr_for_message(metric.value).c_str(), Py_TYPE(metric.value)->tp_name);
   return false;
 }
 
 bool add_metric(LogCall& call, PyObject* name, PyObject* value) {
   if (!PyUnicode_Check(name)) {
-    PyErr_Format(PyExc_TypeError, "log(): metric names are strings, not %s", shown(name).c_str());
+    PyErr_Format(PyExc_TypeError, "log(): metric names are strings, not %s",
+                 repr_for_message(name).c_str());
     return false;
   }
   Metric metric{name, value, 0.0, -1};
@@ -268,7 +262,7 @@ bool parse_log(LogCall& call, PyObject* const* args, Py_ssize_t nargs, PyObject*
   if (call.data != nullptr && call.data != Py_None) {
     if (!PyDict_Check(call.data)) {
       PyErr_Format(PyExc_TypeError, "log() takes a dict of metrics, not %s (%s)",
-                   shown(call.data).c_str(), Py_TYPE(call.data)->tp_name);
+                   repr_for_message(call.data).c_str(), Py_TYPE(call.data)->tp_name);
       return false;
     }
     Py_ssize_t position = 0;
@@ -299,15 +293,16 @@ bool parse_step(PyObject* step, std::int64_t& value, bool& given) {
   PyObject* index = PyBool_Check(step) ? nullptr : PyNumber_Index(step);
   if (index == nullptr) {
     PyErr_Clear();
-    PyErr_Format(PyExc_TypeError, "log(): step takes an int, not %s (%s)", shown(step).c_str(),
-                 Py_TYPE(step)->tp_name);
+    PyErr_Format(PyExc_TypeError, "log(): step takes an int, not %s (%s)",
+                 repr_for_message(step).c_str(), Py_TYPE(step)->tp_name);
     return false;
   }
   int overflow = 0;
   value = PyLong_AsLongLongAndOverflow(index, &overflow);
   Py_DECREF(index);
   if (overflow != 0) {
-    PyErr_Format(PyExc_ValueError, "log(): step %s is out of range", shown(step).c_str());
+    PyErr_Format(PyExc_ValueError, "log(): step %s is out of range",
+                 repr_for_message(step).c_str());
     return false;
   }
   return true;
@@ -329,8 +324,8 @@ bool parse_stage(PyObject* stage, const std::string*& text) {
     return true;
   }
   if (!PyUnicode_Check(stage)) {
-    PyErr_Format(PyExc_TypeError, "log(): stage takes a string, not %s (%s)", shown(stage).c_str(),
-                 Py_TYPE(stage)->tp_name);
+    PyErr_Format(PyExc_TypeError, "log(): stage takes a string, not %s (%s)",
+                 repr_for_message(stage).c_str(), Py_TYPE(stage)->tp_name);
     return false;
   }
   Py_ssize_t size = 0;
@@ -343,7 +338,7 @@ bool parse_stage(PyObject* stage, const std::string*& text) {
     PyErr_Format(PyExc_ValueError,
                  "log(): stage %s cannot hold a comma, a quote or a line break (it is a column "
                  "of the series' CSV file)",
-                 shown(stage).c_str());
+                 repr_for_message(stage).c_str());
     return false;
   }
   auto& slot = (*interned)[value];
@@ -483,84 +478,6 @@ PyObject* track_register(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   Py_RETURN_NONE;
 }
 
-bool check_folder(const char* function) {
-  if (!writer().has_folder()) {
-    PyErr_Format(PyExc_RuntimeError, "%s() records only while a run records", function);
-    return false;
-  }
-  return true;
-}
-
-PyObject* set_primary(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs != 2 || !PyUnicode_Check(args[0]) || PyUnicode_GetLength(args[0]) == 0) {
-    PyErr_SetString(PyExc_TypeError, "set_primary(name, mode) takes a series name and a mode");
-    return nullptr;
-  }
-  const bool text = PyUnicode_Check(args[1]);
-  const bool maximize = text && PyUnicode_CompareWithASCIIString(args[1], "max") == 0;
-  const bool minimize = text && PyUnicode_CompareWithASCIIString(args[1], "min") == 0;
-  if (!maximize && !minimize) {
-    PyErr_Format(PyExc_ValueError, "the primary metric's mode is 'max' or 'min', not %s",
-                 shown(args[1]).c_str());
-    return nullptr;
-  }
-  const char* name = PyUnicode_AsUTF8(args[0]);
-  if (name == nullptr || !check_folder("set_primary")) {
-    return nullptr;
-  }
-  writer().set_primary(name, maximize);
-  Py_RETURN_NONE;
-}
-
-/// summary_update()'s fallback for values that are not plain JSON: numpy's through tolist().
-PyObject* plain_value(PyObject*, PyObject* value) {
-  if (!PyType_Check(value) && PyObject_HasAttrString(value, "tolist") != 0) {
-    return PyObject_CallMethod(value, "tolist", nullptr);
-  }
-  PyErr_Format(PyExc_TypeError,
-               "summary values are plain JSON (numbers, strings, lists, dicts, None), not %s (%s)",
-               shown(value).c_str(), Py_TYPE(value)->tp_name);
-  return nullptr;
-}
-
-PyMethodDef k_plain_value = {"plain_value", plain_value, METH_O, nullptr};
-
-PyObject* summary_update(PyObject*, PyObject* values) {
-  if (!PyDict_Check(values)) {
-    PyErr_Format(PyExc_TypeError, "summary() takes a dict, not %s", shown(values).c_str());
-    return nullptr;
-  }
-  if (!check_folder("summary")) {
-    return nullptr;
-  }
-  static PyObject* fallback = PyCFunction_New(&k_plain_value, nullptr);
-  nlohmann::json merged = nlohmann::json::object();
-  Py_ssize_t position = 0;
-  PyObject* key = nullptr;
-  PyObject* value = nullptr;
-  while (PyDict_Next(values, &position, &key, &value)) {
-    if (!PyUnicode_Check(key)) {
-      PyErr_Format(PyExc_TypeError, "summary keys are strings, not %s", shown(key).c_str());
-      return nullptr;
-    }
-    try {
-      merged[PyUnicode_AsUTF8(key)] = to_json(value, fallback);
-    } catch (py::error_already_set& error) {
-      if (error.matches(PyExc_TypeError)) { // which key: the message names only the value
-        PyErr_Format(PyExc_TypeError, "summary %R: %S", key, error.value().ptr());
-        return nullptr;
-      }
-      error.restore();
-      return nullptr;
-    } catch (const std::exception& error) {
-      PyErr_Format(PyExc_ValueError, "summary %R: %s", key, error.what());
-      return nullptr;
-    }
-  }
-  writer().merge_summary(merged); // all or nothing: merged once every value converted
-  Py_RETURN_NONE;
-}
-
 PyObject* track_stop(PyObject*, PyObject*) {
   Py_BEGIN_ALLOW_THREADS;
   writer().close_all();
@@ -589,10 +506,6 @@ PyMethodDef k_methods[] = {
      "makes a series for log(); the summary goes to `folder`."},
     {"track_register", native(track_register), METH_FASTCALL,
      "track_register(name, path): start the series `name` in the file `path`."},
-    {"set_primary", native(set_primary), METH_FASTCALL,
-     "set_primary(name, mode): keep the best ('max' or 'min') value of series `name`."},
-    {"summary_update", summary_update, METH_O,
-     "summary_update(dict): merge plain-JSON values into the run's summary."},
     {"track_stop", track_stop, METH_NOARGS, "Write all queued values and close the series."},
     {nullptr, nullptr, 0, nullptr},
 };
@@ -600,10 +513,11 @@ PyMethodDef k_methods[] = {
 } // namespace
 
 bool add_tracker(PyObject* module) {
-  static const bool at_fork = ::pthread_atfork(nullptr, nullptr, [] {
-    g_writer = new SeriesWriter(); // the parent's is left as it was, never touched here
-    g_forked = true;
-  }) == 0;
+  static const bool at_fork =
+      ::pthread_atfork(nullptr, nullptr, [] {
+        g_writer = new SeriesWriter(); // the parent's is left as it was, never touched here
+        g_forked = true;
+      }) == 0;
   static_cast<void>(at_fork);
   g_word_data = PyUnicode_InternFromString("data");
   g_word_step = PyUnicode_InternFromString("step");
@@ -611,7 +525,7 @@ bool add_tracker(PyObject* module) {
   if (g_word_data == nullptr || g_word_step == nullptr || g_word_stage == nullptr) {
     return false;
   }
-  return PyModule_AddFunctions(module, k_methods) == 0;
+  return PyModule_AddFunctions(module, k_methods) == 0 && add_summary(module);
 }
 
 void stop_tracker() {

@@ -21,8 +21,7 @@ namespace xrun::python {
 ///                                recorded when any value is refused
 ///   track_register(name, path)   opens `path` (appending; a header line when new) as series
 ///                                `name`, starts the writer thread on first use
-///   set_primary(name, mode)      keeps the best value ("max" or "min") of series `name`
-///   summary_update(dict)         merges plain-JSON values into the run's summary
+///   set_primary, summary_update  the run's primary metric and summary (summary.hpp)
 ///   track_stop()                 writes everything queued, stops the thread, closes the files
 /// The writer appends whole `step,value,time,stage` lines every 200 ms, so a series is on disk
 /// within a second of being tracked; the summary file is replaced atomically on the same tick

@@ -15,8 +15,7 @@ using xrun::test::TempDir;
 namespace {
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::vector<std::string> lines_of(const std::filesystem::path& file) {
