@@ -98,3 +98,20 @@ TEST_CASE("no summary file when nothing was set") {
   writer.close_all();
   CHECK_FALSE(std::filesystem::exists(dir.path() / "experiment_summary.json"));
 }
+
+TEST_CASE("a full queue makes the producer wait, and no point is dropped") {
+  TempDir dir;
+  SeriesWriter writer;
+  REQUIRE(writer.add("x", (dir.path() / "x.csv").string()) == 0);
+  const std::size_t total = SeriesWriter::k_max_pending + 1000;
+  for (std::size_t i = 0; i < total; ++i) {
+    const SeriesPoint point{0, static_cast<std::int64_t>(i), 1.0, Clock::now(), nullptr};
+    if (writer.push(&point, 1)) {
+      writer.wait_for_room();
+    }
+  }
+  writer.close_all();
+  const auto lines = lines_of(dir.path() / "x.csv");
+  REQUIRE(lines.size() == total + 1);
+  CHECK(lines.back().rfind(std::to_string(total - 1) + ",1,", 0) == 0);
+}
