@@ -397,6 +397,9 @@ PyObject* log_metrics(PyObject* self, PyObject* const* args, Py_ssize_t nargs, P
   if (refused_in_fork("log")) {
     return nullptr;
   }
+  if (call.metrics.size() == 0) {
+    Py_RETURN_NONE; // no point: not a step either
+  }
   if (!given) {
     step = g_last_log_step + 1;
   }
@@ -408,9 +411,7 @@ PyObject* log_metrics(PyObject* self, PyObject* const* args, Py_ssize_t nargs, P
     g_last_step[metric.index] = step;
     points.add({static_cast<std::uint32_t>(metric.index), step, metric.number, ticks, stage});
   }
-  if (points.size() > 0) {
-    wait_if_full(writer().push(points.data(), points.size()));
-  }
+  wait_if_full(writer().push(points.data(), points.size()));
   Py_RETURN_NONE;
 }
 

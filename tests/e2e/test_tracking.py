@@ -90,6 +90,8 @@ class Tracking(Workspace):
             attempt(lambda: _xrun.log({"loss": 2.0}, step=1.5))
             attempt(lambda: _xrun.log([1.0]))
             attempt(lambda: _xrun.log({3: 1.0}))
+            attempt(lambda: _xrun.log({"../up": 1.0}))
+            _xrun.log()                              # nothing: not a step either
             attempt(lambda: e.track("loss", "low"))
             attempt(lambda: _xrun.set_primary("loss", "avg"))
             attempt(lambda: _xrun.summary_update({"model": object}))
@@ -108,6 +110,7 @@ class Tracking(Workspace):
                 "TypeError: log(): step takes an int, not 1.5 (float)",
                 "TypeError: log() takes a dict of metrics, not [1.0] (list)",
                 "TypeError: log(): metric names are strings, not 3",
+                "ValueError: a tracked series needs a name like 'train/loss', not '../up'",
                 "TypeError: track('loss', ...) takes numbers or figures, not 'low' (str)",
                 "ValueError: the primary metric's mode is 'max' or 'min', not 'avg'",
                 "TypeError: summary 'model': summary values are plain JSON",
