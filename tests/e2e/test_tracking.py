@@ -205,6 +205,18 @@ class Tracking(Workspace):
         self.assertIn("loss: 2 values, last 0.5, min 0.5, max 1, stages train, val",
                       analysis.stdout)
 
+    def test_the_plot_plugin_reads_both_formats_and_skips_a_cut_line(self):
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("plot_track",
+                                                      SOURCE_DIR / "plugins" / "plot_track.py")
+        plot_track = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(plot_track)
+        old = self.write("old.csv", "step,value,time\n0,1,1.000\n1,nan,2.000\n")
+        new = self.write("new.csv", "step,value,time,stage\n0,1,1.000,train\n3,2,2.000,\n"
+                                    "4,0.12")
+        self.assertEqual(plot_track._read(old), ([0], [1.0], 1))
+        self.assertEqual(plot_track._read(new), ([0, 3], [1.0, 2.0], 0))
+
 
 class Durability(Workspace):
     def test_sigkill_keeps_whole_lines_the_summary_and_the_best(self):
