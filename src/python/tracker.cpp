@@ -124,7 +124,8 @@ PyObject* track(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   }
   const int index = series_index(args[0]);
   if (index < 0) {
-    return PyErr_Occurred() ? nullptr : call_fallback(args);
+    PyErr_Clear(); // an unhashable name, say: the slow path names it
+    return call_fallback(args);
   }
   double value = 0;
   if (!plain_number(args[1], value)) {
@@ -206,9 +207,16 @@ bool metric_number(Metric& metric) {
     if (metric.number != -1.0 || !PyErr_Occurred()) {
       return true;
     }
-    PyErr_Clear();
-    PyErr_Format(PyExc_ValueError, "log(): the metric %R has no float value: %s", metric.name,
-                 repr_for_message(metric.value).c_str());
+    PyObject* type = nullptr;
+    PyObject* why = nullptr;
+    PyObject* traceback = nullptr;
+    PyErr_Fetch(&type, &why, &traceback); // the conversion's own reason ("too large", ...)
+    const std::string value = repr_for_message(metric.value);
+    PyErr_Format(PyExc_ValueError, "log(): the metric %R has no float value (%S): %s",
+                 metric.name, why != nullptr ? why : Py_None, value.c_str());
+    Py_XDECREF(type);
+    Py_XDECREF(why);
+    Py_XDECREF(traceback);
     return false;
   }
   PyErr_Format(PyExc_TypeError, "log(): the metric %R takes a number, not %s (%s)", metric.name,

@@ -91,6 +91,9 @@ class Tracking(Workspace):
             attempt(lambda: _xrun.log([1.0]))
             attempt(lambda: _xrun.log({3: 1.0}))
             attempt(lambda: _xrun.log({"../up": 1.0}))
+            attempt(lambda: _xrun.log({"big": 10**400}))
+            attempt(lambda: _xrun.log({"loss": 2.0}, step=10**30))
+            attempt(lambda: e.track(["loss"], 2.0))
             _xrun.log()                              # nothing: not a step either
             attempt(lambda: e.track("loss", "low"))
             attempt(lambda: _xrun.set_primary("loss", "avg"))
@@ -111,6 +114,10 @@ class Tracking(Workspace):
                 "TypeError: log() takes a dict of metrics, not [1.0] (list)",
                 "TypeError: log(): metric names are strings, not 3",
                 "ValueError: a tracked series needs a name like 'train/loss', not '../up'",
+                "ValueError: log(): the metric 'big' has no float value (int too large to "
+                "convert to float): 1000",
+                "ValueError: log(): step 1000000000000000000000000000000 is out of range",
+                "ValueError: a tracked series needs a name like 'train/loss', not ['loss']",
                 "TypeError: track('loss', ...) takes numbers or figures, not 'low' (str)",
                 "ValueError: the primary metric's mode is 'max' or 'min', not 'avg'",
                 "TypeError: summary 'model': summary values are plain JSON",
