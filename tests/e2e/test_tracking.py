@@ -59,6 +59,17 @@ class Tracking(Workspace):
                          [(0, 2.0), (6, 3.0), (7, 4.0)])
         self.assertEqual(self.meta(run)["tracked"], ["loss", "acc", "other"])
 
+    def test_many_metrics_in_one_call(self):
+        run = self.run_experiment("""
+            _xrun.log({f"m{i}": float(i) for i in range(20)}, stage="s",
+                      **{f"k{i}": i for i in range(5)})
+            _xrun.log({f"m{i}": 2.0 * i for i in range(20)})
+            """)
+        for i in range(20):
+            self.assertEqual(self.series(run, f"m{i}"), [(0, float(i), "s"), (1, 2.0 * i, "")])
+        for i in range(5):
+            self.assertEqual(self.series(run, f"k{i}"), [(0, float(i), "s")])
+
     def test_numpy_values_and_steps_and_nested_names(self):
         run = self.run_experiment("""
             _xrun.log({"train/loss": np.float32(0.5), "count": np.int64(3)}, step=np.int64(7))
