@@ -9,6 +9,8 @@
 #include "run/outcome.hpp"
 #include "run/output_log.hpp"
 #include "run/supervisor.hpp"
+#include "run/system_metrics.hpp"
+#include "run/watch_process.hpp"
 #include "util/line_reader.hpp"
 #include "util/signal_pipe.hpp"
 #include "xrun/meta.hpp"
@@ -17,6 +19,7 @@
 #include <csignal>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -60,6 +63,15 @@ private:
   /// Copies the output of the process m_child to the terminal and the log and reads its
   /// messages until it is gone and its pipes are drained; returns its wait status.
   int watch(core::Pipe& out, core::Pipe& err, core::Pipe& control_out, core::Pipe& control_in);
+  /// The same for the process of m_request.attached (`xrun watch`): returns the code its
+  /// run ended with.
+  int watch_attached();
+  /// The loop of watch(): the output descriptors (-1: none) and the control pipes set.
+  int follow(int out_fd, int err_fd);
+  /// Whether the attached process has ended (its wait status), handling its stops.
+  std::optional<int> attached_end();
+  void start_watching_run();
+  void sample_system();
   bool plugins_owe_end() const;
   void finish_plugins();
   void handle_signal(int number, bool sent_by_process);
@@ -107,6 +119,9 @@ private:
   std::vector<std::filesystem::path> m_created_dirs; // namespace folders this run created
   std::vector<std::string> m_start_files;            // the files of the run folder's start
   std::string m_code; // the experiment module's source when the run started
+  std::optional<WatchedProcess> m_watched;  // the attached process (`xrun watch`)
+  std::string m_untraced;                   // why the attached process is not traced
+  std::unique_ptr<SystemMetrics> m_metrics; // from the run folder's creation
 };
 
 } // namespace xrun::run
