@@ -47,6 +47,9 @@ int Supervision::finish(int wait_status) {
           fmt::format("cannot record the run, so it did not start: {}", m_start_error),
           "nothing was created or left; make room or fix the folder, then run again");
     }
+    if (m_watched) {
+      return 0; // a script's start() that failed raised its error in the script
+    }
     const auto end = end_before_start(wait_status, m_interruption, m_request.file.string());
     if (end.say == NoRunEnd::Say::line) {
       std::cerr << "xrun: " << end.message << '\n';
