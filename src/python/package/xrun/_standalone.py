@@ -18,7 +18,7 @@ import threading
 import time
 
 from . import _protocol, _tracking
-from ._common import UsageError, _native, _prefix, _xrun
+from ._common import UsageError, _native, _own_frame, _prefix, _xrun
 
 _TQDM_MODES = ("smart",)  # what the log keeps of a line redrawn with "\r": its last state
 _STATUSES = ("done", "failed", "interrupted")
@@ -202,7 +202,8 @@ class _Session:
         self.status = status or ("interrupted" if outcome["interrupted"]
                                  else "failed" if outcome["error_type"] else "done")
         if isinstance(error, BaseException) and self.status == "failed" and \
-                not isinstance(error, (KeyboardInterrupt, SystemExit)):
+                not isinstance(error, (KeyboardInterrupt, SystemExit)) and \
+                not getattr(error, "_xrun_reported", False):
             _print_traceback(error)
             error._xrun_reported = True  # the exit's traceback is not printed again
         tracked = _tracking.end() if _native is not None else []
@@ -317,10 +318,13 @@ def _outcome(status, error) -> dict:
 
 
 def _print_traceback(error: BaseException):
+    """The traceback of ``error`` on stderr (the log), without xrun's own frames."""
     import traceback
 
-    sys.stderr.write("".join(traceback.format_exception(type(error), error,
-                                                        error.__traceback__)))
+    trace = traceback.TracebackException.from_exception(error)
+    trace.stack = traceback.StackSummary.from_list(
+        [frame for frame in trace.stack if not _own_frame(frame.filename)])
+    sys.stderr.write("".join(trace.format()))
     _flush()
 
 
