@@ -2,7 +2,7 @@
 extension: the run folder with the files ``xrun run`` writes at the start (meta, code, log),
 a thread renewing the heartbeat every 5 s, and the final status at the end. No pid is
 recorded (the process is no xrun supervisor): a killed run shows as ``lost`` once its heartbeat
-is 60 s old. Imports ``_common``, ``_jsonio`` and ``_standalone``.
+is 60 s old. Imports ``_common`` only.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ import threading
 import time
 
 from ._common import __version__
-from ._standalone import _description, _Session, _script
 
 _HEARTBEAT_SECONDS = 5
 _EXIT_CODES = {"done": 0, "failed": 1, "interrupted": 130}
 
 
-def start_unwatched(name: str, base: str, records: list) -> "_UnwatchedSession":
-    """Creates the run folder ``<base>/<name>/<id>`` whole (made hidden, then renamed)."""
-    file, command = _script()
+def start_unwatched(name: str, base: str, records: list, file: str, command: list,
+                    description: str) -> "HeartbeatRun":
+    """Creates the run folder ``<base>/<name>/<id>`` whole (made hidden, then renamed), of the
+    script ``file`` ("" for none) started by ``command``, and starts its heartbeat."""
     namespace = os.path.join(os.path.abspath(base), name)
     os.makedirs(namespace, exist_ok=True)
     now = time.time()
@@ -40,7 +40,7 @@ def start_unwatched(name: str, base: str, records: list) -> "_UnwatchedSession":
             code = source.read()
     meta = {"format": 1, "id": run_id, "name": name, "namespace": name,
             "base_path": os.path.abspath(base), "experiment_path": file, "config_path": "",
-            "description": _description(), "short_description": _description().split("\n\n")[0],
+            "description": description, "short_description": description.split("\n\n")[0],
             "status": "running", "start_time": now, "end_time": None, "duration": 0,
             "heartbeat": now, "exit_code": None, "signal": None, "error_type": "",
             "error_message": "", "host": socket.gethostname(), "pid": 0,
@@ -57,7 +57,7 @@ def start_unwatched(name: str, base: str, records: list) -> "_UnwatchedSession":
     open(os.path.join(hidden, "experiment_out.log"), "w").close()
     path = os.path.join(namespace, run_id)
     os.rename(hidden, path)
-    return _UnwatchedSession(path, now, meta)
+    return HeartbeatRun(path, now, meta)
 
 
 def _write(path: str, meta: dict):
@@ -70,11 +70,12 @@ def _write(path: str, meta: dict):
     os.replace(temp, path)
 
 
-class _UnwatchedSession(_Session):
-    """A session whose meta this process writes: the heartbeat, then the end."""
+class HeartbeatRun:
+    """A run whose meta this process writes: the heartbeat, then the end."""
 
     def __init__(self, path, start_time, meta):
-        super().__init__(path, start_time, None)
+        self.path = path
+        self.start_time = start_time
         self._meta = meta
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -92,12 +93,13 @@ class _UnwatchedSession(_Session):
                 except OSError:
                     pass  # tried again in 5 s
 
-    def _finish_unwatched(self, outcome, tracked, end_time):
+    def end(self, status: str, outcome: dict, tracked: list, end_time: float):
+        """Writes the final status (``outcome``: the fields of a "finish" report)."""
         self._stop.set()
         with self._lock:
-            self._meta.update(status=self.status, end_time=end_time, heartbeat=end_time,
+            self._meta.update(status=status, end_time=end_time, heartbeat=end_time,
                               duration=end_time - self.start_time,
-                              exit_code=_EXIT_CODES[self.status],
+                              exit_code=_EXIT_CODES[status],
                               error_type=outcome["error_type"],
                               error_message=outcome["error_message"], tracked=tracked)
             _write(os.path.join(self.path, "experiment_meta.json"), self._meta)

@@ -5,7 +5,7 @@ starts the watcher (``xrun watch``: the xrun binary, holding no Python), which r
 run's start, heartbeat, system metrics and end, and the end also when the script dies without
 reporting it. Without the binary (or the ``_xrun`` extension) a pure-Python run folder with a
 heartbeat thread is made instead, and a killed run shows as ``lost``.
-Imports ``_common``, ``_jsonio``, ``_params``, ``_protocol`` and ``_tracking``.
+Imports ``_common``, ``_params``, ``_protocol``, ``_tracking`` and ``_heartbeat``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from . import _protocol, _tracking
+from . import _heartbeat, _protocol, _tracking
 from ._common import UsageError, _native, _own_frame, _prefix, _xrun
 
 _TQDM_MODES = ("smart",)  # what the log keeps of a line redrawn with "\r": its last state
@@ -54,8 +54,10 @@ def begin(name: str, params: dict | None = None, base: str = "results",
             sys.stderr.write(f"{_prefix('warning')} {what} is not found: this run is recorded "
                              f"by Python alone (a heartbeat; if the process is killed the run "
                              f"shows as lost); put $(xrun python-path) on PYTHONPATH\n")
-        from ._heartbeat import start_unwatched
-        session = start_unwatched(name, base, records)
+        file, command = _script()
+        record = _heartbeat.start_unwatched(name, base, records, file, command, _description())
+        session = _Session(record.path, record.start_time, None)
+        session._heartbeat = record
     _open.append(session)
     _started.append(session.path)
     session._arm()
@@ -133,6 +135,7 @@ class _Session:
         self.watched_by = watched_by  # "supervisor", "watcher" or None (Python alone)
         self.status = None  # the final status once finished
         self._console = None  # the saved stdout/stderr while captured
+        self._pipes = []  # the line to the watcher: replies in, messages out
         self._previous_hooks = None
 
     @classmethod
@@ -172,20 +175,18 @@ class _Session:
         if watcher:
             _native.allow_tracer(watcher)
         _native.connect(to_script[0], to_watcher[1])
-        session = cls.__new__(cls)
+        session = cls("", 0.0, "watcher")  # its folder once the watcher has made it
         session._pipes = [to_script[0], to_watcher[1]]
         if output:
             session._console = _capture(output[0][1], output[1][1])
         try:
-            path, start = _protocol.request_started_run_folder(
+            session.path, session.start_time = _protocol.request_started_run_folder(
                 name, os.path.abspath(base), records, _description(), [],
                 sys.path if capture_env else None)
         except BaseException:
             session._release()
             raise
-        pipes, console = session._pipes, session._console
-        cls.__init__(session, path, start, "watcher")
-        session._pipes, session._console = pipes, console
+        session.id = os.path.basename(session.path)
         return session
 
     # -- the end ------------------------------------------------------------------------------
@@ -214,9 +215,11 @@ class _Session:
             _flush()
             _protocol.report_started_end(outcome, tracked, end_time)
         self._release()
+        if self.watched_by == "watcher":
+            _await_untraced()
 
     def _finish_unwatched(self, outcome, tracked, end_time):
-        raise NotImplementedError  # _heartbeat's session overrides it
+        self._heartbeat.end(self.status, outcome, tracked, end_time)
 
     def _release(self):
         """Gives the console back, closes the line to the watcher, disarms the exit hooks."""
@@ -226,7 +229,7 @@ class _Session:
                 os.dup2(saved, fd)
                 os.close(saved)
             self._console = None
-        if getattr(self, "_pipes", None):
+        if self._pipes:
             _native.connect(-1, -1)
             for fd in self._pipes:
                 os.close(fd)
@@ -337,6 +340,22 @@ def _capture(out_fd: int, err_fd: int) -> tuple:
     os.close(out_fd)
     os.close(err_fd)
     return saved
+
+
+def _await_untraced(limit: float = 5.0):
+    """Waits (at most ``limit`` seconds) until the watcher stops tracing this process, which it
+    does once the run's end is on record: the next start() can then be traced by its own."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/self/status") as status:
+                tracer = next((line.split()[1] for line in status
+                               if line.startswith("TracerPid:")), "0")
+        except OSError:
+            return
+        if tracer == "0":
+            return
+        time.sleep(0.005)
 
 
 def _read_pid(fd: int) -> int:
