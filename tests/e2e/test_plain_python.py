@@ -230,7 +230,8 @@ with xrun.start("fails"):
         self.assertEqual(meta["status"], "done")
 
     def test_sigkill_of_the_watcher_shows_the_run_lost(self):
-        process = self.start_python(f'run = xrun.start("sig", capture_console=False)\n{WAIT}')
+        process = self.start_python(f'run = xrun.start("sig")\n{WAIT}'
+                                    f'print("printed after", "x" * 100000)\n')
         folder = self.only_run("results/sig")
         watcher = self.meta(folder)["pid"]
         os.kill(watcher, signal.SIGKILL)
@@ -238,8 +239,10 @@ with xrun.start("fails"):
                       _state(watcher) == "Z", what="the watcher to die")
         self.assertEqual(self.shown_status(), "lost")
         (self.dir / "go").touch()
-        process.communicate(timeout=60)
-        self.assertEqual(process.returncode, 0)  # the script itself went on
+        out, err = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 0, err)  # the script itself went on
+        self.assertIn("printed after", out)  # on the terminal again
+        self.assertIn("the xrun watcher of this run is gone", err)
 
     def test_without_tracing_a_kill_is_killed_by_an_unknown_signal(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}',

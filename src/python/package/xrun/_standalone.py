@@ -136,6 +136,8 @@ class _Session:
         self.status = None  # the final status once finished
         self._console = None  # the saved stdout/stderr while captured
         self._pipes = []  # the line to the watcher: replies in, messages out
+        self._console_lock = threading.Lock()
+        self._guard = None  # watches for the watcher's death while the console is captured
         self._previous_hooks = None
 
     @classmethod
@@ -158,6 +160,9 @@ class _Session:
         pid_pipe = os.pipe()
         output = [os.pipe(), os.pipe()] if capture_console else []
         watcher_ends = [to_watcher[0], to_script[1], pid_pipe[1], *(o[0] for o in output)]
+        # Read ends of the output kept here too: should the watcher die, a print must not fail
+        # on a pipe nobody reads (the guard gives the console back).
+        kept = [os.dup(pipe[0]) for pipe in output]
         words = [_binary(), "watch", "--pid", str(os.getpid()), "--file", file,
                  "--control-in", str(to_script[1]), "--control-out", str(to_watcher[0]),
                  "--pid-fd", str(pid_pipe[1]), "--system-metrics", repr(interval)]
@@ -184,9 +189,12 @@ class _Session:
                 name, os.path.abspath(base), records, _description(), [],
                 sys.path if capture_env else None)
         except BaseException:
+            for fd in kept:
+                os.close(fd)
             session._release()
             raise
         session.id = os.path.basename(session.path)
+        session._guard = _Guard(session, kept)
         return session
 
     # -- the end ------------------------------------------------------------------------------
@@ -224,11 +232,10 @@ class _Session:
     def _release(self):
         """Gives the console back, closes the line to the watcher, disarms the exit hooks."""
         _flush()
-        if self._console is not None:
-            for saved, fd in zip(self._console, (1, 2)):
-                os.dup2(saved, fd)
-                os.close(saved)
-            self._console = None
+        if self._guard is not None:
+            self._guard.stop()
+            self._guard = None
+        self._give_console_back()
         if self._pipes:
             _native.connect(-1, -1)
             for fd in self._pipes:
@@ -237,6 +244,15 @@ class _Session:
         if self in _open:
             _open.remove(self)
         self._disarm()
+
+    def _give_console_back(self):
+        """Points stdout and stderr at what they were before the run captured them."""
+        with self._console_lock:
+            if self._console is not None:
+                for saved, fd in zip(self._console, (1, 2)):
+                    os.dup2(saved, fd)
+                    os.close(saved)
+                self._console = None
 
     # -- the exit hooks -----------------------------------------------------------------------
     def _arm(self):
@@ -262,6 +278,46 @@ class _Session:
 
     def _at_exit(self):
         self.finish(error=_uncaught[0] if _uncaught else None)
+
+
+class _Guard:
+    """A thread waiting for the watcher's end of the reply pipe to close (the watcher died):
+    the console is then given back, with what was left in the pipes, and a warning."""
+
+    def __init__(self, session, kept: list):
+        self._session = session
+        self._kept = kept
+        self._wake = os.pipe()
+        self._thread = threading.Thread(target=self._watch, name="xrun-watcher-guard",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        os.write(self._wake[1], b"x")
+        self._thread.join()
+        for fd in [*self._wake, *self._kept]:
+            os.close(fd)
+
+    def _watch(self):
+        import select
+
+        ready, _, _ = select.select([self._session._pipes[0], self._wake[0]], [], [])
+        if self._session._pipes[0] not in ready:
+            return  # the run ended, the watcher is fine
+        self._session._give_console_back()
+        # What is in the pipes, and what a write begun before the switch still puts there.
+        open_ends = list(self._kept)
+        while open_ends:
+            readable, _, _ = select.select(open_ends, [], [], 0.2)
+            if not readable:
+                break
+            for fd in readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:  # no writer left
+                    open_ends.remove(fd)
+                os.write(1 if fd == self._kept[0] else 2, chunk)
+        os.write(2, f"{_prefix('warning')} the xrun watcher of this run is gone; its output "
+                    f"is no longer recorded and the run shows as lost\n".encode())
 
 
 _uncaught = []  # the exception that is ending the process, seen by sys.excepthook
