@@ -38,7 +38,7 @@ struct Stream {
   int fd;      // the read end; -1 at its end
   int echo_fd; // STDOUT_FILENO or STDERR_FILENO
   // A `\r` that is not part of `\r\n` starts the line over (a progress bar redrawing
-  // itself): the log keeps only its last state.
+  // itself): the log keeps only its last state (RunRequest::redrawn_lines).
   util::LineReader lines{util::CarriageReturn::starts_over};
   bool paint = false;        // color xrun's message prefixes in the echo (a terminal)
   bool at_line_start = true; // the next byte echoed starts a line

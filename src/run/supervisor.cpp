@@ -186,10 +186,12 @@ void Supervision::sample_system() {
 }
 
 int Supervision::follow(int out_fd, int err_fd) {
-  Stream streams[2] = {{.fd = out_fd, .echo_fd = STDOUT_FILENO},
-                       {.fd = err_fd,
-                        .echo_fd = STDERR_FILENO,
-                        .paint = util::color_enabled(STDERR_FILENO)}};
+  Stream streams[2] = {
+      {.fd = out_fd, .echo_fd = STDOUT_FILENO, .lines = util::LineReader(m_request.redrawn_lines)},
+      {.fd = err_fd,
+       .echo_fd = STDERR_FILENO,
+       .lines = util::LineReader(m_request.redrawn_lines),
+       .paint = util::color_enabled(STDERR_FILENO)}};
   bool control_open = true;
   std::optional<int> wait_status;
   std::optional<SteadyClock::time_point> drain_deadline;

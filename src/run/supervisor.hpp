@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/protocol.hpp"
+#include "util/line_reader.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -53,6 +54,8 @@ struct RunRequest {
   std::optional<AttachedProcess> attached;
   /// Seconds between two samples of the system metrics (`.track/sys/`); 0: none.
   double system_metrics = 10;
+  /// What the log keeps of a line redrawn with `\r` (a progress bar): its last state.
+  util::CarriageReturn redrawn_lines = util::CarriageReturn::starts_over;
 };
 
 /// Runs the experiment in a child process (`request.child`, in a fork of this one) and records

@@ -21,6 +21,9 @@ int watch_script(const WatchOptions& options) {
   request.file = options.file;
   request.command_line = options.command_line;
   request.system_metrics = options.system_metrics;
+  request.redrawn_lines = options.tqdm_mode == "all"    ? util::CarriageReturn::each_state
+                          : options.tqdm_mode == "none" ? util::CarriageReturn::dropped
+                                                        : util::CarriageReturn::starts_over;
   const char* no_trace = std::getenv(k_no_trace_variable);
   request.attached = AttachedProcess{
       .pid = options.pid,

@@ -20,6 +20,7 @@ struct WatchOptions {
   int err = -1;                          // its captured stderr, likewise
   int pid_fd = -1;                       // where the watcher's pid is written, then closed
   double system_metrics = 10;            // seconds between samples; 0: none
+  std::string tqdm_mode = "smart";       // the log keeps a redrawn line's last state, all, none
   std::vector<std::string> command_line; // the script's, recorded in the meta
 };
 

@@ -157,6 +157,22 @@ with xrun.start("seq") as second:
         self.assertIn("'../up'", result.stderr)
         self.assertFalse((self.dir / "results").exists())
 
+    def test_tqdm_mode_decides_what_the_log_keeps_of_redrawn_lines(self):
+        body = """\
+for mode in ("smart", "all", "none"):
+    with xrun.start(mode, tqdm_mode=mode):
+        print("before")
+        sys.stdout.write("10%\\r50%\\r100%\\n")
+        print("after", flush=True)
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        kept = {mode: self.log(self.only_run(f"results/{mode}")).splitlines()
+                for mode in ("smart", "all", "none")}
+        self.assertEqual(kept["smart"], ["before", "100%", "after"])
+        self.assertEqual(kept["all"], ["before", "10%", "50%", "100%", "after"])
+        self.assertEqual(kept["none"], ["before", "after"])
+
     # -- failures -------------------------------------------------------------------------
     def test_exception_inside_with_fails_the_run_and_propagates_once(self):
         body = """\

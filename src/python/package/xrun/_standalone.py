@@ -20,7 +20,9 @@ import time
 from . import _heartbeat, _protocol, _tracking
 from ._common import UsageError, _native, _own_frame, _prefix, _xrun
 
-_TQDM_MODES = ("smart",)  # what the log keeps of a line redrawn with "\r": its last state
+# What the log keeps of a line redrawn with "\r" (a progress bar): its last state, every
+# state as a line, or nothing of it.
+_TQDM_MODES = ("smart", "all", "none")
 _STATUSES = ("done", "failed", "interrupted")
 _open = []  # the session open in this process, if any (one at a time)
 _warned = []  # the missing watcher was reported (once a process)
@@ -46,7 +48,7 @@ def begin(name: str, params: dict | None = None, base: str = "results",
         session = _Session.under_supervisor(name, base, records, capture_env)
     elif _native is not None and _binary():
         session = _Session.watched(name, base, records, capture_console, capture_env,
-                                   float(system_metrics))
+                                   float(system_metrics), tqdm_mode)
     else:
         if not _warned:
             _warned.append(True)
@@ -89,7 +91,7 @@ def _check_arguments(name, params, base, tqdm_mode, system_metrics):
     if not isinstance(base, (str, os.PathLike)) or not str(base):
         raise ValueError(f"base must be a folder, not {base!r}")
     if tqdm_mode not in _TQDM_MODES:
-        raise ValueError(f"tqdm_mode {tqdm_mode!r} is not supported; use 'smart'")
+        raise ValueError(f"tqdm_mode {tqdm_mode!r} is not one of 'smart', 'all', 'none'")
     if isinstance(system_metrics, bool) or not isinstance(system_metrics, (int, float)) \
             or not system_metrics >= 0:
         raise ValueError(f"system_metrics must be seconds >= 0 (0: off), not {system_metrics!r}")
@@ -150,7 +152,7 @@ class _Session:
         return cls(path, start, "supervisor")
 
     @classmethod
-    def watched(cls, name, base, records, capture_console, capture_env, interval):
+    def watched(cls, name, base, records, capture_console, capture_env, interval, tqdm_mode):
         """Plain python3: starts the watcher, lets it trace this process, asks for the folder."""
         import subprocess
 
@@ -165,7 +167,8 @@ class _Session:
         kept = [os.dup(pipe[0]) for pipe in output]
         words = [_binary(), "watch", "--pid", str(os.getpid()), "--file", file,
                  "--control-in", str(to_script[1]), "--control-out", str(to_watcher[0]),
-                 "--pid-fd", str(pid_pipe[1]), "--system-metrics", repr(interval)]
+                 "--pid-fd", str(pid_pipe[1]), "--system-metrics", repr(interval),
+                 "--tqdm-mode", tqdm_mode]
         if output:
             words += ["--out", str(output[0][0]), "--err", str(output[1][0])]
         _flush()
