@@ -16,6 +16,7 @@
 #include "xrun/meta.hpp"
 #include "xrun/run_folder.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <future>
@@ -30,6 +31,7 @@
 namespace xrun::run {
 
 using Json = nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
 namespace protocol = core::protocol;
 
 /// One of the experiment process's output pipes: the terminal it is echoed to, and its lines
@@ -71,7 +73,14 @@ private:
   /// Whether the attached process has ended (its wait status), handling its stops.
   std::optional<int> attached_end();
   void start_watching_run();
-  void sample_system();
+  /// The wait status of the process watched once it has ended (not blocking).
+  std::optional<int> reaped();
+  /// Writes the heartbeat and samples the system metrics when their times have come; returns
+  /// when to come back.
+  SteadyClock::time_point keep_time(SteadyClock::time_point now,
+                                    SteadyClock::time_point& next_heartbeat,
+                                    SteadyClock::time_point& next_sample,
+                                    SteadyClock::duration sample_interval);
   bool plugins_owe_end() const;
   void finish_plugins();
   void handle_signal(int number, bool sent_by_process);

@@ -37,8 +37,6 @@ namespace xrun::run {
 
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 constexpr auto k_heartbeat_interval = std::chrono::seconds(5);
 // After the experiment exits, how long output from processes it left behind (which still hold
 // the pipes) is collected before the run is closed.
@@ -179,10 +177,36 @@ std::optional<int> Supervision::attached_end() {
   return m_watched->poll();
 }
 
-void Supervision::sample_system() {
-  if (m_metrics) {
-    m_metrics->sample();
+std::optional<int> Supervision::reaped() {
+  if (m_watched) {
+    return attached_end();
   }
+  int status = 0;
+  if (::waitpid(m_child, &status, WNOHANG) == m_child) {
+    return status;
+  }
+  return std::nullopt;
+}
+
+SteadyClock::time_point Supervision::keep_time(SteadyClock::time_point now,
+                                               SteadyClock::time_point& next_heartbeat,
+                                               SteadyClock::time_point& next_sample,
+                                               SteadyClock::duration sample_interval) {
+  if (m_phase != Phase::running) {
+    next_heartbeat = now + k_heartbeat_interval; // nothing (more) to beat for
+  } else if (now >= next_heartbeat) {
+    heartbeat();
+    next_heartbeat = now + k_heartbeat_interval;
+  }
+  if (m_phase != Phase::running || !m_metrics) {
+    next_sample = now + sample_interval;
+    return next_heartbeat;
+  }
+  if (now >= next_sample) {
+    m_metrics->sample();
+    next_sample = now + sample_interval;
+  }
+  return std::min(next_heartbeat, next_sample);
 }
 
 int Supervision::follow(int out_fd, int err_fd) {
@@ -207,19 +231,7 @@ int Supervision::follow(int out_fd, int err_fd) {
     if (drain_deadline && now >= *drain_deadline) {
       break;
     }
-    if (m_phase != Phase::running) {
-      next_heartbeat = now + k_heartbeat_interval; // nothing (more) to beat for
-    } else if (now >= next_heartbeat) {
-      heartbeat();
-      next_heartbeat = now + k_heartbeat_interval;
-    }
-    if (m_phase != Phase::running || !m_metrics) {
-      next_sample = now + sample_interval;
-    } else if (now >= next_sample) {
-      sample_system();
-      next_sample = now + sample_interval;
-    }
-    auto until = std::min(next_heartbeat, m_metrics ? next_sample : next_heartbeat);
+    auto until = keep_time(now, next_heartbeat, next_sample, sample_interval);
     if (drain_deadline && *drain_deadline < until) {
       until = *drain_deadline;
     }
@@ -257,17 +269,8 @@ int Supervision::follow(int out_fd, int err_fd) {
         control_open = false;
       }
     }
-    if (!wait_status) {
-      int status = 0;
-      if (m_watched) {
-        if (const auto ended = attached_end()) {
-          wait_status = *ended;
-          drain_deadline = SteadyClock::now() + k_drain_grace;
-        }
-      } else if (::waitpid(m_child, &status, WNOHANG) == m_child) {
-        wait_status = status;
-        drain_deadline = SteadyClock::now() + k_drain_grace;
-      }
+    if (!wait_status && (wait_status = reaped())) {
+      drain_deadline = SteadyClock::now() + k_drain_grace;
     }
   }
   for (auto& stream : streams) {

@@ -200,6 +200,20 @@ with xrun.start("fails"):
         self.assertEqual((meta["status"], meta["error_type"]), ("failed", "KeyError"))
         self.assertEqual(self.log(folder).count("Traceback (most recent call last)"), 1)
 
+    def test_a_forked_process_that_exits_does_not_end_the_run(self):
+        body = """\
+run = xrun.start("forked")
+child = os.fork()
+if child == 0:
+    sys.exit(0)  # atexit runs here, in the fork
+os.waitpid(child, 0)
+raise ValueError("the script's own end")
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 1)
+        meta = self.ended(self.only_run("results/forked"))
+        self.assertEqual((meta["status"], meta["error_type"]), ("failed", "ValueError"))
+
     def test_os_exit_records_the_exit_code(self):
         body = 'run = xrun.start("gone")\nprint("bye", flush=True)\nos._exit(3)\n'
         result = self.python(body)

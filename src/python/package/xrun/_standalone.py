@@ -136,6 +136,7 @@ class _Session:
         self.start_time = start_time
         self.watched_by = watched_by  # "supervisor", "watcher" or None (Python alone)
         self.status = None  # the final status once finished
+        self._pid = os.getpid()  # the process whose run it is (not a fork of it)
         self._console = None  # the saved stdout/stderr while captured
         self._pipes = []  # the line to the watcher: replies in, messages out
         self._console_lock = threading.Lock()
@@ -208,8 +209,8 @@ class _Session:
         if status is not None and status not in _STATUSES:
             raise ValueError(f"finish(status={status!r}): the status is one of "
                              f"{', '.join(_STATUSES)}")
-        if self.status is not None:
-            return
+        if self.status is not None or os.getpid() != self._pid:
+            return  # finished, or a process forked from the script's: the run is not its own
         outcome = _outcome(status, error)
         self.status = status or ("interrupted" if outcome["interrupted"]
                                  else "failed" if outcome["error_type"] else "done")
