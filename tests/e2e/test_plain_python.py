@@ -341,6 +341,23 @@ with xrun.start("alone"):
         listed = json.loads(self.xrun("archive", "list", "--json").stdout)
         self.assertEqual([row["status"] for row in listed], ["done", "done"])
 
+    def test_a_binary_that_cannot_watch_is_said_once_and_python_records_the_run(self):
+        package = self.dir / "package"
+        shutil.copytree(Path(self.package), package, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        fake = self.write("fake-xrun", "#!/bin/sh\nexit 3\n")
+        fake.chmod(0o755)
+        (package / "xrun" / "xrun_binary.txt").write_text(str(fake))
+        result = self.python('with xrun.start("alone"):\n    pass\n'
+                             'with xrun.start("alone"):\n    pass\n',
+                             env=self.env(PYTHONPATH=str(package)))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr.count("warning:"), 1, result.stderr)
+        self.assertIn("the xrun watcher cannot be started (xrun watch exited with code 3)",
+                      result.stderr)
+        self.assertEqual([self.meta(folder)["status"] for folder in self.runs("results/alone")],
+                         ["done", "done"])
+
     def test_without_the_binary_a_killed_run_becomes_lost_when_its_heartbeat_is_old(self):
         package = self.dir / "package"
         shutil.copytree(Path(self.package) / "xrun", package / "xrun",

@@ -18,7 +18,8 @@ import threading
 import time
 
 from . import _heartbeat, _protocol, _tracking
-from ._common import UsageError, _native, _own_frame, _prefix, _xrun
+from ._common import _native, _own_frame, _prefix, _xrun
+from ._params import Parameter
 
 # What the log keeps of a line redrawn with "\r" (a progress bar): its last state, every
 # state as a line, or nothing of it.
@@ -35,6 +36,9 @@ def begin(name: str, params: dict | None = None, base: str = "results",
     the parameters ``params`` and returns its session (``path``, ``id``, ``finish``). Raises
     ValueError naming a bad value, RuntimeError when a run is open in this process already."""
     _check_arguments(name, params, base, tqdm_mode, system_metrics)
+    if _xrun is not None and _started:
+        raise RuntimeError(f"inside xrun run a process records one run, and this one has "
+                           f"({_started[0]}): start the next one from another xrun run")
     if _open:
         raise RuntimeError(f"a run is already open in this process ({_open[0].path}): finish "
                            f"it (run.finish() or the end of its with block) before starting "
@@ -44,18 +48,20 @@ def begin(name: str, params: dict | None = None, base: str = "results",
         os.makedirs(base, exist_ok=True)
     except OSError as error:
         raise ValueError(f"base {str(base)!r} cannot be created: {error.strerror}") from None
+    session = None
     if _xrun is not None:
         session = _Session.under_supervisor(name, base, records, capture_env)
-    elif _native is not None and _binary():
-        session = _Session.watched(name, base, records, capture_console, capture_env,
-                                   float(system_metrics), tqdm_mode)
+    elif _native is None:
+        _warn_alone("the _xrun extension module is not found")
+    elif not _binary():
+        _warn_alone("the xrun binary is not found")
     else:
-        if not _warned:
-            _warned.append(True)
-            what = "the _xrun extension module" if _native is None else "the xrun binary"
-            sys.stderr.write(f"{_prefix('warning')} {what} is not found: this run is recorded "
-                             f"by Python alone (a heartbeat; if the process is killed the run "
-                             f"shows as lost); put $(xrun python-path) on PYTHONPATH\n")
+        try:
+            session = _Session.watched(name, base, records, capture_console, capture_env,
+                                       float(system_metrics), tqdm_mode)
+        except _NoWatcher as error:
+            _warn_alone(f"the xrun watcher cannot be started ({error})")
+    if session is None:
         file, command = _script()
         record = _heartbeat.start_unwatched(name, base, records, file, command, _description())
         session = _Session(record.path, record.start_time, None)
@@ -66,6 +72,19 @@ def begin(name: str, params: dict | None = None, base: str = "results",
     if _native is not None:
         _tracking.begin(session.path)
     return session
+
+
+def _warn_alone(why: str):
+    """Says once a process that runs are recorded by Python alone, and why."""
+    if not _warned:
+        _warned.append(True)
+        sys.stderr.write(f"{_prefix('warning')} {why}: this run is recorded by Python alone "
+                         f"(a heartbeat; if the process is killed the run shows as lost); "
+                         f"put $(xrun python-path) on PYTHONPATH\n")
+
+
+class _NoWatcher(Exception):
+    """The watcher could not be started (the run is then recorded by Python alone)."""
 
 
 def end_open(error: BaseException | None):
@@ -99,8 +118,6 @@ def _check_arguments(name, params, base, tqdm_mode, system_metrics):
 
 def _record(key, value) -> dict:
     """The parameter record of ``key = value`` given to start()."""
-    from ._params import Parameter
-
     if not isinstance(key, str):
         raise ValueError(f"parameter names must be strings, not {key!r}")
     # Recorded as the script's own values ("default": neither a config nor the command line).
@@ -141,12 +158,10 @@ class _Session:
         self._pipes = []  # the line to the watcher: replies in, messages out
         self._console_lock = threading.Lock()
         self._guard = None  # watches for the watcher's death while the console is captured
-        self._previous_hooks = None
 
     @classmethod
     def under_supervisor(cls, name, base, records, capture_env):
         """Inside ``xrun run``: the supervisor creates the folder and captures the console."""
-        file, _ = _script()
         path, start = _protocol.request_started_run_folder(
             name, os.path.abspath(base), records, _description(), [],
             sys.path if capture_env else None)
@@ -176,13 +191,19 @@ class _Session:
         try:
             starter = subprocess.Popen([*words, "--", *command], pass_fds=watcher_ends,
                                        stdin=subprocess.DEVNULL)
+            starter.wait()
+        except OSError as error:
+            starter = error
         finally:
             for fd in watcher_ends:
                 os.close(fd)
-        starter.wait()
         watcher = _read_pid(pid_pipe[0])
-        if watcher:
-            _native.allow_tracer(watcher)
+        if not watcher:
+            for fd in [to_script[0], to_watcher[1], *kept, *(o[1] for o in output)]:
+                os.close(fd)
+            raise _NoWatcher(starter.strerror if isinstance(starter, OSError)
+                             else f"xrun watch exited with code {starter.returncode}")
+        _native.allow_tracer(watcher)
         _native.connect(to_script[0], to_watcher[1])
         session = cls("", 0.0, "watcher")  # its folder once the watcher has made it
         session._pipes = [to_script[0], to_watcher[1]]
@@ -441,5 +462,3 @@ def _flush():
         except Exception:  # noqa: BLE001 - closed or replaced
             pass
 
-
-__all__ = ["begin", "UsageError"]
