@@ -8,15 +8,35 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
+#include <set>
 #include <string_view>
 #include <unistd.h>
+#include <vector>
 
 namespace xrun::run {
 
 namespace {
 
+/// Closes every descriptor but the standard three and the script's pipes: the watcher must not
+/// keep open what the script's other programs hold (their pipes would never end).
+void close_other_descriptors(const WatchOptions& options) {
+  const std::set<int> keep{STDIN_FILENO,        STDOUT_FILENO, STDERR_FILENO, options.control_in,
+                           options.control_out, options.out,   options.err};
+  std::vector<int> open;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    open.push_back(std::atoi(entry.path().filename().c_str()));
+  }
+  for (const int fd : open) {
+    if (keep.count(fd) == 0) {
+      ::close(fd); // the directory's own descriptor among them: already closed, harmless
+    }
+  }
+}
+
 int watch_script(const WatchOptions& options) {
+  close_other_descriptors(options);
   RunRequest request;
   request.file = options.file;
   request.command_line = options.command_line;

@@ -7,11 +7,7 @@ is 60 s old. Imports ``_common`` only.
 
 from __future__ import annotations
 
-import json
 import os
-import random
-import socket
-import string
 import sys
 import threading
 import time
@@ -26,6 +22,9 @@ def start_unwatched(name: str, base: str, records: list, file: str, command: lis
                     description: str) -> "HeartbeatRun":
     """Creates the run folder ``<base>/<name>/<id>`` whole (made hidden, then renamed), of the
     script ``file`` ("" for none) started by ``command``, and starts its heartbeat."""
+    import random
+    import socket
+    import string
     namespace = os.path.join(os.path.abspath(base), name)
     os.makedirs(namespace, exist_ok=True)
     now = time.time()
@@ -62,6 +61,8 @@ def start_unwatched(name: str, base: str, records: list, file: str, command: lis
 
 def _write(path: str, meta: dict):
     """Replaces the meta atomically (a temp file, renamed over it)."""
+    import json
+
     temp = f"{path}.{os.getpid()}.tmp"
     with open(temp, "w", encoding="utf-8") as out:
         json.dump(meta, out, indent=2)

@@ -68,7 +68,7 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
     makes them; ``sys_path`` None lists no packages. Asks the supervisor of ``xrun run`` or
     the watcher of plain python3 (``_xrun.connect``). Returns the folder's path and start time;
     raises _NotRecorded or UsageError as request_run_folder does."""
-    reply = _native.request({
+    reply = _native().request({
         "type": "prepare",
         "protocol": PROTOCOL_VERSION,
         "base_path": base_path,
@@ -96,7 +96,7 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
 
 def report_started_end(outcome: dict, tracked: list, end_time: float):
     """How a run started by ``xrun.start()`` ended (``outcome`` as for report_end)."""
-    _native.notify({"type": "finish", "protocol": PROTOCOL_VERSION, **outcome,
+    _native().notify({"type": "finish", "protocol": PROTOCOL_VERSION, **outcome,
                            "tracked": tracked, "hooks": [], "end_time": end_time,
                            "plugins": []})
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import sys
 import threading
 import time
@@ -51,7 +50,7 @@ def begin(name: str, params: dict | None = None, base: str = "results",
     session = None
     if _xrun is not None:
         session = _Session.under_supervisor(name, base, records, capture_env)
-    elif _native is None:
+    elif _native() is None:
         _warn_alone("the _xrun extension module is not found")
     elif not _binary():
         _warn_alone("the xrun binary is not found")
@@ -69,7 +68,7 @@ def begin(name: str, params: dict | None = None, base: str = "results",
     _open.append(session)
     _started.append(session.path)
     session._arm()
-    if _native is not None:
+    if _native() is not None:
         _tracking.begin(session.path)
     return session
 
@@ -170,8 +169,6 @@ class _Session:
     @classmethod
     def watched(cls, name, base, records, capture_console, capture_env, interval, tqdm_mode):
         """Plain python3: starts the watcher, lets it trace this process, asks for the folder."""
-        import subprocess
-
         file, command = _script()
         to_watcher = os.pipe()
         to_script = os.pipe()
@@ -188,23 +185,16 @@ class _Session:
         if output:
             words += ["--out", str(output[0][0]), "--err", str(output[1][0])]
         _flush()
-        try:
-            starter = subprocess.Popen([*words, "--", *command], pass_fds=watcher_ends,
-                                       stdin=subprocess.DEVNULL)
-            starter.wait()
-        except OSError as error:
-            starter = error
-        finally:
-            for fd in watcher_ends:
-                os.close(fd)
+        why = _start_watcher([*words, "--", *command], watcher_ends)
+        for fd in watcher_ends:
+            os.close(fd)
         watcher = _read_pid(pid_pipe[0])
         if not watcher:
             for fd in [to_script[0], to_watcher[1], *kept, *(o[1] for o in output)]:
                 os.close(fd)
-            raise _NoWatcher(starter.strerror if isinstance(starter, OSError)
-                             else f"xrun watch exited with code {starter.returncode}")
-        _native.allow_tracer(watcher)
-        _native.connect(to_script[0], to_watcher[1])
+            raise _NoWatcher(why or "it did not start")
+        _native().allow_tracer(watcher)
+        _native().connect(to_script[0], to_watcher[1])
         session = cls("", 0.0, "watcher")  # its folder once the watcher has made it
         session._pipes = [to_script[0], to_watcher[1]]
         if output:
@@ -240,7 +230,7 @@ class _Session:
                 not getattr(error, "_xrun_reported", False):
             _print_traceback(error)
             error._xrun_reported = True  # the exit's traceback is not printed again
-        tracked = _tracking.end() if _native is not None else []
+        tracked = _tracking.end() if _native() is not None else []
         end_time = time.time()
         if self.watched_by is None:
             self._finish_unwatched(outcome, tracked, end_time)
@@ -262,7 +252,7 @@ class _Session:
             self._guard = None
         self._give_console_back()
         if self._pipes:
-            _native.connect(-1, -1)
+            _native().connect(-1, -1)
             for fd in self._pipes:
                 os.close(fd)
             self._pipes = []
@@ -285,6 +275,8 @@ class _Session:
         SIGTERM interrupts it (as inside ``xrun run``)."""
         if self.watched_by == "supervisor":
             return  # the entry point of xrun run ends it
+        import signal
+
         atexit.register(self._at_exit)
         _hook_exceptions()
         self._previous_term = None
@@ -293,6 +285,8 @@ class _Session:
             self._previous_term = signal.signal(signal.SIGTERM, _terminate)
 
     def _disarm(self):
+        import signal
+
         atexit.unregister(self._at_exit)
         if getattr(self, "_previous_term", None) is not None:
             try:
@@ -382,6 +376,8 @@ _signals = []  # the signal that interrupted the run, if one did
 
 def _outcome(status, error) -> dict:
     """The "finish" report's fields for ``status`` (as given) or ``error``."""
+    import signal
+
     if isinstance(error, SystemExit) and error.code in (None, 0):
         error = None  # sys.exit() or sys.exit(0): the script ended well
     interrupted = status == "interrupted" or (status is None and
@@ -423,6 +419,23 @@ def _capture(out_fd: int, err_fd: int) -> tuple:
     return saved
 
 
+def _start_watcher(words: list, fds: list) -> str:
+    """Runs ``xrun watch`` (``words``) with ``fds`` passed on and stdin from /dev/null, and
+    waits for it: the watcher itself goes on in a process of its own. Returns "" when it
+    exited well, else why not. (posix_spawn: the subprocess module costs a few milliseconds to
+    import; the watcher closes what else this process lets it inherit.)"""
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    try:
+        starter = os.posix_spawn(words[0], words, os.environ, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)])
+    except OSError as error:
+        return error.strerror or str(error)
+    _, status = os.waitpid(starter, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return "" if code == 0 else f"xrun watch exited with code {code}"
+
+
 def _await_untraced(limit: float = 5.0):
     """Waits (at most ``limit`` seconds) until the watcher stops tracing this process, which it
     does once the run's end is on record: the next start() can then be traced by its own."""
@@ -436,7 +449,7 @@ def _await_untraced(limit: float = 5.0):
             return
         if tracer == "0":
             return
-        time.sleep(0.005)
+        time.sleep(0.001)
 
 
 def _read_pid(fd: int) -> int:

@@ -16,20 +16,20 @@ _state = {"path": None, "series": set(), "tracked": []}
 def begin(path: str):
     """Starts tracking into the run folder ``path``."""
     _state.update(path=path, series=set(), tracked=[])
-    _native.track_start(_register)
+    _native().track_start(_register)
 
 
 def track(name: str, value):
     """Appends the number ``value`` to the series ``name`` of the run begun."""
     if _state["path"] is None:
         raise RuntimeError("track() is only available while a run is open")
-    _native.track(name, value)
+    _native().track(name, value)
 
 
 def end() -> list:
     """Writes every queued value, closes the series; returns their names."""
     if _state["path"] is not None:
-        _native.track_stop()
+        _native().track_stop()
         _state["path"] = None
     return list(_state["tracked"])
 
@@ -48,7 +48,7 @@ def _register(name, value):
     if name not in _state["series"]:
         target = os.path.join(_state["path"], _TRACK_FOLDER, name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        _native.track_register(name, target + ".csv")
+        _native().track_register(name, target + ".csv")
         _state["series"].add(name)
         _state["tracked"].append(name)
-    _native.track(name, number)
+    _native().track(name, number)
