@@ -42,13 +42,13 @@ int Supervision::finish(int wait_status) {
     // The experiment never got a run folder: bad input (already reported by the child),
     // --help-like exits, an interrupt or a crash while loading, or a start that could not be
     // recorded. Nothing was created.
+    if (m_watched) {
+      return 0; // a script's start() that failed raised its error in the script
+    }
     if (!m_start_error.empty()) {
       throw RecordError(
           fmt::format("cannot record the run, so it did not start: {}", m_start_error),
           "nothing was created or left; make room or fix the folder, then run again");
-    }
-    if (m_watched) {
-      return 0; // a script's start() that failed raised its error in the script
     }
     const auto end = end_before_start(wait_status, m_interruption, m_request.file.string());
     if (end.say == NoRunEnd::Say::line) {

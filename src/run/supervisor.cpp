@@ -163,7 +163,9 @@ int Supervision::watch_attached() {
   m_watched.emplace(attached.pid);
   m_control_in = attached.control_in;
   m_control_out = attached.control_out;
-  m_git = std::async(std::launch::async, read_git, m_request.file, m_git_diff);
+  // A script without a file (python3 -c, a notebook): the git of the folder it runs in.
+  const auto code = m_request.file.empty() ? std::filesystem::current_path() / "." : m_request.file;
+  m_git = std::async(std::launch::async, read_git, code, m_git_diff);
   return finish(follow(attached.out, attached.err));
 }
 

@@ -114,6 +114,26 @@ print("after the run")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self.ended(self.only_run("results/plain"))["status"], "done")
 
+    def test_a_run_from_python_c_has_no_code_file(self):
+        result = subprocess.run([PYTHON, "-c", "import xrun\nwith xrun.start('c'):\n"
+                                               "    print('from -c')\n"],
+                                cwd=self.dir, capture_output=True, text=True, timeout=120,
+                                env=self.python_env())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        folder = self.only_run("results/c")
+        meta = self.ended(folder)
+        self.assertEqual((meta["status"], meta["experiment_path"]), ("done", ""))
+        self.assertEqual((folder / "experiment_code.py").read_text(), "")
+        self.assertIn("from -c", self.log(folder))
+
+    def test_a_run_that_cannot_be_recorded_raises_in_the_script(self):
+        self.write("results/taken", "a file where the run's folder goes\n")
+        result = self.python('try:\n    xrun.start("taken/x")\n'
+                             'except RuntimeError as error:\n    print("refused:", error)\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("refused: the run cannot be recorded, so it did not start", result.stdout)
+        self.assertNotIn("error", result.stderr)  # said once, by the exception
+
     def test_finish_records_the_status_given_and_refuses_an_unknown_one(self):
         body = """\
 run = xrun.start("given")

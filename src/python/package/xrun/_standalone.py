@@ -17,7 +17,7 @@ import threading
 import time
 
 from . import _heartbeat, _protocol, _tracking
-from ._common import _native, _own_frame, _prefix, _xrun
+from ._common import _native, _NotRecorded, _own_frame, _prefix, _xrun
 from ._params import Parameter
 
 # What the log keeps of a line redrawn with "\r" (a progress bar): its last state, every
@@ -203,10 +203,13 @@ class _Session:
             session.path, session.start_time = _protocol.request_started_run_folder(
                 name, os.path.abspath(base), records, _description(), [],
                 sys.path if capture_env else None)
-        except BaseException:
+        except BaseException as error:
             for fd in kept:
                 os.close(fd)
             session._release()
+            if isinstance(error, _NotRecorded):
+                raise RuntimeError(f"the run cannot be recorded, so it did not start: "
+                                   f"{error}") from None
             raise
         session.id = os.path.basename(session.path)
         session._guard = _Guard(session, kept)
