@@ -23,8 +23,9 @@ void add_watch_command(CLI::App& app, Action& action) {
   command->add_option("--pid-fd", options->pid_fd, "Descriptor to write the watcher's pid to");
   command->add_option("--system-metrics", options->system_metrics,
                       "Seconds between samples of the system metrics (0: none)");
-  command->add_option("--tqdm-mode", options->tqdm_mode,
-                      "What the log keeps of redrawn lines: smart (the last state), all, none")
+  command
+      ->add_option("--tqdm-mode", options->tqdm_mode,
+                   "What the log keeps of redrawn lines: smart (the last state), all, none")
       ->check(CLI::IsMember({"smart", "all", "none"}));
   command->add_option("command", options->command_line, "The script's command line");
   command->callback([&action, options] { action = [options] { return run::watch(*options); }; });

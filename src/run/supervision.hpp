@@ -127,7 +127,7 @@ private:
   std::string m_start_error;  // why the run's start could not be recorded; it did not start
   std::vector<std::filesystem::path> m_created_dirs; // namespace folders this run created
   std::vector<std::string> m_start_files;            // the files of the run folder's start
-  std::string m_code; // the experiment module's source when the run started
+  std::string m_code;                       // the experiment module's source when the run started
   std::optional<WatchedProcess> m_watched;  // the attached process (`xrun watch`)
   std::string m_untraced;                   // why the attached process is not traced
   std::unique_ptr<SystemMetrics> m_metrics; // from the run folder's creation

@@ -38,8 +38,8 @@ private:
   std::filesystem::path m_folder; // .track/sys
   pid_t m_root;
   long m_step = 0;
-  double m_last_time = 0;           // of the last sample (steady seconds)
-  unsigned long long m_last_ticks = 0; // CPU ticks of the tree at the last sample
+  double m_last_time = 0;                      // of the last sample (steady seconds)
+  unsigned long long m_last_ticks = 0;         // CPU ticks of the tree at the last sample
   std::map<pid_t, unsigned long long> m_ticks; // each process's ticks at the last sample
   std::map<std::string, int> m_files;          // open series files by name
   std::unique_ptr<Nvml> m_nvml;

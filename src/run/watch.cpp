@@ -45,13 +45,13 @@ int watch_script(const WatchOptions& options) {
                           : options.tqdm_mode == "none" ? util::CarriageReturn::dropped
                                                         : util::CarriageReturn::starts_over;
   const char* no_trace = std::getenv(k_no_trace_variable);
-  request.attached = AttachedProcess{
-      .pid = options.pid,
-      .control_in = options.control_in,
-      .control_out = options.control_out,
-      .out = options.out,
-      .err = options.err,
-      .trace = no_trace == nullptr || *no_trace == '\0' || std::string_view(no_trace) == "0"};
+  request.attached = AttachedProcess{.pid = options.pid,
+                                     .control_in = options.control_in,
+                                     .control_out = options.control_out,
+                                     .out = options.out,
+                                     .err = options.err,
+                                     .trace = no_trace == nullptr || *no_trace == '\0' ||
+                                              std::string_view(no_trace) == "0"};
   return supervise(request);
 }
 
