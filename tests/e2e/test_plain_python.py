@@ -14,6 +14,10 @@ from pathlib import Path
 from support import Workspace
 
 PYTHON = "/usr/bin/python3"
+# A sanitizer build has no `_xrun` extension (plain python3 cannot load one built for the
+# sanitizers' runtime), so no watcher: the package records runs by Python alone there.
+watched = unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
+                          "no _xrun extension module in a sanitizer build")
 
 # A script that starts a run, says it is ready through a file (so the test can signal it at a
 # known point) and then does what BODY says.
@@ -73,6 +77,7 @@ class PlainPython(Workspace):
         return rows[0]["status"]
 
     # -- normal ends ----------------------------------------------------------------------
+    @watched
     def test_with_block_records_a_done_run_with_its_output_series_and_code(self):
         body = """\
 with xrun.start("cifar/resnet", params={"lr": 0.01, "layers": [2, 2]}) as run:
@@ -109,11 +114,13 @@ print("after the run")
         self.assertEqual(values[:2], [1.0, 0.5])
         self.assertEqual(len(values), 3)
 
+    @watched
     def test_a_run_not_finished_by_the_script_is_done_at_exit(self):
         result = self.python('run = xrun.start("plain")\nprint("working")\n')
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self.ended(self.only_run("results/plain"))["status"], "done")
 
+    @watched
     def test_a_run_from_python_c_has_no_code_file(self):
         result = subprocess.run([PYTHON, "-c", "import xrun\nwith xrun.start('c'):\n"
                                                "    print('from -c')\n"],
@@ -126,6 +133,7 @@ print("after the run")
         self.assertEqual((folder / "experiment_code.py").read_text(), "")
         self.assertIn("from -c", self.log(folder))
 
+    @watched
     def test_a_run_that_cannot_be_recorded_raises_in_the_script(self):
         self.write("results/taken", "a file where the run's folder goes\n")
         result = self.python('try:\n    xrun.start("taken/x")\n'
@@ -134,6 +142,7 @@ print("after the run")
         self.assertIn("refused: the run cannot be recorded, so it did not start", result.stdout)
         self.assertNotIn("error", result.stderr)  # said once, by the exception
 
+    @watched
     def test_finish_records_the_status_given_and_refuses_an_unknown_one(self):
         body = """\
 run = xrun.start("given")
@@ -150,6 +159,7 @@ run.finish(status="done")  # a second call changes nothing
         meta = self.ended(self.only_run("results/given"))
         self.assertEqual(meta["status"], "interrupted")
 
+    @watched
     def test_one_run_open_at_a_time_and_runs_one_after_another(self):
         body = """\
 with xrun.start("seq") as first:
@@ -177,6 +187,7 @@ with xrun.start("seq") as second:
         self.assertIn("'../up'", result.stderr)
         self.assertFalse((self.dir / "results").exists())
 
+    @watched
     def test_tqdm_mode_decides_what_the_log_keeps_of_redrawn_lines(self):
         body = """\
 for mode in ("smart", "all", "none"):
@@ -194,6 +205,7 @@ for mode in ("smart", "all", "none"):
         self.assertEqual(kept["none"], ["before", "after"])
 
     # -- failures -------------------------------------------------------------------------
+    @watched
     def test_exception_inside_with_fails_the_run_and_propagates_once(self):
         body = """\
 with xrun.start("fails"):
@@ -211,6 +223,7 @@ with xrun.start("fails"):
         self.assertEqual(log.count("Traceback (most recent call last)"), 1, log)
         self.assertIn('raise ValueError("bad value 42")', log)
 
+    @watched
     def test_exception_outside_with_fails_the_open_run(self):
         result = self.python('run = xrun.start("fails")\nraise KeyError("missing")\n')
         self.assertEqual(result.returncode, 1)
@@ -220,6 +233,7 @@ with xrun.start("fails"):
         self.assertEqual((meta["status"], meta["error_type"]), ("failed", "KeyError"))
         self.assertEqual(self.log(folder).count("Traceback (most recent call last)"), 1)
 
+    @watched
     def test_a_forked_process_that_exits_does_not_end_the_run(self):
         body = """\
 run = xrun.start("forked")
@@ -234,6 +248,7 @@ raise ValueError("the script's own end")
         meta = self.ended(self.only_run("results/forked"))
         self.assertEqual((meta["status"], meta["error_type"]), ("failed", "ValueError"))
 
+    @watched
     def test_os_exit_records_the_exit_code(self):
         body = 'run = xrun.start("gone")\nprint("bye", flush=True)\nos._exit(3)\n'
         result = self.python(body)
@@ -243,6 +258,7 @@ raise ValueError("the script's own end")
         self.assertEqual(meta["error_type"], "exit code 3")
 
     # -- signals --------------------------------------------------------------------------
+    @watched
     def test_sigint_interrupts_the_run(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}')
         process.send_signal(signal.SIGINT)
@@ -251,6 +267,7 @@ raise ValueError("the script's own end")
         self.assertEqual(meta["status"], "interrupted")
         self.assertEqual(meta["interrupted_by"]["signal"], "SIGINT")
 
+    @watched
     def test_sigterm_interrupts_the_run(self):
         process = self.start_python(f'with xrun.start("sig"):\n' +
                                     "".join("    " + line + "\n" for line in WAIT.splitlines()))
@@ -259,6 +276,7 @@ raise ValueError("the script's own end")
         self.assertEqual(meta["status"], "interrupted")
         self.assertEqual(meta["interrupted_by"]["signal"], "SIGTERM")
 
+    @watched
     def test_sigkill_of_the_script_is_killed_with_the_signal(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}')
         process.kill()
@@ -268,6 +286,7 @@ raise ValueError("the script's own end")
         self.assertEqual(meta["error_type"], "SIGKILL")
         self.assertEqual(self.shown_status(), "killed")
 
+    @watched
     def test_stop_and_continue_leave_the_run_going(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}print("went on")\n')
         process.send_signal(signal.SIGSTOP)
@@ -279,6 +298,7 @@ raise ValueError("the script's own end")
         self.assertEqual(process.returncode, 0)
         self.assertEqual(meta["status"], "done")
 
+    @watched
     def test_sigkill_of_the_watcher_shows_the_run_lost(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}'
                                     f'print("printed after", "x" * 100000)\n')
@@ -294,6 +314,7 @@ raise ValueError("the script's own end")
         self.assertIn("printed after", out)  # on the terminal again
         self.assertIn("the xrun watcher of this run is gone", err)
 
+    @watched
     def test_without_tracing_a_kill_is_killed_by_an_unknown_signal(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}',
                                     env=self.python_env(XRUN_NO_PTRACE="1"))
@@ -361,6 +382,7 @@ with xrun.start("alone"):
         listed = json.loads(self.xrun("archive", "list", "--json").stdout)
         self.assertEqual([row["status"] for row in listed], ["done", "done"])
 
+    @watched
     def test_a_binary_that_cannot_watch_is_said_once_and_python_records_the_run(self):
         package = self.dir / "package"
         shutil.copytree(Path(self.package), package, symlinks=True,
