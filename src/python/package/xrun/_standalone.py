@@ -196,6 +196,7 @@ class _Session:
         _native().allow_tracer(watcher)
         _native().connect(to_script[0], to_watcher[1])
         session = cls("", 0.0, "watcher")  # its folder once the watcher has made it
+        session._watcher = watcher
         session._pipes = [to_script[0], to_watcher[1]]
         if output:
             session._console = _capture(output[0][1], output[1][1])
@@ -242,7 +243,7 @@ class _Session:
             _protocol.report_started_end(outcome, tracked, end_time)
         self._release()
         if self.watched_by == "watcher":
-            _await_untraced()
+            _await_untraced(self._watcher)
 
     def _finish_unwatched(self, outcome, tracked, end_time):
         self._heartbeat.end(self.status, outcome, tracked, end_time)
@@ -439,8 +440,8 @@ def _start_watcher(words: list, fds: list) -> str:
     return "" if code == 0 else f"xrun watch exited with code {code}"
 
 
-def _await_untraced(limit: float = 5.0):
-    """Waits (at most ``limit`` seconds) until the watcher stops tracing this process, which it
+def _await_untraced(watcher: int, limit: float = 5.0):
+    """Waits (at most ``limit`` seconds) until ``watcher`` stops tracing this process, which it
     does once the run's end is on record: the next start() can then be traced by its own."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -450,8 +451,8 @@ def _await_untraced(limit: float = 5.0):
                                if line.startswith("TracerPid:")), "0")
         except OSError:
             return
-        if tracer == "0":
-            return
+        if tracer != str(watcher):
+            return  # not (or no longer) traced by it: a debugger's, or nobody's
         time.sleep(0.001)
 
 
