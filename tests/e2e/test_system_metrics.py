@@ -72,11 +72,15 @@ class SystemMetrics(Workspace):
         self.wait_for(lambda: self.meta(folder)["status"] == "done")
         self.check_series(folder, self.meta(folder)["tracked"])
 
-    def test_zero_turns_them_off(self):
+    def test_zero_turns_them_off_before_or_after_the_file(self):
         self.write("exp.py", experiment_source("", "e.log('short')"))
-        result = self.xrun("run", "--system-metrics", "0", "exp.py")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertFalse((self.only_run("results/exp") / ".track" / "sys").exists())
+        for words in [["--system-metrics", "0", "exp.py"], ["exp.py", "--system-metrics=0"]]:
+            result = self.xrun("run", *words)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        folders = self.runs("results/exp")
+        self.assertEqual(len(folders), 2)
+        for folder in folders:
+            self.assertFalse((folder / ".track" / "sys").exists())
 
     def test_a_bad_interval_is_refused(self):
         self.write("exp.py", experiment_source("", "pass"))
