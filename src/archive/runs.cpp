@@ -280,8 +280,9 @@ Liveness liveness_here(const RecordedProcess& process) {
     return Liveness::unknown;
   }
   if (process.pid == ::getpid() ||
-      (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno != EPERM)) {
-    return Liveness::gone;
+      (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno != EPERM) ||
+      util::process_is_zombie(process.pid)) {
+    return Liveness::gone; // a zombie is dead, though nobody (a container's init) reaped it
   }
   // A dead process's pid may have gone to another process since (even another xrun): the
   // recorded one runs xrun (by the program's own name: a link to it that the user named

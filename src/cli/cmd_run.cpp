@@ -98,6 +98,23 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
   return sweep::run_sweep(sweep, sweep_options, python_launcher(options.command_line));
 }
 
+/// The seconds of `--system-metrics SECONDS`; throws UsageError for anything but a number >= 0.
+double system_metrics_interval(const std::string& given) {
+  std::size_t used = 0;
+  double seconds = -1;
+  try {
+    seconds = std::stod(given, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != given.size() || !(seconds >= 0) || seconds > 86400) {
+    throw UsageError(fmt::format("--system-metrics: '{}' is not a number of seconds from 0 "
+                                 "(none) to 86400",
+                                 given));
+  }
+  return seconds;
+}
+
 int run_command(RunOptions& options) {
   const auto parameters = split_flags(options);
   const std::filesystem::path given = options.file;
@@ -134,11 +151,17 @@ int run_command(RunOptions& options) {
   const auto type = options.launcher.value(
       "type", config ? config->launcher.value("type", "local") : std::string("local"));
   if (!options.sweeps.empty() || (config && !config->sweep.empty()) || type == "slurm") {
+    if (options.system_metrics) {
+      throw UsageError("--system-metrics is for single runs (a sweep's runs sample every 10 s)");
+    }
     if (options.help) {
       child.mode = python::ChildMode::help;
       return python::run_child(child);
     }
     return sweep_command(options, parameters, child, config);
+  }
+  if (options.system_metrics) {
+    request.system_metrics = system_metrics_interval(*options.system_metrics);
   }
   if (options.jobs > 0 || options.skip_done || options.fail_fast || options.verbose) {
     throw UsageError("-j, --skip-done, --fail-fast and -v are for sweeps",

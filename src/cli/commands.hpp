@@ -50,4 +50,7 @@ void add_plugins_command(CLI::App& app, Action& action);
 /// `xrun completions SHELL`: the completion script for bash, zsh or fish.
 void add_completions_command(CLI::App& app, Action& action);
 
+/// `xrun watch` (hidden): the watcher of a run started from plain python3.
+void add_watch_command(CLI::App& app, Action& action);
+
 } // namespace xrun::cli

@@ -42,6 +42,7 @@ struct RunOptions {
   nlohmann::json launcher = nlohmann::json::object(); // --launcher and the Slurm options given
   std::vector<std::string> tags;                      // --tag NAME (repeatable)
   std::optional<std::string> note;                    // --note TEXT (the last one given)
+  std::optional<std::string> system_metrics;          // --system-metrics SECONDS, as given
 };
 
 /// The command a flag is declared for (before its FILE or RUN; after it, both take the same).

@@ -72,6 +72,7 @@ int run_app(int argc, char** argv) {
   add_sweep_command(app, action);
   add_plugins_command(app, action);
   add_completions_command(app, action);
+  add_watch_command(app, action);
 
   // The shells' completion scripts call `xrun __complete WORDS...`: answered from the
   // definition above, before any parsing (the words are a half-typed command line).

@@ -89,6 +89,13 @@ const RunFlag k_own_flags[] = {
      .kind = Kind::toggle,
      .field = &RunOptions::skip_done,
      .run_help = "Skip variations whose run hash has a done run in the archive"},
+    {.names = "--system-metrics",
+     .kind = Kind::text,
+     .field = &RunOptions::system_metrics,
+     .run_help = "Seconds between samples of CPU, memory, I/O and GPU use into .track/sys/ "
+                 "(default 10; 0: none)",
+     .missing = "a number of seconds",
+     .example = "e.g. --system-metrics 2 or --system-metrics 0"},
     {.names = "-v,--verbose",
      .kind = Kind::toggle,
      .field = &RunOptions::verbose,

@@ -1,6 +1,8 @@
-// The `_xrun` extension module, built into the xrun binary. The pure-Python `xrun` package
-// builds its user-facing API on top of it.
+// The functions of the `_xrun` native module, defined once for both of its builds: built into
+// the xrun binary (embedded_module.cpp) and as an extension module for plain python3
+// (extension_module.cpp). The pure-Python `xrun` package builds its user-facing API on top of it.
 #include "python/module.hpp"
+#include "python/module_definition.hpp"
 
 #include "core/atomic_file.hpp"
 #include "core/module_scan.hpp"
@@ -22,7 +24,8 @@
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <pybind11/embed.h>
+#include <pybind11/pybind11.h>
+#include <sys/prctl.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -272,19 +275,50 @@ void add_rule_functions(py::module_& module) {
       "as the supervisor records it.");
 }
 
+/// What plain python3 needs to talk to the watcher (`xrun watch`) the package started: the
+/// control pipes, and leave for the watcher to trace this process.
+void add_plain_functions(py::module_& module) {
+  module.def(
+      "connect",
+      [](int control_in, int control_out) {
+        context().control_in = control_in;
+        context().control_out = control_out;
+      },
+      py::arg("control_in"), py::arg("control_out"),
+      "Talks to a watcher through these descriptors from now on (replies in, messages out): "
+      "what `request` and `notify` use.");
+  module.def(
+      "allow_tracer",
+      [](long pid) {
+        // Under Yama's ptrace_scope 1 only an ancestor may trace a process unless it names
+        // its tracer; elsewhere the call is harmless.
+        if (::prctl(PR_SET_PTRACER, static_cast<unsigned long>(pid), 0, 0, 0) != 0 &&
+            errno != EINVAL) {
+          throw std::system_error(errno, std::generic_category(), "prctl(PR_SET_PTRACER)");
+        }
+      },
+      py::arg("pid"),
+      "Lets process `pid` (the watcher) trace this one, to learn how it ends (0: nobody).");
+}
+
 } // namespace
 
-} // namespace xrun::python
-
-PYBIND11_EMBEDDED_MODULE(_xrun, module) {
-  using namespace xrun::python;
-  module.doc() = "The native part of xrun, available inside experiments run by xrun.";
+void define_module(py::module_& module, ModuleBuild build) {
+  module.doc() = build == ModuleBuild::embedded
+                     ? "The native part of xrun, inside experiments run by xrun."
+                     : "The native part of xrun, for runs started from plain python3.";
   module.attr("__version__") = xrun::k_version;
   module.attr("MAX_DEPTH") = xrun::core::k_max_value_depth;
+  // The package tells its two cases apart by this: inside `xrun run` (an invocation, a
+  // supervisor) or in plain python3 (runs started through a watcher).
+  module.attr("EMBEDDED") = build == ModuleBuild::embedded;
   if (!add_tracker(module.ptr()) || !add_autosave(module.ptr())) {
     throw py::error_already_set();
   }
   add_process_functions(module);
   add_data_functions(module);
   add_rule_functions(module);
+  add_plain_functions(module);
 }
+
+} // namespace xrun::python

@@ -103,6 +103,42 @@ std::optional<std::string> export_stamp(const std::filesystem::path& dir) {
   return stamp;
 }
 
+/// The `_xrun` extension module built or installed with this binary: beside it in a build
+/// folder, or beside the installed package under its prefix; empty when there is none.
+std::filesystem::path extension_module() {
+  const auto folder = self_executable().parent_path();
+  const auto site =
+      fmt::format("lib/python{}.{}/dist-packages", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+  for (const auto& candidate :
+       {folder / XRUN_EXTENSION_NAME, folder / ".." / site / XRUN_EXTENSION_NAME}) {
+    std::error_code error;
+    if (std::filesystem::is_regular_file(candidate, error)) {
+      return std::filesystem::canonical(candidate, error);
+    }
+  }
+  return {};
+}
+
+/// Makes `_xrun` importable from the export `dir`: a link to this binary's extension module
+/// (a link, not a copy: a rebuilt module is seen at once). A readlink when it is in place.
+void link_extension_module(const std::filesystem::path& dir) {
+  const auto target = extension_module();
+  const auto link = dir / XRUN_EXTENSION_NAME;
+  std::error_code error;
+  if (target.empty() || std::filesystem::read_symlink(link, error) == target) {
+    return;
+  }
+  const auto temp = dir / fmt::format(".{}.{}", XRUN_EXTENSION_NAME, ::getpid());
+  std::filesystem::remove(temp, error);
+  std::filesystem::create_symlink(target, temp, error);
+  if (!error) {
+    std::filesystem::rename(temp, link, error); // atomic: a reader sees the old or the new
+  }
+  if (error) {
+    std::filesystem::remove(temp, error); // plain python3 then runs without `_xrun`
+  }
+}
+
 } // namespace
 
 std::filesystem::path exported_package_dir() {
@@ -138,6 +174,7 @@ std::filesystem::path exported_package_dir() {
                                     (root / own).string(), *problem, fresh.string()));
     return fresh / version;
   }();
+  link_extension_module(dir);
   if (package_export_stamped(dir)) {
     return dir;
   }

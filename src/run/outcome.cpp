@@ -108,4 +108,16 @@ RunEnd end_from_exit(int wait_status, Interruption interruption, const Report& r
   return end;
 }
 
+RunEnd end_unknown(const std::string& why) {
+  RunEnd end;
+  end.status = RunStatus::killed;
+  end.error_type = "unknown signal";
+  end.error_message = fmt::format("the script ended without reporting its end, and how it "
+                                  "ended is unknown: it was not traced ({})",
+                                  why);
+  end.note = "xrun: " + end.error_message;
+  end.exit_code = exit_code_for(end.status, 0);
+  return end;
+}
+
 } // namespace xrun::run

@@ -61,4 +61,8 @@ RunEnd end_from_report(const Report& report);
 /// (`interruption`) and what the experiment reported, if anything.
 RunEnd end_from_exit(int wait_status, Interruption interruption, const Report& report);
 
+/// The end of a watched script that ended without reporting it, when its exit status cannot
+/// be known (it was not traced: `why`): killed, by a signal unknown.
+RunEnd end_unknown(const std::string& why);
+
 } // namespace xrun::run

@@ -42,6 +42,9 @@ int Supervision::finish(int wait_status) {
     // The experiment never got a run folder: bad input (already reported by the child),
     // --help-like exits, an interrupt or a crash while loading, or a start that could not be
     // recorded. Nothing was created.
+    if (m_watched) {
+      return 0; // a script's start() that failed raised its error in the script
+    }
     if (!m_start_error.empty()) {
       throw RecordError(
           fmt::format("cannot record the run, so it did not start: {}", m_start_error),
@@ -78,7 +81,11 @@ int Supervision::finish(int wait_status) {
     return end_run();
   }
   record_end();
-  apply(end_from_exit(wait_status, m_interruption, reported()));
+  if (m_watched && !m_watched->status_known() && !m_outcome) {
+    apply(end_unknown(m_untraced));
+  } else {
+    apply(end_from_exit(wait_status, m_interruption, reported()));
+  }
   return end_run();
 }
 
@@ -123,6 +130,13 @@ void Supervision::record_end() {
     return;
   }
   m_meta.tracked = m_outcome->tracked;
+  if (m_metrics) { // written by this process, not reported by the experiment
+    for (auto& name : m_metrics->series()) {
+      if (std::find(m_meta.tracked.begin(), m_meta.tracked.end(), name) == m_meta.tracked.end()) {
+        m_meta.tracked.push_back(std::move(name));
+      }
+    }
+  }
   m_meta.hooks = m_outcome->hooks;
   // A signal sent to the experiment process itself, not to xrun.
   if (m_interrupted_by.is_null() && m_outcome->signal) {
@@ -176,8 +190,10 @@ int Supervision::end_run() {
                              to_string(m_meta.status), m_meta.duration, m_folder->path.string());
     return std::max(1, m_meta.exit_code.value_or(1));
   }
-  std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),
-                           m_meta.duration, m_folder->path.string());
+  if (!m_watched) { // a watcher is silent: the script ended, and the terminal is the user's
+    std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),
+                             m_meta.duration, m_folder->path.string());
+  }
   return m_meta.exit_code.value_or(1);
 }
 

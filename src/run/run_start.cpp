@@ -159,7 +159,11 @@ void Supervision::describe_start(const protocol::PrepareRequest& message,
   m_meta.name = message.name;
   m_meta.namespace_name = message.namespace_name;
   m_meta.base_path = std::filesystem::absolute(base).lexically_normal().string();
-  m_meta.experiment_path = std::filesystem::absolute(m_request.file).lexically_normal().string();
+  // Empty for a script without a file (python3 -c, a notebook) that started its run.
+  m_meta.experiment_path =
+      m_request.file.empty()
+          ? ""
+          : std::filesystem::absolute(m_request.file).lexically_normal().string();
   if (!m_request.config.empty()) {
     m_meta.config_path = std::filesystem::absolute(m_request.config).lexically_normal().string();
   }
@@ -206,7 +210,10 @@ void Supervision::describe_start(const protocol::PrepareRequest& message,
 /// the files of its start, written into the run folder `folder` while it is still hidden.
 void Supervision::archive_start(const protocol::PrepareRequest& message,
                                 const std::filesystem::path& folder) {
-  std::vector<std::filesystem::path> code_files{m_request.file};
+  std::vector<std::filesystem::path> code_files;
+  if (!m_request.file.empty()) {
+    code_files.push_back(m_request.file);
+  }
   for (const auto& source : message.dependencies) {
     m_meta.dependencies.push_back({source, copy_name(source)});
     code_files.emplace_back(source);

@@ -9,14 +9,18 @@
 #include "run/outcome.hpp"
 #include "run/output_log.hpp"
 #include "run/supervisor.hpp"
+#include "run/system_metrics.hpp"
+#include "run/watch_process.hpp"
 #include "util/line_reader.hpp"
 #include "util/signal_pipe.hpp"
 #include "xrun/meta.hpp"
 #include "xrun/run_folder.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -27,6 +31,7 @@
 namespace xrun::run {
 
 using Json = nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
 namespace protocol = core::protocol;
 
 /// One of the experiment process's output pipes: the terminal it is echoed to, and its lines
@@ -35,7 +40,7 @@ struct Stream {
   int fd;      // the read end; -1 at its end
   int echo_fd; // STDOUT_FILENO or STDERR_FILENO
   // A `\r` that is not part of `\r\n` starts the line over (a progress bar redrawing
-  // itself): the log keeps only its last state.
+  // itself): the log keeps only its last state (RunRequest::redrawn_lines).
   util::LineReader lines{util::CarriageReturn::starts_over};
   bool paint = false;        // color xrun's message prefixes in the echo (a terminal)
   bool at_line_start = true; // the next byte echoed starts a line
@@ -60,6 +65,22 @@ private:
   /// Copies the output of the process m_child to the terminal and the log and reads its
   /// messages until it is gone and its pipes are drained; returns its wait status.
   int watch(core::Pipe& out, core::Pipe& err, core::Pipe& control_out, core::Pipe& control_in);
+  /// The same for the process of m_request.attached (`xrun watch`): returns the code its
+  /// run ended with.
+  int watch_attached();
+  /// The loop of watch(): the output descriptors (-1: none) and the control pipes set.
+  int follow(int out_fd, int err_fd);
+  /// Whether the attached process has ended (its wait status), handling its stops.
+  std::optional<int> attached_end();
+  void start_watching_run();
+  /// The wait status of the process watched once it has ended (not blocking).
+  std::optional<int> reaped();
+  /// Writes the heartbeat and samples the system metrics when their times have come; returns
+  /// when to come back.
+  SteadyClock::time_point keep_time(SteadyClock::time_point now,
+                                    SteadyClock::time_point& next_heartbeat,
+                                    SteadyClock::time_point& next_sample,
+                                    SteadyClock::duration sample_interval);
   bool plugins_owe_end() const;
   void finish_plugins();
   void handle_signal(int number, bool sent_by_process);
@@ -106,7 +127,10 @@ private:
   std::string m_start_error;  // why the run's start could not be recorded; it did not start
   std::vector<std::filesystem::path> m_created_dirs; // namespace folders this run created
   std::vector<std::string> m_start_files;            // the files of the run folder's start
-  std::string m_code; // the experiment module's source when the run started
+  std::string m_code;                       // the experiment module's source when the run started
+  std::optional<WatchedProcess> m_watched;  // the attached process (`xrun watch`)
+  std::string m_untraced;                   // why the attached process is not traced
+  std::unique_ptr<SystemMetrics> m_metrics; // from the run folder's creation
 };
 
 } // namespace xrun::run

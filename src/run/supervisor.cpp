@@ -37,8 +37,6 @@ namespace xrun::run {
 
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 constexpr auto k_heartbeat_interval = std::chrono::seconds(5);
 // After the experiment exits, how long output from processes it left behind (which still hold
 // the pipes) is collected before the run is closed.
@@ -132,6 +130,9 @@ int Supervision::run() {
     }
   }
   m_signals.emplace(m_handled);
+  if (m_request.attached) {
+    return watch_attached();
+  }
   int code = 0;
   {
     Pipe out, err, control_out, control_in;
@@ -153,15 +154,77 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
   control_in.close_read();
   m_control_in = control_in.write_end();
   m_control_out = control_out.read_end();
+  return follow(out.read_end(), err.read_end());
+}
 
-  Stream streams[2] = {{.fd = out.read_end(), .echo_fd = STDOUT_FILENO},
-                       {.fd = err.read_end(),
-                        .echo_fd = STDERR_FILENO,
-                        .paint = util::color_enabled(STDERR_FILENO)}};
+int Supervision::watch_attached() {
+  const auto& attached = *m_request.attached;
+  m_child = attached.pid;
+  m_watched.emplace(attached.pid);
+  m_control_in = attached.control_in;
+  m_control_out = attached.control_out;
+  // A script without a file (python3 -c, a notebook): the git of the folder it runs in.
+  const auto code = m_request.file.empty() ? std::filesystem::current_path() / "." : m_request.file;
+  m_git = std::async(std::launch::async, read_git, code, m_git_diff);
+  return finish(follow(attached.out, attached.err));
+}
+
+std::optional<int> Supervision::attached_end() {
+  if (m_phase == Phase::recorded) {
+    // The script reported its end, and it is on record: nothing more to learn from its exit,
+    // and another run it starts needs to be traced by its own watcher.
+    m_watched->release();
+    return 0;
+  }
+  return m_watched->poll();
+}
+
+std::optional<int> Supervision::reaped() {
+  if (m_watched) {
+    return attached_end();
+  }
+  int status = 0;
+  if (::waitpid(m_child, &status, WNOHANG) == m_child) {
+    return status;
+  }
+  return std::nullopt;
+}
+
+SteadyClock::time_point Supervision::keep_time(SteadyClock::time_point now,
+                                               SteadyClock::time_point& next_heartbeat,
+                                               SteadyClock::time_point& next_sample,
+                                               SteadyClock::duration sample_interval) {
+  if (m_phase != Phase::running) {
+    next_heartbeat = now + k_heartbeat_interval; // nothing (more) to beat for
+  } else if (now >= next_heartbeat) {
+    heartbeat();
+    next_heartbeat = now + k_heartbeat_interval;
+  }
+  if (m_phase != Phase::running || !m_metrics) {
+    next_sample = now + sample_interval;
+    return next_heartbeat;
+  }
+  if (now >= next_sample) {
+    m_metrics->sample();
+    next_sample = now + sample_interval;
+  }
+  return std::min(next_heartbeat, next_sample);
+}
+
+int Supervision::follow(int out_fd, int err_fd) {
+  Stream streams[2] = {
+      {.fd = out_fd, .echo_fd = STDOUT_FILENO, .lines = util::LineReader(m_request.redrawn_lines)},
+      {.fd = err_fd,
+       .echo_fd = STDERR_FILENO,
+       .lines = util::LineReader(m_request.redrawn_lines),
+       .paint = util::color_enabled(STDERR_FILENO)}};
   bool control_open = true;
   std::optional<int> wait_status;
   std::optional<SteadyClock::time_point> drain_deadline;
   auto next_heartbeat = SteadyClock::now() + k_heartbeat_interval;
+  const auto sample_interval = std::chrono::duration_cast<SteadyClock::duration>(
+      std::chrono::duration<double>(m_request.system_metrics));
+  auto next_sample = SteadyClock::now() + sample_interval;
 
   // Until the child is gone and everything it wrote (output and messages) is read; processes
   // it left behind holding the pipes get k_drain_grace.
@@ -170,15 +233,13 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
     if (drain_deadline && now >= *drain_deadline) {
       break;
     }
-    if (m_phase != Phase::running) {
-      next_heartbeat = now + k_heartbeat_interval; // nothing (more) to beat for
-    } else if (now >= next_heartbeat) {
-      heartbeat();
-      next_heartbeat = now + k_heartbeat_interval;
-    }
-    auto until = next_heartbeat;
+    auto until = keep_time(now, next_heartbeat, next_sample, sample_interval);
     if (drain_deadline && *drain_deadline < until) {
       until = *drain_deadline;
+    }
+    if (m_watched) {
+      // A process not our child: its end is asked for, at least every 100 ms.
+      until = std::min(until, now + std::chrono::milliseconds(100));
     }
     const int timeout = static_cast<int>(std::max<long long>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1));
@@ -210,12 +271,8 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
         control_open = false;
       }
     }
-    if (!wait_status) {
-      int status = 0;
-      if (::waitpid(m_child, &status, WNOHANG) == m_child) {
-        wait_status = status;
-        drain_deadline = SteadyClock::now() + k_drain_grace;
-      }
+    if (!wait_status && (wait_status = reaped())) {
+      drain_deadline = SteadyClock::now() + k_drain_grace;
     }
   }
   for (auto& stream : streams) {
@@ -223,6 +280,13 @@ int Supervision::watch(Pipe& out, Pipe& err, Pipe& control_out, Pipe& control_in
   }
   if (!wait_status) {
     int status = 0;
+    if (m_watched) {
+      // Its output pipes closed and its messages ended: it is going, wait for its end.
+      while (!(wait_status = attached_end())) {
+        ::usleep(20000);
+      }
+      return *wait_status;
+    }
     ::waitpid(m_child, &status, 0);
     wait_status = status;
   }
@@ -359,10 +423,16 @@ void Supervision::handle_message(std::string_view line) {
     return;
   }
   if (const auto* prepare = std::get_if<protocol::PrepareRequest>(&*message)) {
+    if (m_watched) {
+      start_watching_run();
+    }
     // The experiment starts only once its run folder holds its whole start (meta, code, log).
     send_reply(start_run(*prepare));
     if (!m_folder) {
       return;
+    }
+    if (m_request.system_metrics > 0) {
+      m_metrics = std::make_unique<SystemMetrics>(m_folder->path, m_child);
     }
     // The experiment goes on while its start is made durable: the fsyncs are off its path.
     try {
@@ -382,6 +452,22 @@ void Supervision::handle_message(std::string_view line) {
   } else if (const auto* plugins = std::get_if<protocol::PluginsReport>(&*message)) {
     m_meta.extra["plugins"] = plugins->plugins;
     m_plugins_ended = m_plugins_ended || plugins->ended;
+  }
+}
+
+/// Traces the attached script from its request for a run folder on (it has allowed it by then),
+/// and records in the meta how its end will be known.
+void Supervision::start_watching_run() {
+  if (!m_request.attached->trace) {
+    m_untraced = fmt::format("{} is set", k_no_trace_variable);
+  } else if (auto refused = m_watched->trace()) {
+    m_untraced = std::move(*refused);
+  }
+  auto& watched = m_meta.extra["watched"] = nlohmann::ordered_json::object();
+  watched["pid"] = m_child;
+  watched["traced"] = m_untraced.empty();
+  if (!m_untraced.empty()) {
+    watched["untraced_reason"] = m_untraced;
   }
 }
 

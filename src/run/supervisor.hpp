@@ -2,15 +2,30 @@
 #pragma once
 
 #include "core/protocol.hpp"
+#include "util/line_reader.hpp"
 
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace xrun::run {
+
+/// A process started elsewhere that the supervisor watches instead of forking one: a script in
+/// plain python3 that started a run and, with it, `xrun watch`. Its descriptors are the
+/// watcher's to close.
+struct AttachedProcess {
+  pid_t pid = 0;
+  int control_in = -1;  // replies to it (write end)
+  int control_out = -1; // its messages (read end)
+  int out = -1;         // its stdout, when captured (read end; -1: not captured)
+  int err = -1;         // its stderr, likewise
+  bool trace = true;    // trace it for its exit status (off: a debugger may attach instead)
+};
 
 struct RunRequest {
   std::filesystem::path file;            // the experiment module
@@ -35,6 +50,12 @@ struct RunRequest {
   /// plain signal name of SIGINT, SIGTERM or SIGHUP, and makes any other signal listed here
   /// interrupt the run as a first Ctrl-C does (a batch system's warning before a time limit).
   std::map<int, std::string> interrupt_reasons;
+  /// Set: watch this process instead of forking `child` (`xrun watch`).
+  std::optional<AttachedProcess> attached;
+  /// Seconds between two samples of the system metrics (`.track/sys/`); 0: none.
+  double system_metrics = 10;
+  /// What the log keeps of a line redrawn with `\r` (a progress bar): its last state.
+  util::CarriageReturn redrawn_lines = util::CarriageReturn::starts_over;
 };
 
 /// Runs the experiment in a child process (`request.child`, in a fork of this one) and records

@@ -103,6 +103,17 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv) 
   return std::move(result.out);
 }
 
+bool process_is_zombie(long pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string text;
+  if (!std::getline(stat, text) || text.rfind(')') == std::string::npos) {
+    return false;
+  }
+  // The state is the first field after the name in parentheses (which may hold anything).
+  const auto state = text.find_first_not_of(' ', text.rfind(')') + 1);
+  return state != std::string::npos && text[state] == 'Z';
+}
+
 std::optional<double> process_start_time(long pid) {
   static const std::optional<double> boot = [] {
     std::ifstream stat("/proc/stat");

@@ -33,6 +33,10 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv);
 /// read (no such process, /proc hidden).
 std::optional<double> process_start_time(long pid);
 
+/// Whether process `pid` has ended and waits to be reaped (a zombie: its parent, or an init
+/// that does not reap, has not waited for it yet).
+bool process_is_zombie(long pid);
+
 /// The program process `pid` runs (/proc/PID/exe, links resolved); nullopt when that cannot
 /// be read (no such process, another user's).
 std::optional<std::filesystem::path> process_executable(long pid);

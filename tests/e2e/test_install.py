@@ -50,6 +50,8 @@ class Install(Workspace):
                                   env=self.env(PYTHONPATH=str(packages[0].parent.parent)),
                                   capture_output=True, text=True, timeout=60)
         self.assertEqual(imported.returncode, 0, imported.stderr)
+        if os.environ.get("XRUN_SANITIZED") != "1":  # no extension in a sanitizer build
+            self.check_plain_python(packages[0].parent.parent, installed)
         shutil.copy(SOURCE / "examples" / "quickstart.py", self.dir / "quickstart.py")
         # The installed binary finds the plugins installed beside it, and they draw.
         plugins = prefix / "share" / "xrun" / "plugins"
@@ -66,6 +68,24 @@ class Install(Workspace):
         folder = self.only_run("results/quickstart")
         self.assertEqual(self.meta(folder)["status"], "done")
         self.assertTrue((folder / "plots" / "position.png").is_file(), run.stdout)
+
+    def check_plain_python(self, site: Path, installed: Path):
+        """The installed extension module and the watcher it starts: a run from plain
+        python3."""
+        self.assertEqual(len(list(site.glob("_xrun*.so"))), 1, "_xrun was not installed")
+        self.assertEqual((site / "xrun" / "xrun_binary.txt").read_text(), str(installed))
+        self.write("plain.py", "import _xrun, xrun\nprint('embedded', _xrun.EMBEDDED)\n"
+                               "with xrun.start('plain', params={'n': 1}) as run:\n"
+                               "    run.track('x', 1.0)\n")
+        plain = subprocess.run(["/usr/bin/python3", "plain.py"], cwd=self.dir,
+                               env=self.env(PYTHONPATH=str(site)), capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertIn("embedded False", plain.stdout)
+        folder = self.only_run("results/plain")
+        self.assertEqual(self.meta(folder)["status"], "done")
+        self.assertTrue(self.meta(folder)["watched"]["traced"])
+        self.assertEqual(self.meta(folder)["command_line"][0], "/usr/bin/python3")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from xrun import UsageError  # noqa: E402 - after the path is set
 from xrun._params import Parameter, _apply_arguments, _convert  # noqa: E402
 
 # Each module may import only those before it.
-LAYERS = ["_common", "_jsonio", "_params", "_loading", "_protocol", "_plugins", "_compose",
-          "_runner", "_experiment", "_entry"]
+LAYERS = ["_common", "_jsonio", "_params", "_loading", "_protocol", "_tracking", "_heartbeat",
+          "_standalone", "_sdk", "_plugins", "_compose", "_runner", "_experiment", "_entry"]
 
 
 def package_imports(path: Path) -> set:

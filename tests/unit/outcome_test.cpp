@@ -145,3 +145,12 @@ TEST_CASE("an experiment process that ends before its run started leaves no run"
     CHECK(end.message == row.message);
   }
 }
+
+TEST_CASE("a watched script that ended untraced and unreported is killed by a signal unknown") {
+  const auto end = xrun::run::end_unknown("ptrace refused: Operation not permitted");
+  CHECK(end.status == RunStatus::killed);
+  CHECK(end.signal == 0);
+  CHECK(end.error_message.find("it was not traced (ptrace refused: Operation not permitted)") !=
+        std::string::npos);
+  CHECK(end.note == "xrun: " + end.error_message);
+}

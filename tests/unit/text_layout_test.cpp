@@ -37,6 +37,11 @@ TEST_CASE("lines are cut at newlines, however the bytes arrive") {
   CHECK(lines_of(CarriageReturn::starts_over, {"10%\r50%", "\r100%\r\ndone"}, true) ==
         L{"100%", "done"});
   CHECK(lines_of(CarriageReturn::starts_over, {"last\r"}, true) == L{"last"});
+  CHECK(lines_of(CarriageReturn::each_state, {"10%\r50%", "\r100%\r\ndone"}, true) ==
+        L{"10%", "50%", "100%", "done"});
+  CHECK(lines_of(CarriageReturn::dropped, {"a\n10%\r50%", "\r100%\r\ndone"}, true) ==
+        L{"a", "done"});
+  CHECK(lines_of(CarriageReturn::dropped, {"x\r\n", "10%\r"}, true) == L{"x"});
 }
 
 TEST_CASE("a table aligns its columns to the widest cell") {

@@ -34,10 +34,11 @@ from ._compose import INHERIT
 from ._experiment import Experiment, ExperimentMixin, file_namespace, folder_path
 from ._params import Parameter
 from ._plugins import PLUGIN_HOOKS, PluginEvent
+from ._sdk import start
 
 __version__ = _common.__version__
 __all__ = ["Experiment", "ExperimentMixin", "INHERIT", "file_namespace", "folder_path",
-           "UsageError", "PluginEvent", "PLUGIN_HOOKS"]
+           "UsageError", "PluginEvent", "PLUGIN_HOOKS", "start"]
 
 # The public classes are xrun's wherever they are defined: tracebacks print `xrun.UsageError`
 # and reprs `xrun.Experiment`.

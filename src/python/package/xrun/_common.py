@@ -1,5 +1,5 @@
 """What every module of the package shares: the native ``_xrun`` module (None under plain
-python3), the errors that end a run before it starts, and the wording of messages (the
+python3, even where its extension build is importable: ``_native()`` gives that one), the errors that end a run before it starts, and the wording of messages (the
 ``xrun: error:`` prefix, shortened values, did-you-mean hints, a raised error's own frames).
 Imports only the standard library and ``_xrun``: every other module of the package may import
 it.
@@ -10,12 +10,30 @@ from __future__ import annotations
 import os
 import sys
 
-try:  # present when the package runs inside xrun's embedded interpreter
+# Inside xrun's embedded interpreter only (built in: there is an invocation and a supervisor).
+# Under plain python3 it is None, even where the extension build is importable: run_if_main()
+# hands over to the xrun command, and only ``xrun.start()`` uses the extension (_native()).
+if "_xrun" in sys.builtin_module_names:
     import _xrun
-except ImportError:  # plain python3: run_if_main() hands over to the xrun command
+else:
     _xrun = None
 
 __version__ = getattr(_xrun, "__version__", "0.1.0")
+_extension = []  # the extension build, once asked for: [module or None]
+
+
+def _native():
+    """The native module in either build: the embedded one, else the extension module for plain
+    python3 (imported on first use: loading it costs a few milliseconds), else None."""
+    if _xrun is not None:
+        return _xrun
+    if not _extension:
+        try:
+            import _xrun as extension
+        except ImportError:
+            extension = None
+        _extension.append(extension)
+    return _extension[0]
 
 _DATA_FILE = "experiment_data.json"  # the data of a run, in its folder
 _SHOWN = 200  # characters of a value an error message echoes

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import _protocol
+from . import _protocol, _standalone
 from ._common import (UsageError, _error_text, _flush_output, _NotRecorded, _own_frame,
                       _prefix, _user_frames)
 from ._experiment import _experiments, _import_experiment
@@ -50,16 +50,22 @@ def main() -> int:
                 _run(experiment, config)
             else:
                 _run_as_main(file)
+            if not _experiments and _standalone.started():
+                _standalone.end_open(None)  # a script that started its run with xrun.start()
+                return 0
             if not _experiments:
                 raise UsageError(f"{file} defines no experiment: create an xrun.Experiment "
-                                 f"and decorate the main function with it")
+                                 f"and decorate the main function with it, or start a run "
+                                 f"with xrun.start()")
             if not _Run.started:
                 _run(_experiments[-1])
         except (UsageError, _NotRecorded):
             raise
         except BaseException as error:
-            started = any(e.path is not None for e in _experiments)
-            if isinstance(error, SystemExit) and not _Run.started:
+            _standalone.end_open(error)
+            started = any(e.path is not None for e in _experiments) or _standalone.started()
+            if isinstance(error, SystemExit) and not _Run.started and \
+                    not _standalone.started():
                 raise UsageError(_load_exit(file, error)) from None
             if started or isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
@@ -91,8 +97,12 @@ def main() -> int:
 
 
 def _print_traceback(error: BaseException):
-    """The traceback of ``error`` without xrun's own frames: the experiment's code only."""
+    """The traceback of ``error`` without xrun's own frames: the experiment's code only (once:
+    not again for a run's error its finish() printed)."""
     import traceback
+
+    if getattr(error, "_xrun_reported", False):
+        return
 
     trace = traceback.TracebackException.from_exception(error)
     for item in [trace, *_chained(trace)]:

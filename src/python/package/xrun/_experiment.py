@@ -2,7 +2,7 @@
 function, data, logging, tracking, files, hooks, analyses, extending a base and including
 mixins, loading an archived run), ``ExperimentMixin``, and the helpers for an experiment's
 base path and namespace. Imports ``_common``, ``_params``, ``_jsonio``, ``_loading``,
-``_compose`` and ``_runner``.
+``_compose``, ``_runner`` and ``_tracking``.
 """
 
 from __future__ import annotations
@@ -17,21 +17,10 @@ from ._jsonio import _dumps, _write_atomic
 from ._loading import _imported, _path_list, _resolve_file, _source_spec
 from ._params import _Definition, _discover, _source_info
 from ._runner import _hand_over, _run, _Run
+from ._tracking import SeriesFiles
 
-_TRACK_FOLDER = ".track"
 # Every experiment created in this process, in order: the last is the one to run.
 _experiments: list = []
-
-
-def _shown(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _check_series_name(name):
-    if not isinstance(name, str) or not name or name.startswith("/") \
-            or ".." in name.split("/") or name.endswith("/"):
-        raise ValueError(f"a tracked series needs a name like 'train/loss', not {name!r}")
 
 
 def file_namespace(file: str) -> str:
@@ -86,8 +75,7 @@ class Experiment(_Definition):
         self.parameter_specs = _discover(glob, assigned, descriptions, self.file)
         if debug:
             self.parameter_specs["__DEBUG__"].value = True
-        self._series = set()
-        self._figure_steps = {}
+        self._series_files = None
         self._ready = True
         glob["__experiment__"] = self
         _experiments.append(self)
@@ -196,38 +184,14 @@ class Experiment(_Definition):
         """What the native ``track`` hands over: new series, figures, non-float numbers."""
         if self.path is None or _xrun is None:
             raise RuntimeError("track() is only available while the experiment runs")
-        _check_series_name(name)
-        target = os.path.join(self.path, _TRACK_FOLDER, name)
-        if hasattr(value, "savefig"):
-            step = self._figure_steps.get(name, 0)
-            self._figure_steps[name] = step + 1
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            value.savefig(f"{target}_{step:03d}.png")
-            if name not in self.tracked:
-                self.tracked.append(name)
-            return
-        try:  # numpy scalars, Decimal, ...; NaN and infinities are values too
-            number = float(value) if not isinstance(value, (bool, str, bytes)) else None
-        except (TypeError, ValueError):
-            number = None
-        if number is None:
-            raise TypeError(f"track('{name}', ...) takes numbers or figures, not "
-                            f"{_shown(value)} ({type(value).__name__})")
-        self._register_series(name)
-        _xrun.track(name, number)
+        if self._series_files is None or self._series_files.path != self.path:
+            self._series_files = SeriesFiles(self.path, self.tracked)
+        self._series_files.fallback(name, value)
 
-    def _register_series(self, name):
-        """Makes the series ``name`` (its ``.track/`` file) unless it exists: for ``track``'s
-        slow path and for the native ``log`` meeting a new name."""
-        if name in self._series:
-            return
-        _check_series_name(name)
-        target = os.path.join(self.path, _TRACK_FOLDER, name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        _xrun.track_register(name, target + ".csv")
-        self._series.add(name)
-        if name not in self.tracked:
-            self.tracked.append(name)
+    def _start_tracking(self):
+        """Hands this run's series to the native writer once its folder exists."""
+        self._series_files = SeriesFiles(self.path, self.tracked)
+        self._series_files.start()
 
     def track_many(self, values: dict):
         """``track`` of every item: each series at one more than its own last step."""

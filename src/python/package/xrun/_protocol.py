@@ -1,7 +1,8 @@
 """The experiment process's side of its protocol with the C++ side: the invocation (what xrun
 was asked to do), the request for a run folder and its reply, and the reports of how the run
 ended, of the plugins' records and of a sweep's planned variations. The only module that calls
-``_xrun.invocation``, ``_xrun.request`` and ``_xrun.notify`` or builds and reads those
+``_xrun.invocation``, ``_xrun.request`` and ``_xrun.notify`` (also of the extension build,
+connected to a watcher, for runs started by ``xrun.start()``) or builds and reads those
 messages, one JSON object a line, each carrying ``PROTOCOL_VERSION``; what comes from the
 C++ side is refused when it carries another. Mirrored by ``src/core/protocol.hpp``, one struct
 a message; ``tests/protocol/`` holds an example of each, read by the tests of both sides.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ._common import UsageError, _NotRecorded, _xrun
+from ._common import UsageError, _native, _NotRecorded, _xrun
 
 # The version of the messages below, sent in each as "protocol"; the C++ side mirrors it.
 PROTOCOL_VERSION = 1
@@ -58,6 +59,46 @@ def request_run_folder(experiment, plugins: list) -> tuple:
     if "error" in reply:
         raise UsageError(reply["error"])
     return reply["path"], reply.get("start_time") or time.time()
+
+
+def request_started_run_folder(name: str, base_path: str, parameters: list, description: str,
+                               dependencies: list, sys_path) -> tuple:
+    """The "prepare" of a run started by ``xrun.start()`` (no Experiment): the run ``name``
+    is its namespace under ``base_path``; ``parameters`` are records as ``Parameter.record()``
+    makes them; ``sys_path`` None lists no packages. Asks the supervisor of ``xrun run`` or
+    the watcher of plain python3 (``_xrun.connect``). Returns the folder's path and start time;
+    raises _NotRecorded or UsageError as request_run_folder does."""
+    reply = _native().request({
+        "type": "prepare",
+        "protocol": PROTOCOL_VERSION,
+        "base_path": base_path,
+        "namespace": name,
+        "prefix": "",
+        "debug": False,
+        "name": name,
+        "python_version": sys.version.split()[0],
+        "python_executable": sys.executable,
+        "description": description,
+        "short_description": description.split("\n\n")[0],
+        "parameters": parameters,
+        "hooks": [],
+        "dependencies": dependencies,
+        "plugins": [],
+        **({"sys_path": sys_path} if sys_path is not None else {}),
+    })
+    _check_version(reply, 'the reply to "prepare"')
+    if reply.get("unrecorded"):
+        raise _NotRecorded(reply["error"])
+    if "error" in reply:
+        raise UsageError(reply["error"])
+    return reply["path"], reply.get("start_time") or time.time()
+
+
+def report_started_end(outcome: dict, tracked: list, end_time: float):
+    """How a run started by ``xrun.start()`` ended (``outcome`` as for report_end)."""
+    _native().notify({"type": "finish", "protocol": PROTOCOL_VERSION, **outcome,
+                           "tracked": tracked, "hooks": [], "end_time": end_time,
+                           "plugins": []})
 
 
 def report_end(outcome: dict, tracked: list, hooks: list, end_time: float, plugins: list):

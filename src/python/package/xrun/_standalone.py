@@ -1,0 +1,481 @@
+"""Runs started by ``xrun.start()`` in a script without an Experiment: ``begin(...)`` creates
+the run and returns its session, ``session.finish(...)`` records its end. Inside ``xrun run``
+the supervisor is there already and is asked for the folder; under plain python3 the package
+starts the watcher (``xrun watch``: the xrun binary, holding no Python), which records the
+run's start, heartbeat, system metrics and end, and the end also when the script dies without
+reporting it. Without the binary (or the ``_xrun`` extension) a pure-Python run folder with a
+heartbeat thread is made instead, and a killed run shows as ``lost``.
+Imports ``_common``, ``_params``, ``_protocol``, ``_tracking`` and ``_heartbeat``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+
+from . import _heartbeat, _protocol, _tracking
+from ._common import _native, _NotRecorded, _own_frame, _prefix, _xrun
+from ._params import Parameter
+
+# What the log keeps of a line redrawn with "\r" (a progress bar): its last state, every
+# state as a line, or nothing of it.
+_TQDM_MODES = ("smart", "all", "none")
+_STATUSES = ("done", "failed", "interrupted")
+_open = []  # the session open in this process, if any (one at a time)
+_warned = []  # the missing watcher was reported (once a process)
+
+
+def begin(name: str, params: dict | None = None, base: str = "results",
+          capture_console: bool = True, capture_env: bool = True, tqdm_mode: str = "smart",
+          system_metrics: float = 10.0):
+    """Starts a run in ``<base>/<name>/<id>`` (``base`` relative to the current folder) with
+    the parameters ``params`` and returns its session (``path``, ``id``, ``finish``). Raises
+    ValueError naming a bad value, RuntimeError when a run is open in this process already."""
+    _check_arguments(name, params, base, tqdm_mode, system_metrics)
+    if _xrun is not None and _started:
+        raise RuntimeError(f"inside xrun run a process records one run, and this one has "
+                           f"({_started[0]}): start the next one from another xrun run")
+    if _open:
+        raise RuntimeError(f"a run is already open in this process ({_open[0].path}): finish "
+                           f"it (run.finish() or the end of its with block) before starting "
+                           f"another")
+    records = [_record(key, value) for key, value in (params or {}).items()]
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"base {str(base)!r} cannot be created: {error.strerror}") from None
+    session = None
+    if _xrun is not None:
+        session = _Session.under_supervisor(name, base, records, capture_env)
+    elif _native() is None:
+        _warn_alone("the _xrun extension module is not found")
+    elif not _binary():
+        _warn_alone("the xrun binary is not found")
+    else:
+        try:
+            session = _Session.watched(name, base, records, capture_console, capture_env,
+                                       float(system_metrics), tqdm_mode)
+        except _NoWatcher as error:
+            _warn_alone(f"the xrun watcher cannot be started ({error})")
+    if session is None:
+        file, command = _script()
+        record = _heartbeat.start_unwatched(name, base, records, file, command, _description())
+        session = _Session(record.path, record.start_time, None)
+        session._heartbeat = record
+    _open.append(session)
+    _started.append(session.path)
+    session._arm()
+    if _native() is not None:
+        _tracking.begin(session.path)
+    return session
+
+
+def _warn_alone(why: str):
+    """Says once a process that runs are recorded by Python alone, and why."""
+    if not _warned:
+        _warned.append(True)
+        sys.stderr.write(f"{_prefix('warning')} {why}: this run is recorded by Python alone "
+                         f"(a heartbeat; if the process is killed the run shows as lost); "
+                         f"put $(xrun python-path) on PYTHONPATH\n")
+
+
+class _NoWatcher(Exception):
+    """The watcher could not be started (the run is then recorded by Python alone)."""
+
+
+def end_open(error: BaseException | None):
+    """Inside ``xrun run``: the script has ended (``error``: how), and so has its open run."""
+    for session in list(_open):
+        session.finish(error=error)
+
+
+def started() -> bool:
+    """Whether this process started a run with xrun.start()."""
+    return bool(_started)
+
+
+_started = []
+
+
+def _check_arguments(name, params, base, tqdm_mode, system_metrics):
+    if not isinstance(name, str) or not name.strip("/") or name.startswith("/") \
+            or ".." in name.split("/"):
+        raise ValueError(f"xrun.start() needs a run name like 'cifar/resnet', not {name!r}")
+    if params is not None and not isinstance(params, dict):
+        raise ValueError(f"params must be a dict, not {type(params).__name__}")
+    if not isinstance(base, (str, os.PathLike)) or not str(base):
+        raise ValueError(f"base must be a folder, not {base!r}")
+    if tqdm_mode not in _TQDM_MODES:
+        raise ValueError(f"tqdm_mode {tqdm_mode!r} is not one of 'smart', 'all', 'none'")
+    if isinstance(system_metrics, bool) or not isinstance(system_metrics, (int, float)) \
+            or not system_metrics >= 0:
+        raise ValueError(f"system_metrics must be seconds >= 0 (0: off), not {system_metrics!r}")
+
+
+def _record(key, value) -> dict:
+    """The parameter record of ``key = value`` given to start()."""
+    if not isinstance(key, str):
+        raise ValueError(f"parameter names must be strings, not {key!r}")
+    # Recorded as the script's own values ("default": neither a config nor the command line).
+    return Parameter(key, value).record()
+
+
+def _binary() -> str:
+    """The xrun binary for the watcher: named by xrun_binary.txt beside the package (written
+    by the export and by the install), or "" when there is none."""
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "xrun_binary.txt")) as file:
+            path = file.read().strip()
+    except OSError:
+        return ""
+    return path if os.access(path, os.X_OK) else ""
+
+
+def _script() -> tuple:
+    """The running script's file (archived as the run's code; "" for -c or a notebook) and
+    the command line that started it."""
+    main = sys.modules.get("__main__")
+    file = getattr(main, "__file__", "") or ""
+    return (os.path.abspath(file) if file and os.path.isfile(file) else "",
+            [sys.executable, *sys.argv])
+
+
+class _Session:
+    """One run started by xrun.start(): its folder, and the line to whoever records it."""
+
+    def __init__(self, path: str, start_time: float, watched_by):
+        self.path = path
+        self.id = os.path.basename(path)
+        self.start_time = start_time
+        self.watched_by = watched_by  # "supervisor", "watcher" or None (Python alone)
+        self.status = None  # the final status once finished
+        self._pid = os.getpid()  # the process whose run it is (not a fork of it)
+        self._console = None  # the saved stdout/stderr while captured
+        self._pipes = []  # the line to the watcher: replies in, messages out
+        self._console_lock = threading.Lock()
+        self._guard = None  # watches for the watcher's death while the console is captured
+
+    @classmethod
+    def under_supervisor(cls, name, base, records, capture_env):
+        """Inside ``xrun run``: the supervisor creates the folder and captures the console."""
+        path, start = _protocol.request_started_run_folder(
+            name, os.path.abspath(base), records, _description(), [],
+            sys.path if capture_env else None)
+        return cls(path, start, "supervisor")
+
+    @classmethod
+    def watched(cls, name, base, records, capture_console, capture_env, interval, tqdm_mode):
+        """Plain python3: starts the watcher, lets it trace this process, asks for the folder."""
+        file, command = _script()
+        to_watcher = os.pipe()
+        to_script = os.pipe()
+        pid_pipe = os.pipe()
+        output = [os.pipe(), os.pipe()] if capture_console else []
+        watcher_ends = [to_watcher[0], to_script[1], pid_pipe[1], *(o[0] for o in output)]
+        # Read ends of the output kept here too: should the watcher die, a print must not fail
+        # on a pipe nobody reads (the guard gives the console back).
+        kept = [os.dup(pipe[0]) for pipe in output]
+        words = [_binary(), "watch", "--pid", str(os.getpid()), "--file", file,
+                 "--control-in", str(to_script[1]), "--control-out", str(to_watcher[0]),
+                 "--pid-fd", str(pid_pipe[1]), "--system-metrics", repr(interval),
+                 "--tqdm-mode", tqdm_mode]
+        if output:
+            words += ["--out", str(output[0][0]), "--err", str(output[1][0])]
+        _flush()
+        why = _start_watcher([*words, "--", *command], watcher_ends)
+        for fd in watcher_ends:
+            os.close(fd)
+        watcher = _read_pid(pid_pipe[0])
+        if not watcher:
+            for fd in [to_script[0], to_watcher[1], *kept, *(o[1] for o in output)]:
+                os.close(fd)
+            raise _NoWatcher(why or "it did not start")
+        _native().allow_tracer(watcher)
+        _native().connect(to_script[0], to_watcher[1])
+        session = cls("", 0.0, "watcher")  # its folder once the watcher has made it
+        session._watcher = watcher
+        session._pipes = [to_script[0], to_watcher[1]]
+        if output:
+            session._console = _capture(output[0][1], output[1][1])
+        try:
+            session.path, session.start_time = _protocol.request_started_run_folder(
+                name, os.path.abspath(base), records, _description(), [],
+                sys.path if capture_env else None)
+        except BaseException as error:
+            for fd in kept:
+                os.close(fd)
+            session._release()
+            if isinstance(error, _NotRecorded):
+                raise RuntimeError(f"the run cannot be recorded, so it did not start: "
+                                   f"{error}") from None
+            raise
+        session.id = os.path.basename(session.path)
+        session._guard = _Guard(session, kept)
+        return session
+
+    # -- the end ------------------------------------------------------------------------------
+    def finish(self, status: str | None = None, error: BaseException | None = None):
+        """Records the run's end: ``status`` as given ("done", "failed", "interrupted"), or
+        when None decided from ``error`` (None: done, KeyboardInterrupt: interrupted, else
+        failed with its traceback in the log). A second call does nothing."""
+        if status is not None and status not in _STATUSES:
+            raise ValueError(f"finish(status={status!r}): the status is one of "
+                             f"{', '.join(_STATUSES)}")
+        if self.status is not None or os.getpid() != self._pid:
+            return  # finished, or a process forked from the script's: the run is not its own
+        outcome = _outcome(status, error)
+        self.status = status or ("interrupted" if outcome["interrupted"]
+                                 else "failed" if outcome["error_type"] else "done")
+        if isinstance(error, BaseException) and self.status == "failed" and \
+                not isinstance(error, (KeyboardInterrupt, SystemExit)) and \
+                not getattr(error, "_xrun_reported", False):
+            _print_traceback(error)
+            error._xrun_reported = True  # the exit's traceback is not printed again
+        tracked = _tracking.end() if _native() is not None else []
+        end_time = time.time()
+        if self.watched_by is None:
+            self._finish_unwatched(outcome, tracked, end_time)
+        else:
+            _flush()
+            _protocol.report_started_end(outcome, tracked, end_time)
+        self._release()
+        if self.watched_by == "watcher":
+            _await_untraced(self._watcher)
+
+    def _finish_unwatched(self, outcome, tracked, end_time):
+        self._heartbeat.end(self.status, outcome, tracked, end_time)
+
+    def _release(self):
+        """Gives the console back, closes the line to the watcher, disarms the exit hooks."""
+        _flush()
+        if self._guard is not None:
+            self._guard.stop()
+            self._guard = None
+        self._give_console_back()
+        if self._pipes:
+            _native().connect(-1, -1)
+            for fd in self._pipes:
+                os.close(fd)
+            self._pipes = []
+        if self in _open:
+            _open.remove(self)
+        self._disarm()
+
+    def _give_console_back(self):
+        """Points stdout and stderr at what they were before the run captured them."""
+        with self._console_lock:
+            if self._console is not None:
+                for saved, fd in zip(self._console, (1, 2)):
+                    os.dup2(saved, fd)
+                    os.close(saved)
+                self._console = None
+
+    # -- the exit hooks -----------------------------------------------------------------------
+    def _arm(self):
+        """Until the run is finished: an uncaught exception fails it, the exit finishes it,
+        SIGTERM interrupts it (as inside ``xrun run``)."""
+        if self.watched_by == "supervisor":
+            return  # the entry point of xrun run ends it
+        import signal
+
+        atexit.register(self._at_exit)
+        _hook_exceptions()
+        self._previous_term = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            self._previous_term = signal.signal(signal.SIGTERM, _terminate)
+
+    def _disarm(self):
+        import signal
+
+        atexit.unregister(self._at_exit)
+        if getattr(self, "_previous_term", None) is not None:
+            try:
+                signal.signal(signal.SIGTERM, self._previous_term)
+            except ValueError:  # not the main thread
+                pass
+            self._previous_term = None
+
+    def _at_exit(self):
+        self.finish(error=_uncaught[0] if _uncaught else None)
+
+
+class _Guard:
+    """A thread waiting for the watcher's end of the reply pipe to close (the watcher died):
+    the console is then given back, with what was left in the pipes, and a warning."""
+
+    def __init__(self, session, kept: list):
+        self._session = session
+        self._kept = kept
+        self._wake = os.pipe()
+        self._thread = threading.Thread(target=self._watch, name="xrun-watcher-guard",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        os.write(self._wake[1], b"x")
+        self._thread.join()
+        for fd in [*self._wake, *self._kept]:
+            os.close(fd)
+
+    def _watch(self):
+        import select
+
+        ready, _, _ = select.select([self._session._pipes[0], self._wake[0]], [], [])
+        if self._session._pipes[0] not in ready:
+            return  # the run ended, the watcher is fine
+        self._session._give_console_back()
+        # What is in the pipes, and what a write begun before the switch still puts there.
+        open_ends = list(self._kept)
+        while open_ends:
+            readable, _, _ = select.select(open_ends, [], [], 0.2)
+            if not readable:
+                break
+            for fd in readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:  # no writer left
+                    open_ends.remove(fd)
+                os.write(1 if fd == self._kept[0] else 2, chunk)
+        os.write(2, f"{_prefix('warning')} the xrun watcher of this run is gone; its output "
+                    f"is no longer recorded and the run shows as lost\n".encode())
+
+
+_uncaught = []  # the exception that is ending the process, seen by sys.excepthook
+
+
+def _hook_exceptions():
+    """Keeps the exception that ends the process for the exit's finish(); the traceback of one
+    a finish() reported already is not printed again."""
+    if getattr(sys.excepthook, "_xrun", False):
+        return
+    previous = sys.excepthook
+
+    def hook(kind, value, trace):
+        if value is not None and not getattr(value, "_xrun_reported", False):
+            _uncaught[:] = [value]
+            if any(session.watched_by is not None for session in _open) and \
+                    not isinstance(value, (KeyboardInterrupt, SystemExit)):
+                _print_traceback(value)
+                value._xrun_reported = True
+                return
+        if value is not None and getattr(value, "_xrun_reported", False):
+            return
+        previous(kind, value, trace)
+
+    hook._xrun = True
+    sys.excepthook = hook
+
+
+def _terminate(number, frame):
+    """SIGTERM while a run is open: the run is interrupted, as a Ctrl-C would."""
+    _signals[:] = [number]
+    raise KeyboardInterrupt
+
+
+_signals = []  # the signal that interrupted the run, if one did
+
+
+def _outcome(status, error) -> dict:
+    """The "finish" report's fields for ``status`` (as given) or ``error``."""
+    import signal
+
+    if isinstance(error, SystemExit) and error.code in (None, 0):
+        error = None  # sys.exit() or sys.exit(0): the script ended well
+    interrupted = status == "interrupted" or (status is None and
+                                              isinstance(error, KeyboardInterrupt))
+    outcome = {"error_type": "", "error_message": "", "interrupted": interrupted}
+    if interrupted:
+        outcome["error_type"] = "KeyboardInterrupt"
+        outcome["signal"] = _signals[0] if _signals else signal.SIGINT
+        outcome["error_message"] = ""
+    elif status == "failed" or (status is None and error is not None):
+        if isinstance(error, BaseException):
+            outcome["error_type"] = type(error).__name__
+            outcome["error_message"] = str(error)[:2000]
+        else:
+            outcome["error_type"] = "Failed"
+            outcome["error_message"] = "finished as failed by the script (finish(status='failed'))"
+    return outcome
+
+
+def _print_traceback(error: BaseException):
+    """The traceback of ``error`` on stderr (the log), without xrun's own frames."""
+    import traceback
+
+    trace = traceback.TracebackException.from_exception(error)
+    trace.stack = traceback.StackSummary.from_list(
+        [frame for frame in trace.stack if not _own_frame(frame.filename)])
+    sys.stderr.write("".join(trace.format()))
+    _flush()
+
+
+def _capture(out_fd: int, err_fd: int) -> tuple:
+    """Points this process's stdout and stderr at the watcher's pipes; returns the originals."""
+    _flush()
+    saved = (os.dup(1), os.dup(2))
+    os.dup2(out_fd, 1)
+    os.dup2(err_fd, 2)
+    os.close(out_fd)
+    os.close(err_fd)
+    return saved
+
+
+def _start_watcher(words: list, fds: list) -> str:
+    """Runs ``xrun watch`` (``words``) with ``fds`` passed on and stdin from /dev/null, and
+    waits for it: the watcher itself goes on in a process of its own. Returns "" when it
+    exited well, else why not. (posix_spawn: the subprocess module costs a few milliseconds to
+    import; the watcher closes what else this process lets it inherit.)"""
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    try:
+        starter = os.posix_spawn(words[0], words, os.environ, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)])
+    except OSError as error:
+        return error.strerror or str(error)
+    _, status = os.waitpid(starter, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return "" if code == 0 else f"xrun watch exited with code {code}"
+
+
+def _await_untraced(watcher: int, limit: float = 5.0):
+    """Waits (at most ``limit`` seconds) until ``watcher`` stops tracing this process, which it
+    does once the run's end is on record: the next start() can then be traced by its own."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/self/status") as status:
+                tracer = next((line.split()[1] for line in status
+                               if line.startswith("TracerPid:")), "0")
+        except OSError:
+            return
+        if tracer != str(watcher):
+            return  # not (or no longer) traced by it: a debugger's, or nobody's
+        time.sleep(0.001)
+
+
+def _read_pid(fd: int) -> int:
+    """The watcher's pid, as it writes it before its starter exits; 0 when it did not."""
+    text = b""
+    with os.fdopen(fd, "rb") as pipe:
+        text = pipe.read()
+    try:
+        return int(text.strip() or 0)
+    except ValueError:
+        return 0
+
+
+def _description() -> str:
+    main = sys.modules.get("__main__")
+    return (getattr(main, "__doc__", None) or "").strip()
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - closed or replaced
+            pass
+

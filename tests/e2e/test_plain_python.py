@@ -1,0 +1,431 @@
+"""Runs started with xrun.start() from plain /usr/bin/python3 (the package and `_xrun` from
+`xrun python-path`, a watcher process recording the run) and inside `xrun run`: every way such
+a run ends, and what its folder then says."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+from support import Workspace
+
+PYTHON = "/usr/bin/python3"
+# A sanitizer build has no `_xrun` extension (plain python3 cannot load one built for the
+# sanitizers' runtime), so no watcher: the package records runs by Python alone there.
+watched = unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
+                          "no _xrun extension module in a sanitizer build")
+
+# A script that starts a run, says it is ready through a file (so the test can signal it at a
+# known point) and then does what BODY says.
+SCRIPT = """\
+import os, sys, time
+import xrun
+
+{body}
+"""
+
+WAIT = """\
+open("ready", "w").close()
+while not os.path.exists("go"):
+    time.sleep(0.02)
+"""
+
+
+class PlainPython(Workspace):
+    def setUp(self):
+        super().setUp()
+        result = self.xrun("python-path")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.package = result.stdout.strip()
+
+    def python_env(self, **extra):
+        return self.env(PYTHONPATH=self.package, **extra)
+
+    def python(self, body: str, env=None):
+        self.write("script.py", SCRIPT.format(body=body))
+        return subprocess.run([PYTHON, "script.py"], cwd=self.dir, capture_output=True,
+                              text=True, timeout=120, env=env or self.python_env())
+
+    def start_python(self, body: str, env=None):
+        self.write("script.py", SCRIPT.format(body=body))
+        process = subprocess.Popen([PYTHON, "script.py"], cwd=self.dir, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True,
+                                   env=env or self.python_env())
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        self.wait_for(lambda: (self.dir / "ready").exists() or process.poll() is not None,
+                      what="the script to start its run")
+        self.assertIsNone(process.poll(), process.stderr.read() if process.poll() else "")
+        return process
+
+    def ended(self, folder: Path, process=None) -> dict:
+        """The meta once the watcher has recorded the run's end."""
+        if process is not None:
+            process.communicate(timeout=60)
+        self.wait_for(lambda: self.meta(folder)["status"] != "running",
+                      what="the watcher to record the end")
+        return self.meta(folder)
+
+    def shown_status(self) -> str:
+        listed = self.xrun("archive", "list", "--json")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        rows = json.loads(listed.stdout)
+        self.assertEqual(len(rows), 1, rows)
+        return rows[0]["status"]
+
+    # -- normal ends ----------------------------------------------------------------------
+    @watched
+    def test_with_block_records_a_done_run_with_its_output_series_and_code(self):
+        body = """\
+with xrun.start("cifar/resnet", params={"lr": 0.01, "layers": [2, 2]}) as run:
+    print("epoch 1 done")
+    print("to stderr", file=sys.stderr)
+    for i in range(3):
+        run.track("loss", 1.0 / (i + 1))
+    print("path", run.path, "id", run.id)
+print("after the run")
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("epoch 1 done", result.stdout)  # still on the terminal
+        self.assertIn("after the run", result.stdout)
+        folder = self.only_run("results/cifar/resnet")
+        self.assertIn(f"path {folder} id {folder.name}", result.stdout)
+        meta = self.ended(folder)
+        self.assertEqual(meta["status"], "done")
+        self.assertEqual(meta["exit_code"], 0)
+        self.assertEqual(meta["name"], "cifar/resnet")
+        self.assertEqual(meta["parameters"]["lr"]["value"], 0.01)
+        self.assertEqual(meta["parameters"]["layers"]["value"], [2, 2])
+        self.assertTrue(meta["watched"]["traced"])
+        self.assertNotEqual(meta["pid"], meta["watched"]["pid"])  # the watcher's pid
+        self.assertIn("loss", meta["tracked"])
+        self.assertEqual((folder / "experiment_code.py").read_text(),
+                         (self.dir / "script.py").read_text())
+        log = self.log(folder)
+        self.assertEqual(log.count("epoch 1 done"), 1)
+        self.assertEqual(log.count("to stderr"), 1)
+        self.assertNotIn("after the run", log)  # printed after the run had ended
+        lines = (folder / ".track" / "loss.csv").read_text().splitlines()
+        values = [float(line.split(",")[1]) for line in lines[1:]]
+        self.assertEqual(values[:2], [1.0, 0.5])
+        self.assertEqual(len(values), 3)
+
+    @watched
+    def test_a_run_not_finished_by_the_script_is_done_at_exit(self):
+        result = self.python('run = xrun.start("plain")\nprint("working")\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.ended(self.only_run("results/plain"))["status"], "done")
+
+    @watched
+    def test_a_run_from_python_c_has_no_code_file(self):
+        result = subprocess.run([PYTHON, "-c", "import xrun\nwith xrun.start('c'):\n"
+                                               "    print('from -c')\n"],
+                                cwd=self.dir, capture_output=True, text=True, timeout=120,
+                                env=self.python_env())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        folder = self.only_run("results/c")
+        meta = self.ended(folder)
+        self.assertEqual((meta["status"], meta["experiment_path"]), ("done", ""))
+        self.assertEqual((folder / "experiment_code.py").read_text(), "")
+        self.assertIn("from -c", self.log(folder))
+
+    @watched
+    def test_a_run_that_cannot_be_recorded_raises_in_the_script(self):
+        self.write("results/taken", "a file where the run's folder goes\n")
+        result = self.python('try:\n    xrun.start("taken/x")\n'
+                             'except RuntimeError as error:\n    print("refused:", error)\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("refused: the run cannot be recorded, so it did not start", result.stdout)
+        self.assertNotIn("error", result.stderr)  # said once, by the exception
+
+    @watched
+    def test_finish_records_the_status_given_and_refuses_an_unknown_one(self):
+        body = """\
+run = xrun.start("given")
+try:
+    run.finish(status="finished")
+except ValueError as error:
+    print("refused:", error)
+run.finish(status="interrupted")
+run.finish(status="done")  # a second call changes nothing
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("refused: finish(status='finished')", result.stdout)
+        meta = self.ended(self.only_run("results/given"))
+        self.assertEqual(meta["status"], "interrupted")
+
+    @watched
+    def test_one_run_open_at_a_time_and_runs_one_after_another(self):
+        body = """\
+with xrun.start("seq") as first:
+    try:
+        xrun.start("seq")
+    except RuntimeError as error:
+        print("second:", error)
+with xrun.start("seq") as second:
+    pass
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("second: a run is already open in this process", result.stdout)
+        folders = self.runs("results/seq")
+        self.assertEqual(len(folders), 2)
+        for folder in folders:
+            self.assertEqual(self.ended(folder)["status"], "done")
+            self.assertTrue(self.meta(folder)["watched"]["traced"])  # the first let go
+
+    def test_bad_arguments_are_clear_errors_naming_the_value(self):
+        result = self.python('xrun.start("x", tqdm_mode="fancy")\n')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("tqdm_mode 'fancy'", result.stderr)
+        result = self.python('xrun.start("../up")\n')
+        self.assertIn("'../up'", result.stderr)
+        self.assertFalse((self.dir / "results").exists())
+
+    @watched
+    def test_tqdm_mode_decides_what_the_log_keeps_of_redrawn_lines(self):
+        body = """\
+for mode in ("smart", "all", "none"):
+    with xrun.start(mode, tqdm_mode=mode):
+        print("before")
+        sys.stdout.write("10%\\r50%\\r100%\\n")
+        print("after", flush=True)
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        kept = {mode: self.log(self.only_run(f"results/{mode}")).splitlines()
+                for mode in ("smart", "all", "none")}
+        self.assertEqual(kept["smart"], ["before", "100%", "after"])
+        self.assertEqual(kept["all"], ["before", "10%", "50%", "100%", "after"])
+        self.assertEqual(kept["none"], ["before", "after"])
+
+    # -- failures -------------------------------------------------------------------------
+    @watched
+    def test_exception_inside_with_fails_the_run_and_propagates_once(self):
+        body = """\
+with xrun.start("fails"):
+    print("working")
+    raise ValueError("bad value 42")
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr.count("ValueError: bad value 42"), 1, result.stderr)
+        meta = self.ended(self.only_run("results/fails"))
+        self.assertEqual(meta["status"], "failed")
+        self.assertEqual(meta["error_type"], "ValueError")
+        self.assertEqual(meta["error_message"], "bad value 42")
+        log = self.log(self.only_run("results/fails"))
+        self.assertEqual(log.count("Traceback (most recent call last)"), 1, log)
+        self.assertIn('raise ValueError("bad value 42")', log)
+
+    @watched
+    def test_exception_outside_with_fails_the_open_run(self):
+        result = self.python('run = xrun.start("fails")\nraise KeyError("missing")\n')
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr.count("KeyError: 'missing'"), 1, result.stderr)
+        folder = self.only_run("results/fails")
+        meta = self.ended(folder)
+        self.assertEqual((meta["status"], meta["error_type"]), ("failed", "KeyError"))
+        self.assertEqual(self.log(folder).count("Traceback (most recent call last)"), 1)
+
+    @watched
+    def test_a_forked_process_that_exits_does_not_end_the_run(self):
+        body = """\
+run = xrun.start("forked")
+child = os.fork()
+if child == 0:
+    sys.exit(0)  # atexit runs here, in the fork
+os.waitpid(child, 0)
+raise ValueError("the script's own end")
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 1)
+        meta = self.ended(self.only_run("results/forked"))
+        self.assertEqual((meta["status"], meta["error_type"]), ("failed", "ValueError"))
+
+    @watched
+    def test_os_exit_records_the_exit_code(self):
+        body = 'run = xrun.start("gone")\nprint("bye", flush=True)\nos._exit(3)\n'
+        result = self.python(body)
+        self.assertEqual(result.returncode, 3)
+        meta = self.ended(self.only_run("results/gone"))
+        self.assertEqual(meta["status"], "failed")
+        self.assertEqual(meta["error_type"], "exit code 3")
+
+    # -- signals --------------------------------------------------------------------------
+    @watched
+    def test_sigint_interrupts_the_run(self):
+        process = self.start_python(f'run = xrun.start("sig")\n{WAIT}')
+        process.send_signal(signal.SIGINT)
+        meta = self.ended(self.only_run("results/sig"), process)
+        self.assertEqual(process.returncode, -signal.SIGINT)  # Python's own end on Ctrl-C
+        self.assertEqual(meta["status"], "interrupted")
+        self.assertEqual(meta["interrupted_by"]["signal"], "SIGINT")
+
+    @watched
+    def test_sigterm_interrupts_the_run(self):
+        process = self.start_python(f'with xrun.start("sig"):\n' +
+                                    "".join("    " + line + "\n" for line in WAIT.splitlines()))
+        process.send_signal(signal.SIGTERM)
+        meta = self.ended(self.only_run("results/sig"), process)
+        self.assertEqual(meta["status"], "interrupted")
+        self.assertEqual(meta["interrupted_by"]["signal"], "SIGTERM")
+
+    @watched
+    def test_sigkill_of_the_script_is_killed_with_the_signal(self):
+        process = self.start_python(f'run = xrun.start("sig")\n{WAIT}')
+        process.kill()
+        meta = self.ended(self.only_run("results/sig"), process)
+        self.assertEqual(meta["status"], "killed")
+        self.assertEqual(meta["signal"], signal.SIGKILL)
+        self.assertEqual(meta["error_type"], "SIGKILL")
+        self.assertEqual(self.shown_status(), "killed")
+
+    @watched
+    def test_stop_and_continue_leave_the_run_going(self):
+        process = self.start_python(f'run = xrun.start("sig")\n{WAIT}print("went on")\n')
+        process.send_signal(signal.SIGSTOP)
+        self.wait_for(lambda: _state(process.pid) in ("T", "t"), what="the script to stop")
+        process.send_signal(signal.SIGCONT)
+        self.wait_for(lambda: _state(process.pid) not in ("T", "t"), what="it to go on")
+        (self.dir / "go").touch()
+        meta = self.ended(self.only_run("results/sig"), process)
+        self.assertEqual(process.returncode, 0)
+        self.assertEqual(meta["status"], "done")
+
+    @watched
+    def test_sigkill_of_the_watcher_shows_the_run_lost(self):
+        process = self.start_python(f'run = xrun.start("sig")\n{WAIT}'
+                                    f'print("printed after", "x" * 100000)\n')
+        folder = self.only_run("results/sig")
+        watcher = self.meta(folder)["pid"]
+        os.kill(watcher, signal.SIGKILL)
+        self.wait_for(lambda: not Path(f"/proc/{watcher}").exists() or
+                      _state(watcher) == "Z", what="the watcher to die")
+        self.assertEqual(self.shown_status(), "lost")
+        (self.dir / "go").touch()
+        out, err = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 0, err)  # the script itself went on
+        self.assertIn("printed after", out)  # on the terminal again
+        self.assertIn("the xrun watcher of this run is gone", err)
+
+    @watched
+    def test_without_tracing_a_kill_is_killed_by_an_unknown_signal(self):
+        process = self.start_python(f'run = xrun.start("sig")\n{WAIT}',
+                                    env=self.python_env(XRUN_NO_PTRACE="1"))
+        process.kill()
+        meta = self.ended(self.only_run("results/sig"), process)
+        self.assertEqual(meta["status"], "killed")
+        self.assertIsNone(meta["signal"])
+        self.assertIn("not traced (XRUN_NO_PTRACE is set)", meta["error_message"])
+        self.assertFalse(meta["watched"]["traced"])
+
+    # -- inside xrun run ------------------------------------------------------------------
+    def test_xrun_run_of_a_script_that_starts_its_run(self):
+        self.write("script.py", SCRIPT.format(body="""\
+with xrun.start("inside", params={"k": 3}) as run:
+    print("inside xrun run")
+    run.track("acc", 0.5)
+"""))
+        result = self.xrun("run", "script.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        folder = self.only_run("results/inside")
+        meta = self.meta(folder)
+        self.assertEqual(meta["status"], "done")
+        self.assertEqual(meta["parameters"]["k"]["value"], 3)
+        self.assertEqual(meta["tracked"], ["acc"])
+        self.assertEqual(self.log(folder).count("inside xrun run"), 1)
+
+    def test_xrun_run_of_a_start_script_that_fails(self):
+        self.write("script.py", SCRIPT.format(body='run = xrun.start("inside")\n'
+                                                   'raise ValueError("bad")\n'))
+        result = self.xrun("run", "script.py")
+        self.assertEqual(result.returncode, 1)
+        folder = self.only_run("results/inside")
+        self.assertEqual(self.meta(folder)["status"], "failed")
+        log = self.log(folder)
+        self.assertEqual(log.count("Traceback (most recent call last)"), 1, log)
+        self.assertNotIn("_entry.py", log)  # the script's frames only
+
+    def test_xrun_run_of_a_script_without_experiment_or_start_is_refused(self):
+        self.write("script.py", "print('nothing')\n")
+        self.assertUsageError(self.xrun("run", "script.py"), "script.py defines no experiment",
+                              "xrun.start()")
+
+    # -- without the watcher ----------------------------------------------------------------
+    def test_without_the_binary_python_records_the_run_alone(self):
+        package = self.dir / "package"
+        shutil.copytree(Path(self.package) / "xrun", package / "xrun",
+                        ignore=shutil.ignore_patterns("xrun_binary.txt", "__pycache__"))
+        env = self.env(PYTHONPATH=str(package))
+        body = """\
+with xrun.start("alone", params={"lr": 0.1}):
+    print("working")
+with xrun.start("alone"):
+    pass
+"""
+        result = self.python(body, env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr.count("warning:"), 1, result.stderr)
+        self.assertIn("_xrun extension module is not found", result.stderr)
+        folders = self.runs("results/alone")
+        self.assertEqual(len(folders), 2)
+        meta = self.meta(folders[0])
+        self.assertEqual(meta["status"], "done")
+        self.assertEqual(meta["parameters"]["lr"]["value"], 0.1)
+        self.assertTrue((folders[0] / "experiment_code.py").is_file())
+        listed = json.loads(self.xrun("archive", "list", "--json").stdout)
+        self.assertEqual([row["status"] for row in listed], ["done", "done"])
+
+    @watched
+    def test_a_binary_that_cannot_watch_is_said_once_and_python_records_the_run(self):
+        package = self.dir / "package"
+        shutil.copytree(Path(self.package), package, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        fake = self.write("fake-xrun", "#!/bin/sh\nexit 3\n")
+        fake.chmod(0o755)
+        (package / "xrun" / "xrun_binary.txt").write_text(str(fake))
+        result = self.python('with xrun.start("alone"):\n    pass\n'
+                             'with xrun.start("alone"):\n    pass\n',
+                             env=self.env(PYTHONPATH=str(package)))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr.count("warning:"), 1, result.stderr)
+        self.assertIn("the xrun watcher cannot be started (xrun watch exited with code 3)",
+                      result.stderr)
+        self.assertEqual([self.meta(folder)["status"] for folder in self.runs("results/alone")],
+                         ["done", "done"])
+
+    def test_without_the_binary_a_killed_run_becomes_lost_when_its_heartbeat_is_old(self):
+        package = self.dir / "package"
+        shutil.copytree(Path(self.package) / "xrun", package / "xrun",
+                        ignore=shutil.ignore_patterns("xrun_binary.txt", "__pycache__"))
+        process = self.start_python(f'run = xrun.start("alone")\n{WAIT}',
+                                    env=self.env(PYTHONPATH=str(package)))
+        process.kill()
+        process.communicate(timeout=60)
+        folder = self.only_run("results/alone")
+        meta_file = folder / "experiment_meta.json"
+        meta = json.loads(meta_file.read_text())
+        self.assertEqual(meta["status"], "running")
+        self.assertEqual(self.shown_status(), "running")  # the heartbeat is recent
+        meta["heartbeat"] -= 3600  # as an hour later
+        meta_file.write_text(json.dumps(meta))
+        self.assertEqual(self.shown_status(), "lost")
+
+
+def _state(pid: int) -> str:
+    """The state letter of process ``pid`` ("" when it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return text[text.rindex(")") + 2]
+
+
+if __name__ == "__main__":
+    unittest.main()
