@@ -24,8 +24,10 @@ The package is built of modules, each importing only those listed before it:
 ``_common`` (the native module, errors, message wording), ``_jsonio`` (JSON values and
 files), ``_params`` (parameters, types, conversion), ``_loading`` (the experiment's files),
 ``_protocol`` (the messages to and from the C++ side), ``_plugins``, ``_compose`` (extend,
-mixins, configs), ``_runner`` (one run), ``_experiment`` (the experiment API) and ``_entry``
-(the embedded interpreter's entry point). This file only re-exports the public API.
+mixins, configs), ``_runner`` (one run), ``_experiment`` (the experiment API), ``_content``
+and ``_assets`` (what a tracking run records), ``_sdk`` (``start()`` and ``Run``), the
+compatibility modules (``compat``) and ``_entry`` (the embedded interpreter's entry point).
+This file only re-exports the public API.
 """
 
 from . import _common
@@ -34,13 +36,15 @@ from ._compose import INHERIT
 from ._experiment import Experiment, ExperimentMixin, file_namespace, folder_path
 from ._params import Parameter
 from ._plugins import PLUGIN_HOOKS, PluginEvent
+from ._assets import artifact_path
+from ._sdk import Run, start
 
 __version__ = _common.__version__
 __all__ = ["Experiment", "ExperimentMixin", "INHERIT", "file_namespace", "folder_path",
-           "UsageError", "PluginEvent", "PLUGIN_HOOKS"]
+           "UsageError", "PluginEvent", "PLUGIN_HOOKS", "start", "Run", "artifact_path"]
 
 # The public classes are xrun's wherever they are defined: tracebacks print `xrun.UsageError`
 # and reprs `xrun.Experiment`.
-for _public in (UsageError, Experiment, ExperimentMixin, Parameter, PluginEvent):
+for _public in (UsageError, Experiment, ExperimentMixin, Parameter, PluginEvent, Run):
     _public.__module__ = __name__
 del _public
