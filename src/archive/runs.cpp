@@ -225,6 +225,8 @@ struct Run::Loaded {
   std::optional<nlohmann::ordered_json> parameters;
   std::optional<Json> data;
   std::optional<bool> data_checked; // whether the data text is valid JSON
+  std::optional<Json> sdk_summary;  // experiment_summary.json (null when absent or unusable)
+  std::optional<Json> sdk_params;   // params.json (likewise)
   std::optional<std::optional<RunMeta>> meta;
   std::optional<Json> meta_json;
 };
@@ -446,7 +448,20 @@ Json Run::value(std::string_view name, double now) {
   if (parts[0] == "params" || parts[0] == "p") {
     const auto& values = parameters();
     const auto it = parts.size() > 1 ? values.find(parts[1]) : values.end();
-    return it != values.end() ? walk(plain_json(*it), parts, 2) : Json(nullptr);
+    if (it != values.end()) {
+      return walk(plain_json(*it), parts, 2);
+    }
+    // Parameters logged by the tracking SDK (run.log_params).
+    return walk(sdk_file(loaded().sdk_params, core::k_params_file), parts, 1);
+  }
+  if (parts[0] == "summary") {
+    return walk(sdk_file(loaded().sdk_summary, core::k_summary_file).value("summary", Json()),
+                parts, 1);
+  }
+  if (parts[0] == "primary_metric" || parts[0] == "primary") {
+    return walk(
+        sdk_file(loaded().sdk_summary, core::k_summary_file).value("primary_metric", Json()),
+        parts, 1);
   }
   auto& meta_json = loaded().meta_json;
   if (!meta_json) {
@@ -454,6 +469,19 @@ Json Run::value(std::string_view name, double now) {
     meta_json = whole ? Json::parse(serialize_meta(*whole)) : Json();
   }
   return walk(*meta_json, parts, parts[0] == "meta" ? 1 : 0);
+}
+
+const Json& Run::sdk_file(std::optional<Json>& cache, const char* name) {
+  if (!cache) {
+    std::string unusable;
+    auto values = core::read_json_values(folder(), name, unusable);
+    if (!unusable.empty()) {
+      core::print_warning(fmt::format("{} {}; its values are left out",
+                                      (folder() / name).string(), unusable));
+    }
+    cache = values && values->is_object() ? std::move(*values) : Json::object();
+  }
+  return *cache;
 }
 
 std::vector<Run> find_runs(const std::filesystem::path& root, bool with_data) {

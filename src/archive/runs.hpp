@@ -107,12 +107,16 @@ struct Run {
 
   /// The value of a name for `--where`, `--columns` and `--sort` (null when the run has
   /// none): parameters (`LR`, `params.LR`), meta fields (`status`, `name`, `duration`, ...,
-  /// or `meta.FIELD`) and data values (`data.metrics.acc`).
+  /// or `meta.FIELD`), data values (`data.metrics.acc`) and what the tracking SDK recorded
+  /// (`summary.test_acc`, `primary_metric.best`, `params.lr` of params.json).
   nlohmann::json value(std::string_view name, double now);
 
 private:
   struct Loaded; // what was read or parsed on demand; kept apart so a Run stays small to move
   Loaded& loaded();
+  /// The JSON object of the run file `name`, read once into `cache` (empty when absent or
+  /// unusable: a warning says why).
+  const nlohmann::json& sdk_file(std::optional<nlohmann::json>& cache, const char* name);
   std::shared_ptr<Loaded> m_loaded;
   mutable std::optional<RunStatus> m_shown; // status() of a running run: found out once
 };
