@@ -133,10 +133,13 @@ class _Assets:
     def _submit(self, job):
         """Runs ``job`` on the run's copying thread (started on first use)."""
         if self._worker is None:
+            import atexit
             import queue
             self._jobs = queue.Queue()
             self._worker = threading.Thread(target=self._work, name="xrun-assets", daemon=True)
             self._worker.start()
+            # A run never finished (an experiment's, often) still gets its copies made.
+            atexit.register(self._wait_for_assets)
         self._jobs.put(job)
 
     def _work(self):
