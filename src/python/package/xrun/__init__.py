@@ -36,8 +36,6 @@ from ._compose import INHERIT
 from ._experiment import Experiment, ExperimentMixin, file_namespace, folder_path
 from ._params import Parameter
 from ._plugins import PLUGIN_HOOKS, PluginEvent
-from ._assets import artifact_path
-from ._sdk import Run, start
 
 __version__ = _common.__version__
 __all__ = ["Experiment", "ExperimentMixin", "INHERIT", "file_namespace", "folder_path",
@@ -45,6 +43,22 @@ __all__ = ["Experiment", "ExperimentMixin", "INHERIT", "file_namespace", "folder
 
 # The public classes are xrun's wherever they are defined: tracebacks print `xrun.UsageError`
 # and reprs `xrun.Experiment`.
-for _public in (UsageError, Experiment, ExperimentMixin, Parameter, PluginEvent, Run):
+for _public in (UsageError, Experiment, ExperimentMixin, Parameter, PluginEvent):
     _public.__module__ = __name__
 del _public
+
+# The tracking SDK is imported on first use: an experiment that does not call it does not pay
+# for its modules at every start.
+_LAZY = {"start": "_sdk", "Run": "_sdk", "artifact_path": "_assets"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    if name == "Run":
+        value.__module__ = __name__
+    globals()[name] = value
+    return value
