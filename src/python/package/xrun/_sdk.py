@@ -181,12 +181,19 @@ def start(name: str = None, params: dict = None, base: str = None,
     standalone = importlib.import_module(__package__ + "._standalone")
     session = standalone.begin(name, params, base, capture_console, capture_env, tqdm_mode,
                                system_metrics)
-    store = getattr(session, "base", None) or base or os.path.dirname(os.path.dirname(
-        session.path))
+    store = getattr(session, "base", None) or base or _folder_above(session.path, name)
     run = Run(session.path, session.id, store=store, session=session)
     if params:
         run.log_params(params)
     return run
+
+
+def _folder_above(path: str, name) -> str:
+    """The base of the run folder ``<base>/<name>/<run id>``."""
+    levels = 1 + len([part for part in str(name or "").split("/") if part])
+    for _ in range(max(levels, 2)):
+        path = os.path.dirname(os.path.abspath(path))
+    return path
 
 
 def _archive_of(base_path: str, namespace: str) -> str:
