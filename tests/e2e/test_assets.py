@@ -169,6 +169,7 @@ class Artifacts(Workspace):
             run.log_image("img", np.zeros((2, 2), dtype=np.uint8))
         """))
         self.save(b"the weights")
+        self.save(b"the weights")  # two runs, one blob: each still gets the whole file
         packed = self.xrun("archive", "compress", "--all", "-o", "runs.tar.zst", "--remove")
         self.assertEqual(packed.returncode, 0, packed.stderr)
         self.assertEqual(self.runs("results/exp"), [])
@@ -176,10 +177,13 @@ class Artifacts(Workspace):
         elsewhere.mkdir()
         extracted = self.xrun("archive", "extract", "runs.tar.zst", "--path", elsewhere)
         self.assertEqual(extracted.returncode, 0, extracted.stderr)
-        (run,) = (elsewhere / "results" / "exp").iterdir()
-        self.assertEqual((run / "artifacts" / "model.pt" / "v1" / "model.pt").read_bytes(),
-                         b"the weights")
-        self.assertTrue((run / "images" / "img" / "00000.png").is_file())
+        runs = sorted((elsewhere / "results" / "exp").iterdir())
+        self.assertEqual(len(runs), 2)
+        for run, version in zip(runs, ("v1", "v2")):
+            self.assertEqual((run / "artifacts" / "model.pt" / version / "model.pt").read_bytes(),
+                             b"the weights")
+            self.assertTrue((run / "images" / "img" / "00000.png").is_file())
+        run = runs[0]
         shown = self.xrun("archive", "show", "--path", elsewhere / "results", run.name)
         self.assertRegex(shown.stdout, r"model\.pt:v1 +model +11 bytes")
         self.assertRegex(shown.stdout, r"img +1 image")
