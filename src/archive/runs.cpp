@@ -536,6 +536,11 @@ void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
       if (reads_data(name)) {
         add_data_names(runs[i].value("data", now), "data", known);
       }
+      for (const char* group : {"summary", "primary_metric"}) {
+        if (name.starts_with(group)) {
+          add_data_names(runs[i].value(group, now), group, known);
+        }
+      }
     }
     for (const auto& [field, get] : k_summary_fields) {
       known.emplace(field);

@@ -85,6 +85,9 @@ class InsideAnExperiment(Workspace):
         self.assertIn("0.91,mlp,\"[64,16]\",acc", listed.stdout)
         nothing = self.xrun("archive", "list", "--where", "summary.test_acc > 0.95")
         self.assertNotIn(run.name, nothing.stdout)
+        typo = self.xrun("archive", "list", "--where", "summary.test_ac > 0.5")
+        self.assertIn("no run has a value for summary.test_ac (did you mean summary.test_acc?)",
+                      typo.stderr)
         shown = self.xrun("archive", "show", run.name)
         self.assertEqual(shown.returncode, 0, shown.stderr)
         for pattern in (r"\nsummary\n", r"primary metric +acc \(max\)", r"test_acc +0\.91",
