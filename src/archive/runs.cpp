@@ -221,6 +221,21 @@ RunSummary RunSummary::of(const RunMeta& meta) {
   return summary;
 }
 
+namespace {
+
+/// A small values file of the tracking SDK as the index keeps it: its text, "" when there is
+/// none, nullopt when it must be read when needed (too large, or a problem said then).
+std::optional<std::string> indexed_text(const std::filesystem::path& folder, const char* name) {
+  auto read = util::read_regular_file(folder, name, k_max_indexed_data);
+  if (read.ok()) {
+    return std::move(read.text);
+  }
+  return read.problem == util::FileProblem::missing ? std::optional<std::string>("")
+                                                    : std::nullopt;
+}
+
+} // namespace
+
 struct Run::Loaded {
   std::optional<nlohmann::ordered_json> parameters;
   std::optional<Json> data;
@@ -255,6 +270,8 @@ Run Run::load(const std::filesystem::path& folder) {
   } catch (const Error& problem) {
     run.problem = problem.what();
   }
+  run.summary_text = indexed_text(folder, core::k_summary_file);
+  run.params_text = indexed_text(folder, core::k_params_file);
   auto data = util::read_regular_file(folder, core::k_data_file, k_max_indexed_data);
   switch (data.problem) {
   case util::FileProblem::none:
@@ -452,15 +469,17 @@ Json Run::value(std::string_view name, double now) {
       return walk(plain_json(*it), parts, 2);
     }
     // Parameters logged by the tracking SDK (run.log_params).
-    return walk(sdk_file(loaded().sdk_params, core::k_params_file), parts, 1);
+    return walk(sdk_file(loaded().sdk_params, core::k_params_file, params_text), parts, 1);
   }
   if (parts[0] == "summary") {
-    return walk(sdk_file(loaded().sdk_summary, core::k_summary_file).value("summary", Json()),
+    return walk(sdk_file(loaded().sdk_summary, core::k_summary_file, summary_text)
+                    .value("summary", Json()),
                 parts, 1);
   }
   if (parts[0] == "primary_metric" || parts[0] == "primary") {
     return walk(
-        sdk_file(loaded().sdk_summary, core::k_summary_file).value("primary_metric", Json()),
+        sdk_file(loaded().sdk_summary, core::k_summary_file, summary_text)
+            .value("primary_metric", Json()),
         parts, 1);
   }
   auto& meta_json = loaded().meta_json;
@@ -471,10 +490,19 @@ Json Run::value(std::string_view name, double now) {
   return walk(*meta_json, parts, parts[0] == "meta" ? 1 : 0);
 }
 
-const Json& Run::sdk_file(std::optional<Json>& cache, const char* name) {
+const Json& Run::sdk_file(std::optional<Json>& cache, const char* name,
+                          std::optional<std::string>& text) {
   if (!cache) {
     std::string unusable;
-    auto values = core::read_json_values(folder(), name, unusable);
+    std::optional<Json> values;
+    if (text) { // as the index keeps it
+      values = text->empty() ? std::optional<Json>() : core::parse_bounded_json<Json>(*text);
+      if (values && values->is_discarded()) {
+        unusable = core::json_problem(*text);
+      }
+    } else {
+      values = core::read_json_values(folder(), name, unusable);
+    }
     if (!unusable.empty()) {
       core::print_warning(fmt::format("{} {}; its values are left out",
                                       (folder() / name).string(), unusable));

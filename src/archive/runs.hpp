@@ -82,6 +82,9 @@ struct Run {
   std::string parameters_text = "{}"; // JSON object of parameter values, declaration order
   /// experiment_data.json as read ("" when there is none); nullopt: read the file when needed.
   std::optional<std::string> data_text;
+  /// The same of the tracking SDK's experiment_summary.json and params.json.
+  std::optional<std::string> summary_text;
+  std::optional<std::string> params_text;
 
   bool readable() const { return problem.empty(); }
 
@@ -116,7 +119,8 @@ private:
   Loaded& loaded();
   /// The JSON object of the run file `name`, read once into `cache` (empty when absent or
   /// unusable: a warning says why).
-  const nlohmann::json& sdk_file(std::optional<nlohmann::json>& cache, const char* name);
+  const nlohmann::json& sdk_file(std::optional<nlohmann::json>& cache, const char* name,
+                                 std::optional<std::string>& text);
   std::shared_ptr<Loaded> m_loaded;
   mutable std::optional<RunStatus> m_shown; // status() of a running run: found out once
 };

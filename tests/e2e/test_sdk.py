@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import textwrap
+import time
 import unittest
 
 from support import Workspace, experiment_source
@@ -93,6 +94,29 @@ class InsideAnExperiment(Workspace):
         for pattern in (r"\nsummary\n", r"primary metric +acc \(max\)", r"test_acc +0\.91",
                         r"\nlogged parameters\n", r"lr +0\.01"):
             self.assertRegex(shown.stdout, pattern)
+
+    def test_the_index_follows_summary_and_parameter_files_changed_in_place(self):
+        result, run = self.run_experiment("""
+            run.summary({"test_acc": 0.91})
+            run.log_params({"lr": 0.01})
+        """)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # Times well in the past: the index trusts them (a fresh time is always read again).
+        past = time.time_ns() - 100 * 10**9
+        for path in run.iterdir():
+            os.utime(path, ns=(past, past))
+        query = ("archive", "list", "--csv", "--columns", "summary.test_acc,params.lr")
+        self.assertIn(",0.91,0.01", self.xrun(*query).stdout)
+        self.assertIn("0 read from their folders", self.xrun("archive", "index").stdout)
+        for name, old, new in (("experiment_summary.json", "0.91", "0.42"),
+                               ("params.json", "0.01", "0.07")):
+            path = run / name
+            text = path.read_text().replace(old, new)
+            with open(path, "w") as handle:  # in place: the same size, another time
+                handle.write(text)
+            os.utime(path, ns=(past + 10**9, past + 10**9))
+        self.assertIn(",0.42,0.07", self.xrun(*query).stdout)
+        self.assertIn("0 read from their folders", self.xrun("archive", "index").stdout)
 
     def test_bad_input_raises_naming_the_value_and_the_run_goes_on(self):
         result, run = self.run_experiment("""
