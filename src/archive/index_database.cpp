@@ -113,8 +113,8 @@ bool Database::recreate() {
 bool Database::load(const std::string& root, bool data, Catalog& catalog) {
   std::string columns = k_columns;
   if (!data) {
-    columns.replace(columns.rfind("sdk_summary"), std::string_view("sdk_summary, sdk_params").size(),
-                    "NULL, NULL");
+    columns.replace(columns.rfind("sdk_summary"),
+                    std::string_view("sdk_summary, sdk_params").size(), "NULL, NULL");
     columns.replace(columns.rfind("data"), 4, "NULL");
   }
   if (!m_db) {

@@ -2,6 +2,7 @@
 
 #include "archive/index.hpp"
 #include "archive/query.hpp"
+#include "archive/sdk_content.hpp"
 #include "core/diagnostics.hpp"
 #include "core/run_files.hpp"
 #include "util/fs.hpp"
@@ -221,20 +222,6 @@ RunSummary RunSummary::of(const RunMeta& meta) {
   return summary;
 }
 
-namespace {
-
-/// A small values file of the tracking SDK as the index keeps it: its text, "" when there is
-/// none, nullopt when it must be read when needed (too large, or a problem said then).
-std::optional<std::string> indexed_text(const std::filesystem::path& folder, const char* name) {
-  auto read = util::read_regular_file(folder, name, k_max_indexed_data);
-  if (read.ok()) {
-    return std::move(read.text);
-  }
-  return read.problem == util::FileProblem::missing ? std::optional<std::string>("")
-                                                    : std::nullopt;
-}
-
-} // namespace
 
 struct Run::Loaded {
   std::optional<nlohmann::ordered_json> parameters;
@@ -270,8 +257,8 @@ Run Run::load(const std::filesystem::path& folder) {
   } catch (const Error& problem) {
     run.problem = problem.what();
   }
-  run.summary_text = indexed_text(folder, core::k_summary_file);
-  run.params_text = indexed_text(folder, core::k_params_file);
+  run.summary_text = sdk_values_text(folder, core::k_summary_file);
+  run.params_text = sdk_values_text(folder, core::k_params_file);
   auto data = util::read_regular_file(folder, core::k_data_file, k_max_indexed_data);
   switch (data.problem) {
   case util::FileProblem::none:
@@ -488,28 +475,6 @@ Json Run::value(std::string_view name, double now) {
     meta_json = whole ? Json::parse(serialize_meta(*whole)) : Json();
   }
   return walk(*meta_json, parts, parts[0] == "meta" ? 1 : 0);
-}
-
-const Json& Run::sdk_file(std::optional<Json>& cache, const char* name,
-                          std::optional<std::string>& text) {
-  if (!cache) {
-    std::string unusable;
-    std::optional<Json> values;
-    if (text) { // as the index keeps it
-      values = text->empty() ? std::optional<Json>() : core::parse_bounded_json<Json>(*text);
-      if (values && values->is_discarded()) {
-        unusable = core::json_problem(*text);
-      }
-    } else {
-      values = core::read_json_values(folder(), name, unusable);
-    }
-    if (!unusable.empty()) {
-      core::print_warning(fmt::format("{} {}; its values are left out",
-                                      (folder() / name).string(), unusable));
-    }
-    cache = values && values->is_object() ? std::move(*values) : Json::object();
-  }
-  return *cache;
 }
 
 std::vector<Run> find_runs(const std::filesystem::path& root, bool with_data) {

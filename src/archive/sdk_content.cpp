@@ -1,6 +1,8 @@
 #include "archive/sdk_content.hpp"
 
 #include "archive/inspect.hpp"
+#include "archive/runs.hpp"
+#include "core/diagnostics.hpp"
 #include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -54,11 +56,11 @@ void show_summary(const std::filesystem::path& folder, std::ostream& out) {
   util::Table table({}, "  ");
   if (const auto primary = file->find("primary_metric");
       primary != file->end() && primary->is_object()) {
-    table.add_row({"primary metric",
-                   fmt::format("{} ({}): best {} at step {}", text_of(primary->value("name", Json())),
-                               text_of(primary->value("mode", Json())),
-                               short_json(primary->value("best", Json())),
-                               short_json(primary->value("step", Json())))});
+    table.add_row({"primary metric", fmt::format("{} ({}): best {} at step {}",
+                                                 text_of(primary->value("name", Json())),
+                                                 text_of(primary->value("mode", Json())),
+                                                 short_json(primary->value("best", Json())),
+                                                 short_json(primary->value("step", Json())))});
   }
   if (const auto values = file->find("summary"); values != file->end() && values->is_object()) {
     for (const auto& [key, value] : values->items()) {
@@ -171,6 +173,36 @@ std::optional<long> version_of(std::string_view entry) {
 
 } // namespace
 
+std::optional<std::string> sdk_values_text(const std::filesystem::path& folder, const char* name) {
+  auto read = util::read_regular_file(folder, name, k_max_indexed_data);
+  if (read.ok()) {
+    return std::move(read.text);
+  }
+  return read.problem == util::FileProblem::missing ? std::optional<std::string>("") : std::nullopt;
+}
+
+const Json& Run::sdk_file(std::optional<Json>& cache, const char* name,
+                          std::optional<std::string>& text) {
+  if (!cache) {
+    std::string unusable;
+    std::optional<Json> values;
+    if (text) { // as the index keeps it
+      values = text->empty() ? std::optional<Json>() : core::parse_bounded_json<Json>(*text);
+      if (values && values->is_discarded()) {
+        unusable = core::json_problem(*text);
+      }
+    } else {
+      values = core::read_json_values(folder(), name, unusable);
+    }
+    if (!unusable.empty()) {
+      core::print_warning(
+          fmt::format("{} {}; its values are left out", (folder() / name).string(), unusable));
+    }
+    cache = values && values->is_object() ? std::move(*values) : Json::object();
+  }
+  return *cache;
+}
+
 void show_sdk_content(const std::filesystem::path& folder, std::ostream& out) {
   show_summary(folder, out);
   show_logged_parameters(folder, out);
@@ -184,11 +216,13 @@ std::filesystem::path artifact_blob(const std::filesystem::path& root, std::stri
   const auto wanted = colon == std::string_view::npos ? "latest" : spec.substr(colon + 1);
   if (!valid_name(name)) {
     throw UsageError(fmt::format("an artifact is NAME, NAME:latest or NAME:v3 (a name of letters, "
-                                 "digits, '.', '_', '-'), not {}", spec));
+                                 "digits, '.', '_', '-'), not {}",
+                                 spec));
   }
   std::optional<long> version;
   if (wanted != "latest") {
-    version = version_of(fmt::format("v{}.json", wanted.starts_with('v') ? wanted.substr(1) : wanted));
+    version =
+        version_of(fmt::format("v{}.json", wanted.starts_with('v') ? wanted.substr(1) : wanted));
     if (!version) {
       throw UsageError(fmt::format("an artifact version is 'latest' or like 'v3', not {}", wanted));
     }

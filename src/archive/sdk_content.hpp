@@ -4,11 +4,17 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 
 namespace xrun::archive {
+
+/// A small values file of the tracking SDK (`name` in `folder`) as the index keeps it: its
+/// text, "" when there is none, nullopt when it is to be read when needed (too large for the
+/// index, or a problem said then).
+std::optional<std::string> sdk_values_text(const std::filesystem::path& folder, const char* name);
 
 /// `show`'s sections for the SDK's files of the run in `folder` (nothing when it has none).
 /// A file that cannot be used is named in its section, never thrown.
