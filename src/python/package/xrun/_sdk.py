@@ -56,7 +56,6 @@ class Run(_Content, _Assets):
         self._assets_init()
         self._steps = {}
         self._last_log_step = -1
-        self._native_series = experiment is not None and _xrun is not None
         if path is None:
             self.track = self.log = _nothing
         elif experiment is not None:
@@ -69,6 +68,9 @@ class Run(_Content, _Assets):
             self.track = getattr(session, "track", None) or self._track_python
             self.log = getattr(session, "log", None) or self._log_python
             self._log_stream = getattr(session, "write_log", None)
+        # Whoever writes the series keeps the primary metric's best: the native writer when
+        # `log` is the native function, else this object (see _observe_primary).
+        self._native_series = _xrun is not None and self.log is getattr(_xrun, "log", None)
 
     def __repr__(self):
         return f"<xrun.Run {self.path or 'disabled'}>"
