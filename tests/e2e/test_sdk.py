@@ -95,6 +95,24 @@ class InsideAnExperiment(Workspace):
                         r"\nlogged parameters\n", r"lr +0\.01"):
             self.assertRegex(shown.stdout, pattern)
 
+    def test_repeated_starts_give_runs_over_the_same_folder_that_add_up(self):
+        result, run = self.run_experiment("""
+            import numpy as np
+            other = xrun.start()
+            print("same", other.path == run.path, other is not run)
+            run.summary({"a": 1}); other.summary({"b": 2})
+            run.log_params({"x": 1}); other.log_params({"y": 2})
+            run.log_image("img", np.zeros((2, 2), dtype=np.uint8))
+            other.log_image("img", np.ones((2, 2), dtype=np.uint8))
+        """)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("same True True", result.stdout)
+        self.assertEqual(json.loads((run / "experiment_summary.json").read_text())["summary"],
+                         {"a": 1, "b": 2})
+        self.assertEqual(json.loads((run / "params.json").read_text()), {"x": 1, "y": 2})
+        self.assertEqual(sorted(path.name for path in (run / "images" / "img").iterdir()),
+                         ["00000.png", "00001.png"])
+
     def test_the_index_follows_summary_and_parameter_files_changed_in_place(self):
         result, run = self.run_experiment("""
             run.summary({"test_acc": 0.91})

@@ -167,8 +167,8 @@ class _Content:
     def _content_init(self):
         self._content_lock = threading.Lock()
         self._image_counts = {}
-        self._summary_state = {"summary": {}, "primary_metric": None}
-        self._params = {}
+        self._summary_state = None  # read from the run folder on first use
+        self._params = None
 
     # -- text ---------------------------------------------------------------------------------
     def _write_log(self, level: str, message, now: float = None):
@@ -222,11 +222,14 @@ class _Content:
         if self.path is None:
             return None
         with self._content_lock:
-            number = self._image_counts.get(key, 0)
+            folder = os.path.join(self.path, _IMAGE_FOLDER, key)
+            if key not in self._image_counts:  # another Run over this folder may have some
+                self._image_counts[key] = _next_number(folder)
+            number = self._image_counts[key]
             self._image_counts[key] = number + 1
             relative = f"{_IMAGE_FOLDER}/{key}/{number:05d}.{extension}"
             target = os.path.join(self.path, relative)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             temp = f"{target}.tmp"
             with open(temp, "wb") as handle:
                 handle.write(data)
@@ -253,7 +256,7 @@ class _Content:
             native(name, mode)
             return
         with self._content_lock:
-            self._summary_state["primary_metric"] = {"name": name, "mode": mode, "best": None,
+            self._summary()["primary_metric"] = {"name": name, "mode": mode, "best": None,
                                                      "step": None, "time": None}
             self._write_summary()
 
@@ -269,18 +272,26 @@ class _Content:
             native(plain)
             return
         with self._content_lock:
-            self._summary_state["summary"].update(plain)
+            self._summary()["summary"].update(plain)
             self._write_summary()
 
     def _observe_primary(self, name, value, step):
         """The Python writer's share of the primary metric: a new best is written at once."""
-        primary = self._summary_state["primary_metric"]
+        primary = self._summary()["primary_metric"]
         if primary is None or primary["name"] != name or math.isnan(value):
             return
         best = primary["best"]
         if best is None or (value > best if primary["mode"] == "max" else value < best):
             primary.update(best=value, step=step, time=round(time.time(), 3))
             self._write_summary()
+
+    def _summary(self) -> dict:
+        """The summary file's content, as this or another Run over the folder left it."""
+        if self._summary_state is None:
+            state = _read_json(os.path.join(self.path, _SUMMARY_FILE))
+            self._summary_state = {"summary": dict(state.get("summary") or {}),
+                                   "primary_metric": state.get("primary_metric")}
+        return self._summary_state
 
     def _write_summary(self):
         _write_atomic(os.path.join(self.path, _SUMMARY_FILE),
@@ -293,8 +304,33 @@ class _Content:
         if self.path is None:
             return
         with self._content_lock:
+            if self._params is None:
+                self._params = _read_json(os.path.join(self.path, _PARAMS_FILE))
             self._params.update({str(key): _plain_or_repr(value)
                                  for key, value in params.items()})
             _write_atomic(os.path.join(self.path, _PARAMS_FILE),
                           _dumps(self._params, indent=2) + "\n")
 
+
+
+def _read_json(path: str) -> dict:
+    """The JSON object in the file ``path``; {} when there is none (or no object)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _next_number(folder: str) -> int:
+    """One more than the highest ``<n>.<ext>`` image number in ``folder`` (0 for none)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    numbers = [int(stem) for stem, _, _ in (name.partition(".") for name in names)
+               if stem.isdigit()]
+    return max(numbers, default=-1) + 1
