@@ -247,7 +247,13 @@ std::filesystem::path artifact_blob(const std::filesystem::path& root, std::stri
       continue; // reserved by a run still storing it, or damaged
     }
     const auto digest = sha.get<std::string>();
-    return root / k_store / "blobs" / digest.substr(0, 2) / digest;
+    const auto blob = fmt::format("{}/blobs/{}/{}", k_store, digest.substr(0, 2), digest);
+    if (const auto file = util::open_regular_file(root, blob); !file.ok()) {
+      throw ArchiveError(fmt::format("{}:v{}: its stored file {} {}", name, number,
+                                     (root / blob).string(),
+                                     core::run_file_why(file.problem, file.why)));
+    }
+    return root / blob;
   }
   throw ArchiveError(fmt::format("{} has no artifact {}", root.string(), spec),
                      "xrun archive show RUN lists a run's artifacts");

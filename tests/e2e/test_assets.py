@@ -162,6 +162,13 @@ class Artifacts(Workspace):
         shown = self.xrun("archive", "show", runs[2].name)
         self.assertRegex(shown.stdout, r"\nartifacts\n +model:v3 +model +11 bytes +"
                          + hashlib.sha256(b"weights two").hexdigest()[:12])
+        # A blob removed by hand: said, not printed as if it were there.
+        blob = self.dir / self.xrun("archive", "artifact", "model:v3").stdout.strip()
+        blob.unlink()
+        gone = self.xrun("archive", "artifact", "model:v3")
+        self.assertEqual(gone.returncode, 2)
+        self.assertIn(f"model:v3: its stored file results/.xrun/blobs/{blob.parent.name}/"
+                      f"{blob.name} does not exist", gone.stderr)
 
     def test_compressed_and_extracted_runs_keep_their_artifacts(self):
         self.write("exp.py", sdk_experiment("""
