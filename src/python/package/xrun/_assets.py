@@ -27,6 +27,12 @@ def _version_of(entry: str):
     return int(digits) if digits.isdigit() and not digits.startswith("0") else None
 
 
+def _is_digest(text) -> bool:
+    """Whether ``text`` is a SHA-256 as blobs are named: 64 lower-case hex digits."""
+    return isinstance(text, str) and len(text) == 64 and all(
+        char in "0123456789abcdef" for char in text)
+
+
 def _valid_name(name: str) -> bool:
     """Artifact names: letters, digits, '.', '_', '-' (a file name in every archive)."""
     return bool(name) and name not in (".", "..") and all(
@@ -96,10 +102,13 @@ def _reserve_version(store: str, name: str) -> int:
 def artifact_path(spec: str, base: str = "results") -> str:
     """The stored file of artifact ``name``, ``name:latest`` or ``name:v3`` in the archive
     ``base``; a LookupError naming what is missing."""
-    name, _, wanted = str(spec).partition(":")
-    folder = os.path.join(base, _STORE, "artifacts", name)
     import json
 
+    name, _, wanted = str(spec).partition(":")
+    if not _valid_name(name):
+        raise ValueError("an artifact is NAME, NAME:latest or NAME:v3 (a name of letters, "
+                         f"digits, '.', '_', '-'), not {_shown(repr(spec))}")
+    folder = os.path.join(base, _STORE, "artifacts", name)
     versions = sorted((number, entry) for entry in
                       (os.listdir(folder) if os.path.isdir(folder) else [])
                       if (number := _version_of(entry)) is not None)
@@ -114,7 +123,13 @@ def artifact_path(spec: str, base: str = "results") -> str:
                 record = json.load(handle)
         except (OSError, ValueError):  # reserved, still being stored
             continue
-        return _blob_path(base, record["sha256"])
+        digest = record.get("sha256") if isinstance(record, dict) else None
+        if not _is_digest(digest):
+            continue  # damaged
+        blob = _blob_path(base, digest)
+        if not os.path.isfile(blob):
+            raise FileNotFoundError(f"{name}:v{number}: its stored file {blob} does not exist")
+        return blob
     raise LookupError(f"no artifact {_shown(spec)} in {base}")
 
 
@@ -202,7 +217,7 @@ class _Assets:
 
     def get_blob_path(self, digest: str) -> str:
         """The path of the blob ``digest`` in the archive."""
-        if len(str(digest)) != 64 or any(char not in "0123456789abcdef" for char in str(digest)):
+        if not _is_digest(digest):
             raise ValueError(f"a blob id is 64 hex digits, not {_shown(repr(digest))}")
         return None if self.path is None else _blob_path(self._store, digest)
 
