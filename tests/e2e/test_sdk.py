@@ -40,6 +40,8 @@ class InsideAnExperiment(Workspace):
         result, run = self.run_experiment("""
             import os
             print("same", run.path == e.path, run.id == os.path.basename(e.path))
+            # The native function itself, not a Python wrapper.
+            print("native", run.track is e.track, type(run.track).__name__)
             run.track("loss", 0.5)
             run.track("loss", 0.25)
             run.log({"acc": 0.8}, step=1, stage="train")
@@ -60,6 +62,7 @@ class InsideAnExperiment(Workspace):
         """)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("same True True", result.stdout)
+        self.assertIn("native True builtin_function_or_method", result.stdout)
         self.assertEqual(self.meta(run)["status"], "done")
         self.assertEqual(self.data(run)["after_finish"], 1)
         loss = (run / ".track" / "loss.csv").read_text().splitlines()
