@@ -258,7 +258,8 @@ class PlainPython(Workspace):
         self.assertEqual(self.meta(run)["status"], "done")
         acc = (run / ".track" / "acc.csv").read_text().splitlines()
         self.assertEqual(acc[0], "step,value,time,stage")
-        self.assertEqual([line.split(",")[0] for line in acc[1:]], ["0", "1"])
+        steps = [int(line.split(",")[0]) for line in acc[1:]]
+        self.assertEqual(steps[1], steps[0] + 1)  # without a step: one more than the last
         self.assertEqual(acc[1].split(",")[3], "train")
         self.assertEqual(json.loads((run / "params.json").read_text()), {"lr": 0.01})
         self.assertIn(("INFO", "hello"), log_lines(self.log(run)))
