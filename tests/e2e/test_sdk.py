@@ -301,6 +301,7 @@ class PlainPython(Workspace):
                       ["primary_metric"]["best"] == 0.9, what="the best value on disk")
         process.send_signal(signal.SIGKILL)
         process.wait()
+        process.stdout.close()
         summary = json.loads((run / "experiment_summary.json").read_text())
         self.assertEqual(summary["summary"], {"seen": 3})
         self.assertEqual(summary["primary_metric"]["step"], 1)
