@@ -131,7 +131,7 @@ class Run(_Content, _Assets):
         return self
 
     def __exit__(self, kind, error, traceback):
-        if kind is None:
+        if kind is None or (issubclass(kind, SystemExit) and error.code in (0, None)):
             self.finish()
         elif issubclass(kind, KeyboardInterrupt):
             self.finish("interrupted", error)
@@ -141,6 +141,8 @@ class Run(_Content, _Assets):
 
 
 def _print_line(text: str):
+    """Log lines of a Run inside ``xrun run``: the experiment's output, which the supervisor
+    writes to the log."""
     sys.stdout.write(text)
     sys.stdout.flush()
 
