@@ -59,7 +59,9 @@ def _read(path):
 
     steps, values, skipped = [], [], 0
     with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for row in csv.DictReader(handle):  # step,value,time[,stage]
+            if None in row.values():
+                continue  # fewer columns than the header: a line cut short by a kill
             try:
                 step, value = int(row["step"]), float(row["value"])
             except (TypeError, ValueError, KeyError):

@@ -102,6 +102,69 @@ PyObject* autosave_stop(PyObject*, PyObject*) {
   Py_RETURN_NONE;
 }
 
+/// `experiment[key] = value` in C: `key` ("a/b/c") walks (and makes) nested dicts of the
+/// experiment's `data`, then the data is marked changed. A method descriptor (below), so that
+/// Python calls it with the experiment as its first argument.
+PyObject* data_setitem(PyObject* experiment, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "experiment[key] = value");
+    return nullptr;
+  }
+  PyObject* key = args[0];
+  if (!PyUnicode_Check(key)) {
+    PyErr_Format(PyExc_TypeError, "data keys are strings like 'a/b/c', not %s",
+                 Py_TYPE(key)->tp_name);
+    return nullptr;
+  }
+  static PyObject* data_name = PyUnicode_InternFromString("data");
+  PyObject* node = PyObject_GetAttr(experiment, data_name); // a new reference
+  const Py_ssize_t length = PyUnicode_GET_LENGTH(key);
+  Py_ssize_t start = 0;
+  while (node != nullptr) {
+    if (!PyDict_Check(node)) {
+      PyErr_SetString(PyExc_TypeError, "the experiment's data is not a dict");
+      break;
+    }
+    const Py_ssize_t slash = PyUnicode_FindChar(key, '/', start, length, 1);
+    if (slash == -2) {
+      break;
+    }
+    if (slash == -1) { // the last part: the value's own key
+      PyObject* last = start == 0 ? Py_NewRef(key) : PyUnicode_Substring(key, start, length);
+      const int failed = last == nullptr || PyDict_SetItem(node, last, args[1]) != 0;
+      Py_XDECREF(last);
+      Py_DECREF(node);
+      if (failed) {
+        return nullptr;
+      }
+      autosave().changed(); // saved in the background within a second
+      Py_RETURN_NONE;
+    }
+    PyObject* part = PyUnicode_Substring(key, start, slash);
+    PyObject* child = part != nullptr ? PyDict_GetItemWithError(node, part) : nullptr;
+    if (child != nullptr && PyDict_Check(child)) {
+      Py_INCREF(child);
+    } else if (part != nullptr && !PyErr_Occurred()) {
+      child = PyDict_New(); // missing, or a value that now becomes a branch
+      if (child != nullptr && PyDict_SetItem(node, part, child) != 0) {
+        Py_CLEAR(child);
+      }
+    } else {
+      child = nullptr;
+    }
+    Py_XDECREF(part);
+    Py_DECREF(node);
+    node = child;
+    start = slash + 1;
+  }
+  Py_XDECREF(node);
+  return nullptr;
+}
+
+PyMethodDef k_data_setitem = {
+    "data_setitem", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(data_setitem)),
+    METH_FASTCALL, "e[key] = value: store `value` under the '/'-separated key of e.data."};
+
 PyMethodDef k_methods[] = {
     {"autosave_start",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(autosave_start)), METH_FASTCALL,
@@ -114,7 +177,17 @@ PyMethodDef k_methods[] = {
 } // namespace
 
 bool add_autosave(PyObject* module) {
-  return PyModule_AddFunctions(module, k_methods) == 0;
+  if (PyModule_AddFunctions(module, k_methods) != 0) {
+    return false;
+  }
+  // A method descriptor of `object` binds to any instance, and Python calls it as a method
+  // without making a bound method first: `Experiment.__setitem__ = _xrun.data_setitem`.
+  PyObject* method = PyDescr_NewMethod(&PyBaseObject_Type, &k_data_setitem);
+  if (method == nullptr || PyModule_AddObject(module, "data_setitem", method) != 0) {
+    Py_XDECREF(method);
+    return false;
+  }
+  return true;
 }
 
 void stop_autosave() {

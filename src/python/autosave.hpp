@@ -11,6 +11,9 @@ namespace xrun::python {
 ///                                    last call; so a value stored once and never touched again
 ///                                    is still on disk within `interval`, whatever happens later
 ///   data_changed()                   marks the data as changed (cheap: one atomic store)
+///   data_setitem                     `experiment[key] = value` in C, for Experiment's class:
+///                                    "a/b/c" walks (and makes) nested dicts of its `data`,
+///                                    then marks the data changed
 ///   autosave_stop()                  stops the thread (the caller saves one last time)
 /// Returns false with a Python error set on failure.
 bool add_autosave(PyObject* module);

@@ -63,7 +63,7 @@ class Statuses(Workspace):
                          (self.dir / "exp.py").read_text())
         self.assertEqual((run / "notes.txt").read_text(), "hello")
         series = (run / ".track" / "train" / "loss.csv").read_text().splitlines()
-        self.assertEqual(series[0], "step,value,time")
+        self.assertEqual(series[0], "step,value,time,stage")
         self.assertEqual([float(line.split(",")[1]) for line in series[1:]], [1.0, 0.5, 1 / 3])
         self.assertEqual([line.split(",")[0] for line in series[1:]], ["0", "1", "2"])
         self.assertIn("run done", result.stderr)

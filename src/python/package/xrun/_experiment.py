@@ -23,6 +23,17 @@ _TRACK_FOLDER = ".track"
 _experiments: list = []
 
 
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _check_series_name(name):
+    if not isinstance(name, str) or not name or name.startswith("/") \
+            or ".." in name.split("/") or name.endswith("/"):
+        raise ValueError(f"a tracked series needs a name like 'train/loss', not {name!r}")
+
+
 def file_namespace(file: str) -> str:
     """``results/<module stem>``: the usual namespace of an experiment module."""
     return "results/" + os.path.splitext(os.path.basename(file))[0]
@@ -138,6 +149,9 @@ class Experiment(_Definition):
         elif self.path is not None:
             self._save_data()
 
+    if _xrun is not None:  # the same in C, a third of the cost (a hot path of many loops)
+        __setitem__ = _xrun.data_setitem  # noqa: F811
+
     def __getitem__(self, key: str):
         node = self.data
         for part in key.split("/"):
@@ -172,18 +186,17 @@ class Experiment(_Definition):
 
     # -- tracking -----------------------------------------------------------------------------
     def track(self, name: str, value):
-        """Appends ``value`` to the series ``name`` (``train/loss`` nests): numbers go to
-        ``.track/<name>.csv`` as ``step,value,time`` lines, matplotlib figures to
-        ``.track/<name>_NNN.png``. While the experiment runs, this is a native function."""
+        """Appends ``value`` to the series ``name`` (``train/loss`` nests) at one more than the
+        series' last step: numbers go to ``.track/<name>.csv`` as ``step,value,time,stage``
+        lines, matplotlib figures to ``.track/<name>_NNN.png``. While the experiment runs,
+        this is a native function."""
         return self._track_slow(name, value)
 
     def _track_slow(self, name, value):
         """What the native ``track`` hands over: new series, figures, non-float numbers."""
         if self.path is None or _xrun is None:
             raise RuntimeError("track() is only available while the experiment runs")
-        if not isinstance(name, str) or not name or name.startswith("/") \
-                or ".." in name.split("/"):
-            raise ValueError(f"a tracked series needs a name like 'train/loss', not {name!r}")
+        _check_series_name(name)
         target = os.path.join(self.path, _TRACK_FOLDER, name)
         if hasattr(value, "savefig"):
             step = self._figure_steps.get(name, 0)
@@ -198,17 +211,26 @@ class Experiment(_Definition):
         except (TypeError, ValueError):
             number = None
         if number is None:
-            raise TypeError(f"track('{name}', ...) takes numbers or figures, "
-                            f"not {type(value).__name__}")
-        if name not in self._series:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            _xrun.track_register(name, target + ".csv")
-            self._series.add(name)
-            if name not in self.tracked:
-                self.tracked.append(name)
+            raise TypeError(f"track('{name}', ...) takes numbers or figures, not "
+                            f"{_shown(value)} ({type(value).__name__})")
+        self._register_series(name)
         _xrun.track(name, number)
 
+    def _register_series(self, name):
+        """Makes the series ``name`` (its ``.track/`` file) unless it exists: for ``track``'s
+        slow path and for the native ``log`` meeting a new name."""
+        if name in self._series:
+            return
+        _check_series_name(name)
+        target = os.path.join(self.path, _TRACK_FOLDER, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        _xrun.track_register(name, target + ".csv")
+        self._series.add(name)
+        if name not in self.tracked:
+            self.tracked.append(name)
+
     def track_many(self, values: dict):
+        """``track`` of every item: each series at one more than its own last step."""
         for name, value in values.items():
             self.track(name, value)
 

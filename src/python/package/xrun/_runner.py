@@ -96,7 +96,7 @@ def _start_recording(experiment, plugins: _Plugins, path: str):
         _xrun.keep_log(os.path.join(path, "experiment_out.log"))
     except OSError:
         pass
-    _xrun.track_start(experiment._track_slow)
+    _xrun.track_start(experiment._track_slow, experiment._register_series, path)
     _xrun.autosave_start(experiment._save_data, _SAVE_INTERVAL)
     if plugins.has("on_track"):
         object.__setattr__(experiment, "track", _tracking_with_plugins(experiment, plugins))
