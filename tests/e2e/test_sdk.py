@@ -44,8 +44,10 @@ class InsideAnExperiment(Workspace):
             print("native", run.track is e.track, type(run.track).__name__)
             run.track("loss", 0.5)
             run.track("loss", 0.25)
+            run.set_primary_metric("acc", mode="max")
             run.log({"acc": 0.8}, step=1, stage="train")
             run.log(acc=0.9, step=2)
+            run.log({"acc": 0.85})  # one more than the last log step
             run.log_text("epoch 1 done")
             run.info("two\\nlines")
             run.warn("careful")
@@ -53,7 +55,6 @@ class InsideAnExperiment(Workspace):
             logging.getLogger().setLevel(logging.DEBUG)
             logging.info("below the handler's level")
             logging.error("an error record")
-            run.set_primary_metric("acc", mode="max")
             run.summary({"test_acc": 0.91, "model": "mlp"})
             run.summary({"test_loss": 0.1})
             run.log_params({"lr": 0.01, "layers": [64, 16]})
@@ -69,24 +70,28 @@ class InsideAnExperiment(Workspace):
         self.assertEqual([line.split(",")[1] for line in loss if line[0].isdigit()],
                          ["0.5", "0.25"])
         acc = (run / ".track" / "acc.csv").read_text().splitlines()
-        self.assertEqual([line.split(",")[1] for line in acc if line[0].isdigit()],
-                         ["0.8", "0.9"])
+        self.assertEqual(acc[0], "step,value,time,stage")
+        self.assertEqual([(line.split(",")[0], line.split(",")[1], line.split(",")[3])
+                          for line in acc[1:]],
+                         [("1", "0.8", "train"), ("2", "0.9", ""), ("3", "0.85", "")])
         self.assertEqual(log_lines(self.log(run)), [
             ("TEXT", "epoch 1 done"), ("INFO", "two"), ("INFO", "lines"),
             ("WARNING", "careful"), ("ERROR", "an error record")])
         summary = json.loads((run / "experiment_summary.json").read_text())
         self.assertEqual(summary["summary"], {"test_acc": 0.91, "model": "mlp",
                                               "test_loss": 0.1})
-        self.assertEqual(summary["primary_metric"]["name"], "acc")
-        self.assertEqual(summary["primary_metric"]["mode"], "max")
+        self.assertEqual({key: summary["primary_metric"][key] for key in ("name", "mode", "best",
+                                                                          "step")},
+                         {"name": "acc", "mode": "max", "best": 0.9, "step": 2})
         self.assertEqual(json.loads((run / "params.json").read_text()),
                          {"lr": 0.01, "layers": [64, 16]})
         # The archive sees them.
-        listed = self.xrun("archive", "list", "--where", "summary.test_acc > 0.9 and params.lr < 1",
-                           "--columns", "summary.test_acc,summary.model,params.layers,"
-                           "primary_metric.name", "--csv")
+        listed = self.xrun("archive", "list", "--where", "summary.test_acc > 0.9 and params.lr < 1 "
+                           "and primary_metric.best == 0.9", "--columns",
+                           "summary.test_acc,summary.model,params.layers,primary_metric.step",
+                           "--csv")
         self.assertEqual(listed.returncode, 0, listed.stderr)
-        self.assertIn("0.91,mlp,\"[64,16]\",acc", listed.stdout)
+        self.assertIn("0.91,mlp,\"[64,16]\",2", listed.stdout)
         nothing = self.xrun("archive", "list", "--where", "summary.test_acc > 0.95")
         self.assertNotIn(run.name, nothing.stdout)
         typo = self.xrun("archive", "list", "--where", "summary.test_ac > 0.5")
@@ -94,7 +99,8 @@ class InsideAnExperiment(Workspace):
                       typo.stderr)
         shown = self.xrun("archive", "show", run.name)
         self.assertEqual(shown.returncode, 0, shown.stderr)
-        for pattern in (r"\nsummary\n", r"primary metric +acc \(max\)", r"test_acc +0\.91",
+        for pattern in (r"\nsummary\n", r"primary metric +acc \(max\): best 0\.9 at step 2",
+                        r"test_acc +0\.91",
                         r"\nlogged parameters\n", r"lr +0\.01"):
             self.assertRegex(shown.stdout, pattern)
 
@@ -165,8 +171,8 @@ class InsideAnExperiment(Workspace):
         self.assertEqual(self.meta(run)["status"], "done")
         lines = [line for line in result.stdout.splitlines() if ": " in line]
         self.assertNotIn("no error", result.stdout)
-        expected = ["TypeError: metric 'loss' takes a number, not 'abc'",
-                    "TypeError: track('loss', ...) takes numbers or figures, not str",
+        expected = ["TypeError: log(): the metric 'loss' takes a number, not 'abc' (str)",
+                    "TypeError: track('loss', ...) takes numbers or figures, not 'high' (str)",
                     "ValueError: set_primary_metric: mode is 'max' or 'min', not 'best'",
                     "ValueError: an image array has shape HxW, HxWx1, HxWx3 or HxWx4, "
                     "not (2, 3, 5)",

@@ -14,7 +14,7 @@ import threading
 import time
 
 from ._common import _shown, _xrun
-from ._jsonio import _dumps, _plain_or_repr, _write_atomic
+from ._jsonio import _dumps, _jsonable, _plain_or_repr, _write_atomic
 
 _LOG_FILE = "experiment_out.log"
 _SUMMARY_FILE = "experiment_summary.json"
@@ -264,12 +264,17 @@ class _Content:
         """Merges ``update`` (a dict of JSON values) into the run's summary."""
         if not isinstance(update, dict):
             raise TypeError(f"summary takes a dict, not {type(update).__name__}")
-        plain = {str(key): _plain_or_repr(value) for key, value in update.items()}
-        if self.path is None:
-            return
         native = getattr(_xrun, "summary_update", None)
-        if native is not None and self._native_series:
-            native(plain)
+        if native is not None and self._native_series and self.path is not None:
+            native(update)
+            return
+        plain = {}
+        for key, value in update.items():  # all checked before any is merged, as natively
+            plain[str(key)], ok = _jsonable(value)
+            if not ok:
+                raise TypeError(f"summary: the value of {key!r} is not JSON: "
+                                f"{_shown(repr(value))}")
+        if self.path is None:
             return
         with self._content_lock:
             self._summary()["summary"].update(plain)

@@ -63,7 +63,7 @@ class Run(_Content, _Assets):
             self.track = experiment.__dict__["track"]
             # Through the supervisor, as the experiment's prints: one log, in order.
             self._log_stream = _print_line
-            self.log = getattr(_xrun, "log", None) or self._log_by_track
+            self.log = _xrun.log
         else:
             self.track = getattr(session, "track", None) or self._track_python
             self.log = getattr(session, "log", None) or self._log_python
@@ -75,15 +75,7 @@ class Run(_Content, _Assets):
     def __repr__(self):
         return f"<xrun.Run {self.path or 'disabled'}>"
 
-    # -- series without the native writer --------------------------------------------------
-    def _log_by_track(self, data=None, step=None, stage=None, **metrics):
-        """``log`` inside ``xrun run`` when the native module has none: each metric a point of
-        its series through ``track`` (which numbers the points itself)."""
-        for name, value in _metrics(data, metrics):
-            number = _number(name, value)
-            self.track(name, number)
-            self._observe_primary(name, number, step)
-
+    # -- series without the native writer (plain python3) ------------------------------
     def _track_python(self, name, value):
         _check_name("track", name)
         step = self._steps.get(name, -1) + 1
