@@ -267,7 +267,6 @@ class PlainPython(Workspace):
         steps = [int(line.split(",")[0]) for line in acc[1:]]
         self.assertEqual(steps[1], steps[0] + 1)  # without a step: one more than the last
         self.assertEqual(acc[1].split(",")[3], "train")
-        self.assertEqual(json.loads((run / "params.json").read_text()), {"lr": 0.01})
         self.assertIn(("INFO", "hello"), log_lines(self.log(run)))
         listed = self.xrun("archive", "list", "--path", "results", "--columns", "summary.test_acc",
                            "--where", "params.lr == 0.01")

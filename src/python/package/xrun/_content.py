@@ -13,7 +13,7 @@ import struct
 import threading
 import time
 
-from ._common import _shown, _xrun
+from ._common import _shown
 from ._jsonio import _dumps, _jsonable, _plain_or_repr, _write_atomic
 
 _LOG_FILE = "experiment_out.log"
@@ -163,6 +163,9 @@ class _Content:
 
     path = None
     _log_stream = None  # a callable taking lines; None: append them to the run's log file
+    # The native module when it writes the run's series (and so keeps the summary and the
+    # primary metric's best); None: this object does (see _observe_primary).
+    _native = None
 
     def _content_init(self):
         self._content_lock = threading.Lock()
@@ -251,8 +254,8 @@ class _Content:
             raise ValueError(f"set_primary_metric: mode is 'max' or 'min', not {mode!r}")
         if self.path is None:
             return
-        native = getattr(_xrun, "set_primary", None)
-        if native is not None and self._native_series:
+        native = getattr(self._native, "set_primary", None)
+        if native is not None:
             native(name, mode)
             return
         with self._content_lock:
@@ -264,8 +267,8 @@ class _Content:
         """Merges ``update`` (a dict of JSON values) into the run's summary."""
         if not isinstance(update, dict):
             raise TypeError(f"summary takes a dict, not {type(update).__name__}")
-        native = getattr(_xrun, "summary_update", None)
-        if native is not None and self._native_series and self.path is not None:
+        native = getattr(self._native, "summary_update", None)
+        if native is not None and self.path is not None:
             native(update)
             return
         plain = {}

@@ -47,7 +47,8 @@ class Run(_Content, _Assets):
     """A run being recorded: series (``track``, ``log``), text, images, summary, primary
     metric, parameters and assets. Made by ``xrun.start()``."""
 
-    def __init__(self, path, run_id, store=None, session=None, experiment=None):
+    def __init__(self, path, run_id, store=None, session=None, experiment=None,
+                 capture_console=False):
         self.path, self.id = path, run_id
         self._store = store
         self._session, self._experiment = session, experiment
@@ -60,17 +61,22 @@ class Run(_Content, _Assets):
             self.track = self.log = _nothing
         elif experiment is not None:
             # The native functions themselves: a call costs what a C call costs.
+            self._native = _xrun
             self.track = experiment.__dict__["track"]
+            self.log = _xrun.log
             # Through the supervisor, as the experiment's prints: one log, in order.
             self._log_stream = _print_line
-            self.log = _xrun.log
         else:
-            self.track = getattr(session, "track", None) or self._track_python
-            self.log = getattr(session, "log", None) or self._log_python
-            self._log_stream = getattr(session, "write_log", None)
-        # Whoever writes the series keeps the primary metric's best: the native writer when
-        # `log` is the native function, else this object (see _observe_primary).
-        self._native_series = _xrun is not None and self.log is getattr(_xrun, "log", None)
+            native = _native_module()
+            if native is not None and hasattr(native, "log"):
+                self._native = native
+                self.track, self.log = native.track, native.log
+            else:
+                self.track, self.log = self._track_python, self._log_python
+            # Printed lines reach the log where the console is captured; else appended to it.
+            watched_by = getattr(session, "watched_by", None)
+            if watched_by == "supervisor" or (watched_by == "watcher" and capture_console):
+                self._log_stream = _print_line
 
     def __repr__(self):
         return f"<xrun.Run {self.path or 'disabled'}>"
@@ -175,21 +181,21 @@ def start(name: str = None, params: dict = None, base: str = None,
         return run
     # Plain python (or a script run by `xrun run` without an experiment): a run of its own.
     standalone = importlib.import_module(__package__ + "._standalone")
+    base = "results" if base is None else base
     session = standalone.begin(name, params, base, capture_console, capture_env, tqdm_mode,
                                system_metrics)
-    store = getattr(session, "base", None) or base or _folder_above(session.path, name)
-    run = Run(session.path, session.id, store=store, session=session)
-    if params:
-        run.log_params(params)
-    return run
+    # The session records `params` as the run's parameters (in the meta).
+    return Run(session.path, session.id, store=os.path.abspath(base), session=session,
+               capture_console=capture_console)
 
 
-def _folder_above(path: str, name) -> str:
-    """The base of the run folder ``<base>/<name>/<run id>``."""
-    levels = 1 + len([part for part in str(name or "").split("/") if part])
-    for _ in range(max(levels, 2)):
-        path = os.path.dirname(os.path.abspath(path))
-    return path
+def _native_module():
+    """The native module of a run of its own: plain python3's extension build where the package
+    has one (``_common._native``), else the embedded one (None without either)."""
+    from . import _common
+
+    native = getattr(_common, "_native", None)
+    return native() if native is not None else _xrun
 
 
 def _archive_of(base_path: str, namespace: str) -> str:
