@@ -31,7 +31,11 @@ def init(project: str = "default", name: str = None, storage: str = None, run_id
          capture_env: bool = True, capture_console: bool = False,
          tqdm_mode: str = "smart") -> Run:
     """A run ``<storage>/<project>/<name>/<run id>`` (storage: ``./results``). ``run_id`` is
-    not used: xrun names runs itself."""
+    not used: xrun names runs itself. As Runicorn's, it replaces the run an earlier ``init``
+    left open, which ends ``done``."""
+    for earlier in list(_runs.values()):
+        earlier.finish()
+    _runs.clear()
     run = start(f"{project}/{name or 'default'}", base=storage, capture_console=capture_console,
                 capture_env=capture_env, tqdm_mode=tqdm_mode)
     run.__class__ = _RunicornRun
