@@ -142,10 +142,12 @@ private:
     return stamp;
   }
 
-  State read_state(Stamp stamp, Stamp data = {}) const {
+  State read_state(Stamp stamp, const ValueStamps& values = {}) const {
     State state;
     state.stamp = settled(stamp);
-    state.data = settled(data);
+    state.data = settled(values.data);
+    state.summary = settled(values.summary);
+    state.params = settled(values.params);
     state.seen = true;
     state.changed = true;
     return state;
@@ -205,8 +207,8 @@ private:
   struct Probe {
     std::optional<std::size_t> run; // the known run at this path
     Stamp meta{-1, -1};             // missing until looked at
-    Stamp data{-1, -1};
-    bool data_stamped = false; // `data` was looked at
+    ValueStamps values;
+    bool data_stamped = false; // `values` were looked at
     std::optional<Stamp> folder; // when it is not a known run: the folder, if it is one
   };
 
@@ -285,8 +287,10 @@ private:
     if (probe.run) {
       State& state = m_catalog.run_states[*probe.run];
       if (state.stamp.matches(probe.meta)) {
-        if (probe.data_stamped && !state.data.matches(probe.data)) {
-          read_run(relative, probe.meta, probe.run, report); // its data file changed
+        if (probe.data_stamped && !(state.data.matches(probe.values.data) &&
+                                    state.summary.matches(probe.values.summary) &&
+                                    state.params.matches(probe.values.params))) {
+          read_run(relative, probe.meta, probe.run, report); // a file of its values changed
           return;
         }
         ++report.folders;
@@ -329,17 +333,19 @@ private:
     ++report.read;
     m_progress.advance(1);
     const auto path = full(relative);
-    struct stat info {};
-    const Stamp data = ::lstat((path + "/" + core::k_data_file).c_str(), &info) == 0
-                           ? stamp_of(info)
-                           : Stamp{-1, -1};
+    const auto stamp = [&](const char* name) {
+      struct stat info {};
+      return ::lstat((path + "/" + name).c_str(), &info) == 0 ? stamp_of(info) : Stamp{-1, -1};
+    };
+    const ValueStamps values{stamp(core::k_data_file), stamp(core::k_summary_file),
+                             stamp(core::k_params_file)};
     Run run = Run::load(path);
     run.root_length = m_root.size() + 1;
     if (known) {
       m_catalog.runs[*known] = std::move(run);
-      m_catalog.run_states[*known] = read_state(meta, data);
+      m_catalog.run_states[*known] = read_state(meta, values);
     } else {
-      m_new_runs.emplace_back(std::move(run), read_state(meta, data));
+      m_new_runs.emplace_back(std::move(run), read_state(meta, values));
     }
   }
 
@@ -368,11 +374,15 @@ private:
         const auto length = name.size();
         if (probe.run) {
           probe.meta = stamp_at(parent_fd, name.append("/").append(k_meta_file).c_str());
-          // The data file when the caller reads data values, and for a corrupt run (it may be
-          // its data file that is wrong, and mended since).
+          // The files of its values when the caller reads them, and for a corrupt run (it may
+          // be such a file that is wrong, and mended since).
           if (m_data || !m_catalog.runs[*probe.run].readable()) {
-            name.resize(length);
-            probe.data = stamp_at(parent_fd, name.append("/").append(core::k_data_file).c_str());
+            const auto at = [&](const char* file) {
+              name.resize(length);
+              return stamp_at(parent_fd, name.append("/").append(file).c_str());
+            };
+            probe.values = {at(core::k_data_file), at(core::k_summary_file),
+                            at(core::k_params_file)};
             probe.data_stamped = true;
           }
           continue;
@@ -468,7 +478,9 @@ std::vector<Run> found_runs(Catalog& catalog) {
 } // namespace
 
 bool reads_data(std::string_view name) {
-  return name == "data" || name.starts_with("data.") || name.starts_with("data/");
+  const auto head = name.substr(0, name.find_first_of("./"));
+  return head == "data" || head == "summary" || head == "primary_metric" || head == "primary" ||
+         head == "params" || head == "p";
 }
 
 std::vector<Run> scan_archive(const std::filesystem::path& root, const ScanOptions& options,

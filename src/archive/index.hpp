@@ -21,11 +21,12 @@ namespace xrun::archive {
 inline constexpr const char* k_index_file = ".xrun-index.sqlite";
 
 struct ScanOptions {
-  bool data = false;    // load the data values kept in the index (for queries on data.*)
+  bool data = false;    // load the values kept in the index (for queries on data.*, summary.*)
   bool rebuild = false; // start the index again from the folders
 };
 
-/// Whether a name of `--where`, `--columns` or `--sort` reads data values.
+/// Whether a name of `--where`, `--columns` or `--sort` reads values of a run's files: data
+/// values, or the tracking SDK's summary, primary metric and logged parameters.
 bool reads_data(std::string_view name);
 
 /// What a scan did, for tests and benchmarks.

@@ -18,8 +18,8 @@ namespace xrun::archive::index_file {
 namespace {
 
 // 2: parameters JSON cannot hold kept as their exact text; 3: tags and note; 4: the
-// supervisor's pid namespace
-constexpr int k_schema_version = 4;
+// supervisor's pid namespace; 5: the tracking SDK's summary and logged parameters
+constexpr int k_schema_version = 5;
 
 /// The index file's SQLite application id ("xrun"): what tells it from another program's
 /// database. Indexes of earlier versions have none (0).
@@ -28,14 +28,16 @@ constexpr int k_application_id = 0x7872756e;
 constexpr const char* k_columns =
     "path, mtime, size, data_mtime, data_size, is_run, problem, status, id, name, namespace, start_time, end_time, "
     "duration, heartbeat, exit_code, error_type, host, pid, parameters, data, tags, note, "
-    "pid_namespace";
+    "pid_namespace, summary_mtime, summary_size, params_mtime, params_size, sdk_summary, "
+    "sdk_params";
 
 constexpr const char* k_create =
     "CREATE TABLE entries (path TEXT PRIMARY KEY, mtime INTEGER NOT NULL, size INTEGER, "
     "data_mtime INTEGER, data_size INTEGER, is_run INTEGER NOT NULL, problem TEXT, status TEXT, id TEXT, name TEXT, namespace TEXT, "
     "start_time REAL, end_time REAL, duration REAL, heartbeat REAL, exit_code INTEGER, "
     "error_type TEXT, host TEXT, pid INTEGER, parameters TEXT, data TEXT, tags TEXT, note TEXT, "
-    "pid_namespace TEXT) "
+    "pid_namespace TEXT, summary_mtime INTEGER, summary_size INTEGER, params_mtime INTEGER, "
+    "params_size INTEGER, sdk_summary TEXT, sdk_params TEXT) "
     "WITHOUT ROWID";
 
 } // namespace
@@ -111,6 +113,8 @@ bool Database::recreate() {
 bool Database::load(const std::string& root, bool data, Catalog& catalog) {
   std::string columns = k_columns;
   if (!data) {
+    columns.replace(columns.rfind("sdk_summary"),
+                    std::string_view("sdk_summary, sdk_params").size(), "NULL, NULL");
     columns.replace(columns.rfind("data"), 4, "NULL");
   }
   if (!m_db) {
@@ -135,6 +139,8 @@ bool Database::load(const std::string& root, bool data, Catalog& catalog) {
     State state;
     state.stamp = {sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2)};
     state.data = {sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4)};
+    state.summary = {sqlite3_column_int64(s, 24), sqlite3_column_int64(s, 25)};
+    state.params = {sqlite3_column_int64(s, 26), sqlite3_column_int64(s, 27)};
     if (sqlite3_column_int(s, 5) == 0) {
       catalog.folders.push_back({text(s, 0), state});
       continue;
@@ -171,6 +177,12 @@ bool Database::load(const std::string& root, bool data, Catalog& catalog) {
     if (summary.status == RunStatus::running) {
       summary.pid_namespace = view(s, 23); // asked of running runs only: no copy for the rest
     }
+    if (sqlite3_column_type(s, 28) != SQLITE_NULL) {
+      run.summary_text = view(s, 28);
+    }
+    if (sqlite3_column_type(s, 29) != SQLITE_NULL) {
+      run.params_text = view(s, 29);
+    }
   }
   return step == SQLITE_DONE;
 }
@@ -181,7 +193,7 @@ bool Database::save(const Catalog& catalog) {
   }
   const auto insert = prepare_statement(std::string("INSERT OR REPLACE INTO entries (") +
                                         k_columns +
-                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   const auto remove = prepare_statement("DELETE FROM entries WHERE path = ?");
   bool ok = insert && remove;
   const auto write = [&](std::string_view path, const State& state, const Run* run) {
@@ -197,6 +209,10 @@ bool Database::save(const Catalog& catalog) {
       sqlite3_bind_int64(s, 3, state.stamp.size);
       sqlite3_bind_int64(s, 4, state.data.mtime);
       sqlite3_bind_int64(s, 5, state.data.size);
+      sqlite3_bind_int64(s, 25, state.summary.mtime);
+      sqlite3_bind_int64(s, 26, state.summary.size);
+      sqlite3_bind_int64(s, 27, state.params.mtime);
+      sqlite3_bind_int64(s, 28, state.params.size);
       sqlite3_bind_int(s, 6, run ? 1 : 0);
       if (run) {
         bind_run(s, *run);
@@ -390,6 +406,12 @@ void Database::bind_run(sqlite3_stmt* s, const Run& run) {
   bind(s, 22, summary.tags);
   bind(s, 23, summary.note);
   bind(s, 24, summary.pid_namespace);
+  if (run.summary_text) {
+    bind(s, 29, *run.summary_text);
+  }
+  if (run.params_text) {
+    bind(s, 30, *run.params_text);
+  }
 }
 
 } // namespace xrun::archive::index_file

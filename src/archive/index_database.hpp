@@ -24,10 +24,19 @@ struct Stamp {
   bool matches(const Stamp& now) const { return mtime != 0 && *this == now; }
 };
 
+/// The files of a run's values, as a scan found them (missing until looked at).
+struct ValueStamps {
+  Stamp data{-1, -1};    // experiment_data.json
+  Stamp summary{-1, -1}; // experiment_summary.json
+  Stamp params{-1, -1};  // params.json
+};
+
 /// What a scan knows of one folder beyond its content.
 struct State {
   Stamp stamp;          // a run's meta file, or the folder itself for other folders
   Stamp data;           // a run's experiment_data.json
+  Stamp summary;        // its experiment_summary.json
+  Stamp params;         // its params.json
   bool seen = false;    // found by this scan (or kept: see `listed`)
   bool changed = false; // read by this scan: to be written to the index
   bool listed = true;   // false: kept in the index, but this process cannot read it

@@ -1,6 +1,7 @@
 #include "archive/inspect.hpp"
 
 #include "archive/runs.hpp"
+#include "archive/sdk_content.hpp"
 #include "core/diagnostics.hpp"
 #include "core/run_files.hpp"
 #include "util/color.hpp"
@@ -494,6 +495,7 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   show_origin(meta, out);
   show_parameters(meta, out);
   show_data(folder, out);
+  show_sdk_content(folder, out);
   show_tracked(folder, meta, out);
   show_files(folder, out);
   return 0;

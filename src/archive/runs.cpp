@@ -2,6 +2,7 @@
 
 #include "archive/index.hpp"
 #include "archive/query.hpp"
+#include "archive/sdk_content.hpp"
 #include "core/diagnostics.hpp"
 #include "core/run_files.hpp"
 #include "util/fs.hpp"
@@ -221,10 +222,13 @@ RunSummary RunSummary::of(const RunMeta& meta) {
   return summary;
 }
 
+
 struct Run::Loaded {
   std::optional<nlohmann::ordered_json> parameters;
   std::optional<Json> data;
   std::optional<bool> data_checked; // whether the data text is valid JSON
+  std::optional<Json> sdk_summary;  // experiment_summary.json (null when absent or unusable)
+  std::optional<Json> sdk_params;   // params.json (likewise)
   std::optional<std::optional<RunMeta>> meta;
   std::optional<Json> meta_json;
 };
@@ -253,6 +257,8 @@ Run Run::load(const std::filesystem::path& folder) {
   } catch (const Error& problem) {
     run.problem = problem.what();
   }
+  run.summary_text = sdk_values_text(folder, core::k_summary_file);
+  run.params_text = sdk_values_text(folder, core::k_params_file);
   auto data = util::read_regular_file(folder, core::k_data_file, k_max_indexed_data);
   switch (data.problem) {
   case util::FileProblem::none:
@@ -447,7 +453,22 @@ Json Run::value(std::string_view name, double now) {
   if (parts[0] == "params" || parts[0] == "p") {
     const auto& values = parameters();
     const auto it = parts.size() > 1 ? values.find(parts[1]) : values.end();
-    return it != values.end() ? walk(plain_json(*it), parts, 2) : Json(nullptr);
+    if (it != values.end()) {
+      return walk(plain_json(*it), parts, 2);
+    }
+    // Parameters logged by the tracking SDK (run.log_params).
+    return walk(sdk_file(loaded().sdk_params, core::k_params_file, params_text), parts, 1);
+  }
+  if (parts[0] == "summary") {
+    return walk(sdk_file(loaded().sdk_summary, core::k_summary_file, summary_text)
+                    .value("summary", Json()),
+                parts, 1);
+  }
+  if (parts[0] == "primary_metric" || parts[0] == "primary") {
+    return walk(
+        sdk_file(loaded().sdk_summary, core::k_summary_file, summary_text)
+            .value("primary_metric", Json()),
+        parts, 1);
   }
   auto& meta_json = loaded().meta_json;
   if (!meta_json) {
@@ -508,6 +529,11 @@ void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
       }
       if (reads_data(name)) {
         add_data_names(runs[i].value("data", now), "data", known);
+      }
+      for (const char* group : {"summary", "primary_metric"}) {
+        if (name.starts_with(group)) {
+          add_data_names(runs[i].value(group, now), group, known);
+        }
       }
     }
     for (const auto& [field, get] : k_summary_fields) {

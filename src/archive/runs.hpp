@@ -82,6 +82,9 @@ struct Run {
   std::string parameters_text = "{}"; // JSON object of parameter values, declaration order
   /// experiment_data.json as read ("" when there is none); nullopt: read the file when needed.
   std::optional<std::string> data_text;
+  /// The same of the tracking SDK's experiment_summary.json and params.json.
+  std::optional<std::string> summary_text;
+  std::optional<std::string> params_text;
 
   bool readable() const { return problem.empty(); }
 
@@ -107,12 +110,17 @@ struct Run {
 
   /// The value of a name for `--where`, `--columns` and `--sort` (null when the run has
   /// none): parameters (`LR`, `params.LR`), meta fields (`status`, `name`, `duration`, ...,
-  /// or `meta.FIELD`) and data values (`data.metrics.acc`).
+  /// or `meta.FIELD`), data values (`data.metrics.acc`) and what the tracking SDK recorded
+  /// (`summary.test_acc`, `primary_metric.best`, `params.lr` of params.json).
   nlohmann::json value(std::string_view name, double now);
 
 private:
   struct Loaded; // what was read or parsed on demand; kept apart so a Run stays small to move
   Loaded& loaded();
+  /// The JSON object of the run file `name`, read once into `cache` (empty when absent or
+  /// unusable: a warning says why).
+  const nlohmann::json& sdk_file(std::optional<nlohmann::json>& cache, const char* name,
+                                 std::optional<std::string>& text);
   std::shared_ptr<Loaded> m_loaded;
   mutable std::optional<RunStatus> m_shown; // status() of a running run: found out once
 };

@@ -38,4 +38,7 @@ void add_archive_trash(CLI::App& archive, Action& action);
 /// `archive modify`: parameter values, meta fields or tags of recorded runs.
 void add_archive_modify(CLI::App& archive, Action& action);
 
+/// `archive artifact`: the stored file of a versioned artifact (cmd_archive_artifact.cpp).
+void add_archive_artifact(CLI::App& archive, Action& action);
+
 } // namespace xrun::cli

@@ -14,6 +14,7 @@ void add_archive_command(CLI::App& app, Action& action) {
   add_archive_show(*archive, action);
   add_archive_diff(*archive, action);
   add_archive_tail(*archive, action);
+  add_archive_artifact(*archive, action);
   add_archive_pack(*archive, action);
   add_archive_summaries(*archive, action);
   add_archive_trash(*archive, action);

@@ -51,8 +51,13 @@ std::string json_problem(std::string_view text) {
 
 std::optional<nlohmann::json> read_data_values(const std::filesystem::path& folder,
                                                std::string& problem) {
+  return read_json_values(folder, k_data_file, problem);
+}
+
+std::optional<nlohmann::json> read_json_values(const std::filesystem::path& folder,
+                                               std::string_view name, std::string& problem) {
   problem.clear();
-  auto read = util::read_regular_file(folder, k_data_file, k_max_data_bytes);
+  auto read = util::read_regular_file(folder, name, k_max_data_bytes);
   if (read.problem == util::FileProblem::missing) {
     return std::nullopt;
   }

@@ -20,6 +20,11 @@ namespace xrun::core {
 
 inline constexpr const char* k_data_file = "experiment_data.json";
 inline constexpr const char* k_log_file = "experiment_out.log";
+/// What the tracking SDK adds to a run folder (see the README's run folder section).
+inline constexpr const char* k_summary_file = "experiment_summary.json";
+inline constexpr const char* k_params_file = "params.json";
+inline constexpr const char* k_artifacts_file = "artifacts.json";
+inline constexpr const char* k_image_index = "images/index.jsonl";
 
 /// For the text files xrun writes itself (a meta, a code copy, a manifest): far more than any
 /// of them holds (a few KiB), yet read in a blink.
@@ -66,5 +71,9 @@ template <class Json> Json parse_bounded_json(std::string_view text) {
 /// null.
 std::optional<nlohmann::json> read_data_values(const std::filesystem::path& folder,
                                                std::string& problem);
+
+/// The JSON run file `name` (a summary, a manifest) as read_data_values reads the data file.
+std::optional<nlohmann::json> read_json_values(const std::filesystem::path& folder,
+                                               std::string_view name, std::string& problem);
 
 } // namespace xrun::core

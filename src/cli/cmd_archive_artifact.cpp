@@ -1,0 +1,34 @@
+// `xrun archive artifact NAME[:VERSION]`: the stored file of a versioned artifact.
+#include "archive/sdk_content.hpp"
+#include "cli/archive_commands.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <memory>
+
+namespace xrun::cli {
+
+namespace {
+
+struct ArtifactArgs {
+  std::string path = "results";
+  std::string spec;
+};
+
+} // namespace
+
+void add_archive_artifact(CLI::App& archive, Action& action) {
+  auto args = std::make_shared<ArtifactArgs>();
+  auto* command = archive.add_subcommand(
+      "artifact", "The path of an artifact's stored file (NAME, NAME:latest or NAME:v3)");
+  command->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  command->add_option("artifact", args->spec, "NAME, NAME:latest or NAME:v3")->required();
+  command->callback([args, &action] {
+    action = [args] {
+      std::cout << archive::artifact_blob(args->path, args->spec).string() << '\n';
+      return 0;
+    };
+  });
+}
+
+} // namespace xrun::cli

@@ -1,0 +1,254 @@
+"""Files a ``Run`` keeps by content: blobs stored once per archive by SHA-256
+(``<archive>/.xrun/blobs/ab/abcd…``, read-only), versioned artifacts (each version a file
+``<archive>/.xrun/artifacts/<name>/v<N>.json``, the file linked into the run under
+``artifacts/<name>/v<N>/`` and listed in the run's ``artifacts.json``), workspace snapshots
+(``workspace.json``: a manifest of blobs), and ``artifact_path("name:latest")``. Copies run on
+one background thread per run, so the training loop never waits for them. Imports
+``_common`` and ``_jsonio``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from ._common import _prefix, _shown
+from ._jsonio import _dumps, _plain_or_repr, _write_atomic
+
+_STORE = ".xrun"
+_MANIFEST = "artifacts.json"
+_WORKSPACE = "workspace.json"
+
+
+def _version_of(entry: str):
+    """N of a version file ``v<N>.json``, else None."""
+    digits = entry[1:-5] if entry.startswith("v") and entry.endswith(".json") else ""
+    return int(digits) if digits.isdigit() and not digits.startswith("0") else None
+
+
+def _is_digest(text) -> bool:
+    """Whether ``text`` is a SHA-256 as blobs are named: 64 lower-case hex digits."""
+    return isinstance(text, str) and len(text) == 64 and all(
+        char in "0123456789abcdef" for char in text)
+
+
+def _valid_name(name: str) -> bool:
+    """Artifact names: letters, digits, '.', '_', '-' (a file name in every archive)."""
+    return bool(name) and name not in (".", "..") and all(
+        char.isascii() and (char.isalnum() or char in "._-") for char in name)
+
+
+def _blob_path(store: str, digest: str) -> str:
+    return os.path.join(store, _STORE, "blobs", digest[:2], digest)
+
+
+def store_blob(store: str, source: str) -> str:
+    """Stores the file ``source`` in the archive ``store`` once (by its SHA-256, which it
+    returns); a blob already there is kept."""
+    import hashlib
+
+    blobs = os.path.join(store, _STORE, "blobs")
+    os.makedirs(blobs, exist_ok=True)
+    digest = hashlib.sha256()
+    temp = os.path.join(blobs, f".incoming.{os.getpid()}.{threading.get_ident()}")
+    try:
+        with open(source, "rb") as reader, open(temp, "wb") as writer:
+            for block in iter(lambda: reader.read(1 << 20), b""):
+                digest.update(block)
+                writer.write(block)
+            writer.flush()
+            os.fsync(writer.fileno())
+        name = digest.hexdigest()
+        target = _blob_path(store, name)
+        if os.path.exists(target):
+            return name
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.chmod(temp, 0o444)  # linked into runs: an edit of one would change them all
+        os.replace(temp, target)
+        return name
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def _link_or_copy(source: str, target: str):
+    """A hard link of ``source`` at ``target``, else a copy (another file system)."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        import shutil
+        shutil.copyfile(source, target)
+
+
+def _reserve_version(store: str, name: str) -> int:
+    """The next version of artifact ``name`` in the archive, reserved by creating its file
+    (O_EXCL: two runs never get the same number)."""
+    folder = os.path.join(store, _STORE, "artifacts", name)
+    os.makedirs(folder, exist_ok=True)
+    taken = [number for entry in os.listdir(folder)
+             if (number := _version_of(entry)) is not None]
+    version = max(taken, default=0) + 1
+    while True:
+        try:
+            os.close(os.open(os.path.join(folder, f"v{version}.json"),
+                             os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return version
+        except FileExistsError:
+            version += 1
+
+
+def artifact_path(spec: str, base: str = "results") -> str:
+    """The stored file of artifact ``name``, ``name:latest`` or ``name:v3`` in the archive
+    ``base``; a LookupError naming what is missing."""
+    import json
+
+    name, _, wanted = str(spec).partition(":")
+    if not _valid_name(name):
+        raise ValueError("an artifact is NAME, NAME:latest or NAME:v3 (a name of letters, "
+                         f"digits, '.', '_', '-'), not {_shown(repr(spec))}")
+    folder = os.path.join(base, _STORE, "artifacts", name)
+    versions = sorted((number, entry) for entry in
+                      (os.listdir(folder) if os.path.isdir(folder) else [])
+                      if (number := _version_of(entry)) is not None)
+    if wanted not in ("", "latest"):
+        number = _version_of(f"v{wanted.lstrip('v')}.json")
+        if number is None:
+            raise ValueError(f"an artifact version is 'latest' or like 'v3', not {wanted!r}")
+        versions = [item for item in versions if item[0] == number]
+    for number, entry in reversed(versions):
+        try:
+            with open(os.path.join(folder, entry), encoding="utf-8") as handle:
+                record = json.load(handle)
+        except (OSError, ValueError):  # reserved, still being stored
+            continue
+        digest = record.get("sha256") if isinstance(record, dict) else None
+        if not _is_digest(digest):
+            continue  # damaged
+        blob = _blob_path(base, digest)
+        if not os.path.isfile(blob):
+            raise FileNotFoundError(f"{name}:v{number}: its stored file {blob} does not exist")
+        return blob
+    raise LookupError(f"no artifact {_shown(spec)} in {base}")
+
+
+class _Assets:
+    """The asset methods of ``Run``: ``save_artifact``, ``snapshot_workspace``, blobs."""
+
+    path = None
+    _store = None  # the archive folder that holds .xrun/
+
+    def _assets_init(self):
+        self._jobs = None
+        self._worker = None
+        self._manifest = []
+        self._assets_lock = threading.Lock()
+
+    def _submit(self, job):
+        """Runs ``job`` on the run's copying thread (started on first use)."""
+        if self._worker is None:
+            import atexit
+            import queue
+            self._jobs = queue.Queue()
+            self._worker = threading.Thread(target=self._work, name="xrun-assets", daemon=True)
+            self._worker.start()
+            # A run never finished (an experiment's, often) still gets its copies made.
+            atexit.register(self._wait_for_assets)
+        self._jobs.put(job)
+
+    def _work(self):
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                job()
+            except Exception as failure:  # noqa: BLE001 - reported, the run goes on
+                import sys
+                sys.stderr.write(f"{_prefix('error')} {failure}\n")
+            finally:
+                self._jobs.task_done()
+
+    def _wait_for_assets(self):
+        """Waits until every copy asked for is done (``finish`` calls it)."""
+        if self._worker is not None:
+            self._jobs.put(None)
+            self._worker.join()
+            self._worker = None
+
+    def save_artifact(self, path, name: str = None, kind: str = None, metadata: dict = None):
+        """Stores the file ``path`` as the next version of artifact ``name`` (its file name by
+        default) and returns the version; the copy happens in the background."""
+        source = os.fspath(path)
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"save_artifact: no file {_shown(source)}")
+        name = name or os.path.basename(source)
+        if not _valid_name(name):
+            raise ValueError(f"an artifact name has letters, digits, '.', '_', '-', "
+                             f"not {_shown(repr(name))}")
+        if self.path is None:
+            return None
+        version = _reserve_version(self._store, name)
+        record = {"name": name, "version": version, "kind": kind,
+                  "file": f"artifacts/{name}/v{version}/{os.path.basename(source)}",
+                  "metadata": _plain_or_repr(metadata or {})}
+        self._submit(lambda: self._store_artifact(source, record))
+        return version
+
+    def _store_artifact(self, source: str, record: dict):
+        digest = store_blob(self._store, source)
+        _link_or_copy(_blob_path(self._store, digest), os.path.join(self.path, record["file"]))
+        record.update(sha256=digest, size=os.path.getsize(source), time=round(time.time(), 3),
+                      run=os.path.relpath(self.path, self._store), run_id=self.id)
+        with self._assets_lock:
+            self._manifest.append(record)
+            _write_atomic(os.path.join(self.path, _MANIFEST),
+                          _dumps({"artifacts": self._manifest}, indent=2) + "\n")
+        _write_atomic(os.path.join(self._store, _STORE, "artifacts", record["name"],
+                                   f"v{record['version']}.json"), _dumps(record, indent=2) + "\n")
+
+    def store_blob(self, path) -> str:
+        """Stores the file ``path`` in the archive's blobs (now) and returns its SHA-256."""
+        source = os.fspath(path)
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"store_blob: no file {_shown(source)}")
+        return None if self.path is None else store_blob(self._store, source)
+
+    def get_blob_path(self, digest: str) -> str:
+        """The path of the blob ``digest`` in the archive."""
+        if not _is_digest(digest):
+            raise ValueError(f"a blob id is 64 hex digits, not {_shown(repr(digest))}")
+        return None if self.path is None else _blob_path(self._store, digest)
+
+    def snapshot_workspace(self, include=("*.py",), exclude=(), root: str = ".") -> dict:
+        """Stores the files under ``root`` matching ``include`` and no ``exclude`` pattern (on
+        their path or any part of it) as blobs; ``workspace.json`` lists them. Returns it."""
+        include, exclude = list(include or ["*"]), list(exclude or [])
+        if self.path is None:
+            return {"files": []}
+        files = []
+        for folder, subfolders, names in os.walk(root):
+            subfolders[:] = sorted(entry for entry in subfolders if not entry.startswith(".")
+                                   and not _matches(entry, exclude))
+            for entry in sorted(names):
+                full = os.path.join(folder, entry)
+                relative = os.path.relpath(full, root)
+                if _matches(relative, include) and not _matches(relative, exclude) \
+                        and os.path.isfile(full) and not os.path.islink(full):
+                    files.append({"path": relative, "sha256": store_blob(self._store, full),
+                                  "size": os.path.getsize(full)})
+        manifest = {"root": os.path.abspath(root), "include": include, "exclude": exclude,
+                    "time": round(time.time(), 3), "files": files}
+        _write_atomic(os.path.join(self.path, _WORKSPACE), _dumps(manifest, indent=2) + "\n")
+        return manifest
+
+
+def _matches(relative: str, patterns) -> bool:
+    """Whether a pattern matches the path or one of its parts (``__pycache__``, ``*.py``)."""
+    import fnmatch
+
+    parts = relative.split(os.sep)
+    return any(fnmatch.fnmatch(relative, pattern) or any(fnmatch.fnmatch(part, pattern)
+                                                         for part in parts)
+               for pattern in patterns)
