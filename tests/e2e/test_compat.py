@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+import os
 import unittest
 from pathlib import Path
 

@@ -158,7 +158,7 @@ def _metrics(data, metrics):
 
 
 def start(name: str = None, params: dict = None, base: str = None,
-          capture_console: bool = False, capture_env: bool = True, tqdm_mode: str = "smart",
+          capture_console: bool = True, capture_env: bool = True, tqdm_mode: str = "smart",
           system_metrics: float = 10.0) -> Run:
     """A run to record into: inside ``xrun run`` the experiment's current run, else a new run
     ``<base>/<name>/<run id>`` watched by the xrun binary. ``XRUN_DISABLED=1``: a run that
