@@ -175,5 +175,24 @@ class AsScripts(Examples):
         self.assertTrue(list((self.dir / "experiments" / "mnist_classifier").iterdir()))
 
 
+@watched
+class Endings(Workspace):
+    """A compat run not closed by the script ends as the process did, as xrun.start()'s does."""
+
+    def test_an_expman_run_of_a_script_that_raises_is_failed(self):
+        self.write("crash.py", "from xrun.compat.expman import Experiment\n"
+                               "exp = Experiment('em', base_dir='res')\n"
+                               "exp.log_metrics({'loss': 1.0}, step=0)\n"
+                               "raise ValueError('boom')\n")
+        env = self.env(PYTHONPATH=self.xrun("python-path").stdout.strip())
+        result = subprocess.run(["/usr/bin/python3", "crash.py"], cwd=self.dir, env=env,
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("ValueError: boom", result.stderr)
+        meta = self.meta(self.only_run("res/em"))
+        self.assertEqual(meta["status"], "failed")
+        self.assertEqual(meta["error_type"], "ValueError")
+
+
 if __name__ == "__main__":
     unittest.main()

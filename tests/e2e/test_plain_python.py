@@ -185,8 +185,9 @@ with xrun.start("seq") as second:
         self.assertEqual(result.returncode, 1)
         self.assertIn("ValueError: tqdm_mode is 'smart', 'all' or 'none', not 'fancy'",
                       result.stderr)
-        result = self.python('xrun.start("../up")\n')
-        self.assertIn("'../up'", result.stderr)
+        for name in ("../up", ".hidden", "a//b", "a/./b", "/abs", "tab\there"):
+            result = self.python(f'xrun.start({name!r})\n')
+            self.assertIn(f"not {name!r}", result.stderr)
         self.assertFalse((self.dir / "results").exists())
 
     @watched

@@ -5,19 +5,17 @@
 
 from __future__ import annotations
 
-import atexit
-
 from ._sdk import start
 
 
 class Experiment:
     """An experiment run ``<base_dir>/<name>/<run id>`` (``run_name`` is not used: xrun names
-    runs itself). Closed at exit when ``close()`` was not called."""
+    runs itself). A run not closed ends with the process, as every ``xrun.start()`` run does:
+    ``done``, or ``failed`` / ``interrupted`` / ``killed`` as the process ended."""
 
     def __init__(self, name: str, run_name: str = None, base_dir: str = "./experiments"):
         self._run = start(name, base=base_dir)
         self.run_dir = self._run.path
-        atexit.register(self.close)
 
     def log_params(self, params: dict):
         self._run.log_params(params)

@@ -101,9 +101,12 @@ _started = []
 
 
 def _check_arguments(name, params, base, tqdm_mode, system_metrics):
-    if not isinstance(name, str) or not name.strip("/") or name.startswith("/") \
-            or ".." in name.split("/"):
-        raise ValueError(f"xrun.start() needs a run name like 'cifar/resnet', not {name!r}")
+    # Folder names `xrun archive` lists: no empty, `.` or hidden part, nothing unprintable.
+    if not isinstance(name, str) or any(not part or part.startswith(".")
+                                        for part in name.split("/")) \
+            or not name.isprintable():
+        raise ValueError(f"xrun.start() needs a run name like 'cifar/resnet' (folders, none "
+                         f"empty or starting with '.'), not {name!r}")
     if params is not None and not isinstance(params, dict):
         raise ValueError(f"params must be a dict, not {type(params).__name__}")
     if not isinstance(base, (str, os.PathLike)) or not str(base):
