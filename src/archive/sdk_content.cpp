@@ -171,6 +171,43 @@ std::optional<long> version_of(std::string_view entry) {
   return number;
 }
 
+/// The linked file of artifact `name` (version `version`, else the highest; the latest save
+/// among equal versions) as the runs under `root` list it in their artifacts.json: runs
+/// extracted from another archive bring these, not that archive's registry. A file the
+/// manifest names is opened only inside its run, never through a link.
+std::optional<std::filesystem::path> artifact_in_runs(const std::filesystem::path& root,
+                                                      std::string_view name,
+                                                      std::optional<long> version) {
+  std::optional<std::filesystem::path> best;
+  std::pair<long, double> best_key{0, 0};
+  for (const auto& run : find_runs(root)) {
+    const auto read =
+        util::read_regular_file(run.folder(), core::k_artifacts_file, core::k_max_data_bytes);
+    const auto manifest = read.ok() ? core::parse_bounded_json<Json>(read.text) : Json();
+    const auto list = manifest.is_object() ? manifest.value("artifacts", Json()) : Json();
+    for (const auto& item : list.is_array() ? list : Json::array()) {
+      if (!item.is_object() || item.value("name", Json()) != Json(name) ||
+          !item.value("version", Json()).is_number_integer() ||
+          !item.value("file", Json()).is_string()) {
+        continue;
+      }
+      const auto number = item["version"].get<long>();
+      const auto stamp = item.value("time", Json());
+      const std::pair<long, double> key{number, stamp.is_number() ? stamp.get<double>() : 0.0};
+      if ((version && number != *version) || (best && key <= best_key)) {
+        continue;
+      }
+      const auto file = item["file"].get<std::string>();
+      if (file.find('\0') == std::string::npos &&
+          util::open_regular_file(run.folder(), file).ok()) {
+        best = run.folder() / file;
+        best_key = key;
+      }
+    }
+  }
+  return best;
+}
+
 } // namespace
 
 std::optional<std::string> sdk_values_text(const std::filesystem::path& folder, const char* name) {
@@ -234,6 +271,11 @@ std::filesystem::path artifact_blob(const std::filesystem::path& root, std::stri
     if (const auto number = version_of(entry.path().filename().string());
         number && (!version || *number == *version)) {
       versions.push_back(*number);
+    }
+  }
+  if (versions.empty()) { // a name the registry lacks: what the run folders recorded
+    if (auto file = artifact_in_runs(root, name, version)) {
+      return *file;
     }
   }
   std::sort(versions.rbegin(), versions.rend());

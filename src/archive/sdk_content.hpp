@@ -21,8 +21,10 @@ std::optional<std::string> sdk_values_text(const std::filesystem::path& folder, 
 void show_sdk_content(const std::filesystem::path& folder, std::ostream& out);
 
 /// The stored file (blob) of the artifact `spec` (`NAME`, `NAME:latest`, `NAME:v3` or
-/// `NAME:3`) of the archive `root`. Throws UsageError for a malformed spec, ArchiveError when
-/// the archive has no such artifact or version.
+/// `NAME:3`) of the archive `root`, from its registry (`.xrun/artifacts/`); for a name the
+/// registry lacks (runs extracted from another archive), the file linked into the run whose
+/// artifacts.json lists that version (the highest for `latest`). Throws UsageError for a
+/// malformed spec, ArchiveError when the archive has no such artifact or version.
 std::filesystem::path artifact_blob(const std::filesystem::path& root, std::string_view spec);
 
 } // namespace xrun::archive

@@ -272,6 +272,7 @@ class _Assets:
                              f"not {_shown(repr(name))}")
         if self.path is None:
             return None
+        _inside(self.path, f"artifacts/{name}/v", "save_artifact")  # no link leads out
         version = _reserve_version(self._store, name)
         record = {"name": name, "version": version, "kind": kind,
                   "file": f"artifacts/{name}/v{version}/{os.path.basename(source)}",
