@@ -27,4 +27,10 @@ void show_sdk_content(const std::filesystem::path& folder, std::ostream& out);
 /// malformed spec, ArchiveError when the archive has no such artifact or version.
 std::filesystem::path artifact_blob(const std::filesystem::path& root, std::string_view spec);
 
+/// `xrun archive gc`: removes the blobs of the archive `root` that no run folder links (a
+/// blob's only name is its own) and no artifact version of the registry names, and that were
+/// not stored in the last hour (a run may be about to link them); prints them with
+/// `dry_run`. Prints what it removed and what it freed. Returns the exit code.
+int collect_blobs(const std::filesystem::path& root, bool dry_run, std::ostream& out);
+
 } // namespace xrun::archive

@@ -131,8 +131,8 @@ void print_group(const std::string& title, const Group& group, std::ostream& out
 
 } // namespace
 
-int overview(const std::filesystem::path& root, const std::optional<std::string>& where,
-             bool json, std::ostream& out) {
+int overview(const std::filesystem::path& root, const std::optional<std::string>& where, bool json,
+             std::ostream& out) {
   const double now = util::to_epoch_seconds(util::Clock::now());
   const auto runs = select_runs(root, where, now);
   const auto names = namespaces_of(root, runs);
@@ -209,10 +209,10 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
   for (const auto& [name, bytes] : namespaces) {
     out << fmt::format("{:>10}  {}/\n", util::format_bytes(static_cast<double>(bytes)), name);
   }
-  const auto shared =
-      summed > total ? fmt::format("; {} they share counted once",
-                                   util::format_bytes(static_cast<double>(summed - total)))
-                     : std::string();
+  const auto shared = summed > total
+                          ? fmt::format("; {} they share counted once",
+                                        util::format_bytes(static_cast<double>(summed - total)))
+                          : std::string();
   out << fmt::format("{:>10}  total ({}{})\n", util::format_bytes(static_cast<double>(total)),
                      util::count_of(runs.size(), "run"), shared);
   return 0;

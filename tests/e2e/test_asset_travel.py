@@ -194,6 +194,50 @@ class Refusals(Workspace):
         self.assertEqual(linked.read_bytes(), b"good weights")
         self.assertTrue(linked.samefile(blob))
 
+class Cleanup(Travel):
+    def blobs(self):
+        return sorted(path.name for path in (self.dir / "results" / ".xrun" / "blobs").rglob("*")
+                      if path.is_file())
+
+    def test_purge_keeps_shared_blobs_and_gc_removes_what_nothing_uses(self):
+        runs = self.make_runs()
+        weights = hashlib.sha256(b"the weights" * 1000).hexdigest()
+        before = self.blobs()
+        self.assertIn(weights, before)
+        deleted = self.xrun("archive", "delete", runs[0].name)
+        self.assertEqual(deleted.returncode, 0, deleted.stderr)
+        restored = self.xrun("archive", "restore", runs[0].name)
+        self.assertEqual(restored.returncode, 0, restored.stderr)
+        self.assertEqual((runs[0] / "workspace" / "config.yaml").read_text(), "lr: 1\n")
+        purged = self.xrun("archive", "delete", "--purge", "--yes", runs[0].name)
+        self.assertEqual(purged.returncode, 0, purged.stderr)
+        self.assertEqual(self.blobs(), before)  # the other run still links every one
+        linked = runs[1] / "artifacts" / "model" / "v2" / "model.pt"
+        self.assertEqual(linked.read_bytes(), b"the weights" * 1000)
+        resolved = self.xrun("archive", "artifact", "model:v1")  # the registry keeps v1
+        self.assertEqual(resolved.returncode, 0, resolved.stderr)
+
+        purged = self.xrun("archive", "delete", "--purge", "--yes", runs[1].name)
+        self.assertEqual(purged.returncode, 0, purged.stderr)
+        self.assertEqual(self.blobs(), before)  # nothing removes blobs but gc
+        fresh = self.xrun("archive", "gc")
+        self.assertEqual(fresh.returncode, 0, fresh.stderr)
+        self.assertIn("removed 0 blobs", fresh.stdout)  # stored in the last hour: kept
+        for path in (self.dir / "results" / ".xrun" / "blobs").rglob("*"):
+            if path.is_file():
+                os.utime(path, (0, 0))
+        dry = self.xrun("archive", "gc", "--dry-run")
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertIn("would remove 3 blobs", dry.stdout)
+        self.assertEqual(self.blobs(), before)
+        collected = self.xrun("archive", "gc")
+        self.assertEqual(collected.returncode, 0, collected.stderr)
+        self.assertRegex(collected.stdout, r"removed 3 blobs \(.*\) that no run links nor "
+                         r"artifact version names; 1 blob kept")
+        self.assertEqual(self.blobs(), [weights])  # the artifact's versions still name it
+        resolved = self.xrun("archive", "artifact", "model:v2")
+        self.assertEqual(resolved.returncode, 0, resolved.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
