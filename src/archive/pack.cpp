@@ -98,8 +98,8 @@ bool link_to_first(archive_entry* entry, const struct stat& info, const std::str
 /// `buffer` is reused across files. `byte_names`: the format can hold a name that is not
 /// UTF-8 as its bytes (tar can, zip cannot).
 void add_tree(struct archive* writer, const std::string& path, const std::string& name,
-              bool byte_names, std::vector<char>& buffer, std::map<std::string, Expected>* written,
-              Added& added) {
+              bool byte_names, std::vector<char>& buffer,
+              std::map<std::string, Expected>* written, Added& added) {
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) {
     throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
@@ -120,7 +120,8 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
   }
   const bool linked = link_to_first(entry.get(), info, name, written, added);
   if (!byte_names && !util::valid_utf8(name)) {
-    throw ArchiveError(fmt::format("cannot add {}: its name is not UTF-8, which zip needs", path),
+    throw ArchiveError(fmt::format("cannot add {}: its name is not UTF-8, which zip needs",
+                                   path),
                        "a .tar.zst or .tar.gz archive keeps such names as they are");
   }
   // A warning is a name that is not UTF-8: tar stores it as it is (pax hdrcharset=BINARY).
@@ -149,7 +150,8 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     }
     std::sort(names.begin(), names.end());
     for (const auto& child : names) {
-      add_tree(writer, path + "/" + child, name + "/" + child, byte_names, buffer, written, added);
+      add_tree(writer, path + "/" + child, name + "/" + child, byte_names, buffer, written,
+               added);
     }
     return;
   }
@@ -232,8 +234,8 @@ void verify(const std::filesystem::path& file, const std::map<std::string, Expec
     const auto it = found.find(name);
     if (it == found.end() || it->second.size != expected.size ||
         it->second.checksum != expected.checksum) {
-      throw ArchiveError(
-          fmt::format("{}: {} did not read back intact; nothing was removed", file.string(), name));
+      throw ArchiveError(fmt::format("{}: {} did not read back intact; nothing was removed",
+                                     file.string(), name));
     }
   }
 }
@@ -249,9 +251,9 @@ void check_selection(const CompressOptions& options, const std::vector<Run>& sel
     const auto folder = std::filesystem::weakly_canonical(run.path, error);
     const auto inside = output.lexically_relative(folder);
     if (!inside.empty() && *inside.begin() != "..") {
-      throw UsageError(
-          fmt::format("{} is inside the selected run {}", options.output.string(), run.path),
-          "write the archive outside the runs it holds");
+      throw UsageError(fmt::format("{} is inside the selected run {}", options.output.string(),
+                                   run.path),
+                       "write the archive outside the runs it holds");
     }
     // A stale heartbeat may be a suspended or unreachable supervisor: only a run recorded as
     // ended (or marked lost by reconcile) is ever removed.
@@ -304,8 +306,8 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   const double now = util::to_epoch_seconds(util::Clock::now());
   auto selected = select_runs(options.root, options.where, now);
   if (selected.empty()) {
-    throw UsageError(
-        fmt::format("no runs {}in {}", options.where ? "match " : "", options.root.string()));
+    throw UsageError(fmt::format("no runs {}in {}", options.where ? "match " : "",
+                                 options.root.string()));
   }
   check_selection(options, selected);
 
@@ -329,7 +331,8 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   for (const auto& run : selected) {
     const auto before = added.bytes;
     add_tree(writer.get(), run.path, prefix + "/" + std::string(run.relative()),
-             format != Format::zip, buffer, options.remove ? &written : nullptr, added);
+             format != Format::zip, buffer,
+             options.remove ? &written : nullptr, added);
     progress.advance(1, added.bytes - before);
   }
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
@@ -339,10 +342,11 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
 
   const auto size = std::filesystem::file_size(options.output, error);
   progress.finish();
-  out << fmt::format(
-      "{}: {}, {} in {} -> {}\n", options.output.string(), util::count_of(selected.size(), "run"),
-      util::format_bytes(static_cast<double>(added.bytes)), util::count_of(added.files, "file"),
-      util::format_bytes(static_cast<double>(size)));
+  out << fmt::format("{}: {}, {} in {} -> {}\n", options.output.string(),
+                     util::count_of(selected.size(), "run"),
+                     util::format_bytes(static_cast<double>(added.bytes)),
+                     util::count_of(added.files, "file"),
+                     util::format_bytes(static_cast<double>(size)));
   if (options.remove) {
     verify(options.output, written);
     util::Progress removing("remove", selected.size(), "runs");

@@ -131,8 +131,8 @@ void print_group(const std::string& title, const Group& group, std::ostream& out
 
 } // namespace
 
-int overview(const std::filesystem::path& root, const std::optional<std::string>& where, bool json,
-             std::ostream& out) {
+int overview(const std::filesystem::path& root, const std::optional<std::string>& where,
+             bool json, std::ostream& out) {
   const double now = util::to_epoch_seconds(util::Clock::now());
   const auto runs = select_runs(root, where, now);
   const auto names = namespaces_of(root, runs);
