@@ -175,7 +175,8 @@ def _from_runs(base: str, spec: str, name: str, number) -> str:
 
     found = []
     for folder, subfolders, names in os.walk(base):
-        subfolders[:] = [entry for entry in subfolders if not entry.startswith(".")]
+        subfolders[:] = [] if "experiment_meta.json" in names else [  # a run: not further
+            entry for entry in subfolders if not entry.startswith(".")]
         if _MANIFEST not in names:
             continue
         try:
