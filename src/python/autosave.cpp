@@ -1,5 +1,6 @@
 #include "python/autosave.hpp"
 
+#include "python/method_table.hpp"
 #include "util/process.hpp"
 
 #include <atomic>
@@ -162,12 +163,11 @@ PyObject* data_setitem(PyObject* experiment, PyObject* const* args, Py_ssize_t n
 }
 
 PyMethodDef k_data_setitem = {
-    "data_setitem", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(data_setitem)),
-    METH_FASTCALL, "e[key] = value: store `value` under the '/'-separated key of e.data."};
+    "data_setitem", as_method(data_setitem), METH_FASTCALL,
+    "e[key] = value: store `value` under the '/'-separated key of e.data."};
 
 PyMethodDef k_methods[] = {
-    {"autosave_start",
-     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(autosave_start)), METH_FASTCALL,
+    {"autosave_start", as_method(autosave_start), METH_FASTCALL,
      "autosave_start(save, interval): call save() in the background after data changes."},
     {"data_changed", data_changed, METH_NOARGS, "Mark the experiment's data as changed."},
     {"autosave_stop", autosave_stop, METH_NOARGS, "Stop the background saving."},

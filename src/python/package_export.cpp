@@ -2,12 +2,12 @@
 
 #include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
-#include "util/checksum.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
 #include "xrun/python_package.hpp"
 #include "xrun/version.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -25,18 +25,6 @@
 namespace xrun::python {
 
 namespace {
-
-/// One hash over the whole package: each file's name and text, each ended by a NUL, in the
-/// embedded order (sorted by name), so that a change to any file gives a new export folder.
-std::uint64_t package_hash() {
-  std::uint64_t hash = util::k_fnv1a_offset;
-  for (const auto& [name, text] : k_python_package) {
-    for (const auto part : {name, text}) {
-      hash = util::fnv1a(std::string_view("\0", 1), util::fnv1a(part, hash));
-    }
-  }
-  return hash;
-}
 
 std::filesystem::path temp_folder() {
   const char* tmpdir = std::getenv("TMPDIR");
@@ -103,29 +91,34 @@ std::optional<std::string> export_stamp(const std::filesystem::path& dir) {
   return stamp;
 }
 
-/// The `_xrun` extension module built or installed with this binary: beside it in a build
-/// folder, or beside the installed package under its prefix; empty when there is none.
-std::filesystem::path extension_module() {
+/// The places the `_xrun` extension module built or installed with this binary is: beside it
+/// in a build folder, or beside the installed package under its prefix.
+std::array<std::filesystem::path, 2> extension_candidates() {
   const auto folder = self_executable().parent_path();
   const auto site =
       fmt::format("lib/python{}.{}/dist-packages", PY_MAJOR_VERSION, PY_MINOR_VERSION);
-  for (const auto& candidate :
-       {folder / XRUN_EXTENSION_NAME, folder / ".." / site / XRUN_EXTENSION_NAME}) {
-    std::error_code error;
-    if (std::filesystem::is_regular_file(candidate, error)) {
-      return std::filesystem::canonical(candidate, error);
-    }
-  }
-  return {};
+  return {folder / XRUN_EXTENSION_NAME,
+          (folder / ".." / site / XRUN_EXTENSION_NAME).lexically_normal()};
 }
 
 /// Makes `_xrun` importable from the export `dir`: a link to this binary's extension module
-/// (a link, not a copy: a rebuilt module is seen at once). A readlink when it is in place.
+/// (a link, not a copy: a rebuilt module is seen at once). One readlink when it is in place.
 void link_extension_module(const std::filesystem::path& dir) {
-  const auto target = extension_module();
   const auto link = dir / XRUN_EXTENSION_NAME;
+  const auto candidates = extension_candidates();
   std::error_code error;
-  if (target.empty() || std::filesystem::read_symlink(link, error) == target) {
+  const auto current = std::filesystem::read_symlink(link, error);
+  if (!error && (current == candidates[0] || current == candidates[1])) {
+    return;
+  }
+  std::filesystem::path target;
+  for (const auto& candidate : candidates) {
+    if (std::filesystem::is_regular_file(candidate, error)) {
+      target = candidate;
+      break;
+    }
+  }
+  if (target.empty()) {
     return;
   }
   const auto temp = dir / fmt::format(".{}.{}", XRUN_EXTENSION_NAME, ::getpid());
@@ -145,7 +138,7 @@ std::filesystem::path exported_package_dir() {
   // Once per process: the answer (and a warning about the cache) does not change.
   static const std::filesystem::path dir = [] {
     const auto version =
-        std::filesystem::path("python") / fmt::format("{}-{:016x}", k_version, package_hash());
+        std::filesystem::path("python") / fmt::format("{}-{}", k_version, k_python_package_hash);
     // The package, its bytecode and the plugins' bytecode are code this user runs: every
     // level must be this user's alone, or another user could plant what gets run.
     const auto levels = {std::filesystem::path("xrun") / "__pycache__",

@@ -1,6 +1,7 @@
 #include "python/summary.hpp"
 
 #include "python/json_bridge.hpp"
+#include "python/method_table.hpp"
 #include "python/series_writer.hpp"
 
 #include <nlohmann/json.hpp>
@@ -103,12 +104,8 @@ PyObject* summary_update(PyObject*, PyObject* values) {
   Py_RETURN_NONE;
 }
 
-template <typename Function> PyCFunction native(Function function) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function));
-}
-
 PyMethodDef k_methods[] = {
-    {"set_primary", native(set_primary), METH_FASTCALL,
+    {"set_primary", as_method(set_primary), METH_FASTCALL,
      "set_primary(name, mode): keep the best ('max' or 'min') value of series `name`."},
     {"summary_update", summary_update, METH_O,
      "summary_update(dict): merge plain-JSON values into the run's summary."},

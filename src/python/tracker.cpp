@@ -1,5 +1,6 @@
 #include "python/tracker.hpp"
 
+#include "python/method_table.hpp"
 #include "python/series_writer.hpp"
 #include "python/summary.hpp"
 
@@ -212,8 +213,8 @@ bool metric_number(Metric& metric) {
     PyObject* traceback = nullptr;
     PyErr_Fetch(&type, &why, &traceback); // the conversion's own reason ("too large", ...)
     const std::string value = repr_for_message(metric.value);
-    PyErr_Format(PyExc_ValueError, "log(): the metric %R has no float value (%S): %s",
-                 metric.name, why != nullptr ? why : Py_None, value.c_str());
+    PyErr_Format(PyExc_ValueError, "log(): the metric %R has no float value (%S): %s", metric.name,
+                 why != nullptr ? why : Py_None, value.c_str());
     Py_XDECREF(type);
     Py_XDECREF(why);
     Py_XDECREF(traceback);
@@ -500,20 +501,16 @@ PyObject* track_stop(PyObject*, PyObject*) {
   Py_RETURN_NONE;
 }
 
-template <typename Function> PyCFunction native(Function function) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(function));
-}
-
 PyMethodDef k_methods[] = {
-    {"track", native(track), METH_FASTCALL,
+    {"track", as_method(track), METH_FASTCALL,
      "track(name, value): append a number to the series `name` at its next step."},
-    {"log", native(log_metrics), METH_FASTCALL | METH_KEYWORDS,
+    {"log", as_method(log_metrics), METH_FASTCALL | METH_KEYWORDS,
      "log(data=None, step=None, stage=None, **metrics): append every metric at one step."},
-    {"track_start", native(track_start), METH_FASTCALL,
+    {"track_start", as_method(track_start), METH_FASTCALL,
      "track_start(fallback, register=None, folder=None): take tracked values; "
      "`fallback(name, value)` gets what track()'s fast path does not handle, `register(name)` "
      "makes a series for log(); the summary goes to `folder`."},
-    {"track_register", native(track_register), METH_FASTCALL,
+    {"track_register", as_method(track_register), METH_FASTCALL,
      "track_register(name, path): start the series `name` in the file `path`."},
     {"track_stop", track_stop, METH_NOARGS, "Write all queued values and close the series."},
     {nullptr, nullptr, 0, nullptr},

@@ -432,7 +432,8 @@ void Supervision::handle_message(std::string_view line) {
       return;
     }
     if (m_request.system_metrics > 0) {
-      m_metrics = std::make_unique<SystemMetrics>(m_folder->path, m_child);
+      m_metrics = std::make_unique<SystemMetrics>(m_folder->path, m_child,
+                                                  !m_request.attached.has_value());
     }
     // The experiment goes on while its start is made durable: the fsyncs are off its path.
     try {

@@ -174,9 +174,12 @@ double steady_seconds() {
 
 } // namespace
 
-SystemMetrics::SystemMetrics(std::filesystem::path run_folder, pid_t root)
+SystemMetrics::SystemMetrics(std::filesystem::path run_folder, pid_t root, bool started_now)
     : m_folder(std::move(run_folder) / ".track" / "sys"), m_root(root),
-      m_last_time(steady_seconds()), m_nvml(std::make_unique<Nvml>()) {
+      m_last_time(steady_seconds()) {
+  if (started_now) {
+    return;
+  }
   for (const auto& [pid, sample] : process_tree(m_root)) {
     m_ticks[pid] = sample.ticks;
   }
@@ -219,6 +222,9 @@ void SystemMetrics::sample() {
   append("rss_bytes", rss, time);
   append("io_read_bytes", read, time);
   append("io_write_bytes", written, time);
+  if (!m_nvml) {
+    m_nvml = std::make_unique<Nvml>();
+  }
   for (unsigned gpu = 0; gpu < m_nvml->devices(); ++gpu) {
     double utilization = 0, memory = 0;
     if (m_nvml->read(gpu, utilization, memory)) {

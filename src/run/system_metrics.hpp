@@ -18,7 +18,10 @@ class Nvml; // the NVIDIA management library, when present
 class SystemMetrics {
 public:
   /// Samples the process tree rooted at `root` into `<run folder>/.track/sys/`.
-  SystemMetrics(std::filesystem::path run_folder, pid_t root);
+  /// `started_now`: `root` has only just started (a forked experiment), so the CPU time it
+  /// has is the first interval's; else (an adopted script) it is measured from now on, which
+  /// costs a scan of /proc here.
+  SystemMetrics(std::filesystem::path run_folder, pid_t root, bool started_now);
   SystemMetrics(const SystemMetrics&) = delete;
   SystemMetrics& operator=(const SystemMetrics&) = delete;
   ~SystemMetrics();
@@ -42,7 +45,7 @@ private:
   unsigned long long m_last_ticks = 0;         // CPU ticks of the tree at the last sample
   std::map<pid_t, unsigned long long> m_ticks; // each process's ticks at the last sample
   std::map<std::string, int> m_files;          // open series files by name
-  std::unique_ptr<Nvml> m_nvml;
+  std::unique_ptr<Nvml> m_nvml; // loaded at the first sample, off the run's start
   bool m_warned = false;
 };
 

@@ -1,5 +1,6 @@
 """The examples the README walks through run as documented."""
 
+import json
 import shutil
 import subprocess
 import unittest
@@ -38,6 +39,31 @@ class Examples(Workspace):
         data = self.data(run)
         self.assertEqual(len(data["coefficients"]["3"]), 4)
         self.assertIsInstance(data["best"]["rmse"], float)
+
+    def test_train_script_as_plain_python_and_under_xrun_run(self):
+        shutil.copy(SOURCE_DIR / "examples" / "train_script.py", self.dir / "train_script.py")
+        env = self.env(PYTHONPATH=self.xrun("python-path").stdout.strip())
+        plain = subprocess.run(["/usr/bin/python3", "train_script.py"], cwd=self.dir, env=env,
+                               capture_output=True, text=True, timeout=120)
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        under = self.xrun("run", "train_script.py")
+        self.assertEqual(under.returncode, 0, under.stderr)
+        runs = self.runs("results/regression/sgd")
+        self.assertEqual(len(runs), 2)
+        for run in runs:
+            self.assertEqual(self.meta(run)["status"], "done")
+            summary = json.loads((run / "experiment_summary.json").read_text())
+            self.assertEqual(summary["primary_metric"]["name"], "test/mse")
+            self.assertLess(summary["primary_metric"]["best"], 0.02)
+            self.assertLessEqual(summary["primary_metric"]["best"], summary["summary"]["test_mse"])
+            lines = (run / ".track" / "test" / "mse.csv").read_text().splitlines()
+            self.assertEqual(lines[0], "step,value,time,stage")
+            self.assertEqual(len(lines), 41)
+            self.assertTrue(lines[-1].endswith(",train"))
+            self.assertIn("INFO trained 40 epochs", self.log(run))
+            self.assertTrue((run / "images" / "index.jsonl").is_file())
+        versions = sorted(p.name for run in runs for p in (run / "artifacts" / "weights").iterdir())
+        self.assertEqual(versions, ["v1", "v2"])
 
     def test_composition_examples(self):
         for name in ["regression.py", "regression_l2.py", "summary_mixin.py",

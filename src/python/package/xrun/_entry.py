@@ -1,8 +1,8 @@
 """The entry point of xrun's embedded interpreter (``main``, called by the C++ side once the
 package is imported): the mode the invocation names, the experiment module run as ``__main__``
 (or imported, for a config), and every way that can end turned into an exit code and a clear
-message, with the experiment's own traceback. Imports every other module but ``__init__``;
-nothing imports it.
+message, with the experiment's own traceback. Imports the modules an experiment's run needs
+(``_standalone`` only where a script's ``xrun.start()`` has imported it); nothing imports it.
 """
 
 from __future__ import annotations
@@ -10,13 +10,25 @@ from __future__ import annotations
 import os
 import sys
 
-from . import _protocol, _standalone
+from . import _protocol
 from ._common import (UsageError, _error_text, _flush_output, _NotRecorded, _own_frame,
                       _prefix, _user_frames)
 from ._experiment import _experiments, _import_experiment
 from ._loading import _module_source, _run_as_main
 from ._plugins import _plugins_list
 from ._runner import _end, _finish_run, _run, _Run
+
+
+def _standalone():
+    """``_standalone``, imported by ``xrun.start()`` when the script called it (None else): an
+    experiment's start does not pay for importing it."""
+    return sys.modules.get(__package__ + "._standalone")
+
+
+def _started() -> bool:
+    """Whether the script started a run of its own with ``xrun.start()``."""
+    standalone = _standalone()
+    return standalone is not None and standalone.started()
 
 
 def main() -> int:
@@ -50,8 +62,8 @@ def main() -> int:
                 _run(experiment, config)
             else:
                 _run_as_main(file)
-            if not _experiments and _standalone.started():
-                _standalone.end_open(None)  # a script that started its run with xrun.start()
+            if not _experiments and _started():
+                _standalone().end_open(None)  # a script that started its run with xrun.start()
                 return 0
             if not _experiments:
                 raise UsageError(f"{file} defines no experiment: create an xrun.Experiment "
@@ -62,10 +74,10 @@ def main() -> int:
         except (UsageError, _NotRecorded):
             raise
         except BaseException as error:
-            _standalone.end_open(error)
-            started = any(e.path is not None for e in _experiments) or _standalone.started()
-            if isinstance(error, SystemExit) and not _Run.started and \
-                    not _standalone.started():
+            if _started():
+                _standalone().end_open(error)
+            started = any(e.path is not None for e in _experiments) or _started()
+            if isinstance(error, SystemExit) and not _Run.started and not _started():
                 raise UsageError(_load_exit(file, error)) from None
             if started or isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
