@@ -27,6 +27,7 @@
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace xrun::archive {
@@ -61,7 +62,36 @@ struct Expected {
 struct Added {
   std::size_t files = 0;
   std::uint64_t bytes = 0;
+  /// The name each file with more than one hard link was first added under (tar only): a
+  /// blob linked into many runs goes in once, its other names as links to that one.
+  std::map<std::pair<dev_t, ino_t>, std::string>* first_names = nullptr;
 };
+
+/// The checksum that stands for a hard link entry in verify(): that of its target's name.
+std::uint64_t link_checksum(const std::string& target) {
+  util::Checksum checksum;
+  checksum.add(target.data(), target.size());
+  return checksum.value();
+}
+
+/// Makes `entry` a hard link to the name its file was first added under, when it was (and
+/// records this name as the first otherwise). Returns whether it now is a link.
+bool link_to_first(archive_entry* entry, const struct stat& info, const std::string& name,
+                   std::map<std::string, Expected>* written, Added& added) {
+  if (!added.first_names || !S_ISREG(info.st_mode) || info.st_nlink < 2) {
+    return false;
+  }
+  const auto [first, fresh] = added.first_names->try_emplace({info.st_dev, info.st_ino}, name);
+  if (fresh) {
+    return false;
+  }
+  archive_entry_set_hardlink(entry, first->second.c_str());
+  archive_entry_set_size(entry, 0);
+  if (written) {
+    (*written)[name] = {-1, link_checksum(first->second)};
+  }
+  return true;
+}
 
 /// Adds one file, folder or link to the archive under `name`, and what a folder holds (in
 /// name order). With `written`, records each file's size and checksum for verify().
@@ -88,6 +118,7 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     const auto target = std::filesystem::read_symlink(path, error);
     archive_entry_set_symlink(entry.get(), target.c_str());
   }
+  const bool linked = link_to_first(entry.get(), info, name, written, added);
   if (!byte_names && !util::valid_utf8(name)) {
     throw ArchiveError(fmt::format("cannot add {}: its name is not UTF-8, which zip needs",
                                    path),
@@ -124,8 +155,8 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     }
     return;
   }
-  if (!S_ISREG(info.st_mode)) {
-    return; // a link: archived as a link, never followed
+  if (!S_ISREG(info.st_mode) || linked) {
+    return; // a link: archived as a link, never followed; a hard link holds no data
   }
   // The file the header describes: not a link or FIFO put in its place since.
   const std::filesystem::path file = path;
@@ -175,6 +206,10 @@ void verify(const std::filesystem::path& file, const std::map<std::string, Expec
   util::Progress progress("verify", written.size(), "files");
   int status = ARCHIVE_OK;
   while ((status = next_header(reader.get(), &entry)) == ARCHIVE_OK) {
+    if (const char* target = archive_entry_hardlink(entry)) {
+      found[archive_entry_pathname(entry)] = {-1, link_checksum(target)};
+      continue;
+    }
     if (archive_entry_filetype(entry) != AE_IFREG) {
       continue;
     }
@@ -288,6 +323,10 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   const auto prefix =
       (top.filename().empty() ? top.parent_path().filename() : top.filename()).string();
   Added added;
+  std::map<std::pair<dev_t, ino_t>, std::string> first_names;
+  if (format != Format::zip) { // zip has no hard links: each name keeps its bytes
+    added.first_names = &first_names;
+  }
   util::Progress progress("compress", selected.size(), "runs");
   for (const auto& run : selected) {
     const auto before = added.bytes;

@@ -12,10 +12,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
+#include <sys/stat.h>
 #include <vector>
 
 namespace xrun::archive {
@@ -171,7 +174,102 @@ std::optional<long> version_of(std::string_view entry) {
   return number;
 }
 
+/// The linked file of artifact `name` (version `version`, else the highest; the latest save
+/// among equal versions) as the runs under `root` list it in their artifacts.json: runs
+/// extracted from another archive bring these, not that archive's registry. A file the
+/// manifest names is opened only inside its run, never through a link.
+std::optional<std::filesystem::path> artifact_in_runs(const std::filesystem::path& root,
+                                                      std::string_view name,
+                                                      std::optional<long> version) {
+  std::optional<std::filesystem::path> best;
+  std::pair<long, double> best_key{0, 0};
+  for (const auto& run : find_runs(root)) {
+    const auto read =
+        util::read_regular_file(run.folder(), core::k_artifacts_file, core::k_max_data_bytes);
+    const auto manifest = read.ok() ? core::parse_bounded_json<Json>(read.text) : Json();
+    const auto list = manifest.is_object() ? manifest.value("artifacts", Json()) : Json();
+    for (const auto& item : list.is_array() ? list : Json::array()) {
+      if (!item.is_object() || item.value("name", Json()) != Json(name) ||
+          !item.value("version", Json()).is_number_integer() ||
+          !item.value("file", Json()).is_string()) {
+        continue;
+      }
+      const auto number = item["version"].get<long>();
+      const auto stamp = item.value("time", Json());
+      const std::pair<long, double> key{number, stamp.is_number() ? stamp.get<double>() : 0.0};
+      if ((version && number != *version) || (best && key <= best_key)) {
+        continue;
+      }
+      const auto file = item["file"].get<std::string>();
+      if (file.find('\0') == std::string::npos &&
+          util::open_regular_file(run.folder(), file).ok()) {
+        best = run.folder() / file;
+        best_key = key;
+      }
+    }
+  }
+  return best;
+}
+
+/// The blobs the registry's artifact versions name (`.xrun/artifacts/<name>/v<N>.json`).
+std::set<std::string> registry_digests(const std::filesystem::path& root) {
+  std::set<std::string> named;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(root / k_store / "artifacts", error), end;
+       !error && it != end; it.increment(error)) {
+    if (!version_of(it->path().filename().string())) {
+      continue;
+    }
+    const auto read = util::read_regular_file(
+        it->path().parent_path(), it->path().filename().string(), core::k_max_text_bytes);
+    const auto record = read.ok() ? core::parse_bounded_json<Json>(read.text) : Json();
+    if (record.is_object() && record.value("sha256", Json()).is_string()) {
+      named.insert(record["sha256"].get<std::string>());
+    }
+  }
+  return named;
+}
+
 } // namespace
+
+int collect_blobs(const std::filesystem::path& root, bool dry_run, std::ostream& out) {
+  if (!std::filesystem::is_directory(root)) {
+    throw ArchiveError(fmt::format("{} is not a folder", root.string()));
+  }
+  const auto named = registry_digests(root);
+  const auto recent = std::chrono::system_clock::now() - std::chrono::hours(1);
+  std::size_t removed = 0;
+  std::size_t kept = 0;
+  std::uintmax_t freed = 0;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(root / k_store / "blobs", error), end;
+       !error && it != end; it.increment(error)) {
+    const auto name = it->path().filename().string();
+    struct stat info {};
+    if (name.size() != 64 || name.find_first_not_of("0123456789abcdef") != std::string::npos ||
+        ::lstat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      continue; // a folder, or a file being stored
+    }
+    if (info.st_nlink > 1 || named.contains(name) ||
+        std::chrono::system_clock::from_time_t(info.st_mtime) > recent) {
+      ++kept;
+      continue;
+    }
+    if (dry_run) {
+      out << fmt::format("would remove {}\n", it->path().string());
+    } else if (std::error_code failed; !std::filesystem::remove(it->path(), failed)) {
+      core::print_warning(
+          fmt::format("cannot remove {}: {}", it->path().string(), failed.message()));
+      continue;
+    }
+    ++removed;
+    freed += static_cast<std::uintmax_t>(info.st_size);
+  }
+  out << fmt::format("{} {} ({}) that no run links nor artifact version names; {} kept\n",
+                     dry_run ? "would remove" : "removed", util::count_of(removed, "blob"),
+                     util::format_bytes(static_cast<double>(freed)), util::count_of(kept, "blob"));
+  return 0;
+}
 
 std::optional<std::string> sdk_values_text(const std::filesystem::path& folder, const char* name) {
   auto read = util::read_regular_file(folder, name, k_max_indexed_data);
@@ -234,6 +332,11 @@ std::filesystem::path artifact_blob(const std::filesystem::path& root, std::stri
     if (const auto number = version_of(entry.path().filename().string());
         number && (!version || *number == *version)) {
       versions.push_back(*number);
+    }
+  }
+  if (versions.empty()) { // a name the registry lacks: what the run folders recorded
+    if (auto file = artifact_in_runs(root, name, version)) {
+      return *file;
     }
   }
   std::sort(versions.rbegin(), versions.rend());

@@ -21,8 +21,16 @@ std::optional<std::string> sdk_values_text(const std::filesystem::path& folder, 
 void show_sdk_content(const std::filesystem::path& folder, std::ostream& out);
 
 /// The stored file (blob) of the artifact `spec` (`NAME`, `NAME:latest`, `NAME:v3` or
-/// `NAME:3`) of the archive `root`. Throws UsageError for a malformed spec, ArchiveError when
-/// the archive has no such artifact or version.
+/// `NAME:3`) of the archive `root`, from its registry (`.xrun/artifacts/`); for a name the
+/// registry lacks (runs extracted from another archive), the file linked into the run whose
+/// artifacts.json lists that version (the highest for `latest`). Throws UsageError for a
+/// malformed spec, ArchiveError when the archive has no such artifact or version.
 std::filesystem::path artifact_blob(const std::filesystem::path& root, std::string_view spec);
+
+/// `xrun archive gc`: removes the blobs of the archive `root` that no run folder links (a
+/// blob's only name is its own) and no artifact version of the registry names, and that were
+/// not stored in the last hour (a run may be about to link them); prints them with
+/// `dry_run`. Prints what it removed and what it freed. Returns the exit code.
+int collect_blobs(const std::filesystem::path& root, bool dry_run, std::ostream& out);
 
 } // namespace xrun::archive

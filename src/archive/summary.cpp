@@ -10,11 +10,31 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sys/stat.h>
+#include <utility>
 #include <vector>
 
 namespace xrun::archive {
 
 namespace {
+
+/// The bytes of the regular files under `dir`, a file with several hard links counted only
+/// when `seen` does not hold it yet (a blob linked into many runs is stored once).
+std::uintmax_t unique_size(const std::filesystem::path& dir,
+                           std::set<std::pair<dev_t, ino_t>>& seen) {
+  std::uintmax_t total = 0;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(dir, error), end; !error && it != end;
+       it.increment(error)) {
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+        (info.st_nlink < 2 || seen.emplace(info.st_dev, info.st_ino).second)) {
+      total += static_cast<std::uintmax_t>(info.st_size);
+    }
+  }
+  return total;
+}
 
 using Json = nlohmann::json;
 
@@ -161,12 +181,18 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
   std::vector<std::pair<std::uintmax_t, std::string>> sizes;
   std::map<std::string, std::uintmax_t> namespaces;
   std::uintmax_t total = 0;
+  std::uintmax_t summed = 0;
+  // A run's own line counts every file it holds; the namespace and total lines count a file
+  // linked into several runs (an artifact's or workspace's blob) once, as the disk holds it.
+  std::map<std::string, std::set<std::pair<dev_t, ino_t>>> seen_in;
+  std::set<std::pair<dev_t, ino_t>> seen;
   const auto names = namespaces_of(root, runs);
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const auto bytes = util::tree_size(runs[i].folder());
     sizes.emplace_back(bytes, std::string(runs[i].relative()));
-    namespaces[names[i]] += bytes;
-    total += bytes;
+    namespaces[names[i]] += unique_size(runs[i].folder(), seen_in[names[i]]);
+    total += unique_size(runs[i].folder(), seen);
+    summed += bytes;
   }
   if (runs.empty()) {
     std::cerr << fmt::format("xrun: no runs {}in {}\n", where ? "match " : "", root.string());
@@ -183,8 +209,12 @@ int disk_usage(const std::filesystem::path& root, const std::optional<std::strin
   for (const auto& [name, bytes] : namespaces) {
     out << fmt::format("{:>10}  {}/\n", util::format_bytes(static_cast<double>(bytes)), name);
   }
-  out << fmt::format("{:>10}  total ({})\n", util::format_bytes(static_cast<double>(total)),
-                     util::count_of(runs.size(), "run"));
+  const auto shared = summed > total
+                          ? fmt::format("; {} they share counted once",
+                                        util::format_bytes(static_cast<double>(summed - total)))
+                          : std::string();
+  out << fmt::format("{:>10}  total ({}{})\n", util::format_bytes(static_cast<double>(total)),
+                     util::count_of(runs.size(), "run"), shared);
   return 0;
 }
 

@@ -1,4 +1,5 @@
-// `xrun archive artifact NAME[:VERSION]`: the stored file of a versioned artifact.
+// `xrun archive artifact NAME[:VERSION]`: the stored file of a versioned artifact; `xrun archive
+// gc`: the blobs nothing uses any more, removed.
 #include "archive/sdk_content.hpp"
 #include "cli/archive_commands.hpp"
 
@@ -13,6 +14,7 @@ namespace {
 struct ArtifactArgs {
   std::string path = "results";
   std::string spec;
+  bool dry_run = false;
 };
 
 } // namespace
@@ -28,6 +30,14 @@ void add_archive_artifact(CLI::App& archive, Action& action) {
       std::cout << archive::artifact_blob(args->path, args->spec).string() << '\n';
       return 0;
     };
+  });
+
+  auto* gc = archive.add_subcommand(
+      "gc", "Remove stored blobs that no run links and no artifact version names");
+  gc->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  gc->add_flag("--dry-run", args->dry_run, "Only list what would be removed");
+  gc->callback([args, &action] {
+    action = [args] { return archive::collect_blobs(args->path, args->dry_run, std::cout); };
   });
 }
 

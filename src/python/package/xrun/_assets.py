@@ -2,9 +2,12 @@
 (``<archive>/.xrun/blobs/ab/abcd…``, read-only), versioned artifacts (each version a file
 ``<archive>/.xrun/artifacts/<name>/v<N>.json``, the file linked into the run under
 ``artifacts/<name>/v<N>/`` and listed in the run's ``artifacts.json``), workspace snapshots
-(``workspace.json``: a manifest of blobs), and ``artifact_path("name:latest")``. Copies run on
-one background thread per run, so the training loop never waits for them. Imports
-``_common`` and ``_jsonio``.
+(``workspace.json``: a manifest of blobs, each file linked into the run under
+``workspace/<path>``), and ``artifact_path("name:latest")``, which falls back on the runs'
+``artifacts.json`` where the archive's registry lacks the name (runs extracted from elsewhere).
+A blob already stored is checked against its hash before it is linked again; every path written
+is checked to stay in the run folder. Copies run on one background thread per run, so the
+training loop never waits for them. Imports ``_common`` and ``_jsonio``.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import os
 import threading
 import time
 
-from ._common import _prefix, _shown
+from ._common import _inside, _prefix, _shown
 from ._jsonio import _dumps, _plain_or_repr, _write_atomic
 
 _STORE = ".xrun"
 _MANIFEST = "artifacts.json"
 _WORKSPACE = "workspace.json"
+_WORKSPACE_FOLDER = "workspace"
 
 
 def _version_of(entry: str):
@@ -43,9 +47,20 @@ def _blob_path(store: str, digest: str) -> str:
     return os.path.join(store, _STORE, "blobs", digest[:2], digest)
 
 
+def _digest_of(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as reader:
+        for block in iter(lambda: reader.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def store_blob(store: str, source: str) -> str:
     """Stores the file ``source`` in the archive ``store`` once (by its SHA-256, which it
-    returns); a blob already there is kept."""
+    returns); a blob already there is kept when its bytes still have that hash, else replaced
+    (and said: runs linked to the damaged one keep it)."""
     import hashlib
 
     blobs = os.path.join(store, _STORE, "blobs")
@@ -62,7 +77,16 @@ def store_blob(store: str, source: str) -> str:
         name = digest.hexdigest()
         target = _blob_path(store, name)
         if os.path.exists(target):
-            return name
+            try:
+                intact = os.path.isfile(target) and not os.path.islink(target) \
+                    and _digest_of(target) == name
+            except OSError:
+                intact = False
+            if intact:
+                return name
+            import sys
+            sys.stderr.write(f"{_prefix('warning')} the stored blob {target} does not hold "
+                             "the bytes its name says; it is stored again\n")
         os.makedirs(os.path.dirname(target), exist_ok=True)
         os.chmod(temp, 0o444)  # linked into runs: an edit of one would change them all
         os.replace(temp, target)
@@ -73,13 +97,21 @@ def store_blob(store: str, source: str) -> str:
 
 
 def _link_or_copy(source: str, target: str):
-    """A hard link of ``source`` at ``target``, else a copy (another file system)."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    """A hard link of ``source`` at ``target`` (checked by the caller to lie in its run folder;
+    a file there is replaced), else a copy (another file system)."""
+    temp = f"{target}.{os.getpid()}.{threading.get_ident()}.incoming"
     try:
-        os.link(source, target)
-    except OSError:
-        import shutil
-        shutil.copyfile(source, target)
+        try:
+            os.link(source, temp)
+        except OSError:
+            import shutil
+            with open(source, "rb") as reader, \
+                    open(temp, "xb") as writer:  # never through a link left there
+                shutil.copyfileobj(reader, writer)
+        os.replace(temp, target)
+    finally:
+        if os.path.lexists(temp):
+            os.remove(temp)
 
 
 def _reserve_version(store: str, name: str) -> int:
@@ -117,6 +149,8 @@ def artifact_path(spec: str, base: str = "results") -> str:
         if number is None:
             raise ValueError(f"an artifact version is 'latest' or like 'v3', not {wanted!r}")
         versions = [item for item in versions if item[0] == number]
+    if not versions:  # a name the registry lacks: what the run folders recorded
+        return _from_runs(base, spec, name, None if wanted in ("", "latest") else number)
     for number, entry in reversed(versions):
         try:
             with open(os.path.join(folder, entry), encoding="utf-8") as handle:
@@ -131,6 +165,56 @@ def artifact_path(spec: str, base: str = "results") -> str:
             raise FileNotFoundError(f"{name}:v{number}: its stored file {blob} does not exist")
         return blob
     raise LookupError(f"no artifact {_shown(spec)} in {base}")
+
+
+def _from_runs(base: str, spec: str, name: str, number) -> str:
+    """The linked file of artifact ``name`` (version ``number``, else the highest; the newest
+    save among equal versions) as the runs under ``base`` list it in their ``artifacts.json``
+    (runs extracted from another archive bring these, not its registry)."""
+    import json
+
+    found = []
+    for folder, subfolders, names in os.walk(base):
+        subfolders[:] = [] if "experiment_meta.json" in names else [  # a run: not further
+            entry for entry in subfolders if not entry.startswith(".")]
+        if _MANIFEST not in names:
+            continue
+        try:
+            with open(os.path.join(folder, _MANIFEST), encoding="utf-8") as handle:
+                records = json.load(handle).get("artifacts", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        for record in records if isinstance(records, list) else []:
+            if not isinstance(record, dict) or record.get("name") != name:
+                continue
+            version, file = record.get("version"), record.get("file")
+            if type(version) is not int or (number is not None and version != number):
+                continue
+            try:
+                path = _inside_existing(folder, file)
+            except ValueError:
+                continue  # a manifest edited to point elsewhere
+            if path:
+                stamp = record.get("time")
+                found.append((version, stamp if isinstance(stamp, (int, float)) else 0, path))
+    if not found:
+        raise LookupError(f"no artifact {_shown(spec)} in {base}")
+    return max(found)[2]
+
+
+def _inside_existing(folder: str, relative) -> str:
+    """``folder/relative`` when it is a regular file reached through real folders only, else
+    None; a ValueError for a path that would leave ``folder``."""
+    if not isinstance(relative, str) or not relative or "\0" in relative \
+            or relative.startswith("/") \
+            or any(part in ("", ".", "..") for part in relative.split("/")):
+        raise ValueError(relative)
+    path = folder
+    for part in relative.split("/"):
+        path = os.path.join(path, part)
+        if os.path.islink(path):
+            return None
+    return path if os.path.isfile(path) else None
 
 
 class _Assets:
@@ -189,6 +273,7 @@ class _Assets:
                              f"not {_shown(repr(name))}")
         if self.path is None:
             return None
+        _inside(self.path, f"artifacts/{name}/v", "save_artifact")  # no link leads out
         version = _reserve_version(self._store, name)
         record = {"name": name, "version": version, "kind": kind,
                   "file": f"artifacts/{name}/v{version}/{os.path.basename(source)}",
@@ -197,8 +282,9 @@ class _Assets:
         return version
 
     def _store_artifact(self, source: str, record: dict):
+        target = _inside(self.path, record["file"], "save_artifact")
         digest = store_blob(self._store, source)
-        _link_or_copy(_blob_path(self._store, digest), os.path.join(self.path, record["file"]))
+        _link_or_copy(_blob_path(self._store, digest), target)
         record.update(sha256=digest, size=os.path.getsize(source), time=round(time.time(), 3),
                       run=os.path.relpath(self.path, self._store), run_id=self.id)
         with self._assets_lock:
@@ -223,25 +309,54 @@ class _Assets:
 
     def snapshot_workspace(self, include=("*.py",), exclude=(), root: str = ".") -> dict:
         """Stores the files under ``root`` matching ``include`` and no ``exclude`` pattern (on
-        their path or any part of it) as blobs; ``workspace.json`` lists them. Returns it."""
-        include, exclude = list(include or ["*"]), list(exclude or [])
+        their path or any part of it) as blobs, each linked into the run as
+        ``workspace/<path>``; ``workspace.json`` lists them. Returns it. The archive's own
+        folders under ``root`` are left out."""
+        include = _patterns("include", include) or ["*"]
+        exclude = _patterns("exclude", exclude)
         if self.path is None:
             return {"files": []}
+        skipped = {os.path.realpath(self._store), os.path.realpath(self.path)}
         files = []
         for folder, subfolders, names in os.walk(root):
-            subfolders[:] = sorted(entry for entry in subfolders if not entry.startswith(".")
-                                   and not _matches(entry, exclude))
+            subfolders[:] = sorted(
+                entry for entry in subfolders if not entry.startswith(".")
+                and not _matches(entry, exclude)
+                and os.path.realpath(os.path.join(folder, entry)) not in skipped)
             for entry in sorted(names):
                 full = os.path.join(folder, entry)
                 relative = os.path.relpath(full, root)
                 if _matches(relative, include) and not _matches(relative, exclude) \
                         and os.path.isfile(full) and not os.path.islink(full):
-                    files.append({"path": relative, "sha256": store_blob(self._store, full),
-                                  "size": os.path.getsize(full)})
+                    files.append(self._snapshot_file(full, relative.replace(os.sep, "/")))
         manifest = {"root": os.path.abspath(root), "include": include, "exclude": exclude,
                     "time": round(time.time(), 3), "files": files}
         _write_atomic(os.path.join(self.path, _WORKSPACE), _dumps(manifest, indent=2) + "\n")
         return manifest
+
+    def _snapshot_file(self, full: str, relative: str) -> dict:
+        """One file of a snapshot: stored as a blob and linked at ``workspace/<relative>``."""
+        file = f"{_WORKSPACE_FOLDER}/{relative}"
+        target = _inside(self.path, file, "snapshot_workspace")
+        digest = store_blob(self._store, full)
+        _link_or_copy(_blob_path(self._store, digest), target)
+        return {"path": relative, "sha256": digest, "size": os.path.getsize(target),
+                "file": file}
+
+
+def _patterns(what: str, patterns) -> list:
+    """``patterns`` as a list of strings; a ValueError naming one that is not a relative
+    pattern (absolute, with a '..' part or NUL: it could only name files outside ``root``)."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    checked = []
+    for pattern in list(patterns or []):
+        if not isinstance(pattern, str) or not pattern or "\0" in pattern \
+                or pattern.startswith("/") or ".." in pattern.split("/"):
+            raise ValueError(f"snapshot_workspace: an {what} pattern is relative like '*.py' "
+                             f"or 'src/*', not {_shown(repr(pattern))}")
+        checked.append(pattern)
+    return checked
 
 
 def _matches(relative: str, patterns) -> bool:

@@ -63,6 +63,33 @@ def _shown(text: str) -> str:
     return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}… ({len(text)} characters)"
 
 
+def _inside(base: str, relative: str, what: str) -> str:
+    """The path of ``relative`` (parts joined by '/') in the folder ``base``, its folders made
+    as real folders: a ValueError naming ``relative`` when it is empty, absolute, holds NUL or a
+    '.'/'..' part, or when a part already there is a link or a file (a write through it could
+    land outside ``base``)."""
+    if not isinstance(relative, str) or not relative or "\0" in relative \
+            or relative.startswith("/") \
+            or any(part in ("", ".", "..") for part in relative.split("/")):
+        raise ValueError(f"{what}: {_shown(repr(relative))} is not a relative path inside "
+                         "the run folder")
+    parts = relative.split("/")
+    folder = base
+    for part in parts[:-1]:
+        folder = os.path.join(folder, part)
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            pass
+        if os.path.islink(folder) or not os.path.isdir(folder):
+            raise ValueError(f"{what}: {folder} is a link or a file, not a folder; "
+                             f"{_shown(repr(relative))} is not written through it")
+    target = os.path.join(folder, parts[-1])
+    if os.path.islink(target):
+        raise ValueError(f"{what}: {target} is a link; it is not written through")
+    return target
+
+
 def _a(noun: str) -> str:
     """``noun`` with its indefinite article: "an int", "a list[int]"."""
     return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun

@@ -13,7 +13,7 @@ import struct
 import threading
 import time
 
-from ._common import _shown
+from ._common import _inside, _shown
 from ._jsonio import _dumps, _jsonable, _plain_or_repr, _write_atomic
 
 _LOG_FILE = "experiment_out.log"
@@ -28,7 +28,7 @@ _JPEG_MAGIC = b"\xff\xd8\xff"
 
 def _check_name(what: str, name) -> str:
     """``name`` as a relative name like ``train/loss``; a ValueError naming it otherwise."""
-    if not isinstance(name, str) or not name or name.startswith("/") \
+    if not isinstance(name, str) or not name or name.startswith("/") or "\0" in name \
             or any(part in ("", ".", "..") for part in name.split("/")):
         raise ValueError(f"{what} needs a name like 'train/loss', not {_shown(repr(name))}")
     return name
@@ -231,8 +231,7 @@ class _Content:
             number = self._image_counts[key]
             self._image_counts[key] = number + 1
             relative = f"{_IMAGE_FOLDER}/{key}/{number:05d}.{extension}"
-            target = os.path.join(self.path, relative)
-            os.makedirs(folder, exist_ok=True)
+            target = _inside(self.path, relative, "log_image")  # no link leads out
             temp = f"{target}.tmp"
             with open(temp, "wb") as handle:
                 handle.write(data)
