@@ -32,30 +32,6 @@ std::string render(const Json& value) {
 }
 
 
-/// `text` with its control characters written as escapes (`\n`, `\x1b`): a value stays on its
-/// row, and sends nothing to the terminal.
-std::string printable(const std::string& text) {
-  if (std::none_of(text.begin(), text.end(), [](char c) {
-        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-      })) {
-    return text;
-  }
-  std::string shown;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      shown += "\\n";
-    } else if (c == '\t') {
-      shown += "\\t";
-    } else if (byte < 0x20 || byte == 0x7f) {
-      shown += fmt::format("\\x{:02x}", byte);
-    } else {
-      shown += c;
-    }
-  }
-  return shown;
-}
-
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) {
     return text;
@@ -196,12 +172,12 @@ void write_table(const std::vector<Run*>& selected, const ListOptions& options, 
     const auto status = run->status(now);
     row.emplace_back(status);
     row.front().color = core::status_color(status);
-    row.emplace_back(printable(std::string(run->relative())));
+    row.emplace_back(util::printable(run->relative()));
     row.emplace_back(readable && summary.start_time > 0 ? util::format_local(summary.start_time)
                                                         : "-");
     row.emplace_back(readable ? util::format_duration(std::max(0.0, run->duration(now))) : "-");
     for (const auto& column : options.columns) {
-      row.emplace_back(printable(render(run->value(column, now))));
+      row.emplace_back(util::printable(render(run->value(column, now))));
     }
     table.add_row(std::move(row));
   }

@@ -46,8 +46,11 @@ std::optional<Json> sdk_object(const std::filesystem::path& folder, const char* 
   return values;
 }
 
+/// A value of a run file as `show` prints it: a string as it is, escaped where it holds
+/// control characters (a run folder is untrusted: nothing of it reaches the terminal as a
+/// command), anything else as short JSON.
 std::string text_of(const Json& value) {
-  return value.is_string() ? value.get<std::string>() : short_json(value);
+  return value.is_string() ? util::printable(value.get<std::string>()) : short_json(value);
 }
 
 void show_summary(const std::filesystem::path& folder, std::ostream& out) {
@@ -67,7 +70,7 @@ void show_summary(const std::filesystem::path& folder, std::ostream& out) {
   }
   if (const auto values = file->find("summary"); values != file->end() && values->is_object()) {
     for (const auto& [key, value] : values->items()) {
-      table.add_row({key, short_json(value)});
+      table.add_row({util::printable(key), short_json(value)});
     }
   }
   out << table.render();
@@ -81,7 +84,7 @@ void show_logged_parameters(const std::filesystem::path& folder, std::ostream& o
   out << "\nlogged parameters\n";
   util::Table table({}, "  ");
   for (const auto& [key, value] : values->items()) {
-    table.add_row({key, short_json(value)});
+    table.add_row({util::printable(key), short_json(value)});
   }
   out << table.render();
 }

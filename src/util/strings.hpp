@@ -57,6 +57,10 @@ std::string escape_non_utf8(std::string_view text);
 /// value never floods the terminal.
 std::string shorten(std::string_view text, std::size_t limit = 200);
 
+/// `text` with its control characters written as escapes (`\n`, `\t`, `\x1b`): a value from
+/// a run folder stays on its row and sends nothing to the terminal.
+std::string printable(std::string_view text);
+
 /// `text` split at every `separator` (`a,,b` -> [a, "", b]; an empty text -> []).
 std::vector<std::string> split(std::string_view text, char separator);
 

@@ -59,7 +59,7 @@ class InsideAnExperiment(Workspace):
             logging.info("below the handler's level")
             logging.error("an error record")
             run.summary({"test_acc": 0.91, "model": "mlp"})
-            run.summary({"test_loss": 0.1})
+            run.summary({"test_loss": 0.1, "esc\x1b[2Jape": 1})
             run.log_params({"lr": 0.01, "layers": [64, 16]})
             run.finish()
             e["after_finish"] = 1  # the experiment's run goes on
@@ -82,7 +82,7 @@ class InsideAnExperiment(Workspace):
             ("WARNING", "careful"), ("ERROR", "an error record")])
         summary = json.loads((run / "experiment_summary.json").read_text())
         self.assertEqual(summary["summary"], {"test_acc": 0.91, "model": "mlp",
-                                              "test_loss": 0.1})
+                                              "test_loss": 0.1, "esc\x1b[2Jape": 1})
         self.assertEqual({key: summary["primary_metric"][key] for key in ("name", "mode", "best",
                                                                           "step")},
                          {"name": "acc", "mode": "max", "best": 0.9, "step": 2})
@@ -106,6 +106,9 @@ class InsideAnExperiment(Workspace):
                         r"test_acc +0\.91",
                         r"\nlogged parameters\n", r"lr +0\.01"):
             self.assertRegex(shown.stdout, pattern)
+        # A run folder's strings reach the terminal escaped, never as control sequences.
+        self.assertNotIn("\x1b", shown.stdout)
+        self.assertIn("esc\\x1b[2Jape", shown.stdout)
 
     def test_repeated_starts_give_runs_over_the_same_folder_that_add_up(self):
         result, run = self.run_experiment("""
