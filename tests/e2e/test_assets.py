@@ -170,6 +170,27 @@ class Artifacts(Workspace):
         self.assertIn(f"model:v3: its stored file results/.xrun/blobs/{blob.parent.name}/"
                       f"{blob.name} does not exist", gone.stderr)
 
+    def test_a_version_is_the_file_as_it_was_when_saved(self):
+        # A training loop writes each checkpoint over the last one right after saving it.
+        self.write("exp.py", sdk_experiment("""
+            for epoch in range(3):
+                with open("ckpt.pt", "wb") as handle:
+                    handle.write(b"epoch %d " % epoch * 100000)
+                run.save_artifact("ckpt.pt", name="ckpt")
+            with open("ckpt.pt", "wb"):
+                pass  # emptied at once, while the copies may still be made
+            run.finish()
+        """))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for epoch in range(3):
+            resolved = self.xrun("archive", "artifact", f"ckpt:v{epoch + 1}")
+            self.assertEqual(resolved.returncode, 0, resolved.stderr)
+            stored = (self.dir / resolved.stdout.strip()).read_bytes()
+            self.assertEqual(stored, b"epoch %d " % epoch * 100000)
+        staging = self.dir / "results" / ".xrun" / "staging"
+        self.assertEqual(list(staging.iterdir()), [])  # every staged copy stored and gone
+
     def test_compressed_and_extracted_runs_keep_their_artifacts(self):
         self.write("exp.py", sdk_experiment("""
             run.save_artifact("model.pt", kind="model")

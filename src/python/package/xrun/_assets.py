@@ -96,6 +96,24 @@ def store_blob(store: str, source: str) -> str:
             os.remove(temp)
 
 
+def _stage(store: str, source: str) -> str:
+    """A private copy of ``source`` in the archive's staging folder, made now: what a
+    background job stores is the file as it was when it was asked for."""
+    import shutil
+    import tempfile
+
+    folder = os.path.join(store, _STORE, "staging")
+    os.makedirs(folder, exist_ok=True)
+    handle, staged = tempfile.mkstemp(dir=folder, prefix="artifact.")
+    os.close(handle)
+    try:
+        shutil.copyfile(source, staged)  # copy_file_range/sendfile: no Python loop
+    except BaseException:
+        os.remove(staged)
+        raise
+    return staged
+
+
 def _link_or_copy(source: str, target: str):
     """A hard link of ``source`` at ``target`` (checked by the caller to lie in its run folder;
     a file there is replaced), else a copy (another file system)."""
@@ -274,18 +292,31 @@ class _Assets:
         if self.path is None:
             return None
         _inside(self.path, f"artifacts/{name}/v", "save_artifact")  # no link leads out
+        # The version is the file as it is now: a copy made at once (by the kernel, a reflink
+        # where the file system shares blocks), hashed and stored in the background. A training
+        # loop that writes the next checkpoint over the file does not change this version.
+        staged = _stage(self._store, source)
         version = _reserve_version(self._store, name)
         record = {"name": name, "version": version, "kind": kind,
                   "file": f"artifacts/{name}/v{version}/{os.path.basename(source)}",
                   "metadata": _plain_or_repr(metadata or {})}
-        self._submit(lambda: self._store_artifact(source, record))
+        self._submit(lambda: self._store_artifact(staged, record))
         return version
 
-    def _store_artifact(self, source: str, record: dict):
-        target = _inside(self.path, record["file"], "save_artifact")
-        digest = store_blob(self._store, source)
+    def _store_artifact(self, staged: str, record: dict):
+        reserved = os.path.join(self._store, _STORE, "artifacts", record["name"],
+                                f"v{record['version']}.json")
+        try:
+            target = _inside(self.path, record["file"], "save_artifact")
+            digest = store_blob(self._store, staged)
+            size = os.path.getsize(staged)
+        except BaseException:
+            os.remove(reserved)  # a version that was never stored is not left to resolve
+            raise
+        finally:
+            os.remove(staged)
         _link_or_copy(_blob_path(self._store, digest), target)
-        record.update(sha256=digest, size=os.path.getsize(source), time=round(time.time(), 3),
+        record.update(sha256=digest, size=size, time=round(time.time(), 3),
                       run=os.path.relpath(self.path, self._store), run_id=self.id)
         with self._assets_lock:
             self._manifest.append(record)
