@@ -327,6 +327,44 @@ raise ValueError("the script's own end")
         self.assertIn("not traced (XRUN_NO_PTRACE is set)", meta["error_message"])
         self.assertFalse(meta["watched"]["traced"])
 
+    @watched
+    @unittest.skipIf(shutil.which("strace") is None, "strace is not installed")
+    def test_without_pidfd_open_the_watcher_still_records_the_end(self):
+        # As on a kernel before 5.3 or under a seccomp filter: pidfd_open fails with ENOSYS.
+        self.write("script.py", SCRIPT.format(body='with xrun.start("nopidfd"):\n'
+                                                   '    print("working")\n'))
+        result = subprocess.run(["strace", "-f", "-o", "/dev/null", "-e",
+                                 "inject=pidfd_open:error=ENOSYS", PYTHON, "script.py"],
+                                cwd=self.dir, capture_output=True, text=True, timeout=120,
+                                env=self.python_env())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "working\n")
+        self.assertNotIn("warning", result.stderr)
+        folder = self.only_run("results/nopidfd")
+        self.assertEqual(self.ended(folder)["status"], "done")
+        self.assertIn("working", self.log(folder))
+
+    @watched
+    def test_the_watchers_descriptors_are_never_inheritable_in_the_script(self):
+        # A program another thread starts while the watcher starts must not inherit the pid
+        # pipe (start() would wait for that program's end): seen at the spawn of the starter.
+        body = """\
+seen = []
+spawn = os.posix_spawn
+def checked(*args, **kwargs):
+    seen.extend(fd for fd in map(int, os.listdir("/proc/self/fd"))
+                if fd > 2 and os.path.exists(f"/proc/self/fd/{fd}") and os.get_inheritable(fd))
+    return spawn(*args, **kwargs)
+os.posix_spawn = checked
+with xrun.start("fds"):
+    pass
+print("inheritable:", seen)
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("inheritable: []", result.stdout)
+        self.assertEqual(self.meta(self.only_run("results/fds"))["status"], "done")
+
     # -- inside xrun run ------------------------------------------------------------------
     def test_xrun_run_of_a_script_that_starts_its_run(self):
         self.write("script.py", SCRIPT.format(body="""\
