@@ -427,12 +427,13 @@ def _start_watcher(words: list, fds: list) -> str:
     """Runs ``xrun watch`` (``words``) with ``fds`` passed on and stdin from /dev/null, and
     waits for it: the watcher itself goes on in a process of its own. Returns "" when it
     exited well, else why not. (posix_spawn: the subprocess module costs a few milliseconds to
-    import; the watcher closes what else this process lets it inherit.)"""
-    for fd in fds:
-        os.set_inheritable(fd, True)
+    import; the watcher closes what else this process lets it inherit.) The descriptors stay
+    close-on-exec here: a dup2 onto itself in the spawned process only (glibc clears the flag
+    there) passes them, so a program another thread starts meanwhile never holds them."""
     try:
         starter = os.posix_spawn(words[0], words, os.environ, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)])
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            *((os.POSIX_SPAWN_DUP2, fd, fd) for fd in fds)])
     except OSError as error:
         return error.strerror or str(error)
     _, status = os.waitpid(starter, 0)
