@@ -93,6 +93,9 @@ private:
   void archive_start(const protocol::PrepareRequest& message, const std::filesystem::path& folder);
   void rewrite_start_meta(const std::filesystem::path& staging, const RunFolder& run);
   void sync_start();
+  /// Attached: takes the result of the start's fsyncs (a thread's) once they are done, or
+  /// waits for them (`wait`); a failure is said in the log and on the console.
+  void check_synced(bool wait);
   void undo_start(const std::optional<StagedRunFolder>& staged);
   std::string copy_name(const std::string& source);
   void heartbeat();
@@ -131,6 +134,7 @@ private:
   std::optional<WatchedProcess> m_watched;  // the attached process (`xrun watch`)
   std::string m_untraced;                   // why the attached process is not traced
   std::unique_ptr<SystemMetrics> m_metrics; // from the run folder's creation
+  std::future<void> m_synced;               // attached: the start's fsyncs, off the loop
 };
 
 } // namespace xrun::run

@@ -166,7 +166,9 @@ int Supervision::watch_attached() {
   // A script without a file (python3 -c, a notebook): the git of the folder it runs in.
   const auto code = m_request.file.empty() ? std::filesystem::current_path() / "." : m_request.file;
   m_git = std::async(std::launch::async, read_git, code, m_git_diff);
-  return finish(follow(attached.out, attached.err));
+  const int status = follow(attached.out, attached.err);
+  check_synced(true);
+  return finish(status);
 }
 
 std::optional<int> Supervision::attached_end() {
@@ -271,6 +273,7 @@ int Supervision::follow(int out_fd, int err_fd) {
         control_open = false;
       }
     }
+    check_synced(false);
     if (!wait_status && (wait_status = reaped())) {
       drain_deadline = SteadyClock::now() + k_drain_grace;
     }
@@ -339,6 +342,12 @@ void Supervision::finish_plugins() {
 void Supervision::handle_signal(int number, bool sent_by_process) {
   if (number == SIGCHLD) {
     return; // the loop reaps the child
+  }
+  if (m_watched) {
+    // The attached script is not ours to signal: a signal meant for it (pkill, a batch
+    // system's signal to the whole job) reaches it directly, and its pid may be another
+    // process's once it has ended untraced. The watcher goes on recording its run.
+    return;
   }
   if (m_interrupted_by.is_null()) {
     const auto given = m_request.interrupt_reasons.find(number);
@@ -435,6 +444,13 @@ void Supervision::handle_message(std::string_view line) {
       m_metrics = std::make_unique<SystemMetrics>(m_folder->path, m_child,
                                                   !m_request.attached.has_value());
     }
+    if (m_watched) {
+      // A process not ours: a start that cannot be made durable is said, the script is not
+      // stopped (a notebook kernel); the fsyncs run beside the loop, which must keep passing
+      // on the script's signals (it waits in a ptrace stop until then).
+      m_synced = std::async(std::launch::async, [this] { sync_start(); });
+      return;
+    }
     // The experiment goes on while its start is made durable: the fsyncs are off its path.
     try {
       sync_start();
@@ -453,6 +469,21 @@ void Supervision::handle_message(std::string_view line) {
   } else if (const auto* plugins = std::get_if<protocol::PluginsReport>(&*message)) {
     m_meta.extra["plugins"] = plugins->plugins;
     m_plugins_ended = m_plugins_ended || plugins->ended;
+  }
+}
+
+void Supervision::check_synced(bool wait) {
+  if (!m_synced.valid() ||
+      (!wait && m_synced.wait_for(std::chrono::seconds(0)) != std::future_status::ready)) {
+    return;
+  }
+  try {
+    m_synced.get();
+  } catch (const std::exception& error) {
+    const auto message =
+        fmt::format("the run's start may not survive a crash of the system: {}", error.what());
+    log_line(fmt::format("xrun: warning: {}", message));
+    core::print_warning(message);
   }
 }
 

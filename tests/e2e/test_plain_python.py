@@ -317,6 +317,21 @@ raise ValueError("the script's own end")
         self.assertIn("the xrun watcher of this run is gone", err)
 
     @watched
+    def test_a_signal_to_the_watcher_is_not_passed_to_the_script(self):
+        # The script is not the watcher's: a SIGTERM meant for it reaches it by itself.
+        process = self.start_python(f'run = xrun.start("sig")\n{WAIT}print("went on")\n')
+        folder = self.only_run("results/sig")
+        os.kill(self.meta(folder)["pid"], signal.SIGTERM)
+        os.kill(self.meta(folder)["pid"], signal.SIGINT)
+        (self.dir / "go").touch()
+        out, err = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 0, err)
+        self.assertIn("went on", out)
+        meta = self.ended(folder)
+        self.assertEqual(meta["status"], "done")
+        self.assertNotIn("interrupted_by", meta)
+
+    @watched
     def test_without_tracing_a_kill_is_killed_by_an_unknown_signal(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}',
                                     env=self.python_env(XRUN_NO_PTRACE="1"))

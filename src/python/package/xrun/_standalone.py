@@ -257,6 +257,9 @@ class _Session:
         self._give_console_back()
         if self._pipes:
             _native().connect(-1, -1)
+            # The leave to trace this process was the watcher's for this run only: its pid
+            # may be another process's once it is gone.
+            _native().allow_tracer(0)
             for fd in self._pipes:
                 os.close(fd)
             self._pipes = []
