@@ -332,6 +332,70 @@ raise ValueError("the script's own end")
         self.assertNotIn("interrupted_by", meta)
 
     @watched
+    def test_a_program_printing_after_the_run_and_its_watcher_ended_goes_on(self):
+        # The child prints once the run is finished and its watcher has left.
+        body = """\
+import subprocess
+CHILD = '''
+import os, sys, time
+watcher = int(sys.argv[1])
+while not os.path.exists("go"):
+    time.sleep(0.02)
+def alive():
+    try:
+        with open(f"/proc/{watcher}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+while alive():
+    time.sleep(0.02)
+for i in range(3000):
+    print("late line", i, "x" * 40, flush=True)
+'''
+import json
+run = xrun.start("outlive")
+with open(os.path.join(run.path, "experiment_meta.json")) as meta:
+    watcher = json.load(meta)["pid"]
+child = subprocess.Popen([sys.executable, "-c", CHILD, str(watcher)])
+run.finish()
+open("go", "w").close()
+print("child exit code", child.wait(), flush=True)
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("child exit code 0", result.stdout)
+        self.assertIn("late line 2999 ", result.stdout)
+        self.assertEqual(self.meta(self.only_run("results/outlive"))["status"], "done")
+
+    @watched
+    def test_a_program_writing_after_the_watcher_was_killed_finishes(self):
+        body = """\
+import subprocess
+run = xrun.start("sig")
+child = subprocess.Popen([sys.executable, "-c", '''
+import os, time
+while not os.path.exists("go"):
+    time.sleep(0.02)
+print("y" * 500000, flush=True)
+print("child done", flush=True)
+'''])
+""" + WAIT + 'print("child exit code", child.wait(), flush=True)\n'
+        process = self.start_python(body)
+        folder = self.only_run("results/sig")
+        watcher = self.meta(folder)["pid"]
+        os.kill(watcher, signal.SIGKILL)
+        self.wait_for(lambda: not Path(f"/proc/{watcher}").exists() or
+                      _state(watcher) == "Z", what="the watcher to die")
+        # The child writes only once the script has said the watcher is gone.
+        said = process.stderr.readline()
+        self.assertIn("the xrun watcher of this run is gone", said)
+        (self.dir / "go").touch()
+        out, err = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 0, err)
+        self.assertIn("child done", out)
+        self.assertIn("child exit code 0", out)
+
+    @watched
     def test_without_tracing_a_kill_is_killed_by_an_unknown_signal(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}',
                                     env=self.python_env(XRUN_NO_PTRACE="1"))
