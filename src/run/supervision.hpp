@@ -10,6 +10,7 @@
 #include "run/output_log.hpp"
 #include "run/supervisor.hpp"
 #include "run/system_metrics.hpp"
+#include "run/watch_echo.hpp"
 #include "run/watch_process.hpp"
 #include "util/line_reader.hpp"
 #include "util/signal_pipe.hpp"
@@ -44,6 +45,7 @@ struct Stream {
   util::LineReader lines{util::CarriageReturn::starts_over};
   bool paint = false;        // color xrun's message prefixes in the echo (a terminal)
   bool at_line_start = true; // the next byte echoed starts a line
+  ConsoleEcho* echo = nullptr; // attached: the echo that never blocks, else a plain write
 };
 
 /// How far a supervised run has come.
@@ -135,6 +137,7 @@ private:
   std::string m_untraced;                   // why the attached process is not traced
   std::unique_ptr<SystemMetrics> m_metrics; // from the run folder's creation
   std::future<void> m_synced;               // attached: the start's fsyncs, off the loop
+  std::unique_ptr<ConsoleEcho> m_echoes[2]; // attached: the echo of its stdout and stderr
 };
 
 } // namespace xrun::run

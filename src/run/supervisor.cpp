@@ -166,9 +166,16 @@ int Supervision::watch_attached() {
   // A script without a file (python3 -c, a notebook): the git of the folder it runs in.
   const auto code = m_request.file.empty() ? std::filesystem::current_path() / "." : m_request.file;
   m_git = std::async(std::launch::async, read_git, code, m_git_diff);
+  // The loop passes the traced script's signals on: a slow console must not hold it up.
+  m_echoes[0] = std::make_unique<ConsoleEcho>(STDOUT_FILENO);
+  m_echoes[1] = std::make_unique<ConsoleEcho>(STDERR_FILENO);
   const int status = follow(attached.out, attached.err);
   check_synced(true);
-  return finish(status);
+  const int exit_code = finish(status);
+  for (auto& echo : m_echoes) {
+    echo->finish();
+  }
+  return exit_code;
 }
 
 std::optional<int> Supervision::attached_end() {
@@ -220,6 +227,8 @@ int Supervision::follow(int out_fd, int err_fd) {
        .echo_fd = STDERR_FILENO,
        .lines = util::LineReader(m_request.redrawn_lines),
        .paint = util::color_enabled(STDERR_FILENO)}};
+  streams[0].echo = m_echoes[0].get();
+  streams[1].echo = m_echoes[1].get();
   bool control_open = true;
   std::optional<int> wait_status;
   std::optional<SteadyClock::time_point> drain_deadline;
@@ -246,10 +255,12 @@ int Supervision::follow(int out_fd, int err_fd) {
     const int timeout = static_cast<int>(std::max<long long>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1));
 
-    std::array<pollfd, 4> fds{{{m_signals->fd(), POLLIN, 0},
+    std::array<pollfd, 6> fds{{{m_signals->fd(), POLLIN, 0},
                                {streams[0].fd, POLLIN, 0},
                                {streams[1].fd, POLLIN, 0},
-                               {control_open ? m_control_out : -1, POLLIN, 0}}};
+                               {control_open ? m_control_out : -1, POLLIN, 0},
+                               {streams[0].echo ? streams[0].echo->waiting_fd() : -1, POLLOUT, 0},
+                               {streams[1].echo ? streams[1].echo->waiting_fd() : -1, POLLOUT, 0}}};
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
       throw SystemError(fmt::format("poll failed: {}", std::strerror(errno)));
     }
@@ -259,6 +270,9 @@ int Supervision::follow(int out_fd, int err_fd) {
       }
     }
     for (int i = 0; i < 2; ++i) {
+      if (fds[i + 4].revents & (POLLOUT | POLLHUP | POLLERR)) {
+        streams[i].echo->flush();
+      }
       if (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) {
         handle_output(streams[i]);
       }
@@ -397,6 +411,12 @@ void Supervision::handle_output(Stream& stream) {
     return;
   }
   const std::string_view chunk(buffer, static_cast<size_t>(got));
+  if (stream.echo) {
+    stream.echo->write(stream.paint ? core::paint_message_prefixes(chunk, stream.at_line_start)
+                                    : std::string(chunk));
+    stream.lines.feed(chunk, [this](std::string_view line) { log_line(line); });
+    return;
+  }
   try {
     // The experiment process writes into a pipe, so its messages come uncolored (as they
     // stay in the log); on the terminal they look as the supervisor's own.

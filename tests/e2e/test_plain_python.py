@@ -396,6 +396,28 @@ print("child done", flush=True)
         self.assertIn("child exit code 0", out)
 
     @watched
+    def test_a_console_that_does_not_keep_up_does_not_hold_the_script(self):
+        # Nobody reads the console until the script has ended: the watcher keeps what it can
+        # for it and leaves out the rest there, never in the log.
+        self.write("script.py", SCRIPT.format(body="""\
+with xrun.start("flood"):
+    for i in range(50000):
+        print(f"line {i:06d}", "x" * 100)
+"""))
+        process = subprocess.Popen([PYTHON, "script.py"], cwd=self.dir, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=self.python_env())
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        self.assertEqual(process.wait(timeout=120), 0)
+        out, _ = process.communicate(timeout=60)
+        self.assertIn(b"[xrun: output left out here, the console did not keep up", out)
+        self.assertTrue(out.startswith(b"line 000000 "), out[:100])
+        folder = self.only_run("results/flood")
+        self.assertEqual(self.ended(folder)["status"], "done")
+        log = self.log(folder).splitlines()
+        self.assertEqual(len([line for line in log if line.startswith("line ")]), 50000)
+        self.assertTrue(log[-1].startswith("line 049999 "), log[-1])
+
+    @watched
     def test_without_tracing_a_kill_is_killed_by_an_unknown_signal(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}',
                                     env=self.python_env(XRUN_NO_PTRACE="1"))
