@@ -43,8 +43,8 @@ struct Stream {
   // A `\r` that is not part of `\r\n` starts the line over (a progress bar redrawing
   // itself): the log keeps only its last state (RunRequest::redrawn_lines).
   util::LineReader lines{util::CarriageReturn::starts_over};
-  bool paint = false;        // color xrun's message prefixes in the echo (a terminal)
-  bool at_line_start = true; // the next byte echoed starts a line
+  bool paint = false;          // color xrun's message prefixes in the echo (a terminal)
+  bool at_line_start = true;   // the next byte echoed starts a line
   ConsoleEcho* echo = nullptr; // attached: the echo that never blocks, else a plain write
 };
 
