@@ -10,6 +10,7 @@
 #include "run/output_log.hpp"
 #include "run/supervisor.hpp"
 #include "run/system_metrics.hpp"
+#include "run/watch_echo.hpp"
 #include "run/watch_process.hpp"
 #include "util/line_reader.hpp"
 #include "util/signal_pipe.hpp"
@@ -42,8 +43,9 @@ struct Stream {
   // A `\r` that is not part of `\r\n` starts the line over (a progress bar redrawing
   // itself): the log keeps only its last state (RunRequest::redrawn_lines).
   util::LineReader lines{util::CarriageReturn::starts_over};
-  bool paint = false;        // color xrun's message prefixes in the echo (a terminal)
-  bool at_line_start = true; // the next byte echoed starts a line
+  bool paint = false;          // color xrun's message prefixes in the echo (a terminal)
+  bool at_line_start = true;   // the next byte echoed starts a line
+  ConsoleEcho* echo = nullptr; // attached: the echo that never blocks, else a plain write
 };
 
 /// How far a supervised run has come.
@@ -93,6 +95,9 @@ private:
   void archive_start(const protocol::PrepareRequest& message, const std::filesystem::path& folder);
   void rewrite_start_meta(const std::filesystem::path& staging, const RunFolder& run);
   void sync_start();
+  /// Attached: takes the result of the start's fsyncs (a thread's) once they are done, or
+  /// waits for them (`wait`); a failure is said in the log and on the console.
+  void check_synced(bool wait);
   void undo_start(const std::optional<StagedRunFolder>& staged);
   std::string copy_name(const std::string& source);
   void heartbeat();
@@ -131,6 +136,8 @@ private:
   std::optional<WatchedProcess> m_watched;  // the attached process (`xrun watch`)
   std::string m_untraced;                   // why the attached process is not traced
   std::unique_ptr<SystemMetrics> m_metrics; // from the run folder's creation
+  std::future<void> m_synced;               // attached: the start's fsyncs, off the loop
+  std::unique_ptr<ConsoleEcho> m_echoes[2]; // attached: the echo of its stdout and stderr
 };
 
 } // namespace xrun::run

@@ -166,7 +166,16 @@ int Supervision::watch_attached() {
   // A script without a file (python3 -c, a notebook): the git of the folder it runs in.
   const auto code = m_request.file.empty() ? std::filesystem::current_path() / "." : m_request.file;
   m_git = std::async(std::launch::async, read_git, code, m_git_diff);
-  return finish(follow(attached.out, attached.err));
+  // The loop passes the traced script's signals on: a slow console must not hold it up.
+  m_echoes[0] = std::make_unique<ConsoleEcho>(STDOUT_FILENO);
+  m_echoes[1] = std::make_unique<ConsoleEcho>(STDERR_FILENO);
+  const int status = follow(attached.out, attached.err);
+  check_synced(true);
+  const int exit_code = finish(status);
+  for (auto& echo : m_echoes) {
+    echo->finish();
+  }
+  return exit_code;
 }
 
 std::optional<int> Supervision::attached_end() {
@@ -218,6 +227,8 @@ int Supervision::follow(int out_fd, int err_fd) {
        .echo_fd = STDERR_FILENO,
        .lines = util::LineReader(m_request.redrawn_lines),
        .paint = util::color_enabled(STDERR_FILENO)}};
+  streams[0].echo = m_echoes[0].get();
+  streams[1].echo = m_echoes[1].get();
   bool control_open = true;
   std::optional<int> wait_status;
   std::optional<SteadyClock::time_point> drain_deadline;
@@ -244,10 +255,12 @@ int Supervision::follow(int out_fd, int err_fd) {
     const int timeout = static_cast<int>(std::max<long long>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1));
 
-    std::array<pollfd, 4> fds{{{m_signals->fd(), POLLIN, 0},
+    std::array<pollfd, 6> fds{{{m_signals->fd(), POLLIN, 0},
                                {streams[0].fd, POLLIN, 0},
                                {streams[1].fd, POLLIN, 0},
-                               {control_open ? m_control_out : -1, POLLIN, 0}}};
+                               {control_open ? m_control_out : -1, POLLIN, 0},
+                               {streams[0].echo ? streams[0].echo->waiting_fd() : -1, POLLOUT, 0},
+                               {streams[1].echo ? streams[1].echo->waiting_fd() : -1, POLLOUT, 0}}};
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
       throw SystemError(fmt::format("poll failed: {}", std::strerror(errno)));
     }
@@ -257,6 +270,9 @@ int Supervision::follow(int out_fd, int err_fd) {
       }
     }
     for (int i = 0; i < 2; ++i) {
+      if (fds[i + 4].revents & (POLLOUT | POLLHUP | POLLERR)) {
+        streams[i].echo->flush();
+      }
       if (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) {
         handle_output(streams[i]);
       }
@@ -271,6 +287,7 @@ int Supervision::follow(int out_fd, int err_fd) {
         control_open = false;
       }
     }
+    check_synced(false);
     if (!wait_status && (wait_status = reaped())) {
       drain_deadline = SteadyClock::now() + k_drain_grace;
     }
@@ -340,6 +357,12 @@ void Supervision::handle_signal(int number, bool sent_by_process) {
   if (number == SIGCHLD) {
     return; // the loop reaps the child
   }
+  if (m_watched) {
+    // The attached script is not ours to signal: a signal meant for it (pkill, a batch
+    // system's signal to the whole job) reaches it directly, and its pid may be another
+    // process's once it has ended untraced. The watcher goes on recording its run.
+    return;
+  }
   if (m_interrupted_by.is_null()) {
     const auto given = m_request.interrupt_reasons.find(number);
     m_interrupted_by = {{"signal", signal_name(number)},
@@ -388,6 +411,12 @@ void Supervision::handle_output(Stream& stream) {
     return;
   }
   const std::string_view chunk(buffer, static_cast<size_t>(got));
+  if (stream.echo) {
+    stream.echo->write(stream.paint ? core::paint_message_prefixes(chunk, stream.at_line_start)
+                                    : std::string(chunk));
+    stream.lines.feed(chunk, [this](std::string_view line) { log_line(line); });
+    return;
+  }
   try {
     // The experiment process writes into a pipe, so its messages come uncolored (as they
     // stay in the log); on the terminal they look as the supervisor's own.
@@ -435,6 +464,13 @@ void Supervision::handle_message(std::string_view line) {
       m_metrics = std::make_unique<SystemMetrics>(m_folder->path, m_child,
                                                   !m_request.attached.has_value());
     }
+    if (m_watched) {
+      // A process not ours: a start that cannot be made durable is said, the script is not
+      // stopped (a notebook kernel); the fsyncs run beside the loop, which must keep passing
+      // on the script's signals (it waits in a ptrace stop until then).
+      m_synced = std::async(std::launch::async, [this] { sync_start(); });
+      return;
+    }
     // The experiment goes on while its start is made durable: the fsyncs are off its path.
     try {
       sync_start();
@@ -453,6 +489,21 @@ void Supervision::handle_message(std::string_view line) {
   } else if (const auto* plugins = std::get_if<protocol::PluginsReport>(&*message)) {
     m_meta.extra["plugins"] = plugins->plugins;
     m_plugins_ended = m_plugins_ended || plugins->ended;
+  }
+}
+
+void Supervision::check_synced(bool wait) {
+  if (!m_synced.valid() ||
+      (!wait && m_synced.wait_for(std::chrono::seconds(0)) != std::future_status::ready)) {
+    return;
+  }
+  try {
+    m_synced.get();
+  } catch (const std::exception& error) {
+    const auto message =
+        fmt::format("the run's start may not survive a crash of the system: {}", error.what());
+    log_line(fmt::format("xrun: warning: {}", message));
+    core::print_warning(message);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "run/watch_process.hpp"
 
+#include "util/fs.hpp"
 #include "xrun/error.hpp"
 
 #include <cerrno>
@@ -16,15 +17,20 @@ namespace xrun::run {
 
 WatchedProcess::WatchedProcess(pid_t pid) : m_pid(pid) {
   m_pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (m_pidfd < 0) {
-    throw SystemError(
-        fmt::format("cannot watch process {}: pidfd_open: {}", pid, std::strerror(errno)));
+  if (m_pidfd >= 0) {
+    return;
+  }
+  // No pidfds (a kernel before 5.3, a seccomp filter): its end is then seen by polling.
+  if (errno == ESRCH || ::kill(pid, 0) != 0) {
+    throw SystemError(fmt::format("cannot watch process {}: no such process", pid));
   }
 }
 
 WatchedProcess::~WatchedProcess() {
   release();
-  ::close(m_pidfd);
+  if (m_pidfd >= 0) {
+    ::close(m_pidfd);
+  }
 }
 
 std::optional<std::string> WatchedProcess::trace() {
@@ -75,6 +81,22 @@ bool stop_signal(int signal) {
   return signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU;
 }
 
+/// Whether process `pid` has ended, asked without a pidfd: gone, or a zombie its parent has
+/// not reaped yet (then still there for kill()).
+bool ended_without_pidfd(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) {
+    return true;
+  }
+  const auto stat = util::read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat) {
+    return true;
+  }
+  // The state follows the command name, which is in parentheses and may hold any character.
+  const auto name_end = stat->rfind(')');
+  return name_end == std::string::npos || name_end + 2 >= stat->size() ||
+         (*stat)[name_end + 2] == 'Z' || (*stat)[name_end + 2] == 'X';
+}
+
 } // namespace
 
 std::optional<int> WatchedProcess::poll() {
@@ -109,6 +131,9 @@ std::optional<int> WatchedProcess::poll() {
     } else {
       ::ptrace(PTRACE_CONT, m_pid, nullptr, nullptr);
     }
+  }
+  if (m_pidfd < 0) {
+    return ended_without_pidfd(m_pid) ? std::optional<int>(0) : std::nullopt;
   }
   pollfd ended{m_pidfd, POLLIN, 0};
   if (::poll(&ended, 1, 0) > 0 && (ended.revents & (POLLIN | POLLHUP))) {

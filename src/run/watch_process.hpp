@@ -1,6 +1,7 @@
 // A process this one did not start and watches to learn how it ends: a script in plain python3
 // that started a run (`xrun watch`). Traced with ptrace where the system allows it (the exit
-// status, as waitpid gives a parent), else waited on through a pidfd (the end, not its cause).
+// status, as waitpid gives a parent), else waited on through a pidfd (the end, not its cause),
+// or where there are no pidfds by asking whether it is gone or a zombie at each poll().
 #pragma once
 
 #include <optional>
@@ -11,8 +12,8 @@ namespace xrun::run {
 
 class WatchedProcess {
 public:
-  /// Watches process `pid` through a pidfd (its end only); throws SystemError when there is
-  /// no such process or pidfds are not supported.
+  /// Watches process `pid` through a pidfd (its end only), or by polling where pidfds are not
+  /// supported; throws SystemError when there is no such process.
   explicit WatchedProcess(pid_t pid);
   WatchedProcess(const WatchedProcess&) = delete;
   WatchedProcess& operator=(const WatchedProcess&) = delete;
@@ -38,7 +39,7 @@ public:
 
 private:
   pid_t m_pid;
-  int m_pidfd = -1;
+  int m_pidfd = -1; // -1: no pidfds here, poll() looks at the process instead
   bool m_traced = false;
 };
 

@@ -318,6 +318,107 @@ raise ValueError("the script's own end")
         self.assertIn("the xrun watcher of this run is gone", err)
 
     @watched
+    def test_a_signal_to_the_watcher_is_not_passed_to_the_script(self):
+        # The script is not the watcher's: a SIGTERM meant for it reaches it by itself.
+        process = self.start_python(f'run = xrun.start("sig")\n{WAIT}print("went on")\n')
+        folder = self.only_run("results/sig")
+        os.kill(self.meta(folder)["pid"], signal.SIGTERM)
+        os.kill(self.meta(folder)["pid"], signal.SIGINT)
+        (self.dir / "go").touch()
+        out, err = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 0, err)
+        self.assertIn("went on", out)
+        meta = self.ended(folder)
+        self.assertEqual(meta["status"], "done")
+        self.assertNotIn("interrupted_by", meta)
+
+    @watched
+    def test_a_program_printing_after_the_run_and_its_watcher_ended_goes_on(self):
+        # The child prints once the run is finished and its watcher has left.
+        body = """\
+import subprocess
+CHILD = '''
+import os, sys, time
+watcher = int(sys.argv[1])
+while not os.path.exists("go"):
+    time.sleep(0.02)
+def alive():
+    try:
+        with open(f"/proc/{watcher}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+while alive():
+    time.sleep(0.02)
+for i in range(3000):
+    print("late line", i, "x" * 40, flush=True)
+'''
+import json
+run = xrun.start("outlive")
+with open(os.path.join(run.path, "experiment_meta.json")) as meta:
+    watcher = json.load(meta)["pid"]
+child = subprocess.Popen([sys.executable, "-c", CHILD, str(watcher)])
+run.finish()
+open("go", "w").close()
+print("child exit code", child.wait(), flush=True)
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("child exit code 0", result.stdout)
+        self.assertIn("late line 2999 ", result.stdout)
+        self.assertEqual(self.meta(self.only_run("results/outlive"))["status"], "done")
+
+    @watched
+    def test_a_program_writing_after_the_watcher_was_killed_finishes(self):
+        body = """\
+import subprocess
+run = xrun.start("sig")
+child = subprocess.Popen([sys.executable, "-c", '''
+import os, time
+while not os.path.exists("go"):
+    time.sleep(0.02)
+print("y" * 500000, flush=True)
+print("child done", flush=True)
+'''])
+""" + WAIT + 'print("child exit code", child.wait(), flush=True)\n'
+        process = self.start_python(body)
+        folder = self.only_run("results/sig")
+        watcher = self.meta(folder)["pid"]
+        os.kill(watcher, signal.SIGKILL)
+        self.wait_for(lambda: not Path(f"/proc/{watcher}").exists() or
+                      _state(watcher) == "Z", what="the watcher to die")
+        # The child writes only once the script has said the watcher is gone.
+        said = process.stderr.readline()
+        self.assertIn("the xrun watcher of this run is gone", said)
+        (self.dir / "go").touch()
+        out, err = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 0, err)
+        self.assertIn("child done", out)
+        self.assertIn("child exit code 0", out)
+
+    @watched
+    def test_a_console_that_does_not_keep_up_does_not_hold_the_script(self):
+        # Nobody reads the console until the script has ended: the watcher keeps what it can
+        # for it and leaves out the rest there, never in the log.
+        self.write("script.py", SCRIPT.format(body="""\
+with xrun.start("flood"):
+    for i in range(50000):
+        print(f"line {i:06d}", "x" * 100)
+"""))
+        process = subprocess.Popen([PYTHON, "script.py"], cwd=self.dir, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=self.python_env())
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        self.assertEqual(process.wait(timeout=120), 0)
+        out, _ = process.communicate(timeout=60)
+        self.assertIn(b"[xrun: output left out here, the console did not keep up", out)
+        self.assertTrue(out.startswith(b"line 000000 "), out[:100])
+        folder = self.only_run("results/flood")
+        self.assertEqual(self.ended(folder)["status"], "done")
+        log = self.log(folder).splitlines()
+        self.assertEqual(len([line for line in log if line.startswith("line ")]), 50000)
+        self.assertTrue(log[-1].startswith("line 049999 "), log[-1])
+
+    @watched
     def test_without_tracing_a_kill_is_killed_by_an_unknown_signal(self):
         process = self.start_python(f'run = xrun.start("sig")\n{WAIT}',
                                     env=self.python_env(XRUN_NO_PTRACE="1"))
@@ -327,6 +428,44 @@ raise ValueError("the script's own end")
         self.assertIsNone(meta["signal"])
         self.assertIn("not traced (XRUN_NO_PTRACE is set)", meta["error_message"])
         self.assertFalse(meta["watched"]["traced"])
+
+    @watched
+    @unittest.skipIf(shutil.which("strace") is None, "strace is not installed")
+    def test_without_pidfd_open_the_watcher_still_records_the_end(self):
+        # As on a kernel before 5.3 or under a seccomp filter: pidfd_open fails with ENOSYS.
+        self.write("script.py", SCRIPT.format(body='with xrun.start("nopidfd"):\n'
+                                                   '    print("working")\n'))
+        result = subprocess.run(["strace", "-f", "-o", "/dev/null", "-e",
+                                 "inject=pidfd_open:error=ENOSYS", PYTHON, "script.py"],
+                                cwd=self.dir, capture_output=True, text=True, timeout=120,
+                                env=self.python_env())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "working\n")
+        self.assertNotIn("warning", result.stderr)
+        folder = self.only_run("results/nopidfd")
+        self.assertEqual(self.ended(folder)["status"], "done")
+        self.assertIn("working", self.log(folder))
+
+    @watched
+    def test_the_watchers_descriptors_are_never_inheritable_in_the_script(self):
+        # A program another thread starts while the watcher starts must not inherit the pid
+        # pipe (start() would wait for that program's end): seen at the spawn of the starter.
+        body = """\
+seen = []
+spawn = os.posix_spawn
+def checked(*args, **kwargs):
+    seen.extend(fd for fd in map(int, os.listdir("/proc/self/fd"))
+                if fd > 2 and os.path.exists(f"/proc/self/fd/{fd}") and os.get_inheritable(fd))
+    return spawn(*args, **kwargs)
+os.posix_spawn = checked
+with xrun.start("fds"):
+    pass
+print("inheritable:", seen)
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("inheritable: []", result.stdout)
+        self.assertEqual(self.meta(self.only_run("results/fds"))["status"], "done")
 
     # -- inside xrun run ------------------------------------------------------------------
     def test_xrun_run_of_a_script_that_starts_its_run(self):

@@ -254,12 +254,20 @@ class _Session:
     def _release(self):
         """Gives the console back, closes the line to the watcher, disarms the exit hooks."""
         _flush()
+        left = []
         if self._guard is not None:
-            self._guard.stop()
+            left = self._guard.stop()
             self._guard = None
         self._give_console_back()
+        if left:
+            # Programs the script started may print after the run (and the watcher) ended:
+            # their output goes on to the console instead of failing on a pipe nobody reads.
+            _start_forwarder(dict(zip(left, (1, 2))), self._watcher)
         if self._pipes:
             _native().connect(-1, -1)
+            # The leave to trace this process was the watcher's for this run only: its pid
+            # may be another process's once it is gone.
+            _native().allow_tracer(0)
             for fd in self._pipes:
                 os.close(fd)
             self._pipes = []
@@ -308,42 +316,112 @@ class _Session:
 
 class _Guard:
     """A thread waiting for the watcher's end of the reply pipe to close (the watcher died):
-    the console is then given back, with what was left in the pipes, and a warning."""
+    the console is then given back, with what was left in the pipes, and a warning; what the
+    script's programs write there later is copied to the console until they have all ended."""
 
     def __init__(self, session, kept: list):
         self._session = session
         self._kept = kept
         self._wake = os.pipe()
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._forwarding = False  # the watcher died: the thread owns the pipes from then on
         self._thread = threading.Thread(target=self._watch, name="xrun-watcher-guard",
                                         daemon=True)
         self._thread.start()
 
-    def stop(self):
+    def stop(self) -> list:
+        """Ends the watch (the run is over); returns the read ends of the output for the
+        caller to forward, or [] when this guard forwards them already."""
+        with self._lock:
+            self._stopped = True
+            if self._forwarding:
+                return []
         os.write(self._wake[1], b"x")
         self._thread.join()
-        for fd in [*self._wake, *self._kept]:
+        for fd in self._wake:
             os.close(fd)
+        return self._kept
 
     def _watch(self):
         import select
 
         ready, _, _ = select.select([self._session._pipes[0], self._wake[0]], [], [])
-        if self._session._pipes[0] not in ready:
-            return  # the run ended, the watcher is fine
+        with self._lock:
+            if self._stopped or self._session._pipes[0] not in ready:
+                return  # the run ended, the watcher is fine
+            self._forwarding = True
+        for fd in self._wake:
+            os.close(fd)
         self._session._give_console_back()
-        # What is in the pipes, and what a write begun before the switch still puts there.
-        open_ends = list(self._kept)
-        while open_ends:
-            readable, _, _ = select.select(open_ends, [], [], 0.2)
-            if not readable:
-                break
-            for fd in readable:
-                chunk = os.read(fd, 65536)
-                if not chunk:  # no writer left
-                    open_ends.remove(fd)
-                os.write(1 if fd == self._kept[0] else 2, chunk)
+        # What is in the pipes, and what a write begun before the switch still puts there,
+        # before the warning; then whatever comes, until no writer is left.
+        targets = dict(zip(self._kept, (1, 2)))
+        _forward(targets, quiet=0.2)
         os.write(2, f"{_prefix('warning')} the xrun watcher of this run is gone; its output "
                     f"is no longer recorded and the run shows as lost\n".encode())
+        _forward(targets)
+
+
+def _start_forwarder(targets: dict, watcher: int):
+    """Copies the captured output's read ends (``targets``: each to its console descriptor)
+    to the console in a daemon thread, until no writer is left. It starts once ``watcher``
+    has left: until then what is in the pipes is the watcher's, for the run's log."""
+    def forward():
+        _await_end(watcher)
+        _forward(targets)
+
+    threading.Thread(target=forward, name="xrun-output-forwarder", daemon=True).start()
+
+
+def _await_end(pid: int):
+    """Waits for the end of process ``pid`` (not a child of this one)."""
+    import select
+
+    try:
+        ended = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (OSError, AttributeError):
+        ended = None  # no pidfds here: asked for every 50 ms
+    if ended is not None:
+        select.select([ended], [], [])
+        os.close(ended)
+        return
+    while True:
+        try:
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return
+        except (ProcessLookupError, FileNotFoundError):
+            return
+        except OSError:
+            pass
+        time.sleep(0.05)
+
+
+def _forward(targets: dict, quiet: float | None = None):
+    """Copies each read end of ``targets`` to its console descriptor and closes it once no
+    writer is left; returns early (ends left in ``targets``) after ``quiet`` seconds without
+    output. A console that is gone drops the output, so the writers never block."""
+    import select
+
+    while targets:
+        readable, _, _ = select.select(list(targets), [], [], quiet)
+        if not readable:
+            return
+        for fd in readable:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                os.close(fd)
+                del targets[fd]
+                continue
+            try:
+                while chunk:
+                    chunk = chunk[os.write(targets[fd], chunk):]
+            except OSError:
+                pass
 
 
 _uncaught = []  # the exception that is ending the process, seen by sys.excepthook
@@ -430,12 +508,13 @@ def _start_watcher(words: list, fds: list) -> str:
     """Runs ``xrun watch`` (``words``) with ``fds`` passed on and stdin from /dev/null, and
     waits for it: the watcher itself goes on in a process of its own. Returns "" when it
     exited well, else why not. (posix_spawn: the subprocess module costs a few milliseconds to
-    import; the watcher closes what else this process lets it inherit.)"""
-    for fd in fds:
-        os.set_inheritable(fd, True)
+    import; the watcher closes what else this process lets it inherit.) The descriptors stay
+    close-on-exec here: a dup2 onto itself in the spawned process only (glibc clears the flag
+    there) passes them, so a program another thread starts meanwhile never holds them."""
     try:
         starter = os.posix_spawn(words[0], words, os.environ, file_actions=[
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)])
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            *((os.POSIX_SPAWN_DUP2, fd, fd) for fd in fds)])
     except OSError as error:
         return error.strerror or str(error)
     _, status = os.waitpid(starter, 0)
