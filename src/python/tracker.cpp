@@ -486,8 +486,9 @@ PyObject* track_register(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     PyErr_SetString(PyExc_TypeError, "track_register(name, path) takes two strings");
     return nullptr;
   }
-  if (g_series == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "track_start() was not called");
+  if (g_series == nullptr) { // not started, or the run ended while the caller got here
+    PyErr_SetString(PyExc_RuntimeError,
+                    "track() and log() record series only while a run records");
     return nullptr;
   }
   const char* name = PyUnicode_AsUTF8(args[0]);
