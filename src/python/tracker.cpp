@@ -487,8 +487,7 @@ PyObject* track_register(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     return nullptr;
   }
   if (g_series == nullptr) { // not started, or the run ended while the caller got here
-    PyErr_SetString(PyExc_RuntimeError,
-                    "track() and log() record series only while a run records");
+    PyErr_SetString(PyExc_RuntimeError, "track() and log() record series only while a run records");
     return nullptr;
   }
   const char* name = PyUnicode_AsUTF8(args[0]);
