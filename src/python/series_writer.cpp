@@ -111,6 +111,10 @@ double Clock::seconds(std::uint64_t ticks) const noexcept {
 
 bool SeriesWriter::push(const SeriesPoint* points, std::size_t count) noexcept {
   lock();
+  if (!m_open) {
+    unlock();
+    return false;
+  }
   for (std::size_t i = 0; i < count; ++i) {
     const SeriesPoint& point = points[i];
     m_pending.push_back(point);
@@ -141,14 +145,15 @@ void SeriesWriter::wake() {
   m_wake.notify_all();
 }
 
-void SeriesWriter::wait_for_room() {
+bool SeriesWriter::wait_for_room() {
   wake();
   for (;;) {
     lock();
     const bool room = m_pending.size() < k_max_pending;
+    const bool open = m_open;
     unlock();
-    if (room) {
-      return;
+    if (room || !open) {
+      return room;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -172,8 +177,9 @@ int SeriesWriter::add(const std::string& name, const std::string& path) {
     return -1;
   }
   // The writer thread reads m_series without the lock; stop it while the vector may move.
+  const std::lock_guard control(m_control);
   stop();
-  m_series.push_back({fd, name, path, with_stage});
+  m_series.push_back({fd, name, path, with_stage, {}, {}});
   const int index = static_cast<int>(m_series.size() - 1);
   lock();
   if (m_primary.index < 0 && m_primary.name == name) {
@@ -187,9 +193,24 @@ int SeriesWriter::add(const std::string& name, const std::string& path) {
 void SeriesWriter::set_folder(std::string folder) {
   std::lock_guard guard(m_summary_mutex);
   m_folder = std::move(folder);
+  m_sealed = false;
+}
+
+bool SeriesWriter::has_folder() const {
+  std::lock_guard guard(m_summary_mutex);
+  return !m_folder.empty() && !m_sealed;
+}
+
+void SeriesWriter::seal() {
+  std::lock_guard guard(m_summary_mutex);
+  m_sealed = true;
 }
 
 void SeriesWriter::set_primary(const std::string& name, bool maximize) {
+  const std::lock_guard control(m_control);
+  // With the thread stopped every point given so far is written, and so counted in the
+  // series' extremes: the best is the best of the whole series, not of the values to come.
+  stop();
   int index = -1;
   for (std::size_t i = 0; i < m_series.size(); ++i) {
     if (m_series[i].name == name) {
@@ -199,6 +220,13 @@ void SeriesWriter::set_primary(const std::string& name, bool maximize) {
   lock();
   if (m_primary.name != name || m_primary.maximize != maximize) {
     m_primary = Primary{name, maximize, index, std::nullopt, 0, 0};
+    if (index >= 0) {
+      const Series& series = m_series[static_cast<std::size_t>(index)];
+      const Extreme& seed = maximize ? series.highest : series.lowest;
+      m_primary.best = seed.value;
+      m_primary.step = seed.step;
+      m_primary.ticks = seed.ticks;
+    }
   }
   unlock();
   {
@@ -206,9 +234,7 @@ void SeriesWriter::set_primary(const std::string& name, bool maximize) {
     m_summary_used = true;
   }
   m_summary_changed.store(true, std::memory_order_relaxed);
-  if (!m_thread.joinable()) {
-    start();
-  }
+  start();
 }
 
 void SeriesWriter::merge_summary(const nlohmann::json& values) {
@@ -220,13 +246,16 @@ void SeriesWriter::merge_summary(const nlohmann::json& values) {
     m_summary_used = true;
   }
   m_summary_changed.store(true, std::memory_order_relaxed);
+  const std::lock_guard control(m_control);
   if (!m_thread.joinable()) {
     start();
   }
 }
 
 void SeriesWriter::close_all() {
+  const std::lock_guard control(m_control);
   stop();
+  drain();
   for (auto& series : m_series) {
     if (series.fd >= 0) {
       ::close(series.fd);
@@ -244,7 +273,26 @@ void SeriesWriter::close_all() {
 }
 
 void SeriesWriter::start() {
+  lock();
+  m_open = true;
+  unlock();
   m_thread = util::start_thread_without_signals([this] { run(); });
+}
+
+/// With the thread stopped: writes what was queued after its last batch (points given while it
+/// was being stopped) and closes the queue, so that nothing is left for the next run's series.
+void SeriesWriter::drain() {
+  std::vector<SeriesPoint> batch;
+  lock();
+  batch.swap(m_pending);
+  m_open = false;
+  m_nudged = false;
+  unlock();
+  m_clock.calibrate();
+  write(batch);
+  if (m_summary_changed.exchange(false, std::memory_order_relaxed)) {
+    write_summary();
+  }
 }
 
 void SeriesWriter::stop() {
@@ -294,6 +342,18 @@ void SeriesWriter::write(const std::vector<SeriesPoint>& batch) {
   // every tick would cost page faults (and TLB shootdowns that stall the producer's core).
   m_text.resize(m_series.size());
   for (const auto& point : batch) {
+    if (point.series >= m_series.size()) {
+      continue; // not a series of this writer's (a caller's mistake): never past the end
+    }
+    Series& series = m_series[point.series];
+    if (!std::isnan(point.value)) { // of equal values the first counts, as for the primary
+      if (!series.highest.value || point.value > *series.highest.value) {
+        series.highest = {point.value, point.step, point.ticks};
+      }
+      if (!series.lowest.value || point.value < *series.lowest.value) {
+        series.lowest = {point.value, point.step, point.ticks};
+      }
+    }
     std::string& text = m_text[point.series];
     char line[160];
     // Milliseconds as an integer: exact, and much cheaper than formatting a fixed-point double.
@@ -301,7 +361,7 @@ void SeriesWriter::write(const std::vector<SeriesPoint>& batch) {
     char* end = fmt::format_to(line, FMT_COMPILE("{},{},{}.{:03}"), point.step, point.value,
                                ms / 1000, ms % 1000);
     text.append(line, end);
-    if (m_series[point.series].with_stage) {
+    if (series.with_stage) {
       text.push_back(',');
       if (point.stage != nullptr) {
         text.append(*point.stage);

@@ -52,8 +52,12 @@ public:
 
   /// Appends points; true when the queue is full (the caller then waits with wait_for_room(),
   /// having released the GIL). Updates the primary metric's best on the way.
+  /// Points given while the writer is closed (before its first series, after close_all())
+  /// are dropped: they would otherwise land in the next run's series.
   bool push(const SeriesPoint* points, std::size_t count) noexcept;
-  void wait_for_room();
+  /// Waits until the queue has room; false (at once) when the writer is closed meanwhile
+  /// and nothing will drain it.
+  bool wait_for_room();
 
   /// Opens `path` as series number size(); -1 with errno set on failure. A new file gets the
   /// header `step,value,time,stage`; an existing one with the older 3-column header is
@@ -63,20 +67,33 @@ public:
 
   /// Where experiment_summary.json goes; empty: nowhere (summary calls are refused upstream).
   void set_folder(std::string folder);
-  bool has_folder() const noexcept { return !m_folder.empty(); }
-  /// The series whose best value is kept from now on (registered yet or not).
+  /// False once seal() was called: the run is finishing and takes no more summary calls.
+  bool has_folder() const;
+  /// The series whose best value is kept from now on (registered yet or not), seeded with the
+  /// best of the values the series was given already.
   void set_primary(const std::string& name, bool maximize);
   void merge_summary(const nlohmann::json& values);
 
+  /// Refuses summary calls from now on (has_folder() is false) until the next set_folder():
+  /// called while producers are still held off, before close_all() lets them run again.
+  void seal();
   /// Writes everything queued and the summary, stops the thread, closes the files.
   void close_all();
 
 private:
+  /// The highest or lowest value of a series so far, for a primary metric set late.
+  struct Extreme {
+    std::optional<double> value;
+    std::int64_t step = 0;
+    std::uint64_t ticks = 0;
+  };
   struct Series {
     int fd = -1;
     std::string name;
     std::string path;
     bool with_stage = true;
+    Extreme highest; // kept by the writer thread
+    Extreme lowest;
   };
   struct Primary {
     std::string name;
@@ -93,8 +110,9 @@ private:
   }
   void unlock() noexcept { m_spin.clear(std::memory_order_release); }
   void wake();
-  void start();
+  void start(); // these two with m_control held
   void stop();
+  void drain();
   void run();
   void write(const std::vector<SeriesPoint>& batch);
   void flush(std::size_t index);
@@ -107,15 +125,20 @@ private:
   alignas(64) std::vector<SeriesPoint> m_pending;
   std::atomic_flag m_spin = ATOMIC_FLAG_INIT;
   bool m_nudged = false;                    // under the spin lock: the writer was woken
+  bool m_open = false;                      // under the spin lock: points are taken
   Primary m_primary;                        // under the spin lock
   alignas(64) std::vector<Series> m_series; // changed only while the thread is stopped
   std::vector<std::string> m_text;          // the writer's line buffers, one per series
   std::atomic<bool> m_summary_changed{false};
-  std::mutex m_summary_mutex; // m_summary, m_folder
+  mutable std::mutex m_summary_mutex; // m_summary, m_folder, m_sealed
   nlohmann::json m_summary = nlohmann::json::object();
   bool m_summary_used = false; // something was set: the file is owed
   std::string m_folder;
+  bool m_sealed = false;
   Clock m_clock; // used by the writer thread only
+  // Held while the thread is started or stopped and while m_series changes: a series added
+  // from one thread while another closes the writer must not join the thread twice.
+  std::mutex m_control;
   std::mutex m_mutex;
   std::condition_variable m_wake;
   bool m_stopping = false;

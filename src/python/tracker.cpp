@@ -41,6 +41,9 @@ std::int64_t g_last_log_step = -1;
 // In a process the run's process forked, the run's series are not recorded (its writer lives
 // in the run's process): they are refused until a run starts in the forked process itself.
 bool g_forked = false;
+// Counts track_start() and track_stop() calls: a log() whose registration of a new series ran
+// Python code across the run's end sees it changed (and records nothing in the next run).
+std::uint64_t g_run = 0;
 
 bool refused_in_fork(const char* function) {
   if (g_forked) {
@@ -102,12 +105,21 @@ inline bool plain_number(PyObject* object, double& value) {
   return false;
 }
 
-void wait_if_full(bool full) {
-  if (full) {
-    Py_BEGIN_ALLOW_THREADS;
-    writer().wait_for_room();
-    Py_END_ALLOW_THREADS;
+/// Waits for room in a full queue; false with a RuntimeError when the run was finished
+/// meanwhile and nothing drains the queue any more.
+bool wait_if_full(bool full, const char* function) {
+  if (!full) {
+    return true;
   }
+  bool room = true;
+  Py_BEGIN_ALLOW_THREADS;
+  room = writer().wait_for_room();
+  Py_END_ALLOW_THREADS;
+  if (!room) {
+    PyErr_Format(PyExc_RuntimeError, "%s(): the run finished while this call waited to record",
+                 function);
+  }
+  return room;
 }
 
 PyObject* call_fallback(PyObject* const* args) {
@@ -137,7 +149,9 @@ PyObject* track(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   }
   const SeriesPoint point{static_cast<std::uint32_t>(index), ++g_last_step[index], value,
                           Clock::now(), nullptr};
-  wait_if_full(writer().push(&point, 1));
+  if (!wait_if_full(writer().push(&point, 1), "track")) {
+    return nullptr;
+  }
   Py_RETURN_NONE;
 }
 
@@ -372,8 +386,14 @@ bool register_new(LogCall& call) {
       return false;
     }
     PyObject* name = Py_NewRef(metric.name); // the call may run code that drops it elsewhere
+    const std::uint64_t run = g_run;
     PyObject* result = PyObject_CallOneArg(g_register, name);
     Py_XDECREF(result);
+    if (result != nullptr && run != g_run) { // the run ended (the GIL was released meanwhile)
+      Py_DECREF(name);
+      PyErr_SetString(PyExc_RuntimeError, "log() records series only while a run records");
+      return false;
+    }
     metric.index = result != nullptr ? series_index(name) : -1;
     Py_DECREF(name);
     if (metric.index < 0) {
@@ -420,7 +440,9 @@ PyObject* log_metrics(PyObject* self, PyObject* const* args, Py_ssize_t nargs, P
     g_last_step[metric.index] = step;
     points.add({static_cast<std::uint32_t>(metric.index), step, metric.number, ticks, stage});
   }
-  wait_if_full(writer().push(points.data(), points.size()));
+  if (!wait_if_full(writer().push(points.data(), points.size()), "log")) {
+    return nullptr;
+  }
   Py_RETURN_NONE;
 }
 
@@ -443,6 +465,7 @@ PyObject* track_start(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (g_series == nullptr && (g_series = PyDict_New()) == nullptr) {
     return nullptr;
   }
+  ++g_run;
   Py_XSETREF(g_fallback, Py_NewRef(args[0]));
   Py_CLEAR(g_register);
   if (nargs > 1 && args[1] != Py_None) {
@@ -463,8 +486,8 @@ PyObject* track_register(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     PyErr_SetString(PyExc_TypeError, "track_register(name, path) takes two strings");
     return nullptr;
   }
-  if (g_series == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "track_start() was not called");
+  if (g_series == nullptr) { // not started, or the run ended while the caller got here
+    PyErr_SetString(PyExc_RuntimeError, "track() and log() record series only while a run records");
     return nullptr;
   }
   const char* name = PyUnicode_AsUTF8(args[0]);
@@ -489,15 +512,20 @@ PyObject* track_register(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
 }
 
 PyObject* track_stop(PyObject*, PyObject*) {
-  Py_BEGIN_ALLOW_THREADS;
-  writer().close_all();
-  Py_END_ALLOW_THREADS;
+  // Producers are cut off while the GIL is still held: once it is released around close_all(),
+  // a track() or log() of another thread finds no series (a RuntimeError), registers none and
+  // pushes nothing, and summary calls are refused.
+  ++g_run;
   clear_names();
   Py_CLEAR(g_series);
   Py_CLEAR(g_fallback);
   Py_CLEAR(g_register);
   g_last_step.clear();
   g_last_log_step = -1;
+  writer().seal();
+  Py_BEGIN_ALLOW_THREADS;
+  writer().close_all();
+  Py_END_ALLOW_THREADS;
   Py_RETURN_NONE;
 }
 

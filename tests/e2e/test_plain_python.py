@@ -252,6 +252,93 @@ raise ValueError("the script's own end")
         self.assertEqual((meta["status"], meta["error_type"]), ("failed", "ValueError"))
 
     @watched
+    def test_a_forked_process_may_start_a_run_of_its_own(self):
+        body = """\
+run = xrun.start("parent", capture_console=False)
+run.track("x", 1.0)
+child = os.fork()
+if child == 0:
+    try:
+        with xrun.start("child", capture_console=False) as mine:
+            mine.track("y", 5.0)
+    except BaseException as error:
+        print("child:", repr(error), flush=True)
+        os._exit(1)
+    os._exit(0)
+_, status = os.waitpid(child, 0)
+print("child exit", os.waitstatus_to_exitcode(status), flush=True)
+run.track("x", 2.0)
+run.finish()
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("child exit 0", result.stdout)
+        parent = self.only_run("results/parent")
+        child = self.only_run("results/child")
+        self.assertEqual(self.ended(parent)["status"], "done")
+        self.assertEqual(self.ended(child)["status"], "done")
+        self.assertEqual([line.split(",")[:2] for line in
+                          (parent / ".track" / "x.csv").read_text().splitlines()[1:]],
+                         [["0", "1"], ["1", "2"]])
+        self.assertEqual([line.split(",")[:2] for line in
+                          (child / ".track" / "y.csv").read_text().splitlines()[1:]],
+                         [["0", "5"]])
+
+    @watched
+    def test_a_thread_tracking_while_runs_start_and_finish(self):
+        # Another thread's calls while a run finishes: refused with a RuntimeError, never a
+        # crash, and none of them lands in the next run.
+        body = """\
+import threading
+state = {"run": None, "stop": False, "refused": set()}
+def loop():
+    i = 0
+    while not state["stop"]:
+        run = state["run"]
+        if run is None:
+            time.sleep(0.001)
+            continue
+        i += 1
+        try:
+            run.track(f"bg/s{i % 40}", 1.0)
+            run.log({f"bg/l{i % 7}": 1.0})
+        except RuntimeError as error:
+            state["refused"].add(str(error).split(" (")[0])
+thread = threading.Thread(target=loop)
+thread.start()
+for n in range(30):
+    run = xrun.start("busy", capture_console=False, system_metrics=0)
+    state["run"] = run
+    for k in range(200):
+        run.track("main", float(k))
+    run.finish()
+state["stop"] = True
+thread.join()
+try:
+    run.track("main", 1.0)
+except RuntimeError as error:
+    print("late:", error)
+for message in sorted(state["refused"]):
+    print("refused:", message)
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("late: track() records series only while a run records", result.stdout)
+        for line in result.stdout.splitlines():
+            if line.startswith("refused: "):
+                self.assertRegex(line[len("refused: "):],
+                                 r"^(track|log)\(\) records series only while a run records"
+                                 r"|^track\(\) and log\(\) record series only while a run "
+                                 r"records|^(track|log)\(\): the run finished")
+        runs = self.runs("results/busy")
+        self.assertEqual(len(runs), 30)
+        for folder in runs:
+            self.assertEqual(self.ended(folder)["status"], "done")
+            steps = [line.split(",")[0] for line in
+                     (folder / ".track" / "main.csv").read_text().splitlines()[1:]]
+            self.assertEqual(steps, [str(k) for k in range(200)], folder)
+
+    @watched
     def test_os_exit_records_the_exit_code(self):
         body = 'run = xrun.start("gone")\nprint("bye", flush=True)\nos._exit(3)\n'
         result = self.python(body)

@@ -171,6 +171,17 @@ class Tracking(Workspace):
         self.assertEqual((saved["primary_metric"]["best"], saved["primary_metric"]["step"]),
                          (1.0, 1))
 
+    def test_a_primary_metric_set_late_counts_the_values_given_before(self):
+        run = self.run_experiment("""
+            for acc in [0.2, 0.9, float("nan"), 0.4]:
+                _xrun.log({"val/acc": acc, "loss": 1 - acc})
+            _xrun.set_primary("val/acc", "max")
+            _xrun.log({"val/acc": 0.5, "loss": 0.5})
+            """)
+        primary = json.loads((run / "experiment_summary.json").read_text())["primary_metric"]
+        self.assertEqual((primary["name"], primary["best"], primary["step"]), ("val/acc", 0.9, 1))
+        self.assertGreater(primary["time"], self.meta(run)["start_time"] - 1)
+
     def test_a_series_file_with_three_columns_is_continued_as_such(self):
         run = self.run_experiment("""
             import os

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace xrun::python;
@@ -114,4 +115,91 @@ TEST_CASE("a full queue makes the producer wait, and no point is dropped") {
   const auto lines = lines_of(dir.path() / "x.csv");
   REQUIRE(lines.size() == total + 1);
   CHECK(lines.back().rfind(std::to_string(total - 1) + ",1,", 0) == 0);
+}
+
+TEST_CASE("points given after close_all() are dropped, not written into the next series") {
+  TempDir dir;
+  SeriesWriter writer;
+  REQUIRE(writer.add("a", (dir.path() / "a.csv").string()) == 0);
+  REQUIRE(writer.add("b", (dir.path() / "b.csv").string()) == 1);
+  writer.close_all();
+  const SeriesPoint late[] = {{0, 7, 7.0, Clock::now(), nullptr},
+                              {1, 8, 8.0, Clock::now(), nullptr}};
+  CHECK_FALSE(writer.push(late, 2));
+  REQUIRE(writer.add("next", (dir.path() / "next.csv").string()) == 0);
+  const SeriesPoint point{0, 0, 1.0, Clock::now(), nullptr};
+  writer.push(&point, 1);
+  writer.close_all();
+  const auto lines = lines_of(dir.path() / "next.csv");
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1].rfind("0,1,", 0) == 0);
+  CHECK(lines_of(dir.path() / "a.csv").size() == 1);
+}
+
+TEST_CASE("a point of a series the writer does not have is skipped") {
+  TempDir dir;
+  SeriesWriter writer;
+  REQUIRE(writer.add("a", (dir.path() / "a.csv").string()) == 0);
+  const SeriesPoint points[] = {{5, 0, 1.0, Clock::now(), nullptr},
+                                {0, 1, 2.0, Clock::now(), nullptr}};
+  writer.push(points, 2);
+  writer.close_all();
+  const auto lines = lines_of(dir.path() / "a.csv");
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1].rfind("1,2,", 0) == 0);
+}
+
+TEST_CASE("a waiting producer is released when the writer closes") {
+  TempDir dir;
+  SeriesWriter writer;
+  CHECK(writer.wait_for_room()); // room: at once
+  REQUIRE(writer.add("a", (dir.path() / "a.csv").string()) == 0);
+  writer.close_all();
+  CHECK(writer.wait_for_room());
+}
+
+TEST_CASE("series added from one thread while another closes the writer") {
+  TempDir dir;
+  for (int round = 0; round < 20; ++round) {
+    SeriesWriter writer;
+    REQUIRE(writer.add("first", (dir.path() / "first.csv").string()) == 0);
+    std::thread adder([&] {
+      for (int i = 0; i < 20; ++i) {
+        writer.add("s" + std::to_string(i), (dir.path() / ("s" + std::to_string(i))).string());
+      }
+    });
+    writer.close_all();
+    adder.join();
+    writer.close_all();
+  }
+}
+
+TEST_CASE("a primary metric set after values were given counts them") {
+  TempDir dir;
+  SeriesWriter writer;
+  writer.set_folder(dir.path().string());
+  REQUIRE(writer.add("acc", (dir.path() / "acc.csv").string()) == 0);
+  const SeriesPoint early[] = {{0, 0, 0.5, Clock::now(), nullptr},
+                               {0, 1, 0.95, Clock::now(), nullptr},
+                               {0, 2, 0.1, Clock::now(), nullptr}};
+  writer.push(early, 3);
+  writer.set_primary("acc", true);
+  const SeriesPoint later{0, 3, 0.7, Clock::now(), nullptr};
+  writer.push(&later, 1);
+  writer.close_all();
+  auto saved = nlohmann::json::parse(slurp(dir.path() / "experiment_summary.json"));
+  CHECK(saved["primary_metric"]["best"] == 0.95);
+  CHECK(saved["primary_metric"]["step"] == 1);
+
+  REQUIRE(writer.add("loss", (dir.path() / "loss.csv").string()) == 0);
+  writer.set_folder(dir.path().string());
+  const SeriesPoint losses[] = {{0, 0, 2.0, Clock::now(), nullptr},
+                                {0, 1, 0.25, Clock::now(), nullptr}};
+  writer.push(losses, 2);
+  writer.set_primary("loss", false);
+  writer.push(&later, 1);
+  writer.close_all();
+  saved = nlohmann::json::parse(slurp(dir.path() / "experiment_summary.json"));
+  CHECK(saved["primary_metric"]["best"] == 0.25);
+  CHECK(saved["primary_metric"]["step"] == 1);
 }

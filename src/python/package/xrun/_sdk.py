@@ -123,6 +123,10 @@ class Run(_Content, _Assets):
         self._finished = True
         self._wait_for_assets()
         if self._session is not None:
+            if self._native is not None:
+                # The native functions record into whichever run is open: a late call on this
+                # finished run (another thread's) must not land in the next one.
+                self.track, self.log = _finished_track, _finished_log
             self._session.finish(status=_STATUSES[status], error=error)
 
     def __enter__(self):
@@ -143,6 +147,14 @@ def _print_line(text: str):
     writes to the log."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def _finished_track(*args, **kwargs):
+    raise RuntimeError("track() records series only while a run records (this run is finished)")
+
+
+def _finished_log(*args, **kwargs):
+    raise RuntimeError("log() records series only while a run records (this run is finished)")
 
 
 def _nothing(*args, **kwargs):

@@ -100,6 +100,20 @@ def started() -> bool:
 _started = []
 
 
+def _forget_in_child():
+    """In a process forked from the script (plain python3): the parent's open run is not its
+    own (its finish() there does nothing), so it may start one of its own. Inside ``xrun run``
+    the state stays: the supervisor's line is the parent's, and a process records one run."""
+    if _xrun is None:
+        _open.clear()
+        _started.clear()
+        _tracking.forget_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def _check_arguments(name, params, base, tqdm_mode, system_metrics):
     # Folder names `xrun archive` lists: no empty, `.` or hidden part, nothing unprintable.
     if not isinstance(name, str) or any(not part or part.startswith(".")

@@ -35,6 +35,7 @@ class SeriesFiles:
         self.tracked = [] if tracked is None else tracked
         self._series = set()
         self._figure_steps = {}
+        self.closed = False  # the run ended: a late call of another thread makes no series
 
     def start(self):
         """Hands the series to the native writer (``track``, ``log``, the summary)."""
@@ -67,6 +68,8 @@ class SeriesFiles:
         slow path and for the native ``log`` meeting a new name."""
         if name in self._series:
             return
+        if self.closed:
+            raise RuntimeError("track() records series only while a run records")
         check_series_name(name)
         target = os.path.join(self.path, _TRACK_FOLDER, name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -92,10 +95,17 @@ def track(name: str, value):
     _native().track(name, value)
 
 
+def forget_in_child():
+    """In a forked process: the parent's run is not tracked here (the native side refuses its
+    series until a run of this process starts)."""
+    _current["files"] = None
+
+
 def end() -> list:
     """Writes every queued value, closes the series; returns their names."""
     files, _current["files"] = _current["files"], None
     if files is None:
         return []
+    files.closed = True
     _native().track_stop()
     return list(files.tracked)
