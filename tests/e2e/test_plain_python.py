@@ -152,13 +152,22 @@ except ValueError as error:
     print("refused:", error)
 run.finish(status="interrupted")
 run.finish(status="done")  # a second call changes nothing
+following = xrun.start("given")
+for late in (lambda: run.summary({"late": 1}), lambda: run.set_primary_metric("x")):
+    try:
+        late()
+    except RuntimeError as error:
+        print("late:", error)
+following.finish()
 """
         result = self.python(body)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("refused:", result.stdout)
         self.assertIn("'great'", result.stdout)
-        meta = self.ended(self.only_run("results/given"))
-        self.assertEqual(meta["status"], "interrupted")
+        self.assertEqual(result.stdout.count("has finished"), 2)
+        runs = sorted(self.runs("results/given"), key=lambda run: self.meta(run)["start_time"])
+        self.assertEqual(self.ended(runs[0])["status"], "interrupted")
+        self.assertFalse((runs[1] / "experiment_summary.json").exists())  # nothing late there
 
     @watched
     def test_one_run_open_at_a_time_and_runs_one_after_another(self):

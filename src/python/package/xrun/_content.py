@@ -246,6 +246,12 @@ class _Content:
         return target
 
     # -- summary, primary metric, parameters -------------------------------------------------
+    def _check_open(self, what: str):
+        """RuntimeError for a run of its own that has finished: the native summary is the open
+        run's, which may be the next one."""
+        if getattr(self, "_finished", False) and getattr(self, "_session", None) is not None:
+            raise RuntimeError(f"{what}(): the run {self.id} has finished")
+
     def set_primary_metric(self, name: str, mode: str = "max") -> None:
         """The metric whose best value (and its step) the run keeps in its summary file."""
         _check_name("set_primary_metric", name)
@@ -253,6 +259,7 @@ class _Content:
             raise ValueError(f"set_primary_metric: mode is 'max' or 'min', not {mode!r}")
         if self.path is None:
             return
+        self._check_open("set_primary_metric")
         native = getattr(self._native, "set_primary", None)
         if native is not None:
             native(name, mode)
@@ -266,6 +273,8 @@ class _Content:
         """Merges ``update`` (a dict of JSON values) into the run's summary."""
         if not isinstance(update, dict):
             raise TypeError(f"summary takes a dict, not {type(update).__name__}")
+        if self.path is not None:
+            self._check_open("summary")
         native = getattr(self._native, "summary_update", None)
         if native is not None and self.path is not None:
             native(update)
