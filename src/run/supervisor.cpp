@@ -41,6 +41,9 @@ constexpr auto k_heartbeat_interval = std::chrono::seconds(5);
 // After the experiment exits, how long output from processes it left behind (which still hold
 // the pipes) is collected before the run is closed.
 constexpr auto k_drain_grace = std::chrono::seconds(2);
+// How long after its start an attached run's start files are synced: a script that ends
+// sooner does not wait for the fsyncs (they are made once it is released).
+constexpr auto k_start_sync_delay = std::chrono::milliseconds(20);
 constexpr int k_child_fd_control_out = 3;
 constexpr int k_child_fd_control_in = 4;
 
@@ -174,6 +177,13 @@ std::optional<int> Supervision::attached_end() {
     // The script reported its end, and it is on record: nothing more to learn from its exit,
     // and another run it starts needs to be traced by its own watcher.
     m_watched->release();
+    // The script waits for its release (finish() returns once its end is on record and the
+    // next start() can be traced): closing the reply pipe tells it, without polling.
+    if (m_control_in >= 0) {
+      ::close(m_control_in);
+      m_control_in = -1;
+    }
+    sync_pending();
     return 0;
   }
   return m_watched->poll();
@@ -233,7 +243,13 @@ int Supervision::follow(int out_fd, int err_fd) {
     if (drain_deadline && now >= *drain_deadline) {
       break;
     }
+    if (m_sync_due && now >= *m_sync_due) {
+      make_start_durable();
+    }
     auto until = keep_time(now, next_heartbeat, next_sample, sample_interval);
+    if (m_sync_due && *m_sync_due < until) {
+      until = *m_sync_due;
+    }
     if (drain_deadline && *drain_deadline < until) {
       until = *drain_deadline;
     }
@@ -275,6 +291,7 @@ int Supervision::follow(int out_fd, int err_fd) {
       drain_deadline = SteadyClock::now() + k_drain_grace;
     }
   }
+  sync_pending();
   for (auto& stream : streams) {
     stream.lines.finish([this](std::string_view line) { log_line(line); });
   }
@@ -435,15 +452,10 @@ void Supervision::handle_message(std::string_view line) {
       m_metrics = std::make_unique<SystemMetrics>(m_folder->path, m_child);
     }
     // The experiment goes on while its start is made durable: the fsyncs are off its path.
-    try {
-      sync_start();
-      if (m_request.on_folder) {
-        m_request.on_folder(m_folder->path);
-      }
-    } catch (const std::exception& error) {
-      // A run that cannot be recorded must not go on unrecorded.
-      m_record_error = error.what();
-      ::kill(m_child, SIGKILL);
+    if (m_watched) {
+      m_sync_due = SteadyClock::now() + k_start_sync_delay;
+    } else {
+      make_start_durable();
     }
   } else if (auto* finish = std::get_if<protocol::FinishReport>(&*message)) {
     m_outcome = std::move(*finish);
@@ -452,6 +464,34 @@ void Supervision::handle_message(std::string_view line) {
   } else if (const auto* plugins = std::get_if<protocol::PluginsReport>(&*message)) {
     m_meta.extra["plugins"] = plugins->plugins;
     m_plugins_ended = m_plugins_ended || plugins->ended;
+  }
+}
+
+void Supervision::make_start_durable() {
+  m_sync_due.reset();
+  try {
+    sync_start();
+    if (m_request.on_folder) {
+      m_request.on_folder(m_folder->path);
+    }
+  } catch (const std::exception& error) {
+    // A run that cannot be recorded must not go on unrecorded.
+    m_record_error = error.what();
+    ::kill(m_child, SIGKILL);
+  }
+}
+
+void Supervision::sync_pending() {
+  if (m_sync_due) {
+    make_start_durable();
+  }
+  if (m_end_unsynced) {
+    m_end_unsynced = false;
+    try {
+      util::fsync_directory(m_folder->path);
+    } catch (const std::system_error& error) {
+      core::print_warning(fmt::format("{}: {}", m_folder->path.string(), error.what()));
+    }
   }
 }
 
