@@ -50,14 +50,15 @@ def begin(name: str, params: dict | None = None, base: str = "results",
     session = None
     if _xrun is not None:
         session = _Session.under_supervisor(name, base, records, capture_env)
-    elif _native() is None:
-        _warn_alone("the _xrun extension module is not found")
     elif not _binary():
-        _warn_alone("the xrun binary is not found")
+        _warn_alone("the _xrun extension module is not found" if _native() is None
+                    else "the xrun binary is not found")
     else:
         try:
             session = _Session.watched(name, base, records, capture_console, capture_env,
                                        float(system_metrics), tqdm_mode)
+        except _NoExtension:
+            _warn_alone("the _xrun extension module is not found")
         except _NoWatcher as error:
             _warn_alone(f"the xrun watcher cannot be started ({error})")
     if session is None:
@@ -84,6 +85,10 @@ def _warn_alone(why: str):
 
 class _NoWatcher(Exception):
     """The watcher could not be started (the run is then recorded by Python alone)."""
+
+
+class _NoExtension(Exception):
+    """The _xrun extension module is missing (the run is then recorded by Python alone)."""
 
 
 def end_open(error: BaseException | None):
@@ -185,13 +190,19 @@ class _Session:
         if output:
             words += ["--out", str(output[0][0]), "--err", str(output[1][0])]
         _flush()
-        why = _start_watcher([*words, "--", *command], watcher_ends)
+        starter = _start_watcher([*words, "--", *command], watcher_ends)
         for fd in watcher_ends:
             os.close(fd)
+        # The extension is loaded while the watcher starts: neither waits for the other.
+        native = _native()
         watcher = _read_pid(pid_pipe[0])
-        if not watcher:
+        if not watcher or native is None:
+            why = _await_starter(starter)
+            # A watcher without its script's request makes no run folder and ends with it.
             for fd in [to_script[0], to_watcher[1], *kept, *(o[1] for o in output)]:
                 os.close(fd)
+            if native is None:
+                raise _NoExtension()
             raise _NoWatcher(why or "it did not start")
         _native().allow_tracer(watcher)
         _native().connect(to_script[0], to_watcher[1])
@@ -212,6 +223,8 @@ class _Session:
                 raise RuntimeError(f"the run cannot be recorded, so it did not start: "
                                    f"{error}") from None
             raise
+        finally:
+            _await_starter(starter)  # gone by now: it exits once it has written the pid
         session.id = os.path.basename(session.path)
         session._guard = _Guard(session, kept)
         return session
@@ -241,9 +254,23 @@ class _Session:
         else:
             _flush()
             _protocol.report_started_end(outcome, tracked, end_time)
+            if self.watched_by == "watcher":
+                self._await_release()
         self._release()
-        if self.watched_by == "watcher":
-            _await_untraced(self._watcher)
+
+    def _await_release(self, limit: float = 5.0):
+        """Waits (at most ``limit`` seconds) until the watcher has the run's end on record and
+        no longer traces this process (the next start() is then traced by its own): it closes
+        its end of the reply pipe then, as it does when it dies."""
+        import select
+
+        if self._guard is not None:
+            self._guard.stop()  # the pipe's end is no longer the watcher's death
+            self._guard = None
+        deadline = time.monotonic() + limit
+        while select.select([self._pipes[0]], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if not os.read(self._pipes[0], 4096):
+                return
 
     def _finish_unwatched(self, outcome, tracked, end_time):
         self._heartbeat.end(self.status, outcome, tracked, end_time)
@@ -279,7 +306,8 @@ class _Session:
         SIGTERM interrupts it (as inside ``xrun run``)."""
         if self.watched_by == "supervisor":
             return  # the entry point of xrun run ends it
-        import signal
+        # _signal, not signal: the latter imports enum, a millisecond of every start.
+        import _signal as signal
 
         atexit.register(self._at_exit)
         _hook_exceptions()
@@ -289,7 +317,7 @@ class _Session:
             self._previous_term = signal.signal(signal.SIGTERM, _terminate)
 
     def _disarm(self):
-        import signal
+        import _signal as signal
 
         atexit.unregister(self._at_exit)
         if getattr(self, "_previous_term", None) is not None:
@@ -380,7 +408,7 @@ _signals = []  # the signal that interrupted the run, if one did
 
 def _outcome(status, error) -> dict:
     """The "finish" report's fields for ``status`` (as given) or ``error``."""
-    import signal
+    import _signal as signal
 
     if isinstance(error, SystemExit) and error.code in (None, 0):
         error = None  # sys.exit() or sys.exit(0): the script ended well
@@ -423,44 +451,45 @@ def _capture(out_fd: int, err_fd: int) -> tuple:
     return saved
 
 
-def _start_watcher(words: list, fds: list) -> str:
-    """Runs ``xrun watch`` (``words``) with ``fds`` passed on and stdin from /dev/null, and
-    waits for it: the watcher itself goes on in a process of its own. Returns "" when it
-    exited well, else why not. (posix_spawn: the subprocess module costs a few milliseconds to
-    import; the watcher closes what else this process lets it inherit.)"""
+def _start_watcher(words: list, fds: list):
+    """Starts ``xrun watch`` (``words``) with ``fds`` passed on and stdin from /dev/null, and
+    returns its process (for _await_starter), or why it could not be started. (posix_spawn:
+    the subprocess module costs a few milliseconds to import; the watcher closes what else
+    this process lets it inherit.)"""
     for fd in fds:
         os.set_inheritable(fd, True)
     try:
-        starter = os.posix_spawn(words[0], words, os.environ, file_actions=[
+        return os.posix_spawn(words[0], words, os.environ, file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)])
     except OSError as error:
         return error.strerror or str(error)
-    _, status = os.waitpid(starter, 0)
+
+
+def _await_starter(starter) -> str:
+    """Waits for the process _start_watcher started, which exits once the watcher itself goes
+    on in a process of its own. Returns "" when it exited well, else why not."""
+    if isinstance(starter, str):
+        return starter
+    try:
+        _, status = os.waitpid(starter, 0)
+    except ChildProcessError:  # reaped by the script's own os.wait()
+        return ""
     code = os.waitstatus_to_exitcode(status)
     return "" if code == 0 else f"xrun watch exited with code {code}"
 
 
-def _await_untraced(watcher: int, limit: float = 5.0):
-    """Waits (at most ``limit`` seconds) until ``watcher`` stops tracing this process, which it
-    does once the run's end is on record: the next start() can then be traced by its own."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            with open("/proc/self/status") as status:
-                tracer = next((line.split()[1] for line in status
-                               if line.startswith("TracerPid:")), "0")
-        except OSError:
-            return
-        if tracer != str(watcher):
-            return  # not (or no longer) traced by it: a debugger's, or nobody's
-        time.sleep(0.001)
-
-
 def _read_pid(fd: int) -> int:
-    """The watcher's pid, as it writes it before its starter exits; 0 when it did not."""
+    """The watcher's pid, a line its starter writes before it exits (read without waiting for
+    that exit); 0 when it wrote none."""
     text = b""
-    with os.fdopen(fd, "rb") as pipe:
-        text = pipe.read()
+    try:
+        while not text.endswith(b"\n"):
+            chunk = os.read(fd, 64)
+            if not chunk:
+                break
+            text += chunk
+    finally:
+        os.close(fd)
     try:
         return int(text.strip() or 0)
     except ValueError:
