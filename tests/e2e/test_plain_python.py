@@ -161,6 +161,38 @@ run.finish(status="done")  # a second call changes nothing
         self.assertEqual(meta["status"], "interrupted")
 
     @watched
+    def test_finish_returns_with_the_end_on_record(self):
+        # The watcher lets the script go once the end is written (its syncs follow): what
+        # the script reads right after finish() is the run's final record.
+        body = """\
+import json
+run = xrun.start("rec")
+run.finish()
+meta = json.load(open(os.path.join(run.path, "experiment_meta.json")))
+print("status:", meta["status"], meta["watched"]["traced"])
+print("code:", os.path.exists(os.path.join(run.path, "experiment_code.py")))
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("status: done True", result.stdout)
+        self.assertIn("code: True", result.stdout)
+
+    def test_public_names_are_imported_on_first_use(self):
+        body = """\
+print("loaded:", sorted(name for name in sys.modules if name.startswith("xrun.")))
+from xrun import *
+print(Experiment, ExperimentMixin, PluginEvent, Run, xrun.Parameter, UsageError)
+print(INHERIT is xrun.INHERIT, callable(start), callable(artifact_path))
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("loaded: ['xrun._common']", result.stdout)
+        self.assertIn("<class 'xrun.Experiment'> <class 'xrun.ExperimentMixin'> <class "
+                      "'xrun.PluginEvent'> <class 'xrun.Run'> <class 'xrun.Parameter'> "
+                      "<class 'xrun.UsageError'>", result.stdout)
+        self.assertIn("True True True", result.stdout)
+
+    @watched
     def test_one_run_open_at_a_time_and_runs_one_after_another(self):
         body = """\
 with xrun.start("seq") as first:
