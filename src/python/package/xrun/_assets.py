@@ -10,7 +10,7 @@ one background thread per run, so the training loop never waits for them. Import
 from __future__ import annotations
 
 import os
-import threading
+import _thread
 import time
 
 from ._common import _prefix, _shown
@@ -51,7 +51,7 @@ def store_blob(store: str, source: str) -> str:
     blobs = os.path.join(store, _STORE, "blobs")
     os.makedirs(blobs, exist_ok=True)
     digest = hashlib.sha256()
-    temp = os.path.join(blobs, f".incoming.{os.getpid()}.{threading.get_ident()}")
+    temp = os.path.join(blobs, f".incoming.{os.getpid()}.{_thread.get_ident()}")
     try:
         with open(source, "rb") as reader, open(temp, "wb") as writer:
             for block in iter(lambda: reader.read(1 << 20), b""):
@@ -143,13 +143,15 @@ class _Assets:
         self._jobs = None
         self._worker = None
         self._manifest = []
-        self._assets_lock = threading.Lock()
+        self._assets_lock = _thread.allocate_lock()
 
     def _submit(self, job):
         """Runs ``job`` on the run's copying thread (started on first use)."""
         if self._worker is None:
             import atexit
             import queue
+            import threading
+
             self._jobs = queue.Queue()
             self._worker = threading.Thread(target=self._work, name="xrun-assets", daemon=True)
             self._worker.start()

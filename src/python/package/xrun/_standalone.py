@@ -13,7 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
+import _thread
 import time
 
 from . import _heartbeat, _protocol, _tracking
@@ -160,7 +160,7 @@ class _Session:
         self._pid = os.getpid()  # the process whose run it is (not a fork of it)
         self._console = None  # the saved stdout/stderr while captured
         self._pipes = []  # the line to the watcher: replies in, messages out
-        self._console_lock = threading.Lock()
+        self._console_lock = _thread.allocate_lock()
         self._guard = None  # watches for the watcher's death while the console is captured
 
     @classmethod
@@ -312,9 +312,11 @@ class _Session:
         atexit.register(self._at_exit)
         _hook_exceptions()
         self._previous_term = None
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            self._previous_term = signal.signal(signal.SIGTERM, _terminate)
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            try:
+                self._previous_term = signal.signal(signal.SIGTERM, _terminate)
+            except ValueError:  # not the main thread: SIGTERM is left as it is
+                pass
 
     def _disarm(self):
         import _signal as signal
@@ -339,13 +341,22 @@ class _Guard:
         self._session = session
         self._kept = kept
         self._wake = os.pipe()
-        self._thread = threading.Thread(target=self._watch, name="xrun-watcher-guard",
-                                        daemon=True)
-        self._thread.start()
+        # A bare thread (the threading module is a millisecond of every start to import):
+        # daemonic, and joined through the lock it holds while it runs.
+        self._running = _thread.allocate_lock()
+        self._running.acquire()
+        _thread.start_new_thread(self._run, ())
+
+    def _run(self):
+        try:
+            self._watch()
+        finally:
+            self._running.release()
 
     def stop(self):
         os.write(self._wake[1], b"x")
-        self._thread.join()
+        with self._running:  # the thread has ended
+            pass
         for fd in [*self._wake, *self._kept]:
             os.close(fd)
 
