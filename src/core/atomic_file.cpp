@@ -75,7 +75,7 @@ void AtomicFile::write(std::string_view data) {
   }
 }
 
-void AtomicFile::commit(bool replace) {
+void AtomicFile::commit(bool replace, FolderSync folder_sync) {
   if (m_fd < 0) {
     fail(m_target, "the file was already committed or discarded");
   }
@@ -126,6 +126,9 @@ void AtomicFile::commit(bool replace) {
                                    : std::strerror(error));
   }
   m_committed = true;
+  if (folder_sync == FolderSync::by_caller) {
+    return;
+  }
   try {
     util::fsync_directory(m_target.has_parent_path() ? m_target.parent_path() : ".");
   } catch (const std::system_error& error) {
@@ -144,10 +147,11 @@ void AtomicFile::discard() noexcept {
   }
 }
 
-void write_file_atomic(const std::filesystem::path& target, std::string_view content) {
+void write_file_atomic(const std::filesystem::path& target, std::string_view content,
+                       FolderSync folder_sync) {
   AtomicFile file(target);
   file.write(content);
-  file.commit();
+  file.commit(true, folder_sync);
 }
 
 } // namespace xrun::core

@@ -6,6 +6,10 @@
 
 namespace xrun::core {
 
+/// Whether commit() fsyncs the target's folder (making the rename durable) or leaves that to
+/// its caller, who syncs it later (util::fsync_directory) off a path someone waits on.
+enum class FolderSync { now, by_caller };
+
 /// A file written to a temp file beside its target and renamed over it on commit().
 /// The temp file is created in the target's folder (so the rename is atomic) without a name
 /// (O_TMPFILE) where the file system allows it, so that a process killed while writing leaves
@@ -25,7 +29,7 @@ public:
 
   /// Makes the written content the content of the target. With `replace` false, a target
   /// that exists by then (made by someone else meanwhile) is kept and the commit fails.
-  void commit(bool replace = true);
+  void commit(bool replace = true, FolderSync folder_sync = FolderSync::now);
 
   const std::filesystem::path& target() const noexcept { return m_target; }
 
@@ -43,6 +47,7 @@ private:
 };
 
 /// Replaces `target`'s content with `content` atomically. Throws xrun::ArchiveError.
-void write_file_atomic(const std::filesystem::path& target, std::string_view content);
+void write_file_atomic(const std::filesystem::path& target, std::string_view content,
+                       FolderSync folder_sync = FolderSync::now);
 
 } // namespace xrun::core

@@ -1,5 +1,6 @@
 #include "run/supervision.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
@@ -155,7 +156,14 @@ void Supervision::record_outcome() {
   apply(end_from_report(reported()));
   note_interruption();
   try {
-    write_meta(m_folder->path, m_meta);
+    if (m_watched) {
+      // The attached script waits for this record: the rename is synced after its release.
+      core::write_file_atomic(m_folder->path / k_meta_file, serialize_meta(m_meta),
+                              core::FolderSync::by_caller);
+      m_end_unsynced = true;
+    } else {
+      write_meta(m_folder->path, m_meta);
+    }
     m_phase = Phase::recorded;
   } catch (const Error& error) {
     core::print_error(error.what());

@@ -95,9 +95,12 @@ private:
   void archive_start(const protocol::PrepareRequest& message, const std::filesystem::path& folder);
   void rewrite_start_meta(const std::filesystem::path& staging, const RunFolder& run);
   void sync_start();
-  /// Attached: takes the result of the start's fsyncs (a thread's) once they are done, or
-  /// waits for them (`wait`); a failure is said in the log and on the console.
-  void check_synced(bool wait);
+  /// sync_start() and the on_folder callback, once the run folder exists; a failure stops the
+  /// experiment (a run that cannot be recorded must not go on unrecorded), but is only said for
+  /// an attached script, which is not ours to stop.
+  void make_start_durable();
+  /// What an attached run's start and end left to sync (see m_sync_due), done now.
+  void sync_pending();
   void undo_start(const std::optional<StagedRunFolder>& staged);
   std::string copy_name(const std::string& source);
   void heartbeat();
@@ -136,8 +139,12 @@ private:
   std::optional<WatchedProcess> m_watched;  // the attached process (`xrun watch`)
   std::string m_untraced;                   // why the attached process is not traced
   std::unique_ptr<SystemMetrics> m_metrics; // from the run folder's creation
-  std::future<void> m_synced;               // attached: the start's fsyncs, off the loop
   std::unique_ptr<ConsoleEcho> m_echoes[2]; // attached: the echo of its stdout and stderr
+  // An attached script waits for its start's reply and for its release at the end, but not
+  // for the fsyncs: they are made shortly after the start (or after the release, for a run
+  // ended sooner), and the end's folder sync after the release.
+  std::optional<SteadyClock::time_point> m_sync_due; // the start's files are not synced yet
+  bool m_end_unsynced = false;                       // the final meta's rename is not synced yet
 };
 
 } // namespace xrun::run

@@ -41,6 +41,9 @@ constexpr auto k_heartbeat_interval = std::chrono::seconds(5);
 // After the experiment exits, how long output from processes it left behind (which still hold
 // the pipes) is collected before the run is closed.
 constexpr auto k_drain_grace = std::chrono::seconds(2);
+// How long after its start an attached run's start files are synced: a script that ends
+// sooner does not wait for the fsyncs (they are made once it is released).
+constexpr auto k_start_sync_delay = std::chrono::milliseconds(20);
 constexpr int k_child_fd_control_out = 3;
 constexpr int k_child_fd_control_in = 4;
 
@@ -170,7 +173,6 @@ int Supervision::watch_attached() {
   m_echoes[0] = std::make_unique<ConsoleEcho>(STDOUT_FILENO);
   m_echoes[1] = std::make_unique<ConsoleEcho>(STDERR_FILENO);
   const int status = follow(attached.out, attached.err);
-  check_synced(true);
   const int exit_code = finish(status);
   for (auto& echo : m_echoes) {
     echo->finish();
@@ -183,6 +185,13 @@ std::optional<int> Supervision::attached_end() {
     // The script reported its end, and it is on record: nothing more to learn from its exit,
     // and another run it starts needs to be traced by its own watcher.
     m_watched->release();
+    // The script waits for its release (finish() returns once its end is on record and the
+    // next start() can be traced): closing the reply pipe tells it, without polling.
+    if (m_control_in >= 0) {
+      ::close(m_control_in);
+      m_control_in = -1;
+    }
+    sync_pending();
     return 0;
   }
   return m_watched->poll();
@@ -244,7 +253,13 @@ int Supervision::follow(int out_fd, int err_fd) {
     if (drain_deadline && now >= *drain_deadline) {
       break;
     }
+    if (m_sync_due && now >= *m_sync_due) {
+      make_start_durable();
+    }
     auto until = keep_time(now, next_heartbeat, next_sample, sample_interval);
+    if (m_sync_due && *m_sync_due < until) {
+      until = *m_sync_due;
+    }
     if (drain_deadline && *drain_deadline < until) {
       until = *drain_deadline;
     }
@@ -287,11 +302,11 @@ int Supervision::follow(int out_fd, int err_fd) {
         control_open = false;
       }
     }
-    check_synced(false);
     if (!wait_status && (wait_status = reaped())) {
       drain_deadline = SteadyClock::now() + k_drain_grace;
     }
   }
+  sync_pending();
   for (auto& stream : streams) {
     stream.lines.finish([this](std::string_view line) { log_line(line); });
   }
@@ -464,23 +479,12 @@ void Supervision::handle_message(std::string_view line) {
       m_metrics = std::make_unique<SystemMetrics>(m_folder->path, m_child,
                                                   !m_request.attached.has_value());
     }
+    // The experiment goes on while its start is made durable: the fsyncs are off its path
+    // (an attached script's shortly after, so that a run that ends at once pays none).
     if (m_watched) {
-      // A process not ours: a start that cannot be made durable is said, the script is not
-      // stopped (a notebook kernel); the fsyncs run beside the loop, which must keep passing
-      // on the script's signals (it waits in a ptrace stop until then).
-      m_synced = std::async(std::launch::async, [this] { sync_start(); });
-      return;
-    }
-    // The experiment goes on while its start is made durable: the fsyncs are off its path.
-    try {
-      sync_start();
-      if (m_request.on_folder) {
-        m_request.on_folder(m_folder->path);
-      }
-    } catch (const std::exception& error) {
-      // A run that cannot be recorded must not go on unrecorded.
-      m_record_error = error.what();
-      ::kill(m_child, SIGKILL);
+      m_sync_due = SteadyClock::now() + k_start_sync_delay;
+    } else {
+      make_start_durable();
     }
   } else if (auto* finish = std::get_if<protocol::FinishReport>(&*message)) {
     m_outcome = std::move(*finish);
@@ -492,18 +496,39 @@ void Supervision::handle_message(std::string_view line) {
   }
 }
 
-void Supervision::check_synced(bool wait) {
-  if (!m_synced.valid() ||
-      (!wait && m_synced.wait_for(std::chrono::seconds(0)) != std::future_status::ready)) {
-    return;
-  }
+void Supervision::make_start_durable() {
+  m_sync_due.reset();
   try {
-    m_synced.get();
+    sync_start();
+    if (m_request.on_folder) {
+      m_request.on_folder(m_folder->path);
+    }
   } catch (const std::exception& error) {
-    const auto message =
-        fmt::format("the run's start may not survive a crash of the system: {}", error.what());
-    log_line(fmt::format("xrun: warning: {}", message));
-    core::print_warning(message);
+    if (m_watched) {
+      // A process not ours (a notebook kernel, say) is not stopped: the problem is said.
+      const auto message = fmt::format("the run's start may not survive a crash of the system: {}",
+                                       error.what());
+      log_line(fmt::format("xrun: warning: {}", message));
+      core::print_warning(message);
+      return;
+    }
+    // A run that cannot be recorded must not go on unrecorded.
+    m_record_error = error.what();
+    ::kill(m_child, SIGKILL);
+  }
+}
+
+void Supervision::sync_pending() {
+  if (m_sync_due) {
+    make_start_durable();
+  }
+  if (m_end_unsynced) {
+    m_end_unsynced = false;
+    try {
+      util::fsync_directory(m_folder->path);
+    } catch (const std::system_error& error) {
+      core::print_warning(fmt::format("{}: {}", m_folder->path.string(), error.what()));
+    }
   }
 }
 

@@ -1,6 +1,5 @@
 """Experiments built on each other: Experiment.extend, hooks across the chain, mixins, INHERIT."""
 
-import json
 import subprocess
 import textwrap
 import unittest

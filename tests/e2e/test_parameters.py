@@ -1,6 +1,5 @@
 """Parameters: detection, declared types, command-line conversion, --help and --dry-run."""
 
-import json
 import os
 import subprocess
 import unittest

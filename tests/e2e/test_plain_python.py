@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import unittest
 from pathlib import Path
 
@@ -168,6 +167,38 @@ following.finish()
         runs = sorted(self.runs("results/given"), key=lambda run: self.meta(run)["start_time"])
         self.assertEqual(self.ended(runs[0])["status"], "interrupted")
         self.assertFalse((runs[1] / "experiment_summary.json").exists())  # nothing late there
+
+    @watched
+    def test_finish_returns_with_the_end_on_record(self):
+        # The watcher lets the script go once the end is written (its syncs follow): what
+        # the script reads right after finish() is the run's final record.
+        body = """\
+import json
+run = xrun.start("rec")
+run.finish()
+meta = json.load(open(os.path.join(run.path, "experiment_meta.json")))
+print("status:", meta["status"], meta["watched"]["traced"])
+print("code:", os.path.exists(os.path.join(run.path, "experiment_code.py")))
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("status: done True", result.stdout)
+        self.assertIn("code: True", result.stdout)
+
+    def test_public_names_are_imported_on_first_use(self):
+        body = """\
+print("loaded:", sorted(name for name in sys.modules if name.startswith("xrun.")))
+from xrun import *
+print(Experiment, ExperimentMixin, PluginEvent, Run, xrun.Parameter, UsageError)
+print(INHERIT is xrun.INHERIT, callable(start), callable(artifact_path))
+"""
+        result = self.python(body)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("loaded: ['xrun._common']", result.stdout)
+        self.assertIn("<class 'xrun.Experiment'> <class 'xrun.ExperimentMixin'> <class "
+                      "'xrun.PluginEvent'> <class 'xrun.Run'> <class 'xrun.Parameter'> "
+                      "<class 'xrun.UsageError'>", result.stdout)
+        self.assertIn("True True True", result.stdout)
 
     @watched
     def test_one_run_open_at_a_time_and_runs_one_after_another(self):
@@ -368,7 +399,7 @@ for message in sorted(state["refused"]):
 
     @watched
     def test_sigterm_interrupts_the_run(self):
-        process = self.start_python(f'with xrun.start("sig"):\n' +
+        process = self.start_python('with xrun.start("sig"):\n' +
                                     "".join("    " + line + "\n" for line in WAIT.splitlines()))
         process.send_signal(signal.SIGTERM)
         meta = self.ended(self.only_run("results/sig"), process)

@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import unittest
 
 from support import XRUN, Workspace, experiment_source, interrupt

@@ -34,24 +34,22 @@ This file only re-exports the public API.
 
 from . import _common
 from ._common import UsageError
-from ._compose import INHERIT
-from ._experiment import Experiment, ExperimentMixin, file_namespace, folder_path
-from ._params import Parameter
-from ._plugins import PLUGIN_HOOKS, PluginEvent
 
 __version__ = _common.__version__
 __all__ = ["Experiment", "ExperimentMixin", "INHERIT", "file_namespace", "folder_path",
            "UsageError", "PluginEvent", "PLUGIN_HOOKS", "start", "Run", "artifact_path"]
 
+# Each public name and its module, imported on first use: a plain-python script that only
+# calls start() does not pay for the experiment machinery at every start, nor an experiment
+# for the tracking SDK.
+_LAZY = {"Experiment": "_experiment", "ExperimentMixin": "_experiment",
+         "file_namespace": "_experiment", "folder_path": "_experiment", "INHERIT": "_compose",
+         "Parameter": "_params", "PluginEvent": "_plugins", "PLUGIN_HOOKS": "_plugins",
+         "start": "_sdk", "Run": "_sdk", "artifact_path": "_assets"}
 # The public classes are xrun's wherever they are defined: tracebacks print `xrun.UsageError`
 # and reprs `xrun.Experiment`.
-for _public in (UsageError, Experiment, ExperimentMixin, Parameter, PluginEvent):
-    _public.__module__ = __name__
-del _public
-
-# The tracking SDK is imported on first use: an experiment that does not call it does not pay
-# for its modules at every start.
-_LAZY = {"start": "_sdk", "Run": "_sdk", "artifact_path": "_assets"}
+_CLASSES = ("Experiment", "ExperimentMixin", "Parameter", "PluginEvent", "Run")
+UsageError.__module__ = __name__
 
 
 def __getattr__(name: str):
@@ -60,7 +58,16 @@ def __getattr__(name: str):
     import importlib
 
     value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    if name == "Run":
+    if name in _CLASSES:
         value.__module__ = __name__
     globals()[name] = value
     return value
+
+
+# Inside xrun (the embedded interpreter) the experiment API is what runs: imported now, so
+# that its classes are xrun's before any of them is shown.
+if _common._xrun is not None:
+    for _name in _LAZY:
+        if _LAZY[_name] not in ("_sdk", "_assets"):
+            __getattr__(_name)
+    del _name

@@ -13,7 +13,7 @@ training loop never waits for them. Imports ``_common`` and ``_jsonio``.
 from __future__ import annotations
 
 import os
-import threading
+import _thread
 import time
 
 from ._common import _inside, _prefix, _shown
@@ -66,7 +66,7 @@ def store_blob(store: str, source: str) -> str:
     blobs = os.path.join(store, _STORE, "blobs")
     os.makedirs(blobs, exist_ok=True)
     digest = hashlib.sha256()
-    temp = os.path.join(blobs, f".incoming.{os.getpid()}.{threading.get_ident()}")
+    temp = os.path.join(blobs, f".incoming.{os.getpid()}.{_thread.get_ident()}")
     try:
         with open(source, "rb") as reader, open(temp, "wb") as writer:
             for block in iter(lambda: reader.read(1 << 20), b""):
@@ -117,7 +117,7 @@ def _stage(store: str, source: str) -> str:
 def _link_or_copy(source: str, target: str):
     """A hard link of ``source`` at ``target`` (checked by the caller to lie in its run folder;
     a file there is replaced), else a copy (another file system)."""
-    temp = f"{target}.{os.getpid()}.{threading.get_ident()}.incoming"
+    temp = f"{target}.{os.getpid()}.{_thread.get_ident()}.incoming"
     try:
         try:
             os.link(source, temp)
@@ -245,13 +245,15 @@ class _Assets:
         self._jobs = None
         self._worker = None
         self._manifest = []
-        self._assets_lock = threading.Lock()
+        self._assets_lock = _thread.allocate_lock()
 
     def _submit(self, job):
         """Runs ``job`` on the run's copying thread (started on first use)."""
         if self._worker is None:
             import atexit
             import queue
+            import threading
+
             self._jobs = queue.Queue()
             self._worker = threading.Thread(target=self._work, name="xrun-assets", daemon=True)
             self._worker.start()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import struct
-import threading
+import _thread
 import time
 
 from ._common import _inside, _shown
@@ -168,7 +168,7 @@ class _Content:
     _native = None
 
     def _content_init(self):
-        self._content_lock = threading.Lock()
+        self._content_lock = _thread.allocate_lock()
         self._image_counts = {}
         self._summary_state = None  # read from the run folder on first use
         self._params = None

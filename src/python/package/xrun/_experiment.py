@@ -121,7 +121,7 @@ class Experiment(_Definition):
             glob[name] = value
 
     # -- data ------------------------------------------------------------------------------
-    def __setitem__(self, key: str, value):
+    def _setitem(self, key: str, value):
         if not isinstance(key, str):
             raise TypeError(f"data keys are strings like 'a/b/c', not {type(key).__name__}")
         *parents, last = key.split("/")
@@ -137,8 +137,8 @@ class Experiment(_Definition):
         elif self.path is not None:
             self._save_data()
 
-    if _xrun is not None:  # the same in C, a third of the cost (a hot path of many loops)
-        __setitem__ = _xrun.data_setitem  # noqa: F811
+    # ``e[key] = value``: in C where it can be, a third of the cost (a hot path of many loops).
+    __setitem__ = _setitem if _xrun is None else _xrun.data_setitem
 
     def __getitem__(self, key: str):
         node = self.data

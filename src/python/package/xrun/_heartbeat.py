@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 
 from ._common import __version__
@@ -78,6 +77,8 @@ class HeartbeatRun:
         self.path = path
         self.start_time = start_time
         self._meta = meta
+        import threading
+
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="xrun-heartbeat", daemon=True)

@@ -1,8 +1,8 @@
 """The tracking SDK: ``xrun.start()`` and its ``Run``. Inside ``xrun run`` of an experiment
 that is running, a Run is a view of that run (same folder, same series); elsewhere it is a run
 of its own, created by ``_standalone``. ``XRUN_DISABLED=1`` gives a Run that records nothing.
-Imports ``_common``, ``_jsonio``, ``_standalone``, ``_experiment``, ``_content`` and
-``_assets``.
+Imports ``_common``, ``_jsonio``, ``_standalone``, ``_experiment`` (inside ``xrun run``
+only, on first use), ``_content`` and ``_assets``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from ._assets import _Assets
 from . import _standalone
 from ._common import _native, _shown, _xrun
 from ._content import _check_name, _Content
-from ._experiment import _experiments
 
 # Runicorn's statuses and xrun's own, as the status a run records.
 _STATUSES = {None: "done", "finished": "done", "done": "done", "failed": "failed",
@@ -35,7 +34,11 @@ def _number(name, value) -> float:
 
 def _running_experiment():
     """The experiment of this process while its run records (inside ``xrun run``), else None."""
-    if _xrun is None or not _experiments:
+    if _xrun is None:
+        return None  # plain python3: an experiment hands its run to xrun, which runs it
+    from ._experiment import _experiments
+
+    if not _experiments:
         return None
     experiment = _experiments[-1]
     if experiment.path is None or "track" not in experiment.__dict__:

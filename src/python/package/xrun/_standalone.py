@@ -13,7 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
+import _thread
 import time
 
 from . import _heartbeat, _protocol, _tracking
@@ -50,14 +50,15 @@ def begin(name: str, params: dict | None = None, base: str = "results",
     session = None
     if _xrun is not None:
         session = _Session.under_supervisor(name, base, records, capture_env)
-    elif _native() is None:
-        _warn_alone("the _xrun extension module is not found")
     elif not _binary():
-        _warn_alone("the xrun binary is not found")
+        _warn_alone("the _xrun extension module is not found" if _native() is None
+                    else "the xrun binary is not found")
     else:
         try:
             session = _Session.watched(name, base, records, capture_console, capture_env,
                                        float(system_metrics), tqdm_mode)
+        except _NoExtension:
+            _warn_alone("the _xrun extension module is not found")
         except _NoWatcher as error:
             _warn_alone(f"the xrun watcher cannot be started ({error})")
     if session is None:
@@ -84,6 +85,10 @@ def _warn_alone(why: str):
 
 class _NoWatcher(Exception):
     """The watcher could not be started (the run is then recorded by Python alone)."""
+
+
+class _NoExtension(Exception):
+    """The _xrun extension module is missing (the run is then recorded by Python alone)."""
 
 
 def end_open(error: BaseException | None):
@@ -172,8 +177,9 @@ class _Session:
         self._pid = os.getpid()  # the process whose run it is (not a fork of it)
         self._console = None  # the saved stdout/stderr while captured
         self._pipes = []  # the line to the watcher: replies in, messages out
-        self._console_lock = threading.Lock()
+        self._console_lock = _thread.allocate_lock()
         self._guard = None  # watches for the watcher's death while the console is captured
+        self._left = []  # the output's read ends the guard kept, once it has stopped
 
     @classmethod
     def under_supervisor(cls, name, base, records, capture_env):
@@ -202,13 +208,19 @@ class _Session:
         if output:
             words += ["--out", str(output[0][0]), "--err", str(output[1][0])]
         _flush()
-        why = _start_watcher([*words, "--", *command], watcher_ends)
+        starter = _start_watcher([*words, "--", *command], watcher_ends)
         for fd in watcher_ends:
             os.close(fd)
+        # The extension is loaded while the watcher starts: neither waits for the other.
+        native = _native()
         watcher = _read_pid(pid_pipe[0])
-        if not watcher:
+        if not watcher or native is None:
+            why = _await_starter(starter)
+            # A watcher without its script's request makes no run folder and ends with it.
             for fd in [to_script[0], to_watcher[1], *kept, *(o[1] for o in output)]:
                 os.close(fd)
+            if native is None:
+                raise _NoExtension()
             raise _NoWatcher(why or "it did not start")
         _native().allow_tracer(watcher)
         _native().connect(to_script[0], to_watcher[1])
@@ -229,6 +241,8 @@ class _Session:
                 raise RuntimeError(f"the run cannot be recorded, so it did not start: "
                                    f"{error}") from None
             raise
+        finally:
+            _await_starter(starter)  # gone by now: it exits once it has written the pid
         session.id = os.path.basename(session.path)
         session._guard = _Guard(session, kept)
         return session
@@ -258,9 +272,25 @@ class _Session:
         else:
             _flush()
             _protocol.report_started_end(outcome, tracked, end_time)
+            if self.watched_by == "watcher":
+                self._await_release()
         self._release()
-        if self.watched_by == "watcher":
-            _await_untraced(self._watcher)
+
+    def _await_release(self, limit: float = 5.0):
+        """Waits (at most ``limit`` seconds) until the watcher has the run's end on record and
+        no longer traces this process (the next start() is then traced by its own): it closes
+        its end of the reply pipe then, as it does when it dies."""
+        import select
+
+        if self._guard is not None:
+            # The pipe's end is no longer the watcher's death; the output's read ends it kept
+            # are forwarded once the run is released.
+            self._left = self._guard.stop()
+            self._guard = None
+        deadline = time.monotonic() + limit
+        while select.select([self._pipes[0]], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if not os.read(self._pipes[0], 4096):
+                return
 
     def _finish_unwatched(self, outcome, tracked, end_time):
         self._heartbeat.end(self.status, outcome, tracked, end_time)
@@ -268,7 +298,7 @@ class _Session:
     def _release(self):
         """Gives the console back, closes the line to the watcher, disarms the exit hooks."""
         _flush()
-        left = []
+        left, self._left = self._left, []
         if self._guard is not None:
             left = self._guard.stop()
             self._guard = None
@@ -304,17 +334,20 @@ class _Session:
         SIGTERM interrupts it (as inside ``xrun run``)."""
         if self.watched_by == "supervisor":
             return  # the entry point of xrun run ends it
-        import signal
+        # _signal, not signal: the latter imports enum, a millisecond of every start.
+        import _signal as signal
 
         atexit.register(self._at_exit)
         _hook_exceptions()
         self._previous_term = None
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            self._previous_term = signal.signal(signal.SIGTERM, _terminate)
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            try:
+                self._previous_term = signal.signal(signal.SIGTERM, _terminate)
+            except ValueError:  # not the main thread: SIGTERM is left as it is
+                pass
 
     def _disarm(self):
-        import signal
+        import _signal as signal
 
         atexit.unregister(self._at_exit)
         if getattr(self, "_previous_term", None) is not None:
@@ -337,12 +370,20 @@ class _Guard:
         self._session = session
         self._kept = kept
         self._wake = os.pipe()
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._stopped = False
         self._forwarding = False  # the watcher died: the thread owns the pipes from then on
-        self._thread = threading.Thread(target=self._watch, name="xrun-watcher-guard",
-                                        daemon=True)
-        self._thread.start()
+        # A bare thread (the threading module is a millisecond of every start to import):
+        # daemonic, and joined through the lock it holds while it runs.
+        self._running = _thread.allocate_lock()
+        self._running.acquire()
+        _thread.start_new_thread(self._run, ())
+
+    def _run(self):
+        try:
+            self._watch()
+        finally:
+            self._running.release()
 
     def stop(self) -> list:
         """Ends the watch (the run is over); returns the read ends of the output for the
@@ -352,7 +393,8 @@ class _Guard:
             if self._forwarding:
                 return []
         os.write(self._wake[1], b"x")
-        self._thread.join()
+        with self._running:  # the thread has ended
+            pass
         for fd in self._wake:
             os.close(fd)
         return self._kept
@@ -385,7 +427,7 @@ def _start_forwarder(targets: dict, watcher: int):
         _await_end(watcher)
         _forward(targets)
 
-    threading.Thread(target=forward, name="xrun-output-forwarder", daemon=True).start()
+    _thread.start_new_thread(forward, ())  # daemonic: it ends with the process at the latest
 
 
 def _await_end(pid: int):
@@ -475,7 +517,7 @@ _signals = []  # the signal that interrupted the run, if one did
 
 def _outcome(status, error) -> dict:
     """The "finish" report's fields for ``status`` (as given) or ``error``."""
-    import signal
+    import _signal as signal
 
     if isinstance(error, SystemExit) and error.code in (None, 0):
         error = None  # sys.exit() or sys.exit(0): the script ended well
@@ -518,45 +560,46 @@ def _capture(out_fd: int, err_fd: int) -> tuple:
     return saved
 
 
-def _start_watcher(words: list, fds: list) -> str:
-    """Runs ``xrun watch`` (``words``) with ``fds`` passed on and stdin from /dev/null, and
-    waits for it: the watcher itself goes on in a process of its own. Returns "" when it
-    exited well, else why not. (posix_spawn: the subprocess module costs a few milliseconds to
-    import; the watcher closes what else this process lets it inherit.) The descriptors stay
-    close-on-exec here: a dup2 onto itself in the spawned process only (glibc clears the flag
-    there) passes them, so a program another thread starts meanwhile never holds them."""
+def _start_watcher(words: list, fds: list):
+    """Starts ``xrun watch`` (``words``) with ``fds`` passed on and stdin from /dev/null, and
+    returns its process (for _await_starter), or why it could not be started. (posix_spawn:
+    the subprocess module costs a few milliseconds to import; the watcher closes what else
+    this process lets it inherit.) The descriptors stay close-on-exec here: a dup2 onto itself
+    in the spawned process only (glibc clears the flag there) passes them, so a program another
+    thread starts meanwhile never holds them."""
     try:
-        starter = os.posix_spawn(words[0], words, os.environ, file_actions=[
+        return os.posix_spawn(words[0], words, os.environ, file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             *((os.POSIX_SPAWN_DUP2, fd, fd) for fd in fds)])
     except OSError as error:
         return error.strerror or str(error)
-    _, status = os.waitpid(starter, 0)
+
+
+def _await_starter(starter) -> str:
+    """Waits for the process _start_watcher started, which exits once the watcher itself goes
+    on in a process of its own. Returns "" when it exited well, else why not."""
+    if isinstance(starter, str):
+        return starter
+    try:
+        _, status = os.waitpid(starter, 0)
+    except ChildProcessError:  # reaped by the script's own os.wait()
+        return ""
     code = os.waitstatus_to_exitcode(status)
     return "" if code == 0 else f"xrun watch exited with code {code}"
 
 
-def _await_untraced(watcher: int, limit: float = 5.0):
-    """Waits (at most ``limit`` seconds) until ``watcher`` stops tracing this process, which it
-    does once the run's end is on record: the next start() can then be traced by its own."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            with open("/proc/self/status") as status:
-                tracer = next((line.split()[1] for line in status
-                               if line.startswith("TracerPid:")), "0")
-        except OSError:
-            return
-        if tracer != str(watcher):
-            return  # not (or no longer) traced by it: a debugger's, or nobody's
-        time.sleep(0.001)
-
-
 def _read_pid(fd: int) -> int:
-    """The watcher's pid, as it writes it before its starter exits; 0 when it did not."""
+    """The watcher's pid, a line its starter writes before it exits (read without waiting for
+    that exit); 0 when it wrote none."""
     text = b""
-    with os.fdopen(fd, "rb") as pipe:
-        text = pipe.read()
+    try:
+        while not text.endswith(b"\n"):
+            chunk = os.read(fd, 64)
+            if not chunk:
+                break
+            text += chunk
+    finally:
+        os.close(fd)
     try:
         return int(text.strip() or 0)
     except ValueError:
