@@ -457,10 +457,34 @@ def _await_end(pid: int):
         time.sleep(0.05)
 
 
+_forwarding = []  # a lock held by each thread copying output to the console (see _forward)
+
+
+def _drain_forwarders():
+    """At exit: output a program wrote just before it ended (the script waited for it) is
+    still in a pipe; the threads copying it get a moment to finish, as they end at EOF."""
+    for busy in list(_forwarding):
+        if busy.acquire(timeout=2.0):
+            busy.release()
+
+
 def _forward(targets: dict, quiet: float | None = None):
     """Copies each read end of ``targets`` to its console descriptor and closes it once no
     writer is left; returns early (ends left in ``targets``) after ``quiet`` seconds without
     output. A console that is gone drops the output, so the writers never block."""
+    busy = _thread.allocate_lock()
+    busy.acquire()
+    if not _forwarding:
+        atexit.register(_drain_forwarders)
+    _forwarding.append(busy)
+    try:
+        _copy(targets, quiet)
+    finally:
+        _forwarding.remove(busy)
+        busy.release()
+
+
+def _copy(targets: dict, quiet: float | None):
     import select
 
     while targets:
