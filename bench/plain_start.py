@@ -8,13 +8,12 @@ ratios of the medians are what count (the budget of a whole run is 2x). Usage:
 """
 
 import argparse
-import os
 import statistics
 import subprocess
 import time
 from pathlib import Path
 
-from timing import scratch_folder
+from timing import plain_python_env, scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = "/usr/bin/python3"
@@ -27,11 +26,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
     with scratch_folder() as work:
-        env = dict(os.environ, XDG_CACHE_HOME=str(work / "cache"))
-        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as users run it: the package's bytecode kept
-        package = subprocess.run([args.xrun, "python-path"], env=env, capture_output=True,
-                                 text=True, check=True).stdout.strip()
-        env["PYTHONPATH"] = package
+        env = plain_python_env(args.xrun, work)
         (work / "run.py").write_text(RUN)
         commands = {"python3 -c pass": [PYTHON, "-c", "pass"],
                     "import xrun": [PYTHON, "-c", "import xrun"],

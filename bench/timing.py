@@ -1,6 +1,7 @@
 """The timing the bench scripts share."""
 
 import contextlib
+import os
 import shutil
 import statistics
 import subprocess
@@ -28,3 +29,13 @@ def scratch_folder():
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def plain_python_env(xrun: str, work: Path) -> dict:
+    """The environment of a plain python3 that imports xrun as users run it: the package
+    exported by `xrun` into a cache in `work`, on PYTHONPATH, its bytecode kept."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(work / "cache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = subprocess.run([xrun, "python-path"], env=env, capture_output=True,
+                                       text=True, check=True).stdout.strip()
+    return env

@@ -9,14 +9,13 @@ does not hold the signal up). Usage:
 """
 
 import argparse
-import os
 import signal
 import statistics
 import subprocess
 import time
 from pathlib import Path
 
-from timing import scratch_folder
+from timing import plain_python_env, scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = "/usr/bin/python3"
@@ -68,10 +67,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with scratch_folder() as work:
-        env = dict(os.environ, XDG_CACHE_HOME=str(work / "cache"))
-        env["PYTHONPATH"] = subprocess.run([args.xrun, "python-path"], env=env,
-                                           capture_output=True, text=True,
-                                           check=True).stdout.strip()
+        env = plain_python_env(args.xrun, work)
         (work / "script.py").write_text(SCRIPT)
         times = {"plain": [], "watched": []}
         for _ in range(args.rounds):
