@@ -610,6 +610,26 @@ with xrun.start("inside", params={"k": 3}) as run:
         self.assertEqual(meta["tracked"], ["acc"])
         self.assertEqual(self.log(folder).count("inside xrun run"), 1)
 
+    def test_reproduce_runs_a_start_script_again(self):
+        # With its work at the top level, or under `if __name__ == "__main__":`.
+        self.write("flat.py", 'import xrun\nwith xrun.start("again/flat") as run:\n'
+                              '    run.log({"a": 1.0})\n')
+        self.write("guarded.py", 'import xrun\ndef main():\n'
+                                 '    with xrun.start("again/guarded") as run:\n'
+                                 '        run.log({"a": 1.0})\n'
+                                 'if __name__ == "__main__":\n    main()\n')
+        for name in ("flat", "guarded"):
+            self.assertEqual(self.xrun("run", f"{name}.py").returncode, 0)
+            first = self.only_run(f"results/again/{name}")
+            result = self.xrun("reproduce", str(first))
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertNotIn("error", result.stderr)
+            runs = self.runs(f"results/again/{name}")
+            self.assertEqual(len(runs), 2)
+            for run in runs:
+                self.assertEqual(self.meta(run)["status"], "done")
+                self.assertTrue((run / ".track" / "a.csv").is_file())
+
     def test_xrun_run_of_a_start_script_that_fails(self):
         self.write("script.py", SCRIPT.format(body='run = xrun.start("inside")\n'
                                                    'raise ValueError("bad")\n'))

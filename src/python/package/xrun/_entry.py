@@ -58,7 +58,18 @@ def main() -> int:
                 # A config's experiment is imported, not run as __main__: the config says how
                 # it runs.
                 _module_source(file)
-                experiment = _import_experiment(os.path.realpath(file))
+                try:
+                    experiment = _import_experiment(os.path.realpath(file))
+                except UsageError:
+                    # A script that records its run with xrun.start() (a reproduced one): its
+                    # values are its code's. Importing it has run it, or (its work under
+                    # `if __name__ == "__main__":`) it runs as the main module now.
+                    if not _started():
+                        _run_as_main(file)
+                    if not _started():
+                        raise
+                    _standalone().end_open(None)
+                    return 0
                 _run(experiment, config)
             else:
                 _run_as_main(file)
