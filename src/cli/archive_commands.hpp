@@ -15,6 +15,9 @@ inline std::optional<std::string> selection(const std::string& where) {
   return where.empty() ? std::nullopt : std::optional<std::string>(where);
 }
 
+/// `--path`: the archive folder a subcommand works on ("results" unless given).
+void add_path_option(CLI::App& command, std::string& path);
+
 /// `archive list`: one row per run.
 void add_archive_list(CLI::App& archive, Action& action);
 

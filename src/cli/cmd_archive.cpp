@@ -5,6 +5,10 @@
 
 namespace xrun::cli {
 
+void add_path_option(CLI::App& command, std::string& path) {
+  command.add_option("--path", path, "The archive folder")->capture_default_str();
+}
+
 void add_archive_command(CLI::App& app, Action& action) {
   auto* archive = app.add_subcommand(
       "archive", "Work with the runs already recorded (list them; never starts Python)");

@@ -23,7 +23,7 @@ void add_archive_artifact(CLI::App& archive, Action& action) {
   auto args = std::make_shared<ArtifactArgs>();
   auto* command = archive.add_subcommand(
       "artifact", "The path of an artifact's stored file (NAME, NAME:latest or NAME:v3)");
-  command->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  add_path_option(*command, args->path);
   command->add_option("artifact", args->spec, "NAME, NAME:latest or NAME:v3")->required();
   command->callback([args, &action] {
     action = [args] {
@@ -34,7 +34,7 @@ void add_archive_artifact(CLI::App& archive, Action& action) {
 
   auto* gc = archive.add_subcommand(
       "gc", "Remove stored blobs that no run links and no artifact version names");
-  gc->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  add_path_option(*gc, args->path);
   gc->add_flag("--dry-run", args->dry_run, "Only list what would be removed");
   gc->callback([args, &action] {
     action = [args] { return archive::collect_blobs(args->path, args->dry_run, std::cout); };

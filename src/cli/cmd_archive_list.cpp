@@ -65,7 +65,7 @@ struct SummaryArgs {
 void add_archive_list(CLI::App& archive, Action& action) {
   auto args = std::make_shared<ListArgs>();
   auto* list = archive.add_subcommand("list", "One row per run: status, run, start, duration");
-  list->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  add_path_option(*list, args->path);
   list->add_option("--where", args->where,
                    "Only runs matching an expression: LR >= 0.01 and status == \"done\"");
   list->add_option("--columns", args->columns,
@@ -85,7 +85,7 @@ void add_archive_summaries(CLI::App& archive, Action& action) {
   auto args = std::make_shared<SummaryArgs>();
   auto* overview = archive.add_subcommand(
       "overview", "Runs by status, success rate, durations, disk use, errors, per namespace");
-  overview->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  add_path_option(*overview, args->path);
   overview->add_option("--where", args->where, "Only runs matching an expression");
   overview->add_flag("--json", args->json, "One JSON object, for scripts");
   overview->callback([args, &action] {
@@ -95,7 +95,7 @@ void add_archive_summaries(CLI::App& archive, Action& action) {
   });
 
   auto* du = archive.add_subcommand("du", "Disk use per run (largest first) and per namespace");
-  du->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  add_path_option(*du, args->path);
   du->add_option("--where", args->where, "Only runs matching an expression");
   du->add_option("--limit", args->limit, "At most this many runs")->check(CLI::Range(1, 100000000));
   du->callback([args, &action] {
@@ -113,7 +113,7 @@ void add_archive_upkeep(CLI::App& archive, Action& action) {
   auto args = std::make_shared<IndexArgs>();
   auto* index = archive.add_subcommand(
       "index", "Bring the archive's index up to date (it makes listing fast; safe to delete)");
-  index->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  add_path_option(*index, args->path);
   index->add_flag("--rebuild", args->rebuild, "Start it again from the run folders");
   index->callback([args, &action] {
     action = [args] { return archive::index_archive(args->path, args->rebuild, std::cout); };
@@ -121,7 +121,7 @@ void add_archive_upkeep(CLI::App& archive, Action& action) {
 
   auto* reconcile = archive.add_subcommand(
       "reconcile", "Mark runs whose supervisor died (stale heartbeat) as lost");
-  reconcile->add_option("--path", args->path, "The archive folder")->capture_default_str();
+  add_path_option(*reconcile, args->path);
   reconcile->callback([args, &action] {
     action = [args] { return archive::reconcile_runs(args->path, std::cout); };
   });

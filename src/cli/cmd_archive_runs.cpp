@@ -20,10 +20,6 @@ struct RunArgs {
   bool follow = false;
 };
 
-void add_path_option(CLI::App& command, RunArgs& args) {
-  command.add_option("--path", args.path, "The archive folder")->capture_default_str();
-}
-
 void add_run_argument(CLI::App& command, RunArgs& args) {
   command.add_option("run", args.run, "A run folder, or a run id (or a unique part of one)")
       ->required();
@@ -35,7 +31,7 @@ void add_archive_show(CLI::App& archive, Action& action) {
   auto args = std::make_shared<RunArgs>();
   auto* show = archive.add_subcommand(
       "show", "Everything about one run, with a sparkline of each tracked series");
-  add_path_option(*show, *args);
+  add_path_option(*show, args->path);
   add_run_argument(*show, *args);
   show->callback([args, &action] {
     action = [args] {
@@ -49,7 +45,7 @@ void add_archive_diff(CLI::App& archive, Action& action) {
   auto args = std::make_shared<RunArgs>();
   auto* diff = archive.add_subcommand(
       "diff", "What differs between two runs: parameters, data, meta and code");
-  add_path_option(*diff, *args);
+  add_path_option(*diff, args->path);
   diff->add_option("a", args->run, "The first run (folder, id or unique part)")->required();
   diff->add_option("b", args->other, "The second run")->required();
   diff->callback([args, &action] {
@@ -64,7 +60,7 @@ void add_archive_diff(CLI::App& archive, Action& action) {
 void add_archive_tail(CLI::App& archive, Action& action) {
   auto args = std::make_shared<RunArgs>();
   auto* tail = archive.add_subcommand("tail", "The log of a run; -f follows a live one");
-  add_path_option(*tail, *args);
+  add_path_option(*tail, args->path);
   add_run_argument(*tail, *args);
   tail->add_flag("-f,--follow", args->follow, "Keep printing while the run goes on");
   tail->callback([args, &action] {

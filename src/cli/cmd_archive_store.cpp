@@ -60,7 +60,7 @@ struct ChoiceArgs {
 void add_choice_options(CLI::App& command, ChoiceArgs& args, const std::string& what,
                         const std::string& all) {
   command.add_option("runs", args.runs, what + ": folders, or run ids (or unique parts of them)");
-  command.add_option("--path", args.path, "The archive folder")->capture_default_str();
+  add_path_option(command, args.path);
   auto* where = command.add_option("--where", args.where, what + " matching an expression");
   command.add_flag("--all", args.all, all)->excludes(where);
 }
