@@ -1,7 +1,7 @@
 // SHA-256 (FIPS 180-4), for content hashes that must not collide by accident: nettle's.
 #pragma once
 
-#include <memory>
+#include <nettle/sha2.h>
 #include <string>
 #include <string_view>
 
@@ -11,17 +11,13 @@ namespace xrun::util {
 class Sha256 {
 public:
   Sha256();
-  Sha256(Sha256&&) noexcept;
-  Sha256& operator=(Sha256&&) noexcept;
-  ~Sha256();
 
   Sha256& update(std::string_view bytes);
   /// The digest as 64 lowercase hex digits; the object is spent afterwards.
   std::string hex();
 
 private:
-  struct Context;
-  std::unique_ptr<Context> m_context;
+  sha256_ctx m_context{};
 };
 
 /// The SHA-256 of `bytes` as 64 lowercase hex digits.

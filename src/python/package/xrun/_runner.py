@@ -122,34 +122,17 @@ def _execute(experiment, plugins: _Plugins, path: str, start_time: float):
         experiment.apply_hook("after_run")
         experiment.run_analyses()  # part of the run: what they store is saved with it
         plugins.fire("after_run", experiment=experiment, path=path)
-    except KeyboardInterrupt as caught:
-        if os.getpid() != run_pid:
-            raise
-        error = caught
-        outcome.update(error_type="KeyboardInterrupt", interrupted=True)
-        signal_number = _xrun.interrupt_signal()
-        if signal_number:  # else raised by the experiment's own code
-            outcome["signal"] = signal_number
-        sys.stderr.write("xrun: the experiment was interrupted\n")
-        plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
-                     status="interrupted")
-        raise
-    except SystemExit as caught:
-        if os.getpid() != run_pid:
-            raise
-        if caught.code not in (0, None):
-            error = caught
-            outcome.update(error_type="SystemExit", error_message=str(caught.code))
-            plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
-                         status="failed")
-        raise
     except BaseException as caught:
         if os.getpid() != run_pid:
             raise
-        error = experiment.error = caught
-        outcome.update(error_type=type(caught).__name__, error_message=str(caught))
-        plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
-                     status="failed")
+        failure = _failure_of(caught)
+        if failure is not None:  # not sys.exit(0)
+            error, status = caught, failure.pop("status")
+            if status == "failed" and not isinstance(caught, SystemExit):
+                experiment.error = caught
+            outcome.update(failure)
+            plugins.fire("on_failure", experiment=experiment, path=path, error=caught,
+                         status=status)
         raise
     finally:
         if os.getpid() != run_pid:
@@ -166,6 +149,23 @@ def _execute(experiment, plugins: _Plugins, path: str, start_time: float):
                 duration=end_time - start_time,
                 parameters=dict(experiment.parameters), data=experiment.data,
                 tracked=list(experiment.tracked))
+
+
+def _failure_of(caught: BaseException):
+    """The outcome fields of the exception that ended the experiment, with the status it
+    means ("interrupted" or "failed"); None for ``sys.exit(0)``, which ends it well."""
+    if isinstance(caught, KeyboardInterrupt):
+        fields = {"error_type": "KeyboardInterrupt", "interrupted": True, "status": "interrupted"}
+        signal_number = _xrun.interrupt_signal()
+        if signal_number:  # else raised by the experiment's own code
+            fields["signal"] = signal_number
+        sys.stderr.write("xrun: the experiment was interrupted\n")
+        return fields
+    if isinstance(caught, SystemExit):
+        if caught.code in (0, None):
+            return None
+        return {"error_type": "SystemExit", "error_message": str(caught.code), "status": "failed"}
+    return {"error_type": type(caught).__name__, "error_message": str(caught), "status": "failed"}
 
 
 def _save_and_report(experiment, plugins: _Plugins, outcome: dict) -> float:
