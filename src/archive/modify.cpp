@@ -3,6 +3,8 @@
 #include "archive/runs.hpp"
 #include "core/run_labels.hpp"
 #include "core/diagnostics.hpp"
+#include "core/value_limits.hpp"
+#include "util/json_depth.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
@@ -64,6 +66,11 @@ Assignment parse_assignment(const std::string& text) {
     throw UsageError(fmt::format("--set '{}': '{}' is not a parameter or meta field name", text,
                                  text.substr(0, equals)),
                      "parameters are NAME or params.NAME, meta fields meta.NAME");
+  }
+  // As deep as a recorded value may be (the readers of run files refuse deeper ones).
+  if (util::json_nesting_beyond(assignment.value, core::k_max_value_depth)) {
+    throw UsageError(fmt::format("--set '{}': the value nests deeper than {} levels",
+                                 util::shorten(text, 80), core::k_max_value_depth));
   }
   return assignment;
 }

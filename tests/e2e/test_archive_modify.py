@@ -82,6 +82,8 @@ class ArchiveModify(Workspace):
             (["--set", "meta.tags=[1]"], "--set 'meta.tags=[1]': a tag is a string, not 1"),
             (["--set", "meta.tags=ok, x" + "y" * 70], "a tag has at most 64 characters"),
             (["--set", "meta.note=\a"], "a note has no control characters"),
+            (["--set", "meta.description=" + "[" * 5000 + "]" * 5000],
+             "the value nests deeper than 100 levels"),
         ]
         for args, message in cases:
             with self.subTest(args=args):
