@@ -54,10 +54,15 @@ std::pair<std::filesystem::path, std::filesystem::path> cache_root() {
   return {temp_folder(), fmt::format("xrun-{}", ::getuid())};
 }
 
-std::filesystem::path self_executable() {
-  std::error_code error;
-  auto path = std::filesystem::read_symlink("/proc/self/exe", error);
-  return error ? std::filesystem::path("xrun") : path;
+/// This binary, read once: the stamp, the extension's place and the plugins' all ask for it
+/// while a run starts.
+const std::filesystem::path& self_executable() {
+  static const std::filesystem::path path = [] {
+    std::error_code error;
+    auto found = std::filesystem::read_symlink("/proc/self/exe", error);
+    return error ? std::filesystem::path("xrun") : found;
+  }();
+  return path;
 }
 
 /// A new folder only this user can use, for a process whose cache folder is not private.

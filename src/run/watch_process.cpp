@@ -1,6 +1,6 @@
 #include "run/watch_process.hpp"
 
-#include "util/fs.hpp"
+#include "util/process.hpp"
 #include "xrun/error.hpp"
 
 #include <cerrno>
@@ -84,17 +84,7 @@ bool stop_signal(int signal) {
 /// Whether process `pid` has ended, asked without a pidfd: gone, or a zombie its parent has
 /// not reaped yet (then still there for kill()).
 bool ended_without_pidfd(pid_t pid) {
-  if (::kill(pid, 0) != 0 && errno == ESRCH) {
-    return true;
-  }
-  const auto stat = util::read_file(fmt::format("/proc/{}/stat", pid));
-  if (!stat) {
-    return true;
-  }
-  // The state follows the command name, which is in parentheses and may hold any character.
-  const auto name_end = stat->rfind(')');
-  return name_end == std::string::npos || name_end + 2 >= stat->size() ||
-         (*stat)[name_end + 2] == 'Z' || (*stat)[name_end + 2] == 'X';
+  return (::kill(pid, 0) != 0 && errno == ESRCH) || util::process_is_zombie(pid);
 }
 
 } // namespace

@@ -111,7 +111,7 @@ bool process_is_zombie(long pid) {
   }
   // The state is the first field after the name in parentheses (which may hold anything).
   const auto state = text.find_first_not_of(' ', text.rfind(')') + 1);
-  return state != std::string::npos && text[state] == 'Z';
+  return state != std::string::npos && (text[state] == 'Z' || text[state] == 'X');
 }
 
 std::optional<double> process_start_time(long pid) {

@@ -34,7 +34,7 @@ std::optional<std::string> capture_output(const std::vector<std::string>& argv);
 std::optional<double> process_start_time(long pid);
 
 /// Whether process `pid` has ended and waits to be reaped (a zombie: its parent, or an init
-/// that does not reap, has not waited for it yet).
+/// that does not reap, has not waited for it yet), or is being reaped (dead).
 bool process_is_zombie(long pid);
 
 /// The program process `pid` runs (/proc/PID/exe, links resolved); nullopt when that cannot

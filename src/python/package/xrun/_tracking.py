@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import os
 
-from ._common import _native
+from ._common import _native, _shown
 
 _TRACK_FOLDER = ".track"
-
-
-def _shown(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def check_series_name(name):
@@ -59,7 +54,7 @@ class SeriesFiles:
             number = None
         if number is None:
             raise TypeError(f"track('{name}', ...) takes numbers or figures, not "
-                            f"{_shown(value)} ({type(value).__name__})")
+                            f"{_shown(repr(value))} ({type(value).__name__})")
         self.register(name)
         _native().track(name, number)
 
