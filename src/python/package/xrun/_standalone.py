@@ -377,7 +377,7 @@ class _Guard:
         # daemonic, and joined through the lock it holds while it runs.
         self._running = _thread.allocate_lock()
         self._running.acquire()
-        _thread.start_new_thread(self._run, ())
+        _start_thread(self._run)
 
     def _run(self):
         try:
@@ -419,6 +419,22 @@ class _Guard:
         _forward(targets)
 
 
+def _start_thread(body):
+    """Runs ``body`` on a daemonic thread (it ends with the process at the latest), once the
+    thread is running: one still starting when the interpreter shuts down (the script ended
+    right after) would stop the process with a fatal error. (The threading module, which waits
+    so too, is a millisecond of every start to import.)"""
+    running = _thread.allocate_lock()
+    running.acquire()
+
+    def run():
+        running.release()
+        body()
+
+    _thread.start_new_thread(run, ())
+    running.acquire()
+
+
 def _start_forwarder(targets: dict, watcher: int):
     """Copies the captured output's read ends (``targets``: each to its console descriptor)
     to the console in a daemon thread, until no writer is left. It starts once ``watcher``
@@ -427,7 +443,7 @@ def _start_forwarder(targets: dict, watcher: int):
         _await_end(watcher)
         _forward(targets)
 
-    _thread.start_new_thread(forward, ())  # daemonic: it ends with the process at the latest
+    _start_thread(forward)
 
 
 def _await_end(pid: int):
