@@ -279,7 +279,7 @@ std::string stopped_by(const nlohmann::ordered_json& why) {
 /// figures `.track/train/loss_000.png`), sorted. Links are not followed.
 std::vector<std::string> series_on_disk(const std::filesystem::path& folder) {
   std::set<std::string> names;
-  const auto track = folder / ".track";
+  const auto track = folder / core::k_track_folder;
   std::error_code error;
   if (!std::filesystem::is_directory(std::filesystem::symlink_status(track, error))) {
     return {};

@@ -20,6 +20,10 @@ namespace xrun::core {
 
 inline constexpr const char* k_data_file = "experiment_data.json";
 inline constexpr const char* k_log_file = "experiment_out.log";
+/// Tracked series: `.track/<name>.csv`, a header and a line a point (stage empty for none);
+/// runs of earlier versions have files without the stage column.
+inline constexpr const char* k_track_folder = ".track";
+inline constexpr std::string_view k_series_header = "step,value,time,stage\n";
 /// What the tracking SDK adds to a run folder (see the README's run folder section).
 inline constexpr const char* k_summary_file = "experiment_summary.json";
 inline constexpr const char* k_params_file = "params.json";

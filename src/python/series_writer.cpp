@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
+#include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "xrun/error.hpp"
@@ -30,7 +31,7 @@ constexpr auto k_flush_interval = std::chrono::milliseconds(200);
 // in the CPU's caches rather than growing to a tick's worth (tens of MB at full speed).
 constexpr std::size_t k_nudge_at = 1u << 15;
 constexpr std::size_t k_slice = 1u << 18; // bytes of a series written at once
-constexpr char k_header[] = "step,value,time,stage\n";
+constexpr std::string_view k_header = core::k_series_header;
 constexpr char k_old_header[] = "step,value,time\n"; // files written before stages existed
 
 double wall_seconds() noexcept {
@@ -63,7 +64,7 @@ bool use_tsc() noexcept {
 
 /// The first line of the file at `fd` (at most the header's length).
 std::string first_line(int fd) {
-  std::string text(sizeof k_header, '\0');
+  std::string text(k_header.size(), '\0');
   const ssize_t got = ::pread(fd, text.data(), text.size(), 0);
   text.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
   return text.substr(0, text.find('\n') == std::string::npos ? text.size() : text.find('\n') + 1);

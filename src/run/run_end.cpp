@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
+#include "core/run_files.hpp"
 #include "util/time.hpp"
 #include "xrun/error.hpp"
 
@@ -127,7 +128,7 @@ void Supervision::record_end() {
   m_meta.duration = *m_meta.end_time - m_meta.start_time;
   m_meta.heartbeat = *m_meta.end_time;
   if (!m_outcome) { // the experiment's process died before its report: its series are on disk
-    m_meta.tracked = tracked_on_disk(m_folder->path / ".track");
+    m_meta.tracked = tracked_on_disk(m_folder->path / core::k_track_folder);
     return;
   }
   m_meta.tracked = m_outcome->tracked;

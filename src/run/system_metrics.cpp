@@ -1,6 +1,7 @@
 #include "run/system_metrics.hpp"
 
 #include "core/diagnostics.hpp"
+#include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "util/time.hpp"
 
@@ -175,7 +176,7 @@ double steady_seconds() {
 } // namespace
 
 SystemMetrics::SystemMetrics(std::filesystem::path run_folder, pid_t root, bool started_now)
-    : m_folder(std::move(run_folder) / ".track" / "sys"), m_root(root),
+    : m_folder(std::move(run_folder) / core::k_track_folder / "sys"), m_root(root),
       m_last_time(steady_seconds()) {
   if (started_now) {
     return;
@@ -247,7 +248,7 @@ void SystemMetrics::append(const std::string& name, double value, double time) {
         throw std::system_error(errno, std::generic_category(), "cannot create " + path.string());
       }
       found = m_files.emplace(name, fd).first;
-      util::write_all(fd, "step,value,time,stage\n", path);
+      util::write_all(fd, core::k_series_header, path);
     }
     // Whole lines in one write: a reader never sees half of one.
     util::write_all(found->second, fmt::format("{},{},{:.3f},\n", m_step, value, time),

@@ -70,7 +70,7 @@ class Run(_Content, _Assets):
             # Through the supervisor, as the experiment's prints: one log, in order.
             self._log_stream = _print_line
         else:
-            native = _native_module()
+            native = _native()  # the embedded module, else plain python3's extension, or None
             if native is not None and hasattr(native, "log"):
                 self._native = native
                 self.track, self.log = native.track, native.log
@@ -201,12 +201,6 @@ def start(name: str = None, params: dict = None, base: str = None,
     # The session records `params` as the run's parameters (in the meta).
     return Run(session.path, session.id, store=os.path.abspath(base), session=session,
                capture_console=capture_console)
-
-
-def _native_module():
-    """The native module of a run of its own: the embedded one, else plain python3's extension
-    build where the package has one (None without either)."""
-    return _native()
 
 
 def _archive_of(base_path: str, namespace: str) -> str:
