@@ -122,8 +122,10 @@ void show_images(const std::filesystem::path& folder, std::ostream& out) {
   }
   util::Table table({}, "  ");
   for (const auto& [name, key] : keys) {
+    const auto step = key.last.value("step", Json());
     table.add_row({name, fmt::format("{} image{}", key.count, key.count == 1 ? "" : "s"),
-                   fmt::format("last: step {}  {}", short_json(key.last.value("step", Json())),
+                   fmt::format("last: {}  {}",
+                               step.is_null() ? "no step" : "step " + short_json(step),
                                text_of(key.last.value("file", Json())))});
   }
   out << table.render();

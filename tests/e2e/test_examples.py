@@ -62,6 +62,8 @@ class Examples(Workspace):
             self.assertTrue(lines[-1].endswith(",train"))
             self.assertIn("INFO trained 40 epochs", self.log(run))
             self.assertTrue((run / "images" / "index.jsonl").is_file())
+            shown = self.xrun("archive", "show", str(run)).stdout
+            self.assertRegex(shown, r"gradient +1 image +last: no step +images/gradient/")
         versions = sorted(p.name for run in runs for p in (run / "artifacts" / "weights").iterdir())
         self.assertEqual(versions, ["v1", "v2"])
 
