@@ -172,6 +172,11 @@ class PackageCache(Workspace):
             return subprocess.run([XRUN, "run", "exp.py", "--dry-run"], cwd=self.dir, env=env,
                                   capture_output=True, text=True, timeout=60,
                                   preexec_fn=as_other_user)
+        try:  # the build must be reachable for that user (a clone in a private folder is not)
+            subprocess.run([XRUN, "--version"], capture_output=True, timeout=60,
+                           preexec_fn=as_other_user)
+        except PermissionError:
+            self.skipTest(f"{XRUN} cannot be run by user {OTHER_USER}: its folder is private")
         # Another user (here root) made the folder first, with bytecode of its own.
         cache = temp / f"xrun-{OTHER_USER}"
         self.prepared_cache(cache)
