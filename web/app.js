@@ -544,7 +544,9 @@ async function runsView(app, params, ctx) {
       }
     }
     rows.push(spacerRow((total - last) * ROW_HEIGHT, span));
-    if (query && query.total === 0) {
+    if (query && query.total === null && tableError.hidden && filterError.hidden) {
+      rows.splice(1, 0, el('tr', {}, el('td', { colspan: span, class: 'empty', text: 'Loading…' })));
+    } else if (query && query.total === 0) {
       rows.splice(1, 0, el('tr', {}, el('td', { colspan: span, class: 'empty',
         text: state.where ? 'No run matches the filter.' : 'The archive has no runs yet.' })));
     }
@@ -561,7 +563,7 @@ async function runsView(app, params, ctx) {
   function groupRow(group, span) {
     return el('tr', { class: 'group-row' }, el('td', { colspan: span },
       el('strong', { text: `${state.group} = ${group.value === null ? '(none)' : formatValue(group.value)}` }),
-      el('span', { class: 'muted', text: ` — ${group.count} run${group.count === 1 ? '' : 's'}` })));
+      el('span', { class: 'muted', text: ` — ${group.count.toLocaleString()} run${group.count === 1 ? '' : 's'}` })));
   }
 
   function cell(column, row) {
@@ -1322,8 +1324,14 @@ async function compareView(app, params, ctx) {
     alphaLabel.textContent = alphaSlider.value;
     redrawAll();
   });
+  const groupLegend = el('div', { class: 'legend group-legend', hidden: true });
+  page.insertBefore(groupLegend, page.querySelector('.controls'));
   groupSelect.addEventListener('change', () => {
     state.group = groupSelect.value;
+    groupLegend.replaceChildren(...groupsOf(runs, state.group).map((g, i) =>
+      el('span', { class: 'legend-run' }, swatch(PALETTE[i % PALETTE.length]),
+        `${state.group} = ${formatValue(g.value)}: mean of ${g.runs.length}, band min–max`)));
+    groupLegend.hidden = !state.group;
     redrawAll();
   });
   ctx.onCleanup(() => charts.forEach((c) => c.destroy()));
@@ -1447,22 +1455,14 @@ function compareData(answer, runs, state) {
       }
     }
   } else {
-    const groups = new Map();
-    for (const run of runs) {
-      const s = byRun.get(run.id);
-      if (!s) continue;
-      const key = JSON.stringify(run.params[state.group] ?? null);
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key).push(s);
-    }
-    let g = 0;
-    for (const [key, members] of groups) {
+    groupsOf(runs, state.group).forEach((group, g) => {
+      const members = group.runs.map((run) => byRun.get(run.id)).filter(Boolean);
+      if (!members.length) return;
       const color = PALETTE[g % PALETTE.length];
-      g += 1;
       const merged = mergeBuckets(members, answer);
       tables.push([merged.x, transform(merged.mean)]);
       points += merged.x.length;
-      lines.push({ label: `${state.group}=${formatValue(JSON.parse(key))} (${members.length})`, color, width: 2 });
+      lines.push({ label: `${state.group}=${formatValue(group.value)} (${members.length})`, color, width: 2 });
       if (state.band) {
         tables.push([merged.x, state.logY ? forLogScale(merged.hi) : merged.hi,
           state.logY ? forLogScale(merged.lo) : merged.lo]);
@@ -1470,11 +1470,23 @@ function compareData(answer, runs, state) {
         lines.push({ band: true, label: 'max' }, { band: true, label: 'min', bandOf: [hiIndex, hiIndex + 1],
           fill: colorWithAlpha(color, 0.18) });
       }
-    }
+    });
   }
   if (!tables.length) return { data: [[]], lines: [], points: 0 };
   const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
   return { data, lines, points };
+}
+
+/** The runs grouped by the value of a parameter, in the order the values first appear. */
+function groupsOf(runs, parameter) {
+  const groups = new Map();
+  for (const run of runs) {
+    const value = run.params[parameter] ?? null;
+    const key = JSON.stringify(value);
+    if (!groups.has(key)) groups.set(key, { value, runs: [] });
+    groups.get(key).runs.push(run);
+  }
+  return [...groups.values()];
 }
 
 /**
