@@ -585,7 +585,7 @@ async function runsView(app, params, ctx) {
         return el('td', { class: 'tags' }, (row.tags || []).map((t) => el('span', { class: 'tag', text: t })));
       default: {
         const value = row.values ? row.values[column] : undefined;
-        return el('td', { class: typeof value === 'number' ? 'num' : '', text: formatValue(value),
+        return el('td', { class: 'value-cell', text: formatValue(value),
           title: formatValue(value) });
       }
     }
