@@ -1259,9 +1259,11 @@ async function compareView(app, params, ctx) {
 
   page.append(el('div', { class: 'page-head' }, el('h1', { text: `Comparing ${ids.length} runs` }),
     el('span', { class: 'spacer' }), el('a', { href: '#/', text: '← all runs' })));
-  page.append(el('div', { class: 'legend' }, runs.map((r) => el('a', { href: runHref(r.id), class: 'legend-run', title: r.id },
-    swatch(r.color), r.info.failed ? `${r.id} (${r.info.failed})` : runLabel(r.info),
-    r.info.status ? statusBadge(r.info.status) : null))));
+  page.append(el('details', { class: 'legend-box', open: runs.length <= 12 },
+    el('summary', { class: 'muted', text: `Runs (${runs.length})` }),
+    el('div', { class: 'legend' }, runs.map((r) => el('a', { href: runHref(r.id), class: 'legend-run', title: r.id },
+      swatch(r.color), r.info.failed ? `${r.id} (${r.info.failed})` : runLabel(r.info),
+      r.info.status ? statusBadge(r.info.status) : null)))));
 
   // --- controls
   const xSelect = el('select', { 'aria-label': 'x axis' }, ['step', 'time', 'relative'].map((x) =>
@@ -1338,7 +1340,7 @@ async function compareView(app, params, ctx) {
   buildCharts();
 
   page.append(el('div', { class: 'columns' }, differencesPanel(runs, differing),
-    parallelPanel(runs, differing.length ? differing : allParams, names, ctx)));
+    parallelPanel(runs, differing.length ? differing : allParams, names, [...state.chosen][0], ctx)));
 
   const refresh = debounce(() => {
     if (!state.range) charts.forEach((c) => c.reload());
@@ -1362,8 +1364,8 @@ function swatch(color) {
 function compareChart(name, runs, state, ctx, zoom) {
   const holder = el('div', { class: 'plot' });
   const readout = el('span', { class: 'readout muted' });
-  const node = el('div', { class: 'series-chart', dataset: { name, points: '0' } },
-    el('h3', {}, el('span', { text: name }), ' ', readout), holder);
+  const node = el('div', { class: 'series-chart', dataset: { name, points: '0', runs: '0',
+    expected: String(runs.length) } }, el('h3', {}, el('span', { text: name }), ' ', readout), holder);
   const chart = { name, node, answer: null, plot: null, loading: 0 };
 
   chart.reload = async () => {
@@ -1393,6 +1395,7 @@ function compareChart(name, runs, state, ctx, zoom) {
       onSelect: (from, to) => zoom([from, to]), onReset: () => zoom(null), height: 200 });
     chart.lines = lines;
     node.dataset.points = String(points);
+    node.dataset.runs = String((chart.answer.series || []).length);
   };
   holder.addEventListener('mousemove', () => {
     if (chart.plot) showReadout(chart.plot, chart.lines, readout, state.x);
@@ -1473,8 +1476,53 @@ function compareData(answer, runs, state) {
     });
   }
   if (!tables.length) return { data: [[]], lines: [], points: 0 };
-  const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
-  return { data, lines, points };
+  return { data: joinTables(tables, answer), lines, points };
+}
+
+const JOIN_CELLS = 2e6; // above this many cells, a join on exact x values is too slow to draw
+const MAX_SLOTS = 16;
+
+/**
+ * One x array for all the runs' lines, as uPlot wants. Few points: joined on their exact x
+ * values. Many runs of downsampled points: their x values rarely coincide, so a join would
+ * hold points x runs cells; instead each of the request's buckets (one pixel column wide) gets
+ * a few x slots shared by every run, and a run's points of that bucket fill them in order.
+ */
+function joinTables(tables, answer) {
+  if (tables.length === 1) return tables[0];
+  const points = tables.reduce((n, t) => n + t[0].length, 0);
+  const width = answer.width;
+  if (points * tables.length <= JOIN_CELLS || !(answer.to > answer.from) || !width) {
+    return uPlot.join(tables);
+  }
+  const from = answer.from;
+  const span = answer.to - from;
+  const bucketOf = (x) => Math.min(width - 1, Math.max(0, Math.floor((x - from) / span * width)));
+  const used = new Uint32Array(width);
+  let slots = 1;
+  for (const table of tables) {
+    used.fill(0);
+    for (const x of table[0]) slots = Math.max(slots, ++used[bucketOf(x)]);
+  }
+  if (slots > MAX_SLOTS) return uPlot.join(tables);
+  const xs = new Array(width * slots);
+  for (let b = 0; b < width; b += 1) {
+    for (let j = 0; j < slots; j += 1) xs[b * slots + j] = from + (b + j / slots) * span / width;
+  }
+  const data = [xs];
+  for (const table of tables) {
+    used.fill(0);
+    const columns = table.slice(1).map(() => new Array(xs.length).fill(null));
+    table[0].forEach((x, i) => {
+      const b = bucketOf(x);
+      const slot = b * slots + used[b]++;
+      columns.forEach((column, c) => {
+        column[slot] = table[c + 1][i];
+      });
+    });
+    data.push(...columns);
+  }
+  return data;
 }
 
 /** The runs grouped by the value of a parameter, in the order the values first appear. */
@@ -1548,13 +1596,14 @@ function differencesPanel(runs, differing) {
 }
 
 /** Parallel coordinates: one axis per parameter and one for the chosen metric, a line per run. */
-function parallelPanel(runs, paramNames, seriesNames, ctx) {
+function parallelPanel(runs, paramNames, seriesNames, preferred, ctx) {
   const summaryNames = [...new Set(runs.flatMap((r) => {
     const summary = r.info.summary && r.info.summary.summary;
     return summary && typeof summary === 'object' ? Object.keys(summary).filter((k) => typeof summary[k] === 'number') : [];
   }))];
   const metrics = [...new Set([...summaryNames, ...seriesNames])];
   const select = el('select', { 'aria-label': 'metric' }, metrics.map((m) => el('option', { value: m, text: m })));
+  if (preferred && metrics.includes(preferred)) select.value = preferred;
   const holder = el('div', { class: 'parallel' });
   const node = panel('Parallel coordinates', el('div', { class: 'toolbar' }, el('label', {}, 'metric ', select)), holder);
   if (!metrics.length || !paramNames.length) {
