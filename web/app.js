@@ -836,6 +836,10 @@ async function runView(app, params, ctx) {
       if (event.status && event.status !== heartbeat.status) {
         heartbeat.status = event.status;
         status.replaceChildren(statusBadge(event.status));
+        // The run ended: its meta now says when and why.
+        api('run', { run: id }).then((fresh) => {
+          if (ctx.alive) overview.replaceChild(metaPanel(fresh, heartbeat, ctx), overview.firstChild);
+        }).catch(() => {});
       }
     },
     series: (event) => {
@@ -1004,7 +1008,7 @@ function runChart(run, entry, ctx) {
           chart.y.push(s.y[i]);
         }
         chart.offset = s.offset;
-        chart.total = (chart.total || 0) + s.x.length;
+        chart.total = typeof s.total === 'number' ? s.total : (chart.total || 0) + s.x.length;
         draw();
         if (s.more) chart.wanted = Math.max(chart.wanted, chart.offset + 1);
       }
@@ -1045,7 +1049,6 @@ function logPanel(run, info, ctx) {
       state.next = answer.next;
       state.size = answer.size;
       pre.textContent = answer.text;
-      if (!answer.text && !answer.size) pre.textContent = '';
       showSize();
       pre.scrollTop = pre.scrollHeight;
     } catch (error) {
