@@ -569,7 +569,7 @@ async function runsView(app, params, ctx) {
   function cell(column, row) {
     switch (column) {
       case 'status':
-        return el('td', {}, statusBadge(row.status, row.error_type || undefined));
+        return el('td', {}, statusBadge(row.status, row.problem || row.error_type || undefined));
       case 'name':
         return el('td', { class: 'name' }, el('a', { href: runHref(row.run), text: row.name || row.run,
           title: row.run }), row.note ? el('span', { class: 'note', title: row.note, text: ' ✎' }) : null);
