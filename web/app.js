@@ -442,9 +442,17 @@ async function runsView(app, params, ctx) {
   // --- fetching pages
   function reload(keepScroll) {
     generation += 1;
-    query = { generation, pages: new Map(), total: null, groups: null, starts: [] };
+    const previous = query;
+    query = { generation, pages: new Map(), total: null, groups: null, starts: [], stale: null };
+    // A refresh of the same query shows the rows it had until the new ones arrive (no flicker).
+    if (keepScroll && previous && previous.total !== null) {
+      query.stale = previous.pages;
+      query.total = previous.total;
+      query.groups = previous.groups;
+      query.starts = previous.starts;
+    }
     if (!keepScroll) scroller.scrollTop = 0;
-    fetchPage(0);
+    if (!query.stale) fetchPage(0);
     render();
   }
 
@@ -466,12 +474,10 @@ async function runsView(app, params, ctx) {
     showQueryError(null);
     q.pages.set(page, answer.rows || []);
     setArchiveTotal(answer.archive_total);
-    if (q.total !== answer.total || (answer.groups && !q.groups)) {
-      q.total = answer.total;
-      setGroups(q, answer.groups || null);
-      count.textContent = `${answer.total.toLocaleString()} of ` +
-        `${(answer.archive_total || 0).toLocaleString()} runs`;
-    }
+    q.total = answer.total;
+    setGroups(q, answer.groups || null);
+    count.textContent = `${answer.total.toLocaleString()} of ` +
+      `${(answer.archive_total || 0).toLocaleString()} runs`;
     render();
   }
 
@@ -505,7 +511,8 @@ async function runsView(app, params, ctx) {
   }
 
   function rowAt(offset) {
-    const page = query.pages.get(Math.floor(offset / PAGE_SIZE));
+    const index = Math.floor(offset / PAGE_SIZE);
+    const page = query.pages.get(index) || (query.stale && query.stale.get(index));
     return page ? page[offset % PAGE_SIZE] : undefined;
   }
 
@@ -536,8 +543,10 @@ async function runsView(app, params, ctx) {
         continue;
       }
       const row = rowAt(item.offset);
-      if (!row) {
+      if (!query.pages.has(Math.floor(item.offset / PAGE_SIZE))) {
         missing.add(Math.floor(item.offset / PAGE_SIZE));
+      }
+      if (!row) {
         rows.push(el('tr', { class: 'placeholder-row' }, el('td', { colspan: span, text: '…' })));
       } else {
         rows.push(runRow(row));
