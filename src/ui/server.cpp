@@ -229,6 +229,7 @@ std::vector<std::string> host_names(const std::string& host, const Listener& lis
 /// What the server keeps of one request between libmicrohttpd's calls.
 struct RequestState {
   std::string uri; // as sent: path and query, still percent-encoded
+  bool headers_seen = false;
   bool answered = false;
 };
 
@@ -374,20 +375,18 @@ public:
       *upload_size = 0; // the body of a request already refused: dropped
       return MHD_YES;
     }
-    state.answered = true;
-    if (method == MHD_HTTP_METHOD_GET || method == MHD_HTTP_METHOD_HEAD) {
-      if (auto refused = refusal(connection)) {
+    if (!state.headers_seen) {
+      // Refusals are sent at once (the connection is then closed, a body left unread); a
+      // request that passes is answered at the next call, which keeps the connection open.
+      state.headers_seen = true;
+      if (auto refused = refusal(connection, method)) {
+        state.answered = true;
         return queue(connection, std::move(*refused));
       }
-      return route(connection, state.uri);
+      return MHD_YES;
     }
-    // Host first even here: a page of another site learns nothing, not even the 405.
-    if (auto refused = refusal(connection)) {
-      return queue(connection, std::move(*refused));
-    }
-    auto reply = error_reply(405, "only GET and HEAD are served");
-    reply.headers.emplace_back("Allow", "GET, HEAD");
-    return queue(connection, std::move(reply));
+    state.answered = true;
+    return route(connection, state.uri);
   }
 
   /// Wakes the event streams so that they end; the daemon is stopped after.
@@ -439,15 +438,21 @@ public:
 
 private:
   /// Why a request is refused before its path is looked at, if it is: headers too large, a
-  /// Host that is not this server's, a body, a missing token.
-  std::optional<Reply> refusal(MHD_Connection* connection) {
+  /// Host that is not this server's, a method other than GET and HEAD, a body.
+  std::optional<Reply> refusal(MHD_Connection* connection, std::string_view method) {
     if (header_bytes(connection) > k_header_bytes_limit) {
       return error_reply(431, "request headers too large");
     }
+    // The Host before the method: a page of another site learns nothing, not even a 405.
     const auto host = header(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host || !host_allowed(*host, m_host_names)) {
       // The value is not repeated: request headers are never echoed.
       return error_reply(421, "this server answers only to its own address (Host header)");
+    }
+    if (method != MHD_HTTP_METHOD_GET && method != MHD_HTTP_METHOD_HEAD) {
+      auto reply = error_reply(405, "only GET and HEAD are served");
+      reply.headers.emplace_back("Allow", "GET, HEAD");
+      return reply;
     }
     if (has_body(connection)) {
       return error_reply(400, "request bodies are not accepted");
@@ -609,7 +614,7 @@ private:
 // --- libmicrohttpd's callbacks ----------------------------------------------------------------
 
 void* on_uri(void*, const char* uri, MHD_Connection*) {
-  return new (std::nothrow) RequestState{uri ? uri : "", false};
+  return new (std::nothrow) RequestState{uri ? uri : "", false, false};
 }
 
 void on_completed(void*, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
