@@ -27,16 +27,13 @@ void add_ui_command(CLI::App& app, Action& action) {
       "ui", "Browse the archive in a web browser: runs, charts, logs and sweeps (a local server)");
   add_path_option(*ui, args->path);
   auto* port = ui->add_option("--port", args->port,
-                              "The port; 0 picks a free one (default 8765, or a free one when "
-                              "8765 is taken)")
+                              "The port; 0: any free one (default 8765, or a free one if taken)")
                    ->check(CLI::Range(0, 65535));
   ui->add_option("--host", args->host,
-                 "The address to listen on; any but loopback needs the printed token (an SSH "
-                 "tunnel is safer)")
+                 "The address to listen on; beyond loopback a token is required")
       ->capture_default_str();
   ui->add_option("--token", args->token,
-                 "The token every request must carry (default: a random one when --host is "
-                 "not loopback)")
+                 "The token requests must carry (default: random beyond loopback)")
       ->envname("XRUN_UI_TOKEN");
   ui->add_flag("--open", args->open, "Open the URL in a browser (xdg-open)");
   ui->footer("Serves until Ctrl-C. From another machine: ssh -L 8765:127.0.0.1:8765 HOST, "

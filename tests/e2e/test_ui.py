@@ -2,13 +2,15 @@
 line, the page and its assets, the security headers, what is refused, the token beyond loopback
 and the limit on event streams."""
 
+import errno
 import http.client
+import json
 import os
 import re
 import signal
 import socket
 
-from support import Workspace
+from support import Workspace, experiment_source
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -212,6 +214,87 @@ class Viewer(Workspace):
             return False
         self.wait_for(reopen, what="a stream slot freed by a closed client")
         for connection in [c for c, _ in streams] + reopened:
+            connection.close()
+
+    def test_a_stream_tells_of_a_growing_log(self):
+        self.write("exp.py", experiment_source("", 'print("started")'))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/exp")
+        run_id = run.relative_to(self.dir / "results").as_posix()
+        served = self.serve()
+        connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=20)
+        self.addCleanup(connection.close)
+        connection.request("GET", "/api/v1/events?runs=" + run_id)
+        response = connection.getresponse()
+        self.assertEqual(response.status, 200)
+        self.assertRegex(response.getheader("Server-Timing"), r"^app;dur=\d+\.\d{3}$")
+        self.assertEqual(response.getheader("Cache-Control"), "no-store")
+        self.assertEqual(response.readline(), b"retry: 2000\n")
+        with open(run / "experiment_out.log", "a") as log:
+            log.write("one more line\n")
+        size = (run / "experiment_out.log").stat().st_size
+        event = None
+        while event != b"event: log\n":
+            event = response.readline()
+            self.assertTrue(event, "the stream ended")
+        data = response.readline()
+        self.assertTrue(data.startswith(b"data: "), data)
+        self.assertEqual(json.loads(data[len(b"data: "):]), {"run": run_id, "bytes": size})
+        self.assertEqual(response.readline(), b"\n")
+
+    def test_the_default_port_falls_back_to_a_free_one(self):
+        with socket.socket() as taken:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                taken.bind(("127.0.0.1", 8765))
+                taken.listen()
+            except OSError as error:  # taken already: by another program, as wanted
+                if error.errno != errno.EADDRINUSE:
+                    raise
+            process = self.start("ui", "--path", "results")
+            self.addCleanup(self.stop, process)
+            served = Served(process, process.stdout.readline())
+            self.assertNotEqual(served.port, 8765)
+            self.assertEqual(served.request("/")[0], 200)
+            os.kill(process.pid, signal.SIGTERM)
+            _, err = process.communicate(timeout=30)
+            self.assertIn("port 8765 is in use", err)
+
+    def test_open_runs_xdg_open_with_the_url(self):
+        opener = self.write("bin/xdg-open", f"#!/bin/sh\necho \"$1\" > {self.dir}/opened\n")
+        opener.chmod(0o755)
+        env = self.env(PATH=f"{opener.parent}:{os.environ['PATH']}")
+        served = self.serve("--open", env=env)
+        self.wait_for(lambda: (self.dir / "opened").exists(), what="xdg-open to run")
+        self.assertEqual((self.dir / "opened").read_text().strip(),
+                         f"http://127.0.0.1:{served.port}/")
+        # Without xdg-open: a warning, and the server serves all the same.
+        process = self.start("ui", "--path", "results", "--port", "0", "--open",
+                             env=self.env(PATH="/nonexistent"))
+        served = Served(process, process.stdout.readline())
+        self.assertEqual(served.request("/")[0], 200)
+        os.kill(process.pid, signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 0)
+        self.assertIn("xdg-open", err)
+
+    def test_ipv6_loopback(self):
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback on this machine")
+        process = self.start("ui", "--path", "results", "--port", "0", "--host", "::1")
+        self.addCleanup(self.stop, process)
+        line = process.stdout.readline()
+        match = re.fullmatch(r"xrun ui: serving results at http://\[::1\]:(\d+)/\n", line)
+        self.assertTrue(match, line)
+        connection = http.client.HTTPConnection("::1", int(match.group(1)), timeout=20)
+        try:
+            connection.request("GET", "/")
+            self.assertEqual(connection.getresponse().status, 200)
+        finally:
             connection.close()
 
     def test_beyond_loopback_a_token_is_needed(self):
