@@ -44,8 +44,8 @@ else()
       ERROR_VARIABLE npm_output)
     if(NOT npm_result EQUAL 0)
       message(FATAL_ERROR
-        "npm ci failed in ${xrun_web_build} (fetching uPlot, pinned by web/package-lock.json):\n"
-        "${npm_output}\n"
+        "npm ci failed in ${xrun_web_build} (fetching uPlot, pinned by web/package-lock.json): "
+        "${npm_result}\n${npm_output}\n"
         "Check that the npm registry can be reached (npm config get registry), or configure "
         "with -DXRUN_UPLOT_DIR=<folder holding uPlot.iife.min.js and uPlot.min.css>.")
     endif()

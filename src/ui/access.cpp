@@ -13,11 +13,13 @@ namespace xrun::ui {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 /// `name` without its `:port` suffix; nullopt when the port is not 1 to 5 digits. An IPv6
@@ -60,8 +62,10 @@ bool host_allowed(std::string_view host_header, const std::vector<std::string>& 
     return false;
   }
   static constexpr std::array<std::string_view, 3> k_loopback_names = {"127.0.0.1", "localhost",
-                                                                        "[::1]"};
-  const auto matches = [&](std::string_view allowed) { return equal_ignoring_case(*name, allowed); };
+                                                                       "[::1]"};
+  const auto matches = [&](std::string_view allowed) {
+    return equal_ignoring_case(*name, allowed);
+  };
   return std::any_of(k_loopback_names.begin(), k_loopback_names.end(), matches) ||
          std::any_of(names.begin(), names.end(), matches);
 }

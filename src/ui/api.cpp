@@ -2,7 +2,8 @@
 
 namespace xrun::ui {
 
-Api::Api(std::filesystem::path root) : m_root(std::move(root)) {}
+Api::Api(std::filesystem::path root) : m_root(std::move(root)) {
+}
 
 Response Api::handle(const Request& request) {
   (void)request;

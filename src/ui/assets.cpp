@@ -22,7 +22,8 @@ std::string_view content_type(std::string_view name) {
       {".map", "application/json"},
   }};
   for (const auto& [extension, type] : k_types) {
-    if (name.size() > extension.size() && name.substr(name.size() - extension.size()) == extension) {
+    if (name.size() > extension.size() &&
+        name.substr(name.size() - extension.size()) == extension) {
       return type;
     }
   }
@@ -41,7 +42,8 @@ std::optional<std::string_view> embedded(std::string_view name) {
 
 std::string rewrite_asset_references(std::string_view page) {
   const std::string target = "/assets/" + std::string(k_web_assets_hash) + "/";
-  static constexpr std::array<std::string_view, 3> k_prefixes = {"/assets/", "./assets/", "assets/"};
+  static constexpr std::array<std::string_view, 3> k_prefixes = {"/assets/", "./assets/",
+                                                                 "assets/"};
   std::string out;
   out.reserve(page.size() + 256);
   std::size_t i = 0;
@@ -65,7 +67,9 @@ std::string rewrite_asset_references(std::string_view page) {
 
 } // namespace
 
-std::string_view assets_hash() { return k_web_assets_hash; }
+std::string_view assets_hash() {
+  return k_web_assets_hash;
+}
 
 const std::string& index_page() {
   static const std::string page = rewrite_asset_references(embedded(k_index_name).value_or(""));

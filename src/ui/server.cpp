@@ -83,8 +83,8 @@ struct Listener {
   int fd = -1;
   int port = 0;
   bool loopback = false;
-  bool wildcard = false;      // 0.0.0.0 or ::, every address of the machine
-  std::string address;        // the bound address as text (IPv6 in brackets)
+  bool wildcard = false; // 0.0.0.0 or ::, every address of the machine
+  std::string address;   // the bound address as text (IPv6 in brackets)
 };
 
 std::string address_text(const sockaddr* address) {
@@ -169,9 +169,9 @@ Listener open_listener(const std::string& host, std::optional<int> port) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
   Listener listener;
   listener.fd = fd;
-  listener.port = ntohs(bound.ss_family == AF_INET6
-                            ? reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port
-                            : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
+  listener.port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
   listener.address = address_text(generic);
   listener.wildcard = is_wildcard(generic);
   std::string bare = listener.address;
@@ -245,7 +245,9 @@ Reply error_reply(int status, std::string_view message) {
   return Reply{Response::error(status, message), {}, {}, {}};
 }
 
-void delete_string(void* text) { delete static_cast<std::string*>(text); }
+void delete_string(void* text) {
+  delete static_cast<std::string*>(text);
+}
 
 /// A file name for Content-Disposition: quotes, backslashes, controls and bytes outside
 /// ASCII become `_` (the header is not a place for anything a client could misread).
@@ -283,13 +285,13 @@ void add_headers(MHD_Response* response, const Reply& reply) {
 MHD_Result queue(MHD_Connection* connection, Reply reply) {
   MHD_Response* response = nullptr;
   if (reply.static_body.data() != nullptr) {
-    response = MHD_create_response_from_buffer(
-        reply.static_body.size(), const_cast<char*>(reply.static_body.data()),
-        MHD_RESPMEM_PERSISTENT);
+    response = MHD_create_response_from_buffer(reply.static_body.size(),
+                                               const_cast<char*>(reply.static_body.data()),
+                                               MHD_RESPMEM_PERSISTENT);
   } else {
     auto* body = new std::string(std::move(reply.response.body));
     response = MHD_create_response_from_buffer_with_free_callback_cls(body->size(), body->data(),
-                                                                     &delete_string, body);
+                                                                      &delete_string, body);
     if (response == nullptr) {
       delete body;
     }
@@ -467,7 +469,8 @@ private:
       return true;
     }
     if (const auto authorization = header(connection, MHD_HEADER_KIND, "Authorization")) {
-      if (const auto bearer = bearer_token(*authorization); bearer && token_matches(*bearer, m_token)) {
+      if (const auto bearer = bearer_token(*authorization);
+          bearer && token_matches(*bearer, m_token)) {
         return true;
       }
     }
@@ -487,7 +490,7 @@ private:
     const auto question = uri.find('?');
     auto path = percent_decode(uri.substr(0, question), false);
     auto query = parse_query(question == std::string_view::npos ? std::string_view()
-                                                                 : uri.substr(question + 1));
+                                                                : uri.substr(question + 1));
     if (!path || !query || path->empty() || path->front() != '/') {
       return queue(connection, error_reply(400, "malformed request path or query"));
     }
@@ -552,16 +555,17 @@ private:
     }
     if (++m_streams > k_event_stream_limit) {
       --m_streams;
-      auto reply = error_reply(503, fmt::format("at most {} event streams at once",
-                                                k_event_stream_limit));
+      auto reply =
+          error_reply(503, fmt::format("at most {} event streams at once", k_event_stream_limit));
       reply.headers.emplace_back("Retry-After", "5");
       return queue(connection, std::move(reply));
     }
     const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
     EventStream* stream = nullptr;
     try {
-      stream = new EventStream{this, info ? info->connect_fd : -1, ChangeWatcher(m_root, runs),
-                               {}, 0, false, Clock::now()};
+      stream = new EventStream{
+          this,        info ? info->connect_fd : -1, ChangeWatcher(m_root, runs), {}, 0, false,
+          Clock::now()};
     } catch (const std::exception& error) {
       --m_streams;
       return queue(connection, error_reply(500, error.what()));
@@ -646,7 +650,8 @@ void open_in_browser(const std::string& url) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
-    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null",
+                                     fd == STDIN_FILENO ? O_RDONLY : O_WRONLY, 0);
   }
   std::string program = "xdg-open";
   std::string argument = url;
@@ -691,8 +696,8 @@ int serve(const ServeOptions& options, std::ostream& out) {
   }
   auto listener = open_listener(options.host, options.port);
   const auto token = !options.token.empty() ? options.token
-                     : listener.loopback   ? std::string()
-                                           : new_token();
+                     : listener.loopback    ? std::string()
+                                            : new_token();
   std::string url_host = listener.address;
   if (!listener.loopback) {
     url_host = listener.wildcard ? machine_name() : options.host;
@@ -716,16 +721,12 @@ int serve(const ServeOptions& options, std::ostream& out) {
     util::BlockedSignals blocked{SIGINT, SIGTERM};
     daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, nullptr, nullptr,
-        &on_request, &server,
-        MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(listener.fd),
-        MHD_OPTION_CONNECTION_LIMIT, k_connection_limit,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, k_connections_per_address,
-        MHD_OPTION_CONNECTION_TIMEOUT, k_connection_timeout_seconds,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, k_connection_memory,
-        MHD_OPTION_STRICT_FOR_CLIENT, 1,
-        MHD_OPTION_URI_LOG_CALLBACK, &on_uri, nullptr,
-        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, nullptr,
-        MHD_OPTION_END);
+        &on_request, &server, MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(listener.fd),
+        MHD_OPTION_CONNECTION_LIMIT, k_connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        k_connections_per_address, MHD_OPTION_CONNECTION_TIMEOUT, k_connection_timeout_seconds,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, k_connection_memory, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        MHD_OPTION_URI_LOG_CALLBACK, &on_uri, nullptr, MHD_OPTION_NOTIFY_COMPLETED, &on_completed,
+        nullptr, MHD_OPTION_END);
   }
   if (daemon == nullptr) {
     ::close(listener.fd);

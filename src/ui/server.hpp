@@ -13,11 +13,11 @@ namespace xrun::ui {
 inline constexpr int k_default_port = 8765;
 
 struct ServeOptions {
-  std::filesystem::path root;   // the archive folder
-  std::optional<int> port;      // nullopt: k_default_port, or a free one when it is taken
+  std::filesystem::path root; // the archive folder
+  std::optional<int> port;    // nullopt: k_default_port, or a free one when it is taken
   std::string host = "127.0.0.1";
-  std::string token;            // empty: a new one when `host` is not loopback, else none
-  bool open_browser = false;    // run `xdg-open URL` once serving
+  std::string token;         // empty: a new one when `host` is not loopback, else none
+  bool open_browser = false; // run `xdg-open URL` once serving
 };
 
 /// Serves the archive until SIGINT or SIGTERM, then returns 0. Prints one line to `out` once
