@@ -181,10 +181,18 @@ function debounce(fn, ms) {
   return call;
 }
 
+/** The meta's parameter records, in declaration order (the meta keeps them by name). */
+function parameterRecords(meta) {
+  const records = meta && meta.parameters;
+  if (!records || typeof records !== 'object') return [];
+  return (Array.isArray(records) ? records : Object.values(records))
+    .filter((record) => record && typeof record === 'object' && typeof record.name === 'string');
+}
+
 /** The run's parameters as name -> value: the meta's records, else the SDK's params.json. */
 function parametersOf(info) {
   const result = {};
-  const records = (info.meta && info.meta.parameters) || [];
+  const records = parameterRecords(info.meta);
   for (const record of records) {
     if (record && typeof record.name === 'string') result[record.name] = record.value;
   }
@@ -194,10 +202,12 @@ function parametersOf(info) {
   return result;
 }
 
+/** A short name for a run in legends: its experiment and its id without the date. */
 function runLabel(info) {
   const name = (info.meta && info.meta.name) || info.run;
   const id = (info.meta && info.meta.id) || String(info.run).split('/').pop();
-  return `${name} ${id.slice(-6)}`;
+  const dated = /^\d{4}-\d{2}-\d{2}_(.+)$/.exec(id);
+  return `${name} ${dated ? dated[1] : id}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -580,8 +590,9 @@ async function runsView(app, params, ctx) {
       case 'status':
         return el('td', {}, statusBadge(row.status, row.problem || row.error_type || undefined));
       case 'name':
-        return el('td', { class: 'name' }, el('a', { href: runHref(row.run), text: row.name || row.run,
-          title: row.run }), row.note ? el('span', { class: 'note', title: row.note, text: ' ✎' }) : null);
+        return el('td', { class: 'name', title: row.run }, el('a', { href: runHref(row.run), text: row.name || row.run }),
+          el('span', { class: 'run-suffix', text: ` ${String(row.run).split('/').pop()}` }),
+          row.note ? el('span', { class: 'note', title: row.note, text: ' ✎' }) : null);
       case 'namespace':
         return el('td', { text: row.namespace });
       case 'start_time':
@@ -877,8 +888,19 @@ function metaPanel(info, heartbeat, ctx) {
   add('description', meta.short_description || meta.description);
   add('namespace', meta.namespace);
   add('status', ended(meta, info.status));
+  add('started', formatTime(meta.start_time));
+  add('ended', formatTime(meta.end_time));
+  const duration = el('span');
+  const elapsed = () => {
+    // A running run's meta holds no duration yet: count from its start.
+    duration.textContent = formatDuration(heartbeat.status === 'running' && meta.start_time
+      ? Math.max(0, Date.now() / 1000 - meta.start_time) : meta.duration);
+  };
+  elapsed();
+  add('duration', duration);
   const age = el('span');
   const tick = () => {
+    elapsed();
     const seconds = Math.max(0, Date.now() / 1000 - heartbeat.at);
     age.textContent = `${formatDuration(seconds)} ago`;
     age.className = heartbeat.status === 'running' && seconds > 60 ? 'warn' : '';
@@ -887,9 +909,6 @@ function metaPanel(info, heartbeat, ctx) {
   const timer = setInterval(tick, 1000);
   ctx.onCleanup(() => clearInterval(timer));
   add('heartbeat', age);
-  add('started', formatTime(meta.start_time));
-  add('ended', formatTime(meta.end_time));
-  add('duration', formatDuration(meta.duration));
   add('host', meta.pid ? `${meta.host || ''} (pid ${meta.pid})` : meta.host);
   add('experiment', meta.experiment_path);
   add('config', meta.config_path);
@@ -903,9 +922,22 @@ function metaPanel(info, heartbeat, ctx) {
       git.diff_file ? el('span', {}, ' ', el('a', { href: fileUrl(info.run, git.diff_file),
         target: '_blank', rel: 'noopener', text: 'diff' })) : ''));
   }
+  if (meta.sweep && typeof meta.sweep === 'object' && meta.sweep.id) {
+    const folder = String(info.run).split('/').slice(0, -1).join('/');
+    add('sweep', el('span', {}, el('a', { href: hashFor('sweep', { sweep: `${folder}/.sweeps/${meta.sweep.id}` }),
+      text: meta.sweep.id }), meta.sweep.index !== undefined ? ` (variation ${meta.sweep.index})` : ''));
+  }
   add('python', [meta.python_version, meta.python_executable].filter(Boolean).join(' — '));
+  if (meta.packages && typeof meta.packages === 'object') {
+    const names = Object.keys(meta.packages);
+    if (names.length) {
+      add('packages', el('details', { class: 'packages' },
+        el('summary', { text: `${names.length} Python packages` }),
+        el('div', { class: 'package-list' }, names.map((name) =>
+          el('span', { class: 'package' }, name, el('span', { class: 'muted', text: ` ${formatValue(meta.packages[name])}` }))))));
+    }
+  }
   add('xrun', meta.xrun_version);
-  add('tracked', Array.isArray(meta.tracked) ? `${meta.tracked.length} series` : '');
   add('run hash', meta.run_hash ? el('code', { text: meta.run_hash.slice(0, 16) }) : '');
   add('log', formatBytes(info.log_size));
   return panel('Run', el('dl', { class: 'meta' }, rows));
@@ -925,13 +957,20 @@ function ended(meta, status) {
   return el('span', {}, parts);
 }
 
+/** Where a parameter's value came from; the file only for a base experiment or a config. */
+function sourceOf(record) {
+  if (!record.source) return '';
+  const fromFile = (record.source === 'base' || record.source === 'config') && record.source_file;
+  return fromFile ? `${record.source} (${record.source_file})` : record.source;
+}
+
 function parametersPanel(meta, params) {
-  const records = Array.isArray(meta.parameters) ? meta.parameters : [];
-  const rows = records.map((record) => el('tr', {},
+  const records = parameterRecords(meta);
+  const rows = records.map((record) => el('tr', { class: record.name.startsWith('__') ? 'builtin' : null },
     el('td', { title: record.description || '' }, el('code', { text: record.name })),
     el('td', { class: 'value', text: formatValue(record.value) }),
     el('td', { class: 'muted', text: record.type || '' }),
-    el('td', { class: 'muted', text: record.source ? `${record.source}${record.source_file ? ` (${record.source_file})` : ''}` : '' })));
+    el('td', { class: 'muted', text: sourceOf(record) })));
   if (!records.length && params && typeof params === 'object') {
     for (const [name, value] of Object.entries(params)) {
       rows.push(el('tr', {}, el('td', {}, el('code', { text: name })),
@@ -1267,6 +1306,7 @@ async function compareView(app, params, ctx) {
   };
 
   const allParams = [...new Set(runs.flatMap((r) => Object.keys(r.params)))];
+  const ownParams = allParams.filter((name) => !name.startsWith('__'));
   const differing = allParams.filter((name) => new Set(runs.map((r) => JSON.stringify(r.params[name] ?? null))).size > 1);
 
   page.append(el('div', { class: 'page-head' }, el('h1', { text: `Comparing ${ids.length} runs` }),
@@ -1285,7 +1325,7 @@ async function compareView(app, params, ctx) {
   const alphaSlider = el('input', { type: 'range', min: '0', max: '0.99', step: '0.01', value: '0', 'aria-label': 'smoothing' });
   const alphaLabel = el('output', { text: '0' });
   const groupSelect = el('select', { 'aria-label': 'group runs by' }, el('option', { value: '', text: 'no grouping' }),
-    (differing.length ? differing : allParams).map((p) => el('option', { value: p, text: `group by ${p}` })));
+    (differing.length ? differing : ownParams).map((p) => el('option', { value: p, text: `group by ${p}` })));
   const metricBoxes = el('div', { class: 'metric-choices' }, names.map((name) => {
     const box = el('input', { type: 'checkbox', checked: state.chosen.has(name) });
     box.addEventListener('change', () => {
@@ -1352,7 +1392,7 @@ async function compareView(app, params, ctx) {
   buildCharts();
 
   page.append(el('div', { class: 'columns' }, differencesPanel(runs, differing),
-    parallelPanel(runs, differing.length ? differing : allParams, names, [...state.chosen][0], ctx)));
+    parallelPanel(runs, differing.length ? differing : ownParams, names, [...state.chosen][0], ctx)));
 
   const refresh = debounce(() => {
     if (!state.range) charts.forEach((c) => c.reload());
@@ -1662,7 +1702,7 @@ function parallelPanel(runs, paramNames, seriesNames, preferred, ctx) {
 function parallelSvg(runs, paramNames, metric, values) {
   const axes = [...paramNames.map((name) => ({ name, value: (r) => r.params[name] })),
     { name: metric, value: (r) => values.get(r.id), metric: true }];
-  const width = 160 + axes.length * 110;
+  const width = Math.max(640, 160 + axes.length * 110);
   const height = 260;
   const top = 30;
   const bottom = height - 30;

@@ -50,7 +50,7 @@ function runsOnDisk(archive) {
   return found;
 }
 
-const parameter = (run, name) => run.meta.parameters.find((p) => p.name === name).value;
+const parameter = (run, name) => run.meta.parameters[name].value;
 
 async function until(what, predicate, seconds = 60) {
   const end = Date.now() + seconds * 1000;
