@@ -202,12 +202,16 @@ function parametersOf(info) {
   return result;
 }
 
-/** A short name for a run in legends: its experiment and its id without the date. */
+/** A run id without its date (the time and the random suffix tell runs of a day apart). */
+function undatedId(id) {
+  const dated = /^\d{4}-\d{2}-\d{2}_(.+)$/.exec(id);
+  return dated ? dated[1] : id;
+}
+
+/** A short name for a run: its experiment and its id without the date. */
 function runLabel(info) {
   const name = (info.meta && info.meta.name) || info.run;
-  const id = (info.meta && info.meta.id) || String(info.run).split('/').pop();
-  const dated = /^\d{4}-\d{2}-\d{2}_(.+)$/.exec(id);
-  return `${name} ${dated ? dated[1] : id}`;
+  return `${name} ${undatedId((info.meta && info.meta.id) || String(info.run).split('/').pop())}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -591,7 +595,7 @@ async function runsView(app, params, ctx) {
         return el('td', {}, statusBadge(row.status, row.problem || row.error_type || undefined));
       case 'name':
         return el('td', { class: 'name', title: row.run }, el('a', { href: runHref(row.run), text: row.name || row.run }),
-          el('span', { class: 'run-suffix', text: ` ${String(row.run).split('/').pop()}` }),
+          el('span', { class: 'run-suffix', text: ` ${undatedId(String(row.run).split('/').pop())}` }),
           row.note ? el('span', { class: 'note', title: row.note, text: ' ✎' }) : null);
       case 'namespace':
         return el('td', { text: row.namespace });
@@ -1309,12 +1313,18 @@ async function compareView(app, params, ctx) {
   const ownParams = allParams.filter((name) => !name.startsWith('__'));
   const differing = allParams.filter((name) => new Set(runs.map((r) => JSON.stringify(r.params[name] ?? null))).size > 1);
 
+  // Runs are told apart by what differs between them, when something does.
+  for (const run of runs) {
+    run.label = differing.length && !run.info.failed
+      ? differing.slice(0, 3).map((name) => `${name}=${formatValue(run.params[name] ?? null)}`).join(' ')
+      : runLabel(run.info);
+  }
   page.append(el('div', { class: 'page-head' }, el('h1', { text: `Comparing ${ids.length} runs` }),
     el('span', { class: 'spacer' }), el('a', { href: '#/', text: '← all runs' })));
   page.append(el('details', { class: 'legend-box', open: runs.length <= 12 },
     el('summary', { class: 'muted', text: `Runs (${runs.length})` }),
     el('div', { class: 'legend' }, runs.map((r) => el('a', { href: runHref(r.id), class: 'legend-run', title: r.id },
-      swatch(r.color), r.info.failed ? `${r.id} (${r.info.failed})` : runLabel(r.info),
+      swatch(r.color), r.info.failed ? `${r.id} (${r.info.failed})` : r.label,
       r.info.status ? statusBadge(r.info.status) : null)))));
 
   // --- controls
@@ -1497,7 +1507,7 @@ function compareData(answer, runs, state) {
       const s = byRun.get(run.id);
       if (!s) continue;
       tables.push([s.x, transform(s.y)]);
-      lines.push({ label: runLabel(run.info), color: run.color, dash: run.dash });
+      lines.push({ label: run.label, color: run.color, dash: run.dash });
       points += s.x.length;
       if (state.band && s.band && s.band.x.length && !s.exact) {
         const lo = state.logY ? forLogScale(s.band.lo) : s.band.lo;
@@ -1714,8 +1724,13 @@ function parallelSvg(runs, paramNames, metric, values) {
     if (numeric) {
       const lo = Math.min(...raw);
       const hi = Math.max(...raw);
-      const position = (v) => (hi === lo ? (top + bottom) / 2 : bottom - (v - lo) / (hi - lo) * (bottom - top));
-      return { position, ticks: hi === lo ? [lo] : [lo, hi], numeric: true, lo, hi };
+      // Values spanning decades (learning rates) spread evenly on a log scale.
+      const log = lo > 0 && hi / lo >= 50;
+      const t = log ? (v) => Math.log10(v) : (v) => v;
+      const position = (v) => (hi === lo ? (top + bottom) / 2
+        : bottom - (t(v) - t(lo)) / (t(hi) - t(lo)) * (bottom - top));
+      const ticks = hi === lo ? [lo] : log ? [...new Set(raw)].sort((a, b) => a - b) : [lo, (lo + hi) / 2, hi];
+      return { position, ticks: ticks.length > 8 ? [lo, hi] : ticks, numeric: true, lo, hi };
     }
     const categories = [...new Set(raw.map((v) => formatValue(v)))].sort();
     const position = (v) => (categories.length < 2 ? (top + bottom) / 2
