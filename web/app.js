@@ -1272,15 +1272,18 @@ function artifactsPanel(run, artifacts) {
       if (!keys.includes(key) && keys.length < 7) keys.push(key);
     }
   }
-  return panel('Artifacts', el('table', { class: 'grid' },
+  return panel('Artifacts', el('div', { class: 'wide' }, el('table', { class: 'grid' },
     el('thead', {}, el('tr', {}, keys.map((k) => el('th', { text: k })))),
     el('tbody', {}, list.map((artifact) => el('tr', {}, keys.map((k) => {
       const value = artifact[k];
       if ((k === 'path' || k === 'file') && typeof value === 'string') {
         return el('td', {}, el('a', { href: fileUrl(run, value), download: value.split('/').pop(), text: value }));
       }
+      if (typeof value === 'string' && /^[0-9a-f]{32,}$/.test(value)) {
+        return el('td', {}, el('code', { title: value, text: value.slice(0, 12) }));
+      }
       return el('td', { text: k === 'size' && typeof value === 'number' ? formatBytes(value) : formatValue(value) });
-    }))))));
+    })))))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1802,6 +1805,17 @@ async function sweepsView(app, params, ctx) {
     }))));
 }
 
+function manifestValue(key, value) {
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+    return el('code', { text: key === 'command_line' ? value.join(' ') : value.join(', ') });
+  }
+  if (typeof value === 'number' && value > 1e9 && /time|created|started|ended/.test(key)) {
+    return formatTime(value);
+  }
+  if (value !== null && typeof value === 'object') return el('code', { text: JSON.stringify(value) });
+  return formatValue(value);
+}
+
 async function sweepView(app, params, ctx) {
   const answer = await api('sweep', { sweep: params.get('sweep') || '' });
   if (!ctx.alive) return;
@@ -1824,7 +1838,7 @@ async function sweepView(app, params, ctx) {
   const manifest = answer.manifest && typeof answer.manifest === 'object' ? answer.manifest : {};
   page.append(el('div', { class: 'columns' },
     panel('Manifest', el('dl', { class: 'meta' }, Object.entries(manifest).map(([k, v]) =>
-      [el('dt', { text: k }), el('dd', {}, typeof v === 'object' && v !== null ? el('code', { text: JSON.stringify(v) }) : formatValue(v))]))),
+      [el('dt', { text: k.replace(/_/g, ' ') }), el('dd', {}, manifestValue(k, v))]))),
     panel('Resume', answer.resume ? el('p', {}, command, ' ', copy) : message('Nothing to resume.'))));
   const withRuns = rows.filter((r) => r.run).map((r) => r.run);
   page.append(panel(`Variations (${rows.length})`,
