@@ -1297,16 +1297,29 @@ async function compareView(app, params, ctx) {
     page.append(message('Choose runs in the table, then "Compare".'));
     return;
   }
-  const [infos, lists] = await Promise.all([
-    Promise.all(ids.map((run) => api('run', { run }).catch((error) => ({ run, failed: error.message })))),
-    Promise.all(ids.map((run) => api('series', { run }).catch(() => ({ series: [] })))),
-  ]);
+  // The metrics named in the URL are fetched at once, beside the runs' metadata.
+  const prefetched = new Map();
+  if (params.get('metric')) {
+    const width = bucketCount(Math.max(300, window.innerWidth - 60), ids.length);
+    for (const name of params.get('metric').split(',').filter(Boolean)) {
+      const request = api('series/data', { runs: ids.join(','), name, x: 'step', width });
+      request.catch(() => {});
+      prefetched.set(name, request);
+    }
+  }
+  const infosLoaded = Promise.all(ids.map((run) => api('run', { run }).catch((error) => ({ run, failed: error.message }))));
+  const listsLoaded = Promise.all(ids.map((run) => api('series', { run }).catch(() => ({ series: [] }))));
+  const infos = await infosLoaded;
   if (!ctx.alive) return;
   const runs = infos.map((info, i) => ({ id: ids[i], info, color: PALETTE[i % PALETTE.length],
     dash: i >= PALETTE.length ? [4, 3] : undefined, params: parametersOf(info) }));
-  const names = [...new Set(lists.flatMap((l) => (l.series || []).map((s) => s.name)))].sort((a, b) =>
+  // Metrics named in the URL are drawn without waiting for every run's list of series.
+  const requested = (params.get('metric') || '').split(',').filter(Boolean);
+  const seriesNames = (lists) => [...new Set([...requested,
+    ...lists.flatMap((l) => (l.series || []).map((s) => s.name))])].sort((a, b) =>
     (a.startsWith('sys/') - b.startsWith('sys/')) || a.localeCompare(b));
-  const requested = (params.get('metric') || '').split(',').filter((n) => names.includes(n));
+  let names = requested.length ? seriesNames([]) : seriesNames(await listsLoaded);
+  if (!ctx.alive) return;
   const state = {
     chosen: new Set(requested.length ? requested : names.filter((n) => !n.startsWith('sys/')).slice(0, 8)),
     x: 'step', logY: false, alpha: 0, band: true, group: '', range: null,
@@ -1339,21 +1352,26 @@ async function compareView(app, params, ctx) {
   const alphaLabel = el('output', { text: '0' });
   const groupSelect = el('select', { 'aria-label': 'group runs by' }, el('option', { value: '', text: 'no grouping' }),
     (differing.length ? differing : ownParams).map((p) => el('option', { value: p, text: `group by ${p}` })));
-  const metricBoxes = el('div', { class: 'metric-choices' }, names.map((name) => {
-    const box = el('input', { type: 'checkbox', checked: state.chosen.has(name) });
-    box.addEventListener('change', () => {
-      if (box.checked) state.chosen.add(name);
-      else state.chosen.delete(name);
-      buildCharts();
-    });
-    return el('label', { class: 'choice' }, box, ` ${name}`);
-  }));
+  const metricBoxes = el('div', { class: 'metric-choices' });
+  const metricCount = el('summary');
+  const fillPicker = () => {
+    metricCount.textContent = `Metrics (${names.length})`;
+    metricBoxes.replaceChildren(...names.map((name) => {
+      const box = el('input', { type: 'checkbox', checked: state.chosen.has(name) });
+      box.addEventListener('change', () => {
+        if (box.checked) state.chosen.add(name);
+        else state.chosen.delete(name);
+        buildCharts();
+      });
+      return el('label', { class: 'choice' }, box, ` ${name}`);
+    }));
+  };
+  fillPicker();
   page.append(el('div', { class: 'toolbar controls' }, xSelect,
     el('label', {}, logBox, ' log y'), el('label', {}, bandBox, ' min/max band'),
     el('label', {}, 'smoothing ', alphaSlider, ' ', alphaLabel), groupSelect,
     el('span', { class: 'muted hint', text: 'drag to zoom, double-click to reset' })));
-  page.append(el('details', { class: 'metric-picker', open: names.length <= 24 },
-    el('summary', { text: `Metrics (${names.length})` }), metricBoxes));
+  page.append(el('details', { class: 'metric-picker', open: names.length <= 24 }, metricCount, metricBoxes));
 
   const chartGrid = el('div', { class: 'chart-grid' });
   page.append(chartGrid);
@@ -1362,7 +1380,7 @@ async function compareView(app, params, ctx) {
   function buildCharts() {
     for (const chart of charts) chart.destroy();
     chartGrid.replaceChildren();
-    charts = names.filter((n) => state.chosen.has(n)).map((name) => compareChart(name, runs, state, ctx, zoom));
+    charts = names.filter((n) => state.chosen.has(n)).map((name) => compareChart(name, runs, state, ctx, zoom, prefetched));
     for (const chart of charts) chartGrid.append(chart.node);
     if (!charts.length) chartGrid.append(message(names.length ? 'Choose a metric above.' : 'These runs tracked no series.'));
   }
@@ -1404,8 +1422,18 @@ async function compareView(app, params, ctx) {
   ctx.onCleanup(() => charts.forEach((c) => c.destroy()));
   buildCharts();
 
-  page.append(el('div', { class: 'columns' }, differencesPanel(runs, differing),
-    parallelPanel(runs, differing.length ? differing : ownParams, names, [...state.chosen][0], ctx)));
+  const parallel = () => parallelPanel(runs, differing.length ? differing : ownParams, names,
+    [...state.chosen][0], ctx);
+  const bottom = el('div', { class: 'columns' }, differencesPanel(runs, differing), parallel());
+  page.append(bottom);
+  if (requested.length) {
+    listsLoaded.then((lists) => {
+      if (!ctx.alive) return;
+      names = seriesNames(lists);
+      fillPicker();
+      bottom.replaceChild(parallel(), bottom.lastChild);
+    });
+  }
 
   const refresh = debounce(() => {
     if (!state.range) charts.forEach((c) => c.reload());
@@ -1426,7 +1454,17 @@ function swatch(color) {
 }
 
 /** One metric of the compare view: all runs overlaid, or their groups' mean and range. */
-function compareChart(name, runs, state, ctx, zoom) {
+/**
+ * How many buckets to ask for: one per pixel column for a few runs; fewer for many, whose lines
+ * overlap anyway (the download and the drawing grow with runs x buckets; zooming in brings back
+ * every point of the range).
+ */
+function bucketCount(pixels, runs) {
+  const width = runs > 8 ? Math.max(250, Math.round(pixels * 8 / runs)) : pixels;
+  return Math.max(100, Math.min(4000, Math.round(width)));
+}
+
+function compareChart(name, runs, state, ctx, zoom, prefetched) {
   const holder = el('div', { class: 'plot' });
   const readout = el('span', { class: 'readout muted' });
   const node = el('div', { class: 'series-chart', dataset: { name, points: '0', runs: '0',
@@ -1435,11 +1473,13 @@ function compareChart(name, runs, state, ctx, zoom) {
 
   chart.reload = async () => {
     const ticket = ++chart.loading;
-    const width = Math.max(100, Math.min(4000, holder.clientWidth || 800));
+    const width = bucketCount(holder.clientWidth || 800, runs.length);
+    const early = state.x === 'step' && !state.range ? prefetched.get(name) : undefined;
+    prefetched.delete(name);
     try {
-      const answer = await api('series/data', { runs: runs.map((r) => r.id).join(','), name,
+      const answer = await (early || api('series/data', { runs: runs.map((r) => r.id).join(','), name,
         x: state.x, width, from: state.range ? state.range[0] : undefined,
-        to: state.range ? state.range[1] : undefined });
+        to: state.range ? state.range[1] : undefined }));
       if (ticket !== chart.loading || !ctx.alive) return;
       chart.answer = answer;
       chart.redraw();

@@ -230,6 +230,20 @@ async function main() {
     await shoot('live-run');
   });
 
+  await check('the table shows a new run and a status change without a reload', async () => {
+    await page.goto(url);
+    await page.waitForSelector(`.run-row[data-run="${liveRun.run}"] .status-running`);
+    const before = (await rowIds()).length;
+    const result = record('--LR', '0.2', '--STEPS', '10');
+    expect(result.status === 0, `xrun run ended ${result.status}: ${result.stderr}`);
+    await until('the new run in the table', async () => (await rowIds()).length === before + 1, 30);
+    live.kill('SIGTERM');
+    await page.waitForSelector(`.run-row[data-run="${liveRun.run}"] .status:not(.status-running)`,
+      { timeout: 30000 });
+    const status = await page.textContent(`.run-row[data-run="${liveRun.run}"] .status`);
+    expect(status.trim() === 'interrupted', `the stopped run shows "${status}"`);
+  });
+
   await check('the page raised no script error', async () => {
     expect(pageErrors.length === 0, pageErrors.join('; '));
   });
