@@ -390,6 +390,7 @@ async function runsView(app, params, ctx) {
   const selected = new Set();
   let query = null; // the table's current answer: pages, total, groups
   let generation = 0;
+  let focusedRun = null;
 
   const filter = el('input', { id: 'filter', type: 'search', value: state.where, spellcheck: false,
     autocomplete: 'off', placeholder: "filter, as --where: LR < 0.01 and status == 'done'",
@@ -573,7 +574,13 @@ async function runsView(app, params, ctx) {
       rows.splice(1, 0, el('tr', {}, el('td', { colspan: span, class: 'empty',
         text: state.where ? 'No run matches the filter.' : 'The archive has no runs yet.' })));
     }
+    const hadFocus = body.contains(document.activeElement) && document.activeElement.classList.contains('run-row');
     body.replaceChildren(...rows);
+    // Rows are made anew on every scroll: the one the keyboard was on keeps the focus.
+    if (hadFocus) {
+      const again = [...body.children].find((tr) => tr.dataset.run === focusedRun);
+      if (again) again.focus({ preventScroll: true });
+    }
     if (missing.size) fetchVisible([...missing]);
   }
 
@@ -637,6 +644,20 @@ async function runsView(app, params, ctx) {
         event.preventDefault();
         box.click();
       }
+      if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+        event.preventDefault();
+        let next = event.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
+        while (next && !next.classList.contains('run-row')) {
+          next = event.key === 'ArrowDown' ? next.nextElementSibling : next.previousElementSibling;
+        }
+        if (next) {
+          next.focus();
+          next.scrollIntoView({ block: 'nearest' });
+        }
+      }
+    });
+    tr.addEventListener('focus', () => {
+      focusedRun = row.run;
     });
     return tr;
   }
