@@ -223,6 +223,20 @@ async function main() {
     await shoot('compare');
   });
 
+  await check('dragging over a compared chart zooms in, a double-click zooms out', async () => {
+    const chart = '#compare-page .series-chart[data-name="train/loss"]';
+    const points = async () => Number(await page.getAttribute(chart, 'data-points'));
+    const area = await (await page.$(`${chart} .u-over`)).boundingBox();
+    await page.mouse.move(area.x + area.width * 0.2, area.y + area.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(area.x + area.width * 0.4, area.y + area.height / 2, { steps: 5 });
+    await page.mouse.up();
+    // About a fifth of each run's 300 steps: the zoomed range's own points, fetched again.
+    await until('the zoomed range', async () => (await points()) > 40 && (await points()) < 300, 20);
+    await page.mouse.dblclick(area.x + area.width / 2, area.y + area.height / 2);
+    await until('every point again', async () => (await points()) === 600, 20);
+  });
+
   await check("a live run's chart grows while the page is open", async () => {
     await page.goto(`${url}#/run?run=${encodeURIComponent(liveRun.run)}`);
     const selector = '.series-chart[data-name="train/loss"]';
