@@ -219,10 +219,11 @@ function runLabel(info) {
 
 let liveSource = null;
 
-function setLiveState(text, title) {
+function setLiveState(text, title, on) {
   const node = document.getElementById('live-state');
   node.textContent = text;
   node.title = title;
+  node.classList.toggle('on', !!on);
 }
 
 /** Opens /api/v1/events for the view (closed when the view goes); `handlers` by event type. */
@@ -241,7 +242,7 @@ function listen(ctx, runs, handlers) {
       if (ctx.alive) handler(data);
     });
   }
-  source.onopen = () => setLiveState('● live', 'Receiving changes as they happen');
+  source.onopen = () => setLiveState('● live', 'Receiving changes as they happen', true);
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED) {
       setLiveState('○ not live', 'The event stream was refused; reload the page to retry');
