@@ -1,6 +1,7 @@
 #include "ui/series.hpp"
 
 #include "core/run_files.hpp"
+#include "ui/run_ref.hpp"
 #include "ui/series_m4.hpp"
 #include "ui/series_summary.hpp"
 #include "util/fs.hpp"
@@ -101,28 +102,6 @@ std::variant<DataRequest, Response> parse_data_request(const Request& request) {
     wanted.after = offset;
   }
   return wanted;
-}
-
-/// The run folder of the run id `run` in `root`, or the response saying why there is none.
-std::variant<std::filesystem::path, Response> run_folder_of(const std::filesystem::path& root,
-                                                            std::string_view run) {
-  if (run.empty() || run.starts_with('/') ||
-      run.find_first_of(std::string_view(",\\;\0", 4)) != std::string_view::npos) {
-    return Response::error(400, fmt::format("{} is not a run id", run));
-  }
-  for (std::string_view rest = run; !rest.empty();) {
-    const auto slash = rest.find('/');
-    if (rest.substr(0, slash) == "..") {
-      return Response::error(400, fmt::format("{} is not a run id", run));
-    }
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-  }
-  auto folder = root / std::string(run);
-  const auto meta = util::open_regular_file(folder, "experiment_meta.json");
-  if (meta.problem == util::FileProblem::missing) {
-    return Response::error(404, fmt::format("no run {} in {}", run, root.string()));
-  }
-  return folder;
 }
 
 /// One run's series file, open for a request.
@@ -316,12 +295,13 @@ Response series_data(const std::filesystem::path& root, const std::vector<std::s
   std::vector<OpenSeries> opened(runs.size());
   try {
     for (std::size_t i = 0; i < runs.size(); ++i) {
-      auto folder = run_folder_of(root, runs[i]);
-      if (auto* refused = std::get_if<Response>(&folder)) {
-        return std::move(*refused);
+      Response refusal;
+      auto folder = resolve_run(root, runs[i], refusal);
+      if (!folder) {
+        return refusal;
       }
       opened[i].run = runs[i];
-      opened[i].folder = std::get<std::filesystem::path>(std::move(folder));
+      opened[i].folder = std::move(*folder);
       if (auto refused = open_series(opened[i], relative)) {
         return std::move(*refused);
       }
