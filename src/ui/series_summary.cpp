@@ -213,6 +213,44 @@ bool worth_writing(const SeriesIndex& index, std::size_t on_disk) {
          (on_disk == 0 || full - on_disk >= std::max(k_rewrite_blocks, on_disk / 32));
 }
 
+/// What a summary file's header says, once checked against the series it claims to describe.
+struct SummaryHeader {
+  std::uint64_t covered = 0;
+  std::uint64_t blocks = 0;
+};
+
+/// The header of a summary file of `file_bytes` bytes (`header` holds at least its first
+/// k_header_bytes) when it describes the open series `csv` (`identity`, `size` bytes).
+std::optional<SummaryHeader> decode_header(std::string_view header, std::uint64_t file_bytes,
+                                           int csv, std::uint64_t size, SeriesIdentity identity) {
+  if (header.size() < k_header_bytes || !header.starts_with(k_magic)) {
+    return std::nullopt;
+  }
+  Decoder in(header);
+  in.skip_to(k_magic.size());
+  const auto version = in.get<std::uint32_t>();
+  const auto byte_order = in.get<std::uint32_t>();
+  const auto block_points = in.get<std::uint32_t>();
+  const auto record_bytes = in.get<std::uint32_t>();
+  const auto device = in.get<std::uint64_t>();
+  const auto inode = in.get<std::uint64_t>();
+  const auto covered = in.get<std::uint64_t>();
+  const auto blocks = in.get<std::uint64_t>();
+  const auto tail_length = in.get<std::uint8_t>();
+  if (version != k_version || byte_order != k_byte_order || block_points != k_block_points ||
+      record_bytes != k_record_bytes || device != identity.device || inode != identity.inode ||
+      covered > size || tail_length > k_tail_bytes || tail_length > covered ||
+      blocks != (file_bytes - k_header_bytes) / k_record_bytes ||
+      file_bytes != k_header_bytes + blocks * k_record_bytes) {
+    return std::nullopt;
+  }
+  // The same file, shrunk and written again in place, fails here.
+  if (in.get_bytes(tail_length, 0) != read_bytes(csv, covered - tail_length, tail_length)) {
+    return std::nullopt;
+  }
+  return SummaryHeader{covered, blocks};
+}
+
 } // namespace
 
 void SummaryBlock::add(const SeriesPoint& point, std::uint64_t line_begin, std::uint64_t line_end) {
@@ -280,31 +318,12 @@ std::string encode_summary(const SeriesIndex& index, SeriesIdentity identity,
 
 std::optional<SeriesIndex> decode_summary(std::string_view bytes, int csv, std::uint64_t size,
                                           SeriesIdentity identity) {
-  if (bytes.size() < k_header_bytes || !bytes.starts_with(k_magic)) {
+  const auto header = decode_header(bytes, bytes.size(), csv, size, identity);
+  if (!header) {
     return std::nullopt;
   }
+  const auto [covered, blocks] = *header;
   Decoder in(bytes);
-  in.skip_to(k_magic.size());
-  const auto version = in.get<std::uint32_t>();
-  const auto byte_order = in.get<std::uint32_t>();
-  const auto block_points = in.get<std::uint32_t>();
-  const auto record_bytes = in.get<std::uint32_t>();
-  const auto device = in.get<std::uint64_t>();
-  const auto inode = in.get<std::uint64_t>();
-  const auto covered = in.get<std::uint64_t>();
-  const auto blocks = in.get<std::uint64_t>();
-  const auto tail_length = in.get<std::uint8_t>();
-  if (version != k_version || byte_order != k_byte_order || block_points != k_block_points ||
-      record_bytes != k_record_bytes || device != identity.device || inode != identity.inode ||
-      covered > size || tail_length > k_tail_bytes || tail_length > covered ||
-      blocks != (bytes.size() - k_header_bytes) / k_record_bytes ||
-      bytes.size() != k_header_bytes + blocks * k_record_bytes) {
-    return std::nullopt;
-  }
-  // The same file, shrunk and written again in place, fails here.
-  if (in.get_bytes(tail_length, 0) != read_bytes(csv, covered - tail_length, tail_length)) {
-    return std::nullopt;
-  }
   in.skip_to(k_header_bytes);
   SeriesIndex index;
   index.blocks.reserve(static_cast<std::size_t>(blocks) + 1);
@@ -365,20 +384,22 @@ std::optional<std::uint64_t> summarized_points(const std::filesystem::path& fold
   if (::fstat(csv.fd.get(), &info) != 0) {
     return std::nullopt;
   }
-  const auto file = util::read_regular_file(
-      folder, std::string(relative) + std::string(k_summary_suffix), core::k_max_data_bytes);
-  if (!file.ok()) {
+  // The header tells the points it covers: the blocks need not be read.
+  const auto summary =
+      util::open_regular_file(folder, std::string(relative) + std::string(k_summary_suffix));
+  if (!summary.ok()) {
     return std::nullopt;
   }
   const SeriesIdentity identity{static_cast<std::uint64_t>(info.st_dev),
                                 static_cast<std::uint64_t>(info.st_ino)};
   const auto size = static_cast<std::uint64_t>(info.st_size);
-  const auto index = decode_summary(file.text, csv.fd.get(), size, identity);
-  if (!index || size - index->end > k_counted_tail_bytes) {
+  const auto header = decode_header(read_bytes(summary.fd.get(), 0, k_header_bytes), summary.size,
+                                    csv.fd.get(), size, identity);
+  if (!header || size - header->covered > k_counted_tail_bytes) {
     return std::nullopt;
   }
-  std::uint64_t points = index->points;
-  for_each_point(csv.fd.get(), index->end, size,
+  std::uint64_t points = header->blocks * k_block_points;
+  for_each_point(csv.fd.get(), header->covered, size,
                  [&](const SeriesPoint&, std::uint64_t, std::uint64_t) {
                    ++points;
                    return true;

@@ -476,6 +476,11 @@ TEST_CASE("the summary file is built, extended after appends and rebuilt for a n
     write_series(csv, again);
   }
   check_once(129999, 1000);
+  // A damaged summary is replaced.
+  std::ofstream(summary_of(csv), std::ios::trunc) << "xrun.m4\nnot a summary";
+  CHECK_FALSE(ui::summarized_points(run, ".track/loss.csv"));
+  check_once(129999, 1000);
+  CHECK(ui::summarized_points(run, ".track/loss.csv") == 130000u);
 }
 
 TEST_CASE("a summary that cannot be written is built for the request and dropped") {
