@@ -110,7 +110,14 @@ void ChangeWatcher::check(const std::string& id, Watched& watched, double now,
                           std::vector<Event>& events) {
   if (const auto meta = stamp(watched.folder / "experiment_meta.json"); meta != watched.meta) {
     watched.meta = meta;
-    const auto run = archive::Run::load(watched.folder);
+    // The meta alone: what Run::load reads besides (data, summary) says nothing of status.
+    archive::Run run;
+    run.path = watched.folder.string();
+    try {
+      run.summary = archive::RunSummary::of(read_meta(watched.folder));
+    } catch (const Error& problem) {
+      run.problem = problem.what();
+    }
     auto status = run.status(now);
     watched.heartbeat = run.summary.heartbeat;
     if (status != watched.status) {

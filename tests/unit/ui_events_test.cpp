@@ -53,7 +53,7 @@ std::vector<std::pair<std::string, json>> events_of(xrun::ui::ChangeWatcher& wat
 
 } // namespace
 
-TEST_CASE("the change watcher reports what changed since its last poll") {
+TEST_CASE("ui events: the change watcher reports what changed since its last poll") {
   TempDir dir;
   const auto root = dir.path();
   const auto done = make_run(root, "exp/done", xrun::RunStatus::done);
@@ -115,7 +115,7 @@ TEST_CASE("the change watcher reports what changed since its last poll") {
   CHECK(watcher.poll().empty());
 }
 
-TEST_CASE("a run that starts while watched is reported and then followed") {
+TEST_CASE("ui events: a run that starts while watched is reported and then followed") {
   TempDir dir;
   make_run(dir.path(), "exp/one", xrun::RunStatus::done);
   xrun::ui::ChangeWatcher watcher(dir.path(), {}, std::chrono::milliseconds(0));

@@ -222,7 +222,7 @@ fs::path summary_of(const fs::path& csv) {
 
 } // namespace
 
-TEST_CASE("a spike among a million points is kept, at its step") {
+TEST_CASE("ui series: a spike among a million points is kept, at its step") {
   TempDir dir;
   const auto run = make_run(dir.path(), "ns/run1");
   auto lines = curve(0, 1000000);
@@ -251,7 +251,7 @@ TEST_CASE("a spike among a million points is kept, at its step") {
   CHECK(get(dir.path(), {"ns/run1"}, {{"name", "train/loss"}, {"width", "1000"}}) == body);
 }
 
-TEST_CASE("the buckets are the same for every run of a request") {
+TEST_CASE("ui series: the buckets are the same for every run of a request") {
   TempDir dir;
   write_series(make_run(dir.path(), "a") / ".track" / "loss.csv", curve(0, 1000));
   write_series(make_run(dir.path(), "b") / ".track" / "loss.csv", curve(500, 2500));
@@ -270,7 +270,7 @@ TEST_CASE("the buckets are the same for every run of a request") {
   CHECK(body["series"][0]["exact"] == false);
 }
 
-TEST_CASE("a series of at most twice the width's points is returned whole") {
+TEST_CASE("ui series: a series of at most twice the width's points is returned whole") {
   TempDir dir;
   const auto run = make_run(dir.path(), "r");
   write_series(run / ".track" / "acc.csv", curve(0, 100));
@@ -296,7 +296,7 @@ TEST_CASE("a series of at most twice the width's points is returned whole") {
   CHECK(entry["total"] == 100);
 }
 
-TEST_CASE("a last line cut short is not a point") {
+TEST_CASE("ui series: a last line cut short is not a point") {
   TempDir dir;
   const auto csv = make_run(dir.path(), "r") / ".track" / "loss.csv";
   write_series(csv, curve(0, 5));
@@ -309,7 +309,7 @@ TEST_CASE("a last line cut short is not a point") {
   CHECK(entry["x"].back() == 4.0);
 }
 
-TEST_CASE("NaN and infinite values are null in y and left out of the band") {
+TEST_CASE("ui series: NaN and infinite values are null in y and left out of the band") {
   TempDir dir;
   const auto csv = make_run(dir.path(), "r") / ".track" / "loss.csv";
   write_series(csv, {{0, "1.5", 10, ""},
@@ -333,7 +333,7 @@ TEST_CASE("NaN and infinite values are null in y and left out of the band") {
   CHECK(entry["band"]["lo"] == json::parse("[null, null]"));
 }
 
-TEST_CASE("x is the step, the time or the time since the first point") {
+TEST_CASE("ui series: x is the step, the time or the time since the first point") {
   TempDir dir;
   const auto csv = make_run(dir.path(), "r") / ".track" / "loss.csv";
   write_series(
@@ -347,7 +347,7 @@ TEST_CASE("x is the step, the time or the time since the first point") {
   CHECK(body["to"] == 4.5);
 }
 
-TEST_CASE("after= gives only the points appended since that offset") {
+TEST_CASE("ui series: after= gives only the points appended since that offset") {
   TempDir dir;
   const auto csv = make_run(dir.path(), "r") / ".track" / "loss.csv";
   write_series(csv, curve(0, 10));
@@ -375,7 +375,7 @@ TEST_CASE("after= gives only the points appended since that offset") {
   CHECK(status == 400);
 }
 
-TEST_CASE("stage= keeps the points of one stage") {
+TEST_CASE("ui series: stage= keeps the points of one stage") {
   TempDir dir;
   const auto csv = make_run(dir.path(), "r") / ".track" / "loss.csv";
   write_series(csv, {{0, "1", 10, "train"},
@@ -392,7 +392,7 @@ TEST_CASE("stage= keeps the points of one stage") {
   CHECK(entry["count"] == 0);
 }
 
-TEST_CASE("stage= over a long series equals M4 over its points of that stage") {
+TEST_CASE("ui series: stage= over a long series equals M4 over its points of that stage") {
   TempDir dir;
   const auto csv = make_run(dir.path(), "r") / ".track" / "loss.csv";
   // Blocks of one stage (taken whole or skipped), then stages alternating (read point by point).
@@ -414,7 +414,7 @@ TEST_CASE("stage= over a long series equals M4 over its points of that stage") {
   CHECK(fs::exists(summary_of(csv)));
 }
 
-TEST_CASE("a file of three columns (earlier versions) is read") {
+TEST_CASE("ui series: a file of three columns (earlier versions) is read") {
   TempDir dir;
   const auto csv = make_run(dir.path(), "r") / ".track" / "loss.csv";
   std::ofstream(csv) << "step,value,time\n0,0.5,100.0\n1,0.25,101.0\n";
@@ -423,7 +423,8 @@ TEST_CASE("a file of three columns (earlier versions) is read") {
   CHECK(entry["y"] == json::parse("[0.5, 0.25]"));
 }
 
-TEST_CASE("the summary file is built, extended after appends and rebuilt for a new file") {
+TEST_CASE(
+    "ui series: the summary file is built, extended after appends and rebuilt for a new file") {
   TempDir dir;
   const auto run = make_run(dir.path(), "r");
   const auto csv = run / ".track" / "loss.csv";
@@ -483,7 +484,7 @@ TEST_CASE("the summary file is built, extended after appends and rebuilt for a n
   CHECK(ui::summarized_points(run, ".track/loss.csv") == 130000u);
 }
 
-TEST_CASE("a summary that cannot be written is built for the request and dropped") {
+TEST_CASE("ui series: a summary that cannot be written is built for the request and dropped") {
   TempDir dir;
   const auto run = make_run(dir.path(), "r");
   const auto csv = run / ".track" / "loss.csv";
@@ -503,7 +504,7 @@ TEST_CASE("a summary that cannot be written is built for the request and dropped
   CHECK(fs::is_directory(summary_of(csv)));
 }
 
-TEST_CASE("a series file that is a symbolic link is refused") {
+TEST_CASE("ui series: a series file that is a symbolic link is refused") {
   TempDir dir;
   const auto run = make_run(dir.path(), "r");
   write_series(dir.path() / "outside.csv", curve(0, 10));
@@ -516,7 +517,7 @@ TEST_CASE("a series file that is a symbolic link is refused") {
   CHECK(status == 403);
 }
 
-TEST_CASE("a run without the series is marked missing; bad parameters are refused") {
+TEST_CASE("ui series: a run without the series is missing; bad parameters are refused") {
   TempDir dir;
   write_series(make_run(dir.path(), "a") / ".track" / "loss.csv", curve(0, 10));
   make_run(dir.path(), "b");
@@ -545,7 +546,7 @@ TEST_CASE("a run without the series is marked missing; bad parameters are refuse
   CHECK(status == 404);
 }
 
-TEST_CASE("the series of a run are listed with their sizes") {
+TEST_CASE("ui series: the series of a run are listed with their sizes") {
   TempDir dir;
   const auto run = make_run(dir.path(), "r");
   write_series(run / ".track" / "train" / "loss.csv", curve(0, 70000));
