@@ -30,6 +30,11 @@ Event event(std::string type, const json& data) {
 ChangeWatcher::ChangeWatcher(std::filesystem::path root, std::vector<std::string> runs,
                              std::chrono::milliseconds rescan_every)
     : m_root(std::move(root)), m_named(runs.begin(), runs.end()), m_rescan_every(rescan_every) {
+  // The baseline: a change made between the construction and the first poll is reported.
+  std::vector<Event> none;
+  m_last_scan = std::chrono::steady_clock::now();
+  rescan(util::to_epoch_seconds(util::Clock::now()), none);
+  m_started = true;
 }
 
 std::vector<Event> ChangeWatcher::poll() {
@@ -41,11 +46,10 @@ std::vector<Event> ChangeWatcher::poll() {
     check(id, watched, now, events);
   }
   const auto tick = std::chrono::steady_clock::now();
-  if (!m_started || tick - m_last_scan >= m_rescan_every) {
+  if (tick - m_last_scan >= m_rescan_every) {
     m_last_scan = tick;
     rescan(now, events);
   }
-  m_started = true;
   return events;
 }
 

@@ -19,7 +19,8 @@ struct Event {
   std::string data_json; // one line of JSON
 };
 
-/// Watches the runs `runs` (ids relative to `root`) and every running run of the archive.
+/// Watches the runs `runs` (ids relative to `root`) and every running run of the archive (an
+/// id that names no run is left alone: the server refuses a bad one before).
 /// Each poll() costs a stat of each watched file (meta, log, series, their folders); the
 /// archive is scanned (through its index) at most every `rescan_every`.
 class ChangeWatcher {
@@ -27,10 +28,10 @@ public:
   ChangeWatcher(std::filesystem::path root, std::vector<std::string> runs,
                 std::chrono::milliseconds rescan_every = std::chrono::seconds(2));
 
-  /// The changes since the last poll: `run` {"run", "status", "heartbeat"} when a run's shown
-  /// status changed, `series` {"run", "name", "bytes"} when a series file grew or appeared,
-  /// `log` {"run", "bytes"} when a log grew, `runs` {"archive_total"} when runs were added or
-  /// removed. The first poll takes the baseline and reports nothing.
+  /// The changes since the last poll (or the construction, which takes the baseline): `run`
+  /// {"run", "status", "heartbeat"} when a run's shown status changed, `series` {"run",
+  /// "name", "bytes"} when a series file grew or appeared, `log` {"run", "bytes"} when a log
+  /// changed size, `runs` {"archive_total"} when runs were added or removed.
   std::vector<Event> poll();
 
 private:

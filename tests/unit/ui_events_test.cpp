@@ -62,8 +62,8 @@ TEST_CASE("ui events: the change watcher reports what changed since its last pol
   append(running / ".track" / "train" / "loss.csv", "step,value,time,stage\n0,1,10,\n");
   xrun::ui::ChangeWatcher watcher(root, {"exp/done"}, std::chrono::milliseconds(0));
 
-  CHECK(watcher.poll().empty()); // the baseline
-  CHECK(watcher.poll().empty()); // nothing changed
+  CHECK(watcher.poll().empty()); // nothing changed since the baseline
+  CHECK(watcher.poll().empty());
 
   // A point appended to a series of the running run (watched without being named).
   append(running / ".track" / "train" / "loss.csv", "1,0.5,11,\n");
@@ -119,6 +119,8 @@ TEST_CASE("ui events: a run that starts while watched is reported and then follo
   TempDir dir;
   make_run(dir.path(), "exp/one", xrun::RunStatus::done);
   xrun::ui::ChangeWatcher watcher(dir.path(), {}, std::chrono::milliseconds(0));
+  CHECK(watcher.poll().empty());
+  append(dir.path() / "exp/one/experiment_out.log", "not watched: neither running nor named\n");
   CHECK(watcher.poll().empty());
   const auto started = make_run(dir.path(), "exp/two", xrun::RunStatus::running);
   auto events = watcher.poll();
