@@ -102,7 +102,7 @@ void ChangeWatcher::rescan(double now, std::vector<Event>& events) {
 void ChangeWatcher::watch(const std::string& id, std::string status, double heartbeat) {
   Watched watched;
   watched.folder = m_root / id;
-  watched.meta = stamp(watched.folder / "experiment_meta.json");
+  watched.meta = stamp(watched.folder / k_meta_file);
   watched.status = std::move(status);
   watched.heartbeat = heartbeat;
   watched.log_bytes = stamp(watched.folder / core::k_log_file).size;
@@ -112,7 +112,7 @@ void ChangeWatcher::watch(const std::string& id, std::string status, double hear
 
 void ChangeWatcher::check(const std::string& id, Watched& watched, double now,
                           std::vector<Event>& events) {
-  if (const auto meta = stamp(watched.folder / "experiment_meta.json"); meta != watched.meta) {
+  if (const auto meta = stamp(watched.folder / k_meta_file); meta != watched.meta) {
     watched.meta = meta;
     // The meta alone: what Run::load reads besides (data, summary) says nothing of status.
     archive::Run run;
