@@ -345,6 +345,12 @@ TEST_CASE("ui series: x is the step, the time or the time since the first point"
   CHECK(body["series"][0]["x"] == json::parse("[0.0, 1.25, 4.5]"));
   CHECK(body["from"] == 0.0);
   CHECK(body["to"] == 4.5);
+  // Each run counts from its own first point.
+  write_series(make_run(dir.path(), "later") / ".track" / "loss.csv",
+               {{0, "1", 1800000000.5, ""}, {1, "2", 1800000002.5, ""}});
+  body = get(dir.path(), {"r", "later"}, {{"name", "loss"}, {"x", "relative"}});
+  CHECK(body["series"][1]["x"] == json::parse("[0.0, 2.0]"));
+  CHECK(body["to"] == 4.5);
 }
 
 TEST_CASE("ui series: after= gives only the points appended since that offset") {
@@ -373,6 +379,21 @@ TEST_CASE("ui series: after= gives only the points appended since that offset") 
   CHECK(error["error"] == "after=5 is not the start of a line");
   error = get(dir.path(), {"r", "r"}, {{"name", "loss"}, {"after", "0"}}, &status);
   CHECK(status == 400);
+}
+
+TEST_CASE("ui series: after= returns at most 100000 points at a time") {
+  TempDir dir;
+  const auto csv = make_run(dir.path(), "r") / ".track" / "loss.csv";
+  write_series(csv, curve(0, 100005));
+  auto entry = get(dir.path(), {"r"}, {{"name", "loss"}, {"after", "0"}})["series"][0];
+  CHECK(entry["count"] == 100000);
+  CHECK(entry["more"] == true);
+  CHECK(entry["x"].back() == 99999.0);
+  entry =
+      get(dir.path(), {"r"}, {{"name", "loss"}, {"after", entry["offset"].dump()}})["series"][0];
+  CHECK(entry["x"] == json::parse("[100000.0, 100001.0, 100002.0, 100003.0, 100004.0]"));
+  CHECK(entry["more"] == false);
+  CHECK(entry["offset"] == fs::file_size(csv));
 }
 
 TEST_CASE("ui series: stage= keeps the points of one stage") {
