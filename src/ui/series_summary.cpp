@@ -366,7 +366,6 @@ SeriesIndex index_series(const std::filesystem::path& folder, std::string_view r
     summary.write(encode_summary(index, identity, tail_before(csv, index.blocks[full - 1].end)));
     // A summary lost to a crash is rebuilt: its folder need not be synced.
     summary.commit(true, core::FolderSync::by_caller);
-    index.written = true;
   } catch (const Error&) {
     // A folder the viewer may not write (another user's archive, a read-only copy): the
     // blocks serve this request and are dropped.

@@ -59,7 +59,6 @@ struct SeriesIndex {
   std::uint64_t end = 0;    // offset after the last complete line read
   std::uint64_t points = 0; // in all blocks
   bool from_file = false;   // the summary file was used (and extended if needed)
-  bool written = false;     // the summary file was (re)written by this call
 };
 
 /// The identity of a series file: a summary describes one file, up to `covered` bytes.
