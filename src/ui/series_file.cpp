@@ -14,11 +14,54 @@ namespace xrun::ui {
 
 namespace {
 
-/// Chunks of at most this many bytes: a block's lines are read in one, a whole file in many.
-constexpr std::uint64_t k_chunk_bytes = std::uint64_t{1} << 20;
+/// Bytes read at once: a file, or blocks read in a row, in few reads.
+constexpr std::uint64_t k_chunk_bytes = std::uint64_t{1} << 18;
+/// SeriesChunks takes a range at most this far after the last one as the next of a row.
+constexpr std::uint64_t k_gap_in_a_row = 4096;
+
+/// 10^k for the digits after a decimal point, exact in a double.
+constexpr double k_powers_of_ten[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/// `[-]digits[.digits]` of at most 15 digits, the form of nearly every step, time and value a
+/// series holds: the integer of its digits and the power of ten below it are both exact
+/// doubles, so their quotient is the correctly rounded value, as from_chars gives it, at a
+/// fraction of its cost. False for anything else.
+bool parse_plain_decimal(std::string_view field, double& number) {
+  std::size_t at = 0;
+  const bool negative = !field.empty() && field[0] == '-';
+  at += negative ? 1 : 0;
+  std::uint64_t digits = 0;
+  std::size_t count = 0;
+  std::size_t after_point = 0;
+  bool point = false;
+  for (; at < field.size(); ++at) {
+    const char c = field[at];
+    if (c >= '0' && c <= '9') {
+      digits = digits * 10 + static_cast<std::uint64_t>(c - '0');
+      after_point += point ? 1 : 0;
+      if (++count > 15) {
+        return false;
+      }
+    } else if (c == '.' && !point) {
+      point = true;
+    } else {
+      return false;
+    }
+  }
+  if (count == 0 || (point && after_point == 0)) {
+    return false;
+  }
+  const double value = static_cast<double>(digits) / k_powers_of_ten[after_point];
+  number = negative ? -value : value;
+  return true;
+}
 
 /// `field` parsed whole as a number (`nan`, `inf` and `-inf` included).
 bool parse_number(std::string_view field, double& number) {
+  if (parse_plain_decimal(field, number)) {
+    return true;
+  }
   const char* const end = field.data() + field.size();
   const auto [stop, error] = std::from_chars(field.data(), end, number);
   return error == std::errc() && stop == end && !field.empty();
@@ -68,6 +111,40 @@ bool SeriesLineReader::next(std::string_view& line, std::uint64_t& line_offset) 
       return false;
     }
   }
+}
+
+std::string_view SeriesChunks::bytes(std::uint64_t begin, std::uint64_t end) {
+  end = std::min(end, m_end);
+  if (begin >= end) {
+    return {};
+  }
+  if (begin < m_at || end > m_at + m_buffer.size()) {
+    // A range right after the last one: more are likely to follow (blocks read in a row),
+    // so a chunk is read at once; a range elsewhere is read alone.
+    const bool in_a_row = begin >= m_last_end && begin - m_last_end <= k_gap_in_a_row;
+    m_at = begin;
+    m_buffer.resize(static_cast<std::size_t>(
+        std::min(m_end, in_a_row ? std::max(end, begin + k_chunk_bytes) : end) - begin));
+    std::size_t got = 0;
+    while (got < m_buffer.size()) {
+      const ssize_t n = ::pread(m_fd, m_buffer.data() + got, m_buffer.size() - got,
+                                static_cast<off_t>(m_at + got));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        throw ArchiveError(fmt::format("a series file cannot be read: {}", std::strerror(errno)));
+      }
+      if (n == 0) {
+        break; // shorter than when it was opened: replaced in place
+      }
+      got += static_cast<std::size_t>(n);
+    }
+    m_buffer.resize(got);
+  }
+  m_last_end = end;
+  const auto from = static_cast<std::size_t>(begin - m_at);
+  return std::string_view(m_buffer).substr(from, static_cast<std::size_t>(end - begin));
 }
 
 bool SeriesLineReader::fill() {

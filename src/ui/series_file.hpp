@@ -49,6 +49,40 @@ private:
   std::size_t m_scanned = 0; // bytes of m_buffer known to hold no `\n` after m_start
 };
 
+/// Reads byte ranges of an open series file through one buffer: ranges near each other (the
+/// blocks one request reads, in file order) cost a pread per chunk rather than one each.
+class SeriesChunks {
+public:
+  SeriesChunks(int fd, std::uint64_t end) : m_fd(fd), m_end(end) {}
+
+  /// The bytes [begin, end) of the file (fewer when it is shorter now). Valid until the next
+  /// call. Throws ArchiveError when the file cannot be read.
+  std::string_view bytes(std::uint64_t begin, std::uint64_t end);
+
+private:
+  int m_fd;
+  std::uint64_t m_end; // of what may be read
+  std::string m_buffer;
+  std::uint64_t m_at = 0;       // offset of m_buffer's first byte
+  std::uint64_t m_last_end = 0; // of the last range asked for
+};
+
+/// Calls `visit(point)` for each point of `lines` (whole lines, each ending with `\n`; a last
+/// one without is left alone), in order.
+template <class Visit> void for_each_point_in(std::string_view lines, Visit&& visit) {
+  SeriesPoint point;
+  for (;;) {
+    const auto newline = lines.find('\n');
+    if (newline == std::string_view::npos) {
+      return;
+    }
+    if (parse_series_line(lines.substr(0, newline), point)) {
+      visit(point);
+    }
+    lines.remove_prefix(newline + 1);
+  }
+}
+
 /// Calls `visit(point, line_offset, next_offset)` for every point between `begin` and `end`,
 /// in file order, until it returns false. Returns the offset after the last line visited.
 template <class Visit>

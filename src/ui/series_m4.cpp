@@ -33,17 +33,16 @@ Extent block_extent(const SummaryBlock& block, const SeriesSource& source) {
 
 /// Calls `visit(point, ordinal)` for each point of the block `number` wanted by its stage.
 template <class Visit>
-void read_block(const SeriesSource& source, std::size_t number, Visit&& visit) {
+void read_block(const SeriesSource& source, SeriesChunks& chunks, std::size_t number,
+                Visit&& visit) {
   const auto& block = source.index->blocks[number];
   std::uint64_t ordinal = std::uint64_t{number} * k_block_points;
-  for_each_point(source.fd, block.begin, block.end,
-                 [&](const SeriesPoint& point, std::uint64_t, std::uint64_t) {
-                   if (stage_wanted(point, source)) {
-                     visit(point, ordinal);
-                   }
-                   ++ordinal;
-                   return true;
-                 });
+  for_each_point_in(chunks.bytes(block.begin, block.end), [&](const SeriesPoint& point) {
+    if (stage_wanted(point, source)) {
+      visit(point, ordinal);
+    }
+    ++ordinal;
+  });
 }
 
 /// What M4 keeps of the points of one bucket.
@@ -195,6 +194,7 @@ std::optional<Extent> series_extent(const SeriesSource& source) {
       extent->high = std::max(extent->high, high);
     }
   };
+  SeriesChunks chunks(source.fd, source.index->end);
   const auto& blocks = source.index->blocks;
   for (std::size_t k = 0; k < blocks.size(); ++k) {
     switch (stage_fit(blocks[k], source)) {
@@ -206,7 +206,7 @@ std::optional<Extent> series_extent(const SeriesSource& source) {
       break;
     }
     case StageFit::some:
-      read_block(source, k, [&](const SeriesPoint& point, std::uint64_t) {
+      read_block(source, chunks, k, [&](const SeriesPoint& point, std::uint64_t) {
         const double x = source.x_of(point.step, point.time);
         widen(x, x);
       });
@@ -219,6 +219,7 @@ std::optional<Extent> series_extent(const SeriesSource& source) {
 Downsampled downsample(const SeriesSource& source, const Buckets& buckets) {
   std::vector<Bucket> kept(buckets.width);
   PartialSums sums;
+  SeriesChunks chunks(source.fd, source.index->end);
   const auto& blocks = source.index->blocks;
   for (std::size_t k = 0; k < blocks.size(); ++k) {
     const auto& block = blocks[k];
@@ -233,7 +234,7 @@ Downsampled downsample(const SeriesSource& source, const Buckets& buckets) {
         continue;
       }
     }
-    read_block(source, k, [&](const SeriesPoint& point, std::uint64_t ordinal) {
+    read_block(source, chunks, k, [&](const SeriesPoint& point, std::uint64_t ordinal) {
       const double x = source.x_of(point.step, point.time);
       if (x < buckets.from || x > buckets.to) {
         return;
@@ -265,13 +266,14 @@ Downsampled downsample(const SeriesSource& source, const Buckets& buckets) {
 
 std::vector<ChartPoint> points_in_range(const SeriesSource& source, double from, double to) {
   std::vector<ChartPoint> points;
+  SeriesChunks chunks(source.fd, source.index->end);
   const auto& blocks = source.index->blocks;
   for (std::size_t k = 0; k < blocks.size(); ++k) {
     const auto extent = block_extent(blocks[k], source);
     if (stage_fit(blocks[k], source) == StageFit::none || extent.high < from || extent.low > to) {
       continue;
     }
-    read_block(source, k, [&](const SeriesPoint& point, std::uint64_t ordinal) {
+    read_block(source, chunks, k, [&](const SeriesPoint& point, std::uint64_t ordinal) {
       const double x = source.x_of(point.step, point.time);
       if (x >= from && x <= to) {
         points.push_back({x, point.value, ordinal});

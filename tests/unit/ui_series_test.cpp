@@ -1,11 +1,13 @@
 #include "test_support.hpp"
 #include "ui/http.hpp"
 #include "ui/series.hpp"
+#include "ui/series_file.hpp"
 #include "ui/series_summary.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <fmt/format.h>
@@ -164,8 +166,8 @@ Reference reference_m4(const fs::path& file, const std::string& axis, double fro
         bucket.max = point;
       }
       ++bucket.finite;
-      // Sums are added a block (64 points of the file) at a time, as the API documents.
-      const auto key = std::pair(b, point.ordinal / 64);
+      // Sums are added a block (ui::k_block_points points of the file) at a time.
+      const auto key = std::pair(b, point.ordinal / ui::k_block_points);
       if (!block_sums.contains(key)) {
         order.push_back(key);
       }
@@ -433,6 +435,52 @@ TEST_CASE("ui series: stage= over a long series equals M4 over its points of tha
     check_equals_reference(entry, reference_m4(csv, "step", from, to, 300, &stage));
   }
   CHECK(fs::exists(summary_of(csv)));
+}
+
+TEST_CASE("ui series: numbers are read as from_chars reads them") {
+  std::vector<std::string> texts = {"0",
+                                    "-0",
+                                    "7",
+                                    "1e-05",
+                                    "-2.5",
+                                    "0.1",
+                                    "0.30000000000000004",
+                                    "123456789012345",
+                                    "1234567890123456",
+                                    "1700000000.123",
+                                    "999999999999.999",
+                                    ".5",
+                                    "1.",
+                                    "nan",
+                                    "inf",
+                                    "-inf"};
+  std::uint64_t state = 12345;
+  for (int i = 0; i < 20000; ++i) {
+    state = state * 6364136223846793005u + 1442695040888963407u;
+    const int digits = int(state >> 60) + 1;
+    const int point = int((state >> 40) % std::uint64_t(digits + 1));
+    std::string text = std::to_string(state % 1000000000000000u).substr(0, std::size_t(digits));
+    if (point > 0 && point < int(text.size())) {
+      text.insert(std::size_t(point), ".");
+    }
+    texts.push_back((state & 1) ? "-" + text : text);
+  }
+  for (const auto& text : texts) {
+    xrun::ui::SeriesPoint point;
+    const std::string line = "1," + text + ",2,";
+    REQUIRE_MESSAGE(xrun::ui::parse_series_line(line, point), text);
+    const double expected = std::strtod(text.c_str(), nullptr);
+    if (std::isnan(expected)) {
+      CHECK(std::isnan(point.value));
+    } else {
+      CHECK_MESSAGE(std::memcmp(&point.value, &expected, sizeof expected) == 0, text);
+    }
+  }
+  xrun::ui::SeriesPoint point;
+  CHECK_FALSE(xrun::ui::parse_series_line("1,+2,3,", point));
+  CHECK_FALSE(xrun::ui::parse_series_line("1,2,", point));
+  CHECK_FALSE(xrun::ui::parse_series_line("inf,2,3,", point)); // no place on the x axis
+  CHECK_FALSE(xrun::ui::parse_series_line("step,value,time,stage", point));
 }
 
 TEST_CASE("ui series: a file of three columns (earlier versions) is read") {
