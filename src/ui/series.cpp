@@ -238,9 +238,9 @@ Response appended_points(OpenSeries& series, const DataRequest& wanted) {
 }
 
 SeriesSource source_of(const OpenSeries& series, const DataRequest& wanted) {
-  const auto& blocks = series.index.blocks;
+  const auto& groups = series.index.groups;
   return {series.file.fd.get(), &series.index, wanted.axis, wanted.stage,
-          blocks.empty() ? 0.0 : blocks.front().first.time};
+          groups.empty() ? 0.0 : groups.front().first.time};
 }
 
 } // namespace

@@ -14,10 +14,8 @@ namespace xrun::ui {
 
 namespace {
 
-/// Bytes read at once: a file, or blocks read in a row, in few reads.
+/// Bytes read at once: a file in few reads.
 constexpr std::uint64_t k_chunk_bytes = std::uint64_t{1} << 18;
-/// SeriesChunks takes a range at most this far after the last one as the next of a row.
-constexpr std::uint64_t k_gap_in_a_row = 4096;
 
 /// 10^k for the digits after a decimal point, exact in a double.
 constexpr double k_powers_of_ten[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
@@ -119,12 +117,8 @@ std::string_view SeriesChunks::bytes(std::uint64_t begin, std::uint64_t end) {
     return {};
   }
   if (begin < m_at || end > m_at + m_buffer.size()) {
-    // A range right after the last one: more are likely to follow (blocks read in a row),
-    // so a chunk is read at once; a range elsewhere is read alone.
-    const bool in_a_row = begin >= m_last_end && begin - m_last_end <= k_gap_in_a_row;
     m_at = begin;
-    m_buffer.resize(static_cast<std::size_t>(
-        std::min(m_end, in_a_row ? std::max(end, begin + k_chunk_bytes) : end) - begin));
+    m_buffer.resize(static_cast<std::size_t>(end - begin));
     std::size_t got = 0;
     while (got < m_buffer.size()) {
       const ssize_t n = ::pread(m_fd, m_buffer.data() + got, m_buffer.size() - got,
@@ -142,7 +136,6 @@ std::string_view SeriesChunks::bytes(std::uint64_t begin, std::uint64_t end) {
     }
     m_buffer.resize(got);
   }
-  m_last_end = end;
   const auto from = static_cast<std::size_t>(begin - m_at);
   return std::string_view(m_buffer).substr(from, static_cast<std::size_t>(end - begin));
 }

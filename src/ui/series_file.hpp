@@ -49,8 +49,8 @@ private:
   std::size_t m_scanned = 0; // bytes of m_buffer known to hold no `\n` after m_start
 };
 
-/// Reads byte ranges of an open series file through one buffer: ranges near each other (the
-/// blocks one request reads, in file order) cost a pread per chunk rather than one each.
+/// Reads byte ranges of an open series file through one buffer: a range inside the last one
+/// read (a block of a group read whole) costs no read.
 class SeriesChunks {
 public:
   SeriesChunks(int fd, std::uint64_t end) : m_fd(fd), m_end(end) {}
@@ -63,8 +63,7 @@ private:
   int m_fd;
   std::uint64_t m_end; // of what may be read
   std::string m_buffer;
-  std::uint64_t m_at = 0;       // offset of m_buffer's first byte
-  std::uint64_t m_last_end = 0; // of the last range asked for
+  std::uint64_t m_at = 0; // offset of m_buffer's first byte
 };
 
 /// Calls `visit(point)` for each point of `lines` (whole lines, each ending with `\n`; a last

@@ -31,25 +31,70 @@ Extent block_extent(const SummaryBlock& block, const SeriesSource& source) {
   return {source.x_of(block.min_step, block.min_time), source.x_of(block.max_step, block.max_time)};
 }
 
-/// Calls `visit(point, ordinal)` for each point of the block `number` wanted by its stage.
-template <class Visit>
-void read_block(const SeriesSource& source, SeriesChunks& chunks, std::size_t number,
-                Visit&& visit) {
-  const auto& block = source.index->blocks[number];
-  std::uint64_t ordinal = std::uint64_t{number} * k_block_points;
-  for_each_point_in(chunks.bytes(block.begin, block.end), [&](const SeriesPoint& point) {
-    if (stage_wanted(point, source)) {
-      visit(point, ordinal);
+/// What a walk over a series does with a group or a block.
+enum class Take { skip, whole, look_inside };
+
+/// Walks the series' groups in file order: `walker.decide(block)` says for each group, and for
+/// each block of a group looked into, whether to skip it, take it whole
+/// (`whole_group`/`whole_block(block, first ordinal)`) or look into it; the points of the
+/// blocks looked into (those of the stage) go to `point(point, ordinal)`, followed by
+/// `block_done()`; a group looked into ends with `group_done()`.
+template <class Walker> void walk(const SeriesSource& source, Walker& walker) {
+  SeriesChunks chunks(source.fd, source.index->end);
+  SeriesIndex::ReadAhead ahead;
+  std::vector<Take> takes;
+  const auto& groups = source.index->groups;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto group_first = std::uint64_t{g} * k_group_points;
+    const auto take = walker.decide(groups[g]);
+    if (take != Take::look_inside) {
+      if (take == Take::whole) {
+        walker.whole_group(groups[g], group_first);
+      }
+      continue;
     }
-    ++ordinal;
-  });
+    const auto blocks = source.index->blocks_of(g, ahead);
+    takes.clear();
+    for (const auto& block : blocks) {
+      takes.push_back(walker.decide(block));
+    }
+    // The lines of all blocks looked into, in one read.
+    const auto inside = [](Take block_take) { return block_take == Take::look_inside; };
+    const auto first_read = std::find_if(takes.begin(), takes.end(), inside);
+    if (first_read != takes.end()) {
+      const auto last_read = std::find_if(takes.rbegin(), takes.rend(), inside);
+      chunks.bytes(
+          blocks[static_cast<std::size_t>(first_read - takes.begin())].begin,
+          blocks[blocks.size() - 1 - static_cast<std::size_t>(last_read - takes.rbegin())].end);
+    }
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      const auto& block = blocks[i];
+      const auto first = group_first + std::uint64_t{i} * k_block_points;
+      const auto inner = takes[i];
+      if (inner != Take::look_inside) {
+        if (inner == Take::whole) {
+          walker.whole_block(block, first);
+        }
+        continue;
+      }
+      std::uint64_t ordinal = first;
+      for_each_point_in(chunks.bytes(block.begin, block.end), [&](const SeriesPoint& point) {
+        if (stage_wanted(point, source)) {
+          walker.point(point, ordinal);
+        }
+        ++ordinal;
+      });
+      walker.block_done();
+    }
+    walker.group_done();
+  }
 }
 
 /// What M4 keeps of the points of one bucket.
 struct Bucket {
   std::uint64_t count = 0;
   std::uint64_t finite = 0;
-  double sum = 0; // of each block's sum of its finite values here (see add_partial_sums)
+  double sum = 0; // of the groups' sums of their blocks' sums of finite values (PartialSums)
   ChartPoint first, last, min, max;
 };
 
@@ -57,6 +102,7 @@ ChartPoint chart_point(const SeriesSource& source, const BlockPoint& point, std:
   return {source.x_of(point.step, point.time), point.value, ordinal};
 }
 
+/// Adds a block or group taken whole; its sum is added by the caller.
 void take_block(Bucket& bucket, const SummaryBlock& block, std::uint64_t base,
                 const SeriesSource& source) {
   if (bucket.count == 0) {
@@ -73,7 +119,6 @@ void take_block(Bucket& bucket, const SummaryBlock& block, std::uint64_t base,
   }
   bucket.count += block.count;
   bucket.finite += block.finite;
-  bucket.sum += block.sum;
 }
 
 /// Adds a point read from the file; its value's share of the sum is added by the caller.
@@ -94,9 +139,11 @@ void take_point(Bucket& bucket, const ChartPoint& point) {
   ++bucket.count;
 }
 
-/// The sums of the finite values of one block's points read from the file, a sum per bucket.
-/// A bucket's sum is built of block sums (each added from 0 in file order), whether a block
-/// was taken whole from its summary or read: so both give the same mean to the last bit.
+/// The sums, a sum per bucket, of the finite values of one block's points read from the file,
+/// or of one group's blocks. A bucket's sum adds its groups' sums, each the sum of its blocks'
+/// sums, each the sum of its points' values (each added in file order from 0), whether a
+/// group or block was taken whole from its summary or read: so both give the same mean to the
+/// last bit.
 class PartialSums {
 public:
   void add(std::size_t bucket, double value) {
@@ -104,12 +151,20 @@ public:
       const auto found = std::find_if(m_sums.begin(), m_sums.end(),
                                       [&](const auto& sum) { return sum.first == bucket; });
       if (found == m_sums.end()) {
-        m_sums.emplace_back(bucket, value);
-        return;
+        m_sums.emplace_back(bucket, 0.0);
+      } else {
+        std::iter_swap(found, m_sums.end() - 1);
       }
-      std::iter_swap(found, m_sums.end() - 1);
     }
     m_sums.back().second += value;
+  }
+
+  /// Adds the sums to those of the enclosing group, and starts again.
+  void flush(PartialSums& group) {
+    for (const auto& [bucket, sum] : m_sums) {
+      group.add(bucket, sum);
+    }
+    m_sums.clear();
   }
 
   void flush(std::vector<Bucket>& buckets) {
@@ -185,56 +240,82 @@ double Buckets::start(std::size_t bucket) const {
 }
 
 std::optional<Extent> series_extent(const SeriesSource& source) {
-  std::optional<Extent> extent;
-  const auto widen = [&](double low, double high) {
-    if (!extent) {
-      extent = Extent{low, high};
-    } else {
-      extent->low = std::min(extent->low, low);
-      extent->high = std::max(extent->high, high);
+  struct Walker {
+    const SeriesSource& source;
+    std::optional<Extent> extent;
+
+    void widen(double low, double high) {
+      if (!extent) {
+        extent = Extent{low, high};
+      } else {
+        extent->low = std::min(extent->low, low);
+        extent->high = std::max(extent->high, high);
+      }
     }
-  };
-  SeriesChunks chunks(source.fd, source.index->end);
-  const auto& blocks = source.index->blocks;
-  for (std::size_t k = 0; k < blocks.size(); ++k) {
-    switch (stage_fit(blocks[k], source)) {
-    case StageFit::none:
-      break;
-    case StageFit::all: {
-      const auto block = block_extent(blocks[k], source);
-      widen(block.low, block.high);
-      break;
+    Take decide(const SummaryBlock& block) const {
+      switch (stage_fit(block, source)) {
+      case StageFit::none:
+        return Take::skip;
+      case StageFit::all:
+        return Take::whole;
+      case StageFit::some:
+        break;
+      }
+      return Take::look_inside;
     }
-    case StageFit::some:
-      read_block(source, chunks, k, [&](const SeriesPoint& point, std::uint64_t) {
-        const double x = source.x_of(point.step, point.time);
-        widen(x, x);
-      });
-      break;
+    void whole_group(const SummaryBlock& group, std::uint64_t) { whole_block(group, 0); }
+    void whole_block(const SummaryBlock& block, std::uint64_t) {
+      const auto x = block_extent(block, source);
+      widen(x.low, x.high);
     }
-  }
-  return extent;
+    void point(const SeriesPoint& point, std::uint64_t) {
+      const double x = source.x_of(point.step, point.time);
+      widen(x, x);
+    }
+    void block_done() {}
+    void group_done() {}
+  } walker{source, std::nullopt};
+  walk(source, walker);
+  return walker.extent;
 }
 
 Downsampled downsample(const SeriesSource& source, const Buckets& buckets) {
-  std::vector<Bucket> kept(buckets.width);
-  PartialSums sums;
-  SeriesChunks chunks(source.fd, source.index->end);
-  const auto& blocks = source.index->blocks;
-  for (std::size_t k = 0; k < blocks.size(); ++k) {
-    const auto& block = blocks[k];
-    const auto fit = stage_fit(block, source);
-    const auto extent = block_extent(block, source);
-    if (fit == StageFit::none || extent.high < buckets.from || extent.low > buckets.to) {
-      continue;
+  struct Walker {
+    const SeriesSource& source;
+    const Buckets& buckets;
+    std::vector<Bucket> kept;
+    PartialSums block_sums;
+    PartialSums group_sums;
+
+    Take decide(const SummaryBlock& block) const {
+      const auto fit = stage_fit(block, source);
+      const auto x = block_extent(block, source);
+      if (fit == StageFit::none || x.high < buckets.from || x.low > buckets.to) {
+        return Take::skip;
+      }
+      const bool inside = x.low >= buckets.from && x.high <= buckets.to;
+      return fit == StageFit::all && inside && buckets.of(x.low) == buckets.of(x.high)
+                 ? Take::whole
+                 : Take::look_inside;
     }
-    if (fit == StageFit::all && extent.low >= buckets.from && extent.high <= buckets.to) {
-      if (const auto bucket = buckets.of(extent.low); bucket == buckets.of(extent.high)) {
-        take_block(kept[bucket], block, std::uint64_t{k} * k_block_points, source);
-        continue;
+    std::size_t bucket_of(const SummaryBlock& block) const {
+      return buckets.of(block_extent(block, source).low);
+    }
+    void whole_group(const SummaryBlock& group, std::uint64_t first) {
+      auto& bucket = kept[bucket_of(group)];
+      take_block(bucket, group, first, source);
+      if (group.finite > 0) {
+        bucket.sum += group.sum;
       }
     }
-    read_block(source, chunks, k, [&](const SeriesPoint& point, std::uint64_t ordinal) {
+    void whole_block(const SummaryBlock& block, std::uint64_t first) {
+      const auto bucket = bucket_of(block);
+      take_block(kept[bucket], block, first, source);
+      if (block.finite > 0) {
+        group_sums.add(bucket, block.sum);
+      }
+    }
+    void point(const SeriesPoint& point, std::uint64_t ordinal) {
       const double x = source.x_of(point.step, point.time);
       if (x < buckets.from || x > buckets.to) {
         return;
@@ -242,14 +323,17 @@ Downsampled downsample(const SeriesSource& source, const Buckets& buckets) {
       const auto bucket = buckets.of(x);
       take_point(kept[bucket], {x, point.value, ordinal});
       if (std::isfinite(point.value)) {
-        sums.add(bucket, point.value);
+        block_sums.add(bucket, point.value);
       }
-    });
-    sums.flush(kept);
-  }
+    }
+    void block_done() { block_sums.flush(group_sums); }
+    void group_done() { group_sums.flush(kept); }
+  } walker{source, buckets, std::vector<Bucket>(buckets.width), {}, {}};
+  walk(source, walker);
+
   Downsampled result;
-  for (std::size_t b = 0; b < kept.size(); ++b) {
-    const auto& bucket = kept[b];
+  for (std::size_t b = 0; b < walker.kept.size(); ++b) {
+    const auto& bucket = walker.kept[b];
     if (bucket.count == 0) {
       continue;
     }
@@ -265,23 +349,31 @@ Downsampled downsample(const SeriesSource& source, const Buckets& buckets) {
 }
 
 std::vector<ChartPoint> points_in_range(const SeriesSource& source, double from, double to) {
-  std::vector<ChartPoint> points;
-  SeriesChunks chunks(source.fd, source.index->end);
-  const auto& blocks = source.index->blocks;
-  for (std::size_t k = 0; k < blocks.size(); ++k) {
-    const auto extent = block_extent(blocks[k], source);
-    if (stage_fit(blocks[k], source) == StageFit::none || extent.high < from || extent.low > to) {
-      continue;
+  struct Walker {
+    const SeriesSource& source;
+    double from, to;
+    std::vector<ChartPoint> points;
+
+    Take decide(const SummaryBlock& block) const {
+      const auto x = block_extent(block, source);
+      return stage_fit(block, source) == StageFit::none || x.high < from || x.low > to
+                 ? Take::skip
+                 : Take::look_inside;
     }
-    read_block(source, chunks, k, [&](const SeriesPoint& point, std::uint64_t ordinal) {
+    void whole_group(const SummaryBlock&, std::uint64_t) {}
+    void whole_block(const SummaryBlock&, std::uint64_t) {}
+    void point(const SeriesPoint& point, std::uint64_t ordinal) {
       const double x = source.x_of(point.step, point.time);
       if (x >= from && x <= to) {
         points.push_back({x, point.value, ordinal});
       }
-    });
-  }
-  std::stable_sort(points.begin(), points.end(), by_x);
-  return points;
+    }
+    void block_done() {}
+    void group_done() {}
+  } walker{source, from, to, {}};
+  walk(source, walker);
+  std::stable_sort(walker.points.begin(), walker.points.end(), by_x);
+  return std::move(walker.points);
 }
 
 Appended points_after(const SeriesSource& source, std::uint64_t offset, std::uint64_t size,

@@ -1,8 +1,9 @@
 // M4 downsampling of tracked series: the x range cut into equal buckets, and of each bucket
 // the first, the smallest, the largest and the last point kept, so a chart drawn from them
-// looks as one drawn from every point (a spike is never lost). Works on a series' blocks
-// (ui/series_summary.hpp): a block inside one bucket is taken whole from its summary, only
-// the lines of the others are read, and the result is the same as over every point.
+// looks as one drawn from every point (a spike is never lost). Works on a series' groups and
+// blocks (ui/series_summary.hpp): one inside a bucket is taken whole from its summary, only
+// the lines of blocks across a bucket's edge are read, and the result is the same as over
+// every point.
 #pragma once
 
 #include "ui/series_summary.hpp"

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -142,8 +143,8 @@ Reference reference_m4(const fs::path& file, const std::string& axis, double fro
     RefPoint first{}, last{}, min{}, max{};
   };
   std::vector<Bucket> buckets(width);
-  std::map<std::pair<std::size_t, std::uint64_t>, double> block_sums; // (bucket, block) -> sum
-  std::vector<std::pair<std::size_t, std::uint64_t>> order;
+  // Sums by (bucket, group, block): a bucket adds its groups' sums of their blocks' sums.
+  std::map<std::tuple<std::size_t, std::uint64_t, std::uint64_t>, double> block_sums;
   for (const auto& point : read_plainly(file, axis)) {
     if ((stage != nullptr && point.stage != *stage) || point.x < from || point.x > to) {
       continue;
@@ -166,16 +167,18 @@ Reference reference_m4(const fs::path& file, const std::string& axis, double fro
         bucket.max = point;
       }
       ++bucket.finite;
-      // Sums are added a block (ui::k_block_points points of the file) at a time.
-      const auto key = std::pair(b, point.ordinal / ui::k_block_points);
-      if (!block_sums.contains(key)) {
-        order.push_back(key);
-      }
-      block_sums[key] += point.value;
+      block_sums[{b, point.ordinal / ui::k_group_points, point.ordinal / ui::k_block_points}] +=
+          point.value;
     }
   }
-  for (const auto& key : order) {
-    buckets[key.first].sum += block_sums[key];
+  for (auto it = block_sums.begin(); it != block_sums.end();) {
+    const auto [b, group, block] = it->first;
+    double group_sum = 0;
+    for (; it != block_sums.end() && std::get<0>(it->first) == b && std::get<1>(it->first) == group;
+         ++it) {
+      group_sum += it->second;
+    }
+    buckets[b].sum += group_sum;
   }
   Reference result;
   for (std::size_t b = 0; b < width; ++b) {
