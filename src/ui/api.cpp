@@ -119,15 +119,28 @@ Response Api::dispatch(const Request& request) {
 
 RunCache::Use RunCache::use(bool data) {
   std::unique_lock lock(m_mutex);
-  const auto now = std::chrono::steady_clock::now();
-  if (!m_scanned || now - m_when > k_reuse_for || (data && !m_with_data)) {
+  if (!m_scanned || std::chrono::steady_clock::now() - m_when > k_reuse_for ||
+      (data && !m_with_data)) {
     m_runs = archive::find_runs(m_root, data);
     m_columns.reset();
+    m_values.clear();
     m_scanned = true;
     m_with_data = data;
-    m_when = now;
+    m_when = std::chrono::steady_clock::now();
+  }
+  if (m_values.size() > k_most_kept_names) {
+    m_values.clear(); // between requests: no handler holds a reference into it
   }
   return Use(*this, std::move(lock));
+}
+
+RunCache::Values& RunCache::Use::values(std::string_view name) {
+  auto& kept = m_cache.m_values;
+  auto found = kept.find(name);
+  if (found == kept.end()) {
+    found = kept.try_emplace(std::string(name), std::string(name), m_cache.m_runs.size()).first;
+  }
+  return found->second;
 }
 
 } // namespace xrun::ui

@@ -156,18 +156,21 @@ Response runs_page(RunCache& cache, const Request& request) {
   std::vector<std::size_t> matched;
   matched.reserve(runs.size());
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (!page->where ||
-        page->where->matches([&](std::string_view name) { return runs[i].value(name, now); })) {
+    if (!page->where || page->where->matches([&](std::string_view name) {
+          return use.values(name).at(runs, i, now);
+        })) {
       matched.push_back(i);
     }
   }
   // Keys by position in `matched`; only the page's rows are put in order and written out.
-  std::vector<Json> sort_keys(matched.size());
-  std::vector<Json> group_keys(page->group ? matched.size() : 0);
+  auto& sort_values = use.values(page->sort_key);
+  auto* group_values = page->group ? &use.values(*page->group) : nullptr;
+  std::vector<const Json*> sort_keys(matched.size());
+  std::vector<const Json*> group_keys(group_values ? matched.size() : 0);
   for (std::size_t i = 0; i < matched.size(); ++i) {
-    sort_keys[i] = runs[matched[i]].value(page->sort_key, now);
-    if (page->group) {
-      group_keys[i] = runs[matched[i]].value(*page->group, now);
+    sort_keys[i] = &sort_values.at(runs, matched[i], now);
+    if (group_values) {
+      group_keys[i] = &group_values->at(runs, matched[i], now);
     }
   }
   std::vector<std::size_t> order(matched.size());
@@ -176,16 +179,16 @@ Response runs_page(RunCache& cache, const Request& request) {
   }
   const auto before = [&](std::size_t a, std::size_t b) {
     if (page->group) {
-      if (const int by_group = compare_values(group_keys[a], group_keys[b]); by_group != 0) {
+      if (const int by_group = compare_values(*group_keys[a], *group_keys[b]); by_group != 0) {
         return by_group < 0;
       }
     }
     // Runs without the value come last either way, as in `xrun archive list`.
-    const bool missing_a = sort_keys[a].is_null();
-    if (missing_a != sort_keys[b].is_null()) {
+    const bool missing_a = sort_keys[a]->is_null();
+    if (missing_a != sort_keys[b]->is_null()) {
       return !missing_a;
     }
-    int by_key = compare_values(sort_keys[a], sort_keys[b]);
+    int by_key = compare_values(*sort_keys[a], *sort_keys[b]);
     if (page->descending) {
       by_key = -by_key;
     }
@@ -211,12 +214,12 @@ Response runs_page(RunCache& cache, const Request& request) {
       by_value[i] = i;
     }
     std::stable_sort(by_value.begin(), by_value.end(), [&](std::size_t a, std::size_t b) {
-      return compare_values(group_keys[a], group_keys[b]) < 0;
+      return compare_values(*group_keys[a], *group_keys[b]) < 0;
     });
     Json groups = Json::array();
     for (std::size_t i = 0; i < by_value.size(); ++i) {
-      const auto& value = group_keys[by_value[i]];
-      if (i > 0 && compare_values(group_keys[by_value[i - 1]], value) == 0) {
+      const auto& value = *group_keys[by_value[i]];
+      if (i > 0 && compare_values(*group_keys[by_value[i - 1]], value) == 0) {
         groups.back()["count"] = groups.back()["count"].get<std::size_t>() + 1;
       } else {
         groups.push_back({{"value", value}, {"count", 1}});
