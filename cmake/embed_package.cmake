@@ -1,9 +1,9 @@
-# Writes a C++ header that holds every file of a Python package as
+# Writes a C++ header that holds every file of a folder (the Python package, the viewer's page) as
 # `inline constexpr std::array<std::pair<std::string_view, std::string_view>, N> NAME`: pairs of
 # (file name, text), sorted by name, so that their order (and a hash over them) does not depend
 # on how the files were listed), and `NAME_hash`: 16 hex digits of a SHA-256 over every file's
-# name and SHA-256, in that order (the export folder's name: any change to any file gives a new
-# folder, at no cost when xrun starts).
+# name and SHA-256, in that order (the package's export folder, the page's asset URLs: any change
+# to any file gives a new name, at no cost when xrun starts).
 # Run as: cmake -DFOLDER=... -DFILES=a.py,b.py -DOUTPUT=... -DNAME=... -P embed_package.cmake
 string(REPLACE "," ";" files "${FILES}")
 list(SORT files)

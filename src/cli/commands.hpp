@@ -47,6 +47,9 @@ void add_sweep_command(CLI::App& app, Action& action);
 /// `xrun plugins list`: the plugins found and whether they load.
 void add_plugins_command(CLI::App& app, Action& action);
 
+/// `xrun ui`: the web viewer of an archive.
+void add_ui_command(CLI::App& app, Action& action);
+
 /// `xrun completions SHELL`: the completion script for bash, zsh or fish.
 void add_completions_command(CLI::App& app, Action& action);
 

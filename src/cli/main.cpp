@@ -70,6 +70,7 @@ int run_app(int argc, char** argv) {
   add_template_command(app, action);
   add_python_path_command(app, action);
   add_sweep_command(app, action);
+  add_ui_command(app, action);
   add_plugins_command(app, action);
   add_completions_command(app, action);
   add_watch_command(app, action);
