@@ -37,8 +37,8 @@ std::optional<std::int64_t> integer_parameter(const Request& request, std::strin
   }
   std::int64_t value = 0;
   const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (text->empty() || error != std::errc() || end != text->data() + text->size() ||
-      value < low || value > high) {
+  if (text->empty() || error != std::errc() || end != text->data() + text->size() || value < low ||
+      value > high) {
     refusal = Response::error(
         400, fmt::format("{} must be an integer from {} to {}, not '{}'", name, low, high, *text));
     return std::nullopt;
@@ -57,7 +57,8 @@ std::optional<std::filesystem::path> run_parameter(const std::filesystem::path& 
 }
 
 Api::Api(std::filesystem::path root)
-    : m_root(std::move(root)), m_runs(std::make_unique<RunCache>(m_root)) {}
+    : m_root(std::move(root)), m_runs(std::make_unique<RunCache>(m_root)) {
+}
 
 Api::~Api() = default;
 

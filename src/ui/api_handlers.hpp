@@ -38,8 +38,8 @@ std::optional<std::filesystem::path> run_parameter(const std::filesystem::path& 
 /// The rule: a scan is used again for at most k_reuse_for after it ended (and made again
 /// sooner when a request needs data values the kept scan did not load). A list in the viewer
 /// may thus be a second old (and the time a scan takes); the command line never reuses a scan,
-/// so it never shows a stale record. A Run reads its files on first use and is not safe to share between threads: the
-/// runs are only used under the cache's lock.
+/// so it never shows a stale record. A Run reads its files on first use and is not safe to share
+/// between threads: the runs are only used under the cache's lock.
 class RunCache {
 public:
   static constexpr std::chrono::milliseconds k_reuse_for{1000};

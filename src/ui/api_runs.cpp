@@ -109,7 +109,9 @@ std::optional<PageRequest> read_page_request(const Request& request, Response& r
   return page;
 }
 
-Json or_null(const Json& value, bool readable) { return readable ? value : Json(); }
+Json or_null(const Json& value, bool readable) {
+  return readable ? value : Json();
+}
 
 /// One row of the page: what the runs table shows of a run, and the requested columns.
 Json row_of(archive::Run& run, const PageRequest& page, double now) {

@@ -55,7 +55,9 @@ std::optional<Stamp> stamp_of(const std::filesystem::path& path) {
   return Stamp{ns(info.st_mtim), ns(info.st_ctim), info.st_size, S_ISREG(info.st_mode)};
 }
 
-double epoch_now() { return util::to_epoch_seconds(util::Clock::now()); }
+double epoch_now() {
+  return util::to_epoch_seconds(util::Clock::now());
+}
 
 /// Every tracked series under `folder` (a run's `.track`) with its file's size, never
 /// following a link.
@@ -182,10 +184,10 @@ bool folders_changed(const ArchiveView& view) {
 
 struct ChangeWatcher::Watched {
   std::filesystem::path folder;
-  bool requested = false;          // named by the client: watched as long as the stream lasts
-  std::optional<Stamp> meta;       // of experiment_meta.json when last read
+  bool requested = false;    // named by the client: watched as long as the stream lasts
+  std::optional<Stamp> meta; // of experiment_meta.json when last read
   std::optional<archive::RunSummary> summary; // nullopt: corrupt
-  std::string status;              // shown
+  std::string status;                         // shown
   Clock::time_point liveness_checked;
   std::int64_t log = -1;
   std::map<std::string, std::int64_t> series;
@@ -251,8 +253,7 @@ std::vector<Event> ChangeWatcher::poll() {
   for (auto it = m_runs.begin(); it != m_runs.end();) {
     check_run(it->first, *it->second, now, events);
     // A run watched only because it ran is let go once it no longer does; a deleted one too.
-    if ((!it->second->requested && it->second->status != "running") ||
-        it->second->status.empty()) {
+    if ((!it->second->requested && it->second->status != "running") || it->second->status.empty()) {
       it = m_runs.erase(it);
     } else {
       ++it;
@@ -270,16 +271,17 @@ void ChangeWatcher::check_run(const std::string& id, Watched& run, double now,
       return;
     }
     read_meta_of(run, now);
-  } else if (run.status == "running" && Clock::now() - run.liveness_checked >= k_liveness_interval) {
+  } else if (run.status == "running" &&
+             Clock::now() - run.liveness_checked >= k_liveness_interval) {
     run.status = shown_status(run.summary, now);
     run.liveness_checked = Clock::now();
   }
   if (run.status != before) {
-    events.push_back({"run", Json{{"run", id},
-                                  {"status", run.status},
-                                  {"heartbeat", run.summary ? Json(run.summary->heartbeat)
-                                                            : Json(nullptr)}}
-                                 .dump(-1, ' ', false, Json::error_handler_t::replace)});
+    events.push_back(
+        {"run", Json{{"run", id},
+                     {"status", run.status},
+                     {"heartbeat", run.summary ? Json(run.summary->heartbeat) : Json(nullptr)}}
+                    .dump(-1, ' ', false, Json::error_handler_t::replace)});
   }
   for (const auto& [name, bytes] : series_sizes(run.folder)) {
     auto known = run.series.find(name);

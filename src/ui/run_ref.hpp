@@ -28,7 +28,6 @@ std::optional<std::filesystem::path> resolve_run(const std::filesystem::path& ro
 /// nullopt with `refusal` set as resolve_run() does: 403 for a refused id or a link on the
 /// way, 404 for an id that names no folder with a sweep manifest.
 std::optional<std::filesystem::path> resolve_sweep_folder(const std::filesystem::path& root,
-                                                          std::string_view id,
-                                                          Response& refusal);
+                                                          std::string_view id, Response& refusal);
 
 } // namespace xrun::ui

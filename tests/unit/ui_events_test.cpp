@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double now() { return xrun::util::to_epoch_seconds(xrun::util::Clock::now()); }
+double now() {
+  return xrun::util::to_epoch_seconds(xrun::util::Clock::now());
+}
 
 /// A run recorded as running on another host, its heartbeat fresh.
 void write_run(const fs::path& folder, xrun::RunStatus status) {
