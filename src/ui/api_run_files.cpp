@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <limits>
 #include <set>
 
 namespace xrun::ui {
@@ -130,8 +131,9 @@ Response run_log(const std::filesystem::path& root, const Request& request) {
   }
   const auto limit =
       integer_parameter(request, "limit", k_default_log_page, 0, k_most_log_page, refusal);
-  const auto offset = integer_parameter(request, "offset", 0, -k_most_log_page * 1024,
-                                        std::numeric_limits<std::int64_t>::max(), refusal);
+  const auto offset =
+      integer_parameter(request, "offset", 0, -std::numeric_limits<std::int64_t>::max(),
+                        std::numeric_limits<std::int64_t>::max(), refusal);
   if (!limit || !offset) {
     return refusal;
   }
