@@ -72,7 +72,7 @@ TEST_CASE("bytes that are not UTF-8 are replaced, one U+FFFD each") {
   using xrun::util::replace_invalid_utf8;
   CHECK(replace_invalid_utf8("caf\xc3\xa9") == "caf\xc3\xa9");
   CHECK(replace_invalid_utf8("a\xff\xfe") == "a\xef\xbf\xbd\xef\xbf\xbd");
-  CHECK(replace_invalid_utf8("\xc0\xaf!") == "\xef\xbf\xbd\xef\xbf\xbd!"); // overlong
+  CHECK(replace_invalid_utf8("\xc0\xaf!") == "\xef\xbf\xbd\xef\xbf\xbd!");       // overlong
   CHECK(replace_invalid_utf8("end \xe2\x82") == "end \xef\xbf\xbd\xef\xbf\xbd"); // cut short
   CHECK(replace_invalid_utf8("").empty());
 }
