@@ -37,8 +37,8 @@ std::optional<std::int64_t> integer_parameter(const Request& request, std::strin
   }
   std::int64_t value = 0;
   const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (text->empty() || error != std::errc() || end != text->data() + text->size() ||
-      value < low || value > high) {
+  if (text->empty() || error != std::errc() || end != text->data() + text->size() || value < low ||
+      value > high) {
     refusal = Response::error(
         400, fmt::format("{} must be an integer from {} to {}, not '{}'", name, low, high, *text));
     return std::nullopt;
@@ -57,7 +57,8 @@ std::optional<std::filesystem::path> run_parameter(const std::filesystem::path& 
 }
 
 Api::Api(std::filesystem::path root)
-    : m_root(std::move(root)), m_runs(std::make_unique<RunCache>(m_root)) {}
+    : m_root(std::move(root)), m_runs(std::make_unique<RunCache>(m_root)) {
+}
 
 Api::~Api() = default;
 
@@ -119,15 +120,28 @@ Response Api::dispatch(const Request& request) {
 
 RunCache::Use RunCache::use(bool data) {
   std::unique_lock lock(m_mutex);
-  const auto now = std::chrono::steady_clock::now();
-  if (!m_scanned || now - m_when > k_reuse_for || (data && !m_with_data)) {
+  if (!m_scanned || std::chrono::steady_clock::now() - m_when > k_reuse_for ||
+      (data && !m_with_data)) {
     m_runs = archive::find_runs(m_root, data);
     m_columns.reset();
+    m_values.clear();
     m_scanned = true;
     m_with_data = data;
-    m_when = now;
+    m_when = std::chrono::steady_clock::now();
+  }
+  if (m_values.size() > k_most_kept_names) {
+    m_values.clear(); // between requests: no handler holds a reference into it
   }
   return Use(*this, std::move(lock));
+}
+
+RunCache::Values& RunCache::Use::values(std::string_view name) {
+  auto& kept = m_cache.m_values;
+  auto found = kept.find(name);
+  if (found == kept.end()) {
+    found = kept.try_emplace(std::string(name), std::string(name), m_cache.m_runs.size()).first;
+  }
+  return found->second;
 }
 
 } // namespace xrun::ui

@@ -1,5 +1,6 @@
 // The viewer's JSON API (`/api/v1/...`, see the README's API section) as plain functions of a
-// Request: no HTTP library here, so every answer is tested without a server.
+// Request: no HTTP library here, so every answer is tested without a server. The event stream
+// is not here: the server streams it itself from a ChangeWatcher (ui/events.hpp).
 #pragma once
 
 #include "ui/http.hpp"
@@ -20,8 +21,8 @@ public:
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  /// The answer to `request` (a path under /api/v1/): JSON, or a run file's bytes for
-  /// /api/v1/file. Never throws: a failure is a JSON error with its status.
+  /// The answer to a GET of `request.path` (which starts with `/api/v1/`): JSON, or a run
+  /// file's bytes for /api/v1/file. Never throws: a failure is a JSON error with its status.
   Response handle(const Request& request);
 
 private:

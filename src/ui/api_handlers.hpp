@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -34,24 +35,50 @@ std::optional<std::filesystem::path> run_parameter(const std::filesystem::path& 
 
 /// The archive's runs, scanned through its index and kept for a short while between requests.
 ///
-/// The rule: a scan is used again for at most k_reuse_for after it was made (and rescanned
+/// The rule: a scan is used again for at most k_reuse_for after it ended (and made again
 /// sooner when a request needs data values the kept scan did not load). A list in the viewer
-/// may thus be a second old; the command line never reuses a scan, so it never shows a stale
-/// record. A Run reads its files on first use and is not safe to share between threads: the
-/// runs are only used under the cache's lock.
+/// may thus be a second old (and the time a scan takes); the command line never reuses a scan,
+/// so it never shows a stale record. A Run reads its files on first use and is not safe to share
+/// between threads: the runs are only used under the cache's lock.
 class RunCache {
 public:
   static constexpr std::chrono::milliseconds k_reuse_for{1000};
+  /// Names whose values are kept at most, per scan (then the kept ones are dropped).
+  static constexpr std::size_t k_most_kept_names = 64;
 
   explicit RunCache(std::filesystem::path root) : m_root(std::move(root)) {}
+
+  /// The values of one name (`LR`, `data.acc`, `status`) for the runs of a scan, each looked
+  /// up on first use: the next page filtered or sorted by the same name costs no lookups.
+  class Values {
+  public:
+    Values(std::string name, std::size_t runs)
+        : m_name(std::move(name)), m_values(runs), m_known(runs, 0) {}
+
+    /// The value of the run at `index` of `runs` (the scan these values belong to).
+    const nlohmann::json& at(std::vector<archive::Run>& runs, std::size_t index, double now) {
+      if (!m_known[index]) {
+        m_values[index] = runs[index].value(m_name, now);
+        m_known[index] = 1;
+      }
+      return m_values[index];
+    }
+
+  private:
+    std::string m_name;
+    std::vector<nlohmann::json> m_values;
+    std::vector<char> m_known;
+  };
 
   /// The runs under the lock, brought up to date if the kept scan is too old (or lacks the
   /// data values and `data` is set). Throws ArchiveError when the root is not a folder.
   class Use {
   public:
     std::vector<archive::Run>& runs() { return m_cache.m_runs; }
-    /// Columns computed for this scan (`/api/v1/columns`), dropped with it.
+    /// Column names computed for this scan (`/api/v1/columns`), dropped with it.
     std::optional<nlohmann::json>& columns() { return m_cache.m_columns; }
+    /// The values of `name` over this scan's runs (see Values).
+    Values& values(std::string_view name);
 
   private:
     friend class RunCache;
@@ -67,6 +94,7 @@ private:
   std::mutex m_mutex;
   std::vector<archive::Run> m_runs;
   std::optional<nlohmann::json> m_columns;
+  std::map<std::string, Values, std::less<>> m_values;
   bool m_scanned = false;
   bool m_with_data = false;
   std::chrono::steady_clock::time_point m_when;

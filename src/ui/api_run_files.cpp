@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <limits>
 #include <set>
 
 namespace xrun::ui {
@@ -128,10 +129,11 @@ Response run_log(const std::filesystem::path& root, const Request& request) {
   if (!folder) {
     return refusal;
   }
-  const auto limit = integer_parameter(request, "limit", k_default_log_page, 0, k_most_log_page,
-                                       refusal);
-  const auto offset = integer_parameter(request, "offset", 0, -k_most_log_page * 1024,
-                                        std::numeric_limits<std::int64_t>::max(), refusal);
+  const auto limit =
+      integer_parameter(request, "limit", k_default_log_page, 0, k_most_log_page, refusal);
+  const auto offset =
+      integer_parameter(request, "offset", 0, -std::numeric_limits<std::int64_t>::max(),
+                        std::numeric_limits<std::int64_t>::max(), refusal);
   if (!limit || !offset) {
     return refusal;
   }
@@ -140,8 +142,8 @@ Response run_log(const std::filesystem::path& root, const Request& request) {
     return file_refusal(core::k_log_file, file.problem, file.why);
   }
   struct stat info {};
-  const auto size = ::fstat(file.fd.get(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size)
-                                                       : file.size;
+  const auto size =
+      ::fstat(file.fd.get(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : file.size;
   // A negative offset counts from the end: the page opens on the log's last bytes.
   std::uint64_t start = 0;
   if (*offset < 0) {
@@ -235,8 +237,8 @@ Response run_file_list(const std::filesystem::path& root, const Request& request
   const util::FileDescriptor fd(
       ::open(folder->c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
-    return Response::error(403, fmt::format("the run folder cannot be read: {}",
-                                            std::strerror(errno)));
+    return Response::error(403,
+                           fmt::format("the run folder cannot be read: {}", std::strerror(errno)));
   }
   Listing listing;
   list_folder(fd.get(), "", 0, listing);

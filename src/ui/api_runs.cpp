@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <numeric>
 #include <set>
 
 namespace xrun::ui {
@@ -109,7 +110,9 @@ std::optional<PageRequest> read_page_request(const Request& request, Response& r
   return page;
 }
 
-Json or_null(const Json& value, bool readable) { return readable ? value : Json(); }
+Json or_null(const Json& value, bool readable) {
+  return readable ? value : Json();
+}
 
 /// One row of the page: what the runs table shows of a run, and the requested columns.
 Json row_of(archive::Run& run, const PageRequest& page, double now) {
@@ -143,6 +146,41 @@ Json row_of(archive::Run& run, const PageRequest& page, double now) {
 
 } // namespace
 
+namespace {
+
+/// The positions in `runs` of the runs that match the request's `where` (all without one).
+std::vector<std::size_t> matching_runs(RunCache::Use& use, const PageRequest& page, double now) {
+  auto& runs = use.runs();
+  std::vector<std::size_t> matched;
+  matched.reserve(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (!page.where || page.where->matches([&](std::string_view name) {
+          return use.values(name).at(runs, i, now);
+        })) {
+      matched.push_back(i);
+    }
+  }
+  return matched;
+}
+
+/// Each distinct value of `keys` with how many times it occurs, in the order of values.
+Json group_counts(const std::vector<const Json*>& keys) {
+  std::vector<const Json*> sorted = keys;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Json* a, const Json* b) { return compare_values(*a, *b) < 0; });
+  Json groups = Json::array();
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i > 0 && compare_values(*sorted[i - 1], *sorted[i]) == 0) {
+      groups.back()["count"] = groups.back()["count"].get<std::size_t>() + 1;
+    } else {
+      groups.push_back({{"value", *sorted[i]}, {"count", 1}});
+    }
+  }
+  return groups;
+}
+
+} // namespace
+
 Response runs_page(RunCache& cache, const Request& request) {
   Response refusal;
   const auto page = read_page_request(request, refusal);
@@ -152,45 +190,35 @@ Response runs_page(RunCache& cache, const Request& request) {
   auto use = cache.use(page->reads_data());
   auto& runs = use.runs();
   const double now = util::to_epoch_seconds(util::Clock::now());
+  const auto matched = matching_runs(use, *page, now);
 
-  std::vector<std::size_t> matched;
-  matched.reserve(runs.size());
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (!page->where ||
-        page->where->matches([&](std::string_view name) { return runs[i].value(name, now); })) {
-      matched.push_back(i);
-    }
-  }
   // Keys by position in `matched`; only the page's rows are put in order and written out.
-  std::vector<Json> sort_keys(matched.size());
-  std::vector<Json> group_keys(page->group ? matched.size() : 0);
+  auto& sort_values = use.values(page->sort_key);
+  auto* group_values = page->group ? &use.values(*page->group) : nullptr;
+  std::vector<const Json*> sort_keys(matched.size());
+  std::vector<const Json*> group_keys(group_values ? matched.size() : 0);
   for (std::size_t i = 0; i < matched.size(); ++i) {
-    sort_keys[i] = runs[matched[i]].value(page->sort_key, now);
-    if (page->group) {
-      group_keys[i] = runs[matched[i]].value(*page->group, now);
+    sort_keys[i] = &sort_values.at(runs, matched[i], now);
+    if (group_values) {
+      group_keys[i] = &group_values->at(runs, matched[i], now);
     }
-  }
-  std::vector<std::size_t> order(matched.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    order[i] = i;
   }
   const auto before = [&](std::size_t a, std::size_t b) {
-    if (page->group) {
-      if (const int by_group = compare_values(group_keys[a], group_keys[b]); by_group != 0) {
+    if (group_values) {
+      if (const int by_group = compare_values(*group_keys[a], *group_keys[b]); by_group != 0) {
         return by_group < 0;
       }
     }
     // Runs without the value come last either way, as in `xrun archive list`.
-    const bool missing_a = sort_keys[a].is_null();
-    if (missing_a != sort_keys[b].is_null()) {
+    const bool missing_a = sort_keys[a]->is_null();
+    if (missing_a != sort_keys[b]->is_null()) {
       return !missing_a;
     }
-    int by_key = compare_values(sort_keys[a], sort_keys[b]);
-    if (page->descending) {
-      by_key = -by_key;
-    }
-    return by_key != 0 ? by_key < 0 : a < b; // ties in path order
+    const int by_key = compare_values(*sort_keys[a], *sort_keys[b]);
+    return by_key != 0 ? (page->descending ? by_key > 0 : by_key < 0) : a < b; // ties: by path
   };
+  std::vector<std::size_t> order(matched.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
   const auto first = std::min(page->offset, order.size());
   const auto end = first + std::min(page->limit, order.size() - first);
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(end), order.end(),
@@ -206,24 +234,8 @@ Response runs_page(RunCache& cache, const Request& request) {
                {"columns", page->columns},
                {"rows", std::move(rows)}};
   if (page->group) {
-    std::vector<std::size_t> by_value(order.size());
-    for (std::size_t i = 0; i < by_value.size(); ++i) {
-      by_value[i] = i;
-    }
-    std::stable_sort(by_value.begin(), by_value.end(), [&](std::size_t a, std::size_t b) {
-      return compare_values(group_keys[a], group_keys[b]) < 0;
-    });
-    Json groups = Json::array();
-    for (std::size_t i = 0; i < by_value.size(); ++i) {
-      const auto& value = group_keys[by_value[i]];
-      if (i > 0 && compare_values(group_keys[by_value[i - 1]], value) == 0) {
-        groups.back()["count"] = groups.back()["count"].get<std::size_t>() + 1;
-      } else {
-        groups.push_back({{"value", value}, {"count", 1}});
-      }
-    }
     body["group"] = *page->group;
-    body["groups"] = std::move(groups);
+    body["groups"] = group_counts(group_keys);
   }
   return json_response(body);
 }

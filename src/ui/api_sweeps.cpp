@@ -32,9 +32,9 @@ Json run_id(const std::string& sweep_id, const sweep::Row& row) {
 
 /// `text` as one word of a POSIX shell command line (single-quoted when it must be).
 std::string shell_word(const std::string& text) {
-  const bool plain = !text.empty() && text.find_first_not_of(
-                                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789_-./=+:,@") == std::string::npos;
+  const bool plain =
+      !text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789_-./=+:,@") == std::string::npos;
   if (plain) {
     return text;
   }

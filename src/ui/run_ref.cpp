@@ -47,8 +47,7 @@ enum class Walk { run, sweep };
 /// inside the archive, and a link there could lead anywhere. Returns the last folder opened,
 /// or nullopt with `refusal` set.
 std::optional<util::FileDescriptor> open_below(const std::filesystem::path& root,
-                                               std::string_view id, Walk walk,
-                                               Response& refusal) {
+                                               std::string_view id, Walk walk, Response& refusal) {
   const char* what = walk == Walk::run ? "run" : "sweep";
   if (const auto problem = run_id_problem(id); !problem.empty()) {
     refusal = refused(403, what, id, problem);
@@ -67,7 +66,8 @@ std::optional<util::FileDescriptor> open_below(const std::filesystem::path& root
       return std::nullopt;
     }
     if (exists_at(at.get(), k_meta_file)) {
-      refusal = refused(404, what, id, fmt::format("is not a {} of the archive (it lies inside a run)", what));
+      refusal = refused(404, what, id,
+                        fmt::format("is not a {} of the archive (it lies inside a run)", what));
       return std::nullopt;
     }
     util::FileDescriptor next(
@@ -123,8 +123,7 @@ std::optional<std::filesystem::path> resolve_run(const std::filesystem::path& ro
 }
 
 std::optional<std::filesystem::path> resolve_sweep_folder(const std::filesystem::path& root,
-                                                          std::string_view id,
-                                                          Response& refusal) {
+                                                          std::string_view id, Response& refusal) {
   const auto parts = run_id_problem(id).empty() ? segments(id) : std::vector<std::string_view>{};
   if (!parts.empty() && (parts.size() < 2 || parts[parts.size() - 2] != sweep::k_sweeps_folder)) {
     refusal = refused(404, "sweep", id, "is not a sweep folder (<namespace>/.sweeps/<id>)");

@@ -27,7 +27,9 @@ void write(const fs::path& file, const std::string& text) {
   std::ofstream(file, std::ios::binary) << text;
 }
 
-double now() { return xrun::util::to_epoch_seconds(xrun::util::Clock::now()); }
+double now() {
+  return xrun::util::to_epoch_seconds(xrun::util::Clock::now());
+}
 
 struct RunSpec {
   xrun::RunStatus status = xrun::RunStatus::done;
@@ -100,19 +102,27 @@ struct SmallArchive {
   fs::path root = dir.path() / "results";
 
   SmallArchive() {
-    add_run(root, "exp/r1", {.start = 1000, .parameters = {{"LR", 0.1}, {"MODEL", "cnn"}},
-                             .tags = {"base"}});
-    add_run(root, "exp/r2", {.status = xrun::RunStatus::failed, .start = 2000,
-                             .parameters = {{"LR", 0.01}, {"MODEL", "cnn"}}});
-    const auto r3 = add_run(root, "exp/r3", {.start = 3000,
-                                             .parameters = {{"LR", 0.001}, {"MODEL", "vit"}}});
+    add_run(root, "exp/r1",
+            {.start = 1000, .parameters = {{"LR", 0.1}, {"MODEL", "cnn"}}, .tags = {"base"}});
+    add_run(root, "exp/r2",
+            {.status = xrun::RunStatus::failed,
+             .start = 2000,
+             .parameters = {{"LR", 0.01}, {"MODEL", "cnn"}}});
+    const auto r3 =
+        add_run(root, "exp/r3", {.start = 3000, .parameters = {{"LR", 0.001}, {"MODEL", "vit"}}});
     write(r3 / "experiment_data.json", R"({"acc": 0.9, "nested": {"x": 1}})");
-    add_run(root, "exp/running", {.status = xrun::RunStatus::running, .start = now() - 5,
-                                  .parameters = {{"LR", 0.1}}, .host = "elsewhere",
-                                  .heartbeat = now()});
+    add_run(root, "exp/running",
+            {.status = xrun::RunStatus::running,
+             .start = now() - 5,
+             .parameters = {{"LR", 0.1}},
+             .host = "elsewhere",
+             .heartbeat = now()});
     // Its supervisor "is" this process: recorded as running on this host, it is lost.
-    add_run(root, "other/deep/lost", {.status = xrun::RunStatus::running, .start = 500,
-                                      .host = xrun::util::host_name(), .pid = ::getpid()});
+    add_run(root, "other/deep/lost",
+            {.status = xrun::RunStatus::running,
+             .start = 500,
+             .host = xrun::util::host_name(),
+             .pid = ::getpid()});
     write(root / "exp" / "broken" / "experiment_meta.json", "{not json");
   }
 };
@@ -180,8 +190,8 @@ TEST_CASE("ui api: where, sort, limit, offset, columns and group as archive list
   page = body_of(get(api, "/api/v1/runs", {{"group", "MODEL"}, {"sort", "start_time"}}));
   CHECK(page["groups"] == Json::parse(R"([{"value": "cnn", "count": 2},
       {"value": "vit", "count": 1}, {"value": null, "count": 3}])"));
-  CHECK(run_ids(page) == std::vector<std::string>{"exp/r1", "exp/r2", "exp/r3",
-                                                  "other/deep/lost", "exp/running", "exp/broken"});
+  CHECK(run_ids(page) == std::vector<std::string>{"exp/r1", "exp/r2", "exp/r3", "other/deep/lost",
+                                                  "exp/running", "exp/broken"});
 }
 
 TEST_CASE("ui api: a bad where, sort or limit is a 400 that says what is wrong") {
@@ -221,8 +231,8 @@ TEST_CASE("ui api: the column names found over the archive") {
   CHECK(body["summary"] ==
         Json::array({"primary_metric.best", "primary_metric.name", "summary.test_acc"}));
   const auto& meta = body["meta"];
-  for (const char* name : {"status", "name", "namespace", "start_time", "end_time", "duration",
-                           "host", "tags"}) {
+  for (const char* name :
+       {"status", "name", "namespace", "start_time", "end_time", "duration", "host", "tags"}) {
     CHECK(std::find(meta.begin(), meta.end(), name) != meta.end());
   }
 }
@@ -269,9 +279,10 @@ TEST_CASE("ui api: run ids that could leave the archive are refused") {
   add_run(archive.root / "exp" / "r1", "inner", {});
   add_run(archive.root / "exp" / ".trash", "old", {});
   ui::Api api(archive.root);
-  for (const std::string& id : std::vector<std::string>{"../results/exp/r1", "exp/../exp/r1", "/etc", "exp\\r1", "exp/r1;",
-                               "exp/r1,exp/r2", "exp//r1", "./exp/r1", "exp/r1/", "",
-                               std::string("exp/r1\0x", 8), "exp/linked", "alias/r1"}) {
+  for (const std::string& id :
+       std::vector<std::string>{"../results/exp/r1", "exp/../exp/r1", "/etc", "exp\\r1", "exp/r1;",
+                                "exp/r1,exp/r2", "exp//r1", "./exp/r1", "exp/r1/", "",
+                                std::string("exp/r1\0x", 8), "exp/linked", "alias/r1"}) {
     CAPTURE(id);
     const auto response = get(api, "/api/v1/run", {{"run", id}});
     CHECK(response.status == 403);
@@ -291,7 +302,8 @@ TEST_CASE("ui api: log pages by offset, from the end, in whole characters") {
   write(r1 / "experiment_out.log", "line one\nline two\n");
   ui::Api api(archive.root);
   auto body = body_of(get(api, "/api/v1/log", {{"run", "exp/r1"}}));
-  CHECK(body == Json({{"offset", 0}, {"next", 18}, {"size", 18}, {"text", "line one\nline two\n"}}));
+  CHECK(body ==
+        Json({{"offset", 0}, {"next", 18}, {"size", 18}, {"text", "line one\nline two\n"}}));
   body = body_of(get(api, "/api/v1/log", {{"run", "exp/r1"}, {"offset", "5"}, {"limit", "4"}}));
   CHECK(body == Json({{"offset", 5}, {"next", 9}, {"size", 18}, {"text", "one\n"}}));
   body = body_of(get(api, "/api/v1/log", {{"run", "exp/r1"}, {"offset", "-9"}}));
@@ -317,8 +329,8 @@ TEST_CASE("ui api: log pages by offset, from the end, in whole characters") {
   CHECK(get(api, "/api/v1/log", {{"run", "exp/r1"}, {"limit", "x"}}).status == 400);
   TempDir outside;
   write(outside.path() / "secret.log", "secret");
-  fs::create_symlink(outside.path() / "secret.log", archive.root / "exp" / "r2" /
-                                                        "experiment_out.log");
+  fs::create_symlink(outside.path() / "secret.log",
+                     archive.root / "exp" / "r2" / "experiment_out.log");
   CHECK(get(api, "/api/v1/log", {{"run", "exp/r2"}}).status == 403);
 }
 
@@ -388,10 +400,10 @@ TEST_CASE("ui api: a run file's bytes, typed from a safe list, confined to the r
   fs::create_symlink("notes.md", r1 / "inner-link");
   fs::create_directory_symlink(r1, archive.root / "exp" / "r1-alias");
   REQUIRE(::mkfifo((r1 / "fifo").c_str(), 0600) == 0);
-  for (const std::string& path : std::vector<std::string>{"", "/etc/passwd", "../r2/experiment_meta.json",
-                                 "sub/../../r2/experiment_meta.json", "notes.md;",
-                                 "images\\plot.PNG", std::string("notes.md\0x", 10), "link",
-                                 "dir-link/secret", "inner-link", "fifo"}) {
+  for (const std::string& path : std::vector<std::string>{
+           "", "/etc/passwd", "../r2/experiment_meta.json", "sub/../../r2/experiment_meta.json",
+           "notes.md;", "images\\plot.PNG", std::string("notes.md\0x", 10), "link",
+           "dir-link/secret", "inner-link", "fifo"}) {
     CAPTURE(path);
     response = get(api, "/api/v1/file", {{"run", "exp/r1"}, {"path", path}});
     CHECK(response.status == 403);
@@ -413,14 +425,15 @@ TEST_CASE("ui api: images as their index lists them") {
   ui::Api api(archive.root);
   CHECK(body_of(get(api, "/api/v1/images", {{"run", "exp/r1"}})) ==
         Json({{"images", Json::array()}, {"keys", Json::array()}}));
-  write(archive.root / "exp" / "r1" / "images" / "index.jsonl",
-        R"({"key": "samples", "step": 1, "caption": null, "file": "images/samples/00000.png", "time": 5.5})"
-        "\n"
-        R"({"key": "masks", "step": null, "caption": "m", "file": "images/masks/00000.png", "time": 6})"
-        "\n"
-        R"({"key": "samples", "step": 2, "caption": null, "file": "images/samples/00001.png", "time": 7})"
-        "\n"
-        R"({"key": "samp)");
+  write(
+      archive.root / "exp" / "r1" / "images" / "index.jsonl",
+      R"({"key": "samples", "step": 1, "caption": null, "file": "images/samples/00000.png", "time": 5.5})"
+      "\n"
+      R"({"key": "masks", "step": null, "caption": "m", "file": "images/masks/00000.png", "time": 6})"
+      "\n"
+      R"({"key": "samples", "step": 2, "caption": null, "file": "images/samples/00001.png", "time": 7})"
+      "\n"
+      R"({"key": "samp)");
   const auto body = body_of(get(api, "/api/v1/images", {{"run", "exp/r1"}}));
   CHECK(body["keys"] == Json::array({"samples", "masks"}));
   REQUIRE(body["images"].size() == 3);
