@@ -165,17 +165,17 @@ class ViewerApi(Workspace):
             f"/api/v1/run?run=../{encoded}",
             f"/api/v1/run?run=%2e%2e%2f{encoded}",
             f"/api/v1/run?run=exp%2F%2E%2E%2F{encoded}",
-            f"/api/v1/run?run=%2Fetc",
+            "/api/v1/run?run=%2Fetc",
             f"/api/v1/run?run=exp%5C{encoded[len('exp%2F'):]}",
-            f"/api/v1/run?run=exp%2Falias",
+            "/api/v1/run?run=exp%2Falias",
             f"/api/v1/file?run={encoded}&path=../../secret.txt",
             f"/api/v1/file?run={encoded}&path=%2e%2e%2f%2e%2e%2fsecret.txt",
             f"/api/v1/file?run={encoded}&path=%2Fetc%2Fpasswd",
             f"/api/v1/file?run={encoded}&path=..%5C..%5Csecret.txt",
             f"/api/v1/file?run={encoded}&path=escape.txt",
-            f"/api/v1/file?run=exp%2Falias&path=experiment_meta.json",
-            f"/api/v1/files?run=..",
-            f"/api/v1/log?run=%2e%2e",
+            "/api/v1/file?run=exp%2Falias&path=experiment_meta.json",
+            "/api/v1/files?run=..",
+            "/api/v1/log?run=%2e%2e",
         ]
         for target in refused:
             status, headers, body = self.raw(target)
