@@ -49,7 +49,7 @@ public:
 
 private:
   [[noreturn]] void fail(std::size_t column, const std::string& message) const {
-    throw UsageError(fmt::format("--where: column {}: {}", column, message),
+    throw QueryError(column, fmt::format("--where: column {}: {}", column, message),
                      fmt::format("in\n    {}\n    {}^", m_text, std::string(column - 1, ' ')));
   }
   [[noreturn]] void fail(const Token& token, const std::string& message) const {

@@ -10,6 +10,9 @@
 // `~` when one of them matches, `!~` when none does.
 #pragma once
 
+#include "xrun/error.hpp"
+
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -22,9 +25,23 @@ namespace xrun::archive {
 /// Finds the value of a name in the run being tested; null for a name the run does not have.
 using Lookup = std::function<nlohmann::json(std::string_view name)>;
 
+/// An expression that does not parse. Its message names the column (what the command line
+/// prints); the column is also kept apart for callers that point at it themselves.
+class QueryError : public UsageError {
+public:
+  QueryError(std::size_t column, const std::string& message, std::string hint)
+      : UsageError(message, std::move(hint)), m_column(column) {}
+
+  /// 1-based, in the expression's text.
+  std::size_t column() const noexcept { return m_column; }
+
+private:
+  std::size_t m_column;
+};
+
 class Query {
 public:
-  /// Parses `text`. Throws UsageError naming the column of a syntax error, with the
+  /// Parses `text`. Throws QueryError naming the column of a syntax error, with the
   /// expression and a caret under that column as the hint.
   static Query parse(std::string_view text);
 

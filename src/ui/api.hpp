@@ -1,24 +1,35 @@
-// The viewer's JSON API: every `/api/v1/...` path but the event stream, which the server
-// streams itself from a ChangeWatcher (ui/events.hpp).
+// The viewer's JSON API (`/api/v1/...`, see the README's API section) as plain functions of a
+// Request: no HTTP library here, so every answer is tested without a server. The event stream
+// is not here: the server streams it itself from a ChangeWatcher (ui/events.hpp).
 #pragma once
 
 #include "ui/http.hpp"
 
 #include <filesystem>
+#include <memory>
 
 namespace xrun::ui {
 
-/// Answers the API's requests on the archive at `root`. Thread-safe: the server calls
-/// `handle` from several threads at once.
+class RunCache;
+
+/// The API over one archive. `handle` may be called from several threads at once.
 class Api {
 public:
+  /// Serves the archive under `root` (a folder; what it holds is read on each request).
   explicit Api(std::filesystem::path root);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
 
-  /// The response to a GET of `request.path` (which starts with `/api/v1/`).
+  /// The answer to a GET of `request.path` (which starts with `/api/v1/`): JSON, or a run
+  /// file's bytes for /api/v1/file. Never throws: a failure is a JSON error with its status.
   Response handle(const Request& request);
 
 private:
+  Response dispatch(const Request& request);
+
   std::filesystem::path m_root;
+  std::unique_ptr<RunCache> m_runs;
 };
 
 } // namespace xrun::ui

@@ -221,6 +221,22 @@ std::string escape_non_utf8(std::string_view text) {
   return shown;
 }
 
+std::string replace_invalid_utf8(std::string_view text) {
+  std::string valid;
+  valid.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto length = utf8_sequence(text.substr(i));
+    if (length == 0) {
+      valid += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      valid += text.substr(i, length);
+      i += length;
+    }
+  }
+  return valid;
+}
+
 std::string shorten(std::string_view text, std::size_t limit) {
   // Characters are counted as UTF-8 lead bytes, so that a cut never splits one.
   std::size_t characters = 0;

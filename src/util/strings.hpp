@@ -52,6 +52,9 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view text);
 /// `text` with bytes that are not UTF-8 written as `\xff` escapes (for a file name in a message).
 std::string escape_non_utf8(std::string_view text);
 
+/// `text` with each byte that is not part of well-formed UTF-8 replaced by U+FFFD.
+std::string replace_invalid_utf8(std::string_view text);
+
 /// `text` as a message may echo it: whole up to `limit` characters, else its first `limit`
 /// characters, an ellipsis and its total length (`[[[[… (60000 characters)`), so that a huge
 /// value never floods the terminal.

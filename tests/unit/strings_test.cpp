@@ -68,6 +68,15 @@ TEST_CASE("bytes that are not UTF-8 are found and shown as escapes") {
   CHECK(escape_non_utf8("caf\xc3\xa9") == "caf\xc3\xa9");
 }
 
+TEST_CASE("bytes that are not UTF-8 are replaced, one U+FFFD each") {
+  using xrun::util::replace_invalid_utf8;
+  CHECK(replace_invalid_utf8("caf\xc3\xa9") == "caf\xc3\xa9");
+  CHECK(replace_invalid_utf8("a\xff\xfe") == "a\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(replace_invalid_utf8("\xc0\xaf!") == "\xef\xbf\xbd\xef\xbf\xbd!");       // overlong
+  CHECK(replace_invalid_utf8("end \xe2\x82") == "end \xef\xbf\xbd\xef\xbf\xbd"); // cut short
+  CHECK(replace_invalid_utf8("").empty());
+}
+
 TEST_CASE("a value echoed in a message is cut at a character, with its length") {
   using xrun::util::shorten;
   CHECK(shorten("short") == "short");

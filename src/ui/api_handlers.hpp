@@ -1,0 +1,115 @@
+// The handlers behind ui::Api, one group per file (api_runs, api_run_files, api_sweeps), and
+// what they share. Internal to ui/.
+#pragma once
+
+#include "archive/runs.hpp"
+#include "ui/http.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xrun::ui {
+
+/// A JSON body (invalid UTF-8 in strings replaced, never thrown).
+Response json_response(const nlohmann::ordered_json& body);
+Response json_response(const nlohmann::json& body);
+
+/// The integer parameter `name` within [low, high]; `fallback` when it is not given; nullopt
+/// with `refusal` set (400) when it is not an integer in range.
+std::optional<std::int64_t> integer_parameter(const Request& request, std::string_view name,
+                                              std::int64_t fallback, std::int64_t low,
+                                              std::int64_t high, Response& refusal);
+
+/// The run named by the `run` parameter, resolved (see ui/run_ref.hpp); nullopt with
+/// `refusal` set: 400 when the parameter is missing, else as resolve_run() refuses.
+std::optional<std::filesystem::path> run_parameter(const std::filesystem::path& root,
+                                                   const Request& request, Response& refusal);
+
+/// The archive's runs, scanned through its index and kept for a short while between requests.
+///
+/// The rule: a scan is used again for at most k_reuse_for after it ended (and made again
+/// sooner when a request needs data values the kept scan did not load). A list in the viewer
+/// may thus be a second old (and the time a scan takes); the command line never reuses a scan,
+/// so it never shows a stale record. A Run reads its files on first use and is not safe to share
+/// between threads: the runs are only used under the cache's lock.
+class RunCache {
+public:
+  static constexpr std::chrono::milliseconds k_reuse_for{1000};
+  /// Names whose values are kept at most, per scan (then the kept ones are dropped).
+  static constexpr std::size_t k_most_kept_names = 64;
+
+  explicit RunCache(std::filesystem::path root) : m_root(std::move(root)) {}
+
+  /// The values of one name (`LR`, `data.acc`, `status`) for the runs of a scan, each looked
+  /// up on first use: the next page filtered or sorted by the same name costs no lookups.
+  class Values {
+  public:
+    Values(std::string name, std::size_t runs)
+        : m_name(std::move(name)), m_values(runs), m_known(runs, 0) {}
+
+    /// The value of the run at `index` of `runs` (the scan these values belong to).
+    const nlohmann::json& at(std::vector<archive::Run>& runs, std::size_t index, double now) {
+      if (!m_known[index]) {
+        m_values[index] = runs[index].value(m_name, now);
+        m_known[index] = 1;
+      }
+      return m_values[index];
+    }
+
+  private:
+    std::string m_name;
+    std::vector<nlohmann::json> m_values;
+    std::vector<char> m_known;
+  };
+
+  /// The runs under the lock, brought up to date if the kept scan is too old (or lacks the
+  /// data values and `data` is set). Throws ArchiveError when the root is not a folder.
+  class Use {
+  public:
+    std::vector<archive::Run>& runs() { return m_cache.m_runs; }
+    /// Column names computed for this scan (`/api/v1/columns`), dropped with it.
+    std::optional<nlohmann::json>& columns() { return m_cache.m_columns; }
+    /// The values of `name` over this scan's runs (see Values).
+    Values& values(std::string_view name);
+
+  private:
+    friend class RunCache;
+    Use(RunCache& cache, std::unique_lock<std::mutex> lock)
+        : m_cache(cache), m_lock(std::move(lock)) {}
+    RunCache& m_cache;
+    std::unique_lock<std::mutex> m_lock;
+  };
+  Use use(bool data);
+
+private:
+  std::filesystem::path m_root;
+  std::mutex m_mutex;
+  std::vector<archive::Run> m_runs;
+  std::optional<nlohmann::json> m_columns;
+  std::map<std::string, Values, std::less<>> m_values;
+  bool m_scanned = false;
+  bool m_with_data = false;
+  std::chrono::steady_clock::time_point m_when;
+};
+
+Response runs_page(RunCache& cache, const Request& request);
+Response column_names(RunCache& cache);
+
+Response run_details(const std::filesystem::path& root, const Request& request);
+Response run_log(const std::filesystem::path& root, const Request& request);
+Response run_file_list(const std::filesystem::path& root, const Request& request);
+Response run_file(const std::filesystem::path& root, const Request& request);
+Response run_images(const std::filesystem::path& root, const Request& request);
+
+Response sweep_list(const std::filesystem::path& root);
+Response sweep_details(const std::filesystem::path& root, const Request& request);
+
+} // namespace xrun::ui
