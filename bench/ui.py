@@ -225,7 +225,7 @@ def bench_browser(xrun: str, work: Path, playwright: Path):
         write_run(run, r, random.Random(r), "overlay", "done")
         write_series(run / ".track" / "loss.csv", 100_000, r)
         ids.append(f"overlay/run{r:03}")
-    subprocess.run([xrun, "archive", "index"], cwd=archive, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([xrun, "archive", "index", "--path", "."], cwd=archive, check=True, stdout=subprocess.DEVNULL)
     script = Path(tempfile.mkdtemp(prefix="xrun-bench-")) / "browser.js"
     script.write_text(BROWSER_SCRIPT)
     with Viewer(xrun, archive) as viewer:

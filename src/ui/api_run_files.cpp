@@ -79,18 +79,8 @@ std::size_t whole_characters(std::string_view bytes) {
 /// Reads up to `count` bytes at `offset`; fewer when the file is shorter.
 std::string read_at(int fd, std::uint64_t offset, std::size_t count) {
   std::string bytes(count, '\0');
-  std::size_t got = 0;
-  while (got < count) {
-    const auto n = ::pread(fd, bytes.data() + got, count - got, static_cast<off_t>(offset + got));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  bytes.resize(got);
+  const long got = util::read_at(fd, offset, bytes.data(), count);
+  bytes.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
   return bytes;
 }
 

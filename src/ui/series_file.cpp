@@ -1,5 +1,6 @@
 #include "ui/series_file.hpp"
 
+#include "util/fs.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
@@ -73,6 +74,16 @@ std::string_view take_field(std::string_view& text) {
   return field;
 }
 
+/// Reads `size` bytes of a series file from `offset` (fewer at its end); a read error is an
+/// ArchiveError.
+std::size_t read_or_throw(int fd, std::uint64_t offset, char* buffer, std::size_t size) {
+  const long got = util::read_at(fd, offset, buffer, size);
+  if (got < 0) {
+    throw ArchiveError(fmt::format("a series file cannot be read: {}", std::strerror(errno)));
+  }
+  return static_cast<std::size_t>(got);
+}
+
 } // namespace
 
 bool parse_series_line(std::string_view line, SeriesPoint& point) {
@@ -119,22 +130,8 @@ std::string_view SeriesChunks::bytes(std::uint64_t begin, std::uint64_t end) {
   if (begin < m_at || end > m_at + m_buffer.size()) {
     m_at = begin;
     m_buffer.resize(static_cast<std::size_t>(end - begin));
-    std::size_t got = 0;
-    while (got < m_buffer.size()) {
-      const ssize_t n = ::pread(m_fd, m_buffer.data() + got, m_buffer.size() - got,
-                                static_cast<off_t>(m_at + got));
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        throw ArchiveError(fmt::format("a series file cannot be read: {}", std::strerror(errno)));
-      }
-      if (n == 0) {
-        break; // shorter than when it was opened: replaced in place
-      }
-      got += static_cast<std::size_t>(n);
-    }
-    m_buffer.resize(got);
+    // Shorter than when it was opened means replaced in place: what is there is read.
+    m_buffer.resize(read_or_throw(m_fd, m_at, m_buffer.data(), m_buffer.size()));
   }
   const auto from = static_cast<std::size_t>(begin - m_at);
   return std::string_view(m_buffer).substr(from, static_cast<std::size_t>(end - begin));
@@ -149,21 +146,7 @@ bool SeriesLineReader::fill() {
   const auto wanted = static_cast<std::size_t>(std::min(k_chunk_bytes, m_end - m_read));
   const std::size_t kept = m_buffer.size();
   m_buffer.resize(kept + wanted);
-  std::size_t got = 0;
-  while (got < wanted) {
-    const ssize_t n =
-        ::pread(m_fd, m_buffer.data() + kept + got, wanted - got, static_cast<off_t>(m_read + got));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      throw ArchiveError(fmt::format("a series file cannot be read: {}", std::strerror(errno)));
-    }
-    if (n == 0) {
-      break; // shorter than when it was opened: replaced in place
-    }
-    got += static_cast<std::size_t>(n);
-  }
+  const std::size_t got = read_or_throw(m_fd, m_read, m_buffer.data() + kept, wanted);
   m_buffer.resize(kept + got);
   m_read += got;
   if (got < wanted) {

@@ -169,19 +169,8 @@ std::optional<SummaryBlock> decode_block(Decoder& in, std::uint32_t points) {
 /// `length` bytes of the open file `fd` from `offset`; shorter when the file is.
 std::string read_bytes(int fd, std::uint64_t offset, std::size_t length) {
   std::string bytes(length, '\0');
-  std::size_t got = 0;
-  while (got < length) {
-    const ssize_t n =
-        ::pread(fd, bytes.data() + got, length - got, static_cast<off_t>(offset + got));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  bytes.resize(got);
+  const long got = util::read_at(fd, offset, bytes.data(), length);
+  bytes.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
   return bytes;
 }
 

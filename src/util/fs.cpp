@@ -35,6 +35,24 @@ void write_all(int fd, std::string_view data, const std::filesystem::path& what)
   }
 }
 
+long read_at(int fd, std::uint64_t offset, char* buffer, std::size_t size) {
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::pread(fd, buffer + got, size - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return -1;
+    }
+    if (n == 0) {
+      break;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return static_cast<long>(got);
+}
+
 void fsync_directory(const std::filesystem::path& dir) {
   const FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) {

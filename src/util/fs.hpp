@@ -17,6 +17,10 @@ void write_all(int fd, std::string_view data, const std::filesystem::path& what)
 /// fsyncs a directory so that a rename or mkdir inside it survives a crash. Throws std::system_error.
 void fsync_directory(const std::filesystem::path& dir);
 
+/// Reads up to `size` bytes of `fd` from `offset` into `buffer` (pread, again after EINTR and
+/// short reads): fewer only at the file's end. Returns the count, or -1 with errno set.
+long read_at(int fd, std::uint64_t offset, char* buffer, std::size_t size);
+
 /// fsyncs a regular file, so that its content survives a crash. Throws std::system_error.
 void fsync_file(const std::filesystem::path& file);
 
