@@ -262,6 +262,32 @@ async function main() {
     expect(status.trim() === 'interrupted', `the stopped run shows "${status}"`);
   });
 
+  await check('a sweep is listed, and its page shows every variation with its run', async () => {
+    const result = record('--sweep', 'LR=0.3,0.03', '--STEPS', '20');
+    expect(result.status === 0, `the sweep ended ${result.status}: ${result.stderr}`);
+    await page.click('[data-nav="sweeps"]');
+    await page.waitForSelector('#sweeps-page');
+    // The archive's sweeps are read again at most every second or so: look until it is there.
+    await until('the sweep in the list', async () => {
+      if (await page.$('.sweep-row')) return true;
+      await page.reload();
+      await page.waitForSelector('#sweeps-page');
+      return false;
+    }, 20);
+    expect((await page.$$('.sweep-row')).length === 1, 'one sweep listed');
+    await shoot('sweeps');
+    await page.click('.sweep-row a');
+    await page.waitForSelector('#sweep-page .variation-row');
+    const rows = await page.$$eval('#sweep-page .variation-row', (trs) => trs.map((tr) =>
+      ({ status: tr.querySelector('.status').textContent.trim(), run: !!tr.querySelector('a') })));
+    expect(rows.length === 2, `two variations (${rows.length})`);
+    expect(rows.every((r) => r.status === 'done' && r.run), `each done, with its run: ${JSON.stringify(rows)}`);
+    const commands = await page.$$eval('#sweep-page code', (codes) => codes.map((c) => c.textContent));
+    expect(commands.some((c) => c.startsWith('xrun sweep resume ')),
+      `the resume command is shown: ${JSON.stringify(commands)}`);
+    await shoot('sweep');
+  });
+
   await check('the page raised no script error and broke no security policy', async () => {
     expect(pageErrors.length === 0, pageErrors.join('; '));
   });
