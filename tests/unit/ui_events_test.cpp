@@ -152,7 +152,8 @@ TEST_CASE("ui events: the archive is scanned again only when a run was added or 
   const auto root = dir.path();
   make_run(root, "exp/one", xrun::RunStatus::done);
   make_run(root, "deep/ns/two", xrun::RunStatus::done);
-  age_folders(root, {"exp", "deep", "deep/ns"});
+  fs::create_directories(root / "empty"); // a namespace whose runs were all deleted
+  age_folders(root, {"exp", "deep", "deep/ns", "empty"});
   xrun::ui::ChangeWatcher watcher(root, {"exp/one"}, std::chrono::milliseconds(0));
   const auto baseline = xrun::ui::ChangeWatcher::scans(root);
 
@@ -176,6 +177,9 @@ TEST_CASE("ui events: the archive is scanned again only when a run was added or 
   SUBCASE("a run added in a new folder inside a namespace folder") {
     make_run(root, "deep/new/three", xrun::RunStatus::done);
   }
+  SUBCASE("a run added in a namespace folder that held none") {
+    make_run(root, "empty/three", xrun::RunStatus::done);
+  }
   auto events = events_of(watcher);
   REQUIRE(events.size() == 1);
   CHECK(events[0].first == "runs");
@@ -188,7 +192,7 @@ TEST_CASE("ui events: the archive is scanned again only when a run was added or 
   CHECK(xrun::ui::ChangeWatcher::scans(root) == baseline + 1);
 
   // Once the folders' times can be trusted again, a poll scans nothing.
-  age_folders(root, {"exp", "deep", "deep/ns", "deep/new", "other"});
+  age_folders(root, {"exp", "deep", "deep/ns", "deep/new", "other", "empty"});
   CHECK(watcher.poll().empty()); // the times were set back: looked at once more
   const auto settled = xrun::ui::ChangeWatcher::scans(root);
   CHECK(watcher.poll().empty());
