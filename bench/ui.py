@@ -251,6 +251,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def drain(response: http.client.HTTPResponse):
+    """Reads an event stream until the server ends it."""
+    try:
+        while response.readline():
+            pass
+    except (OSError, http.client.HTTPException):
+        pass  # the server stopped mid-chunk
+
+
 def bench_streams(xrun: str, work: Path, runs: int, streams=4, seconds=30):
     print(f"generating {runs} runs ...", flush=True)
     generate_runs(work / "results", runs, "exp")
@@ -265,8 +274,7 @@ def bench_streams(xrun: str, work: Path, runs: int, streams=4, seconds=30):
             response = connection.getresponse()
             if response.status != 200:
                 raise SystemExit(f"event stream {s}: {response.status}")
-            threading.Thread(target=lambda r=response: [None for _ in iter(r.readline, b"")],
-                             daemon=True).start()
+            threading.Thread(target=drain, args=(response,), daemon=True).start()
         time.sleep(3)  # past what opening the streams cost
         before, start = cpu_seconds(viewer.process.pid), time.monotonic()
         time.sleep(seconds)
