@@ -10,8 +10,11 @@
 3. In headless Chromium (Debian's, driven by playwright-core from the npm registry): 100 runs
    x 100k points overlaid on the compare page, from navigation to drawn charts   target < 1 s
 4. Page load with an empty cache to the runs table visible, at 10k runs            target < 1 s
+5. With --streams (alone): the server's CPU time over 30 s with 4 event streams open on an
+   archive of RUNS runs where nothing changes, as a share of one core (/proc/<pid>/stat).
 
 Usage: bench/ui.py [--xrun build/xrun] [--runs 100000] [--playwright DIR] [--skip-browser]
+                   [--streams]
 DIR is a node_modules folder holding playwright-core (the browser tests install one into the
 build folder: build/browser/node_modules).
 """
@@ -25,6 +28,7 @@ import signal
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -241,15 +245,58 @@ def bench_browser(xrun: str, work: Path, playwright: Path):
     print(f"  100 runs x 100k points overlaid     {result['overlay']:8.0f} ms   target < 1000 ms")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain(response: http.client.HTTPResponse):
+    """Reads an event stream until the server ends it."""
+    try:
+        while response.readline():
+            pass
+    except (OSError, http.client.HTTPException):
+        pass  # the server stopped mid-chunk
+
+
+def bench_streams(xrun: str, work: Path, runs: int, streams=4, seconds=30):
+    print(f"generating {runs} runs ...", flush=True)
+    generate_runs(work / "results", runs, "exp")
+    subprocess.run([xrun, "archive", "index"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+    time.sleep(2.1)  # past the window in which folder times are not trusted
+    with Viewer(xrun, work / "results") as viewer:
+        for s in range(streams):
+            # Each stream names one run, as the run page does, and reads until the server ends.
+            connection = http.client.HTTPConnection(viewer.host, viewer.port, timeout=None)
+            connection.request("GET", "/api/v1/events?runs=" + urllib.parse.quote(
+                f"exp{s % 10}/2026-11-23_10-00-{s:05}_r{s:06}"))
+            response = connection.getresponse()
+            if response.status != 200:
+                raise SystemExit(f"event stream {s}: {response.status}")
+            threading.Thread(target=drain, args=(response,), daemon=True).start()
+        time.sleep(3)  # past what opening the streams cost
+        before, start = cpu_seconds(viewer.process.pid), time.monotonic()
+        time.sleep(seconds)
+        used, elapsed = cpu_seconds(viewer.process.pid) - before, time.monotonic() - start
+    print(f"{streams} event streams open for {elapsed:.0f} s over {runs} runs, nothing changing")
+    print(f"  server CPU time  {used:6.2f} s = {100 * used / elapsed:5.1f} % of one core")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--xrun", default=str(ROOT / "build" / "xrun"))
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--playwright", default=str(ROOT / "build" / "browser" / "node_modules"))
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--streams", action="store_true",
+                        help="measure only the CPU that open event streams cost the server")
     args = parser.parse_args()
     xrun = str(Path(args.xrun).resolve())
     with scratch_folder() as work:
+        if args.streams:
+            bench_streams(xrun, work, args.runs)
+            return
         bench_series(xrun, work)
         bench_runs_api(xrun, work, args.runs)
         if not args.skip_browser:

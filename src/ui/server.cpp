@@ -4,7 +4,7 @@
 #include "ui/access.hpp"
 #include "ui/api.hpp"
 #include "ui/assets.hpp"
-#include "ui/events.hpp"
+#include "ui/event_stream.hpp"
 #include "ui/http.hpp"
 #include "util/process.hpp"
 #include "util/signal_pipe.hpp"
@@ -12,15 +12,12 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <fmt/format.h>
 #include <memory>
-#include <mutex>
 #include <string_view>
 #include <system_error>
 #include <tuple>
@@ -56,10 +53,6 @@ constexpr std::size_t k_connection_memory = 64 * 1024;
 // Headers beyond this are refused with the server's own 431 (with the security headers);
 // those beyond the connection's memory get libmicrohttpd's.
 constexpr std::size_t k_header_bytes_limit = 16 * 1024;
-constexpr unsigned k_event_stream_limit = 16;
-constexpr std::size_t k_runs_per_stream_limit = 256;
-constexpr auto k_event_poll_interval = std::chrono::milliseconds(250);
-constexpr auto k_ping_interval = std::chrono::seconds(15);
 
 constexpr std::string_view k_api_prefix = "/api/v1/";
 constexpr std::string_view k_events_path = "/api/v1/events";
@@ -332,44 +325,13 @@ bool has_body(MHD_Connection* connection) {
          (length && *length != "0");
 }
 
-/// A run id as the API takes them: relative, without `..`, and none of the characters that
-/// separate lists or paths on other systems.
-bool valid_run_id(std::string_view run) {
-  return !run.empty() && run.front() != '/' && run.find("..") == std::string_view::npos &&
-         run.find_first_of(std::string_view(",\\;\0", 4)) == std::string_view::npos;
-}
-
-/// Whether the peer of `socket` closed it: a stream waiting for events would otherwise learn
-/// it only when its next write fails (a ping, up to 15 s later), holding a place meanwhile.
-bool client_left(int socket) {
-  if (socket < 0) {
-    return false;
-  }
-  pollfd watched{socket, POLLRDHUP, 0};
-  return ::poll(&watched, 1, 0) > 0 && (watched.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-}
-
-class Server;
-
-/// One `text/event-stream` response: blocks in libmicrohttpd's connection thread (one per
-/// connection), polling its watcher.
-struct EventStream {
-  Server* server;
-  int socket; // the client's connection, watched for its end while no event is due
-  ChangeWatcher watcher;
-  std::string pending;
-  std::size_t sent = 0;
-  bool started = false;
-  Clock::time_point last_output = Clock::now();
-};
-
 // --- the server -------------------------------------------------------------------------------
 
 class Server {
 public:
   Server(std::filesystem::path root, std::string token, std::vector<std::string> host_names)
-      : m_root(root), m_api(std::move(root)), m_token(std::move(token)),
-        m_host_names(std::move(host_names)) {}
+      : m_api(root), m_token(std::move(token)), m_host_names(std::move(host_names)),
+        m_streams(std::move(root)) {}
 
   MHD_Result answer(MHD_Connection* connection, std::string_view method, RequestState& state,
                     std::size_t* upload_size) {
@@ -392,51 +354,7 @@ public:
   }
 
   /// Wakes the event streams so that they end; the daemon is stopped after.
-  void stop() {
-    {
-      std::lock_guard lock(m_mutex);
-      m_stopping = true;
-    }
-    m_wake.notify_all();
-  }
-
-  /// Fills `buffer` with the stream's next events, waiting for some (or a ping) if need be.
-  ssize_t read_events(EventStream& stream, char* buffer, std::size_t capacity) {
-    while (stream.sent == stream.pending.size()) {
-      stream.pending.clear();
-      stream.sent = 0;
-      if (!stream.started) {
-        stream.started = true;
-        stream.pending = "retry: 2000\n\n"; // at once, so the client knows the stream is open
-        break;
-      }
-      {
-        std::unique_lock lock(m_mutex);
-        if (m_wake.wait_for(lock, k_event_poll_interval, [this] { return m_stopping; })) {
-          return MHD_CONTENT_READER_END_OF_STREAM;
-        }
-      }
-      if (client_left(stream.socket)) {
-        return MHD_CONTENT_READER_END_WITH_ERROR; // frees the stream's place at once
-      }
-      for (const auto& event : stream.watcher.poll()) {
-        stream.pending += fmt::format("event: {}\ndata: {}\n\n", event.type, event.data_json);
-      }
-      if (stream.pending.empty() && Clock::now() - stream.last_output >= k_ping_interval) {
-        stream.pending = ": ping\n\n";
-      }
-    }
-    const auto count = std::min(capacity, stream.pending.size() - stream.sent);
-    std::memcpy(buffer, stream.pending.data() + stream.sent, count);
-    stream.sent += count;
-    stream.last_output = Clock::now();
-    return static_cast<ssize_t>(count);
-  }
-
-  void end_stream(EventStream* stream) {
-    delete stream;
-    --m_streams;
-  }
+  void stop() { m_streams.stop(); }
 
 private:
   /// Why a request is refused before its path is looked at, if it is: headers too large, a
@@ -548,42 +466,26 @@ private:
 
   MHD_Result stream_events(MHD_Connection* connection, const Request& request) {
     const auto start = Clock::now();
-    const auto runs = split_list(request.get("runs").value_or(""));
-    if (runs.size() > k_runs_per_stream_limit ||
-        !std::all_of(runs.begin(), runs.end(), [](const auto& run) { return valid_run_id(run); })) {
-      return queue(connection, error_reply(400, "bad 'runs': run ids separated by commas"));
-    }
-    if (++m_streams > k_event_stream_limit) {
-      --m_streams;
-      auto reply =
-          error_reply(503, fmt::format("at most {} event streams at once", k_event_stream_limit));
-      reply.headers.emplace_back("Retry-After", "5");
+    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    auto opened = m_streams.open(request, info ? info->connect_fd : -1);
+    if (opened.refusal) {
+      Reply reply{std::move(*opened.refusal), {}, {}, {}};
+      if (opened.busy) {
+        reply.headers.emplace_back("Retry-After", "5");
+      }
       return queue(connection, std::move(reply));
     }
-    const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-    EventStream* stream = nullptr;
-    try {
-      stream = new EventStream{
-          this,        info ? info->connect_fd : -1, ChangeWatcher(m_root, runs), {}, 0, false,
-          Clock::now()};
-    } catch (const std::exception& error) {
-      --m_streams;
-      return queue(connection, error_reply(500, error.what()));
-    }
-    MHD_Response* response = MHD_create_response_from_callback(
-        MHD_SIZE_UNKNOWN, 4096, &Server::on_read_events, stream, &Server::on_stream_end);
-    if (response == nullptr) {
-      end_stream(stream);
+    if (opened.response == nullptr) {
       return MHD_NO;
     }
     Reply reply;
     reply.response.content_type = "text/event-stream; charset=utf-8";
     reply.handler_milliseconds = milliseconds_since(start);
-    add_headers(response, reply);
+    add_headers(opened.response, reply);
     // A stream is idle between events by design; its pings keep it from looking dead.
     MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, 0U);
-    const auto result = MHD_queue_response(connection, MHD_HTTP_OK, response);
-    MHD_destroy_response(response);
+    const auto result = MHD_queue_response(connection, MHD_HTTP_OK, opened.response);
+    MHD_destroy_response(opened.response);
     return result;
   }
 
@@ -591,28 +493,10 @@ private:
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   }
 
-  static ssize_t on_read_events(void* stream, std::uint64_t, char* buffer, std::size_t capacity) {
-    auto& events = *static_cast<EventStream*>(stream);
-    try {
-      return events.server->read_events(events, buffer, capacity);
-    } catch (const std::exception&) {
-      return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
-  }
-
-  static void on_stream_end(void* stream) {
-    auto* events = static_cast<EventStream*>(stream);
-    events->server->end_stream(events);
-  }
-
-  std::filesystem::path m_root;
   Api m_api;
   std::string m_token;
   std::vector<std::string> m_host_names;
-  std::atomic<unsigned> m_streams{0};
-  std::mutex m_mutex;
-  std::condition_variable m_wake;
-  bool m_stopping = false;
+  EventStreams m_streams;
 };
 
 // --- libmicrohttpd's callbacks ----------------------------------------------------------------

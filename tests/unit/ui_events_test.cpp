@@ -132,3 +132,77 @@ TEST_CASE("ui events: a run that starts while watched is reported and then follo
   CHECK(events[0].type == "series");
   CHECK(json::parse(events[0].data_json)["name"] == "loss");
 }
+
+namespace {
+
+/// Sets the time of the folders above the runs an hour back, as an archive nobody wrote to
+/// lately has them (a folder changed within the last two seconds is not trusted).
+void age_folders(const fs::path& root, const std::vector<std::string>& folders) {
+  for (const auto& folder : folders) {
+    if (fs::exists(root / folder)) {
+      fs::last_write_time(root / folder, fs::file_time_type::clock::now() - std::chrono::hours(1));
+    }
+  }
+}
+
+} // namespace
+
+TEST_CASE("ui events: the archive is scanned again only when a run was added or removed") {
+  TempDir dir;
+  const auto root = dir.path();
+  make_run(root, "exp/one", xrun::RunStatus::done);
+  make_run(root, "deep/ns/two", xrun::RunStatus::done);
+  fs::create_directories(root / "empty"); // a namespace whose runs were all deleted
+  age_folders(root, {"exp", "deep", "deep/ns", "empty"});
+  xrun::ui::ChangeWatcher watcher(root, {"exp/one"}, std::chrono::milliseconds(0));
+  const auto baseline = xrun::ui::ChangeWatcher::scans(root);
+
+  // Nothing changed: the polls look at the folders above the runs and scan nothing.
+  CHECK(watcher.poll().empty());
+  CHECK(watcher.poll().empty());
+  CHECK(xrun::ui::ChangeWatcher::scans(root) == baseline);
+  // Neither does a change inside a run, nor a second watcher of the same archive.
+  append(root / "exp/one/experiment_out.log", "more\n");
+  REQUIRE(watcher.poll().size() == 1);
+  xrun::ui::ChangeWatcher second(root, {}, std::chrono::milliseconds(0));
+  CHECK(second.poll().empty());
+  CHECK(xrun::ui::ChangeWatcher::scans(root) == baseline);
+
+  SUBCASE("a run added in a folder that holds runs already") {
+    make_run(root, "exp/three", xrun::RunStatus::done);
+  }
+  SUBCASE("a run added in a new namespace folder") {
+    make_run(root, "other/three", xrun::RunStatus::done);
+  }
+  SUBCASE("a run added in a new folder inside a namespace folder") {
+    make_run(root, "deep/new/three", xrun::RunStatus::done);
+  }
+  SUBCASE("a run added in a namespace folder that held none") {
+    make_run(root, "empty/three", xrun::RunStatus::done);
+  }
+  auto events = events_of(watcher);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].first == "runs");
+  CHECK(events[0].second == json{{"archive_total", 3}});
+  CHECK(xrun::ui::ChangeWatcher::scans(root) == baseline + 1);
+  // The other watcher takes the same scan and tells the same.
+  events = events_of(second);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].second == json{{"archive_total", 3}});
+  CHECK(xrun::ui::ChangeWatcher::scans(root) == baseline + 1);
+
+  // Once the folders' times can be trusted again, a poll scans nothing.
+  age_folders(root, {"exp", "deep", "deep/ns", "deep/new", "other", "empty"});
+  CHECK(watcher.poll().empty()); // the times were set back: looked at once more
+  const auto settled = xrun::ui::ChangeWatcher::scans(root);
+  CHECK(watcher.poll().empty());
+  CHECK(second.poll().empty());
+  CHECK(xrun::ui::ChangeWatcher::scans(root) == settled);
+
+  // A run removed.
+  fs::remove_all(root / "exp/one");
+  events = events_of(watcher);
+  REQUIRE(!events.empty());
+  CHECK(events.back().first == "runs");
+  CHECK(events.back().second == json{{"archive_total", 2}});
+}
