@@ -118,21 +118,91 @@ Response Api::dispatch(const Request& request) {
   return Response::error(404, fmt::format("no such API path: {}", request.path));
 }
 
-RunCache::Use RunCache::use(bool data) {
+void Api::runs_changed() {
+  m_runs->changed();
+}
+
+RunCache::RunCache(std::filesystem::path root) : m_root(std::move(root)) {
   std::unique_lock lock(m_mutex);
-  if (!m_scanned || std::chrono::steady_clock::now() - m_when > k_reuse_for ||
-      (data && !m_with_data)) {
-    m_runs = archive::find_runs(m_root, data);
-    m_columns.reset();
-    m_values.clear();
-    m_scanned = true;
-    m_with_data = data;
-    m_when = std::chrono::steady_clock::now();
+  refresh(lock);
+}
+
+RunCache::~RunCache() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  if (m_scanner.joinable()) {
+    m_scanner.join(); // a scan under way ends first: it cannot be interrupted
+  }
+}
+
+RunCache::Use RunCache::use() {
+  std::unique_lock lock(m_mutex);
+  if (m_finished > 0 && std::chrono::steady_clock::now() - m_began > k_reuse_for) {
+    refresh(lock);
+  }
+  m_scanned_cv.wait(lock, [this] { return m_finished >= m_wait_for; });
+  if (m_problem) {
+    throw ArchiveError(*m_problem);
   }
   if (m_values.size() > k_most_kept_names) {
     m_values.clear(); // between requests: no handler holds a reference into it
   }
   return Use(*this, std::move(lock));
+}
+
+void RunCache::changed() {
+  std::unique_lock lock(m_mutex);
+  m_wait_for = m_started + 1; // a scan that starts from now on
+  refresh(lock);
+}
+
+void RunCache::refresh(std::unique_lock<std::mutex>& lock) {
+  if (m_scanning) {
+    m_again = m_again || m_wait_for > m_started;
+    return;
+  }
+  m_scanning = true;
+  if (m_scanner.joinable()) {
+    // The last scan's thread has finished its work (it cleared m_scanning under the lock).
+    auto done = std::move(m_scanner);
+    lock.unlock();
+    done.join();
+    lock.lock();
+  }
+  m_scanner = std::thread([this] { scan_loop(); });
+}
+
+void RunCache::scan_loop() {
+  std::unique_lock lock(m_mutex);
+  while (!m_stopping) {
+    const auto number = ++m_started;
+    m_again = false;
+    lock.unlock();
+    const auto began = std::chrono::steady_clock::now();
+    std::vector<archive::Run> runs;
+    std::optional<std::string> problem;
+    try {
+      runs = archive::find_runs(m_root, true);
+    } catch (const std::exception& error) {
+      problem = error.what();
+    }
+    lock.lock();
+    if (!problem || m_finished == 0) {
+      m_runs = std::move(runs);
+      m_columns.reset();
+      m_values.clear();
+      m_problem = std::move(problem);
+    }
+    m_began = began;
+    m_finished = number;
+    m_scanned_cv.notify_all();
+    if (!m_again) {
+      break;
+    }
+  }
+  m_scanning = false;
 }
 
 RunCache::Values& RunCache::Use::values(std::string_view name) {

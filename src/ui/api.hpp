@@ -25,6 +25,10 @@ public:
   /// file's bytes for /api/v1/file. Never throws: a failure is a JSON error with its status.
   Response handle(const Request& request);
 
+  /// Runs were added or removed or changed status (as an event stream saw): the runs list
+  /// is scanned again now, and its next requests wait for that scan.
+  void runs_changed();
+
 private:
   Response dispatch(const Request& request);
 

@@ -6,6 +6,7 @@
 #include "ui/http.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace xrun::ui {
@@ -33,20 +35,29 @@ std::optional<std::int64_t> integer_parameter(const Request& request, std::strin
 std::optional<std::filesystem::path> run_parameter(const std::filesystem::path& root,
                                                    const Request& request, Response& refusal);
 
-/// The archive's runs, scanned through its index and kept for a short while between requests.
+/// The archive's runs, scanned through its index (data values included) and kept between
+/// requests.
 ///
-/// The rule: a scan is used again for at most k_reuse_for after it ended (and made again
-/// sooner when a request needs data values the kept scan did not load). A list in the viewer
-/// may thus be a second old (and the time a scan takes); the command line never reuses a scan,
-/// so it never shows a stale record. A Run reads its files on first use and is not safe to share
-/// between threads: the runs are only used under the cache's lock.
+/// The rule: a request is answered from the last scan. When that scan began more than
+/// k_reuse_for ago, a new one starts in the background and replaces it when done, so the runs
+/// table never waits for a scan (one costs about half a second at 100k runs) except the first
+/// one. A change seen by an event stream (a run added, removed, or changing status) starts a
+/// scan at once, and requests then wait for it: a page that refreshes on an event sees the
+/// change. A list in the viewer may thus be about a second old (and the time a scan takes);
+/// the command line never reuses a scan, so it never shows a stale record. A Run reads its
+/// files on first use and is not safe to share between threads: the runs are only used under
+/// the cache's lock.
 class RunCache {
 public:
   static constexpr std::chrono::milliseconds k_reuse_for{1000};
   /// Names whose values are kept at most, per scan (then the kept ones are dropped).
   static constexpr std::size_t k_most_kept_names = 64;
 
-  explicit RunCache(std::filesystem::path root) : m_root(std::move(root)) {}
+  /// Starts the first scan in the background.
+  explicit RunCache(std::filesystem::path root);
+  ~RunCache();
+  RunCache(const RunCache&) = delete;
+  RunCache& operator=(const RunCache&) = delete;
 
   /// The values of one name (`LR`, `data.acc`, `status`) for the runs of a scan, each looked
   /// up on first use: the next page filtered or sorted by the same name costs no lookups.
@@ -70,8 +81,8 @@ public:
     std::vector<char> m_known;
   };
 
-  /// The runs under the lock, brought up to date if the kept scan is too old (or lacks the
-  /// data values and `data` is set). Throws ArchiveError when the root is not a folder.
+  /// The runs of the last scan, under the lock (see the rule above). Throws ArchiveError when
+  /// the root could not be scanned and no earlier scan exists.
   class Use {
   public:
     std::vector<archive::Run>& runs() { return m_cache.m_runs; }
@@ -87,17 +98,32 @@ public:
     RunCache& m_cache;
     std::unique_lock<std::mutex> m_lock;
   };
-  Use use(bool data);
+  Use use();
+
+  /// Runs were added or removed, or one changed status: scan again now, and make the
+  /// requests that come meanwhile wait for that scan.
+  void changed();
 
 private:
+  /// Starts the background scan unless one runs (then it scans once more when done).
+  void refresh(std::unique_lock<std::mutex>& lock);
+  void scan_loop();
+
   std::filesystem::path m_root;
   std::mutex m_mutex;
+  std::condition_variable m_scanned_cv;
   std::vector<archive::Run> m_runs;
   std::optional<nlohmann::json> m_columns;
   std::map<std::string, Values, std::less<>> m_values;
-  bool m_scanned = false;
-  bool m_with_data = false;
-  std::chrono::steady_clock::time_point m_when;
+  std::optional<std::string> m_problem; // why the last scan failed, when it did
+  std::uint64_t m_started = 0;  // scans started so far
+  std::uint64_t m_finished = 0; // the number of the scan m_runs holds (0: none yet)
+  std::uint64_t m_wait_for = 1; // requests wait until this scan is done
+  bool m_scanning = false;
+  bool m_again = false;
+  bool m_stopping = false;
+  std::chrono::steady_clock::time_point m_began; // of the scan m_runs holds
+  std::thread m_scanner;
 };
 
 Response runs_page(RunCache& cache, const Request& request);

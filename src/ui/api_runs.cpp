@@ -56,21 +56,6 @@ struct PageRequest {
   std::optional<std::string> group;
   std::size_t limit = k_default_limit;
   std::size_t offset = 0;
-
-  /// Every name the request looks up, for whether the scan must load data values.
-  bool reads_data() const {
-    std::vector<std::string> names = columns;
-    names.push_back(sort_key);
-    if (group) {
-      names.push_back(*group);
-    }
-    if (where) {
-      const auto used = where->names();
-      names.insert(names.end(), used.begin(), used.end());
-    }
-    return std::any_of(names.begin(), names.end(),
-                       [](const std::string& name) { return archive::reads_data(name); });
-  }
 };
 
 /// The request's parameters, or nullopt with `refusal` set (400; a bad `where` with the
@@ -187,7 +172,7 @@ Response runs_page(RunCache& cache, const Request& request) {
   if (!page) {
     return refusal;
   }
-  auto use = cache.use(page->reads_data());
+  auto use = cache.use();
   auto& runs = use.runs();
   const double now = util::to_epoch_seconds(util::Clock::now());
   const auto matched = matching_runs(use, *page, now);
@@ -305,7 +290,7 @@ Json find_column_names(std::vector<archive::Run>& runs) {
 } // namespace
 
 Response column_names(RunCache& cache) {
-  auto use = cache.use(true);
+  auto use = cache.use();
   auto& names = use.columns();
   if (!names) {
     names = find_column_names(use.runs());

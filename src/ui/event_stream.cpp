@@ -108,8 +108,13 @@ ssize_t EventStreams::read(Stream& stream, char* buffer, std::size_t capacity) {
     if (client_left(stream.socket)) {
       return MHD_CONTENT_READER_END_WITH_ERROR; // frees the stream's place at once
     }
+    bool runs_changed = false;
     for (const auto& event : stream.watcher.poll()) {
       stream.pending += fmt::format("event: {}\ndata: {}\n\n", event.type, event.data_json);
+      runs_changed = runs_changed || event.type == "runs" || event.type == "run";
+    }
+    if (runs_changed && m_on_runs_changed) {
+      m_on_runs_changed(); // before the client hears of it, so its next list shows the change
     }
     if (stream.pending.empty() && Clock::now() - stream.last_output >= k_ping_interval) {
       stream.pending = ": ping\n\n";

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <microhttpd.h>
 #include <mutex>
 #include <optional>
@@ -22,7 +23,10 @@ public:
   static constexpr unsigned k_stream_limit = 16;
   static constexpr std::size_t k_runs_per_stream_limit = 256;
 
-  explicit EventStreams(std::filesystem::path root) : m_root(std::move(root)) {}
+  /// `on_runs_changed` is called (from a stream's thread) when a stream saw runs added or
+  /// removed or a run change status.
+  EventStreams(std::filesystem::path root, std::function<void()> on_runs_changed)
+      : m_root(std::move(root)), m_on_runs_changed(std::move(on_runs_changed)) {}
 
   /// What opening a stream gave: the stream, or what to answer instead.
   struct Opened {
@@ -51,6 +55,7 @@ private:
   static void on_end(void* stream);
 
   std::filesystem::path m_root;
+  std::function<void()> m_on_runs_changed;
   std::atomic<unsigned> m_open{0};
   std::mutex m_mutex;
   std::condition_variable m_wake;

@@ -331,7 +331,7 @@ class Server {
 public:
   Server(std::filesystem::path root, std::string token, std::vector<std::string> host_names)
       : m_api(root), m_token(std::move(token)), m_host_names(std::move(host_names)),
-        m_streams(std::move(root)) {}
+        m_streams(std::move(root), [this] { m_api.runs_changed(); }) {}
 
   MHD_Result answer(MHD_Connection* connection, std::string_view method, RequestState& state,
                     std::size_t* upload_size) {

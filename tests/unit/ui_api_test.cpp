@@ -8,6 +8,7 @@
 #include "util/time.hpp"
 #include "xrun/meta.hpp"
 
+#include <algorithm>
 #include <doctest/doctest.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -158,6 +159,20 @@ TEST_CASE("ui api: the runs page lists every run, newest first, with its shown s
   CHECK(broken["status"] == "corrupt");
   CHECK(broken["name"].is_null());
   CHECK(broken["problem"].get<std::string>().find("experiment_meta.json") != std::string::npos);
+}
+
+TEST_CASE("ui api: after a change an event stream saw, the runs page waits for a new scan") {
+  SmallArchive archive;
+  ui::Api api(archive.root);
+  CHECK(body_of(get(api, "/api/v1/runs"))["total"] == 6);
+  add_run(archive.root, "exp/new", {.start = 5000});
+  std::filesystem::remove_all(archive.root / "exp" / "r1");
+  api.runs_changed();
+  const auto page = body_of(get(api, "/api/v1/runs"));
+  CHECK(page["total"] == 6);
+  const auto ids = run_ids(page);
+  CHECK(std::find(ids.begin(), ids.end(), "exp/new") != ids.end());
+  CHECK(std::find(ids.begin(), ids.end(), "exp/r1") == ids.end());
 }
 
 TEST_CASE("ui api: where, sort, limit, offset, columns and group as archive list has them") {
