@@ -4,6 +4,7 @@
 #include "archive/runs.hpp"
 #include "core/atomic_file.hpp"
 #include "core/diagnostics.hpp"
+#include "core/run_files.hpp"
 #include "util/checksum.hpp"
 #include "util/fs.hpp"
 #include "util/progress.hpp"
@@ -97,12 +98,23 @@ bool link_to_first(archive_entry* entry, const struct stat& info, const std::str
 /// name order). With `written`, records each file's size and checksum for verify().
 /// `buffer` is reused across files. `byte_names`: the format can hold a name that is not
 /// UTF-8 as its bytes (tar can, zip cannot).
+/// Whether `name` (a path in the archive) is the viewer's summary of a series,
+/// `.track/<name>.csv.m4`.
+bool is_series_summary(std::string_view name) {
+  const std::string suffix = std::string(".csv") + std::string(core::k_series_summary_suffix);
+  const std::string track = std::string("/") + core::k_track_folder + "/";
+  return name.ends_with(suffix) && name.find(track) != std::string_view::npos;
+}
+
 void add_tree(struct archive* writer, const std::string& path, const std::string& name,
               bool byte_names, std::vector<char>& buffer,
               std::map<std::string, Expected>* written, Added& added) {
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) {
     throw ArchiveError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  }
+  if (S_ISREG(info.st_mode) && is_series_summary(name)) {
+    return; // derived from the series beside it, and made again by the viewer when needed
   }
   if (!S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode) && !S_ISLNK(info.st_mode)) {
     // A FIFO, socket or device holds no data of the run, and `extract` refuses such entries.

@@ -24,6 +24,9 @@ inline constexpr const char* k_log_file = "experiment_out.log";
 /// runs of earlier versions have files without the stage column.
 inline constexpr const char* k_track_folder = ".track";
 inline constexpr std::string_view k_series_header = "step,value,time,stage\n";
+/// The viewer's summary of a long series, `.track/<name>.csv.m4` beside it: derived from the
+/// series, deletable, rebuilt when needed; `compress` leaves it out.
+inline constexpr std::string_view k_series_summary_suffix = ".m4";
 /// What the tracking SDK adds to a run folder (see the README's run folder section).
 inline constexpr const char* k_summary_file = "experiment_summary.json";
 inline constexpr const char* k_params_file = "params.json";

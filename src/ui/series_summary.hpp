@@ -7,6 +7,7 @@
 // trusted.
 #pragma once
 
+#include "core/run_files.hpp"
 #include "ui/series_file.hpp"
 #include "util/fs.hpp"
 
@@ -29,7 +30,7 @@ inline constexpr std::uint32_t k_group_points = k_block_points * k_group_blocks;
 /// Series of more points than this keep their summary in a file.
 inline constexpr std::uint64_t k_summary_file_points = 65536;
 /// The summary file of `.track/<name>.csv` is `.track/<name>.csv` + this.
-inline constexpr std::string_view k_summary_suffix = ".m4";
+inline constexpr std::string_view k_summary_suffix = core::k_series_summary_suffix;
 /// The longest stage a block records; a block of a longer stage counts as mixed.
 inline constexpr std::size_t k_block_stage_bytes = 22;
 

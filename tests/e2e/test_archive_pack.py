@@ -46,6 +46,16 @@ class Pack(Workspace):
                 self.assertEqual(result.returncode, 0, result.stderr)
                 self.assertTrue(same_tree(self.dir / "results", restored / "results"))
 
+    def test_the_viewers_series_summaries_are_left_out(self):
+        run = next((self.dir / "results").glob("exp/*"))
+        (run / ".track" / "loss.csv.m4").write_bytes(b"derived")
+        result = self.xrun("archive", "compress", "--all", "-o", "all.tar.gz")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with tarfile.open(self.dir / "all.tar.gz") as archive:
+            names = archive.getnames()
+        self.assertTrue(any(name.endswith("/.track/loss.csv") for name in names), names)
+        self.assertFalse(any(name.endswith(".m4") for name in names), names)
+
     def test_names_beyond_ascii_round_trip_in_every_format(self):
         self.write("ex pé.py", (self.dir / "exp.py").read_text())
         self.assertEqual(self.xrun("run", "ex pé.py").returncode, 0)
