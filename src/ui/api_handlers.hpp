@@ -52,6 +52,9 @@ public:
   static constexpr std::chrono::milliseconds k_reuse_for{1000};
   /// Names whose values are kept at most, per scan (then the kept ones are dropped).
   static constexpr std::size_t k_most_kept_names = 64;
+  /// Names whose values a new scan looks up before it replaces the last one: those the
+  /// latest requests used, so that the next page does not pay for them.
+  static constexpr std::size_t k_names_looked_up_ahead = 8;
 
   /// Starts the first scan in the background.
   explicit RunCache(std::filesystem::path root);
@@ -115,6 +118,7 @@ private:
   std::vector<archive::Run> m_runs;
   std::optional<nlohmann::json> m_columns;
   std::map<std::string, Values, std::less<>> m_values;
+  std::vector<std::string> m_recent; // names used, the latest last
   std::optional<std::string> m_problem; // why the last scan failed, when it did
   std::uint64_t m_started = 0;  // scans started so far
   std::uint64_t m_finished = 0; // the number of the scan m_runs holds (0: none yet)
