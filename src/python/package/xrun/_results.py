@@ -568,7 +568,7 @@ def runs(path="results", where=None, columns=None, sort=None, limit=None, as_=No
         return [RunView(row["path"]) for row in rows]
     if as_ is None:
         try:
-            import pandas  # noqa: F401 - only whether it can be imported
+            _pandas("runs()")
         except ImportError:
             return rows
     return _table(rows, columns)
