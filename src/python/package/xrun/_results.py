@@ -16,6 +16,7 @@ import json
 import os
 import re
 import socket
+import stat
 import subprocess
 import time
 import warnings
@@ -61,21 +62,18 @@ def _open_inside(folder: str, relative: str, what: str, directory: bool = False)
             try:
                 inner = os.open(part, flags, dir_fd=fd)
             except OSError as error:
-                if error.errno in (errno.ELOOP, errno.ENOTDIR, errno.ENXIO):
-                    shown = "/".join(parts[:index + 1])
-                    if os.path.islink(os.path.join(folder, shown)):
-                        raise ValueError(f"{what}: {os.path.join(folder, shown)} is a "
-                                         "symbolic link; links are not followed out of a "
-                                         "run folder") from None
-                    raise ValueError(f"{what}: {os.path.join(folder, shown)} is not "
-                                     f"{'a folder' if not last or directory else 'a file'}"
-                                     ) from None
-                raise
+                if error.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENXIO):
+                    raise
+                path = os.path.join(folder, *parts[:index + 1])
+                if os.path.islink(path):
+                    why = "is a symbolic link; links are not followed out of a run folder"
+                else:
+                    why = "is not a folder" if not last or directory else "is not a file"
+                raise ValueError(f"{what}: {path} {why}") from None
             os.close(fd)
             fd = inner
-        kind = os.fstat(fd).st_mode
-        wanted = 0o040000 if directory else 0o100000
-        if kind & 0o170000 != wanted:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISDIR(mode) if directory else stat.S_ISREG(mode)):
             raise ValueError(f"{what}: {os.path.join(folder, relative)} is not "
                              f"{'a folder' if directory else 'a regular file'}")
         return fd
