@@ -85,6 +85,7 @@ class Results(Workspace):
         folder = self.record("--LR", "0.2", "--MODEL", "cnn")
         run_id = os.path.basename(folder)
         shown = self.python(f"""\
+            lazy = "xrun._results" not in sys.modules
             by_part = xrun.load({run_id[-4:]!r})
             by_folder = xrun.load({folder!r})
             assert isinstance(by_part, xrun.RunView), type(by_part)
@@ -96,7 +97,7 @@ class Results(Workspace):
                 "result": by_part.result("model"), "summary": by_part.summary,
                 "params": by_part.params, "series": by_part.series_names(),
                 "log": by_part.log(), "outputs": len(by_part.outputs),
-                "imported": "exp" in sys.modules, "repr": repr(by_part)}}))
+                "imported": "exp" in sys.modules, "lazy": lazy, "repr": repr(by_part)}}))
             """)
         self.assertTrue(shown["same"])
         self.assertEqual(shown["id"], run_id)
@@ -113,7 +114,8 @@ class Results(Workspace):
         self.assertIn("acc", shown["series"])
         self.assertIn("trained cnn", shown["log"])
         self.assertEqual(shown["outputs"], 0)
-        self.assertFalse(shown["imported"])
+        self.assertFalse(shown["imported"])  # the experiment's module is never imported
+        self.assertTrue(shown["lazy"])  # nor the readers by `import xrun`
         self.assertEqual(shown["repr"], f"<RunView {run_id} done>")
 
     def test_a_run_without_results_summary_or_params_gives_empty_dicts(self):
@@ -132,6 +134,17 @@ class Results(Workspace):
             """)
         self.assertEqual(shown[:4], [{}, {}, {}, []])
         self.assertIn("has no result 'acc' (its results: none)", shown[4])
+
+    def test_parameters_json_cannot_hold_come_from_their_exact_text(self):
+        self.write("lossy.py", experiment_source(
+            'BIG: int = 2**70\nLIMIT: float = float("-inf")\n', "pass\n"))
+        self.assertEqual(self.xrun("run", "lossy.py").returncode, 0)
+        folder = str(self.only_run("results/lossy"))
+        shown = self.python(f"""\
+            parameters = xrun.load({folder!r}).parameters
+            print(json.dumps([str(parameters["BIG"]), repr(parameters["LIMIT"])]))
+            """)
+        self.assertEqual(shown, [str(2**70), "-inf"])
 
     def test_load_names_what_it_cannot_find(self):
         self.record()

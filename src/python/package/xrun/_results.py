@@ -329,6 +329,21 @@ def _pandas(what: str):
     return pandas
 
 
+def _parameter_value(record):
+    """The value a parameter record states: its ``exact`` text where JSON could not hold the
+    number (NaN, an infinity, an integer beyond 64 bits), else its JSON value."""
+    if not isinstance(record, dict):
+        return record
+    exact = record.get("exact")
+    if isinstance(exact, str):
+        for parse in (int, float):
+            try:
+                return parse(exact)
+            except ValueError:
+                pass
+    return record.get("value")
+
+
 # -- one run ----------------------------------------------------------------------------------
 
 class RunView:
@@ -365,8 +380,7 @@ class RunView:
     def parameters(self) -> dict:
         """Each parameter's name and value."""
         records = self.meta.get("parameters") or {}
-        return {name: record.get("value") if isinstance(record, dict) else record
-                for name, record in records.items()}
+        return {name: _parameter_value(record) for name, record in records.items()}
 
     @property
     def data(self) -> dict:
