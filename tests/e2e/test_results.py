@@ -343,6 +343,24 @@ class Results(Workspace):
         self.assertIn("is not a relative path inside the run folder", said[2])
         self.assertNotIn("linked/stolen", names)
 
+    def test_a_run_with_a_damaged_meta_is_corrupt_as_the_listing_says(self):
+        folder = self.record()
+        with open(os.path.join(folder, "experiment_meta.json"), "w") as file:
+            file.write('{"status": "done", ')
+        shown = self.python(f"""\
+            run = xrun.load({folder!r})
+            (row,) = xrun.runs(as_="records")
+            try:
+                run.meta
+                said = None
+            except ValueError as error:
+                said = str(error)
+            print(json.dumps([run.status, row["status"], said, run.log()]))
+            """)
+        self.assertEqual(shown[:2], ["corrupt", "corrupt"])
+        self.assertIn("experiment_meta.json is not valid JSON", shown[2])
+        self.assertIn("trained mlp", shown[3])  # the rest of the run still reads
+
     # -- outputs ----------------------------------------------------------------------------
     def write_outputs(self, folder: str, files: dict, kinds: dict, wrong=()) -> None:
         """Writes `files` (name -> bytes) under outputs/ and outputs.json listing them, with

@@ -355,7 +355,9 @@ class RunView:
         folder = os.path.abspath(os.fspath(folder))
         if not os.path.isdir(folder):
             raise ValueError(f"{folder} is not a run folder (no such folder)")
-        if _read_bytes(folder, _META_FILE, "run") is None:
+        # Whatever holds the meta's name makes a run folder (as for the archive commands): one
+        # whose meta is damaged or a link is a corrupt run, not a missing one.
+        if not os.path.lexists(os.path.join(folder, _META_FILE)):
             raise ValueError(f"{folder} is not a run folder (it has no {_META_FILE})")
         self.path = folder
         self.id = os.path.basename(folder)
@@ -373,8 +375,13 @@ class RunView:
 
     @property
     def status(self) -> str:
-        """The status ``xrun archive list`` shows (``lost`` for a run whose recorder died)."""
-        return _shown_status(self.meta, time.time())
+        """The status ``xrun archive list`` shows: ``lost`` for a run whose recorder died,
+        ``corrupt`` for one whose meta cannot be read."""
+        try:
+            meta = self.meta
+        except (OSError, ValueError):
+            return "corrupt"
+        return _shown_status(meta, time.time())
 
     @property
     def parameters(self) -> dict:
