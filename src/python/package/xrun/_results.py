@@ -293,9 +293,7 @@ class _Outputs(Mapping):
         if kind == "json":
             return json.loads(content)
         if kind == "npy":
-            import numpy
-
-            return numpy.load(io.BytesIO(content), allow_pickle=False)
+            return _numpy(f"{where} (npy)").load(io.BytesIO(content), allow_pickle=False)
         if kind == "pickle":
             import pickle
 
@@ -327,6 +325,14 @@ def _pandas(what: str):
     except ImportError:
         raise ImportError(f"{what} needs pandas, which this Python cannot import") from None
     return pandas
+
+
+def _numpy(what: str):
+    try:
+        import numpy
+    except ImportError:
+        raise ImportError(f"{what} needs numpy, which this Python cannot import") from None
+    return numpy
 
 
 def _parameter_value(record):
@@ -378,10 +384,15 @@ class RunView:
         """The status ``xrun archive list`` shows: ``lost`` for a run whose recorder died,
         ``corrupt`` for one whose meta cannot be read."""
         try:
-            meta = self.meta
+            shown = _shown_status(self.meta, time.time())
+            if shown == "lost":
+                # The run may have ended between the reading of its meta and the look at its
+                # supervisor: the meta as it is now tells.
+                now = self.meta.get("status")
+                return now if now != "running" and isinstance(now, str) else shown
+            return shown
         except (OSError, ValueError):
             return "corrupt"
-        return _shown_status(meta, time.time())
 
     @property
     def parameters(self) -> dict:
@@ -439,8 +450,7 @@ class RunView:
             return columns
         if as_ == "pandas":
             return _pandas("series(as_='pandas')").DataFrame(columns)
-        import numpy
-
+        numpy = _numpy("series(as_='numpy')")
         return {"step": numpy.array(columns["step"], dtype=numpy.int64),
                 "value": numpy.array(columns["value"], dtype=numpy.float64),
                 "time": numpy.array(columns["time"], dtype=numpy.float64),
