@@ -348,7 +348,7 @@ class Results(Workspace):
         with open(os.path.join(folder, "experiment_meta.json"), "w") as file:
             file.write('{"status": "done", ')
         shown = self.python(f"""\
-            run = xrun.load({folder!r})
+            run = xrun.load({os.path.basename(folder)[-6:]!r})
             (row,) = xrun.runs(as_="records")
             try:
                 run.meta

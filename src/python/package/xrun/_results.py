@@ -511,10 +511,6 @@ def _archive_list(path, where=None, columns=(), sort=None, limit=None) -> list:
     return json.loads(done.stdout)
 
 
-def _relative(row: dict, root: str) -> str:
-    return os.path.relpath(row["path"], root)
-
-
 def _resolve(text: str, root: str) -> str:
     """The folder of the run ``text`` names in the archive ``root`` as ``xrun archive show``
     finds it: its id, its folder within the archive, or a unique part of its id."""
@@ -524,16 +520,18 @@ def _resolve(text: str, root: str) -> str:
     rows = _archive_list(root, where=f'path ~ "*{text}*"' if plain else None)
     matches = []
     for row in rows:
-        relative = _relative(row, root)
-        if row.get("id") == text or relative == text:
+        # The id is the folder's name: a corrupt run's meta may not say it.
+        relative = os.path.relpath(row["path"], root)
+        run_id = os.path.basename(relative)
+        if run_id == text or relative == text:
             return row["path"]
-        if text in (row.get("id") or ""):
+        if text in run_id:
             matches.append(row)
     if len(matches) == 1:
         return matches[0]["path"]
     if matches:
         raise ValueError(f"{text!r} names {len(matches)} runs in {root}: give more of the id, "
-                         f"e.g. {matches[0]['id']}")
+                         f"e.g. {os.path.basename(matches[0]['path'])}")
     raise ValueError(f"no run {text!r} in {root}: xrun.runs({root!r}) lists the runs")
 
 
