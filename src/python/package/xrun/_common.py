@@ -1,5 +1,6 @@
 """What every module of the package shares: the native ``_xrun`` module (None under plain
-python3, even where its extension build is importable: ``_native()`` gives that one), the errors that end a run before it starts, and the wording of messages (the
+python3, even where its extension build is importable: ``_native()`` gives that one), the xrun
+binary's path, the errors that end a run before it starts, and the wording of messages (the
 ``xrun: error:`` prefix, shortened values, did-you-mean hints, a raised error's own frames).
 Imports only the standard library and ``_xrun``: every other module of the package may import
 it.
@@ -34,6 +35,17 @@ def _native():
             extension = None
         _extension.append(extension)
     return _extension[0]
+
+def _binary() -> str:
+    """The xrun binary (the watcher, the archive queries): named by xrun_binary.txt beside the
+    package (written by the export and by the install), or "" when there is none."""
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "xrun_binary.txt")) as file:
+            path = file.read().strip()
+    except OSError:
+        return ""
+    return path if os.access(path, os.X_OK) else ""
+
 
 _DATA_FILE = "experiment_data.json"  # the data of a run, in its folder
 _SHOWN = 200  # characters of a value an error message echoes

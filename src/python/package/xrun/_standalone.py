@@ -17,7 +17,7 @@ import _thread
 import time
 
 from . import _heartbeat, _protocol, _tracking
-from ._common import _native, _NotRecorded, _own_frame, _prefix, _xrun
+from ._common import _binary, _native, _NotRecorded, _own_frame, _prefix, _xrun
 from ._params import Parameter
 
 # What the log keeps of a line redrawn with "\r" (a progress bar): its last state, every
@@ -143,17 +143,6 @@ def _record(key, value) -> dict:
         raise ValueError(f"parameter names must be strings, not {key!r}")
     # Recorded as the script's own values ("default": neither a config nor the command line).
     return Parameter(key, value).record()
-
-
-def _binary() -> str:
-    """The xrun binary for the watcher: named by xrun_binary.txt beside the package (written
-    by the export and by the install), or "" when there is none."""
-    try:
-        with open(os.path.join(os.path.dirname(__file__), "xrun_binary.txt")) as file:
-            path = file.read().strip()
-    except OSError:
-        return ""
-    return path if os.access(path, os.X_OK) else ""
 
 
 def _script() -> tuple:
