@@ -5,6 +5,7 @@
 #include "python/module_definition.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/liveness.hpp"
 #include "core/module_scan.hpp"
 #include "core/protocol.hpp"
 #include "core/run_hash.hpp"
@@ -73,6 +74,18 @@ std::string receive_line() {
     reader.feed(std::string_view(&byte, 1), [&](std::string_view text) { line = text; });
   }
   return *line;
+}
+
+/// The meta field `key` of a run's meta (a dict as read from experiment_meta.json) when it is
+/// a `kind` of JSON value (a number: not a bool), else null: a field the rule cannot use
+/// counts as not recorded.
+nlohmann::json meta_field(const py::dict& meta, const char* key, nlohmann::json::value_t kind) {
+  if (!meta.contains(key)) {
+    return nullptr;
+  }
+  auto value = to_json(meta[key], py::module_::import("builtins").attr("repr"));
+  const bool number = kind == nlohmann::json::value_t::number_float;
+  return (number ? value.is_number() : value.type() == kind) ? value : nullptr;
 }
 
 /// The JSON line of a message from the Python side (plain data; anything else as its repr).
@@ -255,6 +268,39 @@ void add_rule_functions(py::module_& module) {
       },
       "The candidate closest to `word` when it is a likely typo of it (as xrun's did-you-mean "
       "hints choose everywhere), else None.");
+  module.def(
+      "run_is_lost",
+      [](const py::dict& meta, double now) {
+        using Kind = nlohmann::json::value_t;
+        const auto status = meta_field(meta, "status", Kind::string);
+        if (status != "running") {
+          return false;
+        }
+        const auto host = meta_field(meta, "host", Kind::string);
+        const auto pid = meta_field(meta, "pid", Kind::number_float);
+        const auto pids = meta_field(meta, "pid_namespace", Kind::string);
+        const auto start = meta_field(meta, "start_time", Kind::number_float);
+        const auto heartbeat = meta_field(meta, "heartbeat", Kind::number_float);
+        const auto text = [](const nlohmann::json& value) {
+          return value.is_string() ? value.get<std::string>() : std::string();
+        };
+        const auto host_text = text(host);
+        const auto pids_text = text(pids);
+        // A pid that is no whole number of a pid's range names no process here.
+        const long pid_number = pid.is_number_integer() && pid.get<double>() > 0 &&
+                                        pid.get<double>() < 1e15
+                                    ? pid.get<long>()
+                                    : 0;
+        const xrun::core::RecordedRun run{
+            RunStatus::running,
+            {host_text, pid_number, pids_text, start.is_number() ? start.get<double>() : 0},
+            heartbeat.is_number() ? heartbeat.get<double>() : 0};
+        return xrun::core::is_lost(run, now);
+      },
+      py::arg("meta"), py::arg("now"),
+      "Whether a run whose meta (a dict as read from experiment_meta.json) records it as "
+      "running is lost at `now` (seconds since the epoch), by xrun's own rule: its supervisor "
+      "is gone from this host, or on another host its heartbeat is over a minute old.");
   module.def(
       "stated_value",
       [](py::handle record) {
