@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import textwrap
+import time
 import unittest
 
 from support import Workspace, experiment_source
@@ -302,6 +303,23 @@ class Results(Workspace):
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate(timeout=60)
         self.assertEqual(self.python(script), ["lost", "lost", "mlp"])
+
+    def test_a_running_run_of_another_host_is_lost_by_its_heartbeat_as_the_listing_says(self):
+        folder = self.record()
+        meta_file = os.path.join(folder, "experiment_meta.json")
+        with open(meta_file) as file:
+            meta = json.load(file)
+        shown = []
+        for heartbeat_age in (5, 3600):
+            meta.update(status="running", host="another-host.example", pid=1,
+                        heartbeat=time.time() - heartbeat_age)
+            with open(meta_file, "w") as file:
+                json.dump(meta, file)
+            shown.append(self.python(f"""\
+                (row,) = xrun.runs(as_="records")
+                print(json.dumps([xrun.load({folder!r}).status, row["status"]]))
+                """))
+        self.assertEqual(shown, [["running", "running"], ["lost", "lost"]])
 
     def test_an_archive_copied_elsewhere_still_loads(self):
         folder = self.record("--LR", "0.25")
