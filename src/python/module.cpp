@@ -21,11 +21,13 @@
 #include "xrun/version.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <cerrno>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <pybind11/pybind11.h>
+#include <string_view>
 #include <sys/prctl.h>
 #include <system_error>
 #include <unistd.h>
@@ -76,16 +78,35 @@ std::string receive_line() {
   return *line;
 }
 
-/// The meta field `key` of a run's meta (a dict as read from experiment_meta.json) when it is
-/// a `kind` of JSON value (a number: not a bool), else null: a field the rule cannot use
-/// counts as not recorded.
-nlohmann::json meta_field(const py::dict& meta, const char* key, nlohmann::json::value_t kind) {
-  if (!meta.contains(key)) {
-    return nullptr;
+/// What the lost rule reads of a run's meta (a dict as read from experiment_meta.json). A
+/// field of another type than the meta's counts as not recorded; `fields` keeps the texts.
+/// nullopt when its status is none of xrun's.
+std::optional<xrun::core::RecordedRun> recorded_run(const py::dict& meta,
+                                                    nlohmann::json& fields) {
+  const auto repr = py::module_::import("builtins").attr("repr");
+  for (const char* key : {"status", "host", "pid", "pid_namespace", "start_time", "heartbeat"}) {
+    fields[key] = meta.contains(key) ? to_json(meta[key], repr) : nlohmann::json();
   }
-  auto value = to_json(meta[key], py::module_::import("builtins").attr("repr"));
-  const bool number = kind == nlohmann::json::value_t::number_float;
-  return (number ? value.is_number() : value.type() == kind) ? value : nullptr;
+  const auto text = [&](const char* key) -> std::string_view {
+    const auto& value = fields[key];
+    return value.is_string() ? std::string_view(value.get_ref<const std::string&>()) : "";
+  };
+  const auto number = [&](const char* key) {
+    const auto& value = fields[key];
+    return value.is_number() ? value.get<double>() : 0.0;
+  };
+  // A pid that is no whole number in a pid's range names no process.
+  const auto& pid = fields["pid"];
+  const long pid_number =
+      pid.is_number_integer() && std::abs(pid.get<double>()) < 1e15 ? pid.get<long>() : 0;
+  const auto status = parse_status(text("status"));
+  if (!status) {
+    return std::nullopt;
+  }
+  return xrun::core::RecordedRun{
+      *status,
+      {text("host"), pid_number, text("pid_namespace"), number("start_time")},
+      number("heartbeat")};
 }
 
 /// The JSON line of a message from the Python side (plain data; anything else as its repr).
@@ -271,31 +292,9 @@ void add_rule_functions(py::module_& module) {
   module.def(
       "run_is_lost",
       [](const py::dict& meta, double now) {
-        using Kind = nlohmann::json::value_t;
-        const auto status = meta_field(meta, "status", Kind::string);
-        if (status != "running") {
-          return false;
-        }
-        const auto host = meta_field(meta, "host", Kind::string);
-        const auto pid = meta_field(meta, "pid", Kind::number_float);
-        const auto pids = meta_field(meta, "pid_namespace", Kind::string);
-        const auto start = meta_field(meta, "start_time", Kind::number_float);
-        const auto heartbeat = meta_field(meta, "heartbeat", Kind::number_float);
-        const auto text = [](const nlohmann::json& value) {
-          return value.is_string() ? value.get<std::string>() : std::string();
-        };
-        const auto host_text = text(host);
-        const auto pids_text = text(pids);
-        // A pid that is no whole number of a pid's range names no process here.
-        const long pid_number = pid.is_number_integer() && pid.get<double>() > 0 &&
-                                        pid.get<double>() < 1e15
-                                    ? pid.get<long>()
-                                    : 0;
-        const xrun::core::RecordedRun run{
-            RunStatus::running,
-            {host_text, pid_number, pids_text, start.is_number() ? start.get<double>() : 0},
-            heartbeat.is_number() ? heartbeat.get<double>() : 0};
-        return xrun::core::is_lost(run, now);
+        nlohmann::json fields = nlohmann::json::object();
+        const auto run = recorded_run(meta, fields);
+        return run && xrun::core::is_lost(*run, now);
       },
       py::arg("meta"), py::arg("now"),
       "Whether a run whose meta (a dict as read from experiment_meta.json) records it as "
