@@ -286,8 +286,8 @@ std::string Run::status(double now) const {
   }
   if (!m_shown) {
     const auto supervisor = liveness_here(summary.supervisor());
-    m_shown = core::lost_given(supervisor, summary.heartbeat, now) ? RunStatus::lost
-                                                                   : RunStatus::running;
+    m_shown =
+        core::lost_given(supervisor, summary.heartbeat, now) ? RunStatus::lost : RunStatus::running;
     if (*m_shown == RunStatus::lost && supervisor == Liveness::gone) {
       // The run may have ended between the reading of its meta and now, its supervisor
       // with it: the meta as it is now, read after the supervisor was found gone, tells.

@@ -21,8 +21,8 @@
 #include "xrun/version.hpp"
 
 #include <atomic>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <optional>
