@@ -6,19 +6,14 @@
 #include "core/diagnostics.hpp"
 #include "core/run_files.hpp"
 #include "util/fs.hpp"
-#include "util/host.hpp"
-#include "util/process.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
 #include <set>
 #include <cctype>
-#include <cerrno>
-#include <csignal>
 #include <fmt/format.h>
 #include <iostream>
-#include <unistd.h>
 
 namespace xrun::archive {
 
@@ -278,51 +273,8 @@ Run Run::load(const std::filesystem::path& folder) {
   return run;
 }
 
-Liveness liveness_here(const RecordedProcess& process) {
-  static const std::string host = util::host_name();
-  static const std::string pids = util::pid_namespace();
-  if (process.host != host || process.pid <= 0 ||
-      (!process.pid_namespace.empty() && process.pid_namespace != pids)) {
-    return Liveness::unknown;
-  }
-  if (process.pid == ::getpid() ||
-      (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno != EPERM) ||
-      util::process_is_zombie(process.pid)) {
-    return Liveness::gone; // a zombie is dead, though nobody (a container's init) reaped it
-  }
-  // A dead process's pid may have gone to another process since (even another xrun): the
-  // recorded one runs xrun (by the program's own name: a link to it that the user named
-  // otherwise resolves to it) and had started by `running_by`. What /proc hides (another
-  // user's) is taken to be it.
-  if (const auto program = util::process_executable(process.pid);
-      program && !program->filename().string().starts_with("xrun")) {
-    return Liveness::gone;
-  }
-  const auto started = util::process_start_time(process.pid);
-  return !started || process.running_by <= 0 || *started <= process.running_by + 1.0
-             ? Liveness::alive
-             : Liveness::gone;
-}
-
-namespace {
-
-bool lost_given(const RunSummary& summary, double now, Liveness supervisor) {
-  switch (supervisor) {
-  case Liveness::alive:
-    return false; // perhaps suspended: its heartbeat may be as old as it likes
-  case Liveness::gone:
-    return true;
-  case Liveness::unknown:
-    break;
-  }
-  return now - summary.heartbeat > k_lost_after_seconds;
-}
-
-} // namespace
-
 bool is_lost(const RunSummary& summary, double now) {
-  return summary.status == RunStatus::running &&
-         lost_given(summary, now, liveness_here(summary.supervisor()));
+  return core::is_lost(summary.recorded(), now);
 }
 
 std::string Run::status(double now) const {
@@ -334,7 +286,8 @@ std::string Run::status(double now) const {
   }
   if (!m_shown) {
     const auto supervisor = liveness_here(summary.supervisor());
-    m_shown = lost_given(summary, now, supervisor) ? RunStatus::lost : RunStatus::running;
+    m_shown =
+        core::lost_given(supervisor, summary.heartbeat, now) ? RunStatus::lost : RunStatus::running;
     if (*m_shown == RunStatus::lost && supervisor == Liveness::gone) {
       // The run may have ended between the reading of its meta and now, its supervisor
       // with it: the meta as it is now, read after the supervisor was found gone, tells.

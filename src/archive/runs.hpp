@@ -1,6 +1,7 @@
 // Finding and reading the runs of an archive (a folder tree of run folders).
 #pragma once
 
+#include "core/liveness.hpp"
 #include "xrun/meta.hpp"
 
 #include <cstddef>
@@ -14,29 +15,16 @@
 
 namespace xrun::archive {
 
-/// A running run of another host whose heartbeat is older than this is `lost` (its
-/// supervisor died). On the supervisor's own host its process tells at once.
-inline constexpr double k_lost_after_seconds = 60.0;
-
 /// Data files up to this size are read with the meta and kept in the index; larger ones are
 /// read from the run folder when a query needs them.
 inline constexpr std::size_t k_max_indexed_data = 64 * 1024;
 
-/// A process that a record names: a run's supervisor, a sweep's process.
-struct RecordedProcess {
-  std::string_view host;
-  long pid = 0;
-  std::string_view pid_namespace; // "" when not recorded (taken to be this process's)
-  double running_by = 0;          // a time by which it surely ran; 0 when not known
-};
-
-/// Whether a recorded process lives, as far as this machine can tell.
-enum class Liveness { alive, gone, unknown };
-
-/// On the process's own host and in its pid namespace: alive when its pid is a live xrun
-/// process that started by `running_by` (a pid reused by a later process is gone), else gone.
-/// Elsewhere unknown, to be judged by a heartbeat.
-Liveness liveness_here(const RecordedProcess& process);
+// The lost rule lives in core (the Python package asks it through `_xrun`); the archive's
+// callers name it as their own.
+using core::k_lost_after_seconds;
+using core::Liveness;
+using core::liveness_here;
+using core::RecordedProcess;
 
 /// What listing and selecting runs need of a meta; the archive index keeps exactly this.
 struct RunSummary {
@@ -60,11 +48,12 @@ struct RunSummary {
 
   /// The run's supervisor, which started before the run did.
   RecordedProcess supervisor() const { return {host, pid, pid_namespace, start_time}; }
+
+  /// What the lost rule (core::is_lost) reads of the run.
+  core::RecordedRun recorded() const { return {status, supervisor(), heartbeat}; }
 };
 
-/// Whether a run recorded as `running` is lost at `now`: its supervisor is gone from this host,
-/// or (on another host) its heartbeat is older than k_lost_after_seconds. A live supervisor
-/// here with a stale heartbeat is suspended (Ctrl-Z), not lost.
+/// Whether a run recorded as `running` is lost at `now` (core::is_lost of its summary).
 bool is_lost(const RunSummary& summary, double now);
 
 /// One run folder as found in the archive. Everything beyond the summary (the whole meta,

@@ -5,6 +5,7 @@
 #include "python/module_definition.hpp"
 
 #include "core/atomic_file.hpp"
+#include "core/liveness.hpp"
 #include "core/module_scan.hpp"
 #include "core/protocol.hpp"
 #include "core/run_hash.hpp"
@@ -21,10 +22,12 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <pybind11/pybind11.h>
+#include <string_view>
 #include <sys/prctl.h>
 #include <system_error>
 #include <unistd.h>
@@ -73,6 +76,37 @@ std::string receive_line() {
     reader.feed(std::string_view(&byte, 1), [&](std::string_view text) { line = text; });
   }
   return *line;
+}
+
+/// What the lost rule reads of a run's meta (a dict as read from experiment_meta.json). A
+/// field of another type than the meta's counts as not recorded; `fields` keeps the texts.
+/// nullopt when its status is none of xrun's.
+std::optional<xrun::core::RecordedRun> recorded_run(const py::dict& meta,
+                                                    nlohmann::json& fields) {
+  const auto repr = py::module_::import("builtins").attr("repr");
+  for (const char* key : {"status", "host", "pid", "pid_namespace", "start_time", "heartbeat"}) {
+    fields[key] = meta.contains(key) ? to_json(meta[key], repr) : nlohmann::json();
+  }
+  const auto text = [&](const char* key) -> std::string_view {
+    const auto& value = fields[key];
+    return value.is_string() ? std::string_view(value.get_ref<const std::string&>()) : "";
+  };
+  const auto number = [&](const char* key) {
+    const auto& value = fields[key];
+    return value.is_number() ? value.get<double>() : 0.0;
+  };
+  // A pid that is no whole number in a pid's range names no process.
+  const auto& pid = fields["pid"];
+  const long pid_number =
+      pid.is_number_integer() && std::abs(pid.get<double>()) < 1e15 ? pid.get<long>() : 0;
+  const auto status = parse_status(text("status"));
+  if (!status) {
+    return std::nullopt;
+  }
+  return xrun::core::RecordedRun{
+      *status,
+      {text("host"), pid_number, text("pid_namespace"), number("start_time")},
+      number("heartbeat")};
 }
 
 /// The JSON line of a message from the Python side (plain data; anything else as its repr).
@@ -255,6 +289,17 @@ void add_rule_functions(py::module_& module) {
       },
       "The candidate closest to `word` when it is a likely typo of it (as xrun's did-you-mean "
       "hints choose everywhere), else None.");
+  module.def(
+      "run_is_lost",
+      [](const py::dict& meta, double now) {
+        nlohmann::json fields = nlohmann::json::object();
+        const auto run = recorded_run(meta, fields);
+        return run && xrun::core::is_lost(*run, now);
+      },
+      py::arg("meta"), py::arg("now"),
+      "Whether a run whose meta (a dict as read from experiment_meta.json) records it as "
+      "running is lost at `now` (seconds since the epoch), by xrun's own rule: its supervisor "
+      "is gone from this host, or on another host its heartbeat is over a minute old.");
   module.def(
       "stated_value",
       [](py::handle record) {

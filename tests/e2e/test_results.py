@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import textwrap
+import time
 import unittest
 
 from support import Workspace, experiment_source
@@ -19,6 +20,10 @@ PYTHON = "/usr/bin/python3"
 # The pandas paths run only where /usr/bin/python3 has pandas (Debian's python3-pandas).
 HAS_PANDAS = subprocess.run([PYTHON, "-c", "import pandas"], capture_output=True).returncode == 0
 needs_pandas = unittest.skipUnless(HAS_PANDAS, "pandas is not importable by /usr/bin/python3")
+# RunView.status asks the lost rule of the `_xrun` extension, which a sanitizer build has not
+# (plain python3 cannot load one built for the sanitizers' runtime).
+needs_extension = unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
+                                  "no _xrun extension module in a sanitizer build")
 
 # LR and MODEL are the parameters; a run fails when FAIL is set and waits for a file "go"
 # (after writing "ready") when WAIT is.
@@ -282,6 +287,7 @@ class Results(Workspace):
             """)
         self.assertIn("is not an archive folder", result)
 
+    @needs_extension
     def test_a_running_run_reads_live_and_a_killed_one_shows_lost(self):
         process = self.start("run", "exp.py", "--WAIT")
         self.addCleanup(process.communicate)
@@ -302,6 +308,24 @@ class Results(Workspace):
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate(timeout=60)
         self.assertEqual(self.python(script), ["lost", "lost", "mlp"])
+
+    @needs_extension
+    def test_a_running_run_of_another_host_is_lost_by_its_heartbeat_as_the_listing_says(self):
+        folder = self.record()
+        meta_file = os.path.join(folder, "experiment_meta.json")
+        with open(meta_file) as file:
+            meta = json.load(file)
+        shown = []
+        for heartbeat_age in (5, 3600):
+            meta.update(status="running", host="another-host.example", pid=1,
+                        heartbeat=time.time() - heartbeat_age)
+            with open(meta_file, "w") as file:
+                json.dump(meta, file)
+            shown.append(self.python(f"""\
+                (row,) = xrun.runs(as_="records")
+                print(json.dumps([xrun.load({folder!r}).status, row["status"]]))
+                """))
+        self.assertEqual(shown, [["running", "running"], ["lost", "lost"]])
 
     def test_an_archive_copied_elsewhere_still_loads(self):
         folder = self.record("--LR", "0.25")

@@ -2,19 +2,18 @@
 inside a run folder, and the status a run whose meta says `running` is shown with."""
 
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import unittest
 from pathlib import Path
+from unittest import mock
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "python" / "package"
 sys.dont_write_bytecode = True  # the source tree gets no __pycache__
 sys.path.insert(0, str(PACKAGE))
 
-from xrun._results import _open_inside, _parse_series, _shown_status  # noqa: E402
+from xrun import _results  # noqa: E402
+from xrun._results import _open_inside, _parse_series  # noqa: E402
 
 
 class Series(unittest.TestCase):
@@ -74,48 +73,42 @@ class InsideTheFolder(unittest.TestCase):
             self.read("pipe")  # and without blocking on it
 
 
+class _Native:
+    """A stand-in for ``_xrun`` that answers run_is_lost as told and keeps what it was asked."""
+
+    def __init__(self, lost: bool):
+        self.lost = lost
+        self.asked = []
+
+    def run_is_lost(self, meta, now):
+        self.asked.append((meta, now))
+        return self.lost
+
+
 class Status(unittest.TestCase):
-    def meta(self, **fields):
-        meta = {"status": "running", "host": socket.gethostname(), "pid": 0,
-                "start_time": time.time() - 10, "heartbeat": time.time()}
-        meta.update(fields)
-        return meta
+    """The rule itself is C++ (core::is_lost: tests/unit/liveness_test.cpp); the package asks
+    it through ``_xrun``, which these tests stand in for."""
 
-    def test_an_ended_run_is_its_recorded_status(self):
-        self.assertEqual(_shown_status({"status": "failed"}, time.time()), "failed")
-        self.assertEqual(_shown_status({}, time.time()), "corrupt")
+    def shown(self, meta: dict, native) -> str:
+        with mock.patch.object(_results, "_native", lambda: native):
+            return _results._shown_status(meta, 1000.0)
 
-    def test_on_another_host_the_heartbeat_tells(self):
-        now = time.time()
-        self.assertEqual(_shown_status(self.meta(host="elsewhere", pid=1, heartbeat=now - 5),
-                                       now), "running")
-        self.assertEqual(_shown_status(self.meta(host="elsewhere", pid=1, heartbeat=now - 61),
-                                       now), "lost")
+    def test_an_ended_run_is_its_recorded_status_without_asking(self):
+        native = _Native(lost=True)
+        self.assertEqual(self.shown({"status": "failed"}, native), "failed")
+        self.assertEqual(self.shown({}, native), "corrupt")
+        self.assertEqual(self.shown({"status": 3}, native), "corrupt")
+        self.assertEqual(native.asked, [])
 
-    def test_here_a_dead_or_foreign_supervisor_is_lost_whatever_the_heartbeat(self):
-        ended = subprocess.Popen(["true"])
-        ended.wait()
-        self.assertEqual(_shown_status(self.meta(pid=ended.pid), time.time()), "lost")
-        # A live process that is not xrun (this one: python3) holds the pid.
-        self.assertEqual(_shown_status(self.meta(pid=os.getppid()), time.time()), "lost")
+    def test_a_running_run_is_what_the_native_rule_says(self):
+        meta = {"status": "running", "host": "h", "pid": 7, "heartbeat": 900.0}
+        lost, alive = _Native(lost=True), _Native(lost=False)
+        self.assertEqual(self.shown(meta, lost), "lost")
+        self.assertEqual(self.shown(meta, alive), "running")
+        self.assertEqual(lost.asked, [(meta, 1000.0)])
 
-    def test_here_a_live_xrun_keeps_its_run_running_however_old_the_heartbeat(self):
-        folder = tempfile.TemporaryDirectory()
-        self.addCleanup(folder.cleanup)
-        # A copy of sleep, named as xrun's programs are (/proc shows the program's own name).
-        program = Path(folder.name) / "xrun"
-        program.write_bytes(Path("/bin/sleep").read_bytes())
-        program.chmod(0o755)
-        supervisor = subprocess.Popen([str(program), "30"])
-        self.addCleanup(supervisor.wait)
-        self.addCleanup(supervisor.kill)
-        # The run starts after its supervisor, which then writes no heartbeat (suspended).
-        meta = self.meta(pid=supervisor.pid, start_time=time.time() + 1,
-                         heartbeat=time.time() - 3600)
-        self.assertEqual(_shown_status(meta, time.time()), "running")
-        # Started after the run began: the pid was used again, the supervisor is gone.
-        meta["start_time"] = time.time() - 3600
-        self.assertEqual(_shown_status(meta, time.time()), "lost")
+    def test_without_the_native_module_a_running_run_shows_as_recorded(self):
+        self.assertEqual(self.shown({"status": "running", "heartbeat": 0}, None), "running")
 
 
 if __name__ == "__main__":

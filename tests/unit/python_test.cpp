@@ -73,3 +73,28 @@ TEST_CASE("the embedded interpreter presents the build Python and converts excep
                              "'print(1+1)'], capture_output=True, text=True).stdout.strip()") ==
         "2");
 }
+
+TEST_CASE("_xrun.run_is_lost reads a meta dict's fields as the archive reads the meta") {
+  ::unsetenv("VIRTUAL_ENV");
+  Interpreter interpreter({"experiment.py"});
+  interpreter.exec("import _xrun, os, socket, time\n"
+                   "now = time.time()\n"
+                   "elsewhere = {'status': 'running', 'host': 'another-host.example', 'pid': 1}\n"
+                   "def lost(meta, **fields):\n"
+                   "    return _xrun.run_is_lost(dict(meta, **fields), now)\n");
+  CHECK(interpreter.eval_str("lost(elsewhere, heartbeat=now - 5)") == "False");
+  CHECK(interpreter.eval_str("lost(elsewhere, heartbeat=now - 61)") == "True");
+  CHECK(interpreter.eval_str("lost(elsewhere, heartbeat=now - 61, status='done')") == "False");
+  CHECK(interpreter.eval_str("lost(elsewhere, heartbeat=now - 61, status='finished')") ==
+        "False");
+  // A heartbeat that is no number is none: stale.
+  CHECK(interpreter.eval_str("lost(elsewhere, heartbeat='recent')") == "True");
+  // This process, on this host: no supervisor of a run it reads, however fresh the heartbeat.
+  CHECK(interpreter.eval_str("lost(elsewhere, host=socket.gethostname(), pid=os.getpid(), "
+                             "heartbeat=now)") == "True");
+  // A pid that is no whole number names no process here: the heartbeat tells.
+  CHECK(interpreter.eval_str("lost(elsewhere, host=socket.gethostname(), pid=True, "
+                             "heartbeat=now)") == "False");
+  CHECK(interpreter.eval_str("lost(elsewhere, host=socket.gethostname(), pid=10**30, "
+                             "heartbeat=now)") == "False");
+}

@@ -15,17 +15,15 @@ import io
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import time
 import warnings
 from collections.abc import Mapping
 
-from ._common import _binary, _shown
+from ._common import _binary, _native, _shown
 
 _META_FILE = "experiment_meta.json"
-_LOST_AFTER_SECONDS = 60.0  # archive::k_lost_after_seconds: a heartbeat older is lost
 # The kinds of outputs.json entries and what each loads as.
 _OUTPUT_KINDS = ("npy", "parquet", "csv", "json", "bytes", "file", "pickle")
 # Where xrun's own special parameters (where a run goes, which mixins load) are left out of
@@ -108,82 +106,19 @@ def _read_json(folder: str, relative: str, what: str, missing=None):
 
 # -- the status a listing shows ---------------------------------------------------------------
 
-def _process_stat(pid: int) -> list:
-    """The fields of /proc/<pid>/stat after the name (field 3 onwards), or []."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            text = file.read().decode("utf-8", "replace")
-    except OSError:
-        return []
-    return text[text.rfind(")") + 1:].split() if ")" in text else []
-
-
-def _boot_time():
-    try:
-        with open("/proc/stat") as file:
-            for line in file:
-                if line.startswith("btime "):
-                    return float(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _supervisor_alive(meta: dict):
-    """As archive::liveness_here: True when the recorded supervisor is a live xrun process of
-    this host and pid namespace that started by the run's start, False when it is gone, None
-    when this machine cannot tell (another host or pid namespace)."""
-    pid = meta.get("pid")
-    namespace = meta.get("pid_namespace") or ""
-    try:
-        here = os.readlink("/proc/self/ns/pid")
-    except OSError:
-        here = ""
-    if meta.get("host") != (socket.gethostname() or "unknown") or not isinstance(pid, int) \
-            or isinstance(pid, bool) or pid <= 0 or (namespace and namespace != here):
-        return None
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    fields = _process_stat(pid)
-    if fields and fields[0] in ("Z", "X"):
-        return False  # a zombie is dead, though nobody reaped it
-    try:
-        if not os.path.basename(os.readlink(f"/proc/{pid}/exe")).startswith("xrun"):
-            return False  # the pid went to another program since
-    except OSError:
-        pass  # hidden (another user's): taken to be it
-    running_by = meta.get("start_time") or 0
-    boot = _boot_time()
-    if len(fields) >= 20 and boot is not None and running_by > 0:
-        try:
-            started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        except ValueError:
-            return True
-        return started <= running_by + 1.0
-    return True
-
-
 def _shown_status(meta: dict, now: float) -> str:
     """The status ``xrun archive list`` shows for a run whose meta is ``meta``: the recorded
-    one, but ``lost`` for a ``running`` run whose supervisor is gone from this host (or, on
-    another host, whose heartbeat is older than a minute)."""
+    one, but ``lost`` for a ``running`` run that xrun's own rule finds lost (core::is_lost,
+    asked through ``_xrun``: its supervisor is gone from this host, or on another host its
+    heartbeat is over a minute old). Without the native module (a build for the sanitizers
+    has none) a running run shows as recorded: the rule is not written again in Python."""
     status = meta.get("status")
     if not isinstance(status, str):
         return "corrupt"
-    if status != "running":
+    native = _native()
+    if status != "running" or native is None:
         return status
-    alive = _supervisor_alive(meta)
-    if alive is None:
-        heartbeat = meta.get("heartbeat")
-        stale = not isinstance(heartbeat, (int, float)) or now - heartbeat > _LOST_AFTER_SECONDS
-        return "lost" if stale else "running"
-    return "running" if alive else "lost"
+    return "lost" if native.run_is_lost(meta, now) else "running"
 
 
 # -- series -----------------------------------------------------------------------------------
