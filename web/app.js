@@ -64,6 +64,11 @@ function route() {
 }
 
 window.addEventListener('hashchange', route);
+// A token in the URL has been turned into this server's cookie by now: it leaves the address
+// bar and the history, where it would be seen and kept.
+if (new URLSearchParams(location.search).has('token')) {
+  history.replaceState(null, '', location.pathname + location.hash);
+}
 if (typeof uPlot === 'undefined') {
   document.getElementById('app').replaceChildren(message('The chart library did not load.', 'error'));
 } else {

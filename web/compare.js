@@ -11,13 +11,20 @@ import {
   X_LABELS,
 } from './charts.js';
 
+const MOST_RUNS = 256;
+
 export async function compareView(app, params, ctx) {
-  const ids = (params.get('runs') || '').split(',').filter(Boolean);
+  const named = [...new Set((params.get('runs') || '').split(',').filter(Boolean))];
+  // The server draws at most this many runs in one request (each holds a file open).
+  const ids = named.slice(0, MOST_RUNS);
   const page = el('section', { id: 'compare-page' });
   app.append(page);
   if (!ids.length) {
     page.append(message('Choose runs in the table, then "Compare".'));
     return;
+  }
+  if (named.length > ids.length) {
+    page.append(message(`Comparing the first ${ids.length} of the ${named.length} runs chosen.`));
   }
   // The metrics named in the URL are fetched at once, beside the runs' metadata.
   const prefetched = new Map();

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <limits>
 #include <string>
 #include <unistd.h>
 
@@ -16,6 +17,9 @@ Liveness liveness_here(const RecordedProcess& process) {
   if (process.host != host || process.pid <= 0 ||
       (!process.pid_namespace.empty() && process.pid_namespace != pids)) {
     return Liveness::unknown;
+  }
+  if (process.pid > std::numeric_limits<pid_t>::max()) {
+    return Liveness::gone; // names no process (and cast to pid_t, kill() would mean others)
   }
   if (process.pid == ::getpid() ||
       (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno != EPERM) ||

@@ -7,6 +7,7 @@
 #include "xrun/error.hpp"
 
 #include <charconv>
+#include <set>
 #include <fmt/format.h>
 
 namespace xrun::ui {
@@ -108,7 +109,15 @@ Response Api::dispatch(const Request& request) {
     return folder ? series_list(*folder) : refusal;
   }
   if (name == "series/data") {
-    return series_data(m_root, split_list(request.get("runs").value_or("")), request);
+    auto runs = split_list(request.get("runs").value_or(""));
+    std::set<std::string> seen;
+    std::vector<std::string> distinct; // a run named twice is answered once
+    for (const auto& run : runs) {
+      if (seen.insert(run).second) {
+        distinct.push_back(run);
+      }
+    }
+    return series_data(m_root, distinct, request);
   }
   if (name == "sweeps") {
     return sweep_list(m_root);

@@ -7,6 +7,7 @@
 #include "util/time.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -19,6 +20,8 @@ using Json = nlohmann::json;
 
 constexpr std::int64_t k_default_limit = 200;
 constexpr std::int64_t k_most_rows = 5000;
+constexpr std::size_t k_most_columns = 100;
+constexpr std::size_t k_most_names_looked_up = 32;
 /// Names of each kind `/api/v1/columns` gives at most.
 constexpr std::size_t k_most_names = 500;
 
@@ -92,6 +95,29 @@ std::optional<PageRequest> read_page_request(const Request& request, Response& r
   }
   page.limit = static_cast<std::size_t>(*limit);
   page.offset = static_cast<std::size_t>(*offset);
+  // Each name filtered, sorted or grouped by is looked up for every run of the archive (and
+  // kept); each column for every row of the page: both bounded, so one request cannot ask
+  // the server for gigabytes.
+  if (page.columns.size() > k_most_columns) {
+    refusal = Response::error(400, fmt::format("columns= names {} columns; at most {}",
+                                               page.columns.size(), k_most_columns));
+    return std::nullopt;
+  }
+  std::set<std::string> looked_up = {page.sort_key};
+  if (page.where) {
+    for (auto& name : page.where->names()) {
+      looked_up.insert(std::move(name));
+    }
+  }
+  if (page.group) {
+    looked_up.insert(*page.group);
+  }
+  if (looked_up.size() > k_most_names_looked_up) {
+    refusal = Response::error(
+        400, fmt::format("where=, sort= and group= name {} values; at most {} together",
+                         looked_up.size(), k_most_names_looked_up));
+    return std::nullopt;
+  }
   return page;
 }
 

@@ -318,6 +318,10 @@ Response series_data(const std::filesystem::path& root, const std::vector<std::s
   if (runs.empty()) {
     return Response::error(400, "runs= names no run");
   }
+  if (runs.size() > k_most_runs_per_request) {
+    return Response::error(400, fmt::format("runs= names {} runs; a request takes at most {}",
+                                            runs.size(), k_most_runs_per_request));
+  }
   if (wanted.after && runs.size() != 1) {
     return Response::error(400, "after= follows one run: give one run in runs=");
   }

@@ -329,8 +329,12 @@ bool has_body(MHD_Connection* connection) {
 
 class Server {
 public:
-  Server(std::filesystem::path root, std::string token, std::vector<std::string> host_names)
-      : m_api(root), m_token(std::move(token)), m_host_names(std::move(host_names)),
+  Server(std::filesystem::path root, std::string token, std::vector<std::string> host_names,
+         int port)
+      : m_api(root), m_token(std::move(token)),
+        // Browsers keep cookies by host, not by port: each server's its own name.
+        m_cookie_name(fmt::format("{}_{}", k_token_cookie, port)),
+        m_host_names(std::move(host_names)),
         m_streams(std::move(root), [this] { m_api.runs_changed(); }) {}
 
   MHD_Result answer(MHD_Connection* connection, std::string_view method, RequestState& state,
@@ -392,8 +396,7 @@ private:
         return true;
       }
     }
-    const std::string cookie_name(k_token_cookie);
-    if (const auto cookie = header(connection, MHD_COOKIE_KIND, cookie_name.c_str());
+    if (const auto cookie = header(connection, MHD_COOKIE_KIND, m_cookie_name.c_str());
         cookie && token_matches(*cookie, m_token)) {
       return true;
     }
@@ -427,7 +430,7 @@ private:
     if (token_from_query) {
       reply.headers.emplace_back(
           "Set-Cookie",
-          fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", k_token_cookie, m_token));
+          fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", m_cookie_name, m_token));
     }
     return queue(connection, std::move(reply));
   }
@@ -495,6 +498,7 @@ private:
 
   Api m_api;
   std::string m_token;
+  std::string m_cookie_name; // xrun_token_<port>
   std::vector<std::string> m_host_names;
   EventStreams m_streams;
 };
@@ -597,7 +601,7 @@ int serve(const ServeOptions& options, std::ostream& out) {
   const auto url = fmt::format("http://{}:{}/{}", url_host, listener.port,
                                token.empty() ? "" : "?token=" + token);
 
-  Server server(options.root, token, host_names(options.host, listener));
+  Server server(options.root, token, host_names(options.host, listener), listener.port);
   util::SignalPipe signals{SIGINT, SIGTERM};
   MHD_Daemon* daemon = nullptr;
   {

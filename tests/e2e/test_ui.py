@@ -326,12 +326,16 @@ class Viewer(Workspace):
         self.assertEqual(served.request("/", headers={"Authorization": "Bearer " + "0" * 64})[0], 401)
         status, _, _ = served.request("/", headers={"Authorization": f"Bearer {token}"})
         self.assertEqual(status, 200)
-        status, _, _ = served.request("/", headers={"Cookie": f"other=1; xrun_token={token}"})
+        # The cookie is named by the port: another server's on this host is not this one's.
+        cookie_name = f"xrun_token_{served.port}"
+        status, _, _ = served.request("/", headers={"Cookie": f"other=1; {cookie_name}={token}"})
         self.assertEqual(status, 200)
+        status, _, _ = served.request("/", headers={"Cookie": f"xrun_token_1={token}"})
+        self.assertEqual(status, 401)
         status, headers, _ = served.request(f"/?token={token}")
         self.assertEqual(status, 200)
         cookie = headers["set-cookie"]
-        self.assertIn(f"xrun_token={token}", cookie)
+        self.assertIn(f"{cookie_name}={token}", cookie)
         self.assertIn("HttpOnly", cookie)
         self.assertIn("SameSite=Strict", cookie)
         self.assertEqual(served.request("/", headers={"Host": "evil.example",

@@ -155,6 +155,27 @@ class ViewerApi(Workspace):
         self.assertEqual(body["where"], "LR > 0.1 and MODEL = 'x'")
         self.assertIn("column 20", body["error"])
 
+    def test_what_one_request_may_ask_is_bounded(self):
+        run = self.run_ids[0]
+        _, listing = self.get("/api/v1/series", run=run)
+        name = listing["series"][0]["name"]
+        # A run named many times is answered once.
+        status, body = self.get("/api/v1/series/data", runs=",".join([run] * 300), name=name)
+        self.assertEqual(status, 200)
+        self.assertEqual([series["run"] for series in body["series"]], [run])
+        status, body = self.get("/api/v1/series/data", name=name,
+                                runs=",".join(f"exp/r{i}" for i in range(257)))
+        self.assertEqual(status, 400)
+        self.assertIn("at most 256", body["error"])
+        status, body = self.get("/api/v1/runs", columns=",".join(f"c{i}" for i in range(101)))
+        self.assertEqual(status, 400)
+        self.assertIn("at most 100", body["error"])
+        status, body = self.get("/api/v1/runs", where=" or ".join(f"a{i} == 1" for i in range(33)))
+        self.assertEqual(status, 400)
+        self.assertIn("at most 32", body["error"])
+        status, _ = self.get("/api/v1/runs", where=" or ".join(f"a{i} == 1" for i in range(31)))
+        self.assertEqual(status, 200)
+
     def test_paths_out_of_the_archive_are_refused(self):
         run = self.run_ids[0]
         (self.dir / "secret.txt").write_text("not served")

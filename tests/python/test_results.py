@@ -33,8 +33,13 @@ class Series(unittest.TestCase):
     def test_what_is_not_a_series_is_named(self):
         with self.assertRaisesRegex(ValueError, "x.csv is not a series file"):
             _parse_series(b"a,b\n1,2\n", "x.csv")
-        with self.assertRaisesRegex(ValueError, "x.csv, line 3: 'one,2,3' is not a step"):
-            _parse_series(b"step,value,time\n0,1,2\none,2,3\n", "x.csv")
+
+    def test_damaged_lines_are_left_out_with_a_warning_and_fractional_steps_kept(self):
+        with self.assertWarnsRegex(UserWarning, "x.csv: 1 line.* left out .*line 3"):
+            columns = _parse_series(b"step,value,time\n0,1,2\none,2,3\n2.5,4,5\n3.0,6,7\n",
+                                    "x.csv")
+        self.assertEqual(columns["step"], [0, 2.5, 3])
+        self.assertEqual(columns["value"], [1.0, 4.0, 6.0])
 
 
 class InsideTheFolder(unittest.TestCase):

@@ -92,6 +92,8 @@ TEST_CASE("here a gone supervisor is lost whatever its heartbeat") {
   CHECK(core::is_lost({RunStatus::running, dead, now()}, now()));
   // This process cannot be a supervisor of a run it reads.
   CHECK(core::liveness_here({host, ::getpid(), pids, 0}) == Liveness::gone);
+  // A pid beyond pid_t (a damaged meta) names no process; cast, it would be -1, "every process".
+  CHECK(core::liveness_here({host, 4294967295L, pids, 0}) == Liveness::gone);
   // A live process of another program holds the pid.
   Child sleeper("/bin/sleep");
   const auto runs_sleep = [&] {

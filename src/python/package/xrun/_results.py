@@ -134,20 +134,35 @@ def _parse_series(content: bytes, where: str) -> dict:
     # The text after the last newline is a line not yet (or never) finished.
     lines = lines[1:-1]
     columns = {"step": [], "value": [], "time": [], "stage": []}
+    damaged = []
     for number, line in enumerate(lines, start=2):
         if not line:
             continue
         fields = line.split(",", 3)
         try:
-            step, value, when = int(fields[0]), float(fields[1]), float(fields[2])
+            step, value, when = _step(fields[0]), float(fields[1]), float(fields[2])
         except (ValueError, IndexError):
-            raise ValueError(f"{where}, line {number}: {_shown(repr(line))} is not a "
-                             "step,value,time line") from None
+            damaged.append(number)  # skipped, as the viewer and `archive show` skip it
+            continue
         columns["step"].append(step)
         columns["value"].append(value)
         columns["time"].append(when)
         columns["stage"].append(fields[3] if len(fields) > 3 else "")
+    if damaged:
+        warnings.warn(f"{where}: {len(damaged)} line(s) that are not step,value,time left out "
+                      f"(the first: line {damaged[0]})", stacklevel=3)
     return columns
+
+
+def _step(text: str):
+    """A step as written: an integer, or a number some other writer gave with a fraction."""
+    try:
+        return int(text)
+    except ValueError:
+        step = float(text)
+        if step != step or step in (float("inf"), float("-inf")):
+            raise
+        return int(step) if step.is_integer() else step
 
 
 def _series_names(folder: str, relative: str = ".track") -> list:
