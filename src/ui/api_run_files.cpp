@@ -31,7 +31,8 @@ constexpr std::int64_t k_most_log_page = std::int64_t{4} << 20;
 constexpr std::size_t k_most_listed_files = 10000;
 /// Folders deeper than this are not listed (each level holds a descriptor while listed).
 constexpr int k_most_listed_depth = 64;
-constexpr std::uintmax_t k_most_served_bytes = std::uintmax_t{64} << 20;
+/// A run file up to this size is answered from memory; a larger one is streamed from the file.
+constexpr std::uintmax_t k_most_held_bytes = std::uintmax_t{1} << 20;
 
 /// The answer for a run file that could not be opened: 404 when absent, 413 when too large,
 /// 403 when refused (a link, not a regular file, outside the folder, unreadable).
@@ -320,12 +321,17 @@ Response run_file(const std::filesystem::path& root, const Request& request) {
   // Opened from the archive root, so that every folder below it, the run folder included, is
   // checked not to be a link in the same walk that opens the file.
   const auto relative = fmt::format("{}/{}", *request.get("run"), *path);
-  auto read = util::read_regular_file(root, relative, k_most_served_bytes);
-  if (!read.ok()) {
-    return file_refusal(*path, read.problem, read.why);
+  auto opened = util::open_regular_file(root, relative);
+  if (!opened.ok()) {
+    return file_refusal(*path, opened.problem, opened.why);
   }
   Response response;
-  response.body = std::move(read.text);
+  if (opened.size <= k_most_held_bytes) {
+    response.body = read_at(opened.fd.get(), 0, static_cast<std::size_t>(opened.size));
+  } else {
+    response.file = std::make_shared<util::FileDescriptor>(std::move(opened.fd));
+    response.file_size = opened.size;
+  }
   if (auto type = safe_content_type(*path)) {
     response.content_type = std::move(*type);
   } else {

@@ -2,7 +2,11 @@
 // the API is a set of functions tested without a server (ui/server.cpp adapts libmicrohttpd).
 #pragma once
 
+#include "util/fs.hpp"
+
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +33,10 @@ struct Response {
   /// Set: sent as `Content-Disposition: attachment; filename="..."` (user files that a
   /// browser would otherwise render: HTML, SVG, anything not known to be safe).
   std::optional<std::string> attachment;
+  /// Set: the body is the first `file_size` bytes of this open file, streamed from it rather
+  /// than held in memory (a run's large files).
+  std::shared_ptr<util::FileDescriptor> file;
+  std::uint64_t file_size = 0;
   /// `Cache-Control` value; empty: `no-store`.
   std::string cache_control;
 

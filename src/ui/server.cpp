@@ -277,7 +277,14 @@ void add_headers(MHD_Response* response, const Reply& reply) {
 
 MHD_Result queue(MHD_Connection* connection, Reply reply) {
   MHD_Response* response = nullptr;
-  if (reply.static_body.data() != nullptr) {
+  if (const auto& file = reply.response.file) {
+    // libmicrohttpd closes the descriptor it is given: its own copy.
+    const int fd = ::fcntl(file->get(), F_DUPFD_CLOEXEC, 0);
+    response = fd < 0 ? nullptr : MHD_create_response_from_fd64(reply.response.file_size, fd);
+    if (response == nullptr && fd >= 0) {
+      ::close(fd);
+    }
+  } else if (reply.static_body.data() != nullptr) {
     response = MHD_create_response_from_buffer(reply.static_body.size(),
                                                const_cast<char*>(reply.static_body.data()),
                                                MHD_RESPMEM_PERSISTENT);

@@ -155,6 +155,18 @@ class ViewerApi(Workspace):
         self.assertEqual(body["where"], "LR > 0.1 and MODEL = 'x'")
         self.assertIn("column 20", body["error"])
 
+    def test_a_large_file_is_streamed_whole(self):
+        run = self.run_ids[0]
+        data = os.urandom(3 << 20)
+        (self.dir / "results" / run / "weights.bin").write_bytes(data)
+        status, headers, body = self.raw(
+            f"/api/v1/file?run={urllib.parse.quote(run, safe='')}&path=weights.bin")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, data)
+        self.assertEqual(headers["content-type"], "application/octet-stream")
+        self.assertIn("attachment", headers["content-disposition"])
+        self.assertEqual(headers["x-content-type-options"], "nosniff")
+
     def test_what_one_request_may_ask_is_bounded(self):
         run = self.run_ids[0]
         _, listing = self.get("/api/v1/series", run=run)
