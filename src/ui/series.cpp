@@ -108,7 +108,9 @@ std::variant<DataRequest, Response> parse_data_request(const Request& request) {
 /// One run's series file, open for a request.
 struct OpenSeries {
   std::string run;
-  std::filesystem::path folder;
+  /// The archive: the run's files are opened from there, with no link followed on the way
+  /// (a folder swapped for a link after the run id was checked leads nowhere).
+  std::filesystem::path root;
   util::RegularFile file; // not ok(): the run has no such series
   SeriesIdentity identity;
   SeriesIndex index;
@@ -116,7 +118,7 @@ struct OpenSeries {
 
 /// Opens `.track/<name>.csv` of a run; a response when the file may not be read.
 std::optional<Response> open_series(OpenSeries& series, const std::string& relative) {
-  series.file = util::open_regular_file(series.folder, relative);
+  series.file = util::open_regular_file(series.root, series.run + "/" + relative);
   switch (series.file.problem) {
   case util::FileProblem::none:
     break;
@@ -336,7 +338,7 @@ Response series_data(const std::filesystem::path& root, const std::vector<std::s
         return refusal;
       }
       opened[i].run = runs[i];
-      opened[i].folder = std::move(*folder);
+      opened[i].root = root;
       if (auto refused = open_series(opened[i], relative)) {
         return std::move(*refused);
       }
@@ -350,7 +352,7 @@ Response series_data(const std::filesystem::path& root, const std::vector<std::s
       if (!series.file.ok()) {
         continue;
       }
-      series.index = index_series(series.folder, relative, series.file.fd.get(), series.file.size,
+      series.index = index_series(series.root, series.run + "/" + relative, series.file.fd.get(), series.file.size,
                                   series.identity);
       if (const auto extent = series_extent(source_of(series, wanted))) {
         range = range

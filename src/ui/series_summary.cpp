@@ -1,14 +1,16 @@
 #include "ui/series_summary.hpp"
 
-#include "core/atomic_file.hpp"
 #include "core/run_files.hpp"
 #include "util/fs.hpp"
+#include "util/random.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -451,6 +453,39 @@ std::vector<SummaryBlock> SeriesIndex::blocks_of(std::size_t group, ReadAhead& a
   return std::move(*blocks);
 }
 
+namespace {
+
+/// Makes `relative` inside `folder` hold `content` (a temp file beside it, renamed over it),
+/// in the folder reached with no link followed below `folder`, so a folder swapped for a link
+/// never leads the write elsewhere. Not synced: a summary lost to a crash is rebuilt, and a
+/// damaged one replaced. Returns whether it was written.
+bool write_beside(const std::filesystem::path& folder, const std::string& relative,
+                  std::string_view content) {
+  const auto place = util::open_folder_of(folder, relative);
+  if (!place.at.valid()) {
+    return false;
+  }
+  const auto temp = fmt::format(".{}.{}.tmp", place.name, util::random_token(8));
+  util::FileDescriptor out(::openat(place.at.get(), temp.c_str(),
+                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+  if (!out.valid()) {
+    return false;
+  }
+  bool written = false;
+  try {
+    util::write_all(out.get(), content, temp);
+    written = ::renameat(place.at.get(), temp.c_str(), place.at.get(), place.name.c_str()) == 0;
+  } catch (const std::exception&) {
+    // written stays false: the temp file goes
+  }
+  if (!written) {
+    ::unlinkat(place.at.get(), temp.c_str(), 0);
+  }
+  return written;
+}
+
+} // namespace
+
 SeriesIndex index_series(const std::filesystem::path& folder, std::string_view relative, int csv,
                          std::uint64_t size, SeriesIdentity identity) {
   const std::string summary_name = std::string(relative) + std::string(k_summary_suffix);
@@ -466,15 +501,10 @@ SeriesIndex index_series(const std::filesystem::path& folder, std::string_view r
     return index;
   }
   const auto full = static_cast<std::size_t>(index.points / k_group_points);
-  try {
-    core::AtomicFile summary(folder / summary_name);
-    summary.write(encode_summary(index, identity, tail_before(csv, index.groups[full - 1].end)));
-    // A summary lost to a crash is rebuilt: its folder need not be synced.
-    summary.commit(true, core::FolderSync::by_caller);
-  } catch (const Error&) {
-    // A folder the viewer may not write (another user's archive, a read-only copy): the
-    // blocks serve this request and are dropped.
-  }
+  // A folder the viewer may not write (another user's archive, a read-only copy): the blocks
+  // serve this request and are dropped.
+  write_beside(folder, summary_name,
+               encode_summary(index, identity, tail_before(csv, index.groups[full - 1].end)));
   return index;
 }
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
+#include <optional>
+#include <variant>
 #include <vector>
 
 namespace xrun::util {
@@ -309,37 +311,13 @@ RegularFile why_not(int folder_fd, const std::string& name, int error) {
 
 } // namespace
 
-RegularFile open_regular_file(const std::filesystem::path& folder, std::string_view relative) {
-  std::vector<std::string> parts;
-  for (const auto& part : split(relative, '/')) {
-    if (part == "..") {
-      return refused(FileProblem::outside, "climbs out of its folder with '..'");
-    }
-    if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-  }
-  if (relative.starts_with('/') || parts.empty()) {
-    return refused(FileProblem::outside, "does not name a file inside its folder");
-  }
-  // The folder as given (it may be reached through links the user made), then each step
-  // below it without following any. A file directly inside needs no descriptor of the folder:
-  // O_NOFOLLOW guards the last step of its path.
-  FileDescriptor at;
-  std::string last = parts.back();
-  if (parts.size() == 1) {
-    last = (folder.empty() ? std::filesystem::path(".") : folder / last).string();
-  } else {
-    at = FileDescriptor(::open(folder.empty() ? "." : folder.c_str(),
-                               O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!at.valid()) {
-      return errno == ENOENT || errno == ENOTDIR
-                 ? refused(FileProblem::missing, "does not exist (nor does its folder)")
-                 : refused(FileProblem::unreadable,
-                           fmt::format("cannot be read: {}", std::strerror(errno)));
-    }
-  }
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+namespace {
+
+/// The folders of `parts` but the last, opened one after another below `at` without following
+/// a link; `at` then holds the last of them. Returns why not when one cannot be.
+std::optional<RegularFile> walk_folders(FileDescriptor& at, const std::vector<std::string>& parts,
+                                        std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
     FileDescriptor next(
         ::openat(at.get(), parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!next.valid()) {
@@ -355,6 +333,74 @@ RegularFile open_regular_file(const std::filesystem::path& folder, std::string_v
       return problem;
     }
     at = std::move(next);
+  }
+  return std::nullopt;
+}
+
+/// The names of `relative`, or why it names nothing inside its folder.
+std::variant<std::vector<std::string>, RegularFile> relative_parts(std::string_view relative) {
+  std::vector<std::string> parts;
+  for (const auto& part : split(relative, '/')) {
+    if (part == "..") {
+      return refused(FileProblem::outside, "climbs out of its folder with '..'");
+    }
+    if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+  }
+  if (relative.starts_with('/') || parts.empty()) {
+    return refused(FileProblem::outside, "does not name a file inside its folder");
+  }
+  return parts;
+}
+
+FileDescriptor open_given_folder(const std::filesystem::path& folder) {
+  return FileDescriptor(::open(folder.empty() ? "." : folder.c_str(),
+                               O_PATH | O_DIRECTORY | O_CLOEXEC));
+}
+
+} // namespace
+
+FolderAt open_folder_of(const std::filesystem::path& folder, std::string_view relative) {
+  auto parsed = relative_parts(relative);
+  if (auto* refusal = std::get_if<RegularFile>(&parsed)) {
+    return {FileDescriptor(), {}, refusal->why};
+  }
+  auto& parts = std::get<std::vector<std::string>>(parsed);
+  FileDescriptor at = open_given_folder(folder);
+  if (!at.valid()) {
+    return {FileDescriptor(), {}, fmt::format("cannot be opened: {}", std::strerror(errno))};
+  }
+  if (auto problem = walk_folders(at, parts, parts.size() - 1)) {
+    return {FileDescriptor(), {}, problem->why};
+  }
+  return {std::move(at), parts.back(), {}};
+}
+
+RegularFile open_regular_file(const std::filesystem::path& folder, std::string_view relative) {
+  auto parsed = relative_parts(relative);
+  if (auto* refusal = std::get_if<RegularFile>(&parsed)) {
+    return std::move(*refusal);
+  }
+  auto& parts = std::get<std::vector<std::string>>(parsed);
+  // The folder as given (it may be reached through links the user made), then each step
+  // below it without following any. A file directly inside needs no descriptor of the folder:
+  // O_NOFOLLOW guards the last step of its path.
+  FileDescriptor at;
+  std::string last = parts.back();
+  if (parts.size() == 1) {
+    last = (folder.empty() ? std::filesystem::path(".") : folder / last).string();
+  } else {
+    at = open_given_folder(folder);
+    if (!at.valid()) {
+      return errno == ENOENT || errno == ENOTDIR
+                 ? refused(FileProblem::missing, "does not exist (nor does its folder)")
+                 : refused(FileProblem::unreadable,
+                           fmt::format("cannot be read: {}", std::strerror(errno)));
+    }
+  }
+  if (auto problem = walk_folders(at, parts, parts.size() - 1)) {
+    return std::move(*problem);
   }
   const int last_at = at.valid() ? at.get() : AT_FDCWD;
   RegularFile file;

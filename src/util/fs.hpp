@@ -102,6 +102,16 @@ struct RegularFile {
 /// ends, a link may lead out of the folder. A name that is absolute or has `..` is refused.
 RegularFile open_regular_file(const std::filesystem::path& folder, std::string_view relative);
 
+/// The folder holding the last name of `relative` inside `folder`, reached as
+/// open_regular_file() reaches it (no link followed below `folder`), for making a file there
+/// with `openat`: `at` is invalid and `why` says why when it cannot be.
+struct FolderAt {
+  FileDescriptor at; // O_PATH
+  std::string name;  // the last name of `relative`
+  std::string why;
+};
+FolderAt open_folder_of(const std::filesystem::path& folder, std::string_view relative);
+
 /// The content of a file opened as open_regular_file() opens it, or why there is none; a file
 /// of more than `max_size` bytes (also one that grows past it while read) is not read.
 struct FileText {

@@ -37,3 +37,27 @@ TEST_CASE("private folders are made for this user alone, and others' are refused
     CHECK(foreign->ends_with("elsewhere belongs to user 65534"));
   }
 }
+
+TEST_CASE("a file's folder is reached without a link below the folder given") {
+  TempDir dir;
+  const auto root = dir.path() / "archive";
+  std::filesystem::create_directories(root / "ns" / "run" / ".track");
+  std::filesystem::create_directories(dir.path() / "elsewhere" / "run" / ".track");
+  std::filesystem::create_directory_symlink(dir.path() / "elsewhere", root / "swapped");
+
+  auto place = xrun::util::open_folder_of(root, "ns/run/.track/loss.csv.m4");
+  REQUIRE(place.at.valid());
+  CHECK(place.name == "loss.csv.m4");
+  struct stat at {};
+  struct stat track {};
+  REQUIRE(::fstat(place.at.get(), &at) == 0);
+  REQUIRE(::stat((root / "ns" / "run" / ".track").c_str(), &track) == 0);
+  CHECK(at.st_ino == track.st_ino);
+
+  place = xrun::util::open_folder_of(root, "swapped/run/.track/loss.csv.m4");
+  CHECK_FALSE(place.at.valid());
+  CHECK(place.why == "goes through the symbolic link swapped");
+  CHECK_FALSE(xrun::util::open_folder_of(root, "ns/../../x").at.valid());
+  CHECK_FALSE(xrun::util::open_folder_of(root, "/etc/passwd").at.valid());
+  CHECK(xrun::util::open_folder_of(root, "top.txt").at.valid()); // the folder given itself
+}
