@@ -42,6 +42,9 @@ function runsOnDisk(archive) {
     const folder = path.join(archive, namespace);
     if (namespace.startsWith('.') || !fs.statSync(folder).isDirectory()) continue;
     for (const id of fs.readdirSync(folder)) {
+      // A run folder is made under a hidden name, its meta written there, then renamed: the
+      // hidden one is no run yet (and its meta may be half written).
+      if (id.startsWith('.')) continue;
       const metaFile = path.join(folder, id, 'experiment_meta.json');
       if (!fs.existsSync(metaFile)) continue;
       found.push({ run: `${namespace}/${id}`, meta: JSON.parse(fs.readFileSync(metaFile, 'utf8')) });
