@@ -1,5 +1,7 @@
 #include "ui/access.hpp"
 
+#include "util/strings.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -13,13 +15,8 @@ namespace xrun::ui {
 
 namespace {
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && util::lower_case(a) == util::lower_case(b);
 }
 
 /// `name` without its `:port` suffix; nullopt when the port is not 1 to 5 digits. An IPv6

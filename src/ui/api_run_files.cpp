@@ -77,14 +77,6 @@ std::size_t whole_characters(std::string_view bytes) {
   return bytes.size();
 }
 
-/// Reads up to `count` bytes at `offset`; fewer when the file is shorter.
-std::string read_at(int fd, std::uint64_t offset, std::size_t count) {
-  std::string bytes(count, '\0');
-  const long got = util::read_at(fd, offset, bytes.data(), count);
-  bytes.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
-  return bytes;
-}
-
 } // namespace
 
 Response run_details(const std::filesystem::path& root, const Request& request) {
@@ -143,9 +135,9 @@ Response run_log(const std::filesystem::path& root, const Request& request) {
   } else {
     start = std::min(static_cast<std::uint64_t>(*offset), size);
   }
-  auto bytes = read_at(file.fd.get(), start,
-                       static_cast<std::size_t>(std::min<std::uint64_t>(
-                           static_cast<std::uint64_t>(*limit), size - start)));
+  auto bytes = util::read_at(file.fd.get(), start,
+                             static_cast<std::size_t>(std::min<std::uint64_t>(
+                                 static_cast<std::uint64_t>(*limit), size - start)));
   // A page that starts inside a character (an offset counted from the end lands anywhere)
   // begins after it.
   std::size_t skip = 0;
@@ -268,9 +260,7 @@ std::optional<std::string> safe_content_type(std::string_view path) {
   if (dot == std::string_view::npos || path.find('/', dot) != std::string_view::npos) {
     return std::nullopt;
   }
-  std::string extension(path.substr(dot + 1));
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const auto extension = util::lower_case(path.substr(dot + 1));
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> k_images{{
       {"png", "image/png"},
       {"jpg", "image/jpeg"},
@@ -327,7 +317,7 @@ Response run_file(const std::filesystem::path& root, const Request& request) {
   }
   Response response;
   if (opened.size <= k_most_held_bytes) {
-    response.body = read_at(opened.fd.get(), 0, static_cast<std::size_t>(opened.size));
+    response.body = util::read_at(opened.fd.get(), 0, static_cast<std::size_t>(opened.size));
   } else {
     response.file = std::make_shared<util::FileDescriptor>(std::move(opened.fd));
     response.file_size = opened.size;

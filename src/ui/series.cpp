@@ -352,8 +352,8 @@ Response series_data(const std::filesystem::path& root, const std::vector<std::s
       if (!series.file.ok()) {
         continue;
       }
-      series.index = index_series(series.root, series.run + "/" + relative, series.file.fd.get(), series.file.size,
-                                  series.identity);
+      series.index = index_series(series.root, series.run + "/" + relative, series.file.fd.get(),
+                                  series.file.size, series.identity);
       if (const auto extent = series_extent(source_of(series, wanted))) {
         range = range
                     ? Extent{std::min(range->low, extent->low), std::max(range->high, extent->high)}

@@ -168,18 +168,10 @@ std::optional<SummaryBlock> decode_block(Decoder& in, std::uint32_t points) {
   return block;
 }
 
-/// `length` bytes of the open file `fd` from `offset`; shorter when the file is.
-std::string read_bytes(int fd, std::uint64_t offset, std::size_t length) {
-  std::string bytes(length, '\0');
-  const long got = util::read_at(fd, offset, bytes.data(), length);
-  bytes.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
-  return bytes;
-}
-
 /// The last bytes of the series before `offset`, which a summary covering it records.
 std::string tail_before(int csv, std::uint64_t offset) {
   const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(k_tail_bytes, offset));
-  return read_bytes(csv, offset - length, length);
+  return util::read_at(csv, offset - length, length);
 }
 
 /// What a summary file's header says, once checked against the series it claims to describe.
@@ -221,7 +213,7 @@ std::optional<SummaryHeader> decode_header(std::string_view header, std::uint64_
     return std::nullopt;
   }
   // The same file, shrunk and written again in place, fails here.
-  if (tail != read_bytes(csv, read.covered - tail_length, tail_length)) {
+  if (tail != util::read_at(csv, read.covered - tail_length, tail_length)) {
     return std::nullopt;
   }
   return read;
@@ -251,15 +243,15 @@ std::optional<std::vector<SummaryBlock>> decode_blocks(std::string_view bytes, s
 /// groups read, its blocks left in the file.
 std::optional<SeriesIndex> open_summary(util::RegularFile summary, int csv, std::uint64_t size,
                                         SeriesIdentity identity) {
-  const auto header = decode_header(read_bytes(summary.fd.get(), 0, k_header_bytes), summary.size,
-                                    csv, size, identity);
+  const auto header = decode_header(util::read_at(summary.fd.get(), 0, k_header_bytes),
+                                    summary.size, csv, size, identity);
   if (!header) {
     return std::nullopt;
   }
   const auto groups = static_cast<std::size_t>(header->groups());
   auto decoded =
-      decode_blocks(read_bytes(summary.fd.get(), k_header_bytes, groups * k_record_bytes), groups,
-                    k_group_points);
+      decode_blocks(util::read_at(summary.fd.get(), k_header_bytes, groups * k_record_bytes),
+                    groups, k_group_points);
   if (!decoded || (groups > 0 && decoded->back().end != header->covered)) {
     return std::nullopt;
   }
@@ -334,8 +326,8 @@ std::string encode_summary(const SeriesIndex& index, SeriesIdentity identity,
   // The blocks the old file holds are copied as they are.
   const auto kept = std::min<std::uint64_t>(index.m_first_block, blocks);
   if (kept > 0) {
-    const auto old = read_bytes(index.m_file.get(), index.m_blocks_at,
-                                static_cast<std::size_t>(kept * k_record_bytes));
+    const auto old = util::read_at(index.m_file.get(), index.m_blocks_at,
+                                   static_cast<std::size_t>(kept * k_record_bytes));
     if (old.size() != kept * k_record_bytes) {
       throw ArchiveError("the summary file being extended was cut short");
     }
@@ -439,8 +431,8 @@ std::vector<SummaryBlock> SeriesIndex::blocks_of(std::size_t group, ReadAhead& a
     const auto blocks =
         std::min<std::uint64_t>(k_read_ahead_groups * k_group_blocks, m_first_block - first);
     ahead.first_block = first;
-    ahead.records = read_bytes(m_file.get(), m_blocks_at + first * k_record_bytes,
-                               static_cast<std::size_t>(blocks * k_record_bytes));
+    ahead.records = util::read_at(m_file.get(), m_blocks_at + first * k_record_bytes,
+                                  static_cast<std::size_t>(blocks * k_record_bytes));
   }
   const auto bytes =
       std::string_view(ahead.records)
@@ -527,8 +519,8 @@ std::optional<std::uint64_t> summarized_points(const std::filesystem::path& fold
   const SeriesIdentity identity{static_cast<std::uint64_t>(info.st_dev),
                                 static_cast<std::uint64_t>(info.st_ino)};
   const auto size = static_cast<std::uint64_t>(info.st_size);
-  const auto header = decode_header(read_bytes(summary.fd.get(), 0, k_header_bytes), summary.size,
-                                    csv.fd.get(), size, identity);
+  const auto header = decode_header(util::read_at(summary.fd.get(), 0, k_header_bytes),
+                                    summary.size, csv.fd.get(), size, identity);
   if (!header || size - header->covered > k_counted_tail_bytes) {
     return std::nullopt;
   }

@@ -8,6 +8,7 @@
 #include "ui/http.hpp"
 #include "util/process.hpp"
 #include "util/signal_pipe.hpp"
+#include "util/strings.hpp"
 #include "xrun/error.hpp"
 
 #include <algorithm>
@@ -175,12 +176,6 @@ Listener open_listener(const std::string& host, std::optional<int> port) {
   return listener;
 }
 
-std::string lower_case(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 std::string machine_name() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0) {
@@ -197,11 +192,11 @@ std::vector<std::string> host_names(const std::string& host, const Listener& lis
     return names; // only the loopback names: a page reached otherwise is another site's
   }
   const bool ipv6_literal = host.find(':') != std::string::npos;
-  names.push_back(lower_case(ipv6_literal ? "[" + host + "]" : host));
+  names.push_back(util::lower_case(ipv6_literal ? "[" + host + "]" : host));
   names.push_back(listener.address);
   if (listener.wildcard) {
     if (auto name = machine_name(); !name.empty()) {
-      names.push_back(lower_case(name));
+      names.push_back(util::lower_case(name));
     }
     ifaddrs* interfaces = nullptr;
     if (::getifaddrs(&interfaces) == 0) {

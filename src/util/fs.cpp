@@ -55,6 +55,13 @@ long read_at(int fd, std::uint64_t offset, char* buffer, std::size_t size) {
   return static_cast<long>(got);
 }
 
+std::string read_at(int fd, std::uint64_t offset, std::size_t size) {
+  std::string bytes(size, '\0');
+  const long got = read_at(fd, offset, bytes.data(), size);
+  bytes.resize(got < 0 ? 0 : static_cast<std::size_t>(got));
+  return bytes;
+}
+
 void fsync_directory(const std::filesystem::path& dir) {
   const FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) {

@@ -21,6 +21,10 @@ void fsync_directory(const std::filesystem::path& dir);
 /// short reads): fewer only at the file's end. Returns the count, or -1 with errno set.
 long read_at(int fd, std::uint64_t offset, char* buffer, std::size_t size);
 
+/// Up to `size` bytes of `fd` from `offset` as read_at() reads them: fewer at the file's end,
+/// and only those read before an error.
+std::string read_at(int fd, std::uint64_t offset, std::size_t size);
+
 /// fsyncs a regular file, so that its content survives a crash. Throws std::system_error.
 void fsync_file(const std::filesystem::path& file);
 

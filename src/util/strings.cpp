@@ -31,17 +31,21 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return at(rows - 1, cols - 1);
 }
 
+std::string lower_case(std::string_view text) {
+  std::string result(text);
+  for (auto& c : result) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return result;
+}
+
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string> candidates) {
-  const auto lower = [](std::string_view text) {
-    std::string result(text);
-    for (auto& c : result) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return result;
-  };
+  const auto lowered = lower_case(word);
   for (const auto& candidate : candidates) {
-    if (lower(candidate) == lower(word)) {
+    if (lower_case(candidate) == lowered) {
       return candidate; // a difference of case only (`lr` for `LR`) is the likeliest slip
     }
   }
@@ -59,9 +63,8 @@ std::optional<std::string> closest_match(std::string_view word,
     return best;
   }
   // A name cut short (`LEARNING` for `LEARNING_RATE`): the shortest that begins with it.
-  const auto start = lower(word);
   for (const auto& candidate : candidates) {
-    if (lower(candidate).starts_with(start) && (!best || candidate.size() < best->size())) {
+    if (lower_case(candidate).starts_with(lowered) && (!best || candidate.size() < best->size())) {
       best = candidate;
     }
   }

@@ -13,6 +13,9 @@ namespace xrun::util {
 /// neighbouring characters each cost one (so `rnu` is one step from `run`).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
+/// `text` with its ASCII letters in lower case (other bytes as they are).
+std::string lower_case(std::string_view text);
+
 /// The candidate closest to `word` when it is close enough to be a likely typo (one that
 /// differs in case only, else an edit distance of at most a third of the word's length, at
 /// least 1, else the shortest that begins with a word of 3 or more characters, as a name cut
