@@ -165,15 +165,18 @@ export function mergeBuckets(members, answer) {
   const to = answer.to;
   const width = answer.width || 1000;
   const step = (to - from) / width || 1;
-  const buckets = new Map();
-  const add = (x, mean, lo, hi) => {
-    if (mean === null || mean === undefined) return;
-    let b = buckets.get(x);
-    if (!b) buckets.set(x, (b = { sum: 0, n: 0, lo: Infinity, hi: -Infinity }));
-    b.sum += mean;
+  // Into `into`'s bucket at `x`: a value counted once, with the low and high it stands for.
+  const gather = (into, x, value, lo, hi) => {
+    let b = into.get(x);
+    if (!b) into.set(x, (b = { sum: 0, n: 0, lo: Infinity, hi: -Infinity }));
+    b.sum += value;
     b.n += 1;
     b.lo = Math.min(b.lo, lo);
     b.hi = Math.max(b.hi, hi);
+  };
+  const buckets = new Map();
+  const add = (x, mean, lo, hi) => {
+    if (mean !== null && mean !== undefined) gather(buckets, x, mean, lo, hi);
   };
   for (const s of members) {
     if (s.band && s.band.x.length && !s.exact) {
@@ -185,13 +188,7 @@ export function mergeBuckets(members, answer) {
       const y = s.y[i];
       if (y === null || y === undefined) return;
       const index = Math.min(width - 1, Math.max(0, Math.floor((x - from) / step)));
-      const start = from + index * step;
-      let b = own.get(start);
-      if (!b) own.set(start, (b = { sum: 0, n: 0, lo: Infinity, hi: -Infinity }));
-      b.sum += y;
-      b.n += 1;
-      b.lo = Math.min(b.lo, y);
-      b.hi = Math.max(b.hi, y);
+      gather(own, from + index * step, y, y, y);
     });
     for (const [x, b] of own) add(x, b.sum / b.n, b.lo, b.hi);
   }
