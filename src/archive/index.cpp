@@ -479,8 +479,8 @@ std::vector<Run> found_runs(Catalog& catalog) {
 
 bool reads_data(std::string_view name) {
   const auto head = name.substr(0, name.find_first_of("./"));
-  return head == "data" || head == "summary" || head == "primary_metric" || head == "primary" ||
-         head == "params" || head == "p";
+  return head == "data" || head == "results" || head == "summary" || head == "primary_metric" ||
+         head == "primary" || head == "params" || head == "p";
 }
 
 std::vector<Run> scan_archive(const std::filesystem::path& root, const ScanOptions& options,

@@ -26,7 +26,8 @@ struct ScanOptions {
 };
 
 /// Whether a name of `--where`, `--columns` or `--sort` reads values of a run's files: data
-/// values, or the tracking SDK's summary, primary metric and logged parameters.
+/// values (`results.*` among them), or the tracking SDK's summary, primary metric and logged
+/// parameters.
 bool reads_data(std::string_view name);
 
 /// What a scan did, for tests and benchmarks.

@@ -14,6 +14,7 @@
 #include <cctype>
 #include <fmt/format.h>
 #include <iostream>
+#include <iterator>
 
 namespace xrun::archive {
 
@@ -21,7 +22,15 @@ namespace {
 
 using Json = nlohmann::json;
 
+/// The first part of a name that says where its value is found, before any parameter.
+bool is_root(std::string_view head) {
+  static constexpr std::string_view k_roots[] = {
+      "data", "params", "p", "meta", "summary", "primary_metric", "primary", "results"};
+  return std::find(std::begin(k_roots), std::end(k_roots), head) != std::end(k_roots);
+}
+
 /// `a.b/c` -> ["a", "b", "c"].
+
 std::vector<std::string> split_path(std::string_view path) {
   return util::split_outside_brackets(path, "./");
 }
@@ -347,12 +356,16 @@ Json Run::value(std::string_view name, double now) {
   if (!readable()) {
     return nullptr;
   }
-  // A parameter comes before a meta field of its name. The parameter text is our own dump, so
-  // a parameter NAME appears in it as "NAME": -- a cheap test that spares parsing it for the
-  // meta fields a listing sorts by. (Parameter names have no lower case, so none is `data`,
-  // `params` or `meta`.)
+  // A parameter comes before a meta field of its name, but not before a root of the names: a
+  // function's parameter `data` is reached as `params.data`, and `data.x` stays the data's.
+  // The parameter text is our own dump, so a parameter NAME appears in it as "NAME": -- a
+  // cheap test that spares parsing it for the meta fields a listing sorts by.
   const auto head = name.substr(0, name.find_first_of("./"));
-  if (has_key(parameters_text, head)) {
+  if (head == "results") {
+    // What a function returned is stored in the data under `results`.
+    return value(fmt::format("data.{}", name), now);
+  }
+  if (!is_root(head) && has_key(parameters_text, head)) {
     if (!m_loaded || !m_loaded->parameters) {
       if (const auto value = member(parameters_text, head); value && !value->is_null()) {
         return walk(*value, split_path(name), 1);
@@ -483,7 +496,7 @@ void warn_of_unknown_names(const Query& query, std::vector<Run>& runs,
       if (reads_data(name)) {
         add_data_names(runs[i].value("data", now), "data", known);
       }
-      for (const char* group : {"summary", "primary_metric"}) {
+      for (const char* group : {"summary", "primary_metric", "results"}) {
         if (name.starts_with(group)) {
           add_data_names(runs[i].value(group, now), group, known);
         }

@@ -99,8 +99,10 @@ struct Run {
 
   /// The value of a name for `--where`, `--columns` and `--sort` (null when the run has
   /// none): parameters (`LR`, `params.LR`), meta fields (`status`, `name`, `duration`, ...,
-  /// or `meta.FIELD`), data values (`data.metrics.acc`) and what the tracking SDK recorded
-  /// (`summary.test_acc`, `primary_metric.best`, `params.lr` of params.json).
+  /// or `meta.FIELD`), data values (`data.metrics.acc`; `results.acc` is
+  /// `data.results.acc`, what a function returned) and what the tracking SDK recorded
+  /// (`summary.test_acc`, `primary_metric.best`, `params.lr` of params.json). A parameter
+  /// named like one of these roots (a function's `data`) is reached only as `params.NAME`.
   nlohmann::json value(std::string_view name, double now);
 
 private:

@@ -23,8 +23,17 @@ int reproduce_command(RunOptions& options) {
   for (const auto& warning : plan.warnings) {
     core::print_warning(warning);
   }
-  python::ChildOptions child{
-      python::ChildMode::run, plan.config.experiment, parameters, -1, -1, nullptr};
+  if (options.cache || options.rerun) {
+    throw UsageError(fmt::format("{} is for xrun run: a reproduction always runs again",
+                                 options.cache ? "--cache" : "--rerun"));
+  }
+  python::ChildOptions child;
+  child.file = plan.config.experiment;
+  child.function = plan.config.function;
+  child.args = parameters;
+  // A function whose done run has the same cache key is run all the same: a reproduction is
+  // asked to run the code again.
+  child.rerun = !plan.config.function.empty();
   child.config = plan.config.to_json();
   child.plugins = child.config["plugins"];
   run::RunRequest request;

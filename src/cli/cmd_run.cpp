@@ -6,6 +6,7 @@
 #include "cli/launcher_options.hpp"
 #include "config/config.hpp"
 #include "core/diagnostics.hpp"
+#include "core/function_target.hpp"
 #include "sweep/expand.hpp"
 #include "sweep/request.hpp"
 #include "util/strings.hpp"
@@ -85,6 +86,9 @@ int sweep_command(const RunOptions& options, const std::vector<std::string>& par
   }
   request.labels = run_labels(options, config ? &*config : nullptr);
   request.file = absolute(child.file);
+  request.function = child.function;
+  request.cache = child.cache ? nlohmann::json(*child.cache) : nlohmann::json();
+  request.rerun = child.rerun;
   request.config = config ? child.config : nlohmann::json();
   request.config_path = config ? absolute(options.file) : std::string();
   request.args = parameters;
@@ -115,11 +119,39 @@ double system_metrics_interval(const std::string& given) {
   return seconds;
 }
 
+/// The function run's --cache and --rerun into `child`; for a module run (no function named)
+/// either is a UsageError.
+void set_function_flags(const RunOptions& options, python::ChildOptions& child) {
+  if (child.function.empty()) {
+    for (const auto& [given, flag] : {std::pair{options.cache, "--cache"},
+                                      std::pair{options.rerun, "--rerun"}}) {
+      if (given) {
+        throw UsageError(fmt::format("{} is for function runs (FILE.py:NAME)", flag),
+                         "e.g. xrun run mod.py:train --cache");
+      }
+    }
+    return;
+  }
+  if (options.cache) {
+    child.cache = true;
+  }
+  child.rerun = options.rerun;
+}
+
 int run_command(RunOptions& options) {
   const auto parameters = split_flags(options);
-  const std::filesystem::path given = options.file;
+  // `mod.py:train`: the function `train` of mod.py; the checks below are the module's.
+  const auto target = core::split_function_target(options.file);
+  const std::filesystem::path given = target.file;
   std::error_code error;
   if (!std::filesystem::exists(given, error)) {
+    const auto colon = options.file.rfind(".py:");
+    if (colon != std::string::npos &&
+        std::filesystem::exists(options.file.substr(0, colon + 3), error)) {
+      throw UsageError(fmt::format("{}: '{}' is not a function name", options.file,
+                                   util::shorten(options.file.substr(colon + 4))),
+                       "name a function as FILE.py:NAME, NAME a Python identifier");
+    }
     throw UsageError(fmt::format("experiment file {} does not exist", given.string()));
   }
   if (!std::filesystem::is_regular_file(given, error)) {
@@ -127,7 +159,10 @@ int run_command(RunOptions& options) {
   }
   config::check_file_name(std::filesystem::absolute(given), {});
 
-  python::ChildOptions child{python::ChildMode::run, given, parameters, -1, -1, nullptr};
+  python::ChildOptions child;
+  child.file = given;
+  child.function = target.function;
+  child.args = parameters;
   run::RunRequest request;
   request.file = given;
   request.args = parameters;
@@ -140,6 +175,7 @@ int run_command(RunOptions& options) {
       core::print_warning(warning);
     }
     child.file = request.file = config->experiment;
+    child.function = config->function;
     child.config = config->to_json();
     child.plugins = child.config["plugins"];
     request.config = given;
@@ -148,6 +184,7 @@ int run_command(RunOptions& options) {
     throw UsageError(
         fmt::format("{} is neither a Python module (.py) nor a config (.yml)", given.string()));
   }
+  set_function_flags(options, child);
   const auto type = options.launcher.value(
       "type", config ? config->launcher.value("type", "local") : std::string("local"));
   if (!options.sweeps.empty() || (config && !config->sweep.empty()) || type == "slurm") {
@@ -189,10 +226,12 @@ void add_run_command(CLI::App& app, Action& action, const ExperimentWords& words
       app, action, words,
       {ExperimentCommand::run, "run",
        "Run a Python experiment module or YAML config and record it in a run folder", "file",
-       "The experiment module (.py) or config (.yml)",
+       "The experiment module (.py), a function in one (FILE.py:NAME) or a config (.yml)",
        "Give the experiment's parameters after FILE as --NAME VALUE or --NAME=VALUE. A "
        "config's sweep: section or --sweep runs many variations (--dry-run lists them).",
-       "run needs an experiment file", "xrun run exp.py [--NAME VALUE ...]", run_command});
+       "run needs an experiment file",
+       "xrun run exp.py [--NAME VALUE ...] or xrun run mod.py:train [--name value ...]",
+       run_command});
 }
 
 } // namespace xrun::cli

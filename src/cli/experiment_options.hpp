@@ -39,6 +39,8 @@ struct RunOptions {
   bool keep_going = false;
   bool skip_done = false;
   bool verbose = false;
+  bool cache = false; // --cache: a function run reuses a done run with its cache key
+  bool rerun = false; // --rerun: a function run runs even when such a done run exists
   nlohmann::json launcher = nlohmann::json::object(); // --launcher and the Slurm options given
   std::vector<std::string> tags;                      // --tag NAME (repeatable)
   std::optional<std::string> note;                    // --note TEXT (the last one given)

@@ -15,6 +15,11 @@ python::ChildOptions child_for(const sweep::Request& request, const Json& settin
                                ResolvedConfig& resolved) {
   python::ChildOptions child;
   child.file = request.file;
+  child.function = request.function;
+  if (request.cache.is_boolean()) {
+    child.cache = request.cache.get<bool>();
+  }
+  child.rerun = request.rerun;
   child.args = request.args;
   child.plugins = request.plugins;
   if (request.config.is_object()) {

@@ -2,6 +2,7 @@
 
 #include "config/launcher.hpp"
 #include "config/yaml_reader.hpp"
+#include "core/function_target.hpp"
 #include "core/protocol.hpp"
 #include "core/run_labels.hpp"
 #include "core/value_limits.hpp"
@@ -157,7 +158,9 @@ std::vector<Layer> read_chain(const std::filesystem::path& file, bool strict,
            "add `extend: experiment.py` (or another config)");
     }
     const auto target_text = layer.reader.text(extend, "extend");
-    const auto target = (current.parent_path() / target_text).lexically_normal();
+    // `mod.py:train`: the function train of mod.py, whose file is what must exist.
+    const auto named = core::split_function_target(target_text);
+    const auto target = (current.parent_path() / named.file).lexically_normal();
     check_file_name(target, layer.reader.where(extend));
     if (!std::filesystem::is_regular_file(target)) {
       fail(layer.reader.where(extend),
@@ -168,6 +171,7 @@ std::vector<Layer> read_chain(const std::filesystem::path& file, bool strict,
     const auto extension = target.extension().string();
     if (extension == ".py") {
       config.experiment = target;
+      config.function = named.function;
       return layers;
     }
     if (extension != ".yml" && extension != ".yaml") {
@@ -360,6 +364,7 @@ Config Config::from_json(const Json& json) {
   const auto given = core::protocol::InvocationConfig::from_json(json);
   Config config;
   config.experiment = given.experiment;
+  config.function = given.function;
   config.files.assign(given.files.begin(), given.files.end());
   config.name = given.name;
   config.description = given.description;
@@ -378,6 +383,7 @@ Config Config::from_json(const Json& json) {
 Json Config::to_json() const {
   core::protocol::InvocationConfig given;
   given.experiment = experiment.string();
+  given.function = function;
   for (const auto& path : files) {
     given.files.push_back(path.string());
   }

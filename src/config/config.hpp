@@ -49,6 +49,7 @@ struct PluginChoice {
 
 struct Config {
   std::filesystem::path experiment;         // the Python module at the root of the chain
+  std::string function; // `extend: mod.py:NAME`: the function of the module run; "" for a module
   std::vector<std::filesystem::path> files; // the config files, the root's child first ... top last
   std::string name;                         // default: the top config's file stem
   std::string description;

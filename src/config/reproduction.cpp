@@ -1,5 +1,6 @@
 #include "config/reproduction.hpp"
 
+#include "core/function_target.hpp"
 #include "core/run_files.hpp"
 #include "util/fs.hpp"
 #include "xrun/error.hpp"
@@ -205,6 +206,18 @@ Reproduction plan_reproduction(const std::filesystem::path& run_folder,
   config.description = meta.description;
   config.base_path = base_beside(folder, meta, plan.warnings);
   config.namespace_name = meta.namespace_name;
+  // A function run runs its function of the archived module again.
+  if (const auto function = meta.extra.find("function");
+      function != meta.extra.end() && function->is_object()) {
+    const auto name = function->find("name");
+    if (name == function->end() || !name->is_string() ||
+        !core::is_identifier(name->get<std::string>())) {
+      throw UsageError(fmt::format("run {} records a function without a usable name (meta "
+                                   "function.name)",
+                                   run_folder.string()));
+    }
+    config.function = name->get<std::string>();
+  }
   std::error_code error;
   if (!meta.working_directory.empty() &&
       std::filesystem::is_directory(meta.working_directory, error)) {

@@ -101,7 +101,8 @@ std::string Config::resolved_yaml(const std::filesystem::path& experiment_base_p
                                                    command_line ? " and the command line" : ""))
       << YAML::Newline;
   out << YAML::BeginMap;
-  out << YAML::Key << "extend" << YAML::Value << experiment.string();
+  out << YAML::Key << "extend" << YAML::Value
+      << (function.empty() ? experiment.string() : experiment.string() + ":" + function);
   out << YAML::Key << "name" << YAML::Value << name;
   if (!description.empty()) {
     out << YAML::Key << "description" << YAML::Value << YAML::Literal << description;

@@ -1,6 +1,8 @@
 #include "core/protocol.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <iterator>
 #include <utility>
 
 namespace xrun::core::protocol {
@@ -71,6 +73,21 @@ Json choices_json(const std::vector<PluginChoice>& choices) {
 
 std::vector<HookRecord> hooks_of(const Json& list) {
   return list_of(list, [](const Json& item) { return hook_from_json(item); });
+}
+
+/// The object at `key` of `json`, or null when it is absent or null. Throws ProtocolError for
+/// a value of another kind.
+Json optional_object(const Json& json, const char* key) {
+  const auto found = json.find(key);
+  if (found == json.end() || found->is_null()) {
+    return Json();
+  }
+  if (!found->is_object()) {
+    throw ProtocolError(fmt::format(
+        "the \"prepare\" message of the experiment process has a \"{}\" that is not an object",
+        key));
+  }
+  return *found;
 }
 
 Json hooks_json(const std::vector<HookRecord>& hooks) {
@@ -185,6 +202,7 @@ PluginChoice PluginChoice::from_json(const Json& json) {
 
 Json InvocationConfig::to_json() const {
   return {{"experiment", experiment},
+          {"function", function},
           {"files", files},
           {"name", name},
           {"description", description},
@@ -198,6 +216,7 @@ Json InvocationConfig::to_json() const {
 InvocationConfig InvocationConfig::from_json(const Json& json) {
   InvocationConfig config;
   config.experiment = json.value("experiment", "");
+  config.function = json.value("function", "");
   config.files = strings(json, "files");
   config.name = json.value("name", "");
   config.description = json.value("description", "");
@@ -217,6 +236,7 @@ Json Invocation::to_json() const {
   return {{"protocol", k_protocol_version},
           {"mode", mode},
           {"file", file},
+          {"function", function},
           {"args", args},
           {"config", config ? config->to_json() : Json()},
           {"plugins", choices_json(plugins)},
@@ -224,7 +244,9 @@ Json Invocation::to_json() const {
           {"plugin_cache", plugin_cache},
           {"json", json},
           {"variation", settings_json(variation)},
-          {"variations", all}};
+          {"variations", all},
+          {"cache", cache ? Json(*cache) : Json()},
+          {"rerun", rerun}};
 }
 
 Invocation Invocation::from_json(const Json& json) {
@@ -232,6 +254,7 @@ Invocation Invocation::from_json(const Json& json) {
   Invocation invocation;
   invocation.mode = json.value("mode", "");
   invocation.file = json.value("file", "");
+  invocation.function = json.value("function", "");
   invocation.args = strings(json, "args");
   if (const auto config = json.find("config"); config != json.end() && config->is_object()) {
     invocation.config = InvocationConfig::from_json(*config);
@@ -244,6 +267,10 @@ Invocation Invocation::from_json(const Json& json) {
   for (const auto& settings : json.value("variations", Json::array())) {
     invocation.variations.push_back(settings_of(settings));
   }
+  if (const auto cache = json.find("cache"); cache != json.end() && cache->is_boolean()) {
+    invocation.cache = cache->get<bool>();
+  }
+  invocation.rerun = json.value("rerun", false);
   return invocation;
 }
 
@@ -267,6 +294,12 @@ Json PrepareRequest::to_json() const {
                   {"plugins", plugins}};
   if (sys_path) {
     message["sys_path"] = *sys_path;
+  }
+  if (!function.is_null()) {
+    message["function"] = function;
+  }
+  if (!meta_extra.is_null()) {
+    message["meta_extra"] = meta_extra;
   }
   return with_header("prepare", std::move(message));
 }
@@ -294,6 +327,16 @@ PrepareRequest PrepareRequest::from_json(const Json& json) {
       if (folder.is_string()) { // a folder of another kind is no place to look in
         folders.push_back(folder.get<std::string>());
       }
+    }
+  }
+  request.function = optional_object(json, "function");
+  request.meta_extra = optional_object(json, "meta_extra");
+  for (const auto& [key, value] : request.meta_extra.items()) {
+    if (std::find(std::begin(k_meta_extra_keys), std::end(k_meta_extra_keys), key) ==
+        std::end(k_meta_extra_keys)) {
+      throw ProtocolError(fmt::format("the \"prepare\" message of the experiment process sets "
+                                      "the meta field \"{}\", which is the supervisor's",
+                                      key));
     }
   }
   return request;

@@ -80,6 +80,7 @@ struct PluginChoice {
 /// A resolved YAML config as the experiment process applies it (config::Config::to_json).
 struct InvocationConfig {
   std::string experiment;            // the Python module at the root of the chain
+  std::string function;              // `extend: mod.py:NAME`: the function run; "" for a module
   std::vector<std::string> files;    // the config files, the root's child first, the top last
   std::string name;                  // the experiment's name for its runs
   std::string description;           // replaces the module's description when not empty
@@ -98,6 +99,7 @@ struct InvocationConfig {
 struct Invocation {
   std::string mode;                             // run, help, dry-run, finish, plugins or plan
   std::string file;                             // the experiment module (finish: the run folder)
+  std::string function;                         // FILE.py:NAME: the function run; "" for a module
   std::vector<std::string> args;                // `--NAME value` parameter arguments
   std::optional<InvocationConfig> config;       // the config run, if any (null)
   std::vector<PluginChoice> plugins;            // plugin choices, highest precedence last
@@ -106,11 +108,17 @@ struct Invocation {
   bool json = false;                            // plugins mode: JSON output
   std::vector<Setting> variation;               // run mode: a sweep's variation, applied last
   std::vector<std::vector<Setting>> variations; // plan mode: every variation of a sweep
+  std::optional<bool> cache;                    // --cache: reuse a done run (null: not given)
+  bool rerun = false;                           // --rerun: run even when a done run matches
 
   nlohmann::json to_json() const;
   /// Throws ProtocolError for another protocol version.
   static Invocation from_json(const nlohmann::json& json);
 };
+
+/// The meta fields a "prepare" message may set through `meta_extra`: the sweep row a run of
+/// `xrun.Function.run` belongs to, and its batch; the rest of the meta is the supervisor's.
+inline constexpr std::string_view k_meta_extra_keys[] = {"sweep", "batch"};
 
 /// "prepare": the experiment process asks for its run folder once its parameters are resolved.
 struct PrepareRequest {
@@ -130,8 +138,15 @@ struct PrepareRequest {
   nlohmann::json plugins =
       nlohmann::json::array(); // the plugins' records, kept in the meta as sent
   std::optional<std::vector<std::string>> sys_path; // where the supervisor lists installed packages
+  /// A function run's record (name, module, outputs, cache key, code, inputs), copied into the
+  /// meta as `function`; null for a module run.
+  nlohmann::json function;
+  /// More meta fields the experiment process records itself: only those of k_meta_extra_keys.
+  nlohmann::json meta_extra;
 
   nlohmann::json to_json() const;
+  /// Throws ProtocolError for a `function` or `meta_extra` that is not an object, or a key of
+  /// `meta_extra` not among k_meta_extra_keys.
   static PrepareRequest from_json(const nlohmann::json& json);
 };
 

@@ -151,6 +151,9 @@ int run_child(const ChildOptions& options) {
   protocol::Invocation invocation;
   invocation.mode = mode_name(options.mode);
   invocation.file = options.file.string();
+  invocation.function = options.function;
+  invocation.cache = options.cache;
+  invocation.rerun = options.rerun;
   invocation.args = options.args;
   if (options.config.is_object()) {
     invocation.config = protocol::InvocationConfig::from_json(options.config);

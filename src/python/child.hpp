@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ enum class ChildMode {
 struct ChildOptions {
   ChildMode mode = ChildMode::run;
   std::filesystem::path file;
+  std::string function;          // `FILE.py:NAME`: the function to run; empty: the module
   std::vector<std::string> args; // `--NAME value` parameter arguments
   int control_in = -1;           // supervisor -> child replies (run mode)
   int control_out = -1;          // child -> supervisor messages (run mode)
@@ -32,6 +34,8 @@ struct ChildOptions {
   /// them (plan mode): located settings (core::protocol::Setting).
   nlohmann::json variation = nlohmann::json::array();
   nlohmann::json variations = nlohmann::json::array();
+  std::optional<bool> cache; // a function run's --cache; nullopt: as its decorator says
+  bool rerun = false;        // a function run's --rerun
 };
 
 /// Runs the experiment module in the embedded interpreter and returns the exit code:

@@ -189,6 +189,19 @@ void Supervision::describe_start(const protocol::PrepareRequest& message,
       m_meta.extra[key] = value;
     }
   }
+  // A function run's record, and the sweep or batch an in-process run belongs to: fields the
+  // experiment process knows (protocol::k_meta_extra_keys limits which).
+  const auto ordered = [](const nlohmann::json& value) {
+    return nlohmann::ordered_json::parse(value.dump());
+  };
+  if (message.function.is_object()) {
+    m_meta.extra["function"] = ordered(message.function);
+  }
+  if (message.meta_extra.is_object()) {
+    for (const auto& [key, value] : message.meta_extra.items()) {
+      m_meta.extra[key] = ordered(value);
+    }
+  }
   m_meta.working_directory = std::filesystem::current_path().string();
   m_meta.parameters = message.parameters;
   m_meta.hooks = message.hooks;

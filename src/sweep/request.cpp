@@ -3,13 +3,19 @@
 namespace xrun::sweep {
 
 nlohmann::json Request::to_json() const {
-  return {{"file", file}, {"config", config},   {"config_path", config_path},
-          {"args", args}, {"plugins", plugins}, {"labels", labels}};
+  return {{"file", file},       {"function", function}, {"config", config},
+          {"config_path", config_path}, {"args", args},   {"plugins", plugins},
+          {"labels", labels},   {"cache", cache},       {"rerun", rerun}};
 }
 
 Request Request::from_json(const nlohmann::json& json) {
   Request request;
   request.file = json.value("file", "");
+  request.function = json.value("function", "");
+  if (const auto cache = json.find("cache"); cache != json.end() && cache->is_boolean()) {
+    request.cache = *cache;
+  }
+  request.rerun = json.value("rerun", false);
   request.args = json.value("args", std::vector<std::string>{});
   request.plugins = json.value("plugins", nlohmann::json::array());
   if (const auto config = json.find("config"); config != json.end() && config->is_object()) {

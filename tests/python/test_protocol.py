@@ -7,6 +7,7 @@ import copy
 import json
 import sys
 import unittest
+from unittest import mock
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
@@ -75,8 +76,9 @@ class ProtocolTest(unittest.TestCase):
 class Examples(unittest.TestCase):
     def test_every_example_is_of_this_version(self):
         names = sorted(path.stem for path in (ROOT / "tests" / "protocol").glob("*.json"))
-        self.assertEqual(names, ["finish", "invocation", "plan", "plugins", "prepare",
-                                 "prepare_reply", "prepare_reply_error"])
+        self.assertEqual(names, ["finish", "invocation", "invocation_function", "plan", "plugins",
+                                 "prepare", "prepare_function", "prepare_reply",
+                                 "prepare_reply_error"])
         for name in names:
             self.assertEqual(example(name)["protocol"], _protocol.PROTOCOL_VERSION, name)
 
@@ -99,6 +101,42 @@ class Builders(ProtocolTest):
             self.assertIsInstance(sent[key], type(fixture[key]), key)
             sent[key] = fixture[key]
         self.assertEqual(json.loads(json.dumps(sent)), fixture)
+
+    def test_prepare_of_a_function_run(self):
+        fixture = example("prepare")
+        function = example("prepare_function")
+        native = self.use(NativeStandIn(reply=example("prepare_reply")))
+        experiment = SimpleNamespace(
+            parameter_specs={r["name"]: parameter_of(r) for r in fixture["parameters"]},
+            base_path=fixture["base_path"], namespace=fixture["namespace"],
+            name=fixture["name"], description=fixture["description"],
+            short_description=fixture["short_description"],
+            _hook_records=lambda: fixture["hooks"], dependencies=fixture["dependencies"],
+            function_record=function["function"], meta_extra=function["meta_extra"])
+        _protocol.request_run_folder(experiment, fixture["plugins"])
+        (sent,) = native.sent
+        self.assertEqual(set(sent), set(fixture) | {"function", "meta_extra"})
+        self.assertEqual(sent["function"], function["function"])
+        self.assertEqual(sent["meta_extra"], function["meta_extra"])
+
+    def test_prepare_of_a_started_run(self):
+        function = example("prepare_function")
+        native = self.use(NativeStandIn(reply=example("prepare_reply")))
+        arguments = ("train", function["base_path"], function["parameters"],
+                     function["description"], function["dependencies"], None)
+        with mock.patch.object(_protocol, "_native", lambda: native):
+            _protocol.request_started_run_folder(*arguments)
+            _protocol.request_started_run_folder(*arguments, function=function["function"],
+                                                 meta_extra=function["meta_extra"])
+        plain, of_function = native.sent
+        self.assertNotIn("function", plain)
+        self.assertNotIn("meta_extra", plain)
+        self.assertEqual(set(of_function) - set(plain), {"function", "meta_extra"})
+        self.assertEqual(of_function["function"], function["function"])
+        self.assertEqual(of_function["meta_extra"], function["meta_extra"])
+        for key in set(function) - {"namespace", "python_executable", "python_version",
+                                    "sys_path"}:
+            self.assertEqual(of_function[key], function[key], key)
 
     def test_finish(self):
         fixture = example("finish")
@@ -145,6 +183,15 @@ class Readers(ProtocolTest):
         self.assertEqual(specs["DATA_DIR"].value, "/scratch/ana/data")
         self.assertIn("API_TOKEN", specs["TOKEN"].unset)
         self.assertEqual((specs["LR"].value, specs["LR"].source), (0.001, "cli"))
+
+    def test_the_invocation_of_a_function_run(self):
+        fixture = example("invocation_function")
+        self.use(NativeStandIn(invocation=fixture))
+        invocation = _protocol.invocation()
+        self.assertEqual((invocation["file"], invocation["function"]),
+                         ("/home/ana/project/mod.py", "train"))
+        self.assertEqual((invocation["cache"], invocation["rerun"]), (True, False))
+        self.assertEqual(example("invocation")["cache"], None)
 
     def test_the_reply_gives_the_run_folder_or_why_there_is_none(self):
         fixture = example("prepare_reply")
