@@ -1,5 +1,6 @@
 #include "archive/inspect.hpp"
 
+#include "archive/lineage.hpp"
 #include "archive/runs.hpp"
 #include "archive/sdk_content.hpp"
 #include "core/diagnostics.hpp"
@@ -373,6 +374,56 @@ void show_parameters(const RunMeta& meta, std::ostream& out) {
   out << parameters.render();
 }
 
+/// show's lines on a function run's inputs: name, reference, the start of the file's SHA-256,
+/// and the run that made it as `archive list` shows it, when it is in the archive.
+void show_inputs(const Lineage& lineage, std::ostream& out) {
+  if (lineage.inputs.empty()) {
+    return;
+  }
+  out << "\ninputs\n";
+  util::Table table({}, "  ");
+  for (const auto& input : lineage.inputs) {
+    table.add_row({util::printable(input.name), util::printable(input.ref),
+                   input.sha256.empty() ? "-" : "sha256 " + input.sha256.substr(0, 12),
+                   input.listed.empty() ? "" : "from " + util::printable(input.listed)});
+  }
+  out << table.render(false, util::TrailingSpaces::trimmed);
+}
+
+/// show's lines on the runs of the archive that took this run's outputs as inputs.
+void show_consumers(const Lineage& lineage, std::ostream& out) {
+  if (lineage.consumers.empty()) {
+    return;
+  }
+  out << "\nconsumers\n";
+  util::Table table({}, "  ");
+  for (const auto& consumer : lineage.consumers) {
+    table.add_row({util::printable(consumer.listed),
+                   fmt::format("{} <- {}", util::printable(consumer.input),
+                               consumer.output.empty() ? "a file"
+                                                       : util::printable(consumer.output))});
+  }
+  out << table.render();
+}
+
+/// show --json: the run's meta and data as recorded, with its status now, inputs and consumers.
+int show_run_json(const std::filesystem::path& folder, const RunMeta& meta,
+                  const std::string& status, const Lineage& lineage, std::ostream& out) {
+  std::string problem;
+  const auto data = core::read_data_values(folder, problem);
+  const nlohmann::ordered_json shown = {
+      {"path", std::filesystem::absolute(folder).lexically_normal().string()},
+      {"id", meta.id},
+      {"status", status},
+      {"meta", nlohmann::ordered_json::parse(serialize_meta(meta))},
+      {"data", data && problem.empty() ? nlohmann::ordered_json::parse(data->dump())
+                                       : nlohmann::ordered_json()},
+      {"inputs", inputs_json(lineage)},
+      {"consumers", consumers_json(lineage)}};
+  out << shown.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+  return 0;
+}
+
 /// show's data values, when the run has a data file.
 void show_data(const std::filesystem::path& folder, std::ostream& out) {
   std::string data_problem;
@@ -430,11 +481,16 @@ void show_files(const std::filesystem::path& folder, std::ostream& out) {
 
 } // namespace
 
-int show_run(const std::filesystem::path& folder, std::ostream& out, bool color) {
+int show_run(const std::filesystem::path& folder, std::ostream& out, const ShowOptions& options) {
   const auto meta = read_meta(folder); // a corrupt meta is an error here: nothing to show
   auto run = Run::load(folder);
   const double now = now_seconds();
   const auto status = run.status(now);
+  const auto lineage = lineage_of(meta, options.archive);
+  if (options.json) {
+    return show_run_json(folder, meta, status, lineage, out);
+  }
+  const bool color = options.color;
   out << fmt::format("{}  {}\n", util::paint(status, core::status_color(status), color),
                      folder.string());
   if (!run.readable()) {
@@ -494,6 +550,8 @@ int show_run(const std::filesystem::path& folder, std::ostream& out, bool color)
   }
   show_origin(meta, out);
   show_parameters(meta, out);
+  show_inputs(lineage, out);
+  show_consumers(lineage, out);
   show_data(folder, out);
   show_sdk_content(folder, out);
   show_tracked(folder, meta, out);

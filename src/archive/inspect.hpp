@@ -34,10 +34,19 @@ struct RunChoice {
 std::vector<Run> chosen_runs(const std::filesystem::path& root, const RunChoice& choice,
                              std::string_view command);
 
-/// Everything about one run: status and times, error, parameters with their sources, data
-/// values, tracked series as terminal sparklines (last, min, max), files, git. With `color`,
-/// the status is in its color.
-int show_run(const std::filesystem::path& run, std::ostream& out, bool color = false);
+/// How `show` shows a run.
+struct ShowOptions {
+  std::filesystem::path archive; // where the runs of its inputs and its consumers are found
+  bool color = false;            // the status in its color
+  bool json = false;             // one JSON object instead of text
+};
+
+/// Everything about one run: status and times, error, parameters with their sources, a
+/// function run's inputs (with the runs of `options.archive` that made them) and the runs of
+/// the archive that consume its outputs, data values, tracked series as terminal sparklines
+/// (last, min, max), files, git. With `options.json`: {"path", "id", "status", "meta", "data",
+/// "inputs", "consumers"}.
+int show_run(const std::filesystem::path& run, std::ostream& out, const ShowOptions& options);
 
 /// Prints the run's log; with `follow`, keeps printing what is appended while the run is
 /// `running` (until it ends or its heartbeat goes stale).

@@ -18,6 +18,7 @@ struct RunArgs {
   std::string run;
   std::string other; // of `diff`
   bool follow = false;
+  bool json = false; // of `show`
 };
 
 void add_run_argument(CLI::App& command, RunArgs& args) {
@@ -33,10 +34,14 @@ void add_archive_show(CLI::App& archive, Action& action) {
       "show", "Everything about one run, with a sparkline of each tracked series");
   add_path_option(*show, args->path);
   add_run_argument(*show, *args);
+  show->add_flag("--json", args->json,
+                 "One JSON object: path, id, status, meta, data, inputs and consumers");
   show->callback([args, &action] {
     action = [args] {
       return archive::show_run(archive::resolve_run(args->path, args->run), std::cout,
-                               util::color_enabled(STDOUT_FILENO));
+                               {.archive = args->path,
+                                .color = util::color_enabled(STDOUT_FILENO),
+                                .json = args->json});
     };
   });
 }
