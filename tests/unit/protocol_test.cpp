@@ -25,7 +25,11 @@ template <class Struct> Json round_trip(const Json& message) {
 
 TEST_CASE("every message example reads into its struct and writes back unchanged") {
   CHECK(round_trip<protocol::Invocation>(fixture("invocation.json")) == fixture("invocation.json"));
+  CHECK(round_trip<protocol::Invocation>(fixture("invocation_function.json")) ==
+        fixture("invocation_function.json"));
   CHECK(round_trip<protocol::PrepareRequest>(fixture("prepare.json")) == fixture("prepare.json"));
+  CHECK(round_trip<protocol::PrepareRequest>(fixture("prepare_function.json")) ==
+        fixture("prepare_function.json"));
   CHECK(round_trip<protocol::PrepareReply>(fixture("prepare_reply.json")) ==
         fixture("prepare_reply.json"));
   CHECK(round_trip<protocol::PrepareReply>(fixture("prepare_reply_error.json")) ==
@@ -78,6 +82,51 @@ TEST_CASE("a field of the wrong kind is a protocol error") {
   auto message = fixture("prepare.json");
   message["debug"] = "yes";
   CHECK_THROWS_AS(protocol::parse_message(message.dump()), protocol::ProtocolError);
+}
+
+TEST_CASE("a function run's invocation and prepare carry its function") {
+  const auto module = protocol::Invocation::from_json(fixture("invocation.json"));
+  CHECK(module.function.empty());
+  CHECK_FALSE(module.cache.has_value());
+  CHECK_FALSE(module.rerun);
+  CHECK(module.config->function.empty());
+  const auto function = protocol::Invocation::from_json(fixture("invocation_function.json"));
+  CHECK(function.function == "train");
+  CHECK(function.cache == true);
+  CHECK(function.to_json()["cache"] == true);
+
+  const auto prepare = protocol::parse_message(fixture("prepare_function.json").dump());
+  REQUIRE(prepare);
+  const auto& request = std::get<protocol::PrepareRequest>(*prepare);
+  CHECK(request.function["qualified_name"] == "mod.train");
+  CHECK(request.function["inputs"][0]["run"] == "2026-12-01_17-02-44-120_ab12");
+  CHECK(request.meta_extra["sweep"]["index"] == 1);
+  const auto plain = protocol::PrepareRequest::from_json(fixture("prepare.json"));
+  CHECK(plain.function.is_null());
+  CHECK(plain.meta_extra.is_null());
+  CHECK_FALSE(plain.to_json().contains("function"));
+}
+
+TEST_CASE("a prepare message may set the sweep and batch meta fields, no others") {
+  auto message = fixture("prepare_function.json");
+  message["meta_extra"]["batch"] = {{"name", "example"}};
+  CHECK(std::get<protocol::PrepareRequest>(*protocol::parse_message(message.dump()))
+            .meta_extra.size() == 2);
+  message["meta_extra"]["status"] = "done";
+  CHECK_THROWS_WITH_AS(protocol::parse_message(message.dump()),
+                       doctest::Contains("sets the meta field \"status\", which is the "
+                                         "supervisor's"),
+                       protocol::ProtocolError);
+  message["meta_extra"] = {1, 2};
+  CHECK_THROWS_WITH_AS(protocol::parse_message(message.dump()),
+                       doctest::Contains("\"meta_extra\" that is not an object"),
+                       protocol::ProtocolError);
+  message.erase("meta_extra");
+  message["function"] = "train";
+  CHECK_THROWS_AS(protocol::parse_message(message.dump()), protocol::ProtocolError);
+  message["function"] = nullptr;
+  CHECK(std::get<protocol::PrepareRequest>(*protocol::parse_message(message.dump()))
+            .function.is_null());
 }
 
 TEST_CASE("the run's status by the experiment's report") {
