@@ -48,6 +48,8 @@ class CommandLine(Workspace):
             for words in (["run", flag, "exp.py"], ["run", "exp.py", flag]):
                 result = self.xrun(*words)
                 self.assertUsageError(result, f"{flag} is for function runs (FILE.py:NAME)")
+        self.assertUsageError(self.xrun("run", "exp.py", "--sweep", "LR=1,2", "--rerun"),
+                              "--rerun is for function runs (FILE.py:NAME)")
         self.write("exp.yml", "extend: exp.py\n")
         self.assertUsageError(self.xrun("run", "exp.yml", "--cache"),
                               "--cache is for function runs (FILE.py:NAME)")
@@ -73,6 +75,36 @@ class CommandLine(Workspace):
         self.assertIn("--cache", out)
         self.assertIn("Reuse a done run with the same cache key (function runs)", out)
         self.assertIn("Run even when a done run has the same cache key", out)
+
+
+class Prepare(Workspace):
+    """The "prepare" message's `function` and `meta_extra`, sent here by a module run whose
+    experiment carries them as a function run's does."""
+
+    def module(self, meta_extra):
+        return experiment_source("LR: float = 0.1\n", "pass").replace(
+            "experiment.run_if_main()",
+            f"experiment.function_record = {{'name': 'train', 'outputs': ['model'], "
+            f"'inputs': []}}\nexperiment.meta_extra = {meta_extra!r}\n"
+            "experiment.run_if_main()")
+
+    def test_the_function_record_and_meta_extra_go_into_the_meta(self):
+        self.write("exp.py", self.module({"batch": {"name": "example"},
+                                          "sweep": {"id": "s1", "index": 2}}))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        meta = self.meta(self.only_run("results/exp"))
+        self.assertEqual(meta["function"], {"name": "train", "outputs": ["model"],
+                                            "inputs": []})
+        self.assertEqual((meta["batch"], meta["sweep"]),
+                         ({"name": "example"}, {"id": "s1", "index": 2}))
+
+    def test_other_meta_fields_are_refused(self):
+        self.write("exp.py", self.module({"status": "done"}))
+        result = self.xrun("run", "exp.py")
+        self.assertEqual(result.returncode, 74, result.stderr)
+        self.assertIn('sets the meta field "status", which is the supervisor\'s', result.stderr)
+        self.assertNoRunFolder()
 
 
 class Lineage(Workspace):
