@@ -4,7 +4,7 @@ Python is asked: bad words and flags refused with exit 2, and the lineage of fun
 folders whose meta is written here as the supervisor writes a function run's."""
 
 import json
-import os
+import textwrap
 import unittest
 
 from support import Workspace, experiment_source
@@ -69,6 +69,46 @@ class CommandLine(Workspace):
         result = self.xrun("run", "train.yml")
         self.assertUsageError(result, "train.yml:1:9: the extended file 'missing.py:train' "
                                       "does not exist")
+
+    def test_the_experiment_process_is_told_the_function_and_its_flags(self):
+        self.write("mod.py", textwrap.dedent("""\
+            import json
+            from xrun import _protocol
+            given = _protocol.invocation()
+            print("invocation", json.dumps([given[key] for key in
+                                            ("mode", "function", "cache", "rerun")]))
+
+            def train(lr: float = 0.1):
+                return {"acc": 1 - lr}
+            """))
+        self.write("train.yml", "extend: mod.py:train\n")
+        for words, told in [(["mod.py:train", "--cache", "--dry-run"],
+                             ["dry-run", "train", True, False]),
+                            (["mod.py:train", "--rerun", "--help"],
+                             ["help", "train", None, True]),
+                            (["mod.py", "--dry-run"], ["dry-run", "", None, False]),
+                            (["train.yml", "--help"], ["help", "train", None, False])]:
+            out = self.xrun("run", *words).stdout
+            self.assertIn(f"invocation {json.dumps(told)}\n", out, words)
+
+    def test_a_reproduction_runs_the_function_again(self):
+        folder = self.dir / "results" / "mod" / "train" / TRAIN_ID
+        folder.mkdir(parents=True)
+        meta = function_meta(TRAIN_ID, "train", {"lr": 0.2})
+        meta["working_directory"] = str(self.dir)
+        (folder / "experiment_meta.json").write_text(json.dumps(meta))
+        (folder / "experiment_code.py").write_text(textwrap.dedent("""\
+            import json
+            from xrun import _protocol
+            given = _protocol.invocation()
+            print("invocation", json.dumps([given[key] for key in
+                                            ("function", "cache", "rerun")]))
+            print("config", json.dumps(given["config"]["function"]))
+            """))
+        out = self.xrun("reproduce", TRAIN_ID, "--dry-run").stdout
+        self.assertIn('invocation ["train", null, true]\nconfig "train"\n', out)
+        self.assertUsageError(self.xrun("reproduce", TRAIN_ID, "--cache"),
+                              "--cache is for xrun run: a reproduction always runs again")
 
     def test_help_lists_the_function_flags(self):
         out = self.xrun("run", "--help").stdout

@@ -5,6 +5,7 @@
 #include "archive/runs.hpp"
 #include "config/config.hpp"
 #include "core/function_target.hpp"
+#include "sweep/request.hpp"
 #include "test_support.hpp"
 #include "xrun/error.hpp"
 
@@ -145,4 +146,21 @@ TEST_CASE("a run's inputs and consumers are found by the meta ids inputs name") 
   const auto alone = xrun::archive::lineage_of(consumer_meta, dir.path() / "nowhere");
   CHECK(alone.inputs.size() == 2);
   CHECK(alone.inputs[0].listed.empty());
+}
+
+TEST_CASE("a sweep's request keeps the function, --cache and --rerun for every run") {
+  xrun::sweep::Request request;
+  request.file = "/p/mod.py";
+  request.function = "train";
+  request.cache = true;
+  request.rerun = true;
+  const auto back = xrun::sweep::Request::from_json(request.to_json());
+  CHECK(back.function == "train");
+  CHECK(back.cache == true);
+  CHECK(back.rerun);
+  // A manifest written before function runs: a module, cache as declared.
+  const auto old = xrun::sweep::Request::from_json({{"file", "/p/exp.py"}, {"args", Json::array()}});
+  CHECK(old.function.empty());
+  CHECK(old.cache.is_null());
+  CHECK_FALSE(old.rerun);
 }
