@@ -4,6 +4,7 @@
 #include "archive/runs.hpp"
 #include "archive/trash.hpp"
 #include "config/config.hpp"
+#include "core/function_target.hpp"
 #include "core/module_scan.hpp"
 #include "python/package_export.hpp"
 #include "sweep/manifest.hpp"
@@ -115,9 +116,42 @@ void module_parameters(const std::filesystem::path& module, std::vector<Candidat
   }
 }
 
-/// The parameters of the experiment in `file` (a module, or a config extending one), and the
-/// ones every experiment has.
-std::vector<Candidate> experiment_parameters(const std::filesystem::path& file) {
+/// The parameters of the top-level function `function` of `module`, lower case as declared:
+/// `--lr` described by its annotation and default.
+std::vector<Candidate> function_parameters(const std::filesystem::path& module,
+                                           const std::string& function) {
+  std::optional<std::string> source;
+  try {
+    source = util::read_file(module);
+  } catch (const std::exception&) {
+    return {};
+  }
+  std::vector<Candidate> found;
+  const auto scan = core::scan_module(source.value_or(""));
+  for (const auto& definition : scan.functions) {
+    if (definition.name != function) {
+      continue;
+    }
+    found.clear(); // a later definition of the name is the one Python keeps
+    for (const auto& parameter : definition.parameters) {
+      auto description = parameter.annotation;
+      if (!parameter.default_value.empty()) {
+        description += (description.empty() ? "= " : " = ") + parameter.default_value;
+      }
+      found.push_back({"--" + parameter.name, first_line(description)});
+    }
+  }
+  return found;
+}
+
+/// The parameters of the experiment in `file` (a module, a function of one as FILE.py:NAME, or
+/// a config extending either), and the ones every experiment module has.
+std::vector<Candidate> experiment_parameters(const std::string& word) {
+  const auto target = core::split_function_target(word);
+  if (!target.function.empty()) {
+    return function_parameters(target.file, target.function);
+  }
+  const std::filesystem::path file = word;
   std::vector<std::filesystem::path> modules{file};
   const auto extension = file.extension().string();
   if (extension == ".yml" || extension == ".yaml") {
@@ -126,6 +160,9 @@ std::vector<Candidate> experiment_parameters(const std::filesystem::path& file) 
       // (or a value given on its command line) need not be set while it is typed.
       auto config =
           config::load_config(file, false, config::unset_as_empty(config::process_environment()));
+      if (!config.function.empty()) {
+        return function_parameters(config.experiment, config.function);
+      }
       modules = {config.experiment};
       modules.insert(modules.end(), config.includes.begin(), config.includes.end());
     } catch (const std::exception&) {
@@ -276,7 +313,18 @@ std::vector<Candidate> parameter_candidates(const Position& position, const std:
     } catch (const std::exception&) {
       return {}; // no such run: nothing to offer
     }
-    found = experiment_parameters(folder / "experiment_code.py");
+    // A function run's function, in the module archived as experiment_code.py.
+    std::string function;
+    try {
+      const auto meta = read_meta(folder);
+      if (const auto record = meta.extra.find("function");
+          record != meta.extra.end() && record->is_object()) {
+        function = record->value("name", "");
+      }
+    } catch (const std::exception&) {
+    }
+    const auto code = (folder / "experiment_code.py").string();
+    found = experiment_parameters(function.empty() ? code : code + ":" + function);
   }
   const auto own = option_candidates(*position.node);
   found.insert(found.end(), own.begin(), own.end());

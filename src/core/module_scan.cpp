@@ -199,6 +199,116 @@ void parse_assignment(const Statement& parsed, std::vector<Assignment>& out,
   }
 }
 
+/// The pieces of `text` between commas outside brackets, each with where it starts.
+std::vector<std::pair<std::size_t, std::string_view>> split_at_commas(std::string_view text) {
+  std::vector<std::pair<std::size_t, std::string_view>> pieces;
+  int depth = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    const char c = i < text.size() ? text[i] : ',';
+    if (c == '(' || c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      pieces.emplace_back(start, text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return pieces;
+}
+
+/// Where `wanted` first occurs in `text` outside brackets; npos when it does not.
+std::size_t find_outside_brackets(std::string_view text, char wanted) {
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == wanted && depth == 0) {
+      return i;
+    }
+    if (c == '(' || c == '[' || c == '{') {
+      ++depth;
+    } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+/// `def NAME(...)` or `async def NAME(...)` at column 0: the function and its parameters.
+void parse_function(const Statement& parsed, std::vector<FunctionDefinition>& out) {
+  std::string_view statement = parsed.text;
+  std::size_t offset = 0; // of `statement` in parsed.text
+  if (statement.starts_with("async ")) {
+    offset = statement.find_first_not_of(" \t", 6);
+  }
+  if (offset == std::string_view::npos || statement.substr(offset, 4) != "def ") {
+    return;
+  }
+  const auto name_start = statement.find_first_not_of(" \t", offset + 4);
+  if (name_start == std::string_view::npos || !is_identifier_start(statement[name_start])) {
+    return;
+  }
+  auto name_end = name_start;
+  while (name_end < statement.size() && is_identifier_char(statement[name_end])) {
+    ++name_end;
+  }
+  const auto open = statement.find_first_not_of(" \t", name_end);
+  if (open == std::string_view::npos || statement[open] != '(') {
+    return;
+  }
+  int depth = 0;
+  auto close = open;
+  for (; close < statement.size(); ++close) {
+    depth += statement[close] == '(' || statement[close] == '[' || statement[close] == '{';
+    depth -= statement[close] == ')' || statement[close] == ']' || statement[close] == '}';
+    if (depth == 0) {
+      break;
+    }
+  }
+  if (close == statement.size()) {
+    return; // no closing parenthesis: not a definition this scan understands
+  }
+  FunctionDefinition function{std::string(statement.substr(name_start, name_end - name_start)),
+                              parsed.line,
+                              {}};
+  const auto list = statement.substr(open + 1, close - open - 1);
+  const auto literals_before = [&](std::size_t at) {
+    return static_cast<std::size_t>(std::count(statement.begin(),
+                                               statement.begin() + static_cast<std::ptrdiff_t>(at),
+                                               k_literal));
+  };
+  for (const auto& [start, piece] : split_at_commas(list)) {
+    const auto text = trim(piece);
+    if (text.empty() || !is_identifier_start(text[0])) {
+      continue; // `*args`, `**kwargs`, `*` and `/` are not given by name on the command line
+    }
+    const auto at = open + 1 + start + piece.find(text[0]);
+    FunctionParameter parameter;
+    auto end = std::size_t{1};
+    while (end < text.size() && is_identifier_char(text[end])) {
+      ++end;
+    }
+    parameter.name = text.substr(0, end);
+    const auto rest = std::string_view(text).substr(end);
+    const auto equals = find_outside_brackets(rest, '=');
+    const auto colon = rest.find(':');
+    if (colon != std::string_view::npos && (equals == std::string_view::npos || colon < equals)) {
+      const auto annotation = rest.substr(colon + 1, equals == std::string_view::npos
+                                                         ? std::string_view::npos
+                                                         : equals - colon - 1);
+      parameter.annotation = restore_literals(trim(annotation), parsed.literals,
+                                              literals_before(at + end + colon + 1));
+    }
+    if (equals != std::string_view::npos) {
+      parameter.default_value = restore_literals(trim(rest.substr(equals + 1)), parsed.literals,
+                                                 literals_before(at + end + equals + 1));
+    }
+    function.parameters.push_back(std::move(parameter));
+  }
+  out.push_back(std::move(function));
+}
+
 /// `:param NAME:` / `:hook NAME:` blocks: the rest of that comment line and the indented comment
 /// lines directly below it, joined with spaces.
 void parse_descriptions(const std::vector<Comment>& comments, ModuleScan& scan) {
@@ -245,6 +355,7 @@ ModuleScan scan_module(std::string_view source) {
   std::set<std::string> seen;
   for (const auto& statement : statements) {
     parse_assignment(statement, scan.assignments, seen);
+    parse_function(statement, scan.functions);
   }
   parse_descriptions(comments, scan);
   return scan;

@@ -101,3 +101,41 @@ TEST_CASE("an assignment keeps the source of its value, strings and all") {
   CHECK(scan.assignments[2].value == "'x'");
   CHECK(scan.assignments[3].value == "1e-3");
 }
+
+TEST_CASE("a top-level function's parameters, with their annotations and defaults") {
+  const auto scan = scan_module("import xrun\n"
+                                "@xrun.function(outputs=['model'])\n"
+                                "def train(data: xrun.Input, lr: float = 0.01,\n"
+                                "          model: str = \"a, b\", *args,\n"
+                                "          sizes: tuple[int, int] = (8, 8), seed=None,\n"
+                                "          **kwargs) -> dict:\n"
+                                "    def inner(x):\n"
+                                "        return x\n"
+                                "    return {}\n"
+                                "async def fetch(*, url: Annotated[str, Meta(a=1)] = 'x', /):\n"
+                                "    pass\n"
+                                "class Model:\n"
+                                "    def fit(self, epochs: int = 3):\n"
+                                "        pass\n");
+  REQUIRE(scan.functions.size() == 2);
+  const auto& train = scan.functions[0];
+  CHECK(train.name == "train");
+  CHECK(train.line == 3);
+  REQUIRE(train.parameters.size() == 5);
+  CHECK(train.parameters[0].name == "data");
+  CHECK(train.parameters[0].annotation == "xrun.Input");
+  CHECK(train.parameters[0].default_value.empty());
+  CHECK(train.parameters[1].annotation == "float");
+  CHECK(train.parameters[1].default_value == "0.01");
+  CHECK(train.parameters[2].default_value == "\"a, b\"");
+  CHECK(train.parameters[3].annotation == "tuple[int, int]");
+  CHECK(train.parameters[3].default_value == "(8, 8)");
+  CHECK(train.parameters[4].name == "seed");
+  CHECK(train.parameters[4].annotation.empty());
+  CHECK(train.parameters[4].default_value == "None");
+  const auto& fetch = scan.functions[1];
+  CHECK(fetch.name == "fetch");
+  REQUIRE(fetch.parameters.size() == 1);
+  CHECK(fetch.parameters[0].annotation == "Annotated[str, Meta(a=1)]");
+  CHECK(fetch.parameters[0].default_value == "'x'");
+}
