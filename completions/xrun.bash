@@ -30,12 +30,22 @@ _xrun_dequote() {
 _xrun() {
     local current=${COMP_WORDS[COMP_CWORD]}
     local -a words lines
-    local i
+    local i joined=0
     # `--path=DIR` arrives as `--path` `=` `DIR` ('=' is in COMP_WORDBREAKS): xrun reads it as
-    # `--path DIR`.
+    # `--path DIR`. `mod.py:train` arrives as `mod.py` `:` `train` (so is ':'): one word again.
     for ((i = 1; i <= COMP_CWORD; i++)); do
         if [[ ${COMP_WORDS[i]} == "=" ]]; then
             [[ $i -eq $COMP_CWORD ]] && words+=("")
+            continue
+        fi
+        if [[ ${COMP_WORDS[i]} == ":" && ${#words[@]} -gt 1 && $i -lt $COMP_CWORD ]]; then
+            words[-1]+=":"
+            joined=1
+            continue
+        fi
+        if ((joined)); then
+            words[-1]+="$(_xrun_dequote "${COMP_WORDS[i]}")"
+            joined=0
             continue
         fi
         words+=("$(_xrun_dequote "${COMP_WORDS[i]}")")

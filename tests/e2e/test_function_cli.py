@@ -4,10 +4,12 @@ Python is asked: bad words and flags refused with exit 2, and the lineage of fun
 folders whose meta is written here as the supervisor writes a function run's."""
 
 import json
+import os
+import subprocess
 import textwrap
 import unittest
 
-from support import Workspace, experiment_source
+from support import SOURCE_DIR, XRUN, Workspace, experiment_source
 
 PREPARE_ID = "2026-12-01_17-02-44-120_ab12"
 TRAIN_ID = "2026-12-01_17-10-05-301_cd34"
@@ -109,6 +111,28 @@ class CommandLine(Workspace):
         self.assertIn('invocation ["train", null, true]\nconfig "train"\n', out)
         self.assertUsageError(self.xrun("reproduce", TRAIN_ID, "--cache"),
                               "--cache is for xrun run: a reproduction always runs again")
+
+    def test_completion_offers_a_functions_parameters(self):
+        self.write("mod.py", "import xrun\n\n"
+                             "@xrun.function(outputs=['model'])\n"
+                             "def train(data: xrun.Input, lr: float = 0.01, *,\n"
+                             "          model: str = 'mlp'):\n"
+                             "    LR = 1\n")
+        self.write("train.yml", "extend: mod.py:train\n")
+        for file in ("mod.py:train", "train.yml"):
+            out = self.xrun("__complete", "run", file, "--").stdout
+            self.assertIn("--data\txrun.Input\n--lr\tfloat = 0.01\n--model\tstr = 'mlp'\n",
+                          out)
+            self.assertNotIn("--LR", out)
+            self.assertNotIn("--__DEBUG__", out)
+        # bash splits the word at ':' (in COMP_WORDBREAKS); the script joins it again.
+        script = SOURCE_DIR / "completions" / "xrun.bash"
+        program = (f"source '{script}'; COMP_WORDS=(xrun run mod.py : train --mo); COMP_CWORD=5; "
+                   "_xrun; printf '%s\\n' \"${COMPREPLY[@]}\"")
+        env = self.env(PATH=f"{os.path.dirname(XRUN)}:{os.environ['PATH']}")
+        result = subprocess.run(["bash", "-c", program], cwd=self.dir, capture_output=True,
+                                text=True, env=env, timeout=30)
+        self.assertEqual(result.stdout.split(), ["--model"], result.stderr)
 
     def test_help_lists_the_function_flags(self):
         out = self.xrun("run", "--help").stdout
