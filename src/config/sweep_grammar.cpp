@@ -111,7 +111,9 @@ SweepSpec read_sweep(Layer& layer) {
     for (const auto& item : body) {
       const auto name = reader.key(item.first);
       const auto at = reader.where(item.first);
-      if (key == "random" && (name == "samples" || name == "seed")) {
+      // `samples: 20` and `seed: 0` are the section's settings; a draw (a mapping) is of a
+      // parameter, such as a function's lower-case `seed`.
+      if (key == "random" && (name == "samples" || name == "seed") && !item.second.IsMap()) {
         const auto value = reader.value(item.second, at);
         const long long least = name == "samples" ? 1 : 0;
         if (!value.is_number_integer() || value.get<long long>() < least) {

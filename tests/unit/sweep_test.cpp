@@ -66,6 +66,23 @@ TEST_CASE("grid, zip and lists written as range, linspace and logspace") {
   CHECK(values[8][1].value.get<double>() == doctest::Approx(1.0));
 }
 
+TEST_CASE("a function's lower-case seed is drawn as a parameter, not taken as the seed") {
+  TempDir dir;
+  const auto config = sweep_config(dir, "  random:\n    samples: 4\n    seed: 3\n"
+                                        "    lr: {uniform: [0.0, 1.0]}\n"
+                                        "    samples_per_batch: {integer: [1, 2]}\n"
+                                        "    seed_offset: {choice: [0]}\n");
+  CHECK(config.sweep.samples == 4);
+  CHECK(config.sweep.seed == 3);
+  const auto drawn = sweep_config(dir, "  random:\n    samples: 4\n"
+                                       "    seed: {integer: [0, 9]}\n");
+  CHECK(drawn.sweep.seed == 0);
+  const auto variations = xrun::sweep::expand(drawn.sweep);
+  REQUIRE(variations.size() == 4);
+  CHECK(variations[0][0].name == "seed");
+  CHECK(variations[0][0].value.get<long long>() <= 9);
+}
+
 TEST_CASE("random draws are seeded, within their bounds, and crossed with the grid") {
   TempDir dir;
   const std::string random = "  grid:\n    A: [1, 2]\n  random:\n    samples: 50\n    seed: 7\n"
