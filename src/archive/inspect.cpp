@@ -398,10 +398,10 @@ void show_consumers(const Lineage& lineage, std::ostream& out) {
   out << "\nconsumers\n";
   util::Table table({}, "  ");
   for (const auto& consumer : lineage.consumers) {
-    table.add_row({util::printable(consumer.listed),
-                   fmt::format("{} <- {}", util::printable(consumer.input),
-                               consumer.output.empty() ? "a file"
-                                                       : util::printable(consumer.output))});
+    table.add_row(
+        {util::printable(consumer.listed),
+         fmt::format("{} <- {}", util::printable(consumer.input),
+                     consumer.output.empty() ? "a file" : util::printable(consumer.output))});
   }
   out << table.render();
 }

@@ -10,11 +10,11 @@
 #include "xrun/error.hpp"
 
 #include <algorithm>
-#include <set>
 #include <cctype>
 #include <fmt/format.h>
 #include <iostream>
 #include <iterator>
+#include <set>
 
 namespace xrun::archive {
 
@@ -24,8 +24,8 @@ using Json = nlohmann::json;
 
 /// The first part of a name that says where its value is found, before any parameter.
 bool is_root(std::string_view head) {
-  static constexpr std::string_view k_roots[] = {
-      "data", "params", "p", "meta", "summary", "primary_metric", "primary", "results"};
+  static constexpr std::string_view k_roots[] = {"data",    "params",         "p",       "meta",
+                                                 "summary", "primary_metric", "primary", "results"};
   return std::find(std::begin(k_roots), std::end(k_roots), head) != std::end(k_roots);
 }
 

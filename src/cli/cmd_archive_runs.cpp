@@ -38,10 +38,9 @@ void add_archive_show(CLI::App& archive, Action& action) {
                  "One JSON object: path, id, status, meta, data, inputs and consumers");
   show->callback([args, &action] {
     action = [args] {
-      return archive::show_run(archive::resolve_run(args->path, args->run), std::cout,
-                               {.archive = args->path,
-                                .color = util::color_enabled(STDOUT_FILENO),
-                                .json = args->json});
+      return archive::show_run(
+          archive::resolve_run(args->path, args->run), std::cout,
+          {.archive = args->path, .color = util::color_enabled(STDOUT_FILENO), .json = args->json});
     };
   });
 }

@@ -123,8 +123,8 @@ double system_metrics_interval(const std::string& given) {
 /// either is a UsageError.
 void set_function_flags(const RunOptions& options, python::ChildOptions& child) {
   if (child.function.empty()) {
-    for (const auto& [given, flag] : {std::pair{options.cache, "--cache"},
-                                      std::pair{options.rerun, "--rerun"}}) {
+    for (const auto& [given, flag] :
+         {std::pair{options.cache, "--cache"}, std::pair{options.rerun, "--rerun"}}) {
       if (given) {
         throw UsageError(fmt::format("{} is for function runs (FILE.py:NAME)", flag),
                          "e.g. xrun run mod.py:train --cache");

@@ -269,14 +269,12 @@ void parse_function(const Statement& parsed, std::vector<FunctionDefinition>& ou
   if (close == statement.size()) {
     return; // no closing parenthesis: not a definition this scan understands
   }
-  FunctionDefinition function{std::string(statement.substr(name_start, name_end - name_start)),
-                              parsed.line,
-                              {}};
+  FunctionDefinition function{
+      std::string(statement.substr(name_start, name_end - name_start)), parsed.line, {}};
   const auto list = statement.substr(open + 1, close - open - 1);
   const auto literals_before = [&](std::size_t at) {
-    return static_cast<std::size_t>(std::count(statement.begin(),
-                                               statement.begin() + static_cast<std::ptrdiff_t>(at),
-                                               k_literal));
+    return static_cast<std::size_t>(std::count(
+        statement.begin(), statement.begin() + static_cast<std::ptrdiff_t>(at), k_literal));
   };
   for (const auto& [start, piece] : split_at_commas(list)) {
     const auto text = trim(piece);
@@ -294,9 +292,9 @@ void parse_function(const Statement& parsed, std::vector<FunctionDefinition>& ou
     const auto equals = find_outside_brackets(rest, '=');
     const auto colon = rest.find(':');
     if (colon != std::string_view::npos && (equals == std::string_view::npos || colon < equals)) {
-      const auto annotation = rest.substr(colon + 1, equals == std::string_view::npos
-                                                         ? std::string_view::npos
-                                                         : equals - colon - 1);
+      const auto annotation =
+          rest.substr(colon + 1, equals == std::string_view::npos ? std::string_view::npos
+                                                                  : equals - colon - 1);
       parameter.annotation = restore_literals(trim(annotation), parsed.literals,
                                               literals_before(at + end + colon + 1));
     }

@@ -3,9 +3,9 @@
 namespace xrun::sweep {
 
 nlohmann::json Request::to_json() const {
-  return {{"file", file},       {"function", function}, {"config", config},
-          {"config_path", config_path}, {"args", args},   {"plugins", plugins},
-          {"labels", labels},   {"cache", cache},       {"rerun", rerun}};
+  return {{"file", file},  {"function", function}, {"config", config}, {"config_path", config_path},
+          {"args", args},  {"plugins", plugins},   {"labels", labels}, {"cache", cache},
+          {"rerun", rerun}};
 }
 
 Request Request::from_json(const nlohmann::json& json) {

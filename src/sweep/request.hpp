@@ -17,9 +17,9 @@ struct Request {
   std::vector<std::string> args; // the experiment's `--NAME value` words, as given
   nlohmann::json plugins = nlohmann::json::array(); // plugin choices, in the order given
   nlohmann::json labels = nlohmann::json::object(); // {"tags", "note"} for every run's meta
-  std::string function;          // `FILE.py:NAME`: the function each run runs; "" for a module
-  nlohmann::json cache;          // a function's --cache (true), else null: as it is declared
-  bool rerun = false;            // a function's --rerun
+  std::string function; // `FILE.py:NAME`: the function each run runs; "" for a module
+  nlohmann::json cache; // a function's --cache (true), else null: as it is declared
+  bool rerun = false;   // a function's --rerun
 
   /// {"file", "function", "config", "config_path", "args", "plugins", "labels", "cache",
   /// "rerun"}: the manifest's record.

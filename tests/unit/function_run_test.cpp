@@ -29,15 +29,20 @@ void write(const std::filesystem::path& path, const std::string& text) {
 std::filesystem::path make_run(const std::filesystem::path& archive, const std::string& relative,
                                const std::string& id, const Json& parameters,
                                const Json& inputs = nullptr, const Json& data = nullptr) {
-  Json meta = {{"format", 1},        {"id", id},
-               {"name", "train"},    {"namespace", "results/mod/train"},
-               {"status", "done"},   {"start_time", 1795440000},
-               {"end_time", 1795440030}, {"duration", 30.0},
-               {"host", "node1"},    {"pid", 100},
+  Json meta = {{"format", 1},
+               {"id", id},
+               {"name", "train"},
+               {"namespace", "results/mod/train"},
+               {"status", "done"},
+               {"start_time", 1795440000},
+               {"end_time", 1795440030},
+               {"duration", 30.0},
+               {"host", "node1"},
+               {"pid", 100},
                {"parameters", Json::object()}};
   for (const auto& [name, value] : parameters.items()) {
-    meta["parameters"][name] = {{"name", name}, {"type", "str"}, {"value", value},
-                                {"source", "cli"}};
+    meta["parameters"][name] = {
+        {"name", name}, {"type", "str"}, {"value", value}, {"source", "cli"}};
   }
   if (!inputs.is_null()) {
     meta["function"] = {{"name", "train"}, {"module", "/p/mod.py"}, {"inputs", inputs}};
@@ -62,9 +67,9 @@ TEST_CASE("a function is split from its module at the last colon") {
   CHECK(of("a:b/mod.py:train") == "a:b/mod.py|train"); // at the last colon
   CHECK(of("mod.py") == "mod.py|");
   CHECK(of("exp.yml") == "exp.yml|");
-  CHECK(of("mod.py:") == "mod.py:|");            // no name
-  CHECK(of("mod.py:1st") == "mod.py:1st|");      // not an identifier
-  CHECK(of("mod.py:a.b") == "mod.py:a.b|");      // nor a dotted path
+  CHECK(of("mod.py:") == "mod.py:|");             // no name
+  CHECK(of("mod.py:1st") == "mod.py:1st|");       // not an identifier
+  CHECK(of("mod.py:a.b") == "mod.py:a.b|");       // nor a dotted path
   CHECK(of("mod.yml:train") == "mod.yml:train|"); // only a module has functions
   CHECK(of("runs:v2.py") == "runs:v2.py|");       // a colon in a module's name
   CHECK(xrun::core::is_identifier("_"));
@@ -159,7 +164,8 @@ TEST_CASE("a sweep's request keeps the function, --cache and --rerun for every r
   CHECK(back.cache == true);
   CHECK(back.rerun);
   // A manifest written before function runs: a module, cache as declared.
-  const auto old = xrun::sweep::Request::from_json({{"file", "/p/exp.py"}, {"args", Json::array()}});
+  const auto old =
+      xrun::sweep::Request::from_json({{"file", "/p/exp.py"}, {"args", Json::array()}});
   CHECK(old.function.empty());
   CHECK(old.cache.is_null());
   CHECK_FALSE(old.rerun);
