@@ -3,9 +3,15 @@
 namespace xrun::sweep {
 
 nlohmann::json Request::to_json() const {
-  return {{"file", file},  {"function", function}, {"config", config}, {"config_path", config_path},
-          {"args", args},  {"plugins", plugins},   {"labels", labels}, {"cache", cache},
-          {"rerun", rerun}};
+  nlohmann::json record = {{"file", file}, {"config", config},   {"config_path", config_path},
+                           {"args", args}, {"plugins", plugins}, {"labels", labels}};
+  if (!function.empty()) {
+    // A module's sweep keeps the record it always had.
+    record["function"] = function;
+    record["cache"] = cache;
+    record["rerun"] = rerun;
+  }
+  return record;
 }
 
 Request Request::from_json(const nlohmann::json& json) {

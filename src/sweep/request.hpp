@@ -21,8 +21,8 @@ struct Request {
   nlohmann::json cache; // a function's --cache (true), else null: as it is declared
   bool rerun = false;   // a function's --rerun
 
-  /// {"file", "function", "config", "config_path", "args", "plugins", "labels", "cache",
-  /// "rerun"}: the manifest's record.
+  /// {"file", "config", "config_path", "args", "plugins", "labels"}, and for a function
+  /// "function", "cache" and "rerun": the manifest's record.
   nlohmann::json to_json() const;
   /// A request as to_json wrote it (absent keys: empty). Throws nlohmann::json::exception for
   /// a key of the wrong type.

@@ -96,7 +96,7 @@ TEST_CASE("a config extending a function of a module names both") {
                        xrun::ConfigError);
 }
 
-TEST_CASE("results are the data's; a parameter named like a root does not shadow it") {
+TEST_CASE("results are the data's, and a parameter named like a root does not shadow it") {
   TempDir dir;
   const auto folder = make_run(dir.path(), "mod/train/r1", "r1",
                                {{"data", "/in/data.npy"}, {"results", "mine"}, {"lr", "0.1"}},
@@ -159,6 +159,7 @@ TEST_CASE("a sweep's request keeps the function, --cache and --rerun for every r
   request.function = "train";
   request.cache = true;
   request.rerun = true;
+  CHECK(request.to_json().at("function") == "train");
   const auto back = xrun::sweep::Request::from_json(request.to_json());
   CHECK(back.function == "train");
   CHECK(back.cache == true);
