@@ -88,6 +88,8 @@ class CommandLine(Workspace):
                              ["dry-run", "train", True, False]),
                             (["mod.py:train", "--rerun", "--help"],
                              ["help", "train", None, True]),
+                            (["mod.py:train", "--sweep", "lr=0.1,0.2", "--rerun", "--dry-run"],
+                             ["plan", "train", None, True]),
                             (["mod.py", "--dry-run"], ["dry-run", "", None, False]),
                             (["train.yml", "--help"], ["help", "train", None, False])]:
             out = self.xrun("run", *words).stdout
