@@ -38,7 +38,7 @@ _xrun() {
             [[ $i -eq $COMP_CWORD ]] && words+=("")
             continue
         fi
-        if [[ ${COMP_WORDS[i]} == ":" && ${#words[@]} -gt 1 && $i -lt $COMP_CWORD ]]; then
+        if [[ ${COMP_WORDS[i]} == ":" && ${#words[@]} -gt 1 ]]; then
             words[-1]+=":"
             joined=1
             continue
@@ -75,9 +75,12 @@ _xrun() {
         done
         ;;
     *)
-        local line
+        # Bash replaces only the current word: of a joined `mod.py:tr`, the part after ':'.
+        local line before=""
+        [[ $current != "${words[-1]}" ]] && before=${words[-1]%"$current"}
         for line in "${lines[@]}"; do
-            [[ -n $line ]] && COMPREPLY+=("${line%%$'\t'*}")
+            line=${line%%$'\t'*}
+            [[ -n $line ]] && COMPREPLY+=("${line#"$before"}")
         done
         ;;
     esac

@@ -9,6 +9,7 @@
 #include "python/package_export.hpp"
 #include "sweep/manifest.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 #include "util/time.hpp"
 
 #include <CLI/CLI.hpp>
@@ -140,6 +141,32 @@ std::vector<Candidate> function_parameters(const std::filesystem::path& module,
       }
       found.push_back({"--" + parameter.name, first_line(description)});
     }
+  }
+  return found;
+}
+
+/// `FILE.py:NAME` for each public top-level function of the module in `word` (`FILE.py:` and
+/// the start of a name), described by its parameters.
+std::vector<Candidate> function_candidates(const std::string& word) {
+  const auto module = word.substr(0, word.rfind(".py:") + 3);
+  std::optional<std::string> source;
+  try {
+    source = util::read_file(module);
+  } catch (const std::exception&) {
+    return {};
+  }
+  std::vector<Candidate> found;
+  std::set<std::string> seen;
+  for (const auto& function : core::scan_module(source.value_or("")).functions) {
+    if (function.name.starts_with("_") || !seen.insert(function.name).second) {
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const auto& parameter : function.parameters) {
+      names.push_back(parameter.name);
+    }
+    found.push_back(
+        {module + ":" + function.name, first_line(fmt::format("({})", util::join(names, ", ")))});
   }
   return found;
 }
@@ -395,6 +422,9 @@ int complete(CLI::App& app, const std::vector<std::string>& given, std::ostream&
     found = option_candidates(node);
   } else if (!command_candidates(node).empty() && position.positionals.empty()) {
     found = command_candidates(node);
+  } else if (position.experiment_command() && node.get_name() == "run" &&
+             current.find(".py:") != std::string::npos) {
+    found = function_candidates(current);
   } else {
     found = argument_candidates(position, out);
   }

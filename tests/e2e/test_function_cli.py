@@ -127,14 +127,26 @@ class CommandLine(Workspace):
                           out)
             self.assertNotIn("--LR", out)
             self.assertNotIn("--__DEBUG__", out)
-        # bash splits the word at ':' (in COMP_WORDBREAKS); the script joins it again.
+        self.write("mod.py", self.dir.joinpath("mod.py").read_text()
+                   + "\ndef prepare(n: int = 10):\n    pass\n\ndef _helper():\n    pass\n")
+        self.assertEqual(self.xrun("__complete", "run", "mod.py:").stdout,
+                         "mod.py:train\t(data, lr, model)\nmod.py:prepare\t(n)\n")
+        # bash splits the word at ':' (in COMP_WORDBREAKS); the script joins it again, and
+        # offers what replaces the word bash is completing.
+        self.assertEqual(self.bash_completes("mod.py", ":", "train", "--mo"), ["--model"])
+        self.assertEqual(self.bash_completes("mod.py", ":", "tr"), ["train"])
+        self.assertEqual(self.bash_completes("mod.py", ":"), [":prepare", ":train"])
+
+    def bash_completes(self, *words):
+        """What the bash script offers for `xrun run WORDS...` as bash splits them."""
         script = SOURCE_DIR / "completions" / "xrun.bash"
-        program = (f"source '{script}'; COMP_WORDS=(xrun run mod.py : train --mo); COMP_CWORD=5; "
-                   "_xrun; printf '%s\\n' \"${COMPREPLY[@]}\"")
+        program = (f"source '{script}'; COMP_WORDS=(xrun run {' '.join(words)}); "
+                   f"COMP_CWORD={len(words) + 1}; _xrun; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
         env = self.env(PATH=f"{os.path.dirname(XRUN)}:{os.environ['PATH']}")
         result = subprocess.run(["bash", "-c", program], cwd=self.dir, capture_output=True,
                                 text=True, env=env, timeout=30)
-        self.assertEqual(result.stdout.split(), ["--model"], result.stderr)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return sorted(result.stdout.split())
 
     def test_help_lists_the_function_flags(self):
         out = self.xrun("run", "--help").stdout
