@@ -24,7 +24,7 @@ import types
 from ._common import UsageError, _did_you_mean, _shown
 from ._jsonio import _dumps, _jsonable, _write_atomic
 from ._params import Parameter, _check, _convert, _resolve_annotation, _type_name
-from ._results import RunView, _Outputs
+from ._results import RunView
 
 _OUTPUTS_FILE = "outputs.json"
 _OUTPUTS_FOLDER = "outputs"
@@ -793,13 +793,6 @@ def function_of(target, **settings) -> Function:
 
 # -- a run's view -----------------------------------------------------------------------------
 
-class _CallableDict(dict):
-    """A dict that also answers a call with itself: ``run.results`` and ``run.results()``."""
-
-    def __call__(self):
-        return self
-
-
 class FunctionRun(RunView):
     """A function's recorded run: a RunView, whose ``output(name)`` is the value the function
     returned when this process ran it, loaded from the run folder otherwise; ``cached`` is
@@ -817,23 +810,6 @@ class FunctionRun(RunView):
         if name in self._returned and name in self.outputs:
             return self._returned[name]
         return super().output(name, allow_pickle=allow_pickle)
-
-    @property
-    def results(self) -> dict:
-        return _CallableDict(super().results)
-
-    @property
-    def outputs(self):
-        outputs = super().outputs
-        outputs.__class__ = _CallableOutputs
-        return outputs
-
-
-class _CallableOutputs(_Outputs):
-    """The outputs mapping, answering a call with itself (``run.outputs()``)."""
-
-    def __call__(self):
-        return self
 
 
 # -- the child of `xrun run mod.py:NAME` -------------------------------------------------------
