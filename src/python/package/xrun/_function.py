@@ -717,7 +717,7 @@ class Function:
         session = _standalone.begin(
             namespace, base=base_path, _records=records, _file=self.module_file,
             _dependencies=prepared.dependencies, _doc=self.__doc__ or "",
-            _function=prepared.record, _meta_extra=extra)
+            _function=prepared.record, _meta_extra=extra, _name=self.name)
         returned = None
         try:
             value = self.func(**prepared.arguments())

@@ -65,9 +65,10 @@ def request_run_folder(experiment, plugins: list) -> tuple:
 
 def request_started_run_folder(name: str, base_path: str, parameters: list, description: str,
                                dependencies: list, sys_path, function: dict = None,
-                               meta_extra: dict = None) -> tuple:
+                               meta_extra: dict = None, run_name: str = None) -> tuple:
     """The "prepare" of a run started by ``xrun.start()`` (no Experiment): the run ``name``
-    is its namespace under ``base_path``; ``parameters`` are records as ``Parameter.record()``
+    is its namespace under ``base_path`` (and its name, unless ``run_name`` gives one: a
+    function's); ``parameters`` are records as ``Parameter.record()``
     makes them; ``sys_path`` None lists no packages. Asks the supervisor of ``xrun run`` or
     the watcher of plain python3 (``_xrun.connect``). Returns the folder's path and start time;
     raises _NotRecorded or UsageError as request_run_folder does."""
@@ -78,7 +79,7 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
         "namespace": name,
         "prefix": "",
         "debug": False,
-        "name": name,
+        "name": run_name or name,
         "python_version": sys.version.split()[0],
         "python_executable": sys.executable,
         "description": description,

@@ -32,14 +32,14 @@ def begin(name: str, params: dict | None = None, base: str = "results",
           capture_console: bool = True, capture_env: bool = True, tqdm_mode: str = "smart",
           system_metrics: float = 10.0, _records: list = None, _file: str = None,
           _dependencies: list = (), _doc: str = None, _function: dict = None,
-          _meta_extra: dict = None):
+          _meta_extra: dict = None, _name: str = None):
     """Starts a run in ``<base>/<name>/<id>`` (``base`` relative to the current folder) with
     the parameters ``params`` and returns its session (``path``, ``id``, ``finish``). Raises
     ValueError naming a bad value, RuntimeError when a run is open in this process already.
     A function run (``_function``) gives its parameters' records, its module (the run's code,
     instead of the script), the project's modules it imports and the meta fields it adds."""
     _check_arguments(name, params, base, tqdm_mode, system_metrics)
-    prepare = _Prepare(_file, list(_dependencies), _doc, _function, _meta_extra)
+    prepare = _Prepare(_file, list(_dependencies), _doc, _function, _meta_extra, _name)
     if _xrun is not None and _started:
         raise RuntimeError(f"inside xrun run a process records one run, and this one has "
                            f"({_started[0]}): start the next one from another xrun run")
@@ -166,8 +166,9 @@ class _Prepare:
     """What a function run adds to its "prepare": its module as the run's code, the project's
     modules it imports, its description and its meta fields (None where not given)."""
 
-    def __init__(self, file, dependencies, description, function, meta_extra):
+    def __init__(self, file, dependencies, description, function, meta_extra, name):
         self.file = file
+        self.name = name
         self.dependencies = dependencies
         self.description = description
         self.function = function
@@ -206,7 +207,7 @@ class _Session:
         path, start = _protocol.request_started_run_folder(
             name, os.path.abspath(base), records, prepare.description_or(_description()),
             prepare.dependencies, sys.path if capture_env else None, prepare.function,
-            prepare.meta_extra)
+            prepare.meta_extra, prepare.name)
         return cls(path, start, "supervisor")
 
     @classmethod
@@ -255,7 +256,7 @@ class _Session:
             session.path, session.start_time = _protocol.request_started_run_folder(
                 name, os.path.abspath(base), records, prepare.description_or(_description()),
                 prepare.dependencies, sys.path if capture_env else None, prepare.function,
-                prepare.meta_extra)
+                prepare.meta_extra, prepare.name)
         except BaseException as error:
             for fd in kept:
                 os.close(fd)
