@@ -25,8 +25,8 @@ def invocation() -> dict:
     the ``function`` named in it (``xrun run mod.py:NAME``; "" for the module itself) and its
     arguments, the resolved config (whose ``function`` a config's ``extend: mod.py:NAME``
     sets), the plugin choices and folders, a sweep's variations, and for function runs
-    ``cache`` (True or False as given, None when not) and ``rerun``. Raises UsageError when it
-    is of another protocol version."""
+    ``cache`` (True when given, else None) and ``rerun``. Raises UsageError when it is of
+    another protocol version."""
     given = _xrun.invocation()
     _check_version(given, "the invocation")
     return given
@@ -35,8 +35,6 @@ def invocation() -> dict:
 def request_run_folder(experiment, plugins: list) -> tuple:
     """Asks the supervisor to create the run folder and record the run's start: the meta (from
     the experiment's parameters, hooks and the ``plugins``' records), the code and the log.
-    A function run's ``experiment.function_record`` goes into the meta as ``function``, and
-    ``experiment.meta_extra`` (only the keys ``sweep`` and ``batch``) into the meta as it is.
     Returns the folder's path and the run's start time; raises _NotRecorded when the start
     could not be recorded (the supervisor reports why), UsageError when the request is bad."""
     specs = experiment.parameter_specs
@@ -57,8 +55,8 @@ def request_run_folder(experiment, plugins: list) -> tuple:
         "dependencies": list(dict.fromkeys(experiment.dependencies)),
         "plugins": plugins,
         "sys_path": sys.path,  # where the supervisor finds the installed packages
-        **_function_fields(getattr(experiment, "function_record", None),
-                           getattr(experiment, "meta_extra", None)),
+        **_optional(function=getattr(experiment, "function_record", None),
+                    meta_extra=getattr(experiment, "meta_extra", None)),
     })
     _check_version(reply, 'the reply to "prepare"')
     if reply.get("unrecorded"):
@@ -69,14 +67,14 @@ def request_run_folder(experiment, plugins: list) -> tuple:
 
 
 def request_started_run_folder(name: str, base_path: str, parameters: list, description: str,
-                               dependencies: list, sys_path, function=None,
-                               meta_extra=None) -> tuple:
+                               dependencies: list, sys_path, function: dict = None,
+                               meta_extra: dict = None, run_name: str = None) -> tuple:
     """The "prepare" of a run started by ``xrun.start()`` (no Experiment): the run ``name``
-    is its namespace under ``base_path``; ``parameters`` are records as ``Parameter.record()``
-    makes them; ``sys_path`` None lists no packages; ``function`` (a function run's record)
-    and ``meta_extra`` as for request_run_folder, sent when not None. Asks the supervisor of
-    ``xrun run`` or the watcher of plain python3 (``_xrun.connect``). Returns the folder's
-    path and start time; raises _NotRecorded or UsageError as request_run_folder does."""
+    is its namespace under ``base_path`` (and its name, unless ``run_name`` gives one: a
+    function's); ``parameters`` are records as ``Parameter.record()``
+    makes them; ``sys_path`` None lists no packages. Asks the supervisor of ``xrun run`` or
+    the watcher of plain python3 (``_xrun.connect``). Returns the folder's path and start time;
+    raises _NotRecorded or UsageError as request_run_folder does."""
     reply = _native().request({
         "type": "prepare",
         "protocol": PROTOCOL_VERSION,
@@ -84,7 +82,7 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
         "namespace": name,
         "prefix": "",
         "debug": False,
-        "name": name,
+        "name": run_name or name,
         "python_version": sys.version.split()[0],
         "python_executable": sys.executable,
         "description": description,
@@ -94,7 +92,7 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
         "dependencies": dependencies,
         "plugins": [],
         **({"sys_path": sys_path} if sys_path is not None else {}),
-        **_function_fields(function, meta_extra),
+        **_optional(function=function, meta_extra=meta_extra),
     })
     _check_version(reply, 'the reply to "prepare"')
     if reply.get("unrecorded"):
@@ -102,6 +100,12 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
     if "error" in reply:
         raise UsageError(reply["error"])
     return reply["path"], reply.get("start_time") or time.time()
+
+
+def _optional(**fields) -> dict:
+    """The fields of a message that are given (not None): a function run's record
+    (``function``) and the meta fields it adds (``meta_extra``: ``sweep``, ``batch``)."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def report_started_end(outcome: dict, tracked: list, end_time: float):
@@ -131,17 +135,6 @@ def report_plan(index: int, parameters: dict, run_hash: str, base_path: str, nam
     _xrun.notify({"type": "plan", "protocol": PROTOCOL_VERSION, "index": index,
                   "parameters": parameters, "run_hash": run_hash, "base_path": base_path,
                   "namespace": namespace})
-
-
-def _function_fields(function, meta_extra) -> dict:
-    """The "prepare" fields of a function run: its record and the meta fields it adds, each
-    only when given (a module run sends neither)."""
-    fields = {}
-    if function is not None:
-        fields["function"] = function
-    if meta_extra is not None:
-        fields["meta_extra"] = meta_extra
-    return fields
 
 
 def _check_version(message: dict, what: str):
