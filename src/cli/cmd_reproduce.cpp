@@ -38,6 +38,7 @@ int reproduce_command(RunOptions& options) {
   child.plugins = child.config["plugins"];
   run::RunRequest request;
   request.file = plan.config.experiment;
+  request.function = plan.config.function;
   request.args = parameters;
   request.command_line = options.command_line;
   request.meta_extra["reproduces"] = plan.reproduces;

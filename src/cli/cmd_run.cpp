@@ -166,6 +166,7 @@ int run_command(RunOptions& options) {
   run::RunRequest request;
   request.file = given;
   request.args = parameters;
+  request.function = target.function;
   request.command_line = options.command_line;
   std::optional<config::Config> config;
   const auto extension = given.extension().string();
@@ -175,7 +176,7 @@ int run_command(RunOptions& options) {
       core::print_warning(warning);
     }
     child.file = request.file = config->experiment;
-    child.function = config->function;
+    child.function = request.function = config->function;
     child.config = config->to_json();
     child.plugins = child.config["plugins"];
     request.config = given;

@@ -77,6 +77,7 @@ int run_variation(const Json& request, const Json& settings, const Json& sweep_r
   const auto given = sweep::Request::from_json(request);
   auto child = child_for(given, settings, run.resolved_config);
   run.file = child.file;
+  run.function = child.function;
   run.args = child.args;
   run.command_line = command_line;
   run.config = given.config_path;

@@ -269,7 +269,9 @@ void read_labels(std::vector<Layer>& layers, Config& config) {
     }
   }
   config.name = name.value_or(layers.front().file.stem().string());
-  config.namespace_name = ns.value_or("results/" + config.name);
+  // A function's runs are one folder, where its cache is looked up: a config of it runs there
+  // (empty: the function's own namespace, which its decorator may set).
+  config.namespace_name = ns.value_or(config.function.empty() ? "results/" + config.name : "");
 }
 
 } // namespace

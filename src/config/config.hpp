@@ -54,7 +54,7 @@ struct Config {
   std::string name;                         // default: the top config's file stem
   std::string description;
   std::filesystem::path base_path;             // empty: the experiment's own base path
-  std::string namespace_name;                  // default: results/<name>
+  std::string namespace_name;                  // default: results/<name>; of a function: ""
   std::vector<ParameterSetting> parameters;    // a later file's setting replaces an earlier one's
   std::vector<std::filesystem::path> includes; // mixins of every file, in chain order
   std::vector<PluginChoice> plugins;           // of every file, in chain order (later ones win)

@@ -15,7 +15,8 @@ std::string signal_name(int number) {
   return name ? fmt::format("SIG{}", name) : fmt::format("signal {}", number);
 }
 
-NoRunEnd end_before_start(int wait_status, Interruption interruption, const std::string& file) {
+NoRunEnd end_before_start(int wait_status, Interruption interruption, const std::string& file,
+                          QuietExit quiet_exit) {
   const bool interrupted = interruption != Interruption::none ||
                            (WIFSIGNALED(wait_status) && (WTERMSIG(wait_status) == SIGINT ||
                                                          WTERMSIG(wait_status) == SIGTERM)) ||
@@ -34,6 +35,9 @@ NoRunEnd end_before_start(int wait_status, Interruption interruption, const std:
   const int code = WEXITSTATUS(wait_status);
   if (code == k_exit_unrecorded) {
     return {code}; // what the run needs could not be written, as the experiment process said
+  }
+  if (code == 0 && quiet_exit == QuietExit::reused_run) {
+    return {0}; // the process named the done run it reused
   }
   if (code != k_exit_usage) {
     // The module ended the process while it was loading (os._exit, exit() in C): neither a

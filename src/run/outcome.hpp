@@ -45,10 +45,18 @@ struct NoRunEnd {
   enum class Say { nothing, line, error } say = Say::nothing; // `xrun: ...` or `xrun: error: ...`
 };
 
+/// What an experiment process exiting with 0 before it asked for a run folder did.
+enum class QuietExit {
+  defect,     // a module ended the process while it loaded (os._exit): an error
+  reused_run, // a function run found a done run with its cache key and said so: success
+};
+
 /// The end of `xrun run` whose experiment process (loading `file`) ended with `wait_status`
-/// before its run started: interrupted (130), killed (128 + N), its own start error (74), or
-/// bad input (2; reported by the process itself, or here for an unexpected exit code).
-NoRunEnd end_before_start(int wait_status, Interruption interruption, const std::string& file);
+/// before its run started: interrupted (130), killed (128 + N), its own start error (74), bad
+/// input (2; reported by the process itself, or here for an unexpected exit code), or, for a
+/// function run (`quiet_exit` reused_run) that exited with 0, a done run reused (0).
+NoRunEnd end_before_start(int wait_status, Interruption interruption, const std::string& file,
+                          QuietExit quiet_exit = QuietExit::defect);
 
 /// `SIGINT`, `SIGKILL`, ...: the name of signal `number` (`signal N` for one without).
 std::string signal_name(int number);

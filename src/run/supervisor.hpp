@@ -29,6 +29,7 @@ struct AttachedProcess {
 
 struct RunRequest {
   std::filesystem::path file;            // the experiment module
+  std::string function;                  // `FILE.py:NAME`: the function run; "" for a module
   std::vector<std::string> args;         // `--NAME value` parameter arguments
   std::vector<std::string> command_line; // as typed, recorded in the meta
   std::filesystem::path config;          // the YAML config run, if any

@@ -84,6 +84,8 @@ TEST_CASE("a config extending a function of a module names both") {
   const auto config = xrun::config::load_config(dir.path() / "top.yml", false);
   CHECK(config.experiment == dir.path() / "mod.py");
   CHECK(config.function == "train");
+  CHECK(config.name == "top");
+  CHECK(config.namespace_name.empty()); // the function's own, where its runs and cache are
   CHECK(config.parameters.at(0).name == "lr");
   const auto back = xrun::config::Config::from_json(config.to_json());
   CHECK(back.function == "train");

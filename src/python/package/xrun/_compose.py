@@ -106,7 +106,8 @@ def _apply_config(experiment, config: dict):
     """Applies a resolved YAML config: name, namespace, base path, description, mixins and
     parameter values, each checked against the parameter's declared type."""
     experiment.name = config["name"]
-    experiment.namespace = config["namespace"]
+    if config["namespace"]:  # else the experiment's own: a function's config runs among its runs
+        experiment.namespace = config["namespace"]
     if config["base_path"]:  # else the experiment's own: a config's runs go beside its runs
         experiment.base_path = config["base_path"]
     if config["description"]:
