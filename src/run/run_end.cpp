@@ -53,9 +53,9 @@ int Supervision::finish(int wait_status) {
           "nothing was created or left; make room or fix the folder, then run again");
     }
     // A function run that reuses a done run (--cache) ends at once, with no run of its own.
-    const auto end = end_before_start(
-        wait_status, m_interruption, m_request.file.string(),
-        m_request.function.empty() ? QuietExit::defect : QuietExit::reused_run);
+    const auto end =
+        end_before_start(wait_status, m_interruption, m_request.file.string(),
+                         m_request.function.empty() ? QuietExit::defect : QuietExit::reused_run);
     if (end.say == NoRunEnd::Say::line) {
       std::cerr << "xrun: " << end.message << '\n';
     } else if (end.say == NoRunEnd::Say::error) {

@@ -146,14 +146,14 @@ TEST_CASE("an experiment process that ends before its run started leaves no run"
   }
   // A function run that reused a done run exits with 0 and says so itself.
   using xrun::run::QuietExit;
-  const auto reused = end_before_start(exited(0), Interruption::none, "mod.py",
-                                       QuietExit::reused_run);
+  const auto reused =
+      end_before_start(exited(0), Interruption::none, "mod.py", QuietExit::reused_run);
   CHECK(reused.exit_code == 0);
   CHECK(reused.say == NoRunEnd::Say::nothing);
-  CHECK(end_before_start(exited(2), Interruption::none, "mod.py", QuietExit::reused_run)
-            .exit_code == 2);
-  CHECK(end_before_start(killed_by(SIGSEGV), Interruption::none, "mod.py",
-                         QuietExit::reused_run)
+  CHECK(
+      end_before_start(exited(2), Interruption::none, "mod.py", QuietExit::reused_run).exit_code ==
+      2);
+  CHECK(end_before_start(killed_by(SIGSEGV), Interruption::none, "mod.py", QuietExit::reused_run)
             .exit_code == 128 + SIGSEGV);
 }
 
