@@ -57,8 +57,12 @@ Lineage lineage_of(const RunMeta& meta, const std::filesystem::path& archive) {
     input.record = std::move(record);
     lineage.inputs.push_back(std::move(input));
   }
+  // Only a function run has outputs to consume (`run:ID/outputs/NAME`): the archive is read
+  // for function runs alone, so that showing any other run costs no scan of every meta.
+  const auto function = meta.extra.find("function");
   std::error_code error;
-  if (!std::filesystem::is_directory(archive, error)) {
+  if (function == meta.extra.end() || !function->is_object() ||
+      !std::filesystem::is_directory(archive, error)) {
     return lineage;
   }
   auto runs = find_runs(archive);

@@ -36,8 +36,9 @@ struct Lineage {
 };
 
 /// The inputs `meta` records and the runs under `archive` that consume the run, found by the
-/// meta ids their inputs name. An `archive` that is not a folder finds nothing; a meta whose
-/// `function` is not shaped as xrun writes it adds no inputs.
+/// meta ids their inputs name. A run without a `function` record (not a function run: it has no
+/// outputs) or an `archive` that is not a folder finds nothing in the archive; a `function`
+/// not shaped as xrun writes it adds no inputs.
 Lineage lineage_of(const RunMeta& meta, const std::filesystem::path& archive);
 
 /// {"inputs": [record + "listed"], "consumers": [{"run", "id", "path", "input", "output"}]},

@@ -149,6 +149,12 @@ TEST_CASE("a run's inputs and consumers are found by the meta ids inputs name") 
   CHECK(of_producer.consumers[0].output == "dataset");
   CHECK(xrun::archive::consumers_json(of_producer)[0]["id"] == "t1");
 
+  // A module run has no outputs: the archive is not searched for it.
+  make_run(archive, "mod/train/t3", "t3", Json::object(),
+           Json::array({{{"name", "data"}, {"ref", "run:m1/outputs/x"}, {"run", "m1"}}}));
+  const auto module_run = xrun::read_meta(archive / "plain/m1");
+  CHECK(xrun::archive::lineage_of(module_run, archive).consumers.empty());
+
   // Without the archive, the inputs are what the meta records, and no run consumes it.
   const auto alone = xrun::archive::lineage_of(consumer_meta, dir.path() / "nowhere");
   CHECK(alone.inputs.size() == 2);
