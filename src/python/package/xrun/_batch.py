@@ -88,6 +88,25 @@ def _keys_of(meta: dict) -> list:
     return [key for key in keys if isinstance(key, str) and key]
 
 
+def _manifests(namespace_folder: str) -> list:
+    """The sweep manifests of a namespace folder (unreadable ones left out), oldest first."""
+    folder = os.path.join(namespace_folder, _SWEEPS)
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        try:
+            with open(os.path.join(folder, name, _MANIFEST), encoding="utf-8") as reader:
+                manifest = json.load(reader)
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict):
+            found.append(manifest)
+    return found
+
+
 def _read_meta(folder: str):
     try:
         with open(os.path.join(folder, _META_FILE), encoding="utf-8") as reader:
@@ -225,7 +244,7 @@ class Batch:
         for name in parameters:
             if name not in known:
                 raise UsageError(f"batch {self.name}: {function.__name__} has no parameter "
-                                 f"{_shown(name)}{_did_you_mean(name, known)}")
+                                 f"{_shown(repr(name))}{_did_you_mean(name, known)}")
         return function
 
     def add_run(self, func, params: dict) -> BatchRun:
@@ -248,7 +267,7 @@ class Batch:
         for name, values in params.items():
             if not isinstance(values, (list, tuple)):
                 raise UsageError(f"batch {self.name}: add_factorial_runs: the values of "
-                                 f"{_shown(name)} are a list, not {_shown(repr(values))}")
+                                 f"{_shown(repr(name))} are a list, not {_shown(repr(values))}")
         names = list(params)
         combinations = [dict(zip(names, values))
                         for values in itertools.product(*(params[name] for name in names))]
@@ -270,7 +289,7 @@ class Batch:
             if not any(name in row.parameters for row in self.run):
                 known = sorted({key for row in self.run for key in row.parameters})
                 raise UsageError(f"batch {self.name}: get_runs_with: no row has a parameter "
-                                 f"{_shown(name)}{_did_you_mean(name, known)}")
+                                 f"{_shown(repr(name))}{_did_you_mean(name, known)}")
             parsed.append((name, suffix, wanted))
         return [row for row in self.run
                 if all(_meets(row.parameters, name, suffix, wanted)
@@ -278,9 +297,10 @@ class Batch:
 
     # -- runs in the folder ----------------------------------------------------------------
     def _look(self) -> dict:
-        """The done runs of the batch's folder by key: a run's cache key and the key its
-        batch row recorded. The latest run wins."""
-        found = {}
+        """The done runs of the batch's folder by key: a run's cache key, the key its batch
+        row recorded in its meta, and the key of the manifest row that names it (a row
+        `xrun sweep resume` ran has only that). The latest run wins."""
+        found, done = {}, {}
         try:
             entries = sorted(os.scandir(self.namespace_folder), key=lambda entry: entry.name)
         except OSError:
@@ -289,10 +309,16 @@ class Batch:
             if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
                 continue
             meta = _read_meta(entry.path)
-            if meta is None or meta.get("status") != "done":
-                continue
-            for key in _keys_of(meta):
-                found[key] = entry.path
+            if meta is not None and meta.get("status") == "done":
+                done[entry.name] = entry.path
+                for key in _keys_of(meta):
+                    found[key] = entry.path
+        for manifest in _manifests(self.namespace_folder):
+            for row in manifest.get("variations") or []:
+                run, key = (row.get("run"), row.get("run_hash")) if isinstance(row, dict) \
+                    else (None, None)
+                if isinstance(key, str) and key and run in done:
+                    found.setdefault(key, done[run])
         self._done = found
         return found
 
