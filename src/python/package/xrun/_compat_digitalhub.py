@@ -34,8 +34,9 @@ _STATES = {"done": "COMPLETED", "failed": "ERROR", "interrupted": "STOPPED",
 
 
 def _remote(what: str):
-    raise NotImplementedError(f"{what} needs the digitalhub platform; xrun.compat.digitalhub "
-                              "runs functions on this machine only (action='job')")
+    raise NotImplementedError(f"{what}: this is the digitalhub platform's; "
+                              "xrun.compat.digitalhub runs functions on this machine only "
+                              "(action='job')")
 
 
 def handler(func=None, *, outputs=None):
