@@ -54,7 +54,12 @@ def main() -> int:
     try:
         try:
             config = invocation.get("config")
-            if config:
+            function = invocation.get("function") or (config or {}).get("function")
+            if function:
+                from ._function import experiment_for, import_target
+
+                _run(experiment_for(import_target(file, function), file), config)
+            elif config:
                 # A config's experiment is imported, not run as __main__: the config says how
                 # it runs.
                 _module_source(file)

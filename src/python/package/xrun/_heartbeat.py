@@ -18,7 +18,7 @@ _EXIT_CODES = {"done": 0, "failed": 1, "interrupted": 130}
 
 
 def start_unwatched(name: str, base: str, records: list, file: str, command: list,
-                    description: str) -> "HeartbeatRun":
+                    description: str, extra: dict = None) -> "HeartbeatRun":
     """Creates the run folder ``<base>/<name>/<id>`` whole (made hidden, then renamed), of the
     script ``file`` ("" for none) started by ``command``, and starts its heartbeat."""
     import random
@@ -48,7 +48,8 @@ def start_unwatched(name: str, base: str, records: list, file: str, command: lis
             "parameters": {record["name"]: record for record in records},
             "hooks": {}, "tracked": [], "dependencies": [],
             "watched": {"pid": os.getpid(), "traced": False,
-                        "untraced_reason": "recorded by Python alone (no watcher)"}}
+                        "untraced_reason": "recorded by Python alone (no watcher)"},
+            **(extra or {})}
     _write(os.path.join(hidden, "experiment_meta.json"), meta)
     with open(os.path.join(hidden, "experiment_code.py"), "w", encoding="utf-8") as out:
         out.write(code)

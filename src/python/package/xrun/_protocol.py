@@ -52,6 +52,8 @@ def request_run_folder(experiment, plugins: list) -> tuple:
         "dependencies": list(dict.fromkeys(experiment.dependencies)),
         "plugins": plugins,
         "sys_path": sys.path,  # where the supervisor finds the installed packages
+        **_optional(function=getattr(experiment, "function_record", None),
+                    meta_extra=getattr(experiment, "meta_extra", None)),
     })
     _check_version(reply, 'the reply to "prepare"')
     if reply.get("unrecorded"):
@@ -62,9 +64,11 @@ def request_run_folder(experiment, plugins: list) -> tuple:
 
 
 def request_started_run_folder(name: str, base_path: str, parameters: list, description: str,
-                               dependencies: list, sys_path) -> tuple:
+                               dependencies: list, sys_path, function: dict = None,
+                               meta_extra: dict = None, run_name: str = None) -> tuple:
     """The "prepare" of a run started by ``xrun.start()`` (no Experiment): the run ``name``
-    is its namespace under ``base_path``; ``parameters`` are records as ``Parameter.record()``
+    is its namespace under ``base_path`` (and its name, unless ``run_name`` gives one: a
+    function's); ``parameters`` are records as ``Parameter.record()``
     makes them; ``sys_path`` None lists no packages. Asks the supervisor of ``xrun run`` or
     the watcher of plain python3 (``_xrun.connect``). Returns the folder's path and start time;
     raises _NotRecorded or UsageError as request_run_folder does."""
@@ -75,7 +79,7 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
         "namespace": name,
         "prefix": "",
         "debug": False,
-        "name": name,
+        "name": run_name or name,
         "python_version": sys.version.split()[0],
         "python_executable": sys.executable,
         "description": description,
@@ -85,6 +89,7 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
         "dependencies": dependencies,
         "plugins": [],
         **({"sys_path": sys_path} if sys_path is not None else {}),
+        **_optional(function=function, meta_extra=meta_extra),
     })
     _check_version(reply, 'the reply to "prepare"')
     if reply.get("unrecorded"):
@@ -92,6 +97,12 @@ def request_started_run_folder(name: str, base_path: str, parameters: list, desc
     if "error" in reply:
         raise UsageError(reply["error"])
     return reply["path"], reply.get("start_time") or time.time()
+
+
+def _optional(**fields) -> dict:
+    """The fields of a message that are given (not None): a function run's record
+    (``function``) and the meta fields it adds (``meta_extra``: ``sweep``, ``batch``)."""
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def report_started_end(outcome: dict, tracked: list, end_time: float):

@@ -188,9 +188,20 @@ def _series_names(folder: str, relative: str = ".track") -> list:
 
 # -- outputs ----------------------------------------------------------------------------------
 
+class _CallableDict(dict):
+    """A dict that answers a call with itself: ``run.results`` and ``run.results()`` alike
+    (the second is how digitalhub's runs are read)."""
+
+    def __call__(self):
+        return self
+
+
 class _Outputs(Mapping):
     """The outputs a run lists in outputs.json, by name; each loaded (after its size and
-    SHA-256 are checked) when asked for."""
+    SHA-256 are checked) when asked for. A call answers the mapping itself (``outputs()``)."""
+
+    def __call__(self):
+        return self
 
     def __init__(self, view: "RunView"):
         self._view = view
@@ -360,7 +371,7 @@ class RunView:
         """The ``results`` entry of the data: a function run's return values ({} when none)."""
         data = self.data
         results = data.get("results") if isinstance(data, dict) else None
-        return results if isinstance(results, dict) else {}
+        return _CallableDict(results if isinstance(results, dict) else {})
 
     def result(self, name: str):
         """One value of ``results``; a KeyError naming the ones there are."""

@@ -56,6 +56,9 @@ def _run(experiment, config: dict = None):
         return
     if experiment.func is None:
         raise UsageError(f"{invocation['file']}: the Experiment decorates no function")
+    before_folder = getattr(experiment, "before_folder", None)
+    if before_folder is not None and before_folder(invocation):
+        return  # a function run whose done run is reused: nothing to record
     plugins.fire("after_parameters", experiment=experiment)
     path, start_time = _protocol.request_run_folder(experiment, plugins.records())
     experiment.path = path
@@ -302,12 +305,15 @@ def _finish_run(invocation: dict) -> int:
 
 
 def _print_help(experiment, file: str):
-    print(f"usage: xrun run {file} [--NAME VALUE ...]\n")
+    function = getattr(experiment, "function", None)
+    target = f"{file}:{function.name}" if function is not None else file
+    print(f"usage: xrun run {target} [--NAME VALUE ...]\n")
     if experiment.short_description:
         print(experiment.short_description + "\n")
     print("parameters:")
     for name, spec in experiment.parameter_specs.items():
-        print(f"  --{name} ({spec.type_name}), default: {spec.value!r}")
+        default = "required" if spec.unset else f"default: {spec.value!r}"
+        print(f"  --{name} ({spec.type_name}), {default}")
         if spec.description:
             print(f"      {spec.description}")
 

@@ -30,11 +30,16 @@ _warned = []  # the missing watcher was reported (once a process)
 
 def begin(name: str, params: dict | None = None, base: str = "results",
           capture_console: bool = True, capture_env: bool = True, tqdm_mode: str = "smart",
-          system_metrics: float = 10.0):
+          system_metrics: float = 10.0, _records: list = None, _file: str = None,
+          _dependencies: list = (), _doc: str = None, _function: dict = None,
+          _meta_extra: dict = None, _name: str = None):
     """Starts a run in ``<base>/<name>/<id>`` (``base`` relative to the current folder) with
     the parameters ``params`` and returns its session (``path``, ``id``, ``finish``). Raises
-    ValueError naming a bad value, RuntimeError when a run is open in this process already."""
+    ValueError naming a bad value, RuntimeError when a run is open in this process already.
+    A function run (``_function``) gives its parameters' records, its module (the run's code,
+    instead of the script), the project's modules it imports and the meta fields it adds."""
     _check_arguments(name, params, base, tqdm_mode, system_metrics)
+    prepare = _Prepare(_file, list(_dependencies), _doc, _function, _meta_extra, _name)
     if _xrun is not None and _started:
         raise RuntimeError(f"inside xrun run a process records one run, and this one has "
                            f"({_started[0]}): start the next one from another xrun run")
@@ -42,28 +47,31 @@ def begin(name: str, params: dict | None = None, base: str = "results",
         raise RuntimeError(f"a run is already open in this process ({_open[0].path}): finish "
                            f"it (run.finish() or the end of its with block) before starting "
                            f"another")
-    records = [_record(key, value) for key, value in (params or {}).items()]
+    records = _records if _records is not None else \
+        [_record(key, value) for key, value in (params or {}).items()]
     try:
         os.makedirs(base, exist_ok=True)
     except OSError as error:
         raise ValueError(f"base {str(base)!r} cannot be created: {error.strerror}") from None
     session = None
     if _xrun is not None:
-        session = _Session.under_supervisor(name, base, records, capture_env)
+        session = _Session.under_supervisor(name, base, records, capture_env, prepare)
     elif not _binary():
         _warn_alone("the _xrun extension module is not found" if _native() is None
                     else "the xrun binary is not found")
     else:
         try:
             session = _Session.watched(name, base, records, capture_console, capture_env,
-                                       float(system_metrics), tqdm_mode)
+                                       float(system_metrics), tqdm_mode, prepare)
         except _NoExtension:
             _warn_alone("the _xrun extension module is not found")
         except _NoWatcher as error:
             _warn_alone(f"the xrun watcher cannot be started ({error})")
     if session is None:
         file, command = _script()
-        record = _heartbeat.start_unwatched(name, base, records, file, command, _description())
+        record = _heartbeat.start_unwatched(name, base, records, prepare.file or file, command,
+                                            prepare.description_or(_description()),
+                                            prepare.meta_fields())
         session = _Session(record.path, record.start_time, None)
         session._heartbeat = record
     _open.append(session)
@@ -154,6 +162,29 @@ def _script() -> tuple:
             [sys.executable, *sys.argv])
 
 
+class _Prepare:
+    """What a function run adds to its "prepare": its module as the run's code, the project's
+    modules it imports, its description and its meta fields (None where not given)."""
+
+    def __init__(self, file, dependencies, description, function, meta_extra, name):
+        self.file = file
+        self.name = name
+        self.dependencies = dependencies
+        self.description = description
+        self.function = function
+        self.meta_extra = meta_extra
+
+    def description_or(self, default: str) -> str:
+        return default if self.description is None else self.description
+
+    def meta_fields(self) -> dict:
+        """The meta fields a run recorded by Python alone writes itself."""
+        fields = dict(self.meta_extra or {})
+        if self.function is not None:
+            fields["function"] = self.function
+        return fields
+
+
 class _Session:
     """One run started by xrun.start(): its folder, and the line to whoever records it."""
 
@@ -171,17 +202,20 @@ class _Session:
         self._left = []  # the output's read ends the guard kept, once it has stopped
 
     @classmethod
-    def under_supervisor(cls, name, base, records, capture_env):
+    def under_supervisor(cls, name, base, records, capture_env, prepare):
         """Inside ``xrun run``: the supervisor creates the folder and captures the console."""
         path, start = _protocol.request_started_run_folder(
-            name, os.path.abspath(base), records, _description(), [],
-            sys.path if capture_env else None)
+            name, os.path.abspath(base), records, prepare.description_or(_description()),
+            prepare.dependencies, sys.path if capture_env else None, prepare.function,
+            prepare.meta_extra, prepare.name)
         return cls(path, start, "supervisor")
 
     @classmethod
-    def watched(cls, name, base, records, capture_console, capture_env, interval, tqdm_mode):
+    def watched(cls, name, base, records, capture_console, capture_env, interval, tqdm_mode,
+                prepare):
         """Plain python3: starts the watcher, lets it trace this process, asks for the folder."""
         file, command = _script()
+        file = prepare.file or file
         to_watcher = os.pipe()
         to_script = os.pipe()
         pid_pipe = os.pipe()
@@ -220,8 +254,9 @@ class _Session:
             session._console = _capture(output[0][1], output[1][1])
         try:
             session.path, session.start_time = _protocol.request_started_run_folder(
-                name, os.path.abspath(base), records, _description(), [],
-                sys.path if capture_env else None)
+                name, os.path.abspath(base), records, prepare.description_or(_description()),
+                prepare.dependencies, sys.path if capture_env else None, prepare.function,
+                prepare.meta_extra, prepare.name)
         except BaseException as error:
             for fd in kept:
                 os.close(fd)
