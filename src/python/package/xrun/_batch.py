@@ -335,8 +335,8 @@ class Batch:
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
             raise UsageError(f"batch {self.name}: jobs is a whole number >= 1, "
                              f"not {_shown(repr(jobs))}")
-        if _function.importing():
-            raise _function.ImportStop  # the module is imported to find a function in it
+        # `xrun run mod.py:NAME` imports the module for its definitions: the batch stops it.
+        _function.stop_if_importing(f"batch {self.name}()")
         done = self._look()
         for row in self.run:
             row.path = done.get(row.key)

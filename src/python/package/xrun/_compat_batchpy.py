@@ -67,7 +67,9 @@ class Run(BatchRun):
 
     @property
     def runtime(self):
-        return self.__dict__.get("_memory_runtime") or super().runtime
+        if "_memory_runtime" in self.__dict__:
+            return self.__dict__["_memory_runtime"]
+        return super().runtime
 
     @property
     def filename(self):
