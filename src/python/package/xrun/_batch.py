@@ -209,7 +209,7 @@ class Batch:
         self.name = name
         self.base = os.path.abspath(os.fspath(base))
         self.run = []
-        self._functions = []  # (what add_run was given, the Function in this batch's folder)
+        self._functions = []  # (what add_run was given, its Function), in the order added
         self._done = None  # key -> run folder, from the last look at the folder
 
     def __repr__(self):
@@ -221,17 +221,14 @@ class Batch:
 
     # -- rows ------------------------------------------------------------------------------
     def _function_for(self, func) -> Function:
-        """``func`` as a Function whose runs go to this batch's folder."""
+        """``func`` (an ``xrun.function``, a plain function, a class with
+        ``__xrun_function__``) as a Function, the same one for every row of it."""
         for given, function in self._functions:
             if given is func:
                 return function
-        if hasattr(func, "__xrun_function__") and not isinstance(func, Function):
-            source = func.__xrun_function__()
-        elif callable(func):
-            source = func
-        else:
+        if not callable(func) and not hasattr(func, "__xrun_function__"):
             raise UsageError(f"batch {self.name}: {_shown(repr(func))} is not a function")
-        function = function_of(source)
+        function = function_of(func)
         self._functions.append((func, function))
         return function
 
