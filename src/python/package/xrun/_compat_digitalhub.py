@@ -111,8 +111,6 @@ class Project:
                      **settings) -> "Function":
         return Function(self, name, kind, code_src, handler, **settings)
 
-    get_function = new_function
-
     def log_artifact(self, name: str, kind: str = "artifact", source_path: str = None,
                      **metadata) -> Item:
         """Stores ``source_path`` as a new version of artifact ``name`` of the run in
@@ -214,7 +212,7 @@ class Function:
                                namespace=f"{os.path.basename(self.project.archive)}/"
                                          f"{self.project.name}/{self.name}")
         keys = {name: key.key if isinstance(key, Item) else key for name, key in inputs.items()}
-        return RunOf(function.run(**keys, **parameters))
+        return Run(function.run(**keys, **parameters))
 
     def invoke(self, *args, **kwargs):
         _remote("invoke()")
@@ -271,7 +269,7 @@ class RunStatus:
         return other in (self.state, self.xrun) if isinstance(other, str) else NotImplemented
 
 
-class RunOf:
+class Run:
     """A run of a function: ``output(name)`` (an Item of an output file), ``outputs()``,
     ``result(name)`` (a plain value), ``results()``, ``status`` and ``refresh()``; ``id`` and
     ``path`` are the xrun run's."""
@@ -285,7 +283,7 @@ class RunOf:
     def __repr__(self):
         return f"<Run {self.id} {self.status.state}>"
 
-    def refresh(self) -> "RunOf":
+    def refresh(self) -> "Run":
         self.status = RunStatus(self._view.status)
         return self
 
