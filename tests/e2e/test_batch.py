@@ -270,6 +270,9 @@ class Resume(BatchWorkspace):
         self.wait_for(lambda: (self.dir / "ready").exists(), timeout=60, what="row 1 to start")
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
+        self.wait_for(lambda: all(self.meta(run)["status"] != "running"
+                                  for run in self.runs("results/example")),
+                      what="the killed run's end to be recorded")
         (sweep,) = self.sweeps()
         resumed = self.xrun("sweep", "resume", sweep, "--path", "results")
         self.assertEqual(resumed.returncode, 1, resumed.stderr)  # rows 4, 5 and 7 fail

@@ -552,7 +552,14 @@ class _Sweep:
                          "run": os.path.basename(row.path) if row.path else None,
                          "status": self.status[row.index],
                          "settings": self.settings(row)})
-        request = {"file": self.file, "function": self.function_name, "config": None,
+        # A config (as config::Config::to_json writes one) that puts the runs `xrun sweep
+        # resume` makes in the batch's folder, not the function's own.
+        config = {"experiment": self.file, "function": self.function_name, "files": [],
+                  "name": self.function.name, "description": "",
+                  "base_path": os.path.dirname(self.batch.base),
+                  "namespace": f"{os.path.basename(self.batch.base)}/{self.batch.name}",
+                  "parameters": [], "include": [], "plugins": []}
+        request = {"file": self.file, "function": self.function_name, "config": config,
                    "config_path": "", "args": [], "plugins": [], "labels": {}}
         manifest = {"format": 1, "id": self.id, "created": self.created, "state": self.state,
                     "host": socket.gethostname(), "pid": os.getpid(),
