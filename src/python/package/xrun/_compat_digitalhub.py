@@ -20,7 +20,7 @@ from ._assets import artifact_path
 from ._common import UsageError, _shown
 from ._function import Input, function_of, import_target
 from ._results import RunView
-from ._sdk import Run as _SdkRun
+from ._sdk import Run as _SdkRun, _running_experiment
 
 # Function and task settings that only the platform acts on: refused, named.
 _REMOTE_TASK = ("node_selector", "volumes", "resources", "affinity", "tolerations", "envs",
@@ -90,8 +90,12 @@ Dataitem = Artifact = Model = Item
 
 
 def _current_run_folder():
-    """The folder of the run this process records now (a function run in progress), if any."""
-    return _standalone._open[-1].path if _standalone._open else None
+    """The folder of the run this process records now, if any: a function run in progress
+    (``Function.run``), or inside ``xrun run`` the experiment's."""
+    if _standalone._open:
+        return _standalone._open[-1].path
+    experiment = _running_experiment()
+    return experiment.path if experiment is not None else None
 
 
 class Project:
