@@ -112,7 +112,9 @@ class Batches(BatchWorkspace):
                          ["done"] * 4 + ["failed"] * 2 + ["skipped"])
         self.assertEqual(manifest["variations"][6]["run"], first["ids"][0])
         self.assertEqual(manifest["variations"][2]["parameters"], {"lr": 0.2, "epochs": 10})
-        self.assertEqual(manifest["variations"][2]["settings"][0]["value"], 0.2)
+        self.assertEqual(manifest["variations"][2]["settings"][0],
+                         {"name": "lr", "file": "batch example row 2", "line": 0, "column": 0,
+                          "source": "cli", "value": 0.2})
 
         # Called again: only the failed rows run (and fail) again.
         second = self.python()
@@ -276,7 +278,8 @@ class Resume(BatchWorkspace):
         (sweep,) = self.sweeps()
         resumed = self.xrun("sweep", "resume", sweep, "--path", "results")
         self.assertEqual(resumed.returncode, 1, resumed.stderr)  # rows 4, 5 and 7 fail
-        self.assertIn("activation=<built-in function max> has no literal form", resumed.stderr)
+        self.assertIn("batch example row 7: activation=<built-in function max> has no literal "
+                      "form to run again from the manifest; run the batch again", resumed.stderr)
         status = self.xrun("sweep", "status", sweep, "--path", "results").stdout
         for index in (0, 1, 2, 3):
             self.assertRegex(status, rf"done\s+#{index}\s")

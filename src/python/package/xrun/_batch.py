@@ -525,11 +525,11 @@ class _Sweep:
         os.close(self.lock)
         self.lock = -1
 
-    def settings(self, row: BatchRun) -> list:
+    def settings(self, row: BatchRun, index: int) -> list:
         """The row's values as a sweep row's settings (what `xrun run FILE.py:NAME` is given
         for it by `xrun sweep resume`); a value without a literal form is a setting that
         stops that run with the reason."""
-        where = f"xrun.Batch({self.batch.name!r}) row {row.index}"
+        where = f"batch {self.batch.name} row {index}"
         settings = []
         for name, value in row.given.items():
             setting = {"name": name, "file": where, "line": 0, "column": 0, "source": "cli"}
@@ -551,7 +551,7 @@ class _Sweep:
                          "run_hash": row.key,
                          "run": os.path.basename(row.path) if row.path else None,
                          "status": self.status[row.index],
-                         "settings": self.settings(row)})
+                         "settings": self.settings(row, index)})
         # A config (as config::Config::to_json writes one) that puts the runs `xrun sweep
         # resume` makes in the batch's folder, not the function's own.
         config = {"experiment": self.file, "function": self.function_name, "files": [],
