@@ -170,6 +170,26 @@ class Digitalhub(Compat):
         self.assertEqual((data["name"], data["ref"], data["artifact"]),
                          ("di", "example:latest", "example:latest"))
 
+    def test_a_bare_handler_names_a_dict_by_its_keys_and_stays_callable(self):
+        self.write("bare.py", textwrap.dedent("""\
+            from xrun.compat.digitalhub import handler
+
+            @handler
+            def stats(n: int = 2):
+                return {"double": n * 2, "name": "stats"}
+            """))
+        self.write("use.py", textwrap.dedent("""\
+            import xrun.compat.digitalhub as dh
+            from bare import stats
+            function = dh.new_function(project="p", name="stats", kind="python",
+                                       code_src="bare.py", handler="stats")
+            run = function.run(action="job", parameters={"n": 5})
+            print(stats(1), run.results(), run.result("double"), run.status.state)
+            """))
+        self.assertEqual(self.python("use.py").stdout.strip(),
+                         "{'double': 2, 'name': 'stats'} {'double': 10, 'name': 'stats'} 10 "
+                         "COMPLETED")
+
     def test_what_needs_the_platform_is_refused_by_name(self):
         cases = {
             'function.run(action="serve")': "action='serve'",
