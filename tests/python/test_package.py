@@ -18,7 +18,8 @@ from xrun._params import Parameter, _apply_arguments, _convert  # noqa: E402
 # Each module may import only those before it.
 LAYERS = ["_common", "_jsonio", "_params", "_loading", "_protocol", "_tracking", "_heartbeat",
           "_standalone", "_plugins", "_compose", "_runner", "_experiment", "_content", "_assets",
-          "_sdk", "_results", "_function", "_compat_runicorn", "_compat_expman", "compat", "_entry"]
+          "_sdk", "_results", "_function", "_batch", "_compat_runicorn", "_compat_expman",
+          "_compat_batchpy", "_compat_digitalhub", "compat", "_entry"]
 
 
 def package_imports(path: Path) -> set:

@@ -29,8 +29,9 @@ files), ``_params`` (parameters, types, conversion), ``_loading`` (the experimen
 mixins, configs), ``_runner`` (one run), ``_experiment`` (the experiment API), ``_content``
 and ``_assets`` (what a tracking run records), ``_sdk`` (``start()`` and ``Run``),
 ``_results`` (``load()`` and ``runs()``: recorded runs read without their code),
-``_function`` (``function()``: a plain function's runs, outputs, inputs and cache), the
-compatibility modules (``compat``) and ``_entry`` (the embedded interpreter's entry point).
+``_function`` (``function()``: a plain function's runs, outputs, inputs and cache),
+``_batch`` (``Batch``: rows of a function's runs, as a sweep), the compatibility modules
+(``_compat_*``, registered by ``compat``) and ``_entry`` (the embedded interpreter's entry point).
 This file only re-exports the public API.
 """
 
@@ -40,7 +41,8 @@ from ._common import UsageError
 __version__ = _common.__version__
 __all__ = ["Experiment", "ExperimentMixin", "INHERIT", "file_namespace", "folder_path",
            "UsageError", "PluginEvent", "PLUGIN_HOOKS", "start", "Run", "artifact_path", "load",
-           "runs", "RunView", "function", "function_of", "Function", "FunctionRun", "Input"]
+           "runs", "RunView", "function", "function_of", "Function", "FunctionRun", "Input",
+           "Batch"]
 
 # Each public name and its module, imported on first use: a plain-python script that only
 # calls start() does not pay for the experiment machinery at every start, nor an experiment
@@ -51,11 +53,11 @@ _LAZY = {"Experiment": "_experiment", "ExperimentMixin": "_experiment",
          "start": "_sdk", "Run": "_sdk", "artifact_path": "_assets", "load": "_results",
          "runs": "_results", "RunView": "_results", "function": "_function",
          "function_of": "_function", "Function": "_function", "FunctionRun": "_function",
-         "Input": "_function"}
+         "Input": "_function", "Batch": "_batch"}
 # The public classes are xrun's wherever they are defined: tracebacks print `xrun.UsageError`
 # and reprs `xrun.Experiment`.
 _CLASSES = ("Experiment", "ExperimentMixin", "Parameter", "PluginEvent", "Run", "RunView",
-            "Function", "FunctionRun", "Input")
+            "Function", "FunctionRun", "Input", "Batch")
 UsageError.__module__ = __name__
 
 
@@ -75,6 +77,6 @@ def __getattr__(name: str):
 # that its classes are xrun's before any of them is shown.
 if _common._xrun is not None:
     for _name in _LAZY:
-        if _LAZY[_name] not in ("_sdk", "_assets", "_results", "_function"):
+        if _LAZY[_name] not in ("_sdk", "_assets", "_results", "_function", "_batch"):
             __getattr__(_name)
     del _name
