@@ -212,6 +212,38 @@ class Functions(Workspace):
             """)
         self.assertEqual(shown, {"kind": "pickle", "status": "done"})
 
+    def test_a_run_whose_process_is_killed_is_recorded_as_killed(self):
+        self.write("slow.py", """\
+            import os, time
+            import xrun
+
+            @xrun.function
+            def wait(seconds: float = 60.0):
+                open("ready", "w").close()
+                time.sleep(seconds)
+                return {"waited": seconds}
+            """)
+        self.write("script.py", "from slow import wait\nwait.run()\n")
+        process = subprocess.Popen([PYTHON, "script.py"], cwd=self.dir,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=self.env(PYTHONPATH=self.package))
+        self.addCleanup(process.kill)
+        self.wait_for(lambda: (self.dir / "ready").exists(), what="the function to start")
+        os.kill(process.pid, 9)
+        process.wait(timeout=30)
+        (run,) = self.runs("results/slow/wait")
+        self.wait_for(lambda: self.meta(run)["status"] != "running", what="the run's end")
+        meta = self.meta(run)
+        self.assertEqual(meta["status"], "killed")
+        self.assertEqual(meta["function"]["name"], "wait")
+        self.assertEqual(meta["parameters"]["seconds"]["value"], 60.0)
+        # A killed run is never a cached one.
+        shown = self.python("""\
+            from slow import wait
+            print(json.dumps({"found": wait.find_done() is not None}))
+            """)
+        self.assertEqual(shown, {"found": False})
+
     # -- the cache ------------------------------------------------------------------------------
     def test_the_cache_misses_on_every_part_of_the_key_and_hits_otherwise(self):
         run_square = """\

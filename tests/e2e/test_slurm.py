@@ -183,6 +183,29 @@ launcher:
         self.assertIn("3/3", listed.stdout)
         self.assertIn("finished", listed.stdout)
 
+    def test_a_function_sweeps_on_slurm_with_its_outputs_and_results(self):
+        self.namespace = "results/fn/fit"
+        self.write("fn.py", """import numpy as np
+import xrun
+
+
+@xrun.function(outputs=["weights", "score"])
+def fit(lr: float = 0.1, width: int = 2):
+    return np.full(width, lr), lr * 10
+""")
+        self.submit("fn.py:fit", "--sweep", "lr=0.1,0.2", "--width", "3", "--launcher", "slurm")
+        self.wait_until_settled()
+        self.assertStatuses(["done", "done"])
+        runs = self.runs_by_index()
+        for index, lr in enumerate([0.1, 0.2]):
+            [(run, meta)] = runs[index]
+            self.assertEqual(meta["function"]["name"], "fit")
+            self.assertEqual(meta["parameters"]["lr"]["value"], lr)
+            self.assertEqual(meta["parameters"]["width"]["value"], 3)
+            self.assertEqual(self.data(run)["results"]["score"], lr * 10)
+            listing = json.loads((run / "outputs.json").read_text())["outputs"]
+            self.assertEqual([(o["name"], o["kind"]) for o in listing], [("weights", "npy")])
+
     def test_cancel_stops_the_array_and_resume_runs_the_rest(self):
         self.write("hold", "")
         self.submit("train.py", "--sweep", "LR=0.1,0.2,0.3", "--HOLD", "hold",
