@@ -117,19 +117,24 @@ void module_parameters(const std::filesystem::path& module, std::vector<Candidat
   }
 }
 
+/// The top-level functions of the module at `path`, read from its source; none when it cannot
+/// be read (completion offers nothing rather than failing).
+auto module_functions(const std::filesystem::path& path) {
+  std::optional<std::string> source;
+  try {
+    source = util::read_file(path);
+  } catch (const std::exception&) {
+    source.reset();
+  }
+  return core::scan_module(source.value_or("")).functions;
+}
+
 /// The parameters of the top-level function `function` of `module`, lower case as declared:
 /// `--lr` described by its annotation and default.
 std::vector<Candidate> function_parameters(const std::filesystem::path& module,
                                            const std::string& function) {
-  std::optional<std::string> source;
-  try {
-    source = util::read_file(module);
-  } catch (const std::exception&) {
-    return {};
-  }
   std::vector<Candidate> found;
-  const auto scan = core::scan_module(source.value_or(""));
-  for (const auto& definition : scan.functions) {
+  for (const auto& definition : module_functions(module)) {
     if (definition.name != function) {
       continue;
     }
@@ -149,15 +154,9 @@ std::vector<Candidate> function_parameters(const std::filesystem::path& module,
 /// the start of a name), described by its parameters.
 std::vector<Candidate> function_candidates(const std::string& word) {
   const auto module = word.substr(0, word.rfind(".py:") + 3);
-  std::optional<std::string> source;
-  try {
-    source = util::read_file(module);
-  } catch (const std::exception&) {
-    return {};
-  }
   std::vector<Candidate> found;
   std::set<std::string> seen;
-  for (const auto& function : core::scan_module(source.value_or("")).functions) {
+  for (const auto& function : module_functions(module)) {
     if (function.name.starts_with("_") || !seen.insert(function.name).second) {
       continue;
     }

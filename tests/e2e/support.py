@@ -58,6 +58,12 @@ class Workspace(unittest.TestCase):
         env.update(extra)
         return env
 
+    def python_package(self) -> str:
+        """The folder `xrun python-path` exports the package to: PYTHONPATH for plain python3."""
+        result = self.xrun("python-path")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout.strip()
+
     def xrun(self, *args, env=None, timeout=120, input=None):
         return subprocess.run([XRUN, *map(str, args)], cwd=self.dir, capture_output=True,
                               text=True, timeout=timeout, env=env or self.env(), input=input)

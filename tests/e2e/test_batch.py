@@ -59,11 +59,18 @@ print(json.dumps({"failed": [row.index for row in failed],
 class BatchWorkspace(Workspace):
     def setUp(self):
         super().setUp()
-        result = self.xrun("python-path")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.package = result.stdout.strip()
+        self.package = self.python_package()
         self.write("mod.py", MODULE)
         self.write("batch.py", SCRIPT)
+
+    def kill_when_row_1_runs(self):
+        """Runs batch.py (row 1 waits) and SIGKILLs it once row 1 has started."""
+        process = subprocess.Popen([PYTHON, "batch.py"], cwd=self.dir, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True,
+                                   env=self.env(PYTHONPATH=self.package, WAIT="20"))
+        self.wait_for(lambda: (self.dir / "ready").exists(), timeout=60, what="row 1 to start")
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
 
     def python(self, script="batch.py", expect_ok=True, **env):
         result = subprocess.run([PYTHON, script], cwd=self.dir, capture_output=True, text=True,
@@ -155,12 +162,7 @@ class Batches(BatchWorkspace):
         self.assertRegex(listing.stdout, rf"{sweep}\s+5/\s*7\s+done\s+finished\s+example")
 
     def test_a_batch_killed_midway_is_completed_by_calling_it_again(self):
-        process = subprocess.Popen([PYTHON, "batch.py"], cwd=self.dir, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True,
-                                   env=self.env(PYTHONPATH=self.package, WAIT="20"))
-        self.wait_for(lambda: (self.dir / "ready").exists(), timeout=60, what="row 1 to start")
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
+        self.kill_when_row_1_runs()
         self.assertEqual(len(self.calls()), 2)  # row 0 done, row 1 killed while running
         (first,) = self.sweeps()
         status = self.xrun("sweep", "status", first, "--path", "results")
@@ -266,12 +268,7 @@ class Resume(BatchWorkspace):
             'batch.add_run(train, {"lr": 0.1, "epochs": 10})',
             'batch.add_run(train, {"lr": 0.1, "epochs": 10})\n'
             'batch.add_run(train, {"lr": 0.1, "activation": max})'))
-        process = subprocess.Popen([PYTHON, "batch.py"], cwd=self.dir, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True,
-                                   env=self.env(PYTHONPATH=self.package, WAIT="20"))
-        self.wait_for(lambda: (self.dir / "ready").exists(), timeout=60, what="row 1 to start")
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
+        self.kill_when_row_1_runs()
         self.wait_for(lambda: all(self.meta(run)["status"] != "running"
                                   for run in self.runs("results/example")),
                       what="the killed run's end to be recorded")

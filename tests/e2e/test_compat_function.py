@@ -29,9 +29,7 @@ needs_pandas = unittest.skipUnless(importable("pandas"), "pandas is not importab
 class Compat(Workspace):
     def setUp(self):
         super().setUp()
-        result = self.xrun("python-path")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.package = result.stdout.strip()
+        self.package = self.python_package()
         for example in EXAMPLES.glob("*.py"):
             shutil.copy(example, self.dir / example.name)
 

@@ -62,9 +62,7 @@ HELPERS = "def scale(x):\n    return x * 2\n"
 class Functions(Workspace):
     def setUp(self):
         super().setUp()
-        result = self.xrun("python-path")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.package = result.stdout.strip()
+        self.package = self.python_package()
         self.write("mod.py", MODULE)
         self.write("helpers.py", HELPERS)
 

@@ -37,9 +37,7 @@ while not os.path.exists("go"):
 class PlainPython(Workspace):
     def setUp(self):
         super().setUp()
-        result = self.xrun("python-path")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.package = result.stdout.strip()
+        self.package = self.python_package()
 
     def python_env(self, **extra):
         return self.env(PYTHONPATH=self.package, **extra)

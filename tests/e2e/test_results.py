@@ -61,9 +61,7 @@ EXPERIMENT = experiment_source(
 class Results(Workspace):
     def setUp(self):
         super().setUp()
-        result = self.xrun("python-path")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.package = result.stdout.strip()
+        self.package = self.python_package()
         self.write("exp.py", EXPERIMENT)
 
     def record(self, *args) -> str:

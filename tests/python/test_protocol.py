@@ -83,17 +83,20 @@ class Examples(unittest.TestCase):
             self.assertEqual(example(name)["protocol"], _protocol.PROTOCOL_VERSION, name)
 
 
+def experiment_of(fixture: dict, **fields) -> SimpleNamespace:
+    """A stand-in for the experiment a "prepare" example was made from, with ``fields``."""
+    return SimpleNamespace(
+        parameter_specs={r["name"]: parameter_of(r) for r in fixture["parameters"]},
+        base_path=fixture["base_path"], namespace=fixture["namespace"], name=fixture["name"],
+        description=fixture["description"], short_description=fixture["short_description"],
+        _hook_records=lambda: fixture["hooks"], **fields)
+
+
 class Builders(ProtocolTest):
     def test_prepare(self):
         fixture = example("prepare")
         native = self.use(NativeStandIn(reply=example("prepare_reply")))
-        experiment = SimpleNamespace(
-            parameter_specs={r["name"]: parameter_of(r) for r in fixture["parameters"]},
-            base_path=fixture["base_path"], namespace=fixture["namespace"],
-            name=fixture["name"], description=fixture["description"],
-            short_description=fixture["short_description"],
-            _hook_records=lambda: fixture["hooks"],
-            dependencies=fixture["dependencies"] * 2)  # sent once each
+        experiment = experiment_of(fixture, dependencies=fixture["dependencies"] * 2)  # once each
         _protocol.request_run_folder(experiment, fixture["plugins"])
         (sent,) = native.sent
         self.assertEqual(set(sent), set(fixture))
@@ -106,13 +109,9 @@ class Builders(ProtocolTest):
         fixture = example("prepare")
         function = example("prepare_function")
         native = self.use(NativeStandIn(reply=example("prepare_reply")))
-        experiment = SimpleNamespace(
-            parameter_specs={r["name"]: parameter_of(r) for r in fixture["parameters"]},
-            base_path=fixture["base_path"], namespace=fixture["namespace"],
-            name=fixture["name"], description=fixture["description"],
-            short_description=fixture["short_description"],
-            _hook_records=lambda: fixture["hooks"], dependencies=fixture["dependencies"],
-            function_record=function["function"], meta_extra=function["meta_extra"])
+        experiment = experiment_of(fixture, dependencies=fixture["dependencies"],
+                                   function_record=function["function"],
+                                   meta_extra=function["meta_extra"])
         _protocol.request_run_folder(experiment, fixture["plugins"])
         (sent,) = native.sent
         self.assertEqual(set(sent), set(fixture) | {"function", "meta_extra"})
