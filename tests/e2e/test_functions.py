@@ -9,6 +9,7 @@ import os
 import subprocess
 import textwrap
 import unittest
+from pathlib import Path
 
 from support import Workspace
 
@@ -145,15 +146,15 @@ class Functions(Workspace):
             """)
         self.assertEqual(shown["status"], "done")
         run = shown["path"]
-        listing = json.loads(open(os.path.join(run, "outputs.json")).read())["outputs"]
+        listing = json.loads(Path(run, "outputs.json").read_text())["outputs"]
         kinds = {entry["name"]: entry["kind"] for entry in listing}
         self.assertEqual(kinds, {"array": "npy", "table": "csv", "blob": "bytes", "file": "file"})
         for entry in listing:
-            content = open(os.path.join(run, entry["file"]), "rb").read()
+            content = Path(run, entry["file"]).read_bytes()
             self.assertEqual(len(content), entry["size"])
             self.assertEqual(hashlib.sha256(content).hexdigest(), entry["sha256"])
-        self.assertEqual(open(os.path.join(run, "outputs/blob.bin"), "rb").read(), b"\x00\x01raw")
-        self.assertEqual(open(os.path.join(run, "outputs/file.txt")).read(), "made by make\n")
+        self.assertEqual(Path(run, "outputs/blob.bin").read_bytes(), b"\x00\x01raw")
+        self.assertEqual(Path(run, "outputs/file.txt").read_text(), "made by make\n")
         # Loaded elsewhere, with the module gone from the path.
         (self.dir / "kinds.py").unlink()
         os.mkdir(self.dir / "elsewhere")
@@ -456,6 +457,130 @@ class Functions(Workspace):
         self.assertEqual(meta["parameters"]["lr"]["value"], 0.4)
         self.assertEqual(meta["parameters"]["model"]["value"], "cnn")
         self.assertEqual(self.data(run)["results"]["model"], "cnn")
+
+
+class FunctionEdges(Functions):
+    """Arguments named like the experiment's attributes, imports the cache key must see,
+    package modules, file names that are no identifiers, and argument kinds."""
+
+    def test_an_argument_named_path_or_error_is_the_function_s(self):
+        self.write("names.py", """\
+            def f(path: str = "p", error: int = 0, func: str = "x", function: str = "y"):
+                return {"got": [path, error, func, function]}
+            """)
+        result = self.xrun("run", "names.py:f", "--path", "mine", "--error", "3")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        (run,) = self.runs("results/names/f")
+        self.assertEqual(self.data(run)["results"]["got"], ["mine", 3, "x", "y"])
+
+    def test_a_value_imported_by_name_and_an_import_inside_the_function_are_in_the_key(self):
+        self.write("consts.py", "SCALE = 2\n")
+        self.write("late.py", "def offset():\n    return 1\n")
+        self.write("uses.py", """\
+            import xrun
+            from consts import SCALE
+
+            @xrun.function(cache=True)
+            def f(x: int = 1):
+                from late import offset
+                return {"y": x * SCALE + offset()}
+            """)
+        body = """\
+            from uses import f
+            r = f.run(x=3)
+            print(json.dumps({"y": r.result("y"), "cached": r.cached, "code": sorted(r.meta["function"]["code"])}))
+            """
+        first = self.python(body)
+        self.assertEqual((first["y"], first["cached"]), (7, False))
+        self.assertEqual(first["code"], ["consts.py", "late.py", "uses.py"])
+        self.assertTrue(self.python(body)["cached"])
+        self.write("consts.py", "SCALE = 3\n")
+        self.assertEqual(self.python(body)["y"], 10)
+        self.write("late.py", "def offset():\n    return 2\n")
+        self.assertEqual(self.python(body)["y"], 11)
+
+    def test_an_input_given_on_the_command_line_is_recorded_by_its_reference(self):
+        self.write("d.txt", "data\n")
+        result = self.xrun("run", "mod.py:train", "--data", "d.txt", "--epochs", "1")
+        self.assertEqual(result.returncode, 1)  # np.load of a text file fails: recorded
+        (run,) = self.function_runs()
+        meta = self.meta(run)
+        self.assertEqual(meta["parameters"]["data"]["value"], "d.txt")
+        self.assertEqual(meta["function"]["inputs"][0]["path"], str(self.dir / "d.txt"))
+
+    def test_a_package_module_and_a_file_name_that_is_no_identifier(self):
+        self.write("pkg/__init__.py", "")
+        self.write("pkg/helpers.py", "FACTOR = 5\n")
+        self.write("pkg/model.py", """\
+            import xrun
+            from .helpers import FACTOR
+
+            @xrun.function(cache=True)
+            def fit(x: int = 1):
+                return {"y": x * FACTOR}
+            """)
+        self.write("my-exp.py", """\
+            import xrun
+
+            @xrun.function(cache=True)
+            def g(x: int = 1):
+                return {"y": -x}
+            """)
+        for target, namespace in (("pkg/model.py:fit", "pkg/results/model/fit"),
+                                  ("my-exp.py:g", "results/my-exp/g")):
+            first = self.xrun("run", target, "--x", "2")
+            self.assertEqual(first.returncode, 0, first.stderr)
+            again = self.xrun("run", target, "--x", "2", "--cache")
+            self.assertEqual(again.returncode, 0, again.stderr)
+            self.assertIn("is done with the same cache key", again.stderr)
+            (run,) = self.runs(namespace)
+        self.assertEqual(self.data(run)["results"]["y"], -2)
+        (run,) = self.runs("pkg/results/model/fit")
+        self.assertEqual(sorted(self.meta(run)["function"]["code"]),
+                         ["pkg/__init__.py", "pkg/helpers.py", "pkg/model.py"])
+        # From Python the package's import gives the same key: the command line's run is found.
+        shown = self.python("""\
+            from pkg.model import fit
+            print(json.dumps({"cached": fit.run(x=2).cached}))
+            """)
+        self.assertTrue(shown["cached"])
+
+    def test_argument_kinds_and_numpy_values(self):
+        self.write("kinds2.py", """\
+            from typing import Optional
+            import xrun
+
+            @xrun.function
+            def f(a: int, /, b: float = 1.0, *, data: Optional[xrun.Input] = None):
+                return {"sum": a + b, "data": open(data).read() if data else None}
+
+            @xrun.function(outputs=["a/b", "a_b"])
+            def clash():
+                import numpy as np
+                return np.zeros(1), np.ones(1)
+            """)
+        self.write("d.txt", "text")
+        shown = self.python("""\
+            import numpy as np
+            from kinds2 import f, clash
+            r = f.run(a=np.int64(2), b=np.float32(0.5), data="d.txt")
+            c = clash.run()
+            print(json.dumps({"sum": r.result("sum"), "data": r.result("data"),
+                              "a/b": c.output("a/b").tolist(), "a_b": xrun.load(c.path).output("a_b").tolist()}))
+            """)
+        self.assertEqual(shown, {"sum": 2.5, "data": "text", "a/b": [0.0], "a_b": [1.0]})
+        result = self.xrun("run", "kinds2.py:f", "--a", "4")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_run_inside_an_xrun_run_is_refused_by_name(self):
+        self.write("inside.py", """\
+            from mod import square
+            square.run(x=2)
+            """)
+        result = self.xrun("run", "inside.py")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("square.run() records a run of its own", result.stderr)
+        self.assertEqual(self.calls(), [])
 
 
 if __name__ == "__main__":

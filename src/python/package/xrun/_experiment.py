@@ -104,7 +104,10 @@ class Experiment(_Definition):
 
     def __setattr__(self, name, value):
         specs = self.__dict__.get("parameter_specs")
-        if self.__dict__.get("_ready") and specs is not None and name in specs:
+        # The experiment's own attributes (path, error, func, ...) stay its own even when a
+        # parameter has their name (a function's lower-case arguments may).
+        if self.__dict__.get("_ready") and specs is not None and name in specs and \
+                name not in self.__dict__:
             specs[name].value = value
             self._publish(name, value)
             return

@@ -21,10 +21,10 @@ import os
 import sys
 import types
 
-from ._common import UsageError, _did_you_mean, _shown
+from ._common import UsageError, _did_you_mean, _shown, _xrun
 from ._jsonio import _dumps, _jsonable, _write_atomic
 from ._params import Parameter, _check, _convert, _resolve_annotation, _type_name
-from ._results import RunView
+from ._results import RunView, _open_inside
 
 _OUTPUTS_FILE = "outputs.json"
 _OUTPUTS_FOLDER = "outputs"
@@ -71,10 +71,10 @@ class Input(os.PathLike):
         self.artifact = artifact
 
     def __fspath__(self) -> str:
-        return self.path
+        return self.path or self.ref  # the reference until it is resolved (a record keeps it)
 
     def __str__(self) -> str:
-        return self.path
+        return self.__fspath__()
 
     def __repr__(self) -> str:
         return f"<xrun.Input {self.ref!r} sha256={self.sha256[:12]}>"
@@ -111,18 +111,30 @@ class Input(os.PathLike):
 
 
 def _is_input(annotation) -> bool:
-    return annotation is Input or (isinstance(annotation, type) and issubclass(annotation, Input))
+    """Whether an argument's annotation makes it an input: ``Input``, or a union of it with
+    None (``Input | None``, ``Optional[Input]``)."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, Input)
+    args = getattr(annotation, "__args__", ())
+    return bool(args) and any(isinstance(arg, type) and issubclass(arg, Input) for arg in args) \
+        and all(arg is type(None) or (isinstance(arg, type) and issubclass(arg, Input))
+                for arg in args)
+
+
+def _hash_stream(handle) -> tuple:
+    """(SHA-256 hex, size) of what is left to read of a binary file object."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := handle.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _hash_file(path: str) -> tuple:
     """(SHA-256 hex, size) of a file's bytes."""
-    digest = hashlib.sha256()
-    size = 0
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+        return _hash_stream(handle)
 
 
 def _hash_path(path: str) -> tuple:
@@ -205,11 +217,14 @@ def _run_input(name: str, ref: str, base_path: str, namespace: str) -> Input:
         entry = view.outputs.entry(output)
     except (KeyError, ValueError) as error:
         raise UsageError(f"input {name}: {error.args[0] if error.args else error}") from None
-    path = os.path.join(view.path, entry.get("file", ""))
-    if not os.path.isfile(path):
-        raise UsageError(f"input {name}: output {output!r} of run {view.id} has no file "
-                         f"{entry.get('file')}")
-    digest, size = _hash_file(path)
+    path = os.path.join(view.path, str(entry.get("file", "")))
+    try:  # opened part by part inside the run folder: a link in it never leads out
+        fd = _open_inside(view.path, entry.get("file"), f"input {name}")
+    except (OSError, ValueError) as error:
+        raise UsageError(f"input {name}: output {output!r} of run {view.id} has no readable "
+                         f"file {_shown(str(entry.get('file')))} ({error})") from None
+    with os.fdopen(fd, "rb") as handle:
+        digest, size = _hash_stream(handle)
     if digest != entry.get("sha256"):
         raise UsageError(f"input {name}: {path} has SHA-256 {digest}, the run's outputs.json "
                          f"says {entry.get('sha256')}: the file changed since the run wrote it")
@@ -266,6 +281,8 @@ def _typed(name: str, parameter: Parameter, value):
     """A value given in Python checked against the parameter's annotation (an int for a
     float becomes a float); UsageError naming the parameter when it does not fit."""
     annotation = parameter.annotation
+    if getattr(value, "shape", None) == () and callable(getattr(value, "item", None)):
+        value = value.item()  # a numpy scalar: its Python number
     if annotation is None or _is_input(annotation):
         return value
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
@@ -351,47 +368,106 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def local_modules(module, root: str) -> list:
-    """The files of ``module`` and of the project's modules it imports, directly or through
-    each other (module objects among its globals, and the modules of the functions and
-    classes it imported by name), that lie under ``root`` and outside installed packages."""
-    excluded = [folder for folder in _excluded_folders() if not _inside(root, folder)]
+def _package_root(file: str) -> str:
+    """The folder absolute imports of ``file`` start from: its folder, or above the packages
+    (folders with ``__init__.py``) that hold it."""
+    folder = os.path.dirname(file)
+    while os.path.isfile(os.path.join(folder, "__init__.py")) and \
+            os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def _module_files(folder: str, parts: list) -> list:
+    """The files a dotted name under ``folder`` stands for: each package's ``__init__.py`` on
+    the way and the module itself (``a/b.py`` or ``a/b/__init__.py``); [] when it is not
+    there."""
+    found = []
+    for depth in range(1, len(parts) + 1):
+        path = os.path.join(folder, *parts[:depth])
+        if os.path.isfile(path + ".py"):
+            found.append(path + ".py")
+            break  # a module holds no modules
+        if os.path.isfile(os.path.join(path, "__init__.py")):
+            found.append(os.path.join(path, "__init__.py"))
+            continue
+        break
+    return found
+
+
+def _imported_names(file: str) -> list:
+    """(folder, dotted parts) of every module ``file`` may import: its ``import`` and ``from
+    ... import`` statements anywhere in it (inside functions too), relative ones resolved
+    against its folder; absolute ones get folder None (looked up in the search folders)."""
+    import ast
+
+    try:
+        with open(file, "rb") as handle:
+            tree = ast.parse(handle.read(), filename=file)
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend((None, alias.name.split(".")) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = node.module.split(".") if node.module else []
+            folder = None
+            if node.level:
+                folder = os.path.dirname(file)
+                for _ in range(node.level - 1):
+                    folder = os.path.dirname(folder)
+            if parts:
+                names.append((folder, parts))
+            # `from pkg import mod` may name a module as well as a value.
+            names.extend((folder, [*parts, alias.name]) for alias in node.names
+                         if alias.name != "*")
+    return names
+
+
+_EXCLUDED = []  # the folders of _excluded_folders(), once a process
+
+
+def local_modules(module_file: str, root: str) -> list:
+    """The files of the module at ``module_file`` and of the project's modules it imports,
+    directly or through each other (read from their import statements, so a value imported by
+    name or an import inside a function counts), that lie under ``root`` and outside the
+    interpreter's, installed packages' and xrun's folders."""
+    if not _EXCLUDED:
+        _EXCLUDED.append(_excluded_folders())
     root = os.path.realpath(root)
-    files, seen, queue = [], set(), [module]
+    excluded = [folder for folder in _EXCLUDED[0] if not _inside(root, folder)]
+
+    def project_file(path: str) -> bool:
+        return _inside(path, root) and not any(_inside(path, folder) for folder in excluded)
+
+    search = [_package_root(os.path.realpath(module_file))]
+    search += [os.path.realpath(entry or ".") for entry in sys.path
+               if project_file(os.path.realpath(entry or "."))]
+    search = list(dict.fromkeys(search))
+    files, queue = [], [os.path.realpath(module_file)]
     while queue:
         current = queue.pop()
-        if current is None or id(current) in seen:
+        if current in files or not project_file(current):
             continue
-        seen.add(id(current))
-        file = getattr(current, "__file__", None)
-        if not file or not file.endswith(".py"):
-            continue
-        real = os.path.realpath(file)
-        if not _inside(real, root) or any(_inside(real, folder) for folder in excluded):
-            continue
-        files.append(real)
-        for value in list(vars(current).values()):
-            if isinstance(value, types.ModuleType):
-                queue.append(value)
-            else:
-                owner = getattr(value, "__module__", None) if isinstance(
-                    value, (types.FunctionType, type)) else None
-                if isinstance(owner, str):
-                    queue.append(sys.modules.get(owner))
-        package = getattr(current, "__package__", None)
-        if package:
-            queue.append(sys.modules.get(package))
-    return sorted(dict.fromkeys(files))
+        files.append(current)
+        package = os.path.join(os.path.dirname(current), "__init__.py")
+        if os.path.isfile(package):
+            queue.append(package)  # the package holding it runs before it
+        for folder, parts in _imported_names(current):
+            for base in [folder] if folder is not None else search:
+                found = _module_files(base, parts)
+                queue.extend(os.path.realpath(path) for path in found)
+                if found:
+                    break
+    return sorted(files)
 
 
 def _code_record(func, module_file: str) -> tuple:
     """({file relative to the module's folder: SHA-256}, dependencies): the code the cache
     key covers, and the files besides the module that the run folder keeps a copy of."""
-    root = os.path.dirname(module_file) if module_file else os.getcwd()
-    module = sys.modules.get(getattr(func, "__module__", "") or "")
-    files = local_modules(module, root) if module is not None else []
-    if module_file and os.path.realpath(module_file) not in files:
-        files.insert(0, os.path.realpath(module_file))
+    root = _package_root(os.path.realpath(module_file)) if module_file else os.getcwd()
+    files = local_modules(module_file, root) if module_file else []
     code = {}
     for path in files:
         code[os.path.relpath(path, os.path.realpath(root))] = _hash_file(path)[0]
@@ -459,72 +535,83 @@ def _is_frame(value) -> bool:
     return pandas is not None and isinstance(value, (pandas.DataFrame, pandas.Series))
 
 
-def _file_name(name: str) -> str:
-    """An output's name as a file name: path separators and leading dots replaced."""
-    safe = "".join(char if char.isalnum() or char in "-_." else "_" for char in name)
-    return safe.lstrip(".") or "output"
-
-
-def _write_bytes(path: str, content: bytes):
-    temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp{os.getpid()}")
-    with open(temp, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-
-
-def _encoded(name: str, value, allow_pickle: bool, function_name: str) -> tuple:
-    """(kind, suffix, bytes) of an output value stored as a file."""
-    import io
-
+def _kind(name: str, value, allow_pickle: bool, function_name: str) -> tuple:
+    """(kind, file suffix) an output value is stored as; OutputError when it cannot be."""
     if _is_array(value):
-        if value.dtype.hasobject:
-            if not allow_pickle:
-                raise OutputError(f"output {name!r} of {function_name}: a numpy array of "
-                                  "Python objects needs pickle; allow it with "
-                                  "@xrun.function(pickle=True)")
-            import pickle
-            return "pickle", ".pkl", pickle.dumps(value)
-        buffer = io.BytesIO()
-        sys.modules["numpy"].save(buffer, value, allow_pickle=False)
-        return "npy", ".npy", buffer.getvalue()
+        if not value.dtype.hasobject:
+            return "npy", ".npy"
+        if allow_pickle:
+            return "pickle", ".pkl"
+        raise OutputError(f"output {name!r} of {function_name}: a numpy array of Python "
+                          "objects needs pickle; allow it with @xrun.function(pickle=True)")
     if _is_frame(value):
-        frame = value.to_frame() if hasattr(value, "to_frame") and \
-            not hasattr(value, "columns") else value
         import importlib.util
 
-        if importlib.util.find_spec("pyarrow") is not None:  # what pandas writes Parquet with
-            buffer = io.BytesIO()
-            frame.to_parquet(buffer)
-            return "parquet", ".parquet", buffer.getvalue()
-        pandas = sys.modules["pandas"]
-        plain_index = isinstance(frame.index, pandas.RangeIndex) and \
-            frame.index.start == 0 and frame.index.step == 1
-        text = (frame if plain_index else frame.reset_index()).to_csv(index=False)
-        return "csv", ".csv", text.encode("utf-8")
+        # Parquet where pandas can write it (pyarrow), else CSV.
+        return ("parquet", ".parquet") if importlib.util.find_spec("pyarrow") is not None \
+            else ("csv", ".csv")
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return "bytes", ".bin", bytes(value)
+        return "bytes", ".bin"
     if isinstance(value, os.PathLike):
         path = os.fspath(value)
         if not os.path.isfile(path):
             raise OutputError(f"output {name!r} of {function_name}: {path} is not a file")
-        with open(path, "rb") as handle:
-            return "file", os.path.splitext(path)[1], handle.read()
+        return "file", os.path.splitext(path)[1]
     if allow_pickle:
-        import pickle
-        return "pickle", ".pkl", pickle.dumps(value)
+        return "pickle", ".pkl"
     raise OutputError(f"output {name!r} of {function_name}: a {type(value).__module__}."
                       f"{type(value).__qualname__} is stored only as a pickle (which runs "
                       "code when loaded): return arrays, data frames, bytes or a file path, "
                       "or allow it with @xrun.function(pickle=True)")
 
 
+def _write(handle, kind: str, value):
+    """Writes ``value`` as ``kind`` to the binary file ``handle``, streamed where the format
+    allows (an array, a file), so a large output is not held twice in memory."""
+    if kind == "npy":
+        sys.modules["numpy"].save(handle, value, allow_pickle=False)
+    elif kind == "pickle":
+        import pickle
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    elif kind in ("parquet", "csv"):
+        frame = value.to_frame() if not hasattr(value, "columns") else value  # a Series
+        if kind == "parquet":
+            frame.to_parquet(handle)
+            return
+        pandas = sys.modules["pandas"]
+        plain_index = isinstance(frame.index, pandas.RangeIndex) and \
+            frame.index.start == 0 and frame.index.step == 1
+        text = (frame if plain_index else frame.reset_index()).to_csv(index=False)
+        handle.write(text.encode("utf-8"))
+    elif kind == "bytes":
+        handle.write(value)
+    else:  # a file
+        import shutil
+        with open(os.fspath(value), "rb") as source:
+            shutil.copyfileobj(source, handle, 1 << 20)
+
+
+def _file_names(names: list) -> dict:
+    """Each output's file stem: its name with path separators and leading dots replaced, made
+    unique (``a/b`` and ``a_b`` get ``a_b`` and ``a_b-2``)."""
+    stems, taken = {}, set()
+    for name in names:
+        safe = "".join(char if char.isalnum() or char in "-_." else "_" for char in name)
+        stem = base = safe.lstrip(".") or "output"
+        number = 1
+        while stem.lower() in taken:
+            number += 1
+            stem = f"{base}-{number}"
+        taken.add(stem.lower())
+        stems[name] = stem
+    return stems
+
+
 def store_outputs(folder: str, named: dict, allow_pickle: bool, function_name: str) -> tuple:
     """Writes the named return values into the run folder ``folder``: plain values as results,
-    the others as files of ``outputs/`` listed in ``outputs.json`` (kind, size, SHA-256).
-    Returns (results, entries); raises OutputError before writing anything when a value
-    cannot be stored."""
+    the others as files of ``outputs/`` listed in ``outputs.json`` (kind, size, SHA-256), each
+    written to a temporary name, synced and renamed. Returns (results, entries); raises
+    OutputError before writing anything when a value cannot be stored."""
     results, files = {}, []
     for name, value in named.items():
         plain, json_value = _plain_result(value)
@@ -534,15 +621,29 @@ def store_outputs(folder: str, named: dict, allow_pickle: bool, function_name: s
                 for key, item in json_value.items():
                     results.setdefault(key, item)
             continue
-        files.append((name, *_encoded(name, value, allow_pickle, function_name)))
+        files.append((name, value, *_kind(name, value, allow_pickle, function_name)))
     entries = []
     if files:
         os.makedirs(os.path.join(folder, _OUTPUTS_FOLDER), exist_ok=True)
-    for name, kind, suffix, content in files:
-        relative = f"{_OUTPUTS_FOLDER}/{_file_name(name)}{suffix}"
-        _write_bytes(os.path.join(folder, relative), content)
-        entries.append({"name": name, "kind": kind, "file": relative, "size": len(content),
-                        "sha256": hashlib.sha256(content).hexdigest()})
+    stems = _file_names([name for name, *_ in files])
+    for name, value, kind, suffix in files:
+        relative = f"{_OUTPUTS_FOLDER}/{stems[name]}{suffix}"
+        path = os.path.join(folder, relative)
+        temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
+        try:
+            with open(temp, "w+b") as handle:
+                _write(handle, kind, value)
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.seek(0)
+                digest, size = _hash_stream(handle)
+            os.replace(temp, path)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+        entries.append({"name": name, "kind": kind, "file": relative, "size": size,
+                        "sha256": digest})
     if entries:
         _write_atomic(os.path.join(folder, _OUTPUTS_FILE),
                       _dumps({"outputs": entries}, indent=2) + "\n")
@@ -586,6 +687,15 @@ class _Prepared:
         return {name: self.inputs.get(name, parameter.value)
                 for name, parameter in self.parameters.items()}
 
+    def call(self, func):
+        """``func`` called with the values: positional-only arguments by position."""
+        values = self.arguments()
+        positional = [values.pop(argument.name) for argument in
+                      inspect.signature(func).parameters.values()
+                      if argument.kind is inspect.Parameter.POSITIONAL_ONLY
+                      and argument.name in values]
+        return func(*positional, **values)
+
 
 class Function:
     """A function whose calls can be recorded as runs: calling it calls the function (nothing
@@ -615,10 +725,9 @@ class Function:
         self.base_path = os.path.abspath(base) if base is not None else (
             os.path.dirname(self.module_file) if self.module_file else os.getcwd())
         self.namespace = namespace or f"results/{stem}/{self.name}"
-        self.qualified_name = f"{getattr(func, '__module__', stem)}." \
-                              f"{getattr(func, '__qualname__', self.name)}"
-        if self.qualified_name.startswith("__main__."):
-            self.qualified_name = f"{stem}.{self.qualified_name[len('__main__.'):]}"
+        # Named by its module's file, not by how that was imported (`python3 mod.py`,
+        # `import pkg.mod` and `xrun run pkg/mod.py:train` agree).
+        self.qualified_name = f"{stem}.{getattr(func, '__qualname__', self.name)}"
         self.__doc__ = getattr(func, "__doc__", None)
         self.__name__ = self.name
         self.__wrapped__ = func
@@ -698,6 +807,11 @@ class Function:
         with caching on (``cache=True`` or ``_cache=True``) the done run of the same cache key
         instead, unless ``_rerun``. A failure of the function is raised once it is recorded."""
         stop_if_importing(f"{self.name}.run()")
+        if _xrun is not None:
+            raise UsageError(f"{self.name}.run() records a run of its own, which a process of "
+                             f"xrun run cannot (it records its one run): call "
+                             f"{self.name}(...) there, or run the function with xrun run "
+                             f"FILE.py:{self.name}")
         base_path = os.path.abspath(_base) if _base is not None else self.base_path
         namespace = _namespace or self.namespace
         prepared = self.prepare(self._parameters_given(params), base_path, namespace)
@@ -720,7 +834,7 @@ class Function:
             _function=prepared.record, _meta_extra=extra, _name=self.name)
         returned = None
         try:
-            value = self.func(**prepared.arguments())
+            value = prepared.call(self.func)
             named = named_values(value, self.outputs, self.name)
             results, _ = store_outputs(session.path, named, self.pickle, self.name)
             _save_results(session.path, results)
@@ -814,17 +928,35 @@ class FunctionRun(RunView):
 
 # -- the child of `xrun run mod.py:NAME` -------------------------------------------------------
 
+def _module_name(file: str) -> tuple:
+    """(the dotted name ``file`` is imported under, the folder that name starts from): within
+    packages (folders with ``__init__.py``) their dotted path, so relative imports work; else
+    its stem, or a name made from its path when the stem is no identifier."""
+    real = os.path.realpath(file)
+    root = _package_root(real)
+    parts = os.path.relpath(os.path.splitext(real)[0], root).split(os.sep)
+    if all(part.isidentifier() for part in parts):
+        return ".".join(parts), root
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"_xrun_module_{digest}", os.path.dirname(real)
+
+
 def import_target(file: str, name: str) -> Function:
-    """The Function ``name`` of the module ``file``, imported (not as ``__main__``) with calls
-    that would start runs ending the import; UsageError naming what is missing."""
+    """The Function ``name`` of the module ``file``, imported (not as ``__main__``; within its
+    packages, so relative imports work) with calls that would start runs ending the import;
+    UsageError naming what is missing."""
+    import importlib
+    import importlib.util
+
     from ._loading import _module_source
 
     _module_source(file)
-    import importlib.util
-
-    stem = os.path.splitext(os.path.basename(file))[0]
-    module_name = stem if stem.isidentifier() and stem not in sys.modules else \
-        f"_xrun_function_module_{abs(hash(file))}"
+    module_name, root = _module_name(file)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    parent = module_name.rpartition(".")[0]
+    if parent:
+        importlib.import_module(parent)  # the packages above it, as an import would
     spec = importlib.util.spec_from_file_location(module_name, file)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
@@ -857,14 +989,15 @@ def experiment_for(target: Function, file: str):
     experiment = Experiment(target.base_path, target.namespace, glob)
     experiment.name = target.name
     experiment.parameter_specs = {**target.parameters, **experiment.parameter_specs}
-    experiment.function = target
+    object.__setattr__(experiment, "function", target)  # never a parameter of that name
     _, dependencies = _code_record(target.func, target.module_file)
     experiment.dependencies.extend(path for path in dependencies
                                    if path not in experiment.dependencies)
-    experiment.before_folder = lambda invocation: _before_folder(experiment, invocation)
+    object.__setattr__(experiment, "before_folder",
+                       lambda invocation: _before_folder(experiment, invocation))
 
     def main(e):
-        value = target.func(**e._prepared.arguments())
+        value = e._prepared.call(target.func)
         named = named_values(value, target.outputs, target.name)
         results, _ = store_outputs(e.path, named, target.pickle, target.name)
         e["results"] = results
@@ -881,8 +1014,8 @@ def _before_folder(experiment, invocation: dict) -> bool:
     specs = {name: spec for name, spec in experiment.parameter_specs.items()
              if not name.startswith("__")}
     prepared = target.prepare(specs, experiment.base_path, experiment.namespace)
-    experiment._prepared = prepared
-    experiment.function_record = prepared.record
+    object.__setattr__(experiment, "_prepared", prepared)
+    object.__setattr__(experiment, "function_record", prepared.record)
     cache = invocation.get("cache")
     use_cache = target.cache if cache is None else bool(cache)
     if use_cache and not invocation.get("rerun"):
