@@ -4,11 +4,14 @@
 #include "cli/experiment_options.hpp"
 #include "cli/launch.hpp"
 #include "cli/launcher_options.hpp"
+#include "cli/run_flags.hpp"
 #include "config/config.hpp"
 #include "core/diagnostics.hpp"
 #include "core/function_target.hpp"
+#include "core/module_scan.hpp"
 #include "sweep/expand.hpp"
 #include "sweep/request.hpp"
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 #include "xrun/error.hpp"
 
@@ -138,6 +141,35 @@ void set_function_flags(const RunOptions& options, python::ChildOptions& child) 
   child.rerun = options.rerun;
 }
 
+/// Refuses a function whose argument has the name of one of xrun's flags taken after FILE
+/// (`--tag`, `--note`, `--cache`, ...): xrun would take the word, the argument never see it.
+void check_argument_names(const std::filesystem::path& module, const std::string& function) {
+  std::optional<std::string> source;
+  try {
+    source = util::read_file(module);
+  } catch (const std::exception&) {
+    return; // Python reports an unreadable module
+  }
+  std::vector<core::FunctionParameter> parameters;
+  for (const auto& definition : core::scan_module(source.value_or("")).functions) {
+    if (definition.name == function) {
+      parameters = definition.parameters; // a later definition is the one Python keeps
+    }
+  }
+  for (const auto& parameter : parameters) {
+    for (const auto& flag : run_flags()) {
+      for (const auto& name : util::split(flag.names, ',')) {
+        if (flag.after_file && name == "--" + parameter.name) {
+          throw UsageError(fmt::format("{}:{}: argument {} has the name of xrun's own flag {}, "
+                                       "which takes the word after the function",
+                                       module.string(), function, parameter.name, name),
+                           "rename the argument");
+        }
+      }
+    }
+  }
+}
+
 int run_command(RunOptions& options) {
   const auto parameters = split_flags(options);
   // `mod.py:train`: the function `train` of mod.py; the checks below are the module's.
@@ -158,6 +190,9 @@ int run_command(RunOptions& options) {
     throw UsageError(fmt::format("{} is not a file", given.string()));
   }
   config::check_file_name(std::filesystem::absolute(given), {});
+  if (!target.function.empty()) {
+    check_argument_names(given, target.function);
+  }
 
   python::ChildOptions child;
   child.file = given;

@@ -572,6 +572,12 @@ class FunctionEdges(Functions):
         result = self.xrun("run", "kinds2.py:f", "--a", "4")
         self.assertEqual(result.returncode, 0, result.stderr)
 
+    def test_an_argument_named_like_an_xrun_flag_is_refused(self):
+        self.write("flags.py", "def f(tag: str = 'a', x: int = 1):\n    return {'t': tag}\n")
+        self.assertUsageError(self.xrun("run", "flags.py:f", "--tag", "b"),
+                              "argument tag has the name of xrun's own flag --tag")
+        self.assertFalse((self.dir / "results").exists())
+
     def test_run_inside_an_xrun_run_is_refused_by_name(self):
         self.write("inside.py", """\
             from mod import square
