@@ -20,6 +20,7 @@ public:
     Py_XSETREF(m_save, Py_NewRef(save));
     m_interval = std::chrono::duration<double>(interval);
     m_stopping = false;
+    m_interpreter = PyInterpreterState_Get();
     m_thread = util::start_thread_without_signals([this] { run(); });
   }
 
@@ -40,19 +41,33 @@ public:
     Py_CLEAR(m_save);
   }
 
+  /// Before a fork, with the GIL held: the thread is then waiting (for its tick or the GIL)
+  /// or between the two, allocating nothing; this lock keeps it from making or freeing its
+  /// Python thread state, the only allocations it does without the GIL.
+  void pause_for_fork() { m_fork_guard.lock(); }
+  void resume_after_fork() { m_fork_guard.unlock(); }
+
 private:
   void run() {
+    // One thread state for the thread's life (PyGILState_Ensure would make one, and
+    // PyGILState_Release free it, without the GIL at every save). Made under m_fork_guard,
+    // freed under it after the GIL is let go; a forking thread takes the GIL, then the guard.
+    PyThreadState* state = nullptr;
+    {
+      std::lock_guard guard(m_fork_guard);
+      state = PyThreadState_New(m_interpreter); // also this thread's PyGILState state
+    }
     for (;;) {
       {
         std::unique_lock guard(m_mutex);
         if (m_wake.wait_for(guard, m_interval, [this] { return m_stopping.load(); })) {
-          return;
+          break;
         }
       }
       if (!m_changed.exchange(false, std::memory_order_relaxed)) {
         continue;
       }
-      const PyGILState_STATE state = PyGILState_Ensure();
+      PyEval_RestoreThread(state);
       if (!m_stopping) {
         PyObject* result = PyObject_CallNoArgs(m_save);
         if (result == nullptr) {
@@ -62,22 +77,31 @@ private:
         }
         Py_XDECREF(result);
       }
-      PyGILState_Release(state);
+      PyEval_SaveThread();
     }
+    PyEval_RestoreThread(state);
+    PyThreadState_Clear(state);
+    std::lock_guard guard(m_fork_guard);
+    PyThreadState_DeleteCurrent(); // lets the GIL go, then frees the state
   }
 
   PyObject* m_save = nullptr;
+  PyInterpreterState* m_interpreter = nullptr;
   std::chrono::duration<double> m_interval{1.0};
   std::atomic<bool> m_changed{false};
   std::mutex m_mutex;
   std::condition_variable m_wake;
   std::atomic<bool> m_stopping{false};
+  std::mutex m_fork_guard;
   std::thread m_thread;
 };
 
+// Lives until exit: no teardown-order hazards. A forked process gets a fresh one (the
+// parent's thread does not exist there).
+Autosave* g_autosave = new Autosave();
+
 Autosave& autosave() {
-  static Autosave* instance = new Autosave(); // lives until exit: no teardown-order hazards
-  return *instance;
+  return *g_autosave;
 }
 
 PyObject* autosave_start(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
@@ -192,6 +216,18 @@ bool add_autosave(PyObject* module) {
 
 void stop_autosave() {
   autosave().stop();
+}
+
+void autosave_before_fork() {
+  autosave().pause_for_fork();
+}
+
+void autosave_after_fork_in_parent() {
+  autosave().resume_after_fork();
+}
+
+void autosave_after_fork_in_child() {
+  g_autosave = new Autosave(); // the parent's holds its thread's handle: never touched here
 }
 
 } // namespace xrun::python
