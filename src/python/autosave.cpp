@@ -21,6 +21,7 @@ public:
     m_interval = std::chrono::duration<double>(interval);
     m_stopping = false;
     m_interpreter = PyInterpreterState_Get();
+    settle(false); // until the new thread has set itself up
     m_thread = util::start_thread_without_signals([this] { run(); });
   }
 
@@ -36,27 +37,30 @@ public:
       m_wake.notify_all();
       Py_BEGIN_ALLOW_THREADS;
       m_thread.join();
+      settle(true);
       Py_END_ALLOW_THREADS;
+      PyThreadState_Delete(m_state); // cleared by the thread; freed with the GIL held
+      m_state = nullptr;
     }
     Py_CLEAR(m_save);
   }
 
-  /// Before a fork, with the GIL held: the thread is then waiting (for its tick or the GIL)
-  /// or between the two, allocating nothing; this lock keeps it from making or freeing its
-  /// Python thread state, the only allocations it does without the GIL.
-  void pause_for_fork() { m_fork_guard.lock(); }
-  void resume_after_fork() { m_fork_guard.unlock(); }
+  /// Before a fork, with the GIL held: waits until the thread (if any) is settled in its loop,
+  /// where without the GIL it only waits (for its tick or for the GIL) and allocates nothing,
+  /// and keeps it from leaving the loop until resume_after_fork().
+  void pause_for_fork() {
+    std::unique_lock guard(m_mutex);
+    m_wake.wait(guard, [this] { return m_settled; });
+    guard.release(); // held across the fork
+  }
+  void resume_after_fork() { m_mutex.unlock(); }
 
 private:
   void run() {
-    // One thread state for the thread's life (PyGILState_Ensure would make one, and
-    // PyGILState_Release free it, without the GIL at every save). Made under m_fork_guard,
-    // freed under it after the GIL is let go; a forking thread takes the GIL, then the guard.
-    PyThreadState* state = nullptr;
-    {
-      std::lock_guard guard(m_fork_guard);
-      state = PyThreadState_New(m_interpreter); // also this thread's PyGILState state
-    }
+    // One thread state for the thread's life: PyGILState_Ensure would make one, and
+    // PyGILState_Release free it, without the GIL at every save.
+    m_state = PyThreadState_New(m_interpreter); // also this thread's PyGILState state
+    settle(true);
     for (;;) {
       {
         std::unique_lock guard(m_mutex);
@@ -67,7 +71,7 @@ private:
       if (!m_changed.exchange(false, std::memory_order_relaxed)) {
         continue;
       }
-      PyEval_RestoreThread(state);
+      PyEval_RestoreThread(m_state);
       if (!m_stopping) {
         PyObject* result = PyObject_CallNoArgs(m_save);
         if (result == nullptr) {
@@ -79,20 +83,30 @@ private:
       }
       PyEval_SaveThread();
     }
-    PyEval_RestoreThread(state);
-    PyThreadState_Clear(state);
-    std::lock_guard guard(m_fork_guard);
-    PyThreadState_DeleteCurrent(); // lets the GIL go, then frees the state
+    PyEval_RestoreThread(m_state);
+    PyThreadState_Clear(m_state); // stop() frees it once the thread is gone
+    PyEval_SaveThread();
+    settle(false); // the thread's end frees memory without the GIL: forks wait for the join
+  }
+
+  void settle(bool settled) {
+    {
+      std::lock_guard guard(m_mutex);
+      m_settled = settled;
+    }
+    m_wake.notify_all();
   }
 
   PyObject* m_save = nullptr;
   PyInterpreterState* m_interpreter = nullptr;
+  PyThreadState* m_state = nullptr; // the thread's, made by it
   std::chrono::duration<double> m_interval{1.0};
   std::atomic<bool> m_changed{false};
   std::mutex m_mutex;
   std::condition_variable m_wake;
   std::atomic<bool> m_stopping{false};
-  std::mutex m_fork_guard;
+  // Under m_mutex: no thread, or the thread is in its loop (not starting, not ending).
+  bool m_settled = true;
   std::thread m_thread;
 };
 
