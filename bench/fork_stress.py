@@ -16,18 +16,24 @@ from timing import scratch_folder
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def whole(line, step):
+    """Whether `line` is the whole line of `step`, whose value track() was given as the step."""
+    fields = line.split(",")
+    try:
+        return (len(fields) == 4 and fields[0] == str(step) and float(fields[1]) == step
+                and fields[3] == "\n")
+    except ValueError:
+        return False
+
+
 def series_lines(path):
-    """(whole lines in step order, other lines) of a series of 0.5s written by track()."""
-    whole = broken = 0
+    """(whole lines in step order, other lines) of the series written by the experiment."""
+    good = bad = 0
     with open(path) as series:
         next(series)  # the header
-        for line in series:
-            step, value, _, stage = (line.split(",") + ["", "", "", ""])[:4]
-            if (step, value, stage) == (str(whole + broken), "0.5", "\n"):
-                whole += 1
-            else:
-                broken += 1
-    return whole, broken
+        for step, line in enumerate(series):
+            good, bad = (good + 1, bad) if whole(line, step) else (good, bad + 1)
+    return good, bad
 
 
 def main():
@@ -37,17 +43,20 @@ def main():
     args = parser.parse_args()
     with scratch_folder() as work:
         shutil.copy(ROOT / "bench" / "fork_stress_experiment.py", work / "fork_stress.py")
-        result = subprocess.run([args.xrun, "run", "fork_stress.py", "--FORKS", str(args.forks)],
+        xrun = str(Path(args.xrun).resolve())
+        result = subprocess.run([xrun, "run", "fork_stress.py", "--FORKS", str(args.forks)],
                                 cwd=work, env={**os.environ, "XRUN_PLUGINS": "-plot_track"})
         run = next((work / "results" / "bench_fork_stress").iterdir())
         meta = json.loads((run / "experiment_meta.json").read_text())
         data = json.loads((run / "experiment_data.json").read_text())
-        whole, broken = series_lines(run / ".track" / "x.csv")
+        good, bad = series_lines(run / ".track" / "x.csv")
+        summary = json.loads((run / "experiment_summary.json").read_text())
         exits = ", ".join(f"{count} exited {code}" for code, count in data["exits"].items())
         print(f"xrun exit, run status      {result.returncode}, {meta['status']}")
         print(f"forks                      {data['forks_done']} ({exits})")
         print(f"points tracked             {data['tracked']} in {data['seconds']:.2f} s")
-        print(f"points on disk             {whole} whole lines in order, {broken} other lines")
+        print(f"points on disk             {good} whole lines in order, {bad} other lines")
+        print(f"best in the summary        {summary['primary_metric']['best']}")
 
 
 if __name__ == "__main__":

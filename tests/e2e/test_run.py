@@ -168,18 +168,23 @@ class Statuses(Workspace):
         self.assertIn("track() records values in the experiment's own process", result.stderr)
 
     def test_forks_while_a_thread_tracks_at_full_speed_lose_no_point(self):
-        # The writer threads are busy at every fork: the forked processes must not hang (a
-        # lock or the allocator held by a thread they do not have), and the run's own process
-        # must write every point, whole, including those queued when it forked.
+        # The native threads are busy at every fork (points written, the primary metric's
+        # summary replaced, the data saved): the forked processes must not hang on a lock or
+        # the allocator held by a thread they do not have, and the run's own process must
+        # write every point, whole, including those queued when it forked.
         self.write("forks.py", experiment_source("FORKS: int = 50\n", """
             import os, threading
+            import _xrun
+            _xrun.set_primary("x", "max")
             done = threading.Event()
             tracked = [0]
             def track_until_done():
+                n = 0
                 while not done.is_set():
                     for _ in range(1000):
-                        e.track("x", 0.5)
-                    tracked[0] += 1000
+                        e.track("x", n)
+                        n += 1
+                    e["tracked"] = tracked[0] = n
             thread = threading.Thread(target=track_until_done)
             thread.start()
             exits = []
@@ -188,8 +193,9 @@ class Statuses(Workspace):
                 if pid == 0:
                     if i % 2:
                         os._exit(0)
+                    blocks = [bytearray(1 << k) for k in range(6, 22)]  # some work first
                     try:
-                        e.track("x", 1.0)
+                        e.track("x", len(blocks))
                     except RuntimeError as error:
                         os._exit(7 if "experiment's own process" in str(error) else 1)
                     os._exit(1)
@@ -211,10 +217,12 @@ class Statuses(Workspace):
             count = 0
             for count, line in enumerate(series, start=1):
                 step, value, _, stage = line.split(",")
-                if (step, value, stage) != (str(count - 1), "0.5", "\n"):
+                if step != str(count - 1) or float(value) != count - 1 or stage != "\n":
                     self.fail(f"line {count + 1} of x.csv: {line!r}")
         self.assertGreater(data["tracked"], 0)
         self.assertEqual(count, data["tracked"])
+        summary = json.loads((run / "experiment_summary.json").read_text())
+        self.assertEqual(summary["primary_metric"]["best"], count - 1)
 
     def _start_sleeper(self):
         self.write("exp.py", experiment_source("", """
