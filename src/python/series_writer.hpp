@@ -80,7 +80,7 @@ public:
   /// Writes everything queued and the summary, stops the thread, closes the files.
   void close_all();
 
-  /// Before a fork (pthread_atfork's prepare): holds the writer thread at the top of its loop,
+  /// Before a fork (an os.register_at_fork hook): holds the writer thread at the top of its loop,
   /// where it owns no lock and allocates nothing, and takes the writer's locks, so the forked
   /// process copies none of them held mid-change. Blocks for at most the batch being written.
   void pause_for_fork() noexcept;
@@ -150,7 +150,7 @@ private:
   std::mutex m_mutex;
   std::condition_variable m_wake;
   bool m_stopping = false;
-  bool m_full = false; // a producer waits for room
+  bool m_full = false;    // a producer waits for room
   bool m_forking = false; // a fork is under way: the thread holds still
   bool m_parked = false;  // the thread holds still, at the top of its loop
   bool m_reported = false;
