@@ -20,6 +20,8 @@ public:
     Py_XSETREF(m_save, Py_NewRef(save));
     m_interval = std::chrono::duration<double>(interval);
     m_stopping = false;
+    m_interpreter = PyInterpreterState_Get();
+    settle(false); // until the new thread has set itself up
     m_thread = util::start_thread_without_signals([this] { run(); });
   }
 
@@ -35,24 +37,41 @@ public:
       m_wake.notify_all();
       Py_BEGIN_ALLOW_THREADS;
       m_thread.join();
+      settle(true);
       Py_END_ALLOW_THREADS;
+      PyThreadState_Delete(m_state); // cleared by the thread; freed with the GIL held
+      m_state = nullptr;
     }
     Py_CLEAR(m_save);
   }
 
+  /// Before a fork, with the GIL held: waits until the thread (if any) is settled in its loop,
+  /// where without the GIL it only waits (for its tick or for the GIL) and allocates nothing,
+  /// and keeps it from leaving the loop until resume_after_fork().
+  void pause_for_fork() {
+    std::unique_lock guard(m_mutex);
+    m_wake.wait(guard, [this] { return m_settled; });
+    guard.release(); // held across the fork
+  }
+  void resume_after_fork() { m_mutex.unlock(); }
+
 private:
   void run() {
+    // One thread state for the thread's life: PyGILState_Ensure would make one, and
+    // PyGILState_Release free it, without the GIL at every save.
+    m_state = PyThreadState_New(m_interpreter); // also this thread's PyGILState state
+    settle(true);
     for (;;) {
       {
         std::unique_lock guard(m_mutex);
         if (m_wake.wait_for(guard, m_interval, [this] { return m_stopping.load(); })) {
-          return;
+          break;
         }
       }
       if (!m_changed.exchange(false, std::memory_order_relaxed)) {
         continue;
       }
-      const PyGILState_STATE state = PyGILState_Ensure();
+      PyEval_RestoreThread(m_state);
       if (!m_stopping) {
         PyObject* result = PyObject_CallNoArgs(m_save);
         if (result == nullptr) {
@@ -62,22 +81,41 @@ private:
         }
         Py_XDECREF(result);
       }
-      PyGILState_Release(state);
+      PyEval_SaveThread();
     }
+    PyEval_RestoreThread(m_state);
+    PyThreadState_Clear(m_state); // stop() frees it once the thread is gone
+    PyEval_SaveThread();
+    settle(false); // the thread's end frees memory without the GIL: forks wait for the join
+  }
+
+  void settle(bool settled) {
+    {
+      std::lock_guard guard(m_mutex);
+      m_settled = settled;
+    }
+    m_wake.notify_all();
   }
 
   PyObject* m_save = nullptr;
+  PyInterpreterState* m_interpreter = nullptr;
+  PyThreadState* m_state = nullptr; // the thread's, made by it
   std::chrono::duration<double> m_interval{1.0};
   std::atomic<bool> m_changed{false};
   std::mutex m_mutex;
   std::condition_variable m_wake;
   std::atomic<bool> m_stopping{false};
+  // Under m_mutex: no thread, or the thread is in its loop (not starting, not ending).
+  bool m_settled = true;
   std::thread m_thread;
 };
 
+// Lives until exit: no teardown-order hazards. A forked process gets a fresh one (the
+// parent's thread does not exist there).
+Autosave* g_autosave = new Autosave();
+
 Autosave& autosave() {
-  static Autosave* instance = new Autosave(); // lives until exit: no teardown-order hazards
-  return *instance;
+  return *g_autosave;
 }
 
 PyObject* autosave_start(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
@@ -192,6 +230,18 @@ bool add_autosave(PyObject* module) {
 
 void stop_autosave() {
   autosave().stop();
+}
+
+void autosave_before_fork() {
+  autosave().pause_for_fork();
+}
+
+void autosave_after_fork_in_parent() {
+  autosave().resume_after_fork();
+}
+
+void autosave_after_fork_in_child() {
+  g_autosave = new Autosave(); // the parent's holds its thread's handle: never touched here
 }
 
 } // namespace xrun::python

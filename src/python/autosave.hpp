@@ -21,4 +21,12 @@ bool add_autosave(PyObject* module);
 /// Stops the thread if it runs; call with the GIL held. Safe to call more than once.
 void stop_autosave();
 
+/// Around a fork, with the GIL held (module.cpp registers them with os.register_at_fork):
+/// before it, the thread is held in its loop, where it allocates nothing without the GIL; after
+/// it the parent's goes on, and the forked process gets a saver of its own with no thread (the
+/// data is the parent's to save).
+void autosave_before_fork();
+void autosave_after_fork_in_parent();
+void autosave_after_fork_in_child();
+
 } // namespace xrun::python

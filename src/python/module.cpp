@@ -346,6 +346,29 @@ void add_plain_functions(py::module_& module) {
       "Lets process `pid` (the watcher) trace this one, to learn how it ends (0: nobody).");
 }
 
+/// The native threads (the series writer, the data saver) held still around every fork Python
+/// makes (os.fork, multiprocessing, subprocess with a preexec_fn): the forked process copies
+/// the heap and the locks as they are, and a lock or an allocator's state held by a thread that
+/// does not exist there would stay held. The forked process gets writers of its own.
+void quiesce_threads_around_fork() {
+  const auto before = [] {
+    tracker_before_fork();
+    autosave_before_fork();
+  };
+  const auto after_in_parent = [] {
+    autosave_after_fork_in_parent();
+    tracker_after_fork_in_parent();
+  };
+  const auto after_in_child = [] {
+    tracker_after_fork_in_child();
+    autosave_after_fork_in_child();
+  };
+  py::module_::import("os").attr("register_at_fork")(
+      py::arg("before") = py::cpp_function(before),
+      py::arg("after_in_parent") = py::cpp_function(after_in_parent),
+      py::arg("after_in_child") = py::cpp_function(after_in_child));
+}
+
 } // namespace
 
 void define_module(py::module_& module, ModuleBuild build) {
@@ -364,6 +387,7 @@ void define_module(py::module_& module, ModuleBuild build) {
   add_data_functions(module);
   add_rule_functions(module);
   add_plain_functions(module);
+  quiesce_threads_around_fork();
 }
 
 } // namespace xrun::python

@@ -315,7 +315,9 @@ void SeriesWriter::run() {
     bool stopping = false;
     {
       std::unique_lock guard(m_mutex);
-      m_wake.wait_for(guard, k_flush_interval, [this] { return m_stopping || m_full; });
+      m_wake.wait_for(guard, k_flush_interval,
+                      [this] { return m_stopping || m_full || m_forking; });
+      park(guard);
       stopping = m_stopping;
       m_full = false;
     }
@@ -333,6 +335,44 @@ void SeriesWriter::run() {
       return;
     }
   }
+}
+
+/// Holds the thread here while a fork is under way: waiting on the condition variable it
+/// allocates nothing and holds no lock, so the forked process finds the heap as it should.
+void SeriesWriter::park(std::unique_lock<std::mutex>& guard) {
+  if (!m_forking) {
+    return;
+  }
+  m_parked = true;
+  m_wake.notify_all();
+  m_wake.wait(guard, [this] { return !m_forking; });
+  m_parked = false;
+}
+
+void SeriesWriter::pause_for_fork() noexcept {
+  // m_control first: no thread is being started or joined meanwhile (a thread that is
+  // starting would still be setting itself up, allocating, when the fork copies the heap).
+  m_control.lock();
+  if (m_thread.joinable()) {
+    std::unique_lock guard(m_mutex);
+    m_forking = true;
+    m_wake.notify_all();
+    m_wake.wait(guard, [this] { return m_parked; });
+  }
+  // A producer (or a summary call) holds these while it grows a vector or a JSON object.
+  m_summary_mutex.lock();
+  lock();
+}
+
+void SeriesWriter::resume_after_fork() noexcept {
+  unlock();
+  m_summary_mutex.unlock();
+  {
+    std::lock_guard guard(m_mutex);
+    m_forking = false;
+  }
+  m_wake.notify_all();
+  m_control.unlock();
 }
 
 void SeriesWriter::write(const std::vector<SeriesPoint>& batch) {

@@ -80,6 +80,13 @@ public:
   /// Writes everything queued and the summary, stops the thread, closes the files.
   void close_all();
 
+  /// Before a fork (an os.register_at_fork hook): holds the writer thread at the top of its loop,
+  /// where it owns no lock and allocates nothing, and takes the writer's locks, so the forked
+  /// process copies none of them held mid-change. Blocks for at most the batch being written.
+  void pause_for_fork() noexcept;
+  /// In the parent after a fork: the thread goes on, and writes what was queued before it.
+  void resume_after_fork() noexcept;
+
 private:
   /// The highest or lowest value of a series so far, for a primary metric set late.
   struct Extreme {
@@ -114,6 +121,7 @@ private:
   void stop();
   void drain();
   void run();
+  void park(std::unique_lock<std::mutex>& guard);
   void write(const std::vector<SeriesPoint>& batch);
   void flush(std::size_t index);
   void write_summary();
@@ -142,7 +150,9 @@ private:
   std::mutex m_mutex;
   std::condition_variable m_wake;
   bool m_stopping = false;
-  bool m_full = false; // a producer waits for room
+  bool m_full = false;    // a producer waits for room
+  bool m_forking = false; // a fork is under way: the thread holds still
+  bool m_parked = false;  // the thread holds still, at the top of its loop
   bool m_reported = false;
   std::thread m_thread;
 };

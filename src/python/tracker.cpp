@@ -7,7 +7,6 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <pthread.h>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,7 +16,7 @@ namespace xrun::python {
 namespace {
 
 // Lives until exit: no teardown-order hazards. A forked process gets a fresh one (the parent's
-// thread does not exist there, and its locks may have been held at the fork).
+// thread does not exist there, and its locks were taken for the fork).
 SeriesWriter* g_writer = new SeriesWriter();
 
 SeriesWriter& writer() {
@@ -547,12 +546,6 @@ PyMethodDef k_methods[] = {
 } // namespace
 
 bool add_tracker(PyObject* module) {
-  static const bool at_fork =
-      ::pthread_atfork(nullptr, nullptr, [] {
-        g_writer = new SeriesWriter(); // the parent's is left as it was, never touched here
-        g_forked = true;
-      }) == 0;
-  static_cast<void>(at_fork);
   g_word_data = PyUnicode_InternFromString("data");
   g_word_step = PyUnicode_InternFromString("step");
   g_word_stage = PyUnicode_InternFromString("stage");
@@ -564,6 +557,19 @@ bool add_tracker(PyObject* module) {
 
 void stop_tracker() {
   writer().close_all();
+}
+
+void tracker_before_fork() noexcept {
+  writer().pause_for_fork();
+}
+
+void tracker_after_fork_in_parent() noexcept {
+  writer().resume_after_fork();
+}
+
+void tracker_after_fork_in_child() noexcept {
+  g_writer = new SeriesWriter(); // the parent's is left as it was, never touched here
+  g_forked = true;
 }
 
 } // namespace xrun::python

@@ -32,4 +32,12 @@ bool add_tracker(PyObject* module);
 /// Stops the writer thread (as track_stop) if it runs; safe to call more than once.
 void stop_tracker();
 
+/// Around a fork (module.cpp registers them with os.register_at_fork): before it, the writer's
+/// thread is held where it owns no lock and allocates nothing, and the queue's locks are taken;
+/// after it the parent's thread goes on (writing what was queued before), and the forked
+/// process gets a writer of its own and refuses the parent's series.
+void tracker_before_fork() noexcept;
+void tracker_after_fork_in_parent() noexcept;
+void tracker_after_fork_in_child() noexcept;
+
 } // namespace xrun::python

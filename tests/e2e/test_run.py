@@ -139,9 +139,6 @@ class Statuses(Workspace):
         self.assertEqual(meta["status"], "failed")
         self.assertIn("the data could not be saved", meta["error_message"])
 
-    @unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
-                     "GCC 12's AddressSanitizer can deadlock a process forked while other "
-                     "threads allocate (the run's writer threads); the plain build runs this")
     def test_a_process_the_experiment_forks_does_not_end_the_run(self):
         self.write("forks.py", experiment_source("MODE: str = 'raise'\n", """
             import os, sys, time
@@ -169,6 +166,63 @@ class Statuses(Workspace):
                 self.assertEqual(self.data(run),
                                  {"before": 1, "after": 2, "child_exit": child_exit})
         self.assertIn("track() records values in the experiment's own process", result.stderr)
+
+    def test_forks_while_a_thread_tracks_at_full_speed_lose_no_point(self):
+        # The native threads are busy at every fork (points written, the primary metric's
+        # summary replaced, the data saved): the forked processes must not hang on a lock or
+        # the allocator held by a thread they do not have, and the run's own process must
+        # write every point, whole, including those queued when it forked.
+        self.write("forks.py", experiment_source("FORKS: int = 50\n", """
+            import os, threading
+            import _xrun
+            _xrun.set_primary("x", "max")
+            done = threading.Event()
+            tracked = [0]
+            def track_until_done():
+                n = 0
+                while not done.is_set():
+                    for _ in range(1000):
+                        e.track("x", n)
+                        n += 1
+                    e["tracked"] = tracked[0] = n
+            thread = threading.Thread(target=track_until_done)
+            thread.start()
+            exits = []
+            for i in range(e.FORKS):
+                pid = os.fork()
+                if pid == 0:
+                    if i % 2:
+                        os._exit(0)
+                    blocks = [bytearray(1 << k) for k in range(6, 22)]  # some work first
+                    try:
+                        e.track("x", len(blocks))
+                    except RuntimeError as error:
+                        os._exit(7 if "experiment's own process" in str(error) else 1)
+                    os._exit(1)
+                _, status = os.waitpid(pid, 0)
+                exits.append(os.waitstatus_to_exitcode(status))
+            done.set()
+            thread.join()
+            e["tracked"] = tracked[0]
+            e["exits"] = {str(code): exits.count(code) for code in sorted(set(exits))}
+            """))
+        result = self.xrun("run", "forks.py", timeout=300)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run = self.only_run("results/forks")
+        self.assertEqual(self.meta(run)["status"], "done")
+        data = self.data(run)
+        self.assertEqual(data["exits"], {"0": 25, "7": 25})
+        with open(run / ".track" / "x.csv") as series:
+            self.assertEqual(series.readline(), "step,value,time,stage\n")
+            count = 0
+            for count, line in enumerate(series, start=1):
+                step, value, _, stage = line.split(",")
+                if step != str(count - 1) or float(value) != count - 1 or stage != "\n":
+                    self.fail(f"line {count + 1} of x.csv: {line!r}")
+        self.assertGreater(data["tracked"], 0)
+        self.assertEqual(count, data["tracked"])
+        summary = json.loads((run / "experiment_summary.json").read_text())
+        self.assertEqual(summary["primary_metric"]["best"], count - 1)
 
     def _start_sleeper(self):
         self.write("exp.py", experiment_source("", """
@@ -440,9 +494,6 @@ class Recording(Workspace):
                              if ".tmp" in p.name or p.name.endswith(".starting")]
                 self.assertEqual(leftovers, [])
 
-    @unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
-                     "GCC 12's AddressSanitizer can deadlock a process forked while other "
-                     "threads allocate (the run's writer threads); the plain build runs this")
     def test_a_process_the_experiment_forks_is_not_taken_for_an_orphan(self):
         # Stopped by the experiment, it still prints through the supervisor, to the terminal.
         self.write("exp.py", experiment_source("", """

@@ -3,10 +3,13 @@
 
 #include <chrono>
 #include <doctest/doctest.h>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace xrun::python;
@@ -202,4 +205,41 @@ TEST_CASE("a primary metric set after values were given counts them") {
   saved = nlohmann::json::parse(slurp(dir.path() / "experiment_summary.json"));
   CHECK(saved["primary_metric"]["best"] == 0.25);
   CHECK(saved["primary_metric"]["step"] == 1);
+}
+
+TEST_CASE("around a fork the writer holds still, and the parent then writes what was queued") {
+  TempDir dir;
+  const auto file = dir.path() / "x.csv";
+  SeriesWriter writer;
+  REQUIRE(writer.add("x", file.string()) == 0);
+  // Enough points to wake the writer at once and keep it busy for a while: the fork is asked
+  // for while it writes them, and waits for it to finish and hold still.
+  std::vector<SeriesPoint> points;
+  for (std::int64_t step = 0; step < (1 << 19); ++step) {
+    points.push_back({0, step, static_cast<double>(step), Clock::now(), nullptr});
+  }
+  CHECK_FALSE(writer.push(points.data(), points.size()));
+  const auto header = std::filesystem::file_size(file);
+  while (std::filesystem::file_size(file) == header) {
+    std::this_thread::yield(); // until the writer is at it
+  }
+  writer.pause_for_fork();
+  const auto held = std::filesystem::file_size(file);
+  // Several of the writer's ticks: a thread that did not hold still would write meanwhile.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(std::filesystem::file_size(file) == held);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::_exit(0); // the queue's points are the parent's to write
+  }
+  REQUIRE(child > 0);
+  writer.resume_after_fork();
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status));
+  if (writer.push(points.data(), points.size())) { // the first ones may be queued still
+    writer.wait_for_room();
+  }
+  writer.close_all();
+  CHECK(lines_of(file).size() == 2 * points.size() + 1);
 }
