@@ -50,6 +50,7 @@ batch.add_run(train, {"lr": 0.1, "epochs": 10})
 failed = batch(jobs=int(os.environ.get("JOBS", "1")))
 print(json.dumps({"failed": [row.index for row in failed],
                   "results": [row.result for row in batch.run],
+                  "acc0": batch.run[0].result("acc"),
                   "ids": [row.id for row in batch.run],
                   "done": [row.done for row in batch.run],
                   "pid": os.getpid()}))
@@ -101,6 +102,7 @@ class Batches(BatchWorkspace):
         self.assertEqual(first["failed"], [4, 5])
         self.assertEqual([row and row["acc"] for row in first["results"]],
                          [1.0, 2.0, 2.0, 4.0, None, None, 1.0])
+        self.assertEqual(first["acc0"], 1.0)  # result("acc") as well as result["acc"]
         # The duplicate row is the first row's run, computed once.
         self.assertEqual(first["ids"][6], first["ids"][0])
         self.assertEqual(len(self.calls()), 6)

@@ -189,11 +189,16 @@ def _series_names(folder: str, relative: str = ".track") -> list:
 # -- outputs ----------------------------------------------------------------------------------
 
 class _CallableDict(dict):
-    """A dict that answers a call with itself: ``run.results`` and ``run.results()`` alike
-    (the second is how digitalhub's runs are read)."""
+    """A dict that answers a call with itself, or with one of its values: ``run.results``,
+    ``run.results()`` (how digitalhub's runs are read) and a batch row's ``result("acc")``."""
 
-    def __call__(self):
-        return self
+    def __call__(self, name=None):
+        if name is None:
+            return self
+        if name not in self:
+            known = ", ".join(sorted(map(str, self))) or "none"
+            raise KeyError(f"no result {name!r} (the results: {known})")
+        return self[name]
 
 
 class _Outputs(Mapping):
