@@ -195,6 +195,7 @@ void SeriesWriter::set_folder(std::string folder) {
   std::lock_guard guard(m_summary_mutex);
   m_folder = std::move(folder);
   m_sealed = false;
+  m_lost.clear();
 }
 
 bool SeriesWriter::has_folder() const {
@@ -424,6 +425,9 @@ void SeriesWriter::flush(std::size_t index) {
     try {
       util::write_all(m_series[index].fd, text, m_series[index].path);
     } catch (const std::system_error& error) {
+      if (m_lost.empty()) {
+        m_lost = error.what();
+      }
       warn_once(fmt::format("{}; tracked values are being lost", error.what()));
     }
   }

@@ -79,6 +79,9 @@ public:
   void seal();
   /// Writes everything queued and the summary, stops the thread, closes the files.
   void close_all();
+  /// Why tracked values were lost since set_folder() (the first write that failed), or "" when
+  /// none was: read after close_all(), when the thread that writes them has stopped.
+  const std::string& lost() const noexcept { return m_lost; }
 
   /// Before a fork (an os.register_at_fork hook): holds the writer thread at the top of its loop,
   /// where it owns no lock and allocates nothing, and takes the writer's locks, so the forked
@@ -154,6 +157,7 @@ private:
   bool m_forking = false; // a fork is under way: the thread holds still
   bool m_parked = false;  // the thread holds still, at the top of its loop
   bool m_reported = false;
+  std::string m_lost;        // why values were lost, until the next set_folder()
   std::thread m_thread;
 };
 
