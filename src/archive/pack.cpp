@@ -139,7 +139,7 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
   // A warning is a name that is not UTF-8: tar stores it as it is (pax hdrcharset=BINARY).
   if (const int status = archive_write_header(writer, entry.get());
       status != ARCHIVE_OK && (status != ARCHIVE_WARN || !byte_names)) {
-    fail_archive(writer, fmt::format("cannot add {}", path));
+    fail_disk(writer, fmt::format("cannot add {}", path));
   }
   if (S_ISDIR(info.st_mode)) {
     std::vector<std::string> names;
@@ -192,7 +192,7 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     }
     total += got;
     if (archive_write_data(writer, buffer.data(), static_cast<std::size_t>(got)) < 0) {
-      fail_archive(writer, fmt::format("cannot add {}", path));
+      fail_disk(writer, fmt::format("cannot add {}", path));
     }
     if (total >= info.st_size) {
       break; // the whole file as it was when its header was written; spares one read
@@ -327,7 +327,7 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   auto writer = new_writer(format, options.threads);
   archive_write_set_bytes_in_last_block(writer.get(), 1);
   if (archive_write_open_fd(writer.get(), file.fd()) != ARCHIVE_OK) {
-    fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
+    fail_disk(writer.get(), fmt::format("cannot write {}", options.output.string()));
   }
   std::map<std::string, Expected> written;
   std::vector<char> buffer(k_block);
@@ -348,9 +348,13 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
     progress.advance(1, added.bytes - before);
   }
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
-    fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
+    fail_disk(writer.get(), fmt::format("cannot write {}", options.output.string()));
   }
-  file.commit(false); // a file made under that name meanwhile is not replaced either
+  try {
+    file.commit(false); // a file made under that name meanwhile is not replaced either
+  } catch (const ArchiveError& failed) { // a full disk, say: no bad input, and nothing removed
+    throw SystemError(failed.what());
+  }
 
   const auto size = std::filesystem::file_size(options.output, error);
   progress.finish();
