@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -351,9 +352,19 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
     fail_disk(writer.get(), fmt::format("cannot write {}", options.output.string()));
   }
   try {
-    file.commit(false); // a file made under that name meanwhile is not replaced either
+    // A file made under that name meanwhile is not replaced either.
+    file.commit(false, core::FolderSync::by_caller);
   } catch (const ArchiveError& failed) { // a full disk, say: no bad input, and nothing removed
     throw SystemError(failed.what());
+  }
+  try {
+    const auto folder = options.output.parent_path();
+    util::fsync_directory(folder.empty() ? std::filesystem::path(".") : folder);
+  } catch (const std::system_error& failed) {
+    // Its name may not survive a crash: the file is not kept, as when its writing failed.
+    std::filesystem::remove(options.output, error);
+    throw SystemError(fmt::format("cannot write {}: {}", options.output.string(),
+                                  failed.code().message()));
   }
 
   const auto size = std::filesystem::file_size(options.output, error);
