@@ -167,11 +167,14 @@ int SeriesWriter::add(const std::string& name, const std::string& path) {
   }
   bool with_stage = true;
   struct stat info {};
+  off_t size = 0;
   try {
     if (::fstat(fd, &info) == 0 && info.st_size == 0) {
       util::write_all(fd, k_header, path);
+      size = static_cast<off_t>(k_header.size());
     } else {
       with_stage = first_line(fd) != k_old_header;
+      size = info.st_size;
     }
   } catch (const std::system_error&) {
     ::close(fd);
@@ -180,7 +183,7 @@ int SeriesWriter::add(const std::string& name, const std::string& path) {
   // The writer thread reads m_series without the lock; stop it while the vector may move.
   const std::lock_guard control(m_control);
   stop();
-  m_series.push_back({fd, name, path, with_stage, {}, {}});
+  m_series.push_back({fd, name, path, with_stage, {}, {}, size});
   const int index = static_cast<int>(m_series.size() - 1);
   lock();
   if (m_primary.index < 0 && m_primary.name == name) {
@@ -421,10 +424,15 @@ void SeriesWriter::write(const std::vector<SeriesPoint>& batch) {
 
 void SeriesWriter::flush(std::size_t index) {
   std::string& text = m_text[index];
-  if (!text.empty() && m_series[index].fd >= 0) {
+  Series& series = m_series[index];
+  if (!text.empty() && series.fd >= 0) {
     try {
-      util::write_all(m_series[index].fd, text, m_series[index].path);
+      util::write_all(series.fd, text, series.path);
+      series.size += static_cast<off_t>(text.size());
     } catch (const std::system_error& error) {
+      // A full disk may take part of the text: cut back to the last whole line (should that
+      // fail too, the part stays, as the unfinished last line of a series being written).
+      [[maybe_unused]] const int cut = ::ftruncate(series.fd, series.size);
       if (m_lost.empty()) {
         m_lost = error.what();
       }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <thread>
 #include <vector>
 
@@ -104,6 +105,7 @@ private:
     bool with_stage = true;
     Extreme highest; // kept by the writer thread
     Extreme lowest;
+    off_t size = 0; // the bytes of whole lines: a write that fails part way is cut back to it
   };
   struct Primary {
     std::string name;

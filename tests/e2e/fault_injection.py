@@ -74,7 +74,8 @@ def run_files(archive: Path) -> dict:
 
 def damage(folder: Path) -> list:
     """What is half-written or unfinished under `folder`: JSON that does not parse, JSON lines
-    with a line that does not, left-over temp files and staged folders."""
+    with a line that does not, a tracked series ending in part of a line or with a line of
+    another length than its header's, left-over temp files and staged folders."""
     problems = []
     for path in sorted(folder.rglob("*")):
         if UNFINISHED_NAME.search(path.name):
@@ -86,6 +87,13 @@ def damage(folder: Path) -> list:
                 json.loads(path.read_bytes())
             except ValueError as error:
                 problems.append(f"not JSON: {path.relative_to(folder)}: {error}")
+        elif path.suffix == ".csv" and path.parent.name == ".track":
+            text = path.read_text()
+            lines = text.splitlines()
+            if text and not text.endswith("\n"):
+                problems.append(f"a part of a line: {path.relative_to(folder)}")
+            elif any(line.count(",") != lines[0].count(",") for line in lines):
+                problems.append(f"a line of another length: {path.relative_to(folder)}")
         elif path.suffix == ".jsonl":
             for number, line in enumerate(path.read_bytes().splitlines(), 1):
                 try:
