@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ["RunFaults.test_each_call_failing_once", "RunFaults.test_disk_full_from_each_call_on",
          "RunFaults.test_io_and_permission_errors", "ArchiveFaults.test_index_written_with_a_fault",
-         "ArchiveFaults.test_compress_with_a_fault", "ArchiveFaults.test_extract_with_a_fault"]
+         "ArchiveFaults.test_compress_with_a_fault", "ArchiveFaults.test_extract_with_a_fault",
+         "ScriptFaults.test_each_call_failing_once"]
 
 
 def main() -> int:

@@ -297,6 +297,10 @@ void SeriesWriter::drain() {
   write(batch);
   if (m_summary_changed.exchange(false, std::memory_order_relaxed)) {
     write_summary();
+    // Its last chance: a summary still not written is lost with the run's end.
+    if (m_summary_changed.exchange(false, std::memory_order_relaxed) && m_lost.empty()) {
+      m_lost = m_summary_failure;
+    }
   }
 }
 
@@ -474,6 +478,7 @@ void SeriesWriter::write_summary() {
                                 "\n");
   } catch (const Error& error) {
     m_summary_changed.store(true, std::memory_order_relaxed); // tried again next tick
+    m_summary_failure = error.what();
     warn_once(fmt::format("the summary could not be saved: {}", error.what()));
   }
 }

@@ -80,8 +80,9 @@ public:
   void seal();
   /// Writes everything queued and the summary, stops the thread, closes the files.
   void close_all();
-  /// Why tracked values were lost since set_folder() (the first write that failed), or "" when
-  /// none was: read after close_all(), when the thread that writes them has stopped.
+  /// Why tracked values were lost since set_folder() (the first write of a series that failed,
+  /// or the summary's last), or "" when none was: read after close_all(), when the thread that
+  /// writes them has stopped.
   const std::string& lost() const noexcept { return m_lost; }
 
   /// Before a fork (an os.register_at_fork hook): holds the writer thread at the top of its loop,
@@ -160,6 +161,7 @@ private:
   bool m_parked = false;  // the thread holds still, at the top of its loop
   bool m_reported = false;
   std::string m_lost;        // why values were lost, until the next set_folder()
+  std::string m_summary_failure; // why the summary's latest write failed
   std::thread m_thread;
 };
 

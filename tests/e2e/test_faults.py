@@ -201,6 +201,63 @@ class RunFaults(RunChecks):
         self.assertEqual(self.archive_problems(), [])
 
 
+SDK_SCRIPT = """\
+import xrun
+with xrun.start("sdk", params={"lr": 0.01}, base="results") as run:
+    for step in range(50):
+        run.log({"loss": 1.0 / (step + 1), "acc": step / 50})
+    run.info("hello")
+    run.set_primary_metric("acc", mode="max")
+    run.summary({"test_acc": 0.91})
+"""
+
+
+class ScriptFaults(FaultCase):
+    """A plain python3 script's run (`xrun.start()`, its watcher beside it) with one failing
+    call: a run on record as done has every value the script gave it."""
+
+    def test_each_call_failing_once(self):
+        self.write("script.py", SDK_SCRIPT)
+        env = self.env(PYTHONPATH=self.python_package())
+        command = ["/usr/bin/python3", "script.py"]
+        total = self.count_script(command, env)
+        failures = {}
+        calls = self.sample(total, 20, seed=8)
+        for call in calls:
+            before = self.runs("results/sdk")
+            self.count_file.unlink(missing_ok=True)
+            result = subprocess.run(command, cwd=self.dir, capture_output=True, text=True,
+                                    timeout=120, env=fault_environment(
+                                        env, self.count_file, self.archive, call, "ENOSPC"))
+            problems = self.archive_problems()
+            if "internal error" in result.stderr:
+                problems.append(f"an internal error: {result.stderr}")
+            for run in (run for run in self.runs("results/sdk") if run not in before):
+                meta = self.meta(run)
+                if meta["status"] == "done":
+                    acc = run / ".track" / "acc.csv"
+                    if not acc.exists() or len(acc.read_text().splitlines()) != 51:
+                        problems.append("a done run without all its values")
+                    summary = run / "experiment_summary.json"
+                    if not summary.exists() or \
+                            json.loads(summary.read_text()).get("summary") != {"test_acc": 0.91}:
+                        problems.append("a done run without its summary")
+                elif meta["status"] == "failed" and \
+                        STRERROR["ENOSPC"] not in meta.get("error_message", ""):
+                    problems.append(f"failed without the reason: {meta.get('error_message')!r}")
+            if problems:
+                failures[call] = problems
+        self.assertEqual(failures, {}, f"{len(failures)} of {len(calls)} calls of {total}")
+
+    def count_script(self, command, env):
+        self.count_file.unlink(missing_ok=True)
+        result = subprocess.run(command, cwd=self.dir, capture_output=True, text=True,
+                                timeout=120,
+                                env=fault_environment(env, self.count_file, self.archive))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return read_count(self.count_file)
+
+
 def file_size_limit(limit: int):
     """For preexec_fn: files may grow to `limit` bytes; beyond, writes fail with EFBIG (not
     SIGXFSZ, which is ignored)."""
