@@ -10,8 +10,8 @@
 namespace xrun::archive::libarchive {
 
 [[noreturn]] void fail_archive(struct archive* a, const std::string& what) {
-  throw ArchiveError(fmt::format("{}: {}", what, archive_error_string(a) ? archive_error_string(a)
-                                                                          : "unknown error"));
+  throw ArchiveError(fmt::format(
+      "{}: {}", what, archive_error_string(a) ? archive_error_string(a) : "unknown error"));
 }
 
 [[noreturn]] void fail_disk(struct archive* a, const std::string& what) {
@@ -22,8 +22,8 @@ namespace xrun::archive::libarchive {
   }
   // libarchive's own text ("Can't create '...'") leaves the reason out.
   const char* text = archive_error_string(a);
-  throw SystemError(fmt::format("{}: {}{}", what, text ? std::string(text) + ": " : "",
-                                std::strerror(error)));
+  throw SystemError(
+      fmt::format("{}: {}{}", what, text ? std::string(text) + ": " : "", std::strerror(error)));
 }
 
 int next_header(struct archive* reader, archive_entry** entry) {

@@ -363,17 +363,16 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   } catch (const std::system_error& failed) {
     // Its name may not survive a crash: the file is not kept, as when its writing failed.
     std::filesystem::remove(options.output, error);
-    throw SystemError(fmt::format("cannot write {}: {}", options.output.string(),
-                                  failed.code().message()));
+    throw SystemError(
+        fmt::format("cannot write {}: {}", options.output.string(), failed.code().message()));
   }
 
   const auto size = std::filesystem::file_size(options.output, error);
   progress.finish();
-  out << fmt::format("{}: {}, {} in {} -> {}\n", options.output.string(),
-                     util::count_of(selected.size(), "run"),
-                     util::format_bytes(static_cast<double>(added.bytes)),
-                     util::count_of(added.files, "file"),
-                     util::format_bytes(static_cast<double>(size)));
+  out << fmt::format(
+      "{}: {}, {} in {} -> {}\n", options.output.string(), util::count_of(selected.size(), "run"),
+      util::format_bytes(static_cast<double>(added.bytes)), util::count_of(added.files, "file"),
+      util::format_bytes(static_cast<double>(size)));
   if (options.remove) {
     verify(options.output, written);
     util::Progress removing("remove", selected.size(), "runs");

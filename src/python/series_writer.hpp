@@ -160,7 +160,7 @@ private:
   bool m_forking = false; // a fork is under way: the thread holds still
   bool m_parked = false;  // the thread holds still, at the top of its loop
   bool m_reported = false;
-  std::string m_lost;        // why values were lost, until the next set_folder()
+  std::string m_lost;            // why values were lost, until the next set_folder()
   std::string m_summary_failure; // why the summary's latest write failed
   std::thread m_thread;
 };

@@ -36,8 +36,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum kind { k_write, k_pwrite, k_writev, k_fsync, k_fdatasync, k_rename, k_link, k_mkdir, k_open,
-            k_kinds };
+enum kind {
+  k_write,
+  k_pwrite,
+  k_writev,
+  k_fsync,
+  k_fdatasync,
+  k_rename,
+  k_link,
+  k_mkdir,
+  k_open,
+  k_kinds
+};
 static const char* const kind_names[k_kinds] = {"write",  "pwrite", "writev", "fsync", "fdatasync",
                                                 "rename", "link",   "mkdir",  "open"};
 
@@ -52,9 +62,11 @@ static struct {
 } config;
 
 static int name_to_errno(const char* name) {
-  static const struct { const char* name; int value; } names[] = {
-      {"ENOSPC", ENOSPC}, {"EIO", EIO}, {"EACCES", EACCES}, {"EFBIG", EFBIG},
-      {"EDQUOT", EDQUOT}, {"EROFS", EROFS}};
+  static const struct {
+    const char* name;
+    int value;
+  } names[] = {{"ENOSPC", ENOSPC}, {"EIO", EIO},       {"EACCES", EACCES},
+               {"EFBIG", EFBIG},   {"EDQUOT", EDQUOT}, {"EROFS", EROFS}};
   for (size_t i = 0; name && i < sizeof names / sizeof names[0]; ++i) {
     if (strcmp(name, names[i].name) == 0) {
       return names[i].value;
@@ -98,8 +110,8 @@ static uint64_t* map_counter(const char* file) {
       }
     }
   }
-  void* shared = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* shared =
+      mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   return shared == MAP_FAILED ? NULL : shared;
 }
 
@@ -258,7 +270,7 @@ int mkdirat(int dir, const char* path, mode_t mode) {
  * flags say one was passed, as the C library does. */
 #define OPEN_MODE(flags, mode)                                                                     \
   do {                                                                                             \
-    if ((flags) & O_CREAT || ((flags) & O_TMPFILE) == O_TMPFILE) {                                 \
+    if ((flags)&O_CREAT || ((flags)&O_TMPFILE) == O_TMPFILE) {                                     \
       va_list arguments;                                                                           \
       va_start(arguments, flags);                                                                  \
       mode = va_arg(arguments, mode_t);                                                            \
