@@ -114,7 +114,11 @@ class RunChecks(FaultCase):
     def run_problems(self, result, error, before, steps=STEPS):
         """What is wrong with the run a faulted `xrun run` made, given its exit code; `before`:
         the run folders there were."""
-        problems = unexpected_exit(result, {0, 1, 74}, failed_run=result.returncode == 1)
+        # The experiment's own error is shown when it failed, or when it failed while its run
+        # was being stopped (the start could not be synced after all).
+        stopped = "cannot record the run, so it was stopped" in result.stderr
+        problems = unexpected_exit(result, {0, 1, 74},
+                                   failed_run=result.returncode == 1 or stopped)
         runs = self.new_runs(before)
         if len(runs) > 1:
             return problems + [f"{len(runs)} run folders for one run"]
