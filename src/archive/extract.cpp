@@ -366,13 +366,13 @@ std::size_t write_entries(struct archive* reader, const std::filesystem::path& f
     }
     created.note(destination);
     if (archive_write_header(disk.get(), entry) != ARCHIVE_OK) {
-      fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
+      fail_disk(disk.get(), fmt::format("cannot extract {}", destination.string()));
     }
     la_ssize_t got = 0;
     std::uint64_t bytes = 0;
     while ((got = archive_read_data(reader, buffer.data(), buffer.size())) > 0) {
       if (archive_write_data(disk.get(), buffer.data(), static_cast<std::size_t>(got)) < 0) {
-        fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
+        fail_disk(disk.get(), fmt::format("cannot extract {}", destination.string()));
       }
       bytes += static_cast<std::uint64_t>(got);
     }
@@ -380,7 +380,7 @@ std::size_t write_entries(struct archive* reader, const std::filesystem::path& f
       fail_archive(reader, fmt::format("{} is damaged at {}", file.string(), expected.name));
     }
     if (archive_write_finish_entry(disk.get()) != ARCHIVE_OK) {
-      fail_archive(disk.get(), fmt::format("cannot extract {}", destination.string()));
+      fail_disk(disk.get(), fmt::format("cannot extract {}", destination.string()));
     }
     ++count;
     progress.advance(1, bytes);
@@ -393,7 +393,7 @@ std::size_t write_entries(struct archive* reader, const std::filesystem::path& f
   }
   progress.finish();
   if (archive_write_close(disk.get()) != ARCHIVE_OK) {
-    fail_archive(disk.get(), fmt::format("cannot finish extracting into {}", root.string()));
+    fail_disk(disk.get(), fmt::format("cannot finish extracting into {}", root.string()));
   }
   return count;
 }
@@ -431,11 +431,14 @@ int extract_archive(const std::filesystem::path& file, const std::filesystem::pa
   } catch (const std::exception& error) {
     const auto left = created.undo();
     const auto* known = dynamic_cast<const Error*>(&error);
-    throw ArchiveError(
+    auto message =
         left.empty() ? fmt::format("{}; everything this extraction wrote was removed", error.what())
                      : fmt::format("{}; could not remove what this extraction wrote: {}",
-                                   error.what(), util::join(left, ", ")),
-        known ? known->hint() : std::string());
+                                   error.what(), util::join(left, ", "));
+    if (known && known->kind() == ErrorKind::system) { // a full disk is no bad input
+      throw SystemError(message, known->hint());
+    }
+    throw ArchiveError(message, known ? known->hint() : std::string());
   }
   out << fmt::format("{}: {} extracted into {}\n", file.string(),
                      util::count_of(count, "entry", "entries"), target.string());

@@ -2,14 +2,28 @@
 
 #include "xrun/error.hpp"
 
+#include <cerrno>
 #include <clocale>
+#include <cstring>
 #include <fmt/format.h>
 
 namespace xrun::archive::libarchive {
 
 [[noreturn]] void fail_archive(struct archive* a, const std::string& what) {
-  throw ArchiveError(fmt::format("{}: {}", what, archive_error_string(a) ? archive_error_string(a)
-                                                                          : "unknown error"));
+  throw ArchiveError(fmt::format(
+      "{}: {}", what, archive_error_string(a) ? archive_error_string(a) : "unknown error"));
+}
+
+[[noreturn]] void fail_disk(struct archive* a, const std::string& what) {
+  // libarchive's own codes: its file-format and misuse errors (EILSEQ, EINVAL) and others (-1).
+  const int error = archive_errno(a);
+  if (error <= 0 || error == EILSEQ || error == EINVAL) {
+    fail_archive(a, what);
+  }
+  // libarchive's own text ("Can't create '...'") leaves the reason out.
+  const char* text = archive_error_string(a);
+  throw SystemError(
+      fmt::format("{}: {}{}", what, text ? std::string(text) + ": " : "", std::strerror(error)));
 }
 
 int next_header(struct archive* reader, archive_entry** entry) {

@@ -25,6 +25,11 @@ using Writer = std::unique_ptr<struct archive, WriterDeleter>;
 /// Throws ArchiveError `what: <libarchive's error>`.
 [[noreturn]] void fail_archive(struct archive* a, const std::string& what);
 
+/// For a write to disk that failed (extracted files, a compressed file): throws SystemError
+/// `what: <libarchive's error>: <the system's reason>`, not bad input but a full disk, an I/O
+/// error or a refused permission, which may pass when run again; else as fail_archive().
+[[noreturn]] void fail_disk(struct archive* a, const std::string& what);
+
 /// The next entry's header: ARCHIVE_OK also for a warning (a name libarchive could not
 /// translate is still read, as its bytes).
 int next_header(struct archive* reader, archive_entry** entry);

@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -139,7 +140,7 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
   // A warning is a name that is not UTF-8: tar stores it as it is (pax hdrcharset=BINARY).
   if (const int status = archive_write_header(writer, entry.get());
       status != ARCHIVE_OK && (status != ARCHIVE_WARN || !byte_names)) {
-    fail_archive(writer, fmt::format("cannot add {}", path));
+    fail_disk(writer, fmt::format("cannot add {}", path));
   }
   if (S_ISDIR(info.st_mode)) {
     std::vector<std::string> names;
@@ -192,7 +193,7 @@ void add_tree(struct archive* writer, const std::string& path, const std::string
     }
     total += got;
     if (archive_write_data(writer, buffer.data(), static_cast<std::size_t>(got)) < 0) {
-      fail_archive(writer, fmt::format("cannot add {}", path));
+      fail_disk(writer, fmt::format("cannot add {}", path));
     }
     if (total >= info.st_size) {
       break; // the whole file as it was when its header was written; spares one read
@@ -327,7 +328,7 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
   auto writer = new_writer(format, options.threads);
   archive_write_set_bytes_in_last_block(writer.get(), 1);
   if (archive_write_open_fd(writer.get(), file.fd()) != ARCHIVE_OK) {
-    fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
+    fail_disk(writer.get(), fmt::format("cannot write {}", options.output.string()));
   }
   std::map<std::string, Expected> written;
   std::vector<char> buffer(k_block);
@@ -348,17 +349,30 @@ int compress_runs(const CompressOptions& options, std::ostream& out) {
     progress.advance(1, added.bytes - before);
   }
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
-    fail_archive(writer.get(), fmt::format("cannot write {}", options.output.string()));
+    fail_disk(writer.get(), fmt::format("cannot write {}", options.output.string()));
   }
-  file.commit(false); // a file made under that name meanwhile is not replaced either
+  try {
+    // A file made under that name meanwhile is not replaced either.
+    file.commit(false, core::FolderSync::by_caller);
+  } catch (const ArchiveError& failed) { // a full disk, say: no bad input, and nothing removed
+    throw SystemError(failed.what());
+  }
+  try {
+    const auto folder = options.output.parent_path();
+    util::fsync_directory(folder.empty() ? std::filesystem::path(".") : folder);
+  } catch (const std::system_error& failed) {
+    // Its name may not survive a crash: the file is not kept, as when its writing failed.
+    std::filesystem::remove(options.output, error);
+    throw SystemError(
+        fmt::format("cannot write {}: {}", options.output.string(), failed.code().message()));
+  }
 
   const auto size = std::filesystem::file_size(options.output, error);
   progress.finish();
-  out << fmt::format("{}: {}, {} in {} -> {}\n", options.output.string(),
-                     util::count_of(selected.size(), "run"),
-                     util::format_bytes(static_cast<double>(added.bytes)),
-                     util::count_of(added.files, "file"),
-                     util::format_bytes(static_cast<double>(size)));
+  out << fmt::format(
+      "{}: {}, {} in {} -> {}\n", options.output.string(), util::count_of(selected.size(), "run"),
+      util::format_bytes(static_cast<double>(added.bytes)), util::count_of(added.files, "file"),
+      util::format_bytes(static_cast<double>(size)));
   if (options.remove) {
     verify(options.output, written);
     util::Progress removing("remove", selected.size(), "runs");

@@ -184,8 +184,9 @@ void add_process_functions(py::module_& module) {
       "keep_log",
       [](const std::string& path) {
         const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-          throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+        if (fd < 0) { // an OSError, which the caller lets go: the supervisor writes the log
+          PyErr_SetFromErrnoWithFilename(PyExc_OSError, path.c_str());
+          throw py::error_already_set();
         }
         g_supervisor.store(::getppid());
         g_log_keeper.store(::getpid());

@@ -167,11 +167,14 @@ int SeriesWriter::add(const std::string& name, const std::string& path) {
   }
   bool with_stage = true;
   struct stat info {};
+  off_t size = 0;
   try {
     if (::fstat(fd, &info) == 0 && info.st_size == 0) {
       util::write_all(fd, k_header, path);
+      size = static_cast<off_t>(k_header.size());
     } else {
       with_stage = first_line(fd) != k_old_header;
+      size = info.st_size;
     }
   } catch (const std::system_error&) {
     ::close(fd);
@@ -180,7 +183,7 @@ int SeriesWriter::add(const std::string& name, const std::string& path) {
   // The writer thread reads m_series without the lock; stop it while the vector may move.
   const std::lock_guard control(m_control);
   stop();
-  m_series.push_back({fd, name, path, with_stage, {}, {}});
+  m_series.push_back({fd, name, path, with_stage, {}, {}, size});
   const int index = static_cast<int>(m_series.size() - 1);
   lock();
   if (m_primary.index < 0 && m_primary.name == name) {
@@ -195,6 +198,7 @@ void SeriesWriter::set_folder(std::string folder) {
   std::lock_guard guard(m_summary_mutex);
   m_folder = std::move(folder);
   m_sealed = false;
+  m_lost.clear();
 }
 
 bool SeriesWriter::has_folder() const {
@@ -293,6 +297,10 @@ void SeriesWriter::drain() {
   write(batch);
   if (m_summary_changed.exchange(false, std::memory_order_relaxed)) {
     write_summary();
+    // Its last chance: a summary still not written is lost with the run's end.
+    if (m_summary_changed.exchange(false, std::memory_order_relaxed) && m_lost.empty()) {
+      m_lost = m_summary_failure;
+    }
   }
 }
 
@@ -420,10 +428,18 @@ void SeriesWriter::write(const std::vector<SeriesPoint>& batch) {
 
 void SeriesWriter::flush(std::size_t index) {
   std::string& text = m_text[index];
-  if (!text.empty() && m_series[index].fd >= 0) {
+  Series& series = m_series[index];
+  if (!text.empty() && series.fd >= 0) {
     try {
-      util::write_all(m_series[index].fd, text, m_series[index].path);
+      util::write_all(series.fd, text, series.path);
+      series.size += static_cast<off_t>(text.size());
     } catch (const std::system_error& error) {
+      // A full disk may take part of the text: cut back to the last whole line (should that
+      // fail too, the part stays, as the unfinished last line of a series being written).
+      [[maybe_unused]] const int cut = ::ftruncate(series.fd, series.size);
+      if (m_lost.empty()) {
+        m_lost = error.what();
+      }
       warn_once(fmt::format("{}; tracked values are being lost", error.what()));
     }
   }
@@ -462,6 +478,7 @@ void SeriesWriter::write_summary() {
                                 "\n");
   } catch (const Error& error) {
     m_summary_changed.store(true, std::memory_order_relaxed); // tried again next tick
+    m_summary_failure = error.what();
     warn_once(fmt::format("the summary could not be saved: {}", error.what()));
   }
 }

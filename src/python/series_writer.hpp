@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <thread>
 #include <vector>
 
@@ -79,6 +80,10 @@ public:
   void seal();
   /// Writes everything queued and the summary, stops the thread, closes the files.
   void close_all();
+  /// Why tracked values were lost since set_folder() (the first write of a series that failed,
+  /// or the summary's last), or "" when none was: read after close_all(), when the thread that
+  /// writes them has stopped.
+  const std::string& lost() const noexcept { return m_lost; }
 
   /// Before a fork (an os.register_at_fork hook): holds the writer thread at the top of its loop,
   /// where it owns no lock and allocates nothing, and takes the writer's locks, so the forked
@@ -101,6 +106,7 @@ private:
     bool with_stage = true;
     Extreme highest; // kept by the writer thread
     Extreme lowest;
+    off_t size = 0; // the bytes of whole lines: a write that fails part way is cut back to it
   };
   struct Primary {
     std::string name;
@@ -154,6 +160,8 @@ private:
   bool m_forking = false; // a fork is under way: the thread holds still
   bool m_parked = false;  // the thread holds still, at the top of its loop
   bool m_reported = false;
+  std::string m_lost;            // why values were lost, until the next set_folder()
+  std::string m_summary_failure; // why the summary's latest write failed
   std::thread m_thread;
 };
 

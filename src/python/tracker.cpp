@@ -525,6 +525,10 @@ PyObject* track_stop(PyObject*, PyObject*) {
   Py_BEGIN_ALLOW_THREADS;
   writer().close_all();
   Py_END_ALLOW_THREADS;
+  // The run's series are incomplete: its end must say so, as for data that was not saved.
+  if (const auto& lost = writer().lost(); !lost.empty()) {
+    return PyUnicode_FromStringAndSize(lost.data(), static_cast<Py_ssize_t>(lost.size()));
+  }
   Py_RETURN_NONE;
 }
 
@@ -539,7 +543,8 @@ PyMethodDef k_methods[] = {
      "makes a series for log(); the summary goes to `folder`."},
     {"track_register", as_method(track_register), METH_FASTCALL,
      "track_register(name, path): start the series `name` in the file `path`."},
-    {"track_stop", track_stop, METH_NOARGS, "Write all queued values and close the series."},
+    {"track_stop", track_stop, METH_NOARGS,
+     "Write all queued values and close the series; why values were lost, or None."},
     {nullptr, nullptr, 0, nullptr},
 };
 

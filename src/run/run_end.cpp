@@ -194,13 +194,15 @@ int Supervision::end_run() {
                                m_meta.duration, m_folder->path.string());
       return m_meta.exit_code.value_or(1);
     }
-    // The run's folder says `running` (a full disk, say): the run ended, but not on record,
-    // and a script must not take it for done.
+    // The run ended, but its end may not be on record (a full disk, say): the folder says
+    // `running` (shown as lost), or the new meta was renamed into place but not synced. Either
+    // way a script must not take it for done, nor for a run that failed: the exit code of a
+    // run that could not be recorded.
     core::print_error(error.what());
     std::cerr << fmt::format("xrun: the run {} after {:.2f} s, but its record could not be "
-                             "written; it will show as lost: {}\n",
+                             "written; it shows as lost unless its end reached the disk: {}\n",
                              to_string(m_meta.status), m_meta.duration, m_folder->path.string());
-    return std::max(1, m_meta.exit_code.value_or(1));
+    return k_exit_unrecorded;
   }
   if (!m_watched) { // a watcher is silent: the script ended, and the terminal is the user's
     std::cerr << fmt::format("xrun: run {} after {:.2f} s: {}\n", to_string(m_meta.status),

@@ -178,9 +178,12 @@ def _save_and_report(experiment, plugins: _Plugins, outcome: dict) -> float:
     # interrupt must not cut this short (a second Ctrl-C still kills, from the supervisor).
     _xrun.shield_interrupts(True)
     try:
-        _xrun.track_stop()
+        lost = _xrun.track_stop()
         _xrun.autosave_stop()
         experiment.__dict__.pop("track", None)
+        if lost and "error_type" not in outcome:  # warned already, as it happened
+            outcome.update(error_type="OSError",
+                           error_message=f"tracked values could not be saved: {lost}")
         try:
             experiment._save_data()
         except Exception as failure:  # a full disk, say: the run did not end whole

@@ -289,7 +289,13 @@ class _Session:
                 not getattr(error, "_xrun_reported", False):
             _print_traceback(error)
             error._xrun_reported = True  # the exit's traceback is not printed again
-        tracked = _tracking.end() if _native() is not None else []
+        tracked, lost = _tracking.end() if _native() is not None else ([], None)
+        if lost and self.status == "done":
+            # Values that were not saved fail the run, as in xrun run (warned as it happened):
+            # a run on record as done has all it was given.
+            self.status = "failed"
+            outcome.update(error_type="OSError",
+                           error_message=f"tracked values could not be saved: {lost}")
         end_time = time.time()
         if self.watched_by is None:
             self._finish_unwatched(outcome, tracked, end_time)

@@ -96,11 +96,12 @@ def forget_in_child():
     _current["files"] = None
 
 
-def end() -> list:
-    """Writes every queued value, closes the series; returns their names."""
+def end() -> tuple:
+    """Writes every queued value, closes the series; returns their names, and why values were
+    lost (a full disk) or None."""
     files, _current["files"] = _current["files"], None
     if files is None:
-        return []
+        return [], None
     files.closed = True
-    _native().track_stop()
-    return list(files.tracked)
+    lost = _native().track_stop()
+    return list(files.tracked), lost
