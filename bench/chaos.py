@@ -234,8 +234,13 @@ def expected_statuses(attempt, finished):
     return {"interrupted", "done"} if finished else {"interrupted"}
 
 
-def exit_codes(status):
-    return {"done": {0}, "killed": {137}, "interrupted": {130}, "lost": {-9}}[status]
+def exit_codes(status, attempt):
+    """The exit codes of `xrun run` that go with the run's status: a supervisor signalled
+    after it recorded the end dies of the signal (SIGKILL) or exits as the run did."""
+    codes = {"done": {0}, "killed": {137}, "interrupted": {130}, "lost": {-9}}[status]
+    if attempt.action == "kill_supervisor":
+        codes.add(-9)
+    return codes
 
 
 def check_single(attempt, runs, listed):
@@ -262,7 +267,7 @@ def check_single(attempt, runs, listed):
     if status not in expected_statuses(attempt, finished):
         problems.append(f"{where}: listed as {status}, recorded {meta['status']}, expected "
                         f"{sorted(expected_statuses(attempt, finished))} ({run.name})")
-    elif attempt.exit_code not in exit_codes(status):
+    elif attempt.exit_code not in exit_codes(status, attempt):
         problems.append(f"{where}: {status} with exit code {attempt.exit_code}")
     if status == "done" and not finished:
         problems.append(f"{where}: done without finishing")
@@ -291,7 +296,7 @@ def listing(xrun, work):
 
 def plan_attempts(seed, count):
     rng = random.Random(seed)
-    return [Attempt(index, rng.choice(ACTIONS), rng.uniform(0.0, 2.0)) for index in range(count)]
+    return [Attempt(index, rng.choice(ACTIONS), rng.uniform(0.0, 1.5)) for index in range(count)]
 
 
 def sweep_phase(xrun, work, rng, problems):
