@@ -16,6 +16,7 @@ import concurrent.futures
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -67,6 +68,7 @@ ACTIONS = ("finish", "kill_experiment", "kill_supervisor", "term_supervisor",
            "int_supervisor", "term_experiment")
 STATUSES = {"running", "done", "failed", "interrupted", "killed", "lost"}
 SWEEP_ROWS = 8
+RUN_ID = re.compile(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d-\d{3}_\w{4}")
 SWEEP_BASE = 100000  # the sweep's INDEX values, apart from the single runs'
 
 
@@ -306,7 +308,16 @@ def sweep_phase(xrun, work, rng, problems):
                                 "-j", "2"], cwd=work, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                env=env_for(work), start_new_session=True)
-    time.sleep(rng.uniform(0.5, 4.0))
+    # First one of its runs loses its experiment or its supervisor (a worker), maybe.
+    time.sleep(rng.uniform(0.3, 2.0))
+    target = rng.choice(("experiment", "supervisor", "none"))
+    workers = children(process.pid)
+    if workers and target != "none":
+        worker = rng.choice(workers)
+        victim = worker if target == "supervisor" else next(iter(children(worker)), 0)
+        if victim and send(victim, signal.SIGKILL):
+            print(f"sweep: SIGKILL to a worker's {target}", file=sys.stderr)
+    time.sleep(rng.uniform(0.0, 2.0))
     workers = children(process.pid)
     process.kill()
     process.communicate(timeout=60)
@@ -322,6 +333,20 @@ def sweep_phase(xrun, work, rng, problems):
     status = xrun_command(xrun, work, "sweep", "status", sweep_id, "--path", "results")
     if status.returncode != 0 or "Traceback" in status.stderr:
         problems.append(f"sweep status: exit {status.returncode}: {status.stderr}")
+    # Each row `status` shows (brought up to date from the run folders) says what its run's
+    # folder says; a row with no run is pending, lost when its worker died first, or killed
+    # when its experiment was killed before its run began.
+    listed = listing(xrun, work)
+    for line in status.stdout.splitlines()[1:]:
+        words = line.split()
+        if len(words) < 3 or not words[1].startswith("#"):
+            continue
+        run = words[-1] if words[-1] in listed or RUN_ID.fullmatch(words[-1]) else None
+        if run and words[0] != listed.get(run):
+            problems.append(f"sweep status shows row {words[1]} {words[0]}, its run {run} "
+                            f"{listed.get(run)}")
+        elif not run and words[0] not in ("pending", "lost", "killed"):
+            problems.append(f"sweep status shows row {words[1]} {words[0]} without a run")
     done_before = {}
     for index, runs in folders_by_index(work).items():
         for run in runs:
