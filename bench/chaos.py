@@ -388,6 +388,15 @@ def archive_commands(xrun, work, problems, sample):
         if result.returncode != 0 or "Traceback" in result.stderr:
             problems.append(f"{' '.join(map(str, args))}: exit {result.returncode}: "
                             f"{result.stderr[-2000:]}")
+    if (work / "chaos.tar.zst").exists():
+        names = subprocess.run(["tar", "-I", "zstd", "-tf", work / "chaos.tar.zst"],
+                               capture_output=True, text=True).stdout.splitlines()
+        metas = {Path(name).parent.name for name in names
+                 if name.endswith("/experiment_meta.json")}
+        runs = {run.name for run in (work / NAMESPACE).iterdir() if RUN_ID.fullmatch(run.name)}
+        if metas != runs:
+            problems.append(f"the compressed archive lacks {sorted(runs - metas)} and has "
+                            f"{sorted(metas - runs)} besides")
     for run in sample:
         result = xrun_command(xrun, work, "archive", "show", run.name, "--path", "results")
         if result.returncode != 0 or "Traceback" in result.stderr:

@@ -138,6 +138,12 @@ class Load:
         for run in runs:
             if run["status"] not in STATUSES or not (self.work / run["path"]).is_dir():
                 self.problem(f"a listing shows {run['path']} as {run['status']}")
+        for run in runs:
+            meta = json.loads((self.work / run["path"] / "experiment_meta.json").read_text())
+            if meta["parameters"]["INDEX"]["value"] != run["parameters"]["INDEX"]:
+                self.problem(f"a listing gives {run['path']} INDEX "
+                             f"{run['parameters']['INDEX']}, its meta "
+                             f"{meta['parameters']['INDEX']['value']}")
         statuses = {run["parameters"]["INDEX"]: run["status"] for run in runs}
         for index in ended:
             if statuses.get(index) != "done":
