@@ -325,10 +325,15 @@ def sweep_phase(xrun, work, rng, problems):
     left = wait_gone(workers + [kid for worker in workers for kid in children(worker)])
     if left:
         problems.append(f"sweep: workers {left} still alive a minute after the kill")
-    sweeps = sorted((work / NAMESPACE / ".sweeps").iterdir())
+    sweeps = sorted((work / NAMESPACE / ".sweeps").glob("*/manifest.json"))
     if not sweeps:
-        problems.append("sweep: killed before it wrote a manifest")
+        # Killed while planning: nothing may have run.
+        started = [index for index in folders_by_index(work) if index >= SWEEP_BASE]
+        if started:
+            problems.append(f"sweep: runs {started} of a sweep with no manifest")
+        print("sweep: killed before it wrote its manifest", file=sys.stderr)
         return
+    sweeps = [path.parent for path in sweeps]
     sweep_id = sweeps[-1].name
     status = xrun_command(xrun, work, "sweep", "status", sweep_id, "--path", "results")
     if status.returncode != 0 or "Traceback" in status.stderr:
@@ -427,6 +432,11 @@ def run_chaos(xrun, work, seed, runs, parallel=6):
     for status in listed.values():
         outcome.counts[status] = outcome.counts.get(status, 0) + 1
     every_run = [run for runs in by_index.values() for run in runs]
+    # A start cut short leaves no half-made folder (they are made under a hidden name).
+    hidden = [path.name for path in (work / NAMESPACE).iterdir()
+              if path.name.startswith(".") and path.name != ".sweeps"]
+    if hidden:
+        outcome.problems.append(f"left in the namespace: {hidden}")
     archive_commands(xrun, work, outcome.problems, every_run[::max(1, len(every_run) // 12)])
     # After reconcile the lost runs say so on disk, as the listing did.
     for run in every_run:
