@@ -403,10 +403,16 @@ def archive_commands(xrun, work, problems, sample):
             problems.append(f"the compressed archive lacks {sorted(runs - metas)} and has "
                             f"{sorted(metas - runs)} besides")
     for run in sample:
-        result = xrun_command(xrun, work, "archive", "show", run.name, "--path", "results")
+        result = xrun_command(xrun, work, "archive", "show", run.name, "--path", "results",
+                              "--json")
         if result.returncode != 0 or "Traceback" in result.stderr:
             problems.append(f"archive show {run.name}: exit {result.returncode}: "
                             f"{result.stderr}")
+            continue
+        shown = json.loads(result.stdout)["status"]
+        recorded = json.loads((run / "experiment_meta.json").read_text())["status"]
+        if shown != recorded:
+            problems.append(f"archive show {run.name}: {shown}, recorded {recorded}")
 
 
 def run_chaos(xrun, work, seed, runs, parallel=6):
