@@ -318,7 +318,10 @@ bool Database::open(int flags) {
   }
   m_db = db;
   sqlite3_busy_timeout(m_db, 2000);
-  execute("PRAGMA mmap_size = 268435456"); // reads the index without copying its pages
+  // No mmap: a file truncated under it, by anyone, would kill this process with SIGBUS at the
+  // next read of a page past the new end; read() sees a short file instead, which SQLite
+  // reports as a damaged one, and the index is replaced. A warm listing costs the same.
+  execute("PRAGMA mmap_size = 0");
   return true;
 }
 

@@ -128,7 +128,7 @@ void install_interrupt_handlers() {
     log_directly_if_orphaned();
     if (!interrupts_shielded() && (last == 0 || ns - last > k_interrupt_copies_ns)) {
       note_interrupt_signal(number);
-      PyErr_SetInterrupt();
+      interrupt_python();
     }
     errno = saved_errno;
   };

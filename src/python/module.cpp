@@ -40,6 +40,8 @@ namespace xrun::python {
 namespace {
 
 std::atomic<bool> g_shielded{false};
+std::atomic<bool> g_held{false};
+std::atomic<bool> g_held_interrupt{false}; // came while held
 std::atomic<int> g_interrupt_signal{0}; // set from a signal handler: lock-free
 std::atomic<int> g_log_fd{-1};          // the run's log, for when the supervisor is gone
 std::atomic<pid_t> g_supervisor{0};
@@ -124,6 +126,17 @@ bool interrupts_shielded() noexcept {
   return g_shielded.load();
 }
 
+void interrupt_python() noexcept {
+  if (g_held.load()) {
+    g_held_interrupt.store(true);
+    // Released meanwhile by another thread, which may have looked before the store.
+    if (g_held.load() || !g_held_interrupt.exchange(false)) {
+      return;
+    }
+  }
+  PyErr_SetInterrupt();
+}
+
 void note_interrupt_signal(int number) noexcept {
   int none = 0;
   g_interrupt_signal.compare_exchange_strong(none, number);
@@ -149,6 +162,15 @@ void add_process_functions(py::module_& module) {
   module.def(
       "shield_interrupts", [](bool on) { g_shielded.store(on); },
       "While on, SIGINT/SIGTERM do not interrupt Python (xrun kills on a second Ctrl-C).");
+  module.def(
+      "hold_interrupts",
+      [](bool on) {
+        g_held.store(on);
+        if (!on && g_held_interrupt.exchange(false)) {
+          PyErr_SetInterrupt();
+        }
+      },
+      "While on, SIGINT/SIGTERM interrupt Python only once it is turned off again.");
   module.def(
       "interrupt_signal", [] { return g_interrupt_signal.load(); },
       "The signal that interrupted the experiment (SIGINT or SIGTERM), 0 for none.");

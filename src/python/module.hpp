@@ -18,6 +18,11 @@ void set_module_context(ModuleContext context);
 /// `_xrun.shield_interrupts(flag)`): an interrupt then must not cut the saving short.
 bool interrupts_shielded() noexcept;
 
+/// Raises KeyboardInterrupt in Python at its next bytecode or, while interrupts are held
+/// (`_xrun.hold_interrupts(True)`: the run folder is being made), once they are released.
+/// Safe in a signal handler.
+void interrupt_python() noexcept;
+
 /// Notes a signal that interrupted the experiment (the first one counts), for
 /// `_xrun.interrupt_signal()`: the run's record says which signal it was.
 void note_interrupt_signal(int number) noexcept;

@@ -222,6 +222,25 @@ class ArchiveIndex(Workspace):
         with sqlite3.connect(self.dir / "results" / INDEX) as db:
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
 
+    def test_index_truncated_under_a_listing_never_kills_it(self):
+        # A large index (data in it), so a listing is still reading it when it shrinks.
+        for i in range(20, 1500):
+            self.make_run(i)
+        for run in (self.dir / "results" / "exp").iterdir():
+            (run / "experiment_data.json").write_text(json.dumps({"blob": "x" * 4000}))
+        self.age_files()
+        self.assertEqual(len(self.rows("--where", "data.blob != ''")), 1500)
+        whole = (self.dir / "results" / INDEX).read_bytes()
+        for round_ in range(12):
+            (self.dir / "results" / INDEX).write_bytes(whole)
+            listing = self.start("archive", "list", "--json", "--where", "data.blob != ''")
+            time.sleep(0.01 * round_)
+            os.truncate(self.dir / "results" / INDEX, len(whole) // 3)
+            stdout, stderr = listing.communicate(timeout=60)
+            # Read from a short file, the index is damaged and replaced: the answer is whole.
+            self.assertEqual(listing.returncode, 0, stderr)
+            self.assertEqual(len(json.loads(stdout)), 1500)
+
     def test_read_only_archive_is_listed_without_an_index(self):
         if os.geteuid() == 0:
             self.skipTest("permissions do not bind the superuser")

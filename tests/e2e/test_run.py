@@ -12,6 +12,28 @@ from pathlib import Path
 from support import XRUN, Workspace, experiment_source, interrupt
 
 
+# A thread of the experiment's process that sends it SIGTERM once a run folder appears.
+WATCHER = '''
+import os
+import signal
+import threading
+
+
+def signal_when_the_folder_appears():
+    namespace = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "early")
+    before = set(os.listdir(namespace)) if os.path.isdir(namespace) else set()
+    while True:
+        names = set(os.listdir(namespace)) if os.path.isdir(namespace) else set()
+        if any(not name.startswith(".") for name in names - before):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        time.sleep(0.0002)
+
+
+threading.Thread(target=signal_when_the_folder_appears, daemon=True).start()
+'''
+
+
 class Statuses(Workspace):
     @unittest.skipIf(os.environ.get("XRUN_SANITIZED") == "1",
                      "the sanitizers' runtime needs file descriptors of its own")
@@ -310,6 +332,20 @@ class Statuses(Workspace):
         self.assertEqual(meta["status"], "interrupted")
         self.assertEqual(meta["interrupted_by"],
                          {"signal": "SIGTERM", "reason": "sent to the experiment process"})
+
+    def test_sigterm_to_the_experiment_while_its_folder_is_made_is_recorded(self):
+        """The experiment's own thread sends SIGTERM as soon as the run folder appears, while
+        the supervisor may still be replying: the interrupt is the run's, with its signal."""
+        self.write("early.py", experiment_source("import time\n", "time.sleep(30)", WATCHER))
+        for _ in range(8):
+            result = self.xrun("run", "early.py")
+            self.assertEqual(result.returncode, 130, result.stderr)
+        self.assertEqual(len(self.runs("results/early")), 8)  # each signalled once its run began
+        for run in self.runs("results/early"):
+            meta = self.meta(run)
+            self.assertEqual(meta["status"], "interrupted")
+            self.assertEqual(meta["interrupted_by"],
+                             {"signal": "SIGTERM", "reason": "sent to the experiment process"})
 
     def test_the_experiment_stops_with_a_killed_supervisor(self):
         process = self._start_sleeper()

@@ -60,10 +60,16 @@ def _run(experiment, config: dict = None):
     if before_folder is not None and before_folder(invocation):
         return  # a function run whose done run is reused: nothing to record
     plugins.fire("after_parameters", experiment=experiment)
-    path, start_time = _protocol.request_run_folder(experiment, plugins.records())
+    # An interrupt that comes while the supervisor makes the run folder is raised inside
+    # _execute: raised at once, it would end the process between the run's start and its
+    # report, and the run would be recorded without the signal that interrupted it.
+    _xrun.hold_interrupts(True)
+    try:
+        path, start_time = _protocol.request_run_folder(experiment, plugins.records())
+    except BaseException:
+        _xrun.hold_interrupts(False)  # no run started: a held interrupt ends the process
+        raise
     experiment.path = path
-    _start_recording(experiment, plugins, path)
-    plugins.fire("after_folder", experiment=experiment, path=path)
     _execute(experiment, plugins, path, start_time)
 
 
@@ -110,13 +116,17 @@ def _start_recording(experiment, plugins: _Plugins, path: str):
 
 
 def _execute(experiment, plugins: _Plugins, path: str, start_time: float):
-    """The experiment's function with its hooks and analyses; however it ends, the data is
-    saved and the supervisor told how (the exception, if any, goes on to the caller)."""
+    """The run's recording started, then the experiment's function with its hooks and
+    analyses; however it ends, the data is saved and the supervisor told how (the exception,
+    if any, goes on to the caller)."""
     outcome = {}
     error = None
     run_pid = os.getpid()
     os.register_at_fork(after_in_child=lambda: _in_forked_child(experiment))
     try:
+        _xrun.hold_interrupts(False)  # one held since the folder's request is raised here
+        _start_recording(experiment, plugins, path)
+        plugins.fire("after_folder", experiment=experiment, path=path)
         plugins.fire("before_run", experiment=experiment, path=path)
         experiment.apply_hook("before_run")
         experiment.func(experiment)
