@@ -22,6 +22,20 @@ void expect_only(const std::filesystem::path& folder, const std::set<std::string
   }
 }
 
+// Removes `folder`, whose entries may carry any mode the archive gave them (a folder without
+// write permission cannot be emptied by a user other than root).
+void remove_extracted(const std::filesystem::path& folder) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(std::filesystem::symlink_status(folder, ignored))) {
+    std::filesystem::permissions(folder, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add, ignored);
+    for (const auto& entry : std::filesystem::directory_iterator(folder, ignored)) {
+      remove_extracted(entry.path());
+    }
+  }
+  std::filesystem::remove_all(folder, ignored);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -39,7 +53,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect_only(k_sandbox.path(), {"outer"});
   expect_only(outer, {"inner", "input.tar"});
   expect_only(inner, {"target"});
-  std::error_code ignored;
-  std::filesystem::remove_all(target, ignored);
+  remove_extracted(target);
   return 0;
 }
