@@ -43,8 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   try {
-    const auto config = xrun::config::load_config(k_folder.path() / "c.yml", size % 2 == 0,
-                                                  environment);
+    const auto config =
+        xrun::config::load_config(k_folder.path() / "c.yml", size % 2 == 0, environment);
     (void)config.resolved_yaml(k_folder.path() / "results");
     (void)xrun::config::Config::from_json(config.to_json());
   } catch (const xrun::Error&) {

@@ -49,7 +49,7 @@ std::string tar_of(std::string_view lines) {
   std::string buffer(1 << 20, '\0');
   std::size_t used = 0;
   const std::unique_ptr<struct archive, decltype(&archive_write_free)> writer(archive_write_new(),
-                                                                             archive_write_free);
+                                                                              archive_write_free);
   archive_write_set_format_pax_restricted(writer.get());
   archive_write_set_bytes_in_last_block(writer.get(), 1);
   if (archive_write_open_memory(writer.get(), buffer.data(), buffer.size(), &used) != ARCHIVE_OK) {
@@ -63,7 +63,7 @@ std::string tar_of(std::string_view lines) {
     const std::string name(words[0]);
     const std::string link(words.size() > 1 ? words[1] : "");
     const std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(),
-                                                                             archive_entry_free);
+                                                                              archive_entry_free);
     archive_entry_set_pathname(entry.get(), name.c_str());
     archive_entry_set_perm(entry.get(), line[0] == 'd' ? 0755 : 0644);
     std::string_view content;
@@ -103,9 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto archive = outer / "input.tar";
   const auto input = xrun::fuzz::text_of(data, size);
   const std::string_view listed = "entries\n";
-  xrun::fuzz::write_file(archive, input.starts_with(listed)
-                                      ? tar_of(input.substr(listed.size()))
-                                      : std::string(input));
+  xrun::fuzz::write_file(archive, input.starts_with(listed) ? tar_of(input.substr(listed.size()))
+                                                            : std::string(input));
   std::ostringstream out;
   try {
     (void)xrun::archive::extract_archive(archive, target, out);

@@ -17,8 +17,7 @@ const bool k_prepared = [] {
   std::filesystem::create_directories(run);
   xrun::fuzz::write_file(run / "experiment_meta.json", "{}");
   std::filesystem::create_directories(k_archive.path() / "exp" / ".sweeps" / "s1");
-  xrun::fuzz::write_file(k_archive.path() / "exp" / ".sweeps" / "s1" / "manifest.json",
-                         "{}");
+  xrun::fuzz::write_file(k_archive.path() / "exp" / ".sweeps" / "s1" / "manifest.json", "{}");
   return true;
 }();
 

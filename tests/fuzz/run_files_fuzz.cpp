@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto values = xrun::core::parse_bounded_json<nlohmann::json>(text);
   const auto ordered = xrun::core::parse_bounded_json<nlohmann::ordered_json>(text);
   const auto problem = xrun::core::json_problem(text);
-  if (values.is_discarded() != !problem.empty() || ordered.is_discarded() != values.is_discarded()) {
+  if (values.is_discarded() != !problem.empty() ||
+      ordered.is_discarded() != values.is_discarded()) {
     std::abort(); // the reader and the message of its refusal disagree
   }
   if (!values.is_discarded()) {

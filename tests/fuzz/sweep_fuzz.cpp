@@ -15,7 +15,9 @@ const bool k_prepared = [] {
   return true;
 }();
 
-std::optional<std::string> no_environment(const std::string&) { return std::nullopt; }
+std::optional<std::string> no_environment(const std::string&) {
+  return std::nullopt;
+}
 
 // How many variations `spec` expands to, at most `limit` + 1: the expansion itself refuses more
 // than a million, which is allowed but too slow to be done on every input.
