@@ -265,11 +265,10 @@ RunMeta parse_meta(std::string_view text, const std::filesystem::path& file) {
     const auto before = text.substr(0, offset == 0 ? 0 : offset - 1);
     const auto line = std::count(before.begin(), before.end(), '\n') + 1;
     const auto line_start = before.rfind('\n');
-    const auto column =
-        before.size() - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
-    throw ArchiveError(
-        fmt::format("{}:{}:{}: corrupt run metadata ({})", file.string(), line, column, what),
-        "the run folder may have been edited by hand or copied incompletely");
+    const auto column = before.size() - (line_start == std::string_view::npos ? 0 : line_start + 1) + 1;
+    throw ArchiveError(fmt::format("{}:{}:{}: corrupt run metadata ({})", file.string(), line,
+                                   column, what),
+                       "the run folder may have been edited by hand or copied incompletely");
   };
   if (const auto deep = util::json_nesting_beyond(text, core::k_max_json_depth)) {
     fail_at(*deep + 1, fmt::format("nested deeper than {} levels", core::k_max_json_depth));
@@ -302,8 +301,8 @@ RunMeta parse_meta(std::string_view text, const std::filesystem::path& file) {
   reader.read("status", status);
   const auto parsed_status = parse_status(status);
   if (!parsed_status) {
-    throw ArchiveError(
-        fmt::format("{}: field 'status' has unknown value '{}'", file.string(), status));
+    throw ArchiveError(fmt::format("{}: field 'status' has unknown value '{}'", file.string(),
+                                   status));
   }
   meta.status = *parsed_status;
   reader.read("start_time", meta.start_time);
@@ -431,8 +430,8 @@ RunMeta read_meta(const std::filesystem::path& run_folder) {
   const auto file = run_folder / k_meta_file;
   const auto text = core::read_run_file(run_folder, k_meta_file, core::k_max_text_bytes);
   if (!text) {
-    throw ArchiveError(
-        fmt::format("{} is not a run folder: it has no {}", run_folder.string(), k_meta_file));
+    throw ArchiveError(fmt::format("{} is not a run folder: it has no {}", run_folder.string(),
+                                   k_meta_file));
   }
   return parse_meta(*text, file);
 }
