@@ -162,7 +162,9 @@ std::vector<Layer> read_chain(const std::filesystem::path& file, bool strict,
     const auto named = core::split_function_target(target_text);
     const auto target = (current.parent_path() / named.file).lexically_normal();
     check_file_name(target, layer.reader.where(extend));
-    if (!std::filesystem::is_regular_file(target)) {
+    // A name too long for the system is a file that does not exist, not a filesystem_error.
+    std::error_code unreadable;
+    if (!std::filesystem::is_regular_file(target, unreadable)) {
       fail(layer.reader.where(extend),
            fmt::format("the extended file '{}' does not exist ({})", util::shorten(target_text),
                        util::shorten(target.string())));
@@ -231,7 +233,8 @@ void read_includes(Layer& layer, std::vector<std::filesystem::path>& out) {
     const auto text = reader.text(entry, "include");
     const auto path = (layer.file.parent_path() / text).lexically_normal();
     check_file_name(path, reader.where(entry));
-    if (!std::filesystem::is_regular_file(path)) {
+    std::error_code unreadable;
+    if (!std::filesystem::is_regular_file(path, unreadable)) {
       fail(reader.where(entry), fmt::format("the mixin '{}' does not exist ({})",
                                             util::shorten(text), util::shorten(path.string())));
     }

@@ -297,7 +297,11 @@ std::optional<Json> resolve_plain(const std::string& text) {
     }
   }
   if (is_number_text(text)) {
-    return Json(std::stod(text));
+    try {
+      return Json(std::stod(text));
+    } catch (const std::out_of_range&) {
+      return std::nullopt; // beyond a double (1e400, 1e-400): the declared type decides
+    }
   }
   return std::nullopt;
 }

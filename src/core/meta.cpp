@@ -278,6 +278,11 @@ RunMeta parse_meta(std::string_view text, const std::filesystem::path& file) {
     root = Json::parse(text);
   } catch (const Json::parse_error& error) {
     fail_at(error.byte, "not valid JSON");
+  } catch (const Json::out_of_range&) {
+    // A number beyond a double (1e400): valid JSON that nlohmann reports without a position.
+    throw ArchiveError(
+        fmt::format("{}: corrupt run metadata (a number too large for a double)", file.string()),
+        "the run folder may have been edited by hand or copied incompletely");
   }
 
   ObjectReader reader(root, file, "");

@@ -72,6 +72,28 @@ TEST_CASE("a default may hold further variables, expanded only when it is used")
         std::string::npos);
 }
 
+TEST_CASE("a number beyond a double is left to the declared type, not a crash") {
+  TempDir dir;
+  write(dir.path() / "exp.py", "X = 1\n");
+  write(dir.path() / "c.yml", "extend: exp.py\nparameters:\n  BIG: 1e400\n  TINY: 1e-400\n");
+  const auto config = load_config(dir.path() / "c.yml", false, fake({}));
+  REQUIRE(config.parameters.size() == 2);
+  CHECK(config.parameters[0].text == "1e400");
+  CHECK(config.parameters[1].text == "1e-400");
+}
+
+TEST_CASE("an extended or included name too long for the system does not exist") {
+  TempDir dir;
+  write(dir.path() / "exp.py", "X = 1\n");
+  const std::string long_name(300, 'x');
+  write(dir.path() / "e.yml", "extend: " + long_name + ".py\n");
+  CHECK(message_of([&] { load_config(dir.path() / "e.yml", false, fake({})); })
+            .find("does not exist") != std::string::npos);
+  write(dir.path() / "i.yml", "extend: exp.py\ninclude: " + long_name + ".py\n");
+  CHECK(message_of([&] { load_config(dir.path() / "i.yml", false, fake({})); })
+            .find("the mixin") != std::string::npos);
+}
+
 TEST_CASE("the resolved config records what ran") {
   TempDir dir;
   write(dir.path() / "exp.py", "X = 1\n");

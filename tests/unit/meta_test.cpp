@@ -122,6 +122,11 @@ TEST_CASE("a corrupt meta file is reported with its path, line and column") {
   CHECK(error_of("{\"status\": \"do").find("experiment_meta.json:1:") != std::string::npos);
 }
 
+TEST_CASE("a number too large for a double is a corrupt meta, not a crash") {
+  CHECK(error_of(R"({"status": "done", "pid": 1e400})") ==
+        "/runs/r1/experiment_meta.json: corrupt run metadata (a number too large for a double)");
+}
+
 TEST_CASE("a wrongly typed field is reported by name") {
   CHECK(error_of(R"({"status": 3})") ==
         "/runs/r1/experiment_meta.json: field 'status' must be a string, found number");
