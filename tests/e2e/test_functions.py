@@ -64,7 +64,9 @@ def plain(n: int = 2, label: str = "x"):
 HELPERS = "def scale(x):\n    return x * 2\n"
 
 
-class Functions(Workspace):
+class FunctionWorkspace(Workspace):
+    """A folder with mod.py and helpers.py, and plain python3 scripts run beside them."""
+
     def setUp(self):
         super().setUp()
         self.package = self.python_package()
@@ -91,6 +93,9 @@ class Functions(Workspace):
     def function_runs(self, name: str = "train") -> list:
         return self.runs(f"results/mod/{name}")
 
+
+
+class Functions(FunctionWorkspace):
     # -- from Python ----------------------------------------------------------------------------
     @needs_extension
     def test_a_run_from_python_records_results_outputs_and_code(self):
@@ -465,7 +470,7 @@ class Functions(Workspace):
         self.assertEqual(self.data(run)["results"]["model"], "cnn")
 
 
-class FunctionEdges(Functions):
+class FunctionEdges(FunctionWorkspace):
     """Arguments named like the experiment's attributes, imports the cache key must see,
     package modules, file names that are no identifiers, and argument kinds."""
 
