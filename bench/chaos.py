@@ -236,12 +236,21 @@ def expected_statuses(attempt, finished):
     return {"interrupted", "done"} if finished else {"interrupted"}
 
 
-def exit_codes(status, attempt):
+_SIGNAL_OF = {"kill_supervisor": signal.SIGKILL, "term_supervisor": signal.SIGTERM,
+              "int_supervisor": signal.SIGINT}
+
+
+def exit_codes(status, attempt, meta):
     """The exit codes of `xrun run` that go with the run's status: a supervisor signalled
-    after it recorded the end dies of the signal (SIGKILL) or exits as the run did."""
+    after it recorded the end dies of the signal (SIGKILL, or SIGTERM/SIGINT once it has
+    given the default action back on its way out) or exits as the run did."""
     codes = {"done": {0}, "killed": {137}, "interrupted": {130}, "lost": {-9}}[status]
     if attempt.action == "kill_supervisor":
         codes.add(-9)
+    end_time = meta.get("end_time")
+    if attempt.action in _SIGNAL_OF and isinstance(end_time, (int, float)) and \
+            attempt.signalled_at >= end_time:
+        codes.add(-int(_SIGNAL_OF[attempt.action]))
     return codes
 
 
@@ -269,7 +278,7 @@ def check_single(attempt, runs, listed):
     if status not in expected_statuses(attempt, finished):
         problems.append(f"{where}: listed as {status}, recorded {meta['status']}, expected "
                         f"{sorted(expected_statuses(attempt, finished))} ({run.name})")
-    elif attempt.exit_code not in exit_codes(status, attempt):
+    elif attempt.exit_code not in exit_codes(status, attempt, meta):
         problems.append(f"{where}: {status} with exit code {attempt.exit_code}")
     if status == "done" and not finished:
         problems.append(f"{where}: done without finishing")
