@@ -9,7 +9,7 @@ import time
 import unittest
 from pathlib import Path
 
-from support import XRUN, Workspace, experiment_source, interrupt
+from support import SOURCE_DIR, XRUN, Workspace, experiment_source, interrupt
 
 
 # A thread of the experiment's process that sends it SIGTERM once a run folder appears.
@@ -194,43 +194,11 @@ class Statuses(Workspace):
         # summary replaced, the data saved): the forked processes must not hang on a lock or
         # the allocator held by a thread they do not have, and the run's own process must
         # write every point, whole, including those queued when it forked.
-        self.write("forks.py", experiment_source("FORKS: int = 50\n", """
-            import os, threading
-            import _xrun
-            _xrun.set_primary("x", "max")
-            done = threading.Event()
-            tracked = [0]
-            def track_until_done():
-                n = 0
-                while not done.is_set():
-                    for _ in range(1000):
-                        e.track("x", n)
-                        n += 1
-                    e["tracked"] = tracked[0] = n
-            thread = threading.Thread(target=track_until_done)
-            thread.start()
-            exits = []
-            for i in range(e.FORKS):
-                pid = os.fork()
-                if pid == 0:
-                    if i % 2:
-                        os._exit(0)
-                    blocks = [bytearray(1 << k) for k in range(6, 22)]  # some work first
-                    try:
-                        e.track("x", len(blocks))
-                    except RuntimeError as error:
-                        os._exit(7 if "experiment's own process" in str(error) else 1)
-                    os._exit(1)
-                _, status = os.waitpid(pid, 0)
-                exits.append(os.waitstatus_to_exitcode(status))
-            done.set()
-            thread.join()
-            e["tracked"] = tracked[0]
-            e["exits"] = {str(code): exits.count(code) for code in sorted(set(exits))}
-            """))
-        result = self.xrun("run", "forks.py", timeout=300)
+        # The experiment bench/fork_stress.py runs at full length, here with 50 forks.
+        shutil.copy(SOURCE_DIR / "bench" / "fork_stress_experiment.py", self.dir / "forks.py")
+        result = self.xrun("run", "forks.py", "--FORKS", "50", timeout=300)
         self.assertEqual(result.returncode, 0, result.stderr)
-        run = self.only_run("results/forks")
+        run = self.only_run("results/bench_fork_stress")
         self.assertEqual(self.meta(run)["status"], "done")
         data = self.data(run)
         self.assertEqual(data["exits"], {"0": 25, "7": 25})
